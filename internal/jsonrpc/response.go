@@ -1,0 +1,188 @@
+package jsonrpc
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+)
+
+// Response is one answer. Result holds the raw result bytes exactly as an
+// upstream sent them (including the literal null); Error is set instead on
+// failure.
+type Response struct {
+	ID     json.RawMessage
+	Result json.RawMessage
+	Error  *Error
+}
+
+// ErrorResponse builds an error answer for id.
+func ErrorResponse(id json.RawMessage, err *Error) *Response {
+	return &Response{ID: id, Error: err}
+}
+
+// ResultResponse builds a success answer for id with raw result bytes.
+func ResultResponse(id json.RawMessage, result json.RawMessage) *Response {
+	return &Response{ID: id, Result: result}
+}
+
+// AppendJSON appends the wire form of r. Result bytes are copied verbatim,
+// never re-encoded.
+func (r *Response) AppendJSON(dst []byte) []byte {
+	dst = append(dst, `{"jsonrpc":"2.0","id":`...)
+	if len(r.ID) == 0 {
+		dst = append(dst, "null"...)
+	} else {
+		dst = append(dst, r.ID...)
+	}
+	if r.Error != nil {
+		dst = append(dst, `,"error":`...)
+		dst = r.Error.appendJSON(dst)
+	} else {
+		dst = append(dst, `,"result":`...)
+		if len(r.Result) == 0 {
+			dst = append(dst, "null"...)
+		} else {
+			dst = append(dst, r.Result...)
+		}
+	}
+	return append(dst, '}')
+}
+
+func (e *Error) appendJSON(dst []byte) []byte {
+	dst = append(dst, `{"code":`...)
+	dst = strconv.AppendInt(dst, int64(e.Code), 10)
+	dst = append(dst, `,"message":`...)
+	msg, _ := json.Marshal(e.Message) // a string always marshals
+	dst = append(dst, msg...)
+	if len(e.Data) > 0 {
+		dst = append(dst, `,"data":`...)
+		dst = append(dst, e.Data...)
+	}
+	return append(dst, '}')
+}
+
+// AppendBatch appends a JSON array of responses.
+func AppendBatch(dst []byte, rs []*Response) []byte {
+	dst = append(dst, '[')
+	for i, r := range rs {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = r.AppendJSON(dst)
+	}
+	return append(dst, ']')
+}
+
+// AppendRequest appends the wire form of an outgoing call with a numeric id.
+// params may be nil (sent as []).
+func AppendRequest(dst []byte, id uint64, method string, params json.RawMessage) []byte {
+	dst = append(dst, `{"jsonrpc":"2.0","id":`...)
+	dst = strconv.AppendUint(dst, id, 10)
+	dst = append(dst, `,"method":`...)
+	m, _ := json.Marshal(method)
+	dst = append(dst, m...)
+	dst = append(dst, `,"params":`...)
+	if len(params) == 0 {
+		dst = append(dst, "[]"...)
+	} else {
+		dst = append(dst, params...)
+	}
+	return append(dst, '}')
+}
+
+// DecodeResponse parses one upstream answer. The result bytes are kept as
+// sent; a literal null result is kept as "null" so that it reaches the
+// client as an answer. An answer with neither result nor error, or with a
+// malformed error object, is an error: the upstream misbehaved.
+//
+// Member names are matched exactly ("Result" is not "result"). The response
+// holds its own copy of the bytes: the caller may reuse body.
+func DecodeResponse(body []byte) (*Response, error) {
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 || body[0] != '{' {
+		return nil, fmt.Errorf("upstream answer is not a JSON object")
+	}
+	if !json.Valid(body) {
+		var v any
+		err := json.Unmarshal(body, &v) // for the syntax error's wording
+		if err == nil {
+			err = fmt.Errorf("invalid JSON")
+		}
+		return nil, fmt.Errorf("upstream answer: %w", err)
+	}
+	body = bytes.Clone(body)
+	var id, result, rawErr []byte
+	for it := newMembers(body); ; {
+		name, value, ok := it.next()
+		if !ok {
+			break
+		}
+		switch {
+		case nameIs(name, "id"):
+			id = value
+		case nameIs(name, "result"):
+			result = value
+		case nameIs(name, "error"):
+			rawErr = value
+		}
+	}
+	resp := &Response{ID: id}
+	switch {
+	case rawErr != nil && string(rawErr) != "null":
+		e, err := decodeError(rawErr)
+		if err != nil {
+			return nil, fmt.Errorf("upstream error object: %w", err)
+		}
+		if e.Code == 0 && e.Message == "" {
+			return nil, fmt.Errorf("upstream error object has neither code nor message")
+		}
+		resp.Error = e
+	case result != nil:
+		resp.Result = result
+	default:
+		return nil, fmt.Errorf("upstream answer has neither result nor error")
+	}
+	return resp, nil
+}
+
+// decodeError reads an error object (valid JSON) with exact member names:
+// code an integer or null, message a string or null (null is the zero
+// value), data kept raw. A repeated member: the last one wins.
+func decodeError(raw []byte) (*Error, error) {
+	if raw[0] != '{' {
+		return nil, fmt.Errorf("not a JSON object")
+	}
+	var e Error
+	for it := newMembers(raw); ; {
+		name, value, ok := it.next()
+		if !ok {
+			break
+		}
+		switch {
+		case nameIs(name, "code"):
+			e.Code = 0
+			if string(value) == "null" {
+				continue
+			}
+			c, err := strconv.ParseInt(string(value), 10, 0)
+			if err != nil {
+				return nil, fmt.Errorf("code %s is not an integer", truncate(value, 32))
+			}
+			e.Code = int(c)
+		case nameIs(name, "message"):
+			e.Message = ""
+			if string(value) == "null" {
+				continue
+			}
+			msg, ok := unquote(value)
+			if !ok {
+				return nil, fmt.Errorf("message %s is not a string", truncate(value, 32))
+			}
+			e.Message = msg
+		case nameIs(name, "data"):
+			e.Data = value
+		}
+	}
+	return &e, nil
+}
