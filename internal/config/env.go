@@ -1,0 +1,124 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// expandEnv replaces ${NAME} in every string field with the value of the
+// environment variable NAME, as reported by lookup. It returns every
+// problem joined. Errors name the variable and the field, never the rest
+// of the value: URLs carry API keys.
+func (c *Config) expandEnv(lookup func(string) (string, bool)) error {
+	var errs []error
+	expand := func(where string, s *string) {
+		v, err := expandString(*s, lookup)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", where, err))
+			return
+		}
+		*s = v
+	}
+	expandList := func(where string, list []string) {
+		for i := range list {
+			expand(fmt.Sprintf("%s item %d", where, i+1), &list[i])
+		}
+	}
+
+	expand("listen", &c.Listen)
+	for i := range c.Networks {
+		n := &c.Networks[i]
+		where := fmt.Sprintf("network #%d", i+1)
+		if v, err := expandString(n.Name, lookup); err != nil {
+			errs = append(errs, fmt.Errorf("%s: name: %w", where, err))
+		} else {
+			n.Name = v
+			where = networkLabel(i, n.Name)
+		}
+		expandList(where+": methods.allow", n.Methods.Allow)
+		expandList(where+": methods.deny", n.Methods.Deny)
+		for j := range n.Upstreams {
+			u := &n.Upstreams[j]
+			uwhere := fmt.Sprintf("%s upstream #%d", where, j+1)
+			if v, err := expandString(u.Name, lookup); err != nil {
+				errs = append(errs, fmt.Errorf("%s: name: %w", uwhere, err))
+			} else {
+				u.Name = v
+				uwhere = where + " " + upstreamLabel(j, u.Name)
+			}
+			expand(uwhere+": url", &u.URL)
+			expand(uwhere+": ws_url", &u.WSURL)
+			expand(uwhere+": operator", &u.Operator)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// expandString expands ${NAME} references in s. Only ${NAME} with NAME
+// matching [A-Za-z_][A-Za-z0-9_]* is special; a lone "$" (and "$$") is
+// kept as is. An unset variable, a "${" without "}" and an invalid name
+// are errors. Error texts never quote s.
+func expandString(s string, lookup func(string) (string, bool)) (string, error) {
+	if !strings.Contains(s, "${") {
+		return s, nil
+	}
+	var b strings.Builder
+	rest := s
+	for {
+		i := strings.Index(rest, "${")
+		if i < 0 {
+			b.WriteString(rest)
+			return b.String(), nil
+		}
+		b.WriteString(rest[:i])
+		pos := len(s) - len(rest) + i + 1 // 1-based position of "$" in s
+		end := strings.IndexByte(rest[i+2:], '}')
+		if end < 0 {
+			return "", fmt.Errorf(`"${" at character %d has no closing "}"`, pos)
+		}
+		name := rest[i+2 : i+2+end]
+		if !validEnvName(name) {
+			return "", fmt.Errorf(`invalid environment variable reference at character %d: write ${NAME}, where NAME is letters, digits and "_", not starting with a digit`, pos)
+		}
+		v, ok := lookup(name)
+		if !ok {
+			return "", fmt.Errorf("environment variable %s is not set", name)
+		}
+		b.WriteString(v)
+		rest = rest[i+2+end+1:]
+	}
+}
+
+func validEnvName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c == '_', 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z':
+		case '0' <= c && c <= '9' && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// networkLabel names a network in messages: by name, or by position when
+// it has none.
+func networkLabel(i int, name string) string {
+	if name == "" {
+		return fmt.Sprintf("network #%d", i+1)
+	}
+	return fmt.Sprintf("network %s", quote(name))
+}
+
+// upstreamLabel names an upstream in messages, like networkLabel.
+func upstreamLabel(j int, name string) string {
+	if name == "" {
+		return fmt.Sprintf("upstream #%d", j+1)
+	}
+	return fmt.Sprintf("upstream %s", quote(name))
+}

@@ -1,0 +1,154 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Load reads the configuration file at path and parses it with Parse,
+// expanding ${VAR} references from the process environment.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return Parse(data, path)
+}
+
+// Parse decodes one YAML document into a Config, applies defaults, expands
+// ${VAR} references from the process environment and validates the result.
+// source names the input (usually its file name) in error messages.
+//
+// Decoding is strict: an unknown key is an error naming the key and its
+// line. Every error is prefixed with source and, when the YAML decoder
+// knows it, the line.
+func Parse(data []byte, source string) (*Config, error) {
+	return ParseWithEnv(data, source, os.LookupEnv)
+}
+
+// ParseWithEnv is Parse with ${VAR} references resolved by lookup instead
+// of the process environment. lookup reports whether the variable is set.
+func ParseWithEnv(data []byte, source string, lookup func(string) (string, bool)) (*Config, error) {
+	if source == "" {
+		source = "config"
+	}
+	doc, err := parseDocument(data, source)
+	if err != nil {
+		return nil, err
+	}
+
+	cfg := Default()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(cfg); err != nil {
+		return nil, decodeError(err, source, doc)
+	}
+	cfg.ApplyDefaults()
+
+	if err := cfg.expandEnv(lookup); err != nil {
+		return nil, prefixEach(source, err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, prefixEach(source, err)
+	}
+	return cfg, nil
+}
+
+// parseDocument checks the document structure before the strict decode:
+// the input holds exactly one YAML document and it is not empty. It returns
+// the document's node tree, used to word decode errors.
+func parseDocument(data []byte, source string) (*yaml.Node, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	err := dec.Decode(&doc)
+	if errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%s is empty: it needs at least a \"networks:\" section", source)
+	}
+	if err != nil {
+		return nil, syntaxError(err, source)
+	}
+	if len(doc.Content) == 1 && doc.Content[0].Kind == yaml.ScalarNode && doc.Content[0].ShortTag() == "!!null" {
+		return nil, fmt.Errorf("%s is empty: it needs at least a \"networks:\" section", source)
+	}
+
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case errors.Is(err, io.EOF):
+		return &doc, nil
+	case err != nil:
+		return nil, syntaxError(err, source)
+	default:
+		return nil, fmt.Errorf("%s: line %d: a second YAML document starts here; braid reads exactly one document per file (remove the extra \"---\")", source, next.Line)
+	}
+}
+
+// defaultConfig returns a Config holding every top-level default, so that
+// keys left out of the file keep them.
+func Default() *Config {
+	return &Config{
+		Listen: DefaultListen,
+		Limits: Limits{
+			MaxBodyBytes:     DefaultMaxBodyBytes,
+			MaxBatch:         DefaultMaxBatch,
+			RequestTimeout:   DefaultRequestTimeout,
+			MaxAttempts:      DefaultMaxAttempts,
+			MaxResponseBytes: DefaultMaxResponseBytes,
+			ShutdownTimeout:  DefaultShutdownTimeout,
+		},
+	}
+}
+
+// ApplyDefaults fills defaults inside lists, which the decoder
+// cannot pre-populate: an upstream's timeout, pool size and burst.
+func (c *Config) ApplyDefaults() {
+	for i := range c.Networks {
+		ups := c.Networks[i].Upstreams
+		for j := range ups {
+			u := &ups[j]
+			if u.Timeout == 0 {
+				u.Timeout = DefaultUpstreamTimeout
+			}
+			if u.MaxIdleConns == 0 {
+				u.MaxIdleConns = DefaultMaxIdleConns
+			}
+			if u.Burst == 0 && u.RPS > 0 {
+				u.Burst = defaultBurst(u.RPS)
+			}
+		}
+	}
+}
+
+// defaultBurst is rps rounded up, at least 1 and at most math.MaxInt32.
+func defaultBurst(rps float64) int {
+	b := math.Ceil(rps)
+	switch {
+	case math.IsNaN(b) || b < 1:
+		return 1
+	case b > math.MaxInt32:
+		return math.MaxInt32
+	default:
+		return int(b)
+	}
+}
+
+// prefixEach puts "source: " before each of the (possibly joined) errors
+// in err, keeping them joined so that every problem reads as its own line.
+func prefixEach(source string, err error) error {
+	var errs []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	} else {
+		errs = []error{err}
+	}
+	out := make([]error, 0, len(errs))
+	for _, e := range errs {
+		out = append(out, fmt.Errorf("%s: %w", source, e))
+	}
+	return errors.Join(out...)
+}

@@ -1,0 +1,234 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// reservedNames are paths braid serves itself, so no network may use them.
+var reservedNames = map[string]bool{
+	"healthz": true,
+	"metrics": true,
+	"status":  true,
+	"demo":    true,
+}
+
+// Validate checks c and returns every problem found, joined with
+// errors.Join, or nil. Each problem is a sentence naming the network and
+// upstream it is about. Messages never show an upstream URL's path, query
+// or user info, which may hold API keys.
+func (c *Config) Validate() error {
+	var errs []error
+	add := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf(format, args...))
+	}
+
+	if !validListen(c.Listen) {
+		add("listen %s must be host:port with a port number, e.g. %q or %q", quote(c.Listen), DefaultListen, ":8545")
+	}
+	errs = append(errs, c.Limits.validate()...)
+
+	if len(c.Networks) == 0 {
+		add(`no networks configured: add at least one under "networks:"`)
+	}
+	seen := make(map[string]int, len(c.Networks))
+	for i := range c.Networks {
+		n := &c.Networks[i]
+		if n.Name != "" {
+			if first, dup := seen[n.Name]; dup {
+				add("network %s is defined twice (networks #%d and #%d): network names must be unique", quote(n.Name), first+1, i+1)
+			} else {
+				seen[n.Name] = i
+			}
+		}
+		errs = append(errs, n.validate(i)...)
+	}
+	return errors.Join(errs...)
+}
+
+func (l *Limits) validate() []error {
+	var errs []error
+	check := func(ok bool, format string, args ...any) {
+		if !ok {
+			errs = append(errs, fmt.Errorf(format, args...))
+		}
+	}
+	check(l.MaxBodyBytes > 0, "limits: max_body_bytes must be greater than 0 (default %d)", DefaultMaxBodyBytes)
+	check(l.MaxBatch > 0, "limits: max_batch must be greater than 0 (default %d)", DefaultMaxBatch)
+	check(l.RequestTimeout > 0, "limits: request_timeout must be greater than 0 (default %s)", DefaultRequestTimeout)
+	check(l.MaxAttempts >= 1, "limits: max_attempts must be at least 1 (default %d)", DefaultMaxAttempts)
+	check(l.MaxResponseBytes > 0, "limits: max_response_bytes must be greater than 0 (default %d)", DefaultMaxResponseBytes)
+	check(l.ShutdownTimeout >= 0, "limits: shutdown_timeout must not be negative (default %s)", DefaultShutdownTimeout)
+	return errs
+}
+
+func (n *Network) validate(i int) []error {
+	var errs []error
+	label := networkLabel(i, n.Name)
+	add := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{label}, args...)...))
+	}
+
+	switch {
+	case n.Name == "":
+		add("name is required; it is the URL path the network is served at (POST /{name})")
+	case reservedNames[n.Name]:
+		add("name is reserved: braid serves /%s itself; choose another name", n.Name)
+	case !validNetworkName(n.Name):
+		add(`name must be usable as a URL path: use only lowercase letters, digits, "-" and "_"`)
+	}
+	if n.ChainID == 0 {
+		add("chain_id is required and must be greater than 0 (e.g. 1 for Ethereum mainnet)")
+	}
+	errs = append(errs, validateMethods(label+": methods.allow", n.Methods.Allow)...)
+	errs = append(errs, validateMethods(label+": methods.deny", n.Methods.Deny)...)
+
+	if len(n.Upstreams) == 0 {
+		add(`no upstreams: add at least one under "upstreams:"`)
+	}
+	seen := make(map[string]int, len(n.Upstreams))
+	for j := range n.Upstreams {
+		u := &n.Upstreams[j]
+		if u.Name != "" {
+			if first, dup := seen[u.Name]; dup {
+				add("upstream name %s is used twice (upstreams #%d and #%d): upstream names must be unique within a network", quote(u.Name), first+1, j+1)
+			} else {
+				seen[u.Name] = j
+			}
+		}
+		errs = append(errs, u.validate(label+" "+upstreamLabel(j, u.Name))...)
+	}
+	return errs
+}
+
+// validListen reports whether addr is host:port with a numeric port, which
+// net.Listen accepts.
+func validListen(addr string) bool {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || strings.ContainsAny(host, "/ \t") {
+		return false
+	}
+	p, err := strconv.ParseUint(port, 10, 16)
+	return err == nil && p <= 65535
+}
+
+func validNetworkName(name string) bool {
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return name != ""
+}
+
+func validateMethods(where string, list []string) []error {
+	var errs []error
+	for i, m := range list {
+		switch {
+		case strings.TrimSpace(m) == "":
+			errs = append(errs, fmt.Errorf("%s item %d is empty: write a method name such as \"eth_call\" or a prefix such as \"debug_*\"", where, i+1))
+		case strings.ContainsAny(m, " \t\r\n"):
+			errs = append(errs, fmt.Errorf("%s item %d %s contains white space: method names have none", where, i+1, quote(m)))
+		case strings.Contains(strings.TrimSuffix(m, "*"), "*"):
+			errs = append(errs, fmt.Errorf("%s item %d %s: \"*\" may only end a prefix, as in \"debug_*\"", where, i+1, quote(m)))
+		}
+	}
+	return errs
+}
+
+func (u *Upstream) validate(label string) []error {
+	var errs []error
+	add := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{label}, args...)...))
+	}
+
+	if u.Name == "" {
+		add("name is required; braid names upstreams in logs, metrics and errors instead of showing their URLs")
+	}
+	if msg := checkURL(u.URL, "url", false); msg != "" {
+		add("%s", msg)
+	}
+	if u.WSURL != "" {
+		if msg := checkURL(u.WSURL, "ws_url", true); msg != "" {
+			add("%s", msg)
+		}
+	}
+	if strings.TrimSpace(u.Operator) == "" {
+		add("operator is required: braid counts independent operators, not URLs (name who runs this endpoint, e.g. \"infura\")")
+	}
+	if u.Timeout < 0 {
+		add("timeout must not be negative (default %s)", DefaultUpstreamTimeout)
+	}
+	if !(u.RPS >= 0) || math.IsInf(u.RPS, 0) {
+		add("rps must be a number of at least 0 (0 means unlimited)")
+	}
+	if u.Burst < 0 {
+		add("burst must not be negative (default: rps rounded up)")
+	}
+	if u.MaxIdleConns < 0 {
+		add("max_idle_conns must not be negative (default %d)", DefaultMaxIdleConns)
+	}
+	return errs
+}
+
+// checkURL checks an upstream endpoint URL and returns what is wrong with
+// it, or "". The message never includes the URL: it may hold an API key.
+func checkURL(raw, key string, ws bool) string {
+	want, example := "http or https", "https://mainnet.example.com/v3/KEY"
+	if ws {
+		want, example = "ws or wss", "wss://mainnet.example.com/ws/v3/KEY"
+	}
+	if strings.TrimSpace(raw) == "" {
+		return fmt.Sprintf("%s is required, e.g. %q", key, example)
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Sprintf("%s is not a valid URL (look for spaces, stray characters or a bad %%-escape)", key)
+	}
+	scheme := strings.ToLower(u.Scheme)
+	switch {
+	case !ws && (scheme == "http" || scheme == "https"), ws && (scheme == "ws" || scheme == "wss"):
+	case !ws && (scheme == "ws" || scheme == "wss"):
+		return fmt.Sprintf("%s must use http or https; put a WebSocket endpoint in ws_url", key)
+	case ws && (scheme == "http" || scheme == "https"):
+		return fmt.Sprintf("%s must use ws or wss; put an HTTP endpoint in url", key)
+	case scheme == "":
+		return fmt.Sprintf("%s must be an absolute URL starting with %s://, e.g. %q", key, strings.ReplaceAll(want, " or ", ":// or "), example)
+	default:
+		return fmt.Sprintf("%s must use %s", key, want)
+	}
+	if u.Hostname() == "" {
+		return fmt.Sprintf("%s has no host, e.g. %q", key, example)
+	}
+	return ""
+}
+
+// Network returns the network called name, or nil if there is none.
+func (c *Config) Network(name string) *Network {
+	for i := range c.Networks {
+		if c.Networks[i].Name == name {
+			return &c.Networks[i]
+		}
+	}
+	return nil
+}
+
+// Operators returns the distinct operators of n's upstreams, in the order
+// they first appear.
+func (n *Network) Operators() []string {
+	var ops []string
+	seen := make(map[string]bool, len(n.Upstreams))
+	for _, u := range n.Upstreams {
+		if !seen[u.Operator] {
+			seen[u.Operator] = true
+			ops = append(ops, u.Operator)
+		}
+	}
+	return ops
+}
