@@ -97,7 +97,8 @@ func AppendRequest(dst []byte, id uint64, method string, params json.RawMessage)
 // malformed error object, is an error: the upstream misbehaved.
 //
 // Member names are matched exactly ("Result" is not "result"). The response
-// holds its own copy of the bytes: the caller may reuse body.
+// points into body, which the caller hands over and must not reuse: upstream
+// answers can be tens of megabytes, and copying them again is waste.
 func DecodeResponse(body []byte) (*Response, error) {
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 || body[0] != '{' {
@@ -111,7 +112,6 @@ func DecodeResponse(body []byte) (*Response, error) {
 		}
 		return nil, fmt.Errorf("upstream answer: %w", err)
 	}
-	body = bytes.Clone(body)
 	var id, result, rawErr []byte
 	for it := newMembers(body); ; {
 		name, value, ok := it.next()

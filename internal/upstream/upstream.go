@@ -242,7 +242,7 @@ func (u *Upstream) post(ctx context.Context, body []byte) ([]byte, error) {
 		}
 		return nil, ae
 	}
-	raw, err := readLimited(res.Body, u.maxResp)
+	raw, err := readLimited(res.Body, res.ContentLength, u.maxResp)
 	if err != nil {
 		if errors.Is(err, ErrTooLarge) {
 			return nil, &AttemptError{Upstream: u.Name, Kind: ErrTooLarge}
@@ -270,7 +270,19 @@ func (u *Upstream) transportError(ctx context.Context, err error) error {
 	return &AttemptError{Upstream: u.Name, Kind: ErrTransport, Err: err}
 }
 
-func readLimited(r io.Reader, limit int64) ([]byte, error) {
+// readLimited reads a whole body of at most limit bytes. With a known
+// length it reads into one buffer of that size instead of growing one.
+func readLimited(r io.Reader, length, limit int64) ([]byte, error) {
+	if length > limit {
+		return nil, ErrTooLarge
+	}
+	if length >= 0 {
+		buf := make([]byte, length)
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return nil, err
+		}
+		return buf, nil
+	}
 	raw, err := io.ReadAll(io.LimitReader(r, limit+1))
 	if err != nil {
 		return nil, err
