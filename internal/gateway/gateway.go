@@ -1,0 +1,208 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/braidrpc/braid/internal/clock"
+	"github.com/braidrpc/braid/internal/config"
+	"github.com/braidrpc/braid/internal/plan"
+	"github.com/braidrpc/braid/internal/route"
+	"github.com/braidrpc/braid/internal/upstream"
+)
+
+// verifyRetry is how often an upstream whose chain id could not be read is
+// asked again.
+const verifyRetry = 5 * time.Second
+
+// Options configure a Gateway.
+type Options struct {
+	Version  string
+	Clock    clock.Clock
+	Logger   *slog.Logger
+	Registry prometheus.Registerer
+}
+
+// Gateway is every configured network's runtime.
+type Gateway struct {
+	networks []*Network
+	byName   map[string]*Network
+	log      *slog.Logger
+
+	stop chan struct{}
+	wg   sync.WaitGroup
+	once sync.Once
+}
+
+// New builds the runtime for cfg (validated, defaults applied). No upstream
+// is used until Start has confirmed its chain id.
+func New(cfg *config.Config, opts Options) *Gateway {
+	if opts.Clock == nil {
+		opts.Clock = clock.Real{}
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Version == "" {
+		opts.Version = "dev"
+	}
+	var gm *Metrics
+	var um *upstream.Metrics
+	if opts.Registry != nil {
+		gm = NewMetrics(opts.Registry)
+		um = upstream.NewMetrics(opts.Registry)
+	}
+	g := &Gateway{byName: make(map[string]*Network), log: opts.Logger, stop: make(chan struct{})}
+	for _, nc := range cfg.Networks {
+		ups := make([]*upstream.Upstream, 0, len(nc.Upstreams))
+		for _, uc := range nc.Upstreams {
+			ups = append(ups, upstream.New(uc, upstream.Options{
+				Network:          nc.Name,
+				MaxResponseBytes: cfg.Limits.MaxResponseBytes,
+				Clock:            opts.Clock,
+				Logger:           opts.Logger,
+				Metrics:          um,
+			}))
+		}
+		n := &Network{
+			Name:    nc.Name,
+			ChainID: nc.ChainID,
+			planner: plan.NewPlanner(nc.Methods),
+			router: route.New(ups, route.Options{
+				Network:     nc.Name,
+				MaxAttempts: cfg.Limits.MaxAttempts,
+				Clock:       opts.Clock,
+				Logger:      opts.Logger,
+				Metrics:     um,
+			}),
+			timeout:    cfg.Limits.RequestTimeout,
+			version:    opts.Version,
+			clock:      opts.Clock,
+			log:        opts.Logger.With("network", nc.Name),
+			metrics:    gm,
+			chainIDHex: []byte(strconv.Quote("0x" + strconv.FormatUint(nc.ChainID, 16))),
+			static:     make(map[string]json.RawMessage),
+			filters:    newFilters(opts.Clock),
+		}
+		g.networks = append(g.networks, n)
+		g.byName[n.Name] = n
+	}
+	return g
+}
+
+// Networks returns the networks in configuration order; the first is the
+// default.
+func (g *Gateway) Networks() []*Network { return g.networks }
+
+// Network returns the named network, or nil.
+func (g *Gateway) Network(name string) *Network { return g.byName[name] }
+
+// Start checks every upstream's chain id, waiting up to wait for the first
+// round so that a healthy deployment serves from its first request, then
+// keeps asking the upstreams that did not answer in the background. An
+// upstream of another chain is quarantined and never used.
+func (g *Gateway) Start(ctx context.Context, wait time.Duration) {
+	first := make(chan struct{})
+	var firstOnce sync.Once
+	var round sync.WaitGroup
+	for _, n := range g.networks {
+		for _, u := range n.Upstreams() {
+			round.Add(1)
+			g.wg.Add(1)
+			go func() {
+				defer g.wg.Done()
+				g.verifyLoop(ctx, n, u, round.Done)
+			}()
+		}
+	}
+	go func() {
+		round.Wait()
+		firstOnce.Do(func() { close(first) })
+	}()
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-first:
+	case <-t.C:
+		g.log.Warn("some upstreams did not confirm their chain id in time; they join when they answer", "waited", wait.String())
+	case <-ctx.Done():
+	}
+	for _, n := range g.networks {
+		if n.Usable() == 0 {
+			g.log.Warn("network has no usable upstream yet", "network", n.Name)
+		}
+	}
+}
+
+func (g *Gateway) verifyLoop(ctx context.Context, n *Network, u *upstream.Upstream, firstDone func()) {
+	done := sync.OnceFunc(firstDone)
+	defer done()
+	for {
+		vctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := u.Verify(vctx, n.ChainID)
+		cancel()
+		done()
+		if err == nil {
+			return
+		}
+		g.log.Warn("cannot confirm upstream chain id; will retry", "network", n.Name, "upstream", u.Name,
+			"operator", u.Operator, "url", u.RedactedURL(), "err", err, "retry_in", verifyRetry.String())
+		select {
+		case <-ctx.Done():
+			return
+		case <-g.stop:
+			return
+		case <-time.After(verifyRetry):
+		}
+	}
+}
+
+// Close stops background work and releases upstream connections.
+func (g *Gateway) Close() {
+	g.once.Do(func() {
+		close(g.stop)
+		g.wg.Wait()
+		for _, n := range g.networks {
+			for _, u := range n.Upstreams() {
+				u.Close()
+			}
+		}
+	})
+}
+
+// Health reports, per network, whether it has a usable upstream, and for
+// those without, why not.
+func (g *Gateway) Health() (ok bool, report map[string]NetworkHealth) {
+	ok = true
+	report = make(map[string]NetworkHealth, len(g.networks))
+	for _, n := range g.networks {
+		h := NetworkHealth{Upstreams: len(n.Upstreams())}
+		counts := map[upstream.State]int{}
+		for _, u := range n.Upstreams() {
+			s, _ := u.State()
+			counts[s]++
+		}
+		h.Usable = counts[upstream.Ready]
+		if h.Usable == 0 {
+			ok = false
+			h.Problem = fmt.Sprintf("no usable upstream: %d unverified (chain id not confirmed yet), %d quarantined",
+				counts[upstream.Unverified], counts[upstream.Quarantined])
+		}
+		report[n.Name] = h
+	}
+	return ok, report
+}
+
+// NetworkHealth is one network's line in /healthz.
+type NetworkHealth struct {
+	Usable    int    `json:"usable"`
+	Upstreams int    `json:"upstreams"`
+	Problem   string `json:"problem,omitempty"`
+}

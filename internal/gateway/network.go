@@ -1,0 +1,209 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/core/types"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/braidrpc/braid/internal/clock"
+	"github.com/braidrpc/braid/internal/jsonrpc"
+	"github.com/braidrpc/braid/internal/plan"
+	"github.com/braidrpc/braid/internal/route"
+	"github.com/braidrpc/braid/internal/upstream"
+)
+
+// Network is the runtime of one configured chain.
+type Network struct {
+	Name    string
+	ChainID uint64
+
+	planner *plan.Planner
+	router  *route.Router
+	timeout time.Duration
+	version string
+	clock   clock.Clock
+	log     *slog.Logger
+	metrics *Metrics
+
+	chainIDHex json.RawMessage
+
+	staticMu sync.RWMutex
+	static   map[string]json.RawMessage
+	sf       singleflight.Group
+
+	filters *filters
+}
+
+// Upstreams returns the network's upstreams.
+func (n *Network) Upstreams() []*upstream.Upstream { return n.router.Upstreams() }
+
+// Usable counts the upstreams that may be sent requests.
+func (n *Network) Usable() int {
+	c := 0
+	for _, u := range n.router.Upstreams() {
+		if u.Usable() {
+			c++
+		}
+	}
+	return c
+}
+
+// Handle answers one call. It returns nil for a notification: the call is
+// still executed (a notification may be a write) but nothing is answered.
+func (n *Network) Handle(ctx context.Context, req *jsonrpc.Request) *jsonrpc.Response {
+	start := n.clock.Now()
+	result, rerr := n.execute(ctx, req)
+	outcome := "ok"
+	var resp *jsonrpc.Response
+	switch {
+	case rerr != nil:
+		outcome = "error"
+		je := jsonrpc.FromError(rerr)
+		n.metrics.Error(n.Name, jsonrpc.CodeString(je.Code))
+		resp = jsonrpc.ErrorResponse(req.ID, je)
+	case result.Error != nil:
+		outcome = "rpc_error"
+		resp = jsonrpc.ErrorResponse(req.ID, result.Error)
+	default:
+		resp = jsonrpc.ResultResponse(req.ID, result.Result)
+	}
+	n.metrics.observe(n.Name, req.Method, outcome, n.clock.Now().Sub(start))
+	if req.IsNotification() {
+		return nil
+	}
+	return resp
+}
+
+// execute returns either an answer (a result or an upstream's error answer,
+// to pass through) or a braid error.
+func (n *Network) execute(ctx context.Context, req *jsonrpc.Request) (*jsonrpc.Response, error) {
+	pl, perr := n.planner.Plan(req)
+	if perr != nil {
+		return nil, perr
+	}
+	ctx, cancel := context.WithTimeout(ctx, n.timeout)
+	defer cancel()
+	switch pl.Kind {
+	case plan.Local:
+		return n.local(pl)
+	case plan.Static:
+		return n.staticAnswer(ctx, pl)
+	case plan.Write:
+		return n.write(ctx, pl)
+	case plan.FilterInstall:
+		return n.filters.install(ctx, n.router, pl)
+	case plan.FilterUse:
+		return n.filters.use(ctx, n.router, pl)
+	case plan.Subscribe:
+		return nil, jsonrpc.Errorf(jsonrpc.CodeMethodNotFound,
+			"%s needs a connection that can carry notifications; this endpoint is HTTP", pl.Method)
+	}
+	return n.forward(ctx, pl)
+}
+
+func (n *Network) forward(ctx context.Context, pl *plan.Plan) (*jsonrpc.Response, error) {
+	res, err := n.router.Do(ctx, route.Call{Method: pl.Method, Params: pl.Params})
+	if err != nil {
+		return nil, err
+	}
+	return res.Response, nil
+}
+
+func (n *Network) local(pl *plan.Plan) (*jsonrpc.Response, error) {
+	switch pl.Method {
+	case "eth_chainId":
+		return &jsonrpc.Response{Result: n.chainIDHex}, nil
+	case "web3_clientVersion":
+		b, _ := json.Marshal("braid/" + n.version)
+		return &jsonrpc.Response{Result: b}, nil
+	}
+	return nil, fmt.Errorf("no local answer for %s", pl.Method)
+}
+
+// staticAnswer forwards a call whose answer cannot change for this network
+// once, merging concurrent first calls, and remembers a success. The shared
+// call runs on its own deadline, detached from whichever client started it,
+// so one client leaving does not fail the others waiting on it; each caller
+// still stops waiting when its own context ends.
+func (n *Network) staticAnswer(ctx context.Context, pl *plan.Plan) (*jsonrpc.Response, error) {
+	key := pl.Method + string(pl.Params)
+	n.staticMu.RLock()
+	cached, ok := n.static[key]
+	n.staticMu.RUnlock()
+	if ok {
+		return &jsonrpc.Response{Result: cached}, nil
+	}
+	ch := n.sf.DoChan(key, func() (any, error) {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), n.timeout)
+		defer cancel()
+		resp, err := n.forward(sctx, pl)
+		if err != nil {
+			return nil, err
+		}
+		if resp.Error == nil {
+			n.staticMu.Lock()
+			n.static[key] = resp.Result
+			n.staticMu.Unlock()
+		}
+		return resp, nil
+	})
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case r := <-ch:
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		return r.Val.(*jsonrpc.Response), nil
+	}
+}
+
+// write sends a signed transaction. A transaction is identified by its
+// hash, so "already known" means the network has it: that is success, and
+// the client gets the hash (a retry after a lost answer must not look like
+// a failure).
+func (n *Network) write(ctx context.Context, pl *plan.Plan) (*jsonrpc.Response, error) {
+	call := route.Call{Method: pl.Method, Params: pl.Params}
+	if pl.Method == "eth_sendRawTransaction" && len(pl.Args) == 1 {
+		if hash, ok := txHash(pl.Args[0]); ok {
+			call.Accept = func(_ int, e *jsonrpc.Error) (json.RawMessage, bool) {
+				if isAlreadyKnown(e.Message) {
+					return hash, true
+				}
+				return nil, false
+			}
+		}
+	}
+	res, err := n.router.Do(ctx, call)
+	if err != nil {
+		return nil, err
+	}
+	return res.Response, nil
+}
+
+func txHash(arg json.RawMessage) (json.RawMessage, bool) {
+	var raw hexutil.Bytes
+	if err := json.Unmarshal(arg, &raw); err != nil {
+		return nil, false
+	}
+	var tx types.Transaction
+	if err := tx.UnmarshalBinary(raw); err != nil {
+		return nil, false
+	}
+	return json.RawMessage(strconv.Quote(tx.Hash().Hex())), true
+}
+
+func isAlreadyKnown(msg string) bool {
+	m := strings.ToLower(msg)
+	return strings.Contains(m, "already known") || strings.Contains(m, "known transaction") ||
+		strings.Contains(m, "already imported") || strings.Contains(m, "alreadyknown")
+}
