@@ -1,0 +1,244 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/braidrpc/braid/internal/config"
+	"github.com/braidrpc/braid/internal/gateway"
+	"github.com/braidrpc/braid/internal/jsonrpc"
+)
+
+const (
+	// batchConcurrency bounds how many members of one batch run at once,
+	// so one large batch cannot occupy every upstream connection.
+	batchConcurrency = 32
+	// bodyReadTimeout bounds how long a request body may take to arrive.
+	bodyReadTimeout = 30 * time.Second
+	// initialBodyBuffer caps the first allocation for a body of announced
+	// length; larger bodies grow as their bytes arrive.
+	initialBodyBuffer = 64 << 10
+)
+
+// Options configure a Server.
+type Options struct {
+	Limits   config.Limits
+	Logger   *slog.Logger
+	Gatherer prometheus.Gatherer // for /metrics; nil serves no metrics
+}
+
+// Server is the HTTP front of a Gateway.
+type Server struct {
+	gw     *gateway.Gateway
+	limits config.Limits
+	log    *slog.Logger
+	mux    *http.ServeMux
+}
+
+var _ http.Handler = (*Server)(nil)
+
+// New returns the HTTP front for gw.
+func New(gw *gateway.Gateway, opts Options) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	opts.Limits = withDefaults(opts.Limits)
+	s := &Server{gw: gw, limits: opts.Limits, log: opts.Logger, mux: http.NewServeMux()}
+	s.mux.HandleFunc("POST /{$}", s.serveDefault)
+	s.mux.HandleFunc("POST /{network}", s.serveNetwork)
+	s.mux.HandleFunc("GET /healthz", s.serveHealth)
+	if opts.Gatherer != nil {
+		s.mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{}))
+	}
+	s.mux.HandleFunc("/", s.serveFallback)
+	return s
+}
+
+// withDefaults fills limits left at zero, so a Server built in code with
+// an empty Limits behaves like one built from a config file.
+func withDefaults(l config.Limits) config.Limits {
+	d := config.Default().Limits
+	if l.MaxBodyBytes <= 0 {
+		l.MaxBodyBytes = d.MaxBodyBytes
+	}
+	if l.MaxBatch <= 0 {
+		l.MaxBatch = d.MaxBatch
+	}
+	if l.RequestTimeout <= 0 {
+		l.RequestTimeout = d.RequestTimeout
+	}
+	return l
+}
+
+// Handle mounts an extra handler (the demo's /demo/ endpoints) on the same
+// listener.
+func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+func (s *Server) serveDefault(w http.ResponseWriter, r *http.Request) {
+	s.serveRPC(w, r, s.gw.Networks()[0])
+}
+
+func (s *Server) serveNetwork(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("network")
+	n := s.gw.Network(name)
+	if n == nil {
+		writeError(w, http.StatusNotFound, jsonrpc.Errorf(jsonrpc.CodeMethodNotFound,
+			"unknown network %q: this endpoint serves %s", name, s.networkNames()))
+		return
+	}
+	s.serveRPC(w, r, n)
+}
+
+func (s *Server) networkNames() string {
+	out := ""
+	for i, n := range s.gw.Networks() {
+		if i > 0 {
+			out += ", "
+		}
+		out += "/" + n.Name
+	}
+	return out
+}
+
+func (s *Server) serveFallback(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		writeError(w, http.StatusMethodNotAllowed, jsonrpc.Errorf(jsonrpc.CodeInvalidRequest,
+			"JSON-RPC requests are sent with POST"))
+		return
+	}
+	writeError(w, http.StatusNotFound, jsonrpc.Errorf(jsonrpc.CodeMethodNotFound,
+		"no such path %q: this endpoint serves %s", r.URL.Path, s.networkNames()))
+}
+
+func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request, n *gateway.Network) {
+	body, err := readBody(w, r, s.limits.MaxBodyBytes)
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			writeError(w, http.StatusRequestEntityTooLarge, jsonrpc.Errorf(jsonrpc.CodeInvalidRequest,
+				"invalid request: body exceeds the limit of %d bytes", s.limits.MaxBodyBytes))
+			return
+		}
+		writeError(w, http.StatusBadRequest, jsonrpc.Errorf(jsonrpc.CodeParseError, "cannot read request body"))
+		return
+	}
+	msg, bad := jsonrpc.Decode(body, s.limits.MaxBatch)
+	if bad != nil {
+		writeJSON(w, http.StatusOK, bad.AppendJSON(nil))
+		return
+	}
+	ctx := r.Context()
+	if !msg.Batch {
+		m := msg.Members[0]
+		resp := m.Err
+		if m.Req != nil {
+			resp = n.Handle(ctx, m.Req)
+		}
+		if resp == nil { // a notification
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		writeJSON(w, http.StatusOK, resp.AppendJSON(make([]byte, 0, 128+len(resp.Result))))
+		return
+	}
+	answers := s.runBatch(ctx, n, msg.Members)
+	if len(answers) == 0 { // only notifications: nothing is returned
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	writeJSON(w, http.StatusOK, jsonrpc.AppendBatch(nil, answers))
+}
+
+// runBatch executes the members concurrently and returns the answers in
+// the members' order (notifications have none). The whole batch shares one
+// request deadline: members still queued when it passes answer a timeout
+// instead of starting late.
+func (s *Server) runBatch(ctx context.Context, n *gateway.Network, members []jsonrpc.Member) []*jsonrpc.Response {
+	ctx, cancel := context.WithTimeout(ctx, s.limits.RequestTimeout)
+	defer cancel()
+	out := make([]*jsonrpc.Response, len(members))
+	sem := make(chan struct{}, batchConcurrency)
+	var wg sync.WaitGroup
+	for i, m := range members {
+		if m.Req == nil {
+			out[i] = m.Err
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			out[i] = n.Handle(ctx, m.Req)
+		}()
+	}
+	wg.Wait()
+	answers := out[:0]
+	for _, r := range out {
+		if r != nil {
+			answers = append(answers, r)
+		}
+	}
+	return answers
+}
+
+// readBody reads the whole body (braid never streams a client body to an
+// upstream) within limit. Memory follows the bytes that arrive, not the
+// length a client announces: the first allocation is capped.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	if r.ContentLength > limit {
+		return nil, &http.MaxBytesError{Limit: limit}
+	}
+	// A client that announces a body and then stalls must not hold a
+	// connection (and its buffer) for ever.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(bodyReadTimeout))
+	var buf bytes.Buffer
+	if r.ContentLength > 0 {
+		buf.Grow(int(min(r.ContentLength, initialBodyBuffer)))
+	}
+	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit)); err != nil {
+		return nil, err
+	}
+	if r.ContentLength > 0 && int64(buf.Len()) != r.ContentLength {
+		return nil, io.ErrUnexpectedEOF
+	}
+	return buf.Bytes(), nil
+}
+
+func (s *Server) serveHealth(w http.ResponseWriter, _ *http.Request) {
+	ok, report := s.gw.Health()
+	status, word := http.StatusOK, "ok"
+	if !ok {
+		status, word = http.StatusServiceUnavailable, "unavailable"
+	}
+	b, _ := json.Marshal(struct {
+		Status   string                           `json:"status"`
+		Networks map[string]gateway.NetworkHealth `json:"networks"`
+	}{word, report})
+	writeJSON(w, status, b)
+}
+
+func writeError(w http.ResponseWriter, status int, e *jsonrpc.Error) {
+	writeJSON(w, status, jsonrpc.ErrorResponse(nil, e).AppendJSON(nil))
+}
+
+func writeJSON(w http.ResponseWriter, status int, b []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
