@@ -1,0 +1,51 @@
+package devnet
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+)
+
+// Faults are what a provider does wrong; the zero value is an honest
+// provider. All faults combine: a request first meets Down, then
+// LatencyMS, then HTTPStatus; each call in it then meets ErrorRate, then
+// LagBlocks, and its answer Lie.
+type Faults struct {
+	// Down makes the provider a dead host: connections are closed
+	// unanswered.
+	Down bool `json:"down,omitempty"`
+	// LatencyMS delays every request by that many milliseconds.
+	LatencyMS int `json:"latency_ms,omitempty"`
+	// ErrorRate (0..1) is the chance each call fails with -32603.
+	ErrorRate float64 `json:"error_rate,omitempty"`
+	// LagBlocks makes the provider serve as if its head were that many
+	// blocks behind the chain's.
+	LagBlocks uint64 `json:"lag_blocks,omitempty"`
+	// HTTPStatus (400..599) answers every request with that status; 429
+	// comes with Retry-After: 1.
+	HTTPStatus int `json:"http_status,omitempty"`
+	// Lie makes state, block, transaction, receipt and log answers
+	// well-formed but wrong, the same wrong answer every time.
+	Lie bool `json:"lie,omitempty"`
+}
+
+// Validate reports the first out-of-range field in words a user can act on.
+func (f Faults) Validate() error {
+	switch {
+	case f.LatencyMS < 0:
+		return fmt.Errorf("latency_ms must not be negative, got %d", f.LatencyMS)
+	case math.IsNaN(f.ErrorRate) || f.ErrorRate < 0 || f.ErrorRate > 1:
+		return fmt.Errorf("error_rate must be between 0 and 1, got %v", f.ErrorRate)
+	case f.HTTPStatus != 0 && (f.HTTPStatus < 400 || f.HTTPStatus > 599):
+		return fmt.Errorf("http_status must be an error status between 400 and 599, got %d", f.HTTPStatus)
+	}
+	return nil
+}
+
+// IsZero reports whether the provider is honest.
+func (f Faults) IsZero() bool { return f == Faults{} }
+
+// fail draws whether one call fails by ErrorRate.
+func (f Faults) fail() bool {
+	return f.ErrorRate > 0 && rand.Float64() < f.ErrorRate
+}
