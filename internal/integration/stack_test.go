@@ -1,0 +1,73 @@
+package integration
+
+import (
+	"context"
+	"log/slog"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/rpc"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/braidrpc/braid/internal/config"
+	"github.com/braidrpc/braid/internal/devnet"
+	"github.com/braidrpc/braid/internal/gateway"
+	"github.com/braidrpc/braid/internal/server"
+)
+
+// stack is a devnet with braid in front of it.
+type stack struct {
+	dn    *devnet.Devnet
+	url   string
+	braid *rpc.Client
+}
+
+// newStack starts a devnet with n providers (manual blocks) and a gateway
+// configured the way `braid demo` configures it.
+func newStack(t *testing.T, n int) *stack {
+	t.Helper()
+	ctx := context.Background()
+	dn, err := devnet.New(ctx, devnet.Options{Providers: n})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dn.Close() })
+	cfg := config.Default()
+	cfg.Networks = []config.Network{{Name: "devnet", ChainID: dn.ChainID(), Upstreams: dn.Upstreams()}}
+	cfg.ApplyDefaults()
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	log := slog.New(slog.DiscardHandler)
+	gw := gateway.New(cfg, gateway.Options{Logger: log, Registry: reg})
+	t.Cleanup(gw.Close)
+	gw.Start(ctx, 10*time.Second)
+	if got := gw.Networks()[0].Usable(); got != n {
+		t.Fatalf("%d of %d upstreams usable after start", got, n)
+	}
+	srv := httptest.NewServer(server.New(gw, server.Options{Limits: cfg.Limits, Logger: log, Gatherer: reg}))
+	t.Cleanup(srv.Close)
+	c, err := rpc.DialHTTP(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return &stack{dn: dn, url: srv.URL, braid: c}
+}
+
+// provider dials one provider directly, bypassing braid.
+func (s *stack) provider(t *testing.T, name string) *rpc.Client {
+	t.Helper()
+	p := s.dn.Provider(name)
+	if p == nil {
+		t.Fatalf("no provider %s", name)
+	}
+	c, err := rpc.DialHTTP(p.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
