@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/braidrpc/braid/internal/config"
+	"github.com/braidrpc/braid/internal/devnet"
+	"github.com/braidrpc/braid/internal/server"
+)
+
+func runDemo(args []string) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	listen := fs.String("listen", config.DefaultListen, "gateway listen address")
+	providers := fs.Int("providers", 4, "number of local providers, each its own operator")
+	blockTime := fs.Duration("block-time", time.Second, "time between blocks")
+	var lf logFlags
+	lf.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *providers < 1 || *providers > 64 {
+		return fmt.Errorf("demo: --providers must be between 1 and 64, got %d", *providers)
+	}
+	if *blockTime <= 0 {
+		return fmt.Errorf("demo: --block-time must be positive, got %s", *blockTime)
+	}
+	log, err := lf.logger(os.Stderr)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	dn, err := devnet.New(ctx, devnet.Options{Providers: *providers, BlockTime: *blockTime, TxStream: true, Logger: log})
+	if err != nil {
+		return fmt.Errorf("demo: start dev chain: %w", err)
+	}
+	defer dn.Close()
+
+	// The demo's gateway is configured exactly as braid serve would be.
+	cfg := demoConfig(*listen, dn)
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	ln, err := server.Listen(cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	cfg.Listen = ln.Addr().String()
+	printDemoBanner(os.Stdout, cfg, dn)
+	return run(ctx, cfg, ln, log, func(s *server.Server) { s.Handle("/demo/", dn.Handler()) })
+}
+
+func demoConfig(listen string, dn *devnet.Devnet) *config.Config {
+	cfg := config.Default()
+	cfg.Listen = listen
+	cfg.Networks = []config.Network{{
+		Name:      "devnet",
+		ChainID:   dn.ChainID(),
+		Upstreams: dn.Upstreams(),
+	}}
+	cfg.ApplyDefaults()
+	return cfg
+}
+
+func printDemoBanner(w io.Writer, cfg *config.Config, dn *devnet.Devnet) {
+	info := dn.Info()
+	base := "http://" + cfg.Listen
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nbraid demo: a dev chain (chain id %d), %d providers, one gateway\n\n", info.ChainID, len(cfg.Networks[0].Upstreams))
+	fmt.Fprintf(&b, "  endpoint   %s   (also %s/devnet)\n", base, base)
+	for _, u := range cfg.Networks[0].Upstreams {
+		fmt.Fprintf(&b, "  provider   %-4s %-12s %s\n", u.Name, u.Operator, u.URL)
+	}
+	fmt.Fprintf(&b, "  account    %s (key %s: a public test key, never use it on a real chain)\n", info.Account.Address, info.Account.PrivateKey)
+	fmt.Fprintf(&b, "  token      %s (ERC-20)\n\n", info.Token.Hex())
+	fmt.Fprintf(&b, "Try:\n")
+	fmt.Fprintf(&b, "  curl -s %s -H 'content-type: application/json' -d '{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_blockNumber\"}'\n", base)
+	fmt.Fprintf(&b, "  curl -s %s -H 'content-type: application/json' -d '{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"eth_getBalance\",\"params\":[\"%s\",\"latest\"]}'\n", base, info.Account.Address)
+	fmt.Fprintf(&b, "  curl -s %s/demo/info\n", base)
+	fmt.Fprintf(&b, "  curl -s %s/demo/faults -d '{\"provider\":\"p1\",\"down\":true}'    # take p1 down; requests keep working\n", base)
+	fmt.Fprintf(&b, "  curl -s %s/demo/faults -d '{\"provider\":\"p1\"}'                # bring it back\n", base)
+	fmt.Fprintf(&b, "  curl -s %s/metrics | grep braid_upstream_requests_total\n\n", base)
+	_, _ = io.WriteString(w, b.String())
+}
