@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
@@ -38,15 +39,25 @@ func runDemo(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	return demo(ctx, demoOptions{listen: *listen, providers: *providers, blockTime: *blockTime}, os.Stdout, log)
+}
 
-	dn, err := devnet.New(ctx, devnet.Options{Providers: *providers, BlockTime: *blockTime, TxStream: true, Logger: log})
+type demoOptions struct {
+	listen    string
+	providers int
+	blockTime time.Duration
+}
+
+// demo runs chain, providers and gateway until ctx ends.
+func demo(ctx context.Context, o demoOptions, stdout io.Writer, log *slog.Logger) error {
+	dn, err := devnet.New(ctx, devnet.Options{Providers: o.providers, BlockTime: o.blockTime, TxStream: true, Logger: log})
 	if err != nil {
 		return fmt.Errorf("demo: start dev chain: %w", err)
 	}
 	defer dn.Close()
 
 	// The demo's gateway is configured exactly as braid serve would be.
-	cfg := demoConfig(*listen, dn)
+	cfg := demoConfig(o.listen, dn)
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
@@ -55,7 +66,7 @@ func runDemo(args []string) error {
 		return fmt.Errorf("demo: %w", err)
 	}
 	cfg.Listen = ln.Addr().String()
-	printDemoBanner(os.Stdout, cfg, dn)
+	printDemoBanner(stdout, cfg, dn)
 	return run(ctx, cfg, ln, log, func(s *server.Server) { s.Handle("/demo/", dn.Handler()) })
 }
 
