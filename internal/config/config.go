@@ -36,6 +36,9 @@ type Network struct {
 	Name    string  `yaml:"name"`
 	ChainID uint64  `yaml:"chain_id"`
 	Methods Methods `yaml:"methods"`
+	Head    Head    `yaml:"head"`
+	Hedge   Hedge   `yaml:"hedge"`
+	Breaker Breaker `yaml:"breaker"`
 	// Upstreams are the providers of this network.
 	Upstreams []Upstream `yaml:"upstreams"`
 }
@@ -68,6 +71,56 @@ type Upstream struct {
 	Burst int     `yaml:"burst"`
 	// MaxIdleConns is the keep-alive pool size for this upstream.
 	MaxIdleConns int `yaml:"max_idle_conns"`
+	// Archive says the upstream keeps all historical state. Others are
+	// assumed to hold everything until their errors teach braid their
+	// depth.
+	Archive bool `yaml:"archive"`
+}
+
+// Head configures how braid follows each upstream's chain head and agrees
+// on the tip it serves.
+type Head struct {
+	// PollInterval is how often each upstream is asked for its latest,
+	// safe and finalized blocks (one batched request).
+	PollInterval time.Duration `yaml:"poll_interval"`
+	// MinOperators is how many distinct operators must hold a block hash
+	// before braid serves it as the tip. 0 means a majority of the
+	// network's operators.
+	MinOperators int `yaml:"min_operators"`
+	// MaxLagBlocks is how far behind the tip an upstream may be and still
+	// get requests that do not name an older block.
+	MaxLagBlocks uint64 `yaml:"max_lag_blocks"`
+}
+
+// Hedge configures hedged reads: when the chosen upstream has not answered
+// after an adaptive delay, the same read also goes to the next upstream and
+// the first good answer wins.
+type Hedge struct {
+	// Enabled turns hedging on (the default) or off.
+	Enabled *bool `yaml:"enabled"`
+	// Percentile of the upstream's recent latency for the method class
+	// after which a hedge is sent (0 < p < 1).
+	Percentile float64 `yaml:"percentile"`
+	// MinDelay and MaxDelay clamp the adaptive delay.
+	MinDelay time.Duration `yaml:"min_delay"`
+	MaxDelay time.Duration `yaml:"max_delay"`
+	// MaxExtra caps the hedged requests added to one call.
+	MaxExtra int `yaml:"max_extra"`
+}
+
+// On reports whether hedging is enabled.
+func (h Hedge) On() bool { return h.Enabled == nil || *h.Enabled }
+
+// Breaker configures the per-upstream circuit breaker.
+type Breaker struct {
+	// Failures within Window open the breaker.
+	Failures int           `yaml:"failures"`
+	Window   time.Duration `yaml:"window"`
+	// OpenFor is how long an open breaker refuses requests before letting
+	// a probe through (half-open).
+	OpenFor time.Duration `yaml:"open_for"`
+	// Successes in half-open close the breaker again.
+	Successes int `yaml:"successes"`
 }
 
 // Defaults used when a field is left out.
@@ -81,4 +134,15 @@ const (
 	DefaultShutdownTimeout  = 15 * time.Second
 	DefaultUpstreamTimeout  = 10 * time.Second
 	DefaultMaxIdleConns     = 64
+
+	DefaultPollInterval    = 2 * time.Second
+	DefaultMaxLagBlocks    = 5
+	DefaultHedgePercentile = 0.9
+	DefaultHedgeMinDelay   = 20 * time.Millisecond
+	DefaultHedgeMaxDelay   = 2 * time.Second
+	DefaultHedgeMaxExtra   = 1
+	DefaultBreakerFailures = 5
+	DefaultBreakerWindow   = 30 * time.Second
+	DefaultBreakerOpenFor  = 10 * time.Second
+	DefaultBreakerSuccess  = 2
 )

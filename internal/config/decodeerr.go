@@ -32,6 +32,9 @@ var sections = map[string]struct {
 	"config.Network":  {"network", reflect.TypeFor[Network]()},
 	"config.Upstream": {"upstream", reflect.TypeFor[Upstream]()},
 	"config.Methods":  {"methods", reflect.TypeFor[Methods]()},
+	"config.Head":     {"head", reflect.TypeFor[Head]()},
+	"config.Hedge":    {"hedge", reflect.TypeFor[Hedge]()},
+	"config.Breaker":  {"breaker", reflect.TypeFor[Breaker]()},
 }
 
 // syntaxError words an error from the YAML parser: yaml.v3's "yaml: "

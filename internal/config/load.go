@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -108,6 +109,27 @@ func Default() *Config {
 // cannot pre-populate: an upstream's timeout, pool size and burst.
 func (c *Config) ApplyDefaults() {
 	for i := range c.Networks {
+		n := &c.Networks[i]
+		setDur(&n.Head.PollInterval, DefaultPollInterval)
+		if n.Head.MaxLagBlocks == 0 {
+			n.Head.MaxLagBlocks = DefaultMaxLagBlocks
+		}
+		if n.Hedge.Percentile == 0 {
+			n.Hedge.Percentile = DefaultHedgePercentile
+		}
+		setDur(&n.Hedge.MinDelay, DefaultHedgeMinDelay)
+		setDur(&n.Hedge.MaxDelay, DefaultHedgeMaxDelay)
+		if n.Hedge.MaxExtra == 0 {
+			n.Hedge.MaxExtra = DefaultHedgeMaxExtra
+		}
+		if n.Breaker.Failures == 0 {
+			n.Breaker.Failures = DefaultBreakerFailures
+		}
+		setDur(&n.Breaker.Window, DefaultBreakerWindow)
+		setDur(&n.Breaker.OpenFor, DefaultBreakerOpenFor)
+		if n.Breaker.Successes == 0 {
+			n.Breaker.Successes = DefaultBreakerSuccess
+		}
 		ups := c.Networks[i].Upstreams
 		for j := range ups {
 			u := &ups[j]
@@ -121,6 +143,12 @@ func (c *Config) ApplyDefaults() {
 				u.Burst = defaultBurst(u.RPS)
 			}
 		}
+	}
+}
+
+func setDur(d *time.Duration, def time.Duration) {
+	if *d == 0 {
+		*d = def
 	}
 }
 

@@ -80,7 +80,24 @@ func TestGoodFiles(t *testing.T) {
 			if !reflect.DeepEqual(m.Methods, wantMethods) {
 				t.Errorf("methods = %+v", m.Methods)
 			}
+			if m.Head != (Head{PollInterval: time.Second, MinOperators: 2, MaxLagBlocks: 3}) {
+				t.Errorf("head = %+v", m.Head)
+			}
+			if m.Hedge.On() || m.Hedge.Percentile != 0.95 || m.Hedge.MinDelay != 50*time.Millisecond ||
+				m.Hedge.MaxDelay != time.Second || m.Hedge.MaxExtra != 2 {
+				t.Errorf("hedge = %+v", m.Hedge)
+			}
+			if m.Breaker != (Breaker{Failures: 3, Window: 10 * time.Second, OpenFor: 5 * time.Second, Successes: 1}) {
+				t.Errorf("breaker = %+v", m.Breaker)
+			}
+			if s := c.Network("sepolia"); !s.Hedge.On() || s.Head.PollInterval != DefaultPollInterval ||
+				s.Head.MaxLagBlocks != DefaultMaxLagBlocks || s.Breaker.Failures != DefaultBreakerFailures {
+				t.Errorf("sepolia defaults: head %+v hedge %+v breaker %+v", s.Head, s.Hedge, s.Breaker)
+			}
 			a, b, al, home := m.Upstreams[0], m.Upstreams[1], m.Upstreams[2], m.Upstreams[3]
+			if !home.Archive || a.Archive {
+				t.Errorf("archive: home %v, infura-a %v", home.Archive, a.Archive)
+			}
 			if a.WSURL != "wss://mainnet.infura.io/ws/v3/KEY_A" || a.Timeout != 5*time.Second || a.RPS != 10 || a.Burst != 20 {
 				t.Errorf("infura-a = %+v", a)
 			}
@@ -185,6 +202,12 @@ var badFiles = map[string][]string{
 	"no-networks.bad.yaml":         {`no networks configured`},
 	"negative-rps.bad.yaml":        {`network "mainnet" upstream "local": rps must be a number of at least 0`},
 	"listen-without-port.bad.yaml": {`listen "127.0.0.1" must be host:port with a port number`},
+	"resilience.bad.yaml": {
+		`head.min_operators is 3 but the network has only 2 operators`,
+		`head.poll_interval must be at least 10ms`,
+		`hedge.percentile must be between 0 and 1`,
+		`hedge.max_delay must not be below it`},
+	"unknown-hedge-key.bad.yaml": {`line 5: unknown key "delay" in hedge`},
 	"zero-limits.bad.yaml": {
 		`limits: max_batch must be greater than 0`,
 		`limits: max_attempts must be at least 1`},

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // reservedNames are paths braid serves itself, so no network may use them.
@@ -87,6 +88,31 @@ func (n *Network) validate(i int) []error {
 	}
 	errs = append(errs, validateMethods(label+": methods.allow", n.Methods.Allow)...)
 	errs = append(errs, validateMethods(label+": methods.deny", n.Methods.Deny)...)
+
+	// Zero values below mean "the default" (ApplyDefaults fills them).
+	if n.Head.PollInterval != 0 && n.Head.PollInterval < 10*time.Millisecond {
+		add("head.poll_interval must be at least 10ms (default %s)", DefaultPollInterval)
+	}
+	if n.Head.MinOperators < 0 {
+		add("head.min_operators must not be negative (0 means a majority of the operators)")
+	} else if ops := len(n.Operators()); n.Head.MinOperators > ops && ops > 0 {
+		add("head.min_operators is %d but the network has only %d operators: no block could ever be served", n.Head.MinOperators, ops)
+	}
+	if p := n.Hedge.Percentile; p != 0 && !(p > 0 && p < 1) {
+		add("hedge.percentile must be between 0 and 1 (exclusive), e.g. 0.9")
+	}
+	if n.Hedge.MinDelay < 0 || (n.Hedge.MaxDelay != 0 && n.Hedge.MaxDelay < n.Hedge.MinDelay) {
+		add("hedge.min_delay must not be negative and hedge.max_delay must not be below it")
+	}
+	if n.Hedge.MaxExtra < 0 {
+		add("hedge.max_extra must not be negative")
+	}
+	if n.Breaker.Failures < 0 || n.Breaker.Successes < 0 {
+		add("breaker.failures and breaker.successes must not be negative")
+	}
+	if n.Breaker.Window < 0 || n.Breaker.OpenFor < 0 {
+		add("breaker.window and breaker.open_for must not be negative")
+	}
 
 	if len(n.Upstreams) == 0 {
 		add(`no upstreams: add at least one under "upstreams:"`)

@@ -44,6 +44,7 @@ type Gateway struct {
 // New builds the runtime for cfg (validated, defaults applied). No upstream
 // is used until Start has confirmed its chain id.
 func New(cfg *config.Config, opts Options) *Gateway {
+	cfg.ApplyDefaults() // idempotent: a Config built in code gets the file defaults
 	if opts.Clock == nil {
 		opts.Clock = clock.Real{}
 	}
