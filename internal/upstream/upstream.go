@@ -56,6 +56,11 @@ type Upstream struct {
 	Name     string
 	Operator string
 	Network  string
+	// WSURL is the provider's WebSocket endpoint ("" if none). Like the
+	// URL it may hold a key: never log it.
+	WSURL string
+	// Archive: configured as holding all historical state.
+	Archive bool
 
 	url      string // secret: may embed an API key; never logged
 	redacted string
@@ -111,6 +116,8 @@ func New(cfg config.Upstream, opts Options) *Upstream {
 		Name:     cfg.Name,
 		Operator: cfg.Operator,
 		Network:  opts.Network,
+		WSURL:    cfg.WSURL,
+		Archive:  cfg.Archive,
 		url:      cfg.URL,
 		redacted: config.Redact(cfg.URL),
 		timeout:  timeout,
@@ -319,6 +326,16 @@ func truncate(b []byte) string {
 		return string(b[:40]) + "…"
 	}
 	return string(b)
+}
+
+// ObservePoll records the outcome of a background head poll: a dead
+// upstream is noticed even when no client request reaches it.
+func (u *Upstream) ObservePoll(latency time.Duration, err error) {
+	if err != nil {
+		u.health.Failure()
+		return
+	}
+	u.health.Success(latency)
 }
 
 // Close releases idle keep-alive connections.

@@ -1,0 +1,74 @@
+package upstream
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/braidrpc/braid/internal/jsonrpc"
+)
+
+// ErrBatchRefused: the upstream does not accept JSON-RPC batches (it
+// answered a batch with a single object or an HTTP 4xx).
+var ErrBatchRefused = errors.New("upstream refuses batches")
+
+// BatchCall is one member of a batch sent to an upstream.
+type BatchCall struct {
+	Method string
+	Params json.RawMessage
+}
+
+// CallBatch sends calls as one JSON-RPC batch in one HTTP request and
+// returns the answers in the calls' order. Like Call, it returns JSON-RPC
+// error answers as Responses; the error is for batches that got no usable
+// answer (ErrBatchRefused when the provider does not take batches, so the
+// caller can fall back to single calls).
+func (u *Upstream) CallBatch(ctx context.Context, calls []BatchCall) ([]*jsonrpc.Response, error) {
+	first := u.nextID.Add(uint64(len(calls))) - uint64(len(calls)) + 1
+	body := make([]byte, 0, 64*len(calls))
+	body = append(body, '[')
+	for i, c := range calls {
+		if i > 0 {
+			body = append(body, ',')
+		}
+		body = jsonrpc.AppendRequest(body, first+uint64(i), c.Method, c.Params)
+	}
+	body = append(body, ']')
+	raw, err := u.post(ctx, body)
+	if err != nil {
+		var ae *AttemptError
+		if errors.As(err, &ae) && ae.Kind == ErrHTTPStatus && ae.Status >= 400 && ae.Status < 500 {
+			return nil, &AttemptError{Upstream: u.Name, Kind: ErrBatchRefused, Status: ae.Status}
+		}
+		return nil, err
+	}
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || raw[0] != '[' {
+		return nil, &AttemptError{Upstream: u.Name, Kind: ErrBatchRefused}
+	}
+	var members []json.RawMessage
+	if err := json.Unmarshal(raw, &members); err != nil {
+		return nil, &AttemptError{Upstream: u.Name, Kind: ErrBadResponse, Err: err}
+	}
+	out := make([]*jsonrpc.Response, len(calls))
+	for _, m := range members {
+		resp, err := jsonrpc.DecodeResponse(m)
+		if err != nil {
+			return nil, &AttemptError{Upstream: u.Name, Kind: ErrBadResponse, Err: err}
+		}
+		id, err := strconv.ParseUint(string(resp.ID), 10, 64)
+		if err != nil || id < first || id >= first+uint64(len(calls)) {
+			return nil, &AttemptError{Upstream: u.Name, Kind: ErrBadResponse, Err: fmt.Errorf("batch answer with unknown id %s", resp.ID)}
+		}
+		out[id-first] = resp
+	}
+	for i, r := range out {
+		if r == nil {
+			return nil, &AttemptError{Upstream: u.Name, Kind: ErrBadResponse, Err: fmt.Errorf("batch answer lacks call %d (%s)", i, calls[i].Method)}
+		}
+	}
+	return out, nil
+}
