@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/braidrpc/braid/internal/jsonrpc"
+	"github.com/braidrpc/braid/internal/upstream"
 )
 
 // verdict is what an upstream's JSON-RPC error answer means for routing.
@@ -104,4 +105,18 @@ func containsAny(s string, patterns []string) bool {
 		}
 	}
 	return false
+}
+
+// missingData reports whether an error says the node lacks the data (as
+// opposed to the method), and which kind.
+func missingData(e *jsonrpc.Error) (upstream.Data, bool) {
+	msg := strings.ToLower(e.Message)
+	switch {
+	case containsAny(msg, []string{"missing trie node", "historical state", "state not available",
+		"state is not available", "state histories", "required historical state"}):
+		return upstream.StateData, true
+	case containsAny(msg, []string{"header not found", "unknown block", "block not found", "pruned", "ancient"}):
+		return upstream.HistoryData, true
+	}
+	return 0, false
 }

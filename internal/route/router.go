@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"slices"
 	"time"
 
@@ -13,29 +15,65 @@ import (
 	"github.com/braidrpc/braid/internal/upstream"
 )
 
-// Defaults for throttling when a provider gives no Retry-After.
 const (
+	// defaultBackoff is how long a provider that rate-limited braid
+	// without a Retry-After is left alone.
 	defaultBackoff = time.Second
 	maxBackoff     = time.Minute
+	// retryBase and retryCap bound the pause before another round over
+	// upstreams that all failed transiently.
+	retryBase = 25 * time.Millisecond
+	retryCap  = 400 * time.Millisecond
+	// defaultProbeShare is the share of calls that try a random
+	// non-best upstream first, so a recovered one is measured again.
+	defaultProbeShare = 0.05
 )
 
-// Router sends calls for one network to its upstreams.
-type Router struct {
-	network     string
-	upstreams   []*upstream.Upstream
-	maxAttempts int
-	clock       clock.Clock
-	log         *slog.Logger
-	metrics     *upstream.Metrics
+// HeadView tells the router how far each upstream's chain reaches.
+type HeadView interface {
+	// Head returns the upstream's latest block number, if known.
+	Head(u *upstream.Upstream) (uint64, bool)
+}
+
+// HedgeConfig tunes hedged reads.
+type HedgeConfig struct {
+	Enabled    bool
+	Percentile float64
+	MinDelay   time.Duration
+	MaxDelay   time.Duration
+	MaxExtra   int
 }
 
 // Options configure a Router.
 type Options struct {
 	Network     string
 	MaxAttempts int
-	Clock       clock.Clock
-	Logger      *slog.Logger
-	Metrics     *upstream.Metrics
+	Hedge       HedgeConfig
+	Heads       HeadView // nil: heads unknown, no head or depth filtering
+	// ProbeShare is the share of calls whose first try goes to a random
+	// non-best upstream (default 5%; negative disables probing).
+	ProbeShare float64
+	Rand       func() float64 // nil: math/rand/v2
+	Clock      clock.Clock
+	Logger     *slog.Logger
+	Metrics    *upstream.Metrics
+	Route      *Metrics
+}
+
+// Router sends calls for one network to its upstreams.
+type Router struct {
+	network     string
+	upstreams   []*upstream.Upstream
+	maxAttempts int
+	hedge       HedgeConfig
+	heads       HeadView
+	probeShare  float64
+	rand        func() float64
+	clock       clock.Clock
+	log         *slog.Logger
+	metrics     *upstream.Metrics
+	rmetrics    *Metrics
+	latency     *classRing
 }
 
 // New returns a router over ups.
@@ -49,13 +87,25 @@ func New(ups []*upstream.Upstream, opts Options) *Router {
 	if opts.MaxAttempts <= 0 {
 		opts.MaxAttempts = 1
 	}
+	if opts.ProbeShare == 0 {
+		opts.ProbeShare = defaultProbeShare
+	}
+	if opts.Rand == nil {
+		opts.Rand = rand.Float64
+	}
 	return &Router{
 		network:     opts.Network,
 		upstreams:   ups,
 		maxAttempts: opts.MaxAttempts,
+		hedge:       opts.Hedge,
+		heads:       opts.Heads,
+		probeShare:  max(opts.ProbeShare, 0),
+		rand:        opts.Rand,
 		clock:       opts.Clock,
 		log:         opts.Logger,
 		metrics:     opts.Metrics,
+		rmetrics:    opts.Route,
+		latency:     newClassRing(),
 	}
 }
 
@@ -66,9 +116,22 @@ func (r *Router) Upstreams() []*upstream.Upstream { return r.upstreams }
 type Call struct {
 	Method string
 	Params json.RawMessage
+	// Class groups methods of similar cost for latency scoring and the
+	// hedge delay ("state", "block", "logs", …).
+	Class string
+	// Hedge allows a second attempt while the first is still running. Only
+	// reads are hedged.
+	Hedge bool
+	// MinHead excludes upstreams whose latest block is below it (or
+	// unknown): they lack the block the call is pinned to.
+	MinHead uint64
+	// Block, when HasBlock, is the block the call reads; upstreams that
+	// have shown they no longer hold Data that deep are tried last.
+	Block    uint64
+	HasBlock bool
+	Data     upstream.Data
 	// Accept, when set, may turn an error answer into success; it is how a
-	// write recognises "already known" after a retry. It gets the attempt
-	// number (0 for the first).
+	// write recognises "already known". It gets the attempt number.
 	Accept func(attempt int, e *jsonrpc.Error) (json.RawMessage, bool)
 	// Only, when set, restricts the call to that upstream (sticky state).
 	Only *upstream.Upstream
@@ -81,88 +144,246 @@ type Result struct {
 	Attempts int
 }
 
-// Do routes c: best upstream first, then the next on failure, until an
-// answer that is the call's result, the attempt budget, or the deadline.
-// The returned error is a *Failure (or a context error) and maps to a
-// JSON-RPC error through jsonrpc.FromError.
+// outcome is one finished attempt, already recorded in the upstream's
+// health, breaker and depth.
+type outcome struct {
+	u       *upstream.Upstream
+	resp    *jsonrpc.Response
+	err     error
+	verdict verdict
+	good    bool // the call's answer: a result, an accepted or final error
+	hedge   bool
+}
+
+// Do routes c: the best upstream first; the next one on failure, or
+// alongside a slow first one (hedging), until an answer that is the call's
+// result, the attempt budget, or the deadline. Between rounds over
+// upstreams that all failed transiently it backs off briefly. The error,
+// when not nil, is a *Failure and maps to a JSON-RPC error through
+// jsonrpc.FromError.
 func (r *Router) Do(ctx context.Context, c Call) (*Result, error) {
+	ctx, cancelAll := context.WithCancel(ctx)
+	defer cancelAll()
 	var (
-		tried    []*upstream.Upstream
-		attempts []Attempt
-		lastRPC  *jsonrpc.Response
-		lastUp   *upstream.Upstream
+		results   = make(chan outcome, r.maxAttempts)
+		tried     = map[*upstream.Upstream]bool{} // this round
+		excluded  = map[*upstream.Upstream]bool{} // cannot serve this call
+		attempts  []Attempt
+		launched  int
+		inflight  int
+		hedges    int
+		round     int
+		lastRPC   *outcome
 	)
-	for len(attempts) < r.maxAttempts {
-		u, wait := r.pick(c.Only, tried)
-		if u == nil && wait > 0 {
-			// Every remaining candidate is out of rate budget: wait for
-			// the first token rather than fail, within the deadline.
-			select {
-			case <-ctx.Done():
-				return nil, r.deadline(ctx, attempts)
-			case <-r.clock.After(wait):
+	launch := func(u *upstream.Upstream, hedge bool) {
+		launched++
+		inflight++
+		tried[u] = true
+		if launched > 1 {
+			r.rmetrics.retry(r.network)
+		}
+		go func(n int) { results <- r.attempt(ctx, u, c, n, hedge) }(launched - 1)
+	}
+	// next launches the best untried candidate; it reports whether one
+	// went, and otherwise how long until a rate budget allows one.
+	next := func(hedge bool) (bool, time.Duration) {
+		u, wait := r.pick(c, tried, excluded)
+		if u == nil {
+			return false, wait
+		}
+		launch(u, hedge)
+		return true, 0
+	}
+
+	for {
+		if inflight == 0 {
+			if launched >= r.maxAttempts {
+				return r.finish(c, lastRPC, attempts, launched)
+			}
+			ok, wait := next(false)
+			if !ok {
+				switch {
+				case wait > 0:
+					// Every remaining candidate is out of rate budget:
+					// wait for a token rather than fail.
+				case launched > 0 && round < r.maxAttempts && r.anyLeft(c, excluded):
+					// Every candidate failed transiently this round:
+					// pause, then go round again.
+					round++
+					clear(tried)
+					wait = min(retryCap, retryBase<<(round-1))
+				default:
+					return r.finish(c, lastRPC, attempts, launched)
+				}
+				select {
+				case <-ctx.Done():
+					return nil, r.deadline(ctx, attempts)
+				case <-r.clock.After(wait):
+				}
 				continue
 			}
 		}
-		if u == nil {
-			break
+		var hedgeTimer <-chan time.Time
+		if c.Hedge && r.hedge.Enabled && hedges < r.hedge.MaxExtra && inflight == 1 && launched < r.maxAttempts {
+			hedgeTimer = r.clock.After(r.hedgeDelay(c.Class))
 		}
-		tried = append(tried, u)
-		start := r.clock.Now()
-		resp, err := u.Call(ctx, c.Method, c.Params)
-		latency := r.clock.Now().Sub(start)
-		if err != nil {
+		select {
+		case <-ctx.Done():
+			return nil, r.deadline(ctx, attempts)
+		case <-hedgeTimer:
+			if ok, _ := next(true); ok {
+				hedges++
+			} else {
+				hedges = r.hedge.MaxExtra // nobody to hedge to
+			}
+		case o := <-results:
+			inflight--
+			if o.good {
+				if o.hedge {
+					r.rmetrics.hedge(r.network, "won")
+				} else if hedges > 0 {
+					r.rmetrics.hedge(r.network, "lost")
+				}
+				return &Result{Response: o.resp, Upstream: o.u, Attempts: launched}, nil
+			}
 			if ctx.Err() != nil {
-				// The request as a whole is over: this attempt says
-				// nothing about the upstream.
-				r.metrics.Observe(u, "cancelled", latency)
 				return nil, r.deadline(ctx, attempts)
 			}
-			attempts = append(attempts, r.failedAttempt(u, err, latency))
-			continue
-		}
-		if resp.Error == nil {
-			u.Health().Success(latency)
-			r.metrics.Observe(u, "ok", latency)
-			return &Result{Response: resp, Upstream: u, Attempts: len(attempts) + 1}, nil
-		}
-		if c.Accept != nil {
-			if result, ok := c.Accept(len(attempts), resp.Error); ok {
-				u.Health().Success(latency)
-				r.metrics.Observe(u, "ok", latency)
-				return &Result{Response: jsonrpc.ResultResponse(nil, result), Upstream: u, Attempts: len(attempts) + 1}, nil
+			a := Attempt{Upstream: o.u.Name, Operator: o.u.Operator}
+			if o.err != nil {
+				a.Error = o.err.Error()
+			} else {
+				a.Error = o.verdict.String() + ": " + o.resp.Error.Message
+				lastRPC = &o
+			}
+			attempts = append(attempts, a)
+			if o.verdict == unsupported {
+				excluded[o.u] = true
 			}
 		}
-		v := classify(resp.Error)
-		switch v {
-		case final:
-			u.Health().Success(latency)
-			r.metrics.Observe(u, "rpc_error", latency)
-			return &Result{Response: resp, Upstream: u, Attempts: len(attempts) + 1}, nil
-		case throttled:
-			u.Health().Throttle(r.clock.Now().Add(defaultBackoff))
-			r.metrics.Observe(u, "throttled", latency)
-		case failed:
-			u.Health().Failure()
-			r.metrics.Observe(u, "failed", latency)
-		case unsupported:
-			r.metrics.Observe(u, "unsupported", latency)
+	}
+}
+
+// anyLeft reports whether a retry round has someone to go to.
+func (r *Router) anyLeft(c Call, excluded map[*upstream.Upstream]bool) bool {
+	if c.Only != nil {
+		return !excluded[c.Only] && c.Only.Usable()
+	}
+	for _, u := range r.upstreams {
+		if u.Usable() && !excluded[u] {
+			return true
 		}
-		lastRPC, lastUp = resp, u
-		attempts = append(attempts, Attempt{Upstream: u.Name, Operator: u.Operator, Error: v.String() + ": " + resp.Error.Message})
 	}
+	return false
+}
+
+func (r *Router) finish(c Call, lastRPC *outcome, attempts []Attempt, launched int) (*Result, error) {
 	if lastRPC != nil {
-		// Every node that answered could not serve it: their own error is
+		// The nodes that answered could not serve it: their own error is
 		// the most specific thing to say (e.g. the method does not exist).
-		return &Result{Response: lastRPC, Upstream: lastUp, Attempts: len(attempts)}, nil
+		return &Result{Response: lastRPC.resp, Upstream: lastRPC.u, Attempts: launched}, nil
 	}
-	if len(attempts) == 0 {
+	if launched == 0 {
+		if c.MinHead > 0 {
+			return nil, &Failure{Code: jsonrpc.CodeUnavailable, Message: fmt.Sprintf(
+				"no usable upstream of network %s holds block %d yet", r.network, c.MinHead)}
+		}
 		return nil, &Failure{Code: jsonrpc.CodeUnavailable, Message: "no usable upstream for network " + r.network}
 	}
 	return nil, &Failure{Code: jsonrpc.CodeUpstreamsFailed, Message: "every upstream tried failed", Attempts: attempts}
 }
 
-func (r *Router) failedAttempt(u *upstream.Upstream, err error, latency time.Duration) Attempt {
+func (r *Router) hedgeDelay(class string) time.Duration {
+	d, ok := r.latency.percentile(class, r.hedge.Percentile)
+	if !ok {
+		return r.hedge.MaxDelay
+	}
+	return min(max(d, r.hedge.MinDelay), r.hedge.MaxDelay)
+}
+
+// attempt runs one try and records what it says about the upstream:
+// health, breaker, depth, throttling and metrics. An attempt cancelled
+// because the call ended (another attempt won, or the deadline) says
+// nothing and is recorded as neither success nor failure.
+func (r *Router) attempt(ctx context.Context, u *upstream.Upstream, c Call, n int, hedge bool) outcome {
+	start := r.clock.Now()
+	resp, err := u.Call(ctx, c.Method, c.Params)
+	latency := r.clock.Now().Sub(start)
+	o := outcome{u: u, resp: resp, err: err, hedge: hedge}
+	if err != nil {
+		if ctx.Err() != nil {
+			u.Breaker().Release()
+			r.metrics.Observe(u, "cancelled", latency)
+			return o
+		}
+		r.failedAttempt(u, err, latency)
+		o.verdict = failed
+		return o
+	}
+	if resp.Error == nil {
+		r.succeeded(u, c, latency)
+		o.good = true
+		return o
+	}
+	if c.Accept != nil {
+		if result, ok := c.Accept(n, resp.Error); ok {
+			r.succeeded(u, c, latency)
+			o.resp, o.good = jsonrpc.ResultResponse(nil, result), true
+			return o
+		}
+	}
+	o.verdict = classify(resp.Error)
+	switch o.verdict {
+	case final:
+		r.succeeded(u, c, latency)
+		r.metrics.Observe(u, "rpc_error", latency)
+		o.good = true
+		return o
+	case throttled:
+		u.Health().Throttle(r.clock.Now().Add(defaultBackoff))
+		u.Budget().Lower(defaultBackoff)
+		u.Breaker().Release()
+		r.metrics.Observe(u, "throttled", latency)
+	case failed:
+		u.Health().Failure()
+		u.Breaker().Failure()
+		r.metrics.Observe(u, "failed", latency)
+	case unsupported:
+		u.Breaker().Release()
+		if kind, missing := missingData(resp.Error); missing && c.HasBlock {
+			if d, ok := r.depthOf(u, c.Block); ok {
+				u.LacksData(kind, d)
+			}
+		}
+		r.metrics.Observe(u, "unsupported", latency)
+	}
+	return o
+}
+
+func (r *Router) succeeded(u *upstream.Upstream, c Call, latency time.Duration) {
+	u.Health().Success(c.Class, latency)
+	u.Breaker().Success()
+	r.latency.add(c.Class, latency)
+	if c.HasBlock {
+		if d, ok := r.depthOf(u, c.Block); ok {
+			u.HoldsData(c.Data, d)
+		}
+	}
+	r.metrics.Observe(u, "ok", latency)
+}
+
+func (r *Router) depthOf(u *upstream.Upstream, block uint64) (uint64, bool) {
+	if r.heads == nil {
+		return 0, false
+	}
+	h, ok := r.heads.Head(u)
+	if !ok || h < block {
+		return 0, false
+	}
+	return h - block, true
+}
+
+func (r *Router) failedAttempt(u *upstream.Upstream, err error, latency time.Duration) {
 	outcome := "transport"
 	var ae *upstream.AttemptError
 	if errors.As(err, &ae) {
@@ -175,6 +396,8 @@ func (r *Router) failedAttempt(u *upstream.Upstream, err error, latency time.Dur
 			}
 			backoff = min(backoff, maxBackoff)
 			u.Health().Throttle(r.clock.Now().Add(backoff))
+			u.Budget().Lower(backoff)
+			u.Breaker().Release()
 		case upstream.ErrTimeout:
 			outcome = "timeout"
 		case upstream.ErrHTTPStatus:
@@ -187,55 +410,60 @@ func (r *Router) failedAttempt(u *upstream.Upstream, err error, latency time.Dur
 	}
 	if outcome != "throttled" {
 		u.Health().Failure()
+		u.Breaker().Failure()
 	}
 	r.metrics.Observe(u, outcome, latency)
 	r.log.Debug("upstream attempt failed", "network", r.network, "upstream", u.Name, "outcome", outcome, "err", err)
-	return Attempt{Upstream: u.Name, Operator: u.Operator, Error: err.Error()}
 }
 
 func (r *Router) deadline(ctx context.Context, attempts []Attempt) error {
-	code, msg := jsonrpc.CodeTimeout, "request timed out before any upstream answered"
-	if errors.Is(ctx.Err(), context.Canceled) {
+	msg := "request timed out before any upstream answered"
+	if errors.Is(context.Cause(ctx), context.Canceled) && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		msg = "request cancelled"
 	}
-	return &Failure{Code: code, Message: msg, Attempts: attempts}
+	return &Failure{Code: jsonrpc.CodeTimeout, Message: msg, Attempts: attempts}
 }
 
-// pick returns the best untried usable upstream with rate budget, or, when
-// only budget is lacking, how long until one will have some.
-func (r *Router) pick(only *upstream.Upstream, tried []*upstream.Upstream) (*upstream.Upstream, time.Duration) {
-	if only != nil {
-		if slices.Contains(tried, only) || !only.Usable() {
-			return nil, 0
-		}
-		if ok, wait := only.Budget().Take(); !ok {
-			return nil, wait
-		}
-		return only, 0
+type cand struct {
+	u     *upstream.Upstream
+	score float64
+}
+
+// pick returns the best candidate not yet tried, admitted by its breaker
+// and rate budget, or, when only budget is lacking, how long until one
+// has some. Upstreams that are throttled, have an open breaker, or have
+// shown they lack the data are tried only after every other.
+func (r *Router) pick(c Call, tried, excluded map[*upstream.Upstream]bool) (*upstream.Upstream, time.Duration) {
+	pool := r.upstreams
+	if c.Only != nil {
+		pool = []*upstream.Upstream{c.Only}
 	}
-	type cand struct {
-		u     *upstream.Upstream
-		score float64
-	}
-	cands := make([]cand, 0, len(r.upstreams))
-	var throttledOnly []cand
-	for _, u := range r.upstreams {
-		if !u.Usable() || slices.Contains(tried, u) {
+	var best, rest []cand
+	for _, u := range pool {
+		if !u.Usable() || tried[u] || excluded[u] {
 			continue
 		}
-		snap := u.Health().Snapshot()
-		if snap.Throttled {
-			throttledOnly = append(throttledOnly, cand{u, snap.Score})
-			continue
+		var head uint64
+		headKnown := false
+		if r.heads != nil {
+			head, headKnown = r.heads.Head(u)
 		}
-		cands = append(cands, cand{u, snap.Score})
+		if c.MinHead > 0 && (!headKnown || head < c.MinHead) {
+			continue // it lacks the block the call is pinned to
+		}
+		snap := u.Health().Snapshot(c.Class)
+		cd := cand{u, snap.Score}
+		lastResort := snap.Throttled || u.Breaker().State() == upstream.BreakerOpen
+		if c.HasBlock && headKnown && head >= c.Block && !u.MayHold(c.Data, head-c.Block) {
+			lastResort = true
+		}
+		if lastResort {
+			rest = append(rest, cd)
+		} else {
+			best = append(best, cd)
+		}
 	}
-	if len(cands) == 0 {
-		// Every candidate asked braid to back off: still better to ask one
-		// of them than to fail the client outright.
-		cands = throttledOnly
-	}
-	slices.SortStableFunc(cands, func(a, b cand) int {
+	byScore := func(a, b cand) int {
 		switch {
 		case a.score < b.score:
 			return -1
@@ -243,13 +471,42 @@ func (r *Router) pick(only *upstream.Upstream, tried []*upstream.Upstream) (*ups
 			return 1
 		}
 		return 0
+	}
+	slices.SortStableFunc(best, byScore)
+	slices.SortStableFunc(rest, byScore)
+	if len(best) > 1 && len(tried) == 0 && r.rand() < r.probeShare {
+		// A probe: a random non-best upstream goes first, so one that
+		// recovered is measured again instead of ignored for ever.
+		i := 1 + int(r.rand()*float64(len(best)-1))
+		best[0], best[i] = best[i], best[0]
+	}
+	// A half-open breaker waits for one probe to learn whether its
+	// upstream recovered: it goes first (failover covers a failed probe).
+	slices.SortStableFunc(best, func(a, b cand) int {
+		ah, bh := a.u.Breaker().State() == upstream.BreakerHalfOpen, b.u.Breaker().State() == upstream.BreakerHalfOpen
+		switch {
+		case ah && !bh:
+			return -1
+		case bh && !ah:
+			return 1
+		}
+		return 0
 	})
 	var wait time.Duration
-	for _, c := range cands {
-		ok, w := c.u.Budget().Take()
-		if ok {
-			return c.u, 0
+	for _, cd := range append(best, rest...) {
+		if !cd.u.Breaker().Allow() {
+			if cd.u.Breaker().State() == upstream.BreakerOpen && len(best) == 0 {
+				// Every candidate's breaker is open: asking one is better
+				// than failing the client outright.
+			} else {
+				continue
+			}
 		}
+		ok, w := cd.u.Budget().Take()
+		if ok {
+			return cd.u, 0
+		}
+		cd.u.Breaker().Release()
 		if wait == 0 || w < wait {
 			wait = w
 		}

@@ -2,6 +2,7 @@ package upstream
 
 import (
 	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -12,11 +13,14 @@ import (
 // failed and was then avoided drifts back into use instead of being ignored
 // forever.
 const (
-	latencyAlpha   = 0.2              // weight of a new latency sample
-	errorAlpha     = 0.2              // weight of a new success/failure sample
-	errorHalfLife  = 30 * time.Second // idle decay of the error rate
-	errorPenalty   = 20.0             // score multiplier per unit of error rate
-	unknownLatency = 0.0              // an unmeasured upstream is tried early
+	latencyAlpha    = 0.2              // weight of a new latency sample
+	errorAlpha      = 0.2              // weight of a new success/failure sample
+	errorHalfLife   = 30 * time.Second // idle decay of the error rate
+	errorPenalty    = 20.0             // score multiplier per unit of error rate
+	throttleAlpha   = 0.2              // weight of a new throttled/not-throttled sample
+	throttlePenalty = 10.0             // score multiplier per unit of throttle rate
+	unknownLatency  = 0.0              // an unmeasured upstream is tried early
+	ringSize        = 64               // latency samples kept per method class
 )
 
 // Health is an upstream's recent record. Only attempts that finished count:
@@ -25,21 +29,33 @@ type Health struct {
 	clock clock.Clock
 
 	mu             sync.Mutex
-	latency        float64 // EWMA seconds
+	latency        float64 // EWMA seconds, all classes
 	measured       bool
+	classes        map[string]*classLatency
 	errRate        float64
 	errAt          time.Time
+	throttleRate   float64 // decays with time, like errRate
+	throttleAt     time.Time
 	throttledUntil time.Time
 	successes      uint64
 	failures       uint64
+	throttles      uint64
+}
+
+// classLatency is one method class's recent latency: an EWMA for scoring
+// and a ring of samples for percentiles (the hedge delay).
+type classLatency struct {
+	ewma float64
+	ring [ringSize]time.Duration
+	n    int // samples written (ring holds min(n, ringSize))
 }
 
 func newHealth(c clock.Clock) *Health {
-	return &Health{clock: c, errAt: c.Now()}
+	return &Health{clock: c, errAt: c.Now(), throttleAt: c.Now(), classes: make(map[string]*classLatency)}
 }
 
-// Success records an answered attempt and its latency.
-func (h *Health) Success(latency time.Duration) {
+// Success records an answered attempt of a method class and its latency.
+func (h *Health) Success(class string, latency time.Duration) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	s := latency.Seconds()
@@ -48,8 +64,35 @@ func (h *Health) Success(latency time.Duration) {
 	} else {
 		h.latency += latencyAlpha * (s - h.latency)
 	}
+	cl := h.classes[class]
+	if cl == nil {
+		cl = &classLatency{ewma: s}
+		h.classes[class] = cl
+	} else {
+		cl.ewma += latencyAlpha * (s - cl.ewma)
+	}
+	cl.ring[cl.n%ringSize] = latency
+	cl.n++
 	h.observe(0)
 	h.successes++
+}
+
+// Percentile returns the p-quantile (0..1) of the class's recent latencies,
+// and false when the class has too few samples to say.
+func (h *Health) Percentile(class string, p float64) (time.Duration, bool) {
+	h.mu.Lock()
+	cl := h.classes[class]
+	if cl == nil || cl.n < 8 {
+		h.mu.Unlock()
+		return 0, false
+	}
+	n := min(cl.n, ringSize)
+	buf := make([]time.Duration, n)
+	copy(buf, cl.ring[:n])
+	h.mu.Unlock()
+	slices.Sort(buf)
+	i := int(math.Ceil(p*float64(n))) - 1
+	return buf[max(0, min(i, n-1))], true
 }
 
 // Failure records a failed attempt (transport, timeout, HTTP error, or an
@@ -61,13 +104,19 @@ func (h *Health) Failure() {
 	h.failures++
 }
 
-// Throttle keeps the upstream out of use until t (a provider's Retry-After).
+// Throttle records that the provider rate-limited braid and keeps the
+// upstream out of use until t (its Retry-After).
 func (h *Health) Throttle(until time.Time) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if until.After(h.throttledUntil) {
 		h.throttledUntil = until
 	}
+	now := h.clock.Now()
+	h.throttleRate = decay(h.throttleRate, now.Sub(h.throttleAt))
+	h.throttleAt = now
+	h.throttleRate += throttleAlpha * (1 - h.throttleRate)
+	h.throttles++
 }
 
 // Throttled reports whether the provider asked braid to back off.
@@ -93,35 +142,43 @@ func decay(rate float64, idle time.Duration) float64 {
 
 // Snapshot is a point-in-time copy of an upstream's health.
 type Snapshot struct {
-	Latency   time.Duration
-	Measured  bool
-	ErrorRate float64
-	Throttled bool
-	Successes uint64
-	Failures  uint64
-	// Score orders upstreams: lower is better.
+	Latency      time.Duration
+	Measured     bool
+	ErrorRate    float64
+	ThrottleRate float64
+	Throttled    bool
+	Successes    uint64
+	Failures     uint64
+	Throttles    uint64
+	// Score orders upstreams for the class asked: lower is better.
 	Score float64
 }
 
-// Snapshot returns the current health, with the error rate decayed to now.
-func (h *Health) Snapshot() Snapshot {
+// Snapshot returns the current health for a method class ("" for all),
+// with the error rate decayed to now.
+func (h *Health) Snapshot(class string) Snapshot {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	now := h.clock.Now()
 	er := decay(h.errRate, now.Sub(h.errAt))
+	tr := decay(h.throttleRate, now.Sub(h.throttleAt))
 	lat := unknownLatency
-	if h.measured {
+	if cl := h.classes[class]; cl != nil {
+		lat = cl.ewma
+	} else if h.measured {
 		lat = h.latency
 	}
 	return Snapshot{
-		Latency:   time.Duration(h.latency * float64(time.Second)),
-		Measured:  h.measured,
-		ErrorRate: er,
-		Throttled: now.Before(h.throttledUntil),
-		Successes: h.successes,
-		Failures:  h.failures,
+		Latency:      time.Duration(h.latency * float64(time.Second)),
+		Measured:     h.measured,
+		ErrorRate:    er,
+		ThrottleRate: tr,
+		Throttled:    now.Before(h.throttledUntil),
+		Successes:    h.successes,
+		Failures:     h.failures,
+		Throttles:    h.throttles,
 		// A floor of 1ms keeps the error penalty meaningful for very fast
 		// upstreams: 50% errors at 0.1ms must not beat 0% at 2ms.
-		Score: math.Max(lat, 0.001) * (1 + errorPenalty*er),
+		Score: math.Max(lat, 0.001) * (1 + errorPenalty*er) * (1 + throttlePenalty*tr),
 	}
 }

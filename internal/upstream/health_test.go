@@ -11,12 +11,12 @@ func TestHealthScoreOrdersByLatencyAndErrors(t *testing.T) {
 	c := clock.NewFake(time.Unix(0, 0))
 	fast, slow, flaky := newHealth(c), newHealth(c), newHealth(c)
 	for i := 0; i < 20; i++ {
-		fast.Success(2 * time.Millisecond)
-		slow.Success(40 * time.Millisecond)
-		flaky.Success(2 * time.Millisecond)
+		fast.Success("", 2*time.Millisecond)
+		slow.Success("", 40*time.Millisecond)
+		flaky.Success("", 2*time.Millisecond)
 		flaky.Failure()
 	}
-	f, s, fl := fast.Snapshot(), slow.Snapshot(), flaky.Snapshot()
+	f, s, fl := fast.Snapshot(""), slow.Snapshot(""), flaky.Snapshot("")
 	if !(f.Score < s.Score) {
 		t.Fatalf("fast %.4f should beat slow %.4f", f.Score, s.Score)
 	}
@@ -37,14 +37,14 @@ func TestHealthErrorRateDecaysWhileIdle(t *testing.T) {
 	for i := 0; i < 30; i++ {
 		h.Failure()
 	}
-	before := h.Snapshot().ErrorRate
+	before := h.Snapshot("").ErrorRate
 	c.Advance(errorHalfLife)
-	after := h.Snapshot().ErrorRate
+	after := h.Snapshot("").ErrorRate
 	if after > before/2+1e-9 || after < before/2-1e-9 {
 		t.Fatalf("after one half-life: %.4f, want half of %.4f", after, before)
 	}
 	c.Advance(10 * errorHalfLife)
-	if r := h.Snapshot().ErrorRate; r > 0.001 {
+	if r := h.Snapshot("").ErrorRate; r > 0.001 {
 		t.Fatalf("after 11 half-lives error rate still %.4f", r)
 	}
 }
@@ -62,7 +62,7 @@ func TestHealthThrottleExpires(t *testing.T) {
 		t.Fatal("throttle shortened by a later, earlier deadline")
 	}
 	c.Advance(time.Second)
-	if h.Throttled() || h.Snapshot().Throttled {
+	if h.Throttled() || h.Snapshot("").Throttled {
 		t.Fatal("still throttled after Retry-After passed")
 	}
 }
@@ -70,8 +70,8 @@ func TestHealthThrottleExpires(t *testing.T) {
 func TestUnmeasuredUpstreamIsTriedEarly(t *testing.T) {
 	c := clock.NewFake(time.Unix(0, 0))
 	fresh, known := newHealth(c), newHealth(c)
-	known.Success(20 * time.Millisecond)
-	if !(fresh.Snapshot().Score < known.Snapshot().Score) {
+	known.Success("", 20*time.Millisecond)
+	if !(fresh.Snapshot("").Score < known.Snapshot("").Score) {
 		t.Fatal("an unmeasured upstream should be tried before a measured slower one")
 	}
 }

@@ -11,6 +11,7 @@ type Metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	state    *prometheus.GaugeVec
+	cond     *prometheus.GaugeVec
 }
 
 // NewMetrics registers the upstream collectors on reg.
@@ -30,7 +31,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "1 for the upstream's current state (unverified, ready, quarantined), 0 for the others.",
 		}, []string{"network", "upstream", "operator", "state"}),
 	}
-	reg.MustRegister(m.requests, m.duration, m.state)
+	m.cond = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: "braid", Subsystem: "upstream", Name: "condition",
+		Help: "1 for the upstream's current condition (healthy, degraded, lagging, broken, throttled, quarantined, unverified), 0 for the others.",
+	}, []string{"network", "upstream", "operator", "condition"})
+	reg.MustRegister(m.requests, m.duration, m.state, m.cond)
 	return m
 }
 
@@ -55,5 +60,18 @@ func (m *Metrics) setState(u *Upstream, s State) {
 			v = 1
 		}
 		m.state.WithLabelValues(u.Network, u.Name, u.Operator, st.String()).Set(v)
+	}
+}
+
+func (m *Metrics) setCondition(u *Upstream, c Condition) {
+	if m == nil {
+		return
+	}
+	for _, x := range Conditions {
+		v := 0.0
+		if x == c {
+			v = 1
+		}
+		m.cond.WithLabelValues(u.Network, u.Name, u.Operator, string(x)).Set(v)
 	}
 }

@@ -49,6 +49,7 @@ type Options struct {
 	Clock            clock.Clock
 	Logger           *slog.Logger
 	Metrics          *Metrics
+	Breaker          BreakerConfig
 }
 
 // Upstream is one provider endpoint.
@@ -73,11 +74,14 @@ type Upstream struct {
 	metrics *Metrics
 	health  *Health
 	budget  *Budget
+	breaker *Breaker
+	depth   *depth
 	nextID  atomic.Uint64
 
-	mu     sync.Mutex
-	state  State
-	reason string
+	mu        sync.Mutex
+	state     State
+	reason    string
+	condition Condition
 }
 
 // New builds an Upstream from its config entry (defaults already applied).
@@ -113,20 +117,23 @@ func New(cfg config.Upstream, opts Options) *Upstream {
 		ExpectContinueTimeout: time.Second,
 	}
 	u := &Upstream{
-		Name:     cfg.Name,
-		Operator: cfg.Operator,
-		Network:  opts.Network,
-		WSURL:    cfg.WSURL,
-		Archive:  cfg.Archive,
-		url:      cfg.URL,
-		redacted: config.Redact(cfg.URL),
-		timeout:  timeout,
-		maxResp:  opts.MaxResponseBytes,
-		client:   &http.Client{Transport: transport},
-		clock:    opts.Clock,
-		metrics:  opts.Metrics,
-		health:   newHealth(opts.Clock),
-		budget:   NewBudget(opts.Clock, cfg.RPS, cfg.Burst),
+		Name:      cfg.Name,
+		Operator:  cfg.Operator,
+		Network:   opts.Network,
+		WSURL:     cfg.WSURL,
+		Archive:   cfg.Archive,
+		url:       cfg.URL,
+		redacted:  config.Redact(cfg.URL),
+		timeout:   timeout,
+		maxResp:   opts.MaxResponseBytes,
+		client:    &http.Client{Transport: transport},
+		clock:     opts.Clock,
+		metrics:   opts.Metrics,
+		health:    newHealth(opts.Clock),
+		budget:    NewBudget(opts.Clock, cfg.RPS, cfg.Burst),
+		breaker:   NewBreaker(opts.Clock, opts.Breaker),
+		depth:     newDepth(cfg.Archive),
+		condition: Pending,
 	}
 	u.log = opts.Logger.With("network", opts.Network, "upstream", cfg.Name, "operator", cfg.Operator)
 	u.metrics.setState(u, Unverified)
@@ -141,6 +148,9 @@ func (u *Upstream) Health() *Health { return u.health }
 
 // Budget returns the upstream's rate budget (nil: unlimited).
 func (u *Upstream) Budget() *Budget { return u.budget }
+
+// Breaker returns the upstream's circuit breaker.
+func (u *Upstream) Breaker() *Breaker { return u.breaker }
 
 // State returns whether the upstream may be used, and why not.
 func (u *Upstream) State() (State, string) {
@@ -335,7 +345,7 @@ func (u *Upstream) ObservePoll(latency time.Duration, err error) {
 		u.health.Failure()
 		return
 	}
-	u.health.Success(latency)
+	u.health.Success("head", latency)
 }
 
 // Close releases idle keep-alive connections.

@@ -1,0 +1,249 @@
+package route
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/braidrpc/braid/internal/upstream"
+)
+
+// heads is a settable HeadView.
+type heads struct {
+	mu sync.Mutex
+	m  map[*upstream.Upstream]uint64
+}
+
+func (h *heads) Head(u *upstream.Upstream) (uint64, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n, ok := h.m[u]
+	return n, ok
+}
+
+func (h *harness) withHeads(hv *heads, hedge HedgeConfig) {
+	var view HeadView
+	if hv != nil {
+		view = hv
+	}
+	h.router = New(h.ups, Options{Network: "test", MaxAttempts: 4, Clock: h.clock, ProbeShare: -1, Heads: view, Hedge: hedge})
+}
+
+// blocking makes an upstream hold every answer until released.
+func blocking(f *fake) (release func()) {
+	ch := make(chan struct{})
+	f.set(func(string) (int, string) {
+		<-ch
+		return 200, `{"jsonrpc":"2.0","id":1,"result":"0xslow"}`
+	})
+	var once sync.Once
+	return func() { once.Do(func() { close(ch) }) }
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached")
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+}
+
+func TestHedgeWinsAgainstASlowUpstream(t *testing.T) {
+	h := newHarness(t, 2, nil)
+	h.withHeads(nil, HedgeConfig{Enabled: true, Percentile: 0.9, MinDelay: 10 * time.Millisecond, MaxDelay: 100 * time.Millisecond, MaxExtra: 1})
+	release := blocking(h.fakes[0])
+	defer release()
+	h.fakes[1].set(ok(`"0xfast"`))
+	done := make(chan *Result, 1)
+	go func() {
+		res, err := h.router.Do(context.Background(), Call{Method: "eth_getBalance", Class: "state", Hedge: true})
+		if err != nil {
+			t.Error(err)
+		}
+		done <- res
+	}()
+	// The first attempt is in flight and the hedge timer is set.
+	waitFor(t, func() bool { return h.fakes[0].calls.Load() == 1 && h.clock.Waiters() == 1 })
+	if h.fakes[1].calls.Load() != 0 {
+		t.Fatal("hedged before the delay")
+	}
+	h.clock.Advance(100 * time.Millisecond) // no latency samples yet: the delay is max_delay
+	res := <-done
+	if res == nil || string(res.Response.Result) != `"0xfast"` || res.Upstream != h.ups[1] {
+		t.Fatalf("result %+v", res)
+	}
+	release()
+	// The loser was cancelled: neither a success nor a failure.
+	if s := h.ups[0].Health().Snapshot(""); s.Failures != 0 {
+		t.Fatalf("the cancelled loser counted as a failure: %+v", s)
+	}
+}
+
+func TestNoHedgeForWrites(t *testing.T) {
+	h := newHarness(t, 2, nil)
+	h.withHeads(nil, HedgeConfig{Enabled: true, Percentile: 0.9, MinDelay: time.Millisecond, MaxDelay: time.Millisecond, MaxExtra: 1})
+	release := blocking(h.fakes[0])
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if _, err := h.router.Do(context.Background(), Call{Method: "eth_sendRawTransaction", Hedge: false}); err != nil {
+			t.Error(err)
+		}
+	}()
+	waitFor(t, func() bool { return h.fakes[0].calls.Load() == 1 })
+	if h.clock.Waiters() != 0 {
+		t.Fatal("a write set a hedge timer")
+	}
+	release()
+	<-done
+	if h.fakes[1].calls.Load() != 0 {
+		t.Fatal("a write was sent twice")
+	}
+}
+
+func TestHedgeDelayFollowsTheClassPercentile(t *testing.T) {
+	h := newHarness(t, 1, nil)
+	h.withHeads(nil, HedgeConfig{Enabled: true, Percentile: 0.9, MinDelay: 5 * time.Millisecond, MaxDelay: time.Second, MaxExtra: 1})
+	if d := h.router.hedgeDelay("state"); d != time.Second {
+		t.Fatalf("with no samples the delay is max_delay, got %v", d)
+	}
+	for i := 1; i <= 100; i++ {
+		h.router.latency.add("state", time.Duration(i)*time.Millisecond)
+	}
+	if d := h.router.hedgeDelay("state"); d != 90*time.Millisecond {
+		t.Fatalf("p90 of 1..100ms = %v, want 90ms", d)
+	}
+	for i := 0; i < 300; i++ {
+		h.router.latency.add("fast", 100*time.Microsecond)
+	}
+	if d := h.router.hedgeDelay("fast"); d != 5*time.Millisecond {
+		t.Fatalf("delay below min_delay: %v", d)
+	}
+}
+
+func TestMinHeadSkipsUpstreamsThatLackTheBlock(t *testing.T) {
+	h := newHarness(t, 3, nil)
+	hv := &heads{m: map[*upstream.Upstream]uint64{h.ups[0]: 90, h.ups[1]: 100}} // u3: unknown
+	h.withHeads(hv, HedgeConfig{})
+	res, err := h.router.Do(context.Background(), Call{Method: "eth_getBalance", MinHead: 100})
+	if err != nil || res.Upstream != h.ups[1] {
+		t.Fatalf("%v from %v", err, res)
+	}
+	if h.fakes[0].calls.Load()+h.fakes[2].calls.Load() != 0 {
+		t.Fatal("an upstream behind the pinned block (or of unknown head) was asked")
+	}
+	_, err = h.router.Do(context.Background(), Call{Method: "eth_getBalance", MinHead: 101})
+	if err == nil {
+		t.Fatal("no upstream holds block 101, yet the call succeeded")
+	}
+}
+
+func TestDepthIsLearnedFromMissingStateErrors(t *testing.T) {
+	h := newHarness(t, 2, nil)
+	hv := &heads{m: map[*upstream.Upstream]uint64{h.ups[0]: 1000, h.ups[1]: 1000}}
+	h.withHeads(hv, HedgeConfig{})
+	h.fakes[0].set(rpcErr(-32000, "missing trie node 5cbd (path )"))
+	old := Call{Method: "eth_getBalance", Params: json.RawMessage(`[]`), HasBlock: true, Block: 500, Data: upstream.StateData}
+	res, err := h.router.Do(context.Background(), old)
+	if err != nil || res.Upstream != h.ups[1] {
+		t.Fatalf("%v from %v", err, res)
+	}
+	if d := h.ups[0].Depth(upstream.StateData); d != 500 {
+		t.Fatalf("learned depth %d, want 500", d)
+	}
+	// Next time the pruned node is not asked first for state that old.
+	before := h.fakes[0].calls.Load()
+	if _, err := h.router.Do(context.Background(), old); err != nil {
+		t.Fatal(err)
+	}
+	if h.fakes[0].calls.Load() != before {
+		t.Fatal("the pruned upstream was asked again for state it lacks")
+	}
+	// Recent state still goes to it (it is the faster one).
+	recent := old
+	recent.Block = 990
+	res, err = h.router.Do(context.Background(), recent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = res
+}
+
+func TestOpenBreakerIsSkipped(t *testing.T) {
+	h := newHarness(t, 2, nil)
+	h.autoAdvance(t)
+	h.fakes[0].set(status(503))
+	for i := 0; i < 10 && h.ups[0].Breaker().State() != upstream.BreakerOpen; i++ {
+		_, _ = h.router.Do(context.Background(), Call{Method: "eth_blockNumber", Only: h.ups[0]})
+	}
+	if st := h.ups[0].Breaker().State(); st != upstream.BreakerOpen {
+		t.Fatalf("breaker %v after repeated failures", st)
+	}
+	// Make u1 look like the best by score, so only the breaker keeps it out.
+	for i := 0; i < 60; i++ {
+		h.ups[0].Health().Success("", 100*time.Microsecond)
+	}
+	before := h.fakes[0].calls.Load()
+	for i := 0; i < 5; i++ {
+		if _, err := h.do(t); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if h.fakes[0].calls.Load() != before {
+		t.Fatal("requests reached an upstream whose breaker is open")
+	}
+	// After open_for the breaker lets one probe through; it succeeds twice
+	// and the upstream is back.
+	h.fakes[0].set(ok(`"0x1"`))
+	h.clock.Advance(10 * time.Second)
+	for i := 0; i < 3; i++ {
+		if _, err := h.do(t); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := h.ups[0].Breaker().State(); st != upstream.BreakerClosed {
+		t.Fatalf("breaker %v after successful probes", st)
+	}
+}
+
+func TestRetryRoundRecoversFromATransientFailure(t *testing.T) {
+	h := newHarness(t, 1, nil)
+	h.autoAdvance(t)
+	var n int
+	var mu sync.Mutex
+	h.fakes[0].set(func(string) (int, string) {
+		mu.Lock()
+		defer mu.Unlock()
+		n++
+		if n == 1 {
+			return 503, ""
+		}
+		return 200, `{"jsonrpc":"2.0","id":1,"result":"0x1"}`
+	})
+	res, err := h.do(t)
+	if err != nil || res.Attempts != 2 {
+		t.Fatalf("%v, %+v", err, res)
+	}
+}
+
+func TestProbeSendsSomeTrafficToNonBest(t *testing.T) {
+	h := newHarness(t, 3, nil)
+	seq := []float64{0.01, 0.99} // probe, then pick the last candidate
+	i := 0
+	h.router = New(h.ups, Options{Network: "test", MaxAttempts: 4, Clock: h.clock, ProbeShare: 0.05,
+		Rand: func() float64 { v := seq[i%len(seq)]; i++; return v }})
+	res, err := h.do(t)
+	if err != nil || res.Upstream != h.ups[2] {
+		t.Fatalf("probe went to %v (%v), want u3", res, err)
+	}
+	h.router = New(h.ups, Options{Network: "test", MaxAttempts: 4, Clock: h.clock, ProbeShare: 0.05,
+		Rand: func() float64 { return 0.5 }})
+	if res, _ := h.do(t); res.Upstream != h.ups[0] {
+		t.Fatal("without a probe draw the best upstream goes first")
+	}
+}
