@@ -1,0 +1,373 @@
+// Package head owns each upstream's view of the chain head (its latest,
+// safe and finalized blocks, learnt by polling and, where the provider has
+// a WebSocket endpoint, by a newHeads subscription) and the network's
+// served tip: the highest block hash held by enough distinct operators.
+//
+// The served tip is what braid pins reads to. It advances only on
+// agreement and moves back only when a majority of operators shows a
+// reorg; an operator going down or lagging never moves it back.
+package head
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/braidrpc/braid/internal/clock"
+	"github.com/braidrpc/braid/internal/upstream"
+)
+
+// DefaultPollInterval is how often each upstream is polled when
+// Options.PollInterval is zero.
+const DefaultPollInterval = 2 * time.Second
+
+// Block identifies one block. The zero Block means unknown.
+type Block struct {
+	Number     uint64
+	Hash       common.Hash
+	ParentHash common.Hash
+}
+
+// IsZero reports whether b is the unknown block.
+func (b Block) IsZero() bool { return b == Block{} }
+
+type blockJSON struct {
+	Number     *hexutil.Uint64 `json:"number"`
+	Hash       *common.Hash    `json:"hash"`
+	ParentHash *common.Hash    `json:"parentHash"`
+}
+
+// MarshalJSON writes {"number":"0x…","hash":"0x…","parentHash":"0x…"}.
+func (b Block) MarshalJSON() ([]byte, error) {
+	n := hexutil.Uint64(b.Number)
+	return json.Marshal(blockJSON{Number: &n, Hash: &b.Hash, ParentHash: &b.ParentHash})
+}
+
+// UnmarshalJSON reads number, hash and parentHash from a block or header
+// object, ignoring its other members. null leaves b unchanged.
+func (b *Block) UnmarshalJSON(data []byte) error {
+	if string(data) == "null" {
+		return nil
+	}
+	var w blockJSON
+	if err := json.Unmarshal(data, &w); err != nil {
+		return err
+	}
+	if w.Number == nil || w.Hash == nil || w.ParentHash == nil {
+		return errors.New("block lacks number, hash or parentHash")
+	}
+	if *w.Hash == (common.Hash{}) {
+		return errors.New("block has a zero hash")
+	}
+	*b = Block{Number: uint64(*w.Number), Hash: *w.Hash, ParentHash: *w.ParentHash}
+	return nil
+}
+
+// Heads is one upstream's report of its chain head. A zero Safe or
+// Finalized means unknown (e.g. a chain without those tags).
+type Heads struct {
+	Latest    Block     `json:"latest"`
+	Safe      Block     `json:"safe"`
+	Finalized Block     `json:"finalized"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// Tip is the network's served tip. Known is false until operators first
+// agree on a latest block.
+type Tip struct {
+	Latest    Block `json:"latest"`
+	Safe      Block `json:"safe"`
+	Finalized Block `json:"finalized"`
+	Known     bool  `json:"known"`
+}
+
+// Options configure a Tracker.
+type Options struct {
+	// PollInterval between two polls of one upstream (default 2s).
+	PollInterval time.Duration
+	// MinOperators is how many distinct operators must hold a block before
+	// it is served. 0: a majority of the distinct operators of the
+	// upstreams given to New.
+	MinOperators int
+	Clock        clock.Clock           // nil: the wall clock
+	Logger       *slog.Logger          // nil: discard
+	Registry     prometheus.Registerer // nil: no metrics
+	// OnTip is called, outside the tracker's locks and in order, after
+	// every change of the served tip.
+	OnTip func(Tip)
+}
+
+// Sentinel errors of PollOnce.
+var (
+	// ErrUnknownUpstream: the upstream was not given to New.
+	ErrUnknownUpstream = errors.New("head: upstream not tracked")
+	// ErrNotUsable: the upstream may not be sent requests (unverified or
+	// quarantined); it was not polled.
+	ErrNotUsable = errors.New("head: upstream not usable")
+	// ErrBudget: the upstream's rate budget refused; the poll was skipped.
+	ErrBudget = errors.New("head: poll skipped, rate budget exhausted")
+)
+
+// upState is what the tracker knows of one upstream. Guarded by Tracker.mu.
+type upState struct {
+	u        *upstream.Upstream
+	heads    Heads
+	reported bool
+	view     chainView
+
+	// Polling bookkeeping (poll.go).
+	batchRefused bool
+	round        uint64 // polls made
+	extrasRound  uint64 // round of the last safe/finalized fetch in single-call mode
+	extrasDone   bool
+	failing      bool
+}
+
+// Tracker follows the heads of one network's upstreams and computes the
+// served tip.
+type Tracker struct {
+	network  string
+	ups      []*upstream.Upstream
+	interval time.Duration
+	k        int
+	clock    clock.Clock
+	log      *slog.Logger
+	metrics  *metrics
+	onTip    func(Tip)
+
+	mu         sync.Mutex
+	states     map[*upstream.Upstream]*upState
+	tip        Tip
+	served     map[uint64]common.Hash // the chain braid has served, by number
+	finWarned  Block                  // last conflicting finalized block warned about
+	pending    []Tip                  // OnTip calls not yet made
+	delivering bool
+
+	life    sync.Mutex
+	started bool
+	closed  bool
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+// New returns a Tracker for the upstreams of network. It does nothing until
+// Start; Observe and PollOnce work without it.
+func New(network string, ups []*upstream.Upstream, opts Options) *Tracker {
+	if opts.PollInterval <= 0 {
+		opts.PollInterval = DefaultPollInterval
+	}
+	if opts.Clock == nil {
+		opts.Clock = clock.Real{}
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	operators := map[string]bool{}
+	for _, u := range ups {
+		operators[u.Operator] = true
+	}
+	k := opts.MinOperators
+	if k <= 0 {
+		k = len(operators)/2 + 1
+	}
+	t := &Tracker{
+		network:  network,
+		ups:      append([]*upstream.Upstream(nil), ups...),
+		interval: opts.PollInterval,
+		k:        k,
+		clock:    opts.Clock,
+		log:      opts.Logger.With("network", network),
+		metrics:  newMetrics(opts.Registry),
+		onTip:    opts.OnTip,
+		states:   make(map[*upstream.Upstream]*upState, len(ups)),
+		served:   map[uint64]common.Hash{},
+	}
+	for _, u := range ups {
+		t.states[u] = &upState{u: u, view: chainView{}}
+	}
+	if k > len(operators) {
+		t.log.Warn("min_operators exceeds the number of operators: no tip will be served",
+			"min_operators", k, "operators", len(operators))
+	}
+	return t
+}
+
+// Start launches one poller per upstream and a newHeads follower per
+// upstream with a WebSocket URL, and returns at once. They run until ctx
+// ends or Close. Start after Start or Close does nothing.
+func (t *Tracker) Start(ctx context.Context) {
+	t.life.Lock()
+	defer t.life.Unlock()
+	if t.started || t.closed {
+		return
+	}
+	t.started = true
+	ctx, t.cancel = context.WithCancel(ctx)
+	for _, u := range t.ups {
+		t.wg.Add(1)
+		go t.pollLoop(ctx, u)
+		if u.WSURL != "" {
+			t.wg.Add(1)
+			go t.follow(ctx, u)
+		}
+	}
+}
+
+// Close stops the pollers and followers and waits for them. In-flight
+// requests are cancelled. It is safe to call more than once.
+func (t *Tracker) Close() {
+	t.life.Lock()
+	t.closed = true
+	if t.cancel != nil {
+		t.cancel()
+	}
+	t.life.Unlock()
+	t.wg.Wait()
+}
+
+// Tip returns the served tip.
+func (t *Tracker) Tip() Tip {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.tip
+}
+
+// MinOperators is how many distinct operators must hold a block for it to
+// be served.
+func (t *Tracker) MinOperators() int { return t.k }
+
+// Heads returns u's last reported heads; false if it has not reported.
+func (t *Tracker) Heads(u *upstream.Upstream) (Heads, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	st := t.states[u]
+	if st == nil || !st.reported {
+		return Heads{}, false
+	}
+	return st.heads, true
+}
+
+// Lag is how many blocks u's latest is behind the served tip (0 when at or
+// above it); known is false when either is unknown.
+func (t *Tracker) Lag(u *upstream.Upstream) (lag uint64, known bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.lagLocked(t.states[u])
+}
+
+func (t *Tracker) lagLocked(st *upState) (uint64, bool) {
+	if st == nil || !st.reported || !t.tip.Known {
+		return 0, false
+	}
+	if tip, own := t.tip.Latest.Number, st.heads.Latest.Number; tip > own {
+		return tip - own, true
+	}
+	return 0, true
+}
+
+// Observe records u's report and recomputes the served tip. Reports with
+// an unknown Latest, and reports of upstreams not given to New, are
+// ignored.
+func (t *Tracker) Observe(u *upstream.Upstream, h Heads) { t.observe(u, h, false) }
+
+// observeLatest records a new latest block for u, keeping its safe and
+// finalized blocks (the WebSocket follower learns only headers).
+func (t *Tracker) observeLatest(u *upstream.Upstream, b Block) {
+	t.observe(u, Heads{Latest: b}, true)
+}
+
+func (t *Tracker) observe(u *upstream.Upstream, h Heads, latestOnly bool) {
+	if h.Latest.Hash == (common.Hash{}) {
+		return
+	}
+	t.mu.Lock()
+	st := t.states[u]
+	if st == nil {
+		t.mu.Unlock()
+		return
+	}
+	if latestOnly {
+		h.Safe, h.Finalized = st.heads.Safe, st.heads.Finalized
+	}
+	if h.UpdatedAt.IsZero() {
+		h.UpdatedAt = t.clock.Now()
+	}
+	reorgAt, reorged := st.view.record(h)
+	st.heads, st.reported = h, true
+	t.metrics.heads(t.network, u, h)
+	ch := t.recomputeLocked()
+	if ch.changed() {
+		t.pending = append(t.pending, ch.new)
+		t.metrics.served(t.network, ch.new)
+		for _, s := range t.states {
+			lag, known := t.lagLocked(s)
+			t.metrics.lag(t.network, s.u, lag, known)
+		}
+	} else {
+		lag, known := t.lagLocked(st)
+		t.metrics.lag(t.network, u, lag, known)
+	}
+	t.mu.Unlock()
+
+	if reorged {
+		t.log.Debug("upstream reorged", "upstream", u.Name, "operator", u.Operator,
+			"from_number", reorgAt, "latest", h.Latest.Number, "hash", h.Latest.Hash)
+	}
+	t.report(ch)
+	t.flush()
+}
+
+// flush makes the pending OnTip calls, in order, outside the lock. One
+// goroutine at a time delivers; others leave their tips to it.
+func (t *Tracker) flush() {
+	t.mu.Lock()
+	if t.delivering || t.onTip == nil {
+		t.pending = nil
+		t.mu.Unlock()
+		return
+	}
+	t.delivering = true
+	for len(t.pending) > 0 {
+		batch := t.pending
+		t.pending = nil
+		t.mu.Unlock()
+		for _, tip := range batch {
+			t.onTip(tip)
+		}
+		t.mu.Lock()
+	}
+	t.delivering = false
+	t.mu.Unlock()
+}
+
+// report logs and counts a change of the served tip.
+func (t *Tracker) report(ch tipChange) {
+	switch ch.kind {
+	case kindFirst:
+		t.log.Info("served tip known", "number", ch.new.Latest.Number, "hash", ch.new.Latest.Hash,
+			"operators", ch.operators, "min_operators", t.k)
+		t.metrics.change(t.network, kindAdvance)
+	case kindAdvance:
+		t.log.Debug("served tip advanced", "number", ch.new.Latest.Number, "hash", ch.new.Latest.Hash,
+			"operators", ch.operators)
+		t.metrics.change(t.network, kindAdvance)
+	case kindReorg:
+		t.log.Info("served tip reorg",
+			"old_number", ch.old.Latest.Number, "old_hash", ch.old.Latest.Hash,
+			"new_number", ch.new.Latest.Number, "new_hash", ch.new.Latest.Hash,
+			"operators", ch.operators, "min_operators", t.k)
+		t.metrics.change(t.network, kindReorg)
+	}
+	if ch.finConflict != nil {
+		t.log.Error("operators report a different finalized block; keeping the served one",
+			"number", ch.finConflict.Number, "served_hash", ch.new.Finalized.Hash,
+			"reported_hash", ch.finConflict.Hash, "operators", ch.finOperators)
+	}
+}
