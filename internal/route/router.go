@@ -165,15 +165,15 @@ func (r *Router) Do(ctx context.Context, c Call) (*Result, error) {
 	ctx, cancelAll := context.WithCancel(ctx)
 	defer cancelAll()
 	var (
-		results   = make(chan outcome, r.maxAttempts)
-		tried     = map[*upstream.Upstream]bool{} // this round
-		excluded  = map[*upstream.Upstream]bool{} // cannot serve this call
-		attempts  []Attempt
-		launched  int
-		inflight  int
-		hedges    int
-		round     int
-		lastRPC   *outcome
+		results  = make(chan outcome, r.maxAttempts)
+		tried    = map[*upstream.Upstream]bool{} // this round
+		excluded = map[*upstream.Upstream]bool{} // cannot serve this call
+		attempts []Attempt
+		launched int
+		inflight int
+		hedges   int
+		round    int
+		lastRPC  *outcome
 	)
 	launch := func(u *upstream.Upstream, hedge bool) {
 		launched++
