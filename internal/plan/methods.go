@@ -99,6 +99,44 @@ type Method struct {
 	Required int
 	// BlockParam is the index of the block parameter, or -1.
 	BlockParam int
+	// Class groups methods of similar cost for latency scoring and the
+	// hedge delay.
+	Class string
+	// State: the method reads account state at a block (as opposed to
+	// block history), which nodes keep for far fewer blocks.
+	State bool
+}
+
+// Method classes.
+const (
+	ClassState = "state" // balances, code, storage, nonces, proofs
+	ClassCall  = "call"  // eth_call, eth_estimateGas: EVM execution
+	ClassBlock = "block" // blocks, headers, receipts of a block
+	ClassTx    = "tx"    // transactions and receipts by hash
+	ClassLogs  = "logs"
+	ClassWrite = "write"
+	ClassOther = "other"
+)
+
+var classes = map[string]string{
+	"eth_getBalance": ClassState, "eth_getTransactionCount": ClassState, "eth_getCode": ClassState,
+	"eth_getStorageAt": ClassState, "eth_getProof": ClassState,
+	"eth_call": ClassCall, "eth_estimateGas": ClassCall, "eth_createAccessList": ClassCall,
+	"eth_getBlockByNumber": ClassBlock, "eth_getBlockByHash": ClassBlock, "eth_getBlockReceipts": ClassBlock,
+	"eth_getBlockTransactionCountByNumber": ClassBlock, "eth_getBlockTransactionCountByHash": ClassBlock,
+	"eth_getUncleCountByBlockNumber": ClassBlock, "eth_getUncleCountByBlockHash": ClassBlock,
+	"eth_getTransactionByHash": ClassTx, "eth_getTransactionReceipt": ClassTx,
+	"eth_getTransactionByBlockHashAndIndex": ClassTx, "eth_getTransactionByBlockNumberAndIndex": ClassTx,
+	"eth_getLogs": ClassLogs, "eth_getFilterLogs": ClassLogs, "eth_getFilterChanges": ClassLogs,
+	"eth_sendRawTransaction": ClassWrite,
+}
+
+// ClassOf returns the class of any method name (known or not).
+func ClassOf(method string) string {
+	if c, ok := classes[method]; ok {
+		return c
+	}
+	return ClassOther
 }
 
 func m(name string, kind Kind, required int, params ...Param) *Method {
@@ -109,7 +147,9 @@ func m(name string, kind Kind, required int, params ...Param) *Method {
 			break
 		}
 	}
-	return &Method{Name: name, Kind: kind, Params: params, Required: required, BlockParam: bp}
+	class := ClassOf(name)
+	return &Method{Name: name, Kind: kind, Params: params, Required: required, BlockParam: bp,
+		Class: class, State: class == ClassState || class == ClassCall}
 }
 
 // methods is braid's table of known methods. Block parameters that
