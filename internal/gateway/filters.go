@@ -54,8 +54,9 @@ func newFilters(c clock.Clock) *filters {
 
 var errFilterNotFound = &jsonrpc.Error{Code: -32000, Message: "filter not found"}
 
-func (f *filters) install(ctx context.Context, r *route.Router, pl *plan.Plan) (*jsonrpc.Response, error) {
-	res, err := r.Do(ctx, route.Call{Method: pl.Method, Params: pl.Params})
+func (f *filters) install(ctx context.Context, r *route.Router, pl *plan.Plan, minHead uint64) (*jsonrpc.Response, error) {
+	// Installed on an upstream at the tip, so it does not start behind.
+	res, err := r.Do(ctx, route.Call{Method: pl.Method, Params: pl.Params, Class: plan.ClassLogs, MinHead: minHead})
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +102,7 @@ func (f *filters) use(ctx context.Context, r *route.Router, pl *plan.Plan) (*jso
 		return nil, errFilterNotFound
 	}
 	params := append(append(json.RawMessage("["), flt.remoteID...), ']')
-	res, err := r.Do(ctx, route.Call{Method: pl.Method, Params: params, Only: flt.upstream})
+	res, err := r.Do(ctx, route.Call{Method: pl.Method, Params: params, Only: flt.upstream, Class: plan.ClassOf(pl.Method)})
 	if err != nil {
 		if pl.Method == "eth_uninstallFilter" {
 			return &jsonrpc.Response{Result: json.RawMessage("true")}, nil

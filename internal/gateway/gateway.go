@@ -13,10 +13,14 @@ import (
 
 	"github.com/braidrpc/braid/internal/clock"
 	"github.com/braidrpc/braid/internal/config"
+	"github.com/braidrpc/braid/internal/head"
 	"github.com/braidrpc/braid/internal/plan"
 	"github.com/braidrpc/braid/internal/route"
 	"github.com/braidrpc/braid/internal/upstream"
 )
+
+// assessInterval is how often upstream conditions are re-derived.
+const assessInterval = time.Second
 
 // verifyRetry is how often an upstream whose chain id could not be read is
 // asked again.
@@ -24,10 +28,14 @@ const verifyRetry = 5 * time.Second
 
 // Options configure a Gateway.
 type Options struct {
-	Version  string
-	Clock    clock.Clock
-	Logger   *slog.Logger
-	Registry prometheus.Registerer
+	Version string
+	// ProbeShare is the share of calls sent first to a random non-best
+	// upstream (0: the router's default of 5%; negative: never). Tests
+	// that need a deterministic first choice turn it off.
+	ProbeShare float64
+	Clock      clock.Clock
+	Logger     *slog.Logger
+	Registry   prometheus.Registerer
 }
 
 // Gateway is every configured network's runtime.
@@ -35,6 +43,7 @@ type Gateway struct {
 	networks []*Network
 	byName   map[string]*Network
 	log      *slog.Logger
+	clock    clock.Clock
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -56,11 +65,13 @@ func New(cfg *config.Config, opts Options) *Gateway {
 	}
 	var gm *Metrics
 	var um *upstream.Metrics
+	var rm *route.Metrics
 	if opts.Registry != nil {
 		gm = NewMetrics(opts.Registry)
 		um = upstream.NewMetrics(opts.Registry)
+		rm = route.NewMetrics(opts.Registry)
 	}
-	g := &Gateway{byName: make(map[string]*Network), log: opts.Logger, stop: make(chan struct{})}
+	g := &Gateway{byName: make(map[string]*Network), log: opts.Logger, clock: opts.Clock, stop: make(chan struct{})}
 	for _, nc := range cfg.Networks {
 		ups := make([]*upstream.Upstream, 0, len(nc.Upstreams))
 		for _, uc := range nc.Upstreams {
@@ -70,8 +81,21 @@ func New(cfg *config.Config, opts Options) *Gateway {
 				Clock:            opts.Clock,
 				Logger:           opts.Logger,
 				Metrics:          um,
+				Breaker: upstream.BreakerConfig{
+					Failures:  nc.Breaker.Failures,
+					Window:    nc.Breaker.Window,
+					OpenFor:   nc.Breaker.OpenFor,
+					Successes: nc.Breaker.Successes,
+				},
 			}))
 		}
+		tracker := head.New(nc.Name, ups, head.Options{
+			PollInterval: nc.Head.PollInterval,
+			MinOperators: nc.Head.MinOperators,
+			Clock:        opts.Clock,
+			Logger:       opts.Logger,
+			Registry:     opts.Registry,
+		})
 		n := &Network{
 			Name:    nc.Name,
 			ChainID: nc.ChainID,
@@ -79,10 +103,22 @@ func New(cfg *config.Config, opts Options) *Gateway {
 			router: route.New(ups, route.Options{
 				Network:     nc.Name,
 				MaxAttempts: cfg.Limits.MaxAttempts,
-				Clock:       opts.Clock,
-				Logger:      opts.Logger,
-				Metrics:     um,
+				Heads:       headView{tracker},
+				ProbeShare:  opts.ProbeShare,
+				Hedge: route.HedgeConfig{
+					Enabled:    nc.Hedge.On(),
+					Percentile: nc.Hedge.Percentile,
+					MinDelay:   nc.Hedge.MinDelay,
+					MaxDelay:   nc.Hedge.MaxDelay,
+					MaxExtra:   nc.Hedge.MaxExtra,
+				},
+				Clock:   opts.Clock,
+				Logger:  opts.Logger,
+				Metrics: um,
+				Route:   rm,
 			}),
+			head:       tracker,
+			maxLag:     nc.Head.MaxLagBlocks,
 			timeout:    cfg.Limits.RequestTimeout,
 			version:    opts.Version,
 			clock:      opts.Clock,
@@ -127,6 +163,14 @@ func (g *Gateway) Start(ctx context.Context, wait time.Duration) {
 		round.Wait()
 		firstOnce.Do(func() { close(first) })
 	}()
+	for _, n := range g.networks {
+		n.head.Start(ctx)
+		g.wg.Add(1)
+		go func() {
+			defer g.wg.Done()
+			g.assessLoop(ctx, n)
+		}()
+	}
 	t := time.NewTimer(wait)
 	defer t.Stop()
 	select {
@@ -165,10 +209,37 @@ func (g *Gateway) verifyLoop(ctx context.Context, n *Network, u *upstream.Upstre
 	}
 }
 
+// assessLoop re-derives each upstream's condition (healthy, degraded,
+// lagging, broken, throttled, quarantined) once a second; every change is
+// one log line.
+func (g *Gateway) assessLoop(ctx context.Context, n *Network) {
+	for {
+		for _, u := range n.Upstreams() {
+			lag, known := n.head.Lag(u)
+			c := u.Assess(lag, known, n.maxLag)
+			if known {
+				u.SetCondition(c, "lag_blocks", lag)
+			} else {
+				u.SetCondition(c)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-g.stop:
+			return
+		case <-g.clock.After(assessInterval):
+		}
+	}
+}
+
 // Close stops background work and releases upstream connections.
 func (g *Gateway) Close() {
 	g.once.Do(func() {
 		close(g.stop)
+		for _, n := range g.networks {
+			n.head.Close()
+		}
 		g.wg.Wait()
 		for _, n := range g.networks {
 			for _, u := range n.Upstreams() {
@@ -206,4 +277,15 @@ type NetworkHealth struct {
 	Usable    int    `json:"usable"`
 	Upstreams int    `json:"upstreams"`
 	Problem   string `json:"problem,omitempty"`
+}
+
+// headView lets the router see each upstream's latest block.
+type headView struct{ t *head.Tracker }
+
+func (h headView) Head(u *upstream.Upstream) (uint64, bool) {
+	hs, ok := h.t.Heads(u)
+	if !ok || hs.Latest.IsZero() {
+		return 0, false
+	}
+	return hs.Latest.Number, true
 }

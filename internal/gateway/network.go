@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/braidrpc/braid/internal/clock"
+	"github.com/braidrpc/braid/internal/head"
 	"github.com/braidrpc/braid/internal/jsonrpc"
 	"github.com/braidrpc/braid/internal/plan"
 	"github.com/braidrpc/braid/internal/route"
@@ -28,6 +29,8 @@ type Network struct {
 
 	planner *plan.Planner
 	router  *route.Router
+	head    *head.Tracker
+	maxLag  uint64
 	timeout time.Duration
 	version string
 	clock   clock.Clock
@@ -42,6 +45,20 @@ type Network struct {
 
 	filters *filters
 }
+
+// Tip returns the network's served tip in the planner's terms.
+func (n *Network) Tip() plan.Tip {
+	t := n.head.Tip()
+	return plan.Tip{
+		Known:     t.Known,
+		Latest:    plan.BlockRef{Number: t.Latest.Number, Hash: t.Latest.Hash},
+		Safe:      plan.BlockRef{Number: t.Safe.Number, Hash: t.Safe.Hash},
+		Finalized: plan.BlockRef{Number: t.Finalized.Number, Hash: t.Finalized.Hash},
+	}
+}
+
+// Heads is the network's head tracker.
+func (n *Network) Heads() *head.Tracker { return n.head }
 
 // Upstreams returns the network's upstreams.
 func (n *Network) Upstreams() []*upstream.Upstream { return n.router.Upstreams() }
@@ -100,7 +117,7 @@ func (n *Network) execute(ctx context.Context, req *jsonrpc.Request) (*jsonrpc.R
 	case plan.Write:
 		return n.write(ctx, pl)
 	case plan.FilterInstall:
-		return n.filters.install(ctx, n.router, pl)
+		return n.filters.install(ctx, n.router, pl, n.Tip().Latest.Number)
 	case plan.FilterUse:
 		return n.filters.use(ctx, n.router, pl)
 	case plan.Subscribe:
@@ -110,12 +127,35 @@ func (n *Network) execute(ctx context.Context, req *jsonrpc.Request) (*jsonrpc.R
 	return n.forward(ctx, pl)
 }
 
+// forward pins the call to the served tip and routes it.
 func (n *Network) forward(ctx context.Context, pl *plan.Plan) (*jsonrpc.Response, error) {
-	res, err := n.router.Do(ctx, route.Call{Method: pl.Method, Params: pl.Params})
+	pin := pl.Pin(n.Tip(), n.maxLag)
+	if pin.Local != nil {
+		return &jsonrpc.Response{Result: pin.Local}, nil
+	}
+	call := n.routeCall(pl, pin)
+	call.Hedge = pl.Kind == plan.Forward || pl.Kind == plan.Static
+	res, err := n.router.Do(ctx, call)
 	if err != nil {
 		return nil, err
 	}
 	return res.Response, nil
+}
+
+func (n *Network) routeCall(pl *plan.Plan, pin plan.Pinning) route.Call {
+	c := route.Call{
+		Method:   pl.Method,
+		Params:   pin.Params,
+		Class:    plan.ClassOf(pl.Method),
+		MinHead:  pin.MinHead,
+		Block:    pin.Block,
+		HasBlock: pin.HasBlock,
+		Data:     upstream.HistoryData,
+	}
+	if pin.State {
+		c.Data = upstream.StateData
+	}
+	return c
 }
 
 func (n *Network) local(pl *plan.Plan) (*jsonrpc.Response, error) {
@@ -172,9 +212,11 @@ func (n *Network) staticAnswer(ctx context.Context, pl *plan.Plan) (*jsonrpc.Res
 // the client gets the hash (a retry after a lost answer must not look like
 // a failure).
 func (n *Network) write(ctx context.Context, pl *plan.Plan) (*jsonrpc.Response, error) {
-	call := route.Call{Method: pl.Method, Params: pl.Params}
+	call := route.Call{Method: pl.Method, Params: pl.Params, Class: plan.ClassWrite}
+	var hash json.RawMessage
 	if pl.Method == "eth_sendRawTransaction" && len(pl.Args) == 1 {
-		if hash, ok := txHash(pl.Args[0]); ok {
+		if h, ok := txHash(pl.Args[0]); ok {
+			hash = h
 			call.Accept = func(_ int, e *jsonrpc.Error) (json.RawMessage, bool) {
 				if isAlreadyKnown(e.Message) {
 					return hash, true
@@ -187,7 +229,23 @@ func (n *Network) write(ctx context.Context, pl *plan.Plan) (*jsonrpc.Response, 
 	if err != nil {
 		return nil, err
 	}
+	// "nonce too low" after a retry may mean the first, unanswered attempt
+	// did land: if the network knows the transaction, that is success.
+	if e := res.Response.Error; e != nil && hash != nil && res.Attempts > 1 && isNonceTooLow(e.Message) {
+		if n.knowsTx(ctx, hash) {
+			return &jsonrpc.Response{Result: hash}, nil
+		}
+	}
 	return res.Response, nil
+}
+
+func (n *Network) knowsTx(ctx context.Context, hash json.RawMessage) bool {
+	res, err := n.router.Do(ctx, route.Call{Method: "eth_getTransactionByHash", Params: append(append(json.RawMessage("["), hash...), ']'), Class: plan.ClassTx})
+	return err == nil && res.Response.Error == nil && string(res.Response.Result) != "null"
+}
+
+func isNonceTooLow(msg string) bool {
+	return strings.Contains(strings.ToLower(msg), "nonce too low")
 }
 
 func txHash(arg json.RawMessage) (json.RawMessage, bool) {

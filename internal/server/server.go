@@ -58,6 +58,7 @@ func New(gw *gateway.Gateway, opts Options) *Server {
 	s.mux.HandleFunc("POST /{$}", s.serveDefault)
 	s.mux.HandleFunc("POST /{network}", s.serveNetwork)
 	s.mux.HandleFunc("GET /healthz", s.serveHealth)
+	s.mux.HandleFunc("GET /status", s.serveStatus)
 	if opts.Gatherer != nil {
 		s.mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{}))
 	}
@@ -229,6 +230,15 @@ func (s *Server) serveHealth(w http.ResponseWriter, _ *http.Request) {
 		Networks map[string]gateway.NetworkHealth `json:"networks"`
 	}{word, report})
 	writeJSON(w, status, b)
+}
+
+func (s *Server) serveStatus(w http.ResponseWriter, _ *http.Request) {
+	b, err := json.MarshalIndent(s.gw.Status(), "", "  ")
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, jsonrpc.Errorf(jsonrpc.CodeInternal, "status: %v", err))
+		return
+	}
+	writeJSON(w, http.StatusOK, b)
 }
 
 func writeError(w http.ResponseWriter, status int, e *jsonrpc.Error) {

@@ -23,9 +23,10 @@ import (
 
 const testAddr = "0x52908400098527886e0f7030069857d2e4169ee7"
 
-// paddedCall returns an eth_blockNumber call of exactly size bytes.
+// paddedCall returns an eth_getCode call (forwarded to an upstream) of
+// exactly size bytes.
 func paddedCall(size int) string {
-	head, tail := `{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber","params":[`, `]}`
+	head, tail := `{"jsonrpc":"2.0","id":1,"method":"eth_getCode","params":["0x52908400098527886e0f7030069857d2e4169ee7"`, `]}`
 	return head + strings.Repeat(" ", size-len(head)-len(tail)) + tail
 }
 
@@ -126,17 +127,17 @@ func TestBodyLimitDefault(t *testing.T) {
 	})
 	t.Run("content-length at limit", func(t *testing.T) {
 		status, body := b.post("/", paddedCall(int(limit)))
-		if status != http.StatusOK || body != `{"jsonrpc":"2.0","id":1,"result":"0x10"}` {
+		if status != http.StatusOK || body != `{"jsonrpc":"2.0","id":1,"result":"0x"}` {
 			t.Errorf("HTTP %d %.300s", status, body)
 		}
 	})
 	t.Run("chunked at limit", func(t *testing.T) {
 		status, body := postChunked(t, b.URL+"/", paddedCall(int(limit)))
-		if status != http.StatusOK || body != `{"jsonrpc":"2.0","id":1,"result":"0x10"}` {
+		if status != http.StatusOK || body != `{"jsonrpc":"2.0","id":1,"result":"0x"}` {
 			t.Errorf("HTTP %d %.300s", status, body)
 		}
 	})
-	if got := b.calls("eth_blockNumber"); got != 2 {
+	if got := b.calls("eth_getCode"); got != 2 {
 		t.Errorf("%d calls reached the upstream, want 2 (the bodies within the limit)", got)
 	}
 }
@@ -183,11 +184,11 @@ func TestBodyLimitConfigured(t *testing.T) {
 		func() (int, string) { return postChunked(t, b.URL+"/", paddedCall(limit)) },
 	} {
 		status, body := post()
-		if status != http.StatusOK || body != `{"jsonrpc":"2.0","id":1,"result":"0x10"}` {
+		if status != http.StatusOK || body != `{"jsonrpc":"2.0","id":1,"result":"0x"}` {
 			t.Errorf("at the limit: HTTP %d %s", status, body)
 		}
 	}
-	if got := b.calls("eth_blockNumber"); got != 2 {
+	if got := b.calls("eth_getCode"); got != 2 {
 		t.Errorf("%d calls reached the upstream, want 2", got)
 	}
 }
@@ -301,7 +302,7 @@ func TestHealthz(t *testing.T) {
 			t.Errorf("devnet, which is fine, reported %+v", d)
 		}
 		// Calls to the network say why there is no answer.
-		a := b.call("/mainnet", "eth_blockNumber", "")
+		a := b.call("/mainnet", "eth_getCode", `["`+testAddr+`"]`)
 		if a.Error == nil || a.Error.Code != -32040 || !strings.Contains(a.Error.Message, "no usable upstream") {
 			t.Errorf("call on a network without usable upstream: %+v", a)
 		}
@@ -349,7 +350,7 @@ func newHTTPServer(t *testing.T, h http.Handler) string {
 
 func TestMetrics(t *testing.T) {
 	b := startBraid(t, nil, mainnet(newFake(t, "a", 1), newFake(t, "b", 1)))
-	b.call("/", "eth_blockNumber", "")
+	b.call("/", "eth_getCode", `["`+testAddr+`"]`)
 	b.call("/", "eth_getBalance", `["`+testAddr+`","latest"]`)
 	b.call("/", "eth_getBalance", `["0x12"]`) // -32602: a braid error
 	b.call("/", "foo_bar", "")                // an upstream's error, passed through
@@ -358,7 +359,7 @@ func TestMetrics(t *testing.T) {
 		t.Fatalf("/metrics: HTTP %d", status)
 	}
 	for _, want := range []string{
-		`braid_requests_total{method="eth_blockNumber",network="mainnet",outcome="ok"} 1`,
+		`braid_requests_total{method="eth_getCode",network="mainnet",outcome="ok"} 1`,
 		`braid_requests_total{method="eth_getBalance",network="mainnet",outcome="error"} 1`,
 		`braid_requests_total{method="other",network="mainnet",outcome="rpc_error"} 1`,
 		`braid_upstream_requests_total{`,
@@ -414,12 +415,12 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 	answered := make(chan result, 1)
 	go func() {
-		status, body, err := postRaw("http://"+addr+"/", `{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber"}`)
+		status, body, err := postRaw("http://"+addr+"/", `{"jsonrpc":"2.0","id":1,"method":"eth_getCode","params":["0x52908400098527886e0f7030069857d2e4169ee7"]}`)
 		answered <- result{status, body, err}
 	}()
 	select {
 	case m := <-arrived:
-		if m != "eth_blockNumber" {
+		if m != "eth_getCode" {
 			t.Fatalf("upstream got %s", m)
 		}
 	case <-time.After(10 * time.Second):
@@ -429,7 +430,7 @@ func TestGracefulShutdown(t *testing.T) {
 
 	select {
 	case r := <-answered:
-		if r.err != nil || r.status != http.StatusOK || r.body != `{"jsonrpc":"2.0","id":1,"result":"0x10"}` {
+		if r.err != nil || r.status != http.StatusOK || r.body != `{"jsonrpc":"2.0","id":1,"result":"0x"}` {
 			t.Errorf("in-flight request: HTTP %d %q %v", r.status, r.body, r.err)
 		}
 	case <-time.After(10 * time.Second):
@@ -470,7 +471,7 @@ func TestShutdownGraceOver(t *testing.T) {
 
 	answered := make(chan error, 1)
 	go func() {
-		status, body, err := postRaw("http://"+ln.Addr().String()+"/", `{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber"}`)
+		status, body, err := postRaw("http://"+ln.Addr().String()+"/", `{"jsonrpc":"2.0","id":1,"method":"eth_getCode","params":["0x52908400098527886e0f7030069857d2e4169ee7"]}`)
 		if err == nil {
 			err = fmt.Errorf("answered: HTTP %d %s", status, body)
 		}

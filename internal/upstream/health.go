@@ -42,6 +42,9 @@ type Health struct {
 	throttles      uint64
 }
 
+// PollClass is the class of background head polls.
+const PollClass = "head"
+
 // classLatency is one method class's recent latency: an EWMA for scoring
 // and a ring of samples for percentiles (the hedge delay).
 type classLatency struct {
@@ -59,10 +62,14 @@ func (h *Health) Success(class string, latency time.Duration) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	s := latency.Seconds()
-	if !h.measured {
-		h.latency, h.measured = s, true
-	} else {
-		h.latency += latencyAlpha * (s - h.latency)
+	// Head polls are cheap calls on their own schedule: they tell whether
+	// the upstream answers, not how fast it serves requests.
+	if class != PollClass {
+		if !h.measured {
+			h.latency, h.measured = s, true
+		} else {
+			h.latency += latencyAlpha * (s - h.latency)
+		}
 	}
 	cl := h.classes[class]
 	if cl == nil {

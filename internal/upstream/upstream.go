@@ -345,7 +345,7 @@ func (u *Upstream) ObservePoll(latency time.Duration, err error) {
 		u.health.Failure()
 		return
 	}
-	u.health.Success("head", latency)
+	u.health.Success(PollClass, latency)
 }
 
 // Close releases idle keep-alive connections.

@@ -1,0 +1,135 @@
+package gateway
+
+import (
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/braidrpc/braid/internal/head"
+	"github.com/braidrpc/braid/internal/upstream"
+)
+
+// Status is what GET /status shows: every network's served tip and every
+// upstream's state. URLs are shown redacted (scheme and host).
+type Status struct {
+	Networks []NetworkStatus `json:"networks"`
+}
+
+// NetworkStatus is one network in Status.
+type NetworkStatus struct {
+	Name         string           `json:"name"`
+	ChainID      uint64           `json:"chain_id"`
+	Tip          head.Tip         `json:"tip"`
+	MinOperators int              `json:"min_operators"`
+	MaxLagBlocks uint64           `json:"max_lag_blocks"`
+	Upstreams    []UpstreamStatus `json:"upstreams"`
+}
+
+// UpstreamStatus is one upstream in Status.
+type UpstreamStatus struct {
+	Name         string      `json:"name"`
+	Operator     string      `json:"operator"`
+	URL          string      `json:"url"`
+	WebSocket    bool        `json:"websocket"`
+	State        string      `json:"state"`
+	Condition    string      `json:"condition"`
+	Quarantine   string      `json:"quarantine,omitempty"`
+	Head         *head.Heads `json:"head,omitempty"`
+	LagBlocks    *uint64     `json:"lag_blocks,omitempty"`
+	Score        float64     `json:"score"`
+	LatencyMS    float64     `json:"latency_ms"`
+	ErrorRate    float64     `json:"error_rate"`
+	ThrottleRate float64     `json:"throttle_rate"`
+	Throttled    bool        `json:"throttled"`
+	Breaker      string      `json:"breaker"`
+	Successes    uint64      `json:"successes"`
+	Failures     uint64      `json:"failures"`
+	Depth        Depths      `json:"depth"`
+	Budget       BudgetState `json:"rate_budget"`
+}
+
+// Depths is how far back an upstream holds data, as braid learned it.
+type Depths struct {
+	Archive bool   `json:"archive"`
+	State   string `json:"state"`
+	History string `json:"history"`
+}
+
+// BudgetState shows an upstream's request-rate budget (per second; 0 is
+// unlimited).
+type BudgetState struct {
+	Configured float64 `json:"configured_rps"`
+	Effective  float64 `json:"effective_rps"`
+	Observed   float64 `json:"observed_rps"`
+}
+
+// Status returns the current status of every network.
+func (g *Gateway) Status() Status {
+	var st Status
+	for _, n := range g.networks {
+		ns := NetworkStatus{
+			Name:         n.Name,
+			ChainID:      n.ChainID,
+			Tip:          n.head.Tip(),
+			MinOperators: n.head.MinOperators(),
+			MaxLagBlocks: n.maxLag,
+		}
+		for _, u := range n.Upstreams() {
+			ns.Upstreams = append(ns.Upstreams, upstreamStatus(n, u))
+		}
+		st.Networks = append(st.Networks, ns)
+	}
+	return st
+}
+
+func upstreamStatus(n *Network, u *upstream.Upstream) UpstreamStatus {
+	state, reason := u.State()
+	snap := u.Health().Snapshot("")
+	conf, eff, obs := u.Budget().Rate()
+	us := UpstreamStatus{
+		Name:         u.Name,
+		Operator:     u.Operator,
+		URL:          u.RedactedURL(),
+		WebSocket:    u.WSURL != "",
+		State:        state.String(),
+		Condition:    string(u.CurrentCondition()),
+		Score:        round3(snap.Score),
+		LatencyMS:    round3(float64(snap.Latency) / float64(time.Millisecond)),
+		ErrorRate:    round3(snap.ErrorRate),
+		ThrottleRate: round3(snap.ThrottleRate),
+		Throttled:    snap.Throttled,
+		Breaker:      u.Breaker().State().String(),
+		Successes:    snap.Successes,
+		Failures:     snap.Failures,
+		Depth: Depths{
+			Archive: u.Archive,
+			State:   depthString(u.Depth(upstream.StateData)),
+			History: depthString(u.Depth(upstream.HistoryData)),
+		},
+		Budget: BudgetState{Configured: round3(conf), Effective: round3(eff), Observed: round3(obs)},
+	}
+	if state == upstream.Quarantined {
+		us.Quarantine = reason
+	}
+	if h, ok := n.head.Heads(u); ok {
+		us.Head = &h
+	}
+	if lag, ok := n.head.Lag(u); ok {
+		us.LagBlocks = &lag
+	}
+	return us
+}
+
+func depthString(d uint64) string {
+	if d == upstream.Unlimited {
+		return "unlimited"
+	}
+	return strconv.FormatUint(d, 10) + " blocks"
+}
+
+func round3(f float64) float64 {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0
+	}
+	return math.Round(f*1000) / 1000
+}
