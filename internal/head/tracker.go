@@ -44,8 +44,12 @@ type blockJSON struct {
 	ParentHash *common.Hash    `json:"parentHash"`
 }
 
-// MarshalJSON writes {"number":"0x…","hash":"0x…","parentHash":"0x…"}.
+// MarshalJSON writes {"number":"0x…","hash":"0x…","parentHash":"0x…"},
+// or null for the unknown block.
 func (b Block) MarshalJSON() ([]byte, error) {
+	if b.IsZero() {
+		return []byte("null"), nil
+	}
 	n := hexutil.Uint64(b.Number)
 	return json.Marshal(blockJSON{Number: &n, Hash: &b.Hash, ParentHash: &b.ParentHash})
 }
