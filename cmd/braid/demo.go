@@ -57,7 +57,7 @@ func demo(ctx context.Context, o demoOptions, stdout io.Writer, log *slog.Logger
 	defer dn.Close()
 
 	// The demo's gateway is configured exactly as braid serve would be.
-	cfg := demoConfig(o.listen, dn)
+	cfg := demoConfig(o.listen, dn, o.blockTime)
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
@@ -70,13 +70,16 @@ func demo(ctx context.Context, o demoOptions, stdout io.Writer, log *slog.Logger
 	return run(ctx, cfg, ln, log, func(s *server.Server) { s.Handle("/demo/", dn.Handler()) })
 }
 
-func demoConfig(listen string, dn *devnet.Devnet) *config.Config {
+func demoConfig(listen string, dn *devnet.Devnet, blockTime time.Duration) *config.Config {
 	cfg := config.Default()
 	cfg.Listen = listen
 	cfg.Networks = []config.Network{{
 		Name:      "devnet",
 		ChainID:   dn.ChainID(),
 		Upstreams: dn.Upstreams(),
+		// Local providers cost nothing to poll: follow the fast dev chain
+		// closely so the served tip trails it by a fraction of a block.
+		Head: config.Head{PollInterval: max(100*time.Millisecond, blockTime/4)},
 	}}
 	cfg.ApplyDefaults()
 	return cfg
