@@ -2,7 +2,6 @@ package upstream
 
 import (
 	"math"
-	"slices"
 	"sync"
 	"time"
 
@@ -78,28 +77,8 @@ func (h *Health) Success(class string, latency time.Duration) {
 	} else {
 		cl.ewma += latencyAlpha * (s - cl.ewma)
 	}
-	cl.ring[cl.n%ringSize] = latency
-	cl.n++
 	h.observe(0)
 	h.successes++
-}
-
-// Percentile returns the p-quantile (0..1) of the class's recent latencies,
-// and false when the class has too few samples to say.
-func (h *Health) Percentile(class string, p float64) (time.Duration, bool) {
-	h.mu.Lock()
-	cl := h.classes[class]
-	if cl == nil || cl.n < 8 {
-		h.mu.Unlock()
-		return 0, false
-	}
-	n := min(cl.n, ringSize)
-	buf := make([]time.Duration, n)
-	copy(buf, cl.ring[:n])
-	h.mu.Unlock()
-	slices.Sort(buf)
-	i := int(math.Ceil(p*float64(n))) - 1
-	return buf[max(0, min(i, n-1))], true
 }
 
 // Failure records a failed attempt (transport, timeout, HTTP error, or an
