@@ -7,7 +7,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -110,35 +109,21 @@ func Default() *Config {
 func (c *Config) ApplyDefaults() {
 	for i := range c.Networks {
 		n := &c.Networks[i]
-		setDur(&n.Head.PollInterval, DefaultPollInterval)
-		if n.Head.MaxLagBlocks == 0 {
-			n.Head.MaxLagBlocks = DefaultMaxLagBlocks
-		}
-		if n.Hedge.Percentile == 0 {
-			n.Hedge.Percentile = DefaultHedgePercentile
-		}
-		setDur(&n.Hedge.MinDelay, DefaultHedgeMinDelay)
-		setDur(&n.Hedge.MaxDelay, DefaultHedgeMaxDelay)
-		if n.Hedge.MaxExtra == 0 {
-			n.Hedge.MaxExtra = DefaultHedgeMaxExtra
-		}
-		if n.Breaker.Failures == 0 {
-			n.Breaker.Failures = DefaultBreakerFailures
-		}
-		setDur(&n.Breaker.Window, DefaultBreakerWindow)
-		setDur(&n.Breaker.OpenFor, DefaultBreakerOpenFor)
-		if n.Breaker.Successes == 0 {
-			n.Breaker.Successes = DefaultBreakerSuccess
-		}
+		orDefault(&n.Head.PollInterval, DefaultPollInterval)
+		orDefault(&n.Head.MaxLagBlocks, DefaultMaxLagBlocks)
+		orDefault(&n.Hedge.Percentile, DefaultHedgePercentile)
+		orDefault(&n.Hedge.MinDelay, DefaultHedgeMinDelay)
+		orDefault(&n.Hedge.MaxDelay, DefaultHedgeMaxDelay)
+		orDefault(&n.Hedge.MaxExtra, DefaultHedgeMaxExtra)
+		orDefault(&n.Breaker.Failures, DefaultBreakerFailures)
+		orDefault(&n.Breaker.Window, DefaultBreakerWindow)
+		orDefault(&n.Breaker.OpenFor, DefaultBreakerOpenFor)
+		orDefault(&n.Breaker.Successes, DefaultBreakerSuccess)
 		ups := c.Networks[i].Upstreams
 		for j := range ups {
 			u := &ups[j]
-			if u.Timeout == 0 {
-				u.Timeout = DefaultUpstreamTimeout
-			}
-			if u.MaxIdleConns == 0 {
-				u.MaxIdleConns = DefaultMaxIdleConns
-			}
+			orDefault(&u.Timeout, DefaultUpstreamTimeout)
+			orDefault(&u.MaxIdleConns, DefaultMaxIdleConns)
 			if u.Burst == 0 && u.RPS > 0 {
 				u.Burst = defaultBurst(u.RPS)
 			}
@@ -146,9 +131,11 @@ func (c *Config) ApplyDefaults() {
 	}
 }
 
-func setDur(d *time.Duration, def time.Duration) {
-	if *d == 0 {
-		*d = def
+// orDefault sets *v to def when it is the zero value (left out).
+func orDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
 	}
 }
 
