@@ -58,6 +58,12 @@ func (t *Tracker) PollOnce(ctx context.Context, u *upstream.Upstream) error {
 	if !u.Usable() {
 		return ErrNotUsable
 	}
+	// A provider that rate-limited braid gets nothing, polls included,
+	// until its Retry-After has passed.
+	if u.Health().Throttled() {
+		t.metrics.poll(t.network, u, "skipped_budget")
+		return ErrBudget
+	}
 	if ok, _ := u.Budget().Take(); !ok {
 		t.metrics.poll(t.network, u, "skipped_budget")
 		return ErrBudget
