@@ -279,7 +279,10 @@ type NetworkHealth struct {
 	Problem   string `json:"problem,omitempty"`
 }
 
-// headView lets the router see each upstream's latest block.
+// headView lets the router see how far each upstream's chain reaches: the
+// highest block it reported holding. That is its latest block, except in a
+// poll answered while a block arrived, where "safe" (read after "latest")
+// can be newer; the tip counts that block as held, so routing must too.
 type headView struct{ t *head.Tracker }
 
 func (h headView) Head(u *upstream.Upstream) (uint64, bool) {
@@ -287,5 +290,5 @@ func (h headView) Head(u *upstream.Upstream) (uint64, bool) {
 	if !ok || hs.Latest.IsZero() {
 		return 0, false
 	}
-	return hs.Latest.Number, true
+	return max(hs.Latest.Number, hs.Safe.Number, hs.Finalized.Number), true
 }
