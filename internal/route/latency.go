@@ -18,6 +18,9 @@ type classRing struct {
 
 const ringLen = 256
 
+// allClasses is the ring of every class together.
+const allClasses = "*"
+
 type ring struct {
 	buf [ringLen]time.Duration
 	n   int
@@ -28,13 +31,15 @@ func newClassRing() *classRing { return &classRing{classes: make(map[string]*rin
 func (c *classRing) add(class string, d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	r := c.classes[class]
-	if r == nil {
-		r = &ring{}
-		c.classes[class] = r
+	for _, k := range []string{class, allClasses} {
+		r := c.classes[k]
+		if r == nil {
+			r = &ring{}
+			c.classes[k] = r
+		}
+		r.buf[r.n%ringLen] = d
+		r.n++
 	}
-	r.buf[r.n%ringLen] = d
-	r.n++
 }
 
 // percentile returns the p-quantile, or false with fewer than 16 samples.

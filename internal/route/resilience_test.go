@@ -124,6 +124,11 @@ func TestHedgeDelayFollowsTheClassPercentile(t *testing.T) {
 	if d := h.router.hedgeDelay("fast"); d != 5*time.Millisecond {
 		t.Fatalf("delay below min_delay: %v", d)
 	}
+	// A class with too few samples borrows the all-class percentile.
+	h.router.latency.add("rare", time.Second)
+	if d, want := h.router.hedgeDelay("rare"), h.router.hedgeDelay(allClasses); d != want || d == time.Second {
+		t.Fatalf("rare class delay %v, want the all-class %v", d, want)
+	}
 }
 
 func TestMinHeadSkipsUpstreamsThatLackTheBlock(t *testing.T) {
@@ -245,5 +250,36 @@ func TestProbeSendsSomeTrafficToNonBest(t *testing.T) {
 		Rand: func() float64 { return 0.5 }})
 	if res, _ := h.do(t); res.Upstream != h.ups[0] {
 		t.Fatal("without a probe draw the best upstream goes first")
+	}
+}
+
+func TestAllBreakersOpenStillAsksSomeone(t *testing.T) {
+	h := newHarness(t, 2, nil)
+	for _, u := range h.ups {
+		for i := 0; i < 10; i++ {
+			u.Breaker().Failure()
+		}
+		if u.Breaker().State() != upstream.BreakerOpen {
+			t.Fatal("breaker not open")
+		}
+	}
+	res, err := h.do(t)
+	if err != nil || res == nil {
+		t.Fatalf("with every breaker open the call failed without trying anyone: %v", err)
+	}
+}
+
+func TestHalfOpenProbeInFlightDoesNotFailOtherCalls(t *testing.T) {
+	h := newHarness(t, 1, nil)
+	b := h.ups[0].Breaker()
+	for i := 0; i < 10; i++ {
+		b.Failure()
+	}
+	h.clock.Advance(10 * time.Second) // half-open
+	if !b.Allow() {                   // someone else's probe is out
+		t.Fatal("no probe slot")
+	}
+	if _, err := h.do(t); err != nil {
+		t.Fatalf("a call failed without trying the only upstream while its probe was out: %v", err)
 	}
 }

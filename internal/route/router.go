@@ -296,6 +296,11 @@ func (r *Router) finish(c Call, lastRPC *outcome, attempts []Attempt, launched i
 func (r *Router) hedgeDelay(class string) time.Duration {
 	d, ok := r.latency.percentile(class, r.hedge.Percentile)
 	if !ok {
+		// A class seen too rarely borrows the network's latency over all
+		// classes, so a cold start is hedged too.
+		d, ok = r.latency.percentile(allClasses, r.hedge.Percentile)
+	}
+	if !ok {
 		return r.hedge.MaxDelay
 	}
 	return min(max(d, r.hedge.MinDelay), r.hedge.MaxDelay)
@@ -493,14 +498,12 @@ func (r *Router) pick(c Call, tried, excluded map[*upstream.Upstream]bool) (*ups
 		return 0
 	})
 	var wait time.Duration
-	for _, cd := range append(best, rest...) {
+	all := append(best, rest...)
+	refused := false
+	for _, cd := range all {
 		if !cd.u.Breaker().Allow() {
-			if cd.u.Breaker().State() == upstream.BreakerOpen && len(best) == 0 {
-				// Every candidate's breaker is open: asking one is better
-				// than failing the client outright.
-			} else {
-				continue
-			}
+			refused = true
+			continue
 		}
 		ok, w := cd.u.Budget().Take()
 		if ok {
@@ -509,6 +512,16 @@ func (r *Router) pick(c Call, tried, excluded map[*upstream.Upstream]bool) (*ups
 		cd.u.Breaker().Release()
 		if wait == 0 || w < wait {
 			wait = w
+		}
+	}
+	if refused && wait == 0 {
+		// Every candidate is held back by its breaker (open, or its one
+		// half-open probe already out): asking one is better than failing
+		// the client outright without trying anybody.
+		for _, cd := range all {
+			if ok, _ := cd.u.Budget().Take(); ok {
+				return cd.u, 0
+			}
 		}
 	}
 	return nil, wait
