@@ -199,9 +199,7 @@ func TestBodyLimitConfigured(t *testing.T) {
 // 5 MiB of braid's memory per connection: Serve sets no read timeout for
 // bodies (only ReadHeaderTimeout), so the handler waits in io.ReadFull
 // for as long as the client keeps the connection open.
-//
-// Fails today: server.go readBody allocates r.ContentLength bytes before
-// reading anything.
+
 func TestBodyMemoryFollowsData(t *testing.T) {
 	b := startBraid(t, nil, mainnet(newFake(t, "a", 1)))
 	const sent = `{"jsonrpc":"2.0"` // all the client sends of its "5 MiB"

@@ -176,6 +176,41 @@ func TestSendRawTransactionAlreadyKnown(t *testing.T) {
 		}
 	})
 
+	// The first attempt's answer was lost (502) but the transaction may
+	// have landed: "nonce too low" on the retry is success when the
+	// network knows the transaction.
+	t.Run("nonce too low after a retry, transaction known", func(t *testing.T) {
+		first, second := newFake(t, "first", 1), newFake(t, "second", 1)
+		b := startBraid(t, nil, mainnet(first, second))
+		first.SetStatus(http.StatusBadGateway, "")
+		second.Answer("eth_sendRawTransaction", `"error":{"code":-32000,"message":"nonce too low: next nonce 8, tx nonce 7"}`)
+		second.Answer("eth_getTransactionByHash", `"result":{"hash":"`+hash+`"}`)
+		ans := b.call("/", "eth_sendRawTransaction", `["`+raw+`"]`)
+		if ans.Error != nil || string(ans.Result) != `"`+hash+`"` {
+			t.Errorf("got %+v %s, want result %q", ans.Error, ans.Result, hash)
+		}
+	})
+	t.Run("nonce too low after a retry, transaction unknown", func(t *testing.T) {
+		first, second := newFake(t, "first", 1), newFake(t, "second", 1)
+		b := startBraid(t, nil, mainnet(first, second))
+		first.SetStatus(http.StatusBadGateway, "")
+		second.Answer("eth_sendRawTransaction", `"error":{"code":-32000,"message":"nonce too low"}`)
+		ans := b.call("/", "eth_sendRawTransaction", `["`+raw+`"]`)
+		if ans.Error == nil || ans.Error.Message != "nonce too low" {
+			t.Errorf("got %+v %s, want the upstream's nonce too low", ans.Error, ans.Result)
+		}
+	})
+	t.Run("nonce too low on the first attempt is the answer", func(t *testing.T) {
+		f := newFake(t, "a", 1)
+		b := startBraid(t, nil, mainnet(f))
+		f.Answer("eth_sendRawTransaction", `"error":{"code":-32000,"message":"nonce too low"}`)
+		f.Answer("eth_getTransactionByHash", `"result":{"hash":"`+hash+`"}`)
+		ans := b.call("/", "eth_sendRawTransaction", `["`+raw+`"]`)
+		if ans.Error == nil || f.Calls("eth_getTransactionByHash") != 0 {
+			t.Errorf("got %+v %s; lookups %d", ans.Error, ans.Result, f.Calls("eth_getTransactionByHash"))
+		}
+	})
+
 	t.Run("other rejections pass through", func(t *testing.T) {
 		f := newFake(t, "a", 1)
 		b := startBraid(t, nil, mainnet(f))
@@ -190,9 +225,7 @@ func TestSendRawTransactionAlreadyKnown(t *testing.T) {
 // one poll (overloaded, rate-limited) still holds the filter. braid must
 // not declare it lost: the client would install a new filter and silently
 // miss every log between its last poll and the new filter.
-//
-// Fails today: gateway/filters.go (*filters).use drops the filter and
-// answers "filter not found" on any routing error, transient or not.
+
 func TestFilterSurvivesTransientUpstreamError(t *testing.T) {
 	faults := []struct {
 		name  string
@@ -232,9 +265,7 @@ func TestFilterSurvivesTransientUpstreamError(t *testing.T) {
 // TestStaticAnswerSurvivesAnotherClientLeaving: concurrent first calls of
 // net_version are merged into one upstream call; a client that gives up on
 // its call must not fail the others that were merged into it.
-//
-// Fails today: gateway/network.go (*Network).staticAnswer runs the shared
-// call with the first caller's context.
+
 func TestStaticAnswerSurvivesAnotherClientLeaving(t *testing.T) {
 	f := newFake(t, "a", 1)
 	b := startBraid(t, nil, mainnet(f))
