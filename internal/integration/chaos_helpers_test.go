@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -23,7 +21,6 @@ import (
 	"github.com/braidrpc/braid/internal/devnet"
 	"github.com/braidrpc/braid/internal/gateway"
 	"github.com/braidrpc/braid/internal/plan"
-	"github.com/braidrpc/braid/internal/server"
 )
 
 // Chaos settings: a devnet producing blocks on its own, and braid tuned so
@@ -114,26 +111,17 @@ func newLiveStackWith(t testing.TB, opts liveOptions) *liveStack {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	reg := prometheus.NewRegistry()
-	log := slog.New(slog.DiscardHandler)
-	gw := gateway.New(cfg, gateway.Options{Logger: log, Registry: reg})
-	t.Cleanup(gw.Close)
-	gw.Start(ctx, 10*time.Second)
-	if got := gw.Networks()[0].Usable(); got != liveProviders {
-		t.Fatalf("%d of %d upstreams usable after start", got, liveProviders)
-	}
-	srv := httptest.NewServer(server.New(gw, server.Options{Limits: cfg.Limits, Logger: log, Gatherer: reg}))
-	t.Cleanup(srv.Close)
+	gw, reg, url := serveGatewayMetrics(t, cfg, liveProviders)
 	// Enough keep-alive connections for every client: the default two per
 	// host would open and close a connection per call under this load.
 	transport := &http.Transport{MaxIdleConns: 2 * liveClients, MaxIdleConnsPerHost: 2 * liveClients}
 	t.Cleanup(transport.CloseIdleConnections)
-	c, err := rpc.DialOptions(ctx, srv.URL, rpc.WithHTTPClient(&http.Client{Transport: transport}))
+	c, err := rpc.DialOptions(ctx, url, rpc.WithHTTPClient(&http.Client{Transport: transport}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
-	s := &liveStack{dn: dn, gw: gw, reg: reg, url: srv.URL, rpc: c, user: dn.UserAccount().Address, token: dn.Token()}
+	s := &liveStack{dn: dn, gw: gw, reg: reg, url: url, rpc: c, user: dn.UserAccount().Address, token: dn.Token()}
 	if !waitFor(liveTipWait, func() bool { return s.tip().Known }) {
 		t.Fatalf("braid served no tip within %s", liveTipWait)
 	}

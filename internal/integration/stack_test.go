@@ -39,22 +39,39 @@ func newStack(t *testing.T, n int) *stack {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	reg := prometheus.NewRegistry()
-	log := slog.New(slog.DiscardHandler)
-	gw := gateway.New(cfg, gateway.Options{Logger: log, Registry: reg})
-	t.Cleanup(gw.Close)
-	gw.Start(ctx, 10*time.Second)
-	if got := gw.Networks()[0].Usable(); got != n {
-		t.Fatalf("%d of %d upstreams usable after start", got, n)
-	}
-	srv := httptest.NewServer(server.New(gw, server.Options{Limits: cfg.Limits, Logger: log, Gatherer: reg}))
-	t.Cleanup(srv.Close)
-	c, err := rpc.DialHTTP(srv.URL)
+	_, url := serveGateway(t, cfg, n)
+	c, err := rpc.DialHTTP(url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
-	return &stack{dn: dn, url: srv.URL, braid: c}
+	return &stack{dn: dn, url: url, braid: c}
+}
+
+// serveGateway starts braid for cfg (validated) the way `braid serve`
+// does, waits until all want upstreams are usable, and serves it over
+// HTTP on loopback.
+func serveGateway(t testing.TB, cfg *config.Config, want int) (*gateway.Gateway, string) {
+	t.Helper()
+	gw, _, url := serveGatewayMetrics(t, cfg, want)
+	return gw, url
+}
+
+// serveGatewayMetrics is serveGateway that also returns the metrics
+// registry.
+func serveGatewayMetrics(t testing.TB, cfg *config.Config, want int) (*gateway.Gateway, *prometheus.Registry, string) {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	log := slog.New(slog.DiscardHandler)
+	gw := gateway.New(cfg, gateway.Options{Logger: log, Registry: reg})
+	t.Cleanup(gw.Close)
+	gw.Start(context.Background(), 10*time.Second)
+	if got := gw.Networks()[0].Usable(); got != want {
+		t.Fatalf("%d of %d upstreams usable after start", got, want)
+	}
+	srv := httptest.NewServer(server.New(gw, server.Options{Limits: cfg.Limits, Logger: log, Gatherer: reg}))
+	t.Cleanup(srv.Close)
+	return gw, reg, srv.URL
 }
 
 // provider dials one provider directly, bypassing braid.

@@ -402,8 +402,8 @@ func TestDecodeMembersDoNotShareCapacity(t *testing.T) {
 		for _, m := range msg.Members {
 			reqs = append(reqs, m.Req)
 		}
-		_ = append(reqs[0].ID, "XXXXXXXXXXX"...)     // shorter than what follows it
-		_ = append(reqs[0].Params, "XXXXXXXXXXX"...) // in the body
+		_ = append(reqs[0].ID, "!!!!!!!!!!!"...)     // shorter than what follows it
+		_ = append(reqs[0].Params, "!!!!!!!!!!!"...) // in the body
 		for i, r := range reqs {
 			want := fmt.Sprintf("[%d]", i+1)
 			if string(r.ID) != fmt.Sprint(i+1) || string(r.Params) != want {

@@ -270,7 +270,7 @@ func TestDecodeResponseFieldsDoNotShareCapacity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_ = append(resp.ID, "XXXXXXXXXXXX"...) // shorter than what follows it in the body
+	_ = append(resp.ID, "!!!!!!!!!!!!"...) // shorter than what follows it in the body
 	if string(resp.Result) != `"0x1"` {
 		t.Errorf("appending to the id changed the result: %q", resp.Result)
 	}
