@@ -175,12 +175,20 @@ func (r *Router) Do(ctx context.Context, c Call) (*Result, error) {
 		round    int
 		lastRPC  *outcome
 	)
+	// Attempts run in their own goroutine only when a hedge may race them;
+	// otherwise inline, which spares a goroutine hand-off on the hot path.
+	// (results has room for every attempt, so an inline send never blocks.)
+	concurrent := c.Hedge && r.hedge.Enabled && r.hedge.MaxExtra > 0 && c.Only == nil && r.usable() > 1
 	launch := func(u *upstream.Upstream, hedge bool) {
 		launched++
 		inflight++
 		tried[u] = true
 		if launched > 1 {
 			r.rmetrics.retry(r.network)
+		}
+		if !concurrent {
+			results <- r.attempt(ctx, u, c, launched-1, hedge)
+			return
 		}
 		go func(n int) { results <- r.attempt(ctx, u, c, n, hedge) }(launched - 1)
 	}
@@ -224,7 +232,7 @@ func (r *Router) Do(ctx context.Context, c Call) (*Result, error) {
 			}
 		}
 		var hedgeTimer <-chan time.Time
-		if c.Hedge && r.hedge.Enabled && hedges < r.hedge.MaxExtra && inflight == 1 && launched < r.maxAttempts {
+		if concurrent && hedges < r.hedge.MaxExtra && inflight == 1 && launched < r.maxAttempts {
 			hedgeTimer = r.clock.After(r.hedgeDelay(c.Class))
 		}
 		select {
@@ -262,6 +270,17 @@ func (r *Router) Do(ctx context.Context, c Call) (*Result, error) {
 			}
 		}
 	}
+}
+
+// usable counts the upstreams that may be sent requests.
+func (r *Router) usable() int {
+	n := 0
+	for _, u := range r.upstreams {
+		if u.Usable() {
+			n++
+		}
+	}
+	return n
 }
 
 // anyLeft reports whether a retry round has someone to go to.
