@@ -91,24 +91,9 @@ func decodeMember(raw []byte) Member {
 	if len(raw) == 0 || raw[0] != '{' {
 		return invalid(nil, "a call must be a JSON object")
 	}
-	// Duplicate names: the last one wins, as with encoding/json.
-	var version, rawID, rawMethod, params []byte
-	for it := newMembers(raw); ; {
-		name, value, ok := it.next()
-		if !ok {
-			break
-		}
-		switch {
-		case nameIs(name, "jsonrpc"):
-			version = value
-		case nameIs(name, "id"):
-			rawID = value
-		case nameIs(name, "method"):
-			rawMethod = value
-		case nameIs(name, "params"):
-			params = value
-		}
-	}
+	var f [4][]byte
+	fields(raw, f[:], "jsonrpc", "id", "method", "params")
+	version, rawID, rawMethod, params := f[0], f[1], f[2], f[3]
 	// The id is checked first so that every later error can echo it.
 	var id json.RawMessage
 	if rawID != nil {

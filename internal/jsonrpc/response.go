@@ -112,21 +112,9 @@ func DecodeResponse(body []byte) (*Response, error) {
 		}
 		return nil, fmt.Errorf("upstream answer: %w", err)
 	}
-	var id, result, rawErr []byte
-	for it := newMembers(body); ; {
-		name, value, ok := it.next()
-		if !ok {
-			break
-		}
-		switch {
-		case nameIs(name, "id"):
-			id = value
-		case nameIs(name, "result"):
-			result = value
-		case nameIs(name, "error"):
-			rawErr = value
-		}
-	}
+	var f [3][]byte
+	fields(body, f[:], "id", "result", "error")
+	id, result, rawErr := f[0], f[1], f[2]
 	resp := &Response{ID: id}
 	switch {
 	case rawErr != nil && string(rawErr) != "null":

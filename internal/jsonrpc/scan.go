@@ -185,3 +185,22 @@ func unquote(quoted []byte) (string, bool) {
 	}
 	return s, true
 }
+
+// fields stores in out[i] the value of the member named names[i] of a
+// (valid) JSON object, nil when absent. Names match exactly; for a
+// repeated name the last value wins, as with encoding/json. The caller
+// owns out, so decoding allocates nothing here.
+func fields(obj []byte, out [][]byte, names ...string) {
+	for it := newMembers(obj); ; {
+		name, value, ok := it.next()
+		if !ok {
+			return
+		}
+		for i, want := range names {
+			if nameIs(name, want) {
+				out[i] = value
+				break
+			}
+		}
+	}
+}
