@@ -39,6 +39,9 @@ type Network struct {
 	Head    Head    `yaml:"head"`
 	Hedge   Hedge   `yaml:"hedge"`
 	Breaker Breaker `yaml:"breaker"`
+	Quorum  Quorum  `yaml:"quorum"`
+	Strikes Strikes `yaml:"strikes"`
+	Require Require `yaml:"require"`
 	// Upstreams are the providers of this network.
 	Upstreams []Upstream `yaml:"upstreams"`
 }
@@ -123,6 +126,62 @@ type Breaker struct {
 	Successes int `yaml:"successes"`
 }
 
+// Quorum makes reads agree across distinct operators: a quorum read is
+// pinned to one block, asked of K operators, and answered only when K of
+// them return the same (normalised) answer.
+type Quorum struct {
+	// K is how many distinct operators must agree (default 1: off).
+	K int `yaml:"k"`
+	// OnDispute is what braid does when the operators asked disagree and
+	// no K of them agree: "error" (default) or "majority" (the answer of a
+	// strict majority of the operators that answered, else an error).
+	OnDispute string `yaml:"on_dispute"`
+	// OnShortfall is what braid does when fewer than K operators can
+	// answer: "error" (default) or "best_effort" (answer with what agrees,
+	// flagged in the Braid-Quorum response header).
+	OnShortfall string `yaml:"on_shortfall"`
+	// Methods overrides K and adds ignore_fields per method name (e.g.
+	// "eth_getLogs") or per method group ("state", "call", "block", "tx",
+	// "logs"). A method entry wins over its group's.
+	Methods map[string]MethodQuorum `yaml:"methods"`
+}
+
+// MethodQuorum is the quorum policy of one method or method group.
+type MethodQuorum struct {
+	// K overrides the network's k (0: the network's).
+	K int `yaml:"k"`
+	// IgnoreFields are object keys left out when answers are compared,
+	// at any depth (e.g. a field some clients add and others do not).
+	IgnoreFields []string `yaml:"ignore_fields"`
+}
+
+// Quorum policies.
+const (
+	OnDisputeError        = "error"
+	OnDisputeMajority     = "majority"
+	OnShortfallError      = "error"
+	OnShortfallBestEffort = "best_effort"
+)
+
+// Strikes configures how operators caught lying are taken out of use. An
+// operator whose answer loses a dispute gets a strike; Max strikes within
+// Window quarantine all its upstreams for Quarantine.
+type Strikes struct {
+	Max        int           `yaml:"max"`
+	Window     time.Duration `yaml:"window"`
+	Quarantine time.Duration `yaml:"quarantine"`
+}
+
+// Require states how decentralised the network's access must be; `braid
+// check` exits non-zero when the configuration does not meet it.
+type Require struct {
+	// Availability is the fewest operators whose loss may stop service.
+	Availability int `yaml:"availability"`
+	// Integrity is the fewest colluding operators able to make braid
+	// return a wrong answer.
+	Integrity int `yaml:"integrity"`
+}
+
 // Defaults used when a field is left out.
 const (
 	DefaultListen           = "127.0.0.1:8545"
@@ -145,4 +204,9 @@ const (
 	DefaultBreakerWindow   = 30 * time.Second
 	DefaultBreakerOpenFor  = 10 * time.Second
 	DefaultBreakerSuccess  = 2
+
+	DefaultQuorumK          = 1
+	DefaultStrikesMax       = 3
+	DefaultStrikesWindow    = 10 * time.Minute
+	DefaultStrikeQuarantine = 30 * time.Minute
 )

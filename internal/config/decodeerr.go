@@ -27,14 +27,18 @@ var sections = map[string]struct {
 	word string
 	typ  reflect.Type
 }{
-	"config.Config":   {"top level", reflect.TypeFor[Config]()},
-	"config.Limits":   {"limits", reflect.TypeFor[Limits]()},
-	"config.Network":  {"network", reflect.TypeFor[Network]()},
-	"config.Upstream": {"upstream", reflect.TypeFor[Upstream]()},
-	"config.Methods":  {"methods", reflect.TypeFor[Methods]()},
-	"config.Head":     {"head", reflect.TypeFor[Head]()},
-	"config.Hedge":    {"hedge", reflect.TypeFor[Hedge]()},
-	"config.Breaker":  {"breaker", reflect.TypeFor[Breaker]()},
+	"config.Config":       {"top level", reflect.TypeFor[Config]()},
+	"config.Limits":       {"limits", reflect.TypeFor[Limits]()},
+	"config.Network":      {"network", reflect.TypeFor[Network]()},
+	"config.Upstream":     {"upstream", reflect.TypeFor[Upstream]()},
+	"config.Methods":      {"methods", reflect.TypeFor[Methods]()},
+	"config.Head":         {"head", reflect.TypeFor[Head]()},
+	"config.Hedge":        {"hedge", reflect.TypeFor[Hedge]()},
+	"config.Breaker":      {"breaker", reflect.TypeFor[Breaker]()},
+	"config.Quorum":       {"quorum", reflect.TypeFor[Quorum]()},
+	"config.MethodQuorum": {"quorum method", reflect.TypeFor[MethodQuorum]()},
+	"config.Strikes":      {"strikes", reflect.TypeFor[Strikes]()},
+	"config.Require":      {"require", reflect.TypeFor[Require]()},
 }
 
 // syntaxError words an error from the YAML parser: yaml.v3's "yaml: "
@@ -137,6 +141,12 @@ func expected(goType string) string {
 		return "a network (a mapping of keys such as \"name:\")"
 	case "config.Upstream":
 		return "an upstream (a mapping of keys such as \"name:\")"
+	case "config.Quorum":
+		return "a mapping such as \"quorum: {k: 2}\""
+	case "config.MethodQuorum":
+		return "a mapping such as \"eth_call: {k: 3}\""
+	case "map[string]config.MethodQuorum":
+		return "a mapping of method names or groups to {k: …, ignore_fields: […]}"
 	}
 	if strings.HasPrefix(goType, "config.") {
 		return "a mapping of keys"

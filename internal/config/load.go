@@ -119,6 +119,12 @@ func (c *Config) ApplyDefaults() {
 		orDefault(&n.Breaker.Window, DefaultBreakerWindow)
 		orDefault(&n.Breaker.OpenFor, DefaultBreakerOpenFor)
 		orDefault(&n.Breaker.Successes, DefaultBreakerSuccess)
+		orDefault(&n.Quorum.K, DefaultQuorumK)
+		orDefault(&n.Quorum.OnDispute, OnDisputeError)
+		orDefault(&n.Quorum.OnShortfall, OnShortfallError)
+		orDefault(&n.Strikes.Max, DefaultStrikesMax)
+		orDefault(&n.Strikes.Window, DefaultStrikesWindow)
+		orDefault(&n.Strikes.Quarantine, DefaultStrikeQuarantine)
 		ups := c.Networks[i].Upstreams
 		for j := range ups {
 			u := &ups[j]

@@ -90,6 +90,18 @@ func TestGoodFiles(t *testing.T) {
 			if m.Breaker != (Breaker{Failures: 3, Window: 10 * time.Second, OpenFor: 5 * time.Second, Successes: 1}) {
 				t.Errorf("breaker = %+v", m.Breaker)
 			}
+			wantQuorum := Quorum{K: 2, OnDispute: OnDisputeMajority, OnShortfall: OnShortfallBestEffort,
+				Methods: map[string]MethodQuorum{"eth_getLogs": {K: 3}, "block": {IgnoreFields: []string{"totalDifficulty"}}}}
+			if !reflect.DeepEqual(m.Quorum, wantQuorum) {
+				t.Errorf("quorum = %+v", m.Quorum)
+			}
+			if m.Strikes != (Strikes{Max: 5, Window: 5 * time.Minute, Quarantine: time.Hour}) || m.Require != (Require{Availability: 2, Integrity: 2}) {
+				t.Errorf("strikes = %+v, require = %+v", m.Strikes, m.Require)
+			}
+			if s := c.Network("sepolia"); s.Quorum.K != 1 || s.Quorum.OnDispute != OnDisputeError || s.Quorum.OnShortfall != OnShortfallError ||
+				s.Strikes != (Strikes{Max: DefaultStrikesMax, Window: DefaultStrikesWindow, Quarantine: DefaultStrikeQuarantine}) {
+				t.Errorf("sepolia quorum defaults: %+v %+v", s.Quorum, s.Strikes)
+			}
 			if s := c.Network("sepolia"); !s.Hedge.On() || s.Head.PollInterval != DefaultPollInterval ||
 				s.Head.MaxLagBlocks != DefaultMaxLagBlocks || s.Breaker.Failures != DefaultBreakerFailures {
 				t.Errorf("sepolia defaults: head %+v hedge %+v breaker %+v", s.Head, s.Hedge, s.Breaker)
@@ -208,6 +220,16 @@ var badFiles = map[string][]string{
 		`hedge.percentile must be between 0 and 1`,
 		`hedge.max_delay must not be below it`},
 	"unknown-hedge-key.bad.yaml": {`line 5: unknown key "delay" in hedge`},
+	"quorum.bad.yaml": {
+		`quorum.k must be at least 1 (1: no quorum), got -1`,
+		`quorum.on_dispute must be "error" or "majority", got "vote"`,
+		`quorum.on_shortfall must be "error" or "best_effort", got "maybe"`,
+		`quorum.methods.eth_call.k must not be negative`,
+		`quorum.methods.eth_call.ignore_fields has an empty entry`,
+		`strikes.max, strikes.window and strikes.quarantine must not be negative`,
+		`require.availability and require.integrity must not be negative`},
+	"quorum-scalar.bad.yaml":      {`line 4: quorum: expected a mapping such as "quorum: {k: 2}", got 2`},
+	"unknown-quorum-key.bad.yaml": {`line 7: unknown key "ignore_field" in quorum method (did you mean "ignore_fields"?)`},
 	"zero-limits.bad.yaml": {
 		`limits: max_batch must be greater than 0`,
 		`limits: max_attempts must be at least 1`},

@@ -3,9 +3,11 @@ package config
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -113,6 +115,14 @@ func (n *Network) validate(i int) []error {
 	if n.Breaker.Window < 0 || n.Breaker.OpenFor < 0 {
 		add("breaker.window and breaker.open_for must not be negative")
 	}
+	errs = append(errs, n.Quorum.validate(label)...)
+	if n.Strikes.Max < 0 || n.Strikes.Window < 0 || n.Strikes.Quarantine < 0 {
+		add("strikes.max, strikes.window and strikes.quarantine must not be negative (defaults %d, %s, %s)",
+			DefaultStrikesMax, DefaultStrikesWindow, DefaultStrikeQuarantine)
+	}
+	if n.Require.Availability < 0 || n.Require.Integrity < 0 {
+		add("require.availability and require.integrity must not be negative (0: no requirement)")
+	}
 
 	if len(n.Upstreams) == 0 {
 		add(`no upstreams: add at least one under "upstreams:"`)
@@ -128,6 +138,41 @@ func (n *Network) validate(i int) []error {
 			}
 		}
 		errs = append(errs, u.validate(label+" "+upstreamLabel(j, u.Name))...)
+	}
+	return errs
+}
+
+func (q *Quorum) validate(label string) []error {
+	var errs []error
+	add := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{label}, args...)...))
+	}
+	if q.K < 0 {
+		add("quorum.k must be at least 1 (1: no quorum), got %d", q.K)
+	}
+	switch q.OnDispute {
+	case "", OnDisputeError, OnDisputeMajority:
+	default:
+		add("quorum.on_dispute must be %q or %q, got %s", OnDisputeError, OnDisputeMajority, quote(q.OnDispute))
+	}
+	switch q.OnShortfall {
+	case "", OnShortfallError, OnShortfallBestEffort:
+	default:
+		add("quorum.on_shortfall must be %q or %q, got %s", OnShortfallError, OnShortfallBestEffort, quote(q.OnShortfall))
+	}
+	for _, name := range slices.Sorted(maps.Keys(q.Methods)) {
+		m := q.Methods[name]
+		if name == "" || strings.ContainsAny(name, " \t*") {
+			add("quorum.methods: %s is not a method name or group", quote(name))
+		}
+		if m.K < 0 {
+			add("quorum.methods.%s.k must not be negative (0: the network's k)", name)
+		}
+		for _, f := range m.IgnoreFields {
+			if f == "" {
+				add("quorum.methods.%s.ignore_fields has an empty entry", name)
+			}
+		}
 	}
 	return errs
 }
