@@ -99,7 +99,7 @@ func New(cfg *config.Config, opts Options) *Gateway {
 		n := &Network{
 			Name:    nc.Name,
 			ChainID: nc.ChainID,
-			planner: plan.NewPlanner(nc.Methods),
+			planner: plan.NewPlanner(nc.Methods, nil),
 			router: route.New(ups, route.Options{
 				Network:     nc.Name,
 				MaxAttempts: cfg.Limits.MaxAttempts,

@@ -66,7 +66,7 @@ func TestPin(t *testing.T) {
 		{name: "unknown method: not lagging more than max_lag", method: "debug_traceTransaction", params: `["0x1"]`, minHead: 95},
 		{name: "writes go anywhere", method: "eth_sendRawTransaction", params: `["0x01"]`},
 	}
-	pl := NewPlanner(config.Methods{})
+	pl := NewPlanner(config.Methods{}, nil)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p, perr := pl.Plan(&jsonrpc.Request{ID: json.RawMessage("1"), Method: tt.method, Params: json.RawMessage(tt.params)})
@@ -93,7 +93,7 @@ func TestPin(t *testing.T) {
 }
 
 func TestPinWithoutTipChangesNothing(t *testing.T) {
-	pl := NewPlanner(config.Methods{})
+	pl := NewPlanner(config.Methods{}, nil)
 	p, _ := pl.Plan(&jsonrpc.Request{Method: "eth_getBalance", Params: json.RawMessage(`[` + pinAddr + `,"latest"]`)})
 	got := p.Pin(Tip{}, 5)
 	if string(got.Params) != string(p.Params) || got.MinHead != 0 || got.Local != nil {

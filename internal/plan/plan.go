@@ -18,17 +18,22 @@ type Plan struct {
 	Params json.RawMessage
 	// Args are the positional params split out (known methods only).
 	Args []json.RawMessage
+	// Quorum is how many distinct operators must agree on the answer, and
+	// what the comparison ignores (K 1: an ordinary read).
+	Quorum Quorum
 }
 
 // Planner makes plans for one network under its method policy.
 type Planner struct {
-	allow []string
-	deny  []string
+	allow  []string
+	deny   []string
+	quorum *QuorumPolicy
 }
 
-// NewPlanner returns a planner enforcing the network's allow/deny lists.
-func NewPlanner(p config.Methods) *Planner {
-	return &Planner{allow: p.Allow, deny: p.Deny}
+// NewPlanner returns a planner enforcing the network's allow/deny lists
+// and quorum policy (nil: no quorum).
+func NewPlanner(p config.Methods, q *QuorumPolicy) *Planner {
+	return &Planner{allow: p.Allow, deny: p.Deny, quorum: q}
 }
 
 // Plan classifies req and checks its params. The error, when not nil, is
@@ -39,7 +44,7 @@ func (p *Planner) Plan(req *jsonrpc.Request) (*Plan, *jsonrpc.Error) {
 		return nil, jsonrpc.Errorf(jsonrpc.CodeMethodNotFound, "the method %s is not allowed on this endpoint", req.Method)
 	}
 	spec := Lookup(req.Method)
-	pl := &Plan{Method: req.Method, Kind: Forward, Spec: spec, Params: req.Params}
+	pl := &Plan{Method: req.Method, Kind: Forward, Spec: spec, Params: req.Params, Quorum: p.quorum.For(req.Method)}
 	if spec == nil {
 		return pl, nil
 	}

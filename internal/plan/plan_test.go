@@ -27,7 +27,7 @@ func req(method, params string) *jsonrpc.Request {
 func hexOf(nDigits int) string { return `"0x` + strings.Repeat("a", nDigits) + `"` }
 
 func TestPlanUnknownMethodForwardedUnchecked(t *testing.T) {
-	p := NewPlanner(config.Methods{})
+	p := NewPlanner(config.Methods{}, nil)
 	for _, params := range []string{"", `{"by":"name"}`, `[1,"x",{}]`, `[]`} {
 		r := req("debug_traceTransaction", params)
 		pl, err := p.Plan(r)
@@ -73,7 +73,7 @@ func TestPlanPolicy(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := NewPlanner(tt.policy)
+			p := NewPlanner(tt.policy, nil)
 			for _, m := range tt.allowed {
 				if _, err := p.Plan(req(m, "")); err != nil && err.Code == jsonrpc.CodeMethodNotFound {
 					t.Errorf("%s refused: %s", m, err.Message)
@@ -244,7 +244,7 @@ func TestPlanParams(t *testing.T) {
 		{"eth_getBlockByNumber", `[null]`, "param 0 (block number)"},
 		{"eth_subscribe", `[null]`, ""}, // Any
 	}
-	p := NewPlanner(config.Methods{})
+	p := NewPlanner(config.Methods{}, nil)
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.params, func(t *testing.T) {
 			r := req(tt.method, tt.params)
@@ -309,7 +309,7 @@ func TestMethodTable(t *testing.T) {
 		{"eth_getBlockReceipts", Forward, 0},
 		{"eth_getBlockByHash", Forward, -1},
 	}
-	p := NewPlanner(config.Methods{})
+	p := NewPlanner(config.Methods{}, nil)
 	for _, tt := range tests {
 		spec := Lookup(tt.method)
 		if spec == nil {
@@ -389,7 +389,7 @@ func TestPlanFromDecode(t *testing.T) {
 	if errResp != nil {
 		t.Fatal(errResp.Error)
 	}
-	p := NewPlanner(config.Methods{})
+	p := NewPlanner(config.Methods{}, nil)
 	wantErr := []bool{false, true, false}
 	for i, m := range msg.Members {
 		_, err := p.Plan(m.Req)
@@ -415,7 +415,7 @@ func FuzzPlan(f *testing.F) {
 	} {
 		f.Add(uint8(i*7), []byte(params))
 	}
-	p := NewPlanner(config.Methods{Deny: []string{"admin_*"}})
+	p := NewPlanner(config.Methods{Deny: []string{"admin_*"}}, nil)
 	f.Fuzz(func(t *testing.T, which uint8, params []byte) {
 		if !json.Valid(params) || !strings.HasPrefix(strings.TrimLeft(string(params), " \t\r\n"), "[") {
 			t.Skip()
