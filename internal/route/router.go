@@ -135,6 +135,9 @@ type Call struct {
 	Accept func(attempt int, e *jsonrpc.Error) (json.RawMessage, bool)
 	// Only, when set, restricts the call to that upstream (sticky state).
 	Only *upstream.Upstream
+	// Operator, when set, restricts the call to that operator's upstreams
+	// (a quorum read or a broadcast asks each operator on its own).
+	Operator string
 }
 
 // Result is the answer a call got and who gave it.
@@ -142,6 +145,10 @@ type Result struct {
 	Response *jsonrpc.Response
 	Upstream *upstream.Upstream
 	Attempts int
+	// Unserved: no upstream could serve the call; Response is the most
+	// specific error one of them gave (e.g. the method does not exist),
+	// not an answer about the chain.
+	Unserved bool
 }
 
 // outcome is one finished attempt, already recorded in the upstream's
@@ -289,7 +296,7 @@ func (r *Router) anyLeft(c Call, excluded map[*upstream.Upstream]bool) bool {
 		return !excluded[c.Only] && c.Only.Usable()
 	}
 	for _, u := range r.upstreams {
-		if u.Usable() && !excluded[u] {
+		if u.Usable() && !excluded[u] && (c.Operator == "" || u.Operator == c.Operator) {
 			return true
 		}
 	}
@@ -300,9 +307,13 @@ func (r *Router) finish(c Call, lastRPC *outcome, attempts []Attempt, launched i
 	if lastRPC != nil {
 		// The nodes that answered could not serve it: their own error is
 		// the most specific thing to say (e.g. the method does not exist).
-		return &Result{Response: lastRPC.resp, Upstream: lastRPC.u, Attempts: launched}, nil
+		return &Result{Response: lastRPC.resp, Upstream: lastRPC.u, Attempts: launched, Unserved: true}, nil
 	}
 	if launched == 0 {
+		if c.Operator != "" {
+			return nil, &Failure{Code: jsonrpc.CodeUnavailable, Message: fmt.Sprintf(
+				"no usable upstream of operator %s can serve this call", c.Operator)}
+		}
 		if c.MinHead > 0 {
 			return nil, &Failure{Code: jsonrpc.CodeUnavailable, Message: fmt.Sprintf(
 				"no usable upstream of network %s holds block %d yet", r.network, c.MinHead)}
@@ -311,6 +322,11 @@ func (r *Router) finish(c Call, lastRPC *outcome, attempts []Attempt, launched i
 	}
 	return nil, &Failure{Code: jsonrpc.CodeUpstreamsFailed, Message: "every upstream tried failed", Attempts: attempts}
 }
+
+// HedgeDelay is how long a read of class is given before another
+// upstream is asked too: the configured percentile of the network's
+// recent latency for the class, clamped to the hedge bounds.
+func (r *Router) HedgeDelay(class string) time.Duration { return r.hedgeDelay(class) }
 
 func (r *Router) hedgeDelay(class string) time.Duration {
 	d, ok := r.latency.percentile(class, r.hedge.Percentile)
@@ -458,46 +474,7 @@ type cand struct {
 // has some. Upstreams that are throttled, have an open breaker, or have
 // shown they lack the data are tried only after every other.
 func (r *Router) pick(c Call, tried, excluded map[*upstream.Upstream]bool) (*upstream.Upstream, time.Duration) {
-	pool := r.upstreams
-	if c.Only != nil {
-		pool = []*upstream.Upstream{c.Only}
-	}
-	var best, rest []cand
-	for _, u := range pool {
-		if !u.Usable() || tried[u] || excluded[u] {
-			continue
-		}
-		var head uint64
-		headKnown := false
-		if r.heads != nil {
-			head, headKnown = r.heads.Head(u)
-		}
-		if c.MinHead > 0 && (!headKnown || head < c.MinHead) {
-			continue // it lacks the block the call is pinned to
-		}
-		snap := u.Health().Snapshot(c.Class)
-		cd := cand{u, snap.Score}
-		lastResort := snap.Throttled || u.Breaker().State() == upstream.BreakerOpen
-		if c.HasBlock && headKnown && head >= c.Block && !u.MayHold(c.Data, head-c.Block) {
-			lastResort = true
-		}
-		if lastResort {
-			rest = append(rest, cd)
-		} else {
-			best = append(best, cd)
-		}
-	}
-	byScore := func(a, b cand) int {
-		switch {
-		case a.score < b.score:
-			return -1
-		case a.score > b.score:
-			return 1
-		}
-		return 0
-	}
-	slices.SortStableFunc(best, byScore)
-	slices.SortStableFunc(rest, byScore)
+	best, rest := r.candidates(c, tried, excluded)
 	if len(best) > 1 && len(tried) == 0 && r.rand() < r.probeShare {
 		// A probe: a random non-best upstream goes first, so one that
 		// recovered is measured again instead of ignored for ever.
@@ -544,4 +521,64 @@ func (r *Router) pick(c Call, tried, excluded map[*upstream.Upstream]bool) (*ups
 		}
 	}
 	return nil, wait
+}
+
+// Operators returns the distinct operators that have an upstream able to
+// take c, best first: ranked by their best upstream, and operators whose
+// every upstream is a last resort (throttled, open breaker, lacking the
+// data) after the others.
+func (r *Router) Operators(c Call) []string {
+	best, rest := r.candidates(c, nil, nil)
+	var ops []string
+	for _, cd := range append(best, rest...) {
+		if !slices.Contains(ops, cd.u.Operator) {
+			ops = append(ops, cd.u.Operator)
+		}
+	}
+	return ops
+}
+
+// candidates returns the upstreams that may take c and were not tried,
+// sorted by score: those to try first, and last resorts.
+func (r *Router) candidates(c Call, tried, excluded map[*upstream.Upstream]bool) (best, rest []cand) {
+	pool := r.upstreams
+	if c.Only != nil {
+		pool = []*upstream.Upstream{c.Only}
+	}
+	for _, u := range pool {
+		if !u.Usable() || tried[u] || excluded[u] || (c.Operator != "" && u.Operator != c.Operator) {
+			continue
+		}
+		var head uint64
+		headKnown := false
+		if r.heads != nil {
+			head, headKnown = r.heads.Head(u)
+		}
+		if c.MinHead > 0 && (!headKnown || head < c.MinHead) {
+			continue // it lacks the block the call is pinned to
+		}
+		snap := u.Health().Snapshot(c.Class)
+		cd := cand{u, snap.Score}
+		lastResort := snap.Throttled || u.Breaker().State() == upstream.BreakerOpen
+		if c.HasBlock && headKnown && head >= c.Block && !u.MayHold(c.Data, head-c.Block) {
+			lastResort = true
+		}
+		if lastResort {
+			rest = append(rest, cd)
+		} else {
+			best = append(best, cd)
+		}
+	}
+	byScore := func(a, b cand) int {
+		switch {
+		case a.score < b.score:
+			return -1
+		case a.score > b.score:
+			return 1
+		}
+		return 0
+	}
+	slices.SortStableFunc(best, byScore)
+	slices.SortStableFunc(rest, byScore)
+	return best, rest
 }
