@@ -35,6 +35,9 @@ func (u *Upstream) Assess(lag uint64, lagKnown bool, maxLag uint64) Condition {
 	case Unverified:
 		return Pending
 	}
+	if u.suspended() {
+		return Excluded
+	}
 	if u.breaker.State() != BreakerClosed {
 		return Broken
 	}

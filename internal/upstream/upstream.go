@@ -78,10 +78,16 @@ type Upstream struct {
 	depth   *depth
 	nextID  atomic.Uint64
 
-	mu        sync.Mutex
-	state     State
-	reason    string
-	condition Condition
+	// suspendedUntil (unix nanoseconds, 0: not suspended) takes a
+	// Ready upstream out of use for a while: its operator was caught
+	// giving wrong answers.
+	suspendedUntil atomic.Int64
+
+	mu            sync.Mutex
+	suspendReason string
+	state         State
+	reason        string
+	condition     Condition
 }
 
 // New builds an Upstream from its config entry (defaults already applied).
@@ -162,7 +168,34 @@ func (u *Upstream) State() (State, string) {
 // Usable reports whether the upstream may be sent requests at all.
 func (u *Upstream) Usable() bool {
 	s, _ := u.State()
-	return s == Ready
+	return s == Ready && !u.suspended()
+}
+
+func (u *Upstream) suspended() bool {
+	until := u.suspendedUntil.Load()
+	return until != 0 && u.clock.Now().UnixNano() < until
+}
+
+// Suspend takes the upstream out of use until the given time, for
+// reason (its operator lost too many disputes). A later Suspend
+// replaces an earlier one.
+func (u *Upstream) Suspend(until time.Time, reason string) {
+	u.mu.Lock()
+	u.suspendReason = reason
+	u.mu.Unlock()
+	u.suspendedUntil.Store(until.UnixNano())
+	u.log.Error("upstream suspended", "until", until.UTC().Format(time.RFC3339), "reason", reason)
+}
+
+// Suspended returns until when, and why, the upstream is out of use; ok
+// is false when it is not suspended now.
+func (u *Upstream) Suspended() (until time.Time, reason string, ok bool) {
+	if !u.suspended() {
+		return time.Time{}, "", false
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return time.Unix(0, u.suspendedUntil.Load()), u.suspendReason, true
 }
 
 func (u *Upstream) setState(s State, reason string) {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/braidrpc/braid/internal/clock"
 	"github.com/braidrpc/braid/internal/config"
 )
 
@@ -190,5 +191,31 @@ func TestObservePollHonoursRateLimits(t *testing.T) {
 	u.ObservePoll(time.Millisecond, errors.New("boom"))
 	if u.Health().Snapshot("").Failures != 1 {
 		t.Fatal("a failed poll did not count as a failure")
+	}
+}
+
+func TestSuspend(t *testing.T) {
+	fc := clock.NewFake(time.Unix(1000, 0))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"jsonrpc":"2.0","id":1,"result":"0x1"}`)
+	}))
+	defer srv.Close()
+	u := New(config.Upstream{Name: "a", Operator: "liar", URL: srv.URL}, Options{Network: "test", Clock: fc})
+	if err := u.Verify(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
+	u.Suspend(fc.Now().Add(time.Minute), "lost 3 disputes")
+	if u.Usable() || u.Assess(0, true, 5) != Excluded {
+		t.Fatal("a suspended upstream is usable")
+	}
+	if until, reason, ok := u.Suspended(); !ok || reason != "lost 3 disputes" || !until.Equal(fc.Now().Add(time.Minute)) {
+		t.Fatalf("Suspended() = %v %q %v", until, reason, ok)
+	}
+	fc.Advance(time.Minute)
+	if !u.Usable() || u.Assess(0, true, 5) != Healthy {
+		t.Fatal("the suspension did not end")
+	}
+	if _, _, ok := u.Suspended(); ok {
+		t.Fatal("still suspended")
 	}
 }
