@@ -30,6 +30,13 @@ const (
 	// CodeTimeout: the whole-request deadline passed before any upstream
 	// produced an answer.
 	CodeTimeout = -32042
+	// CodeDispute: the operators asked for a quorum read disagreed and no
+	// answer was backed as the policy requires; data names each
+	// operator's answer.
+	CodeDispute = -32043
+	// CodeQuorumShortfall: fewer operators than the quorum needs could
+	// answer.
+	CodeQuorumShortfall = -32044
 )
 
 // Error is a JSON-RPC error object. It is both what braid sends and how an
@@ -142,6 +149,10 @@ func CodeString(code int) string {
 		return "upstreams_failed"
 	case CodeTimeout:
 		return "timeout"
+	case CodeDispute:
+		return "dispute"
+	case CodeQuorumShortfall:
+		return "quorum_shortfall"
 	case 3:
 		return "execution_reverted"
 	}

@@ -1,0 +1,274 @@
+package quorum
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/braidrpc/braid/internal/clock"
+	"github.com/braidrpc/braid/internal/config"
+	"github.com/braidrpc/braid/internal/jsonrpc"
+	"github.com/braidrpc/braid/internal/route"
+)
+
+// Asker is what a quorum read needs of the router.
+type Asker interface {
+	// Operators returns the operators able to take the call, best first.
+	Operators(c route.Call) []string
+	// Do runs the call (restricted to c.Operator).
+	Do(ctx context.Context, c route.Call) (*route.Result, error)
+	// HedgeDelay is how long a read of the class is given before another
+	// operator is asked too.
+	HedgeDelay(class string) time.Duration
+}
+
+// Request is one quorum read.
+type Request struct {
+	Call        route.Call
+	K           int
+	Ignore      []string
+	OnDispute   string // config.OnDisputeError or config.OnDisputeMajority
+	OnShortfall string // config.OnShortfallError or config.OnShortfallBestEffort
+}
+
+// Answer is what one operator said.
+type Answer struct {
+	Operator string `json:"operator"`
+	Upstream string `json:"upstream,omitempty"`
+	// Hash is the answer's fingerprint (short form); empty when the
+	// operator failed to answer.
+	Hash  string `json:"answer_hash,omitempty"`
+	Error string `json:"error,omitempty"`
+}
+
+// Decisions, for metrics and the dispute log.
+const (
+	Agreed     = "agreed"      // k operators agreed, nobody disagreed
+	Resolved   = "resolved"    // k operators agreed after a disagreement
+	Majority   = "majority"    // no k agreed; a strict majority did (on_dispute: majority)
+	BestEffort = "best_effort" // fewer than k could answer; those that did agree
+	Disputed   = "dispute"     // refused: operators disagree
+	Shortfall  = "shortfall"   // refused: too few operators answered
+)
+
+// Outcome is how a quorum read ended.
+type Outcome struct {
+	// Response is the answer to give (nil when the read was refused).
+	Response *jsonrpc.Response
+	// Agreed are the operators whose answer is Response.
+	Agreed   []string
+	K        int
+	Decision string
+	// Disagreed: some operator answered differently.
+	Disagreed bool
+	// Losers answered differently from the answer given (strike them).
+	Losers  []string
+	Answers []Answer
+}
+
+// Error is a refused quorum read: a dispute or a shortfall. Its data
+// names the operators and what they answered.
+type Error struct {
+	Code    int
+	Message string
+	K       int
+	Answers []Answer
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// ErrorCode implements jsonrpc.Coder.
+func (e *Error) ErrorCode() int { return e.Code }
+
+// ErrorData implements jsonrpc.DataCoder.
+func (e *Error) ErrorData() any {
+	return map[string]any{"quorum": e.K, "answers": e.Answers}
+}
+
+type reply struct {
+	op  string
+	res *route.Result
+	err error
+}
+
+type group struct {
+	fp  Fingerprint
+	ops []string
+	res *route.Result
+}
+
+// Run asks req.Call of req.K distinct operators, best-scored first, and
+// answers as soon as K of them agree. An operator that fails is replaced
+// by the next; so is one that disagrees, while operators are left, so a
+// single liar costs a round trip rather than the answer. An operator
+// slower than the class's hedge delay gets one more operator asked
+// alongside. When every operator able to answer has, and no K agree,
+// req.OnDispute or req.OnShortfall decides.
+func Run(ctx context.Context, a Asker, req Request, clk clock.Clock) (*Outcome, error) {
+	if clk == nil {
+		clk = clock.Real{}
+	}
+	k := max(req.K, 1)
+	ops := a.Operators(req.Call)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	replies := make(chan reply, len(ops))
+	next, pending := 0, 0
+	launch := func() bool {
+		if next >= len(ops) {
+			return false
+		}
+		c := req.Call
+		c.Operator = ops[next]
+		next++
+		pending++
+		go func() {
+			res, err := a.Do(ctx, c)
+			replies <- reply{c.Operator, res, err}
+		}()
+		return true
+	}
+	var (
+		groups   []*group
+		answers  []Answer
+		unserved *route.Result
+		largest  int
+		timedOut bool
+	)
+	// need launches operators until, were every pending one to agree with
+	// the largest group, K could be reached.
+	need := func() {
+		for largest+pending < k && launch() {
+		}
+	}
+	need()
+	var hedge <-chan time.Time
+	if next < len(ops) {
+		hedge = clk.After(a.HedgeDelay(req.Call.Class))
+	}
+wait:
+	for pending > 0 {
+		select {
+		case <-ctx.Done():
+			timedOut = true
+			break wait
+		case <-hedge:
+			hedge = nil
+			launch()
+		case r := <-replies:
+			pending--
+			if r.err != nil || r.res.Unserved {
+				ans := Answer{Operator: r.op}
+				if r.err != nil {
+					ans.Error = jsonrpc.FromError(r.err).Message
+				} else {
+					ans.Upstream, ans.Error = r.res.Upstream.Name, r.res.Response.Error.Message
+					unserved = r.res
+				}
+				answers = append(answers, ans)
+				need()
+				continue
+			}
+			fp := FingerprintOf(r.res.Response, req.Ignore)
+			answers = append(answers, Answer{Operator: r.op, Upstream: r.res.Upstream.Name, Hash: fp.String()})
+			g := findGroup(groups, fp)
+			if g == nil {
+				g = &group{fp: fp, res: r.res}
+				groups = append(groups, g)
+			}
+			g.ops = append(g.ops, r.op)
+			largest = max(largest, len(g.ops))
+			if len(g.ops) >= k {
+				decision := Agreed
+				if len(groups) > 1 {
+					decision = Resolved
+				}
+				return outcome(g, groups, answers, k, decision), nil
+			}
+			need()
+		}
+	}
+	return decide(req, k, groups, answers, unserved, timedOut)
+}
+
+func findGroup(groups []*group, fp Fingerprint) *group {
+	for _, g := range groups {
+		if g.fp == fp {
+			return g
+		}
+	}
+	return nil
+}
+
+func outcome(win *group, groups []*group, answers []Answer, k int, decision string) *Outcome {
+	o := &Outcome{Response: win.res.Response, Agreed: win.ops, K: k, Decision: decision,
+		Disagreed: len(groups) > 1, Answers: answers}
+	for _, g := range groups {
+		if g != win {
+			o.Losers = append(o.Losers, g.ops...)
+		}
+	}
+	return o
+}
+
+// decide ends a read in which no K operators agreed.
+func decide(req Request, k int, groups []*group, answers []Answer, unserved *route.Result, timedOut bool) (*Outcome, error) {
+	method := req.Call.Method
+	answered := 0
+	for _, g := range groups {
+		answered += len(g.ops)
+	}
+	switch {
+	case len(groups) == 0 && unserved != nil:
+		// Nobody could serve the call at all (e.g. the method does not
+		// exist anywhere): their own error is the answer, as without a
+		// quorum.
+		return &Outcome{Response: unserved.Response, K: k, Answers: answers}, nil
+	case len(groups) == 0:
+		code, msg := jsonrpc.CodeUpstreamsFailed, fmt.Sprintf("no operator answered %s", method)
+		if timedOut {
+			code, msg = jsonrpc.CodeTimeout, fmt.Sprintf("request timed out before any operator answered %s", method)
+		}
+		if len(answers) == 0 && !timedOut {
+			code, msg = jsonrpc.CodeUnavailable, fmt.Sprintf("no usable operator can serve %s at the pinned block", method)
+		}
+		return &Outcome{K: k, Decision: Shortfall, Answers: answers}, &Error{Code: code, Message: msg, K: k, Answers: answers}
+	case len(groups) == 1:
+		g := groups[0]
+		if req.OnShortfall == config.OnShortfallBestEffort {
+			return outcome(g, groups, answers, k, BestEffort), nil
+		}
+		why := "the others failed"
+		if timedOut {
+			why = "the others did not answer in time"
+		}
+		return &Outcome{K: k, Decision: Shortfall, Agreed: g.ops, Answers: answers}, &Error{
+			Code: jsonrpc.CodeQuorumShortfall, K: k, Answers: answers,
+			Message: fmt.Sprintf("quorum not reached for %s: %d of the %d operators needed answered (%s)", method, len(g.ops), k, why)}
+	}
+	if req.OnDispute == config.OnDisputeMajority {
+		for _, g := range groups {
+			if 2*len(g.ops) > answered {
+				return outcome(g, groups, answers, k, Majority), nil
+			}
+		}
+	}
+	o := &Outcome{K: k, Decision: Disputed, Disagreed: true, Answers: answers}
+	names := make([]string, 0, len(answers))
+	for _, a := range answers {
+		if a.Hash != "" {
+			names = append(names, a.Operator)
+		}
+	}
+	slices.Sort(names)
+	return o, &Error{Code: jsonrpc.CodeDispute, K: k, Answers: answers,
+		Message: fmt.Sprintf("operators disagree on %s: %d answers from %v, none backed by %d operators", method, len(groups), names, k)}
+}
+
+// IsRefusal reports whether err is a refused quorum read.
+func IsRefusal(err error) bool {
+	var e *Error
+	return errors.As(err, &e)
+}

@@ -1,0 +1,207 @@
+package quorum
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/braidrpc/braid/internal/clock"
+	"github.com/braidrpc/braid/internal/config"
+	"github.com/braidrpc/braid/internal/jsonrpc"
+	"github.com/braidrpc/braid/internal/route"
+	"github.com/braidrpc/braid/internal/upstream"
+)
+
+// script is one operator's behaviour in a fake router.
+type script struct {
+	result string // JSON result
+	err    error  // a failure instead
+	rpc    *jsonrpc.Error
+	hang   bool // answer only when the call is cancelled
+	unserv bool
+}
+
+type fakeAsker struct {
+	ops   []string
+	by    map[string]script
+	delay time.Duration
+
+	mu    sync.Mutex
+	asked []string
+}
+
+func (f *fakeAsker) Operators(route.Call) []string   { return f.ops }
+func (f *fakeAsker) HedgeDelay(string) time.Duration { return f.delay }
+
+func (f *fakeAsker) Do(ctx context.Context, c route.Call) (*route.Result, error) {
+	f.mu.Lock()
+	f.asked = append(f.asked, c.Operator)
+	f.mu.Unlock()
+	s := f.by[c.Operator]
+	if s.hang {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	if s.err != nil {
+		return nil, s.err
+	}
+	u := upstream.New(config.Upstream{Name: c.Operator + "-1", Operator: c.Operator, URL: "http://127.0.0.1:1"}, upstream.Options{})
+	resp := &jsonrpc.Response{Result: json.RawMessage(s.result)}
+	if s.rpc != nil {
+		resp = &jsonrpc.Response{Error: s.rpc}
+	}
+	return &route.Result{Response: resp, Upstream: u, Attempts: 1, Unserved: s.unserv}, nil
+}
+
+func (f *fakeAsker) askedOps() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.asked)
+}
+
+func run(t *testing.T, f *fakeAsker, k int, onDispute, onShortfall string) (*Outcome, error) {
+	t.Helper()
+	if f.delay == 0 {
+		f.delay = time.Hour // no hedging unless a test asks for it
+	}
+	req := Request{Call: route.Call{Method: "eth_getBalance", Class: "state"}, K: k, OnDispute: onDispute, OnShortfall: onShortfall}
+	return Run(context.Background(), f, req, clock.Real{})
+}
+
+var errDown = &route.Failure{Code: jsonrpc.CodeUpstreamsFailed, Message: "every upstream tried failed"}
+
+func TestAgreement(t *testing.T) {
+	honest := script{result: `"0x10"`}
+	for _, tt := range []struct {
+		name        string
+		ops         []string
+		by          map[string]script
+		k           int
+		onDispute   string
+		onShortfall string
+		want        string // result, or "" when refused
+		wantCode    int
+		decision    string
+		agreed      []string
+		losers      []string
+		asked       int
+	}{
+		{name: "two of three agree at once", ops: []string{"a", "b", "c"},
+			by: map[string]script{"a": honest, "b": honest, "c": honest}, k: 2,
+			want: `"0x10"`, decision: Agreed, agreed: []string{"a", "b"}, asked: 2},
+		{name: "a liar is outvoted by the next operator", ops: []string{"liar", "a", "b"},
+			by: map[string]script{"liar": {result: `"0x11"`}, "a": honest, "b": honest}, k: 2,
+			want: `"0x10"`, decision: Resolved, agreed: []string{"a", "b"}, losers: []string{"liar"}, asked: 3},
+		{name: "a failed operator is replaced", ops: []string{"a", "down", "b", "c"},
+			by: map[string]script{"a": honest, "down": {err: errDown}, "b": honest, "c": honest}, k: 2,
+			want: `"0x10"`, decision: Agreed, agreed: []string{"a", "b"}, asked: 3},
+		{name: "an operator that cannot serve is replaced", ops: []string{"a", "old", "b"},
+			by: map[string]script{"a": honest, "old": {rpc: &jsonrpc.Error{Code: -32601, Message: "no such method"}, unserv: true}, "b": honest}, k: 2,
+			want: `"0x10"`, decision: Agreed, agreed: []string{"a", "b"}, asked: 3},
+		{name: "three different answers are a dispute", ops: []string{"a", "b", "c"},
+			by: map[string]script{"a": honest, "b": {result: `"0x11"`}, "c": {result: `"0x12"`}}, k: 2,
+			wantCode: jsonrpc.CodeDispute, decision: Disputed, asked: 3},
+		{name: "majority needs a strict majority", ops: []string{"a", "b", "c"},
+			by: map[string]script{"a": honest, "b": {result: `"0x11"`}, "c": {result: `"0x12"`}}, k: 2, onDispute: config.OnDisputeMajority,
+			wantCode: jsonrpc.CodeDispute, decision: Disputed, asked: 3},
+		{name: "majority takes two of three when k is three", ops: []string{"a", "liar", "b"},
+			by: map[string]script{"a": honest, "liar": {result: `"0x11"`}, "b": honest}, k: 3, onDispute: config.OnDisputeMajority,
+			want: `"0x10"`, decision: Majority, agreed: []string{"a", "b"}, losers: []string{"liar"}, asked: 3},
+		{name: "k three, one liar, error policy", ops: []string{"a", "liar", "b"},
+			by: map[string]script{"a": honest, "liar": {result: `"0x11"`}, "b": honest}, k: 3,
+			wantCode: jsonrpc.CodeDispute, decision: Disputed, asked: 3},
+		{name: "shortfall is an error by default", ops: []string{"a", "down"},
+			by: map[string]script{"a": honest, "down": {err: errDown}}, k: 2,
+			wantCode: jsonrpc.CodeQuorumShortfall, decision: Shortfall, asked: 2},
+		{name: "shortfall best effort answers with what agrees", ops: []string{"a", "down"},
+			by: map[string]script{"a": honest, "down": {err: errDown}}, k: 2, onShortfall: config.OnShortfallBestEffort,
+			want: `"0x10"`, decision: BestEffort, agreed: []string{"a"}, asked: 2},
+		{name: "k above the operators", ops: []string{"a", "b"},
+			by: map[string]script{"a": honest, "b": honest}, k: 3,
+			wantCode: jsonrpc.CodeQuorumShortfall, decision: Shortfall, asked: 2},
+		{name: "everybody down", ops: []string{"a", "b"},
+			by: map[string]script{"a": {err: errDown}, "b": {err: errDown}}, k: 2,
+			wantCode: jsonrpc.CodeUpstreamsFailed, decision: Shortfall, asked: 2},
+		{name: "nobody able", ops: nil, k: 2, wantCode: jsonrpc.CodeUnavailable, decision: Shortfall},
+		{name: "reverts agree by code and data, not message", ops: []string{"a", "b"},
+			by: map[string]script{
+				"a": {rpc: &jsonrpc.Error{Code: 3, Message: "execution reverted", Data: json.RawMessage(`"0x08c379a0"`)}},
+				"b": {rpc: &jsonrpc.Error{Code: 3, Message: "execution reverted: boom", Data: json.RawMessage(`"0x08c379a0"`)}}}, k: 2,
+			decision: Agreed, agreed: []string{"a", "b"}, asked: 2},
+		{name: "a revert against a result is a dispute", ops: []string{"a", "b"},
+			by: map[string]script{"a": {rpc: &jsonrpc.Error{Code: 3, Message: "execution reverted"}}, "b": honest}, k: 2,
+			wantCode: jsonrpc.CodeDispute, decision: Disputed, asked: 2},
+		{name: "unserved everywhere passes the error through", ops: []string{"a", "b"},
+			by: map[string]script{"a": {rpc: &jsonrpc.Error{Code: -32601, Message: "no such method"}, unserv: true},
+				"b": {rpc: &jsonrpc.Error{Code: -32601, Message: "no such method"}, unserv: true}}, k: 2,
+			asked: 2},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &fakeAsker{ops: tt.ops, by: tt.by}
+			o, err := run(t, f, tt.k, tt.onDispute, tt.onShortfall)
+			if tt.wantCode != 0 {
+				if err == nil || jsonrpc.FromError(err).Code != tt.wantCode {
+					t.Fatalf("err %v, want code %d", err, tt.wantCode)
+				}
+				if !IsRefusal(err) {
+					t.Errorf("%T is not a refusal", err)
+				}
+				if data := jsonrpc.FromError(err).Data; len(tt.ops) > 0 && len(data) == 0 {
+					t.Error("no error data naming the operators")
+				}
+			} else {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if tt.want != "" && string(o.Response.Result) != tt.want {
+					t.Fatalf("result %s, want %s", o.Response.Result, tt.want)
+				}
+			}
+			if o.Decision != tt.decision {
+				t.Errorf("decision %q, want %q", o.Decision, tt.decision)
+			}
+			slices.Sort(o.Agreed)
+			if tt.agreed != nil && !slices.Equal(o.Agreed, tt.agreed) {
+				t.Errorf("agreed %v, want %v", o.Agreed, tt.agreed)
+			}
+			if !slices.Equal(o.Losers, tt.losers) {
+				t.Errorf("losers %v, want %v", o.Losers, tt.losers)
+			}
+			if got := f.askedOps(); len(got) != tt.asked {
+				t.Errorf("asked %v, want %d operators", got, tt.asked)
+			}
+		})
+	}
+}
+
+func TestSlowOperatorIsHedged(t *testing.T) {
+	f := &fakeAsker{ops: []string{"a", "slow", "b"}, delay: 5 * time.Millisecond,
+		by: map[string]script{"a": {result: `"0x1"`}, "slow": {hang: true}, "b": {result: `"0x1"`}}}
+	o, err := run(t, f, 2, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Sort(o.Agreed); !slices.Equal(o.Agreed, []string{"a", "b"}) {
+		t.Fatalf("agreed %v", o.Agreed)
+	}
+}
+
+func TestDeadlineWithTooFewAnswers(t *testing.T) {
+	f := &fakeAsker{ops: []string{"a", "slow"}, delay: time.Hour,
+		by: map[string]script{"a": {result: `"0x1"`}, "slow": {hang: true}}}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	_, err := Run(ctx, f, Request{Call: route.Call{Method: "eth_call"}, K: 2}, clock.Real{})
+	var qe *Error
+	if !errors.As(err, &qe) || qe.Code != jsonrpc.CodeQuorumShortfall {
+		t.Fatalf("err %v, want a shortfall", err)
+	}
+	if want := "did not answer in time"; !strings.Contains(qe.Message, want) {
+		t.Fatalf("message %q lacks %q", qe.Message, want)
+	}
+}
