@@ -19,6 +19,7 @@ const usage = `braid: an Ethereum JSON-RPC gateway over many independent provide
 
 Usage:
   braid serve   --config FILE   serve the networks in FILE
+  braid check   --config FILE   report how centralized each network's access is
   braid demo    [flags]         run a dev chain, providers and the gateway in one process
   braid version                 print the version
 
@@ -39,6 +40,8 @@ func main() {
 		err = runServe(args)
 	case "demo":
 		err = runDemo(args)
+	case "check":
+		os.Exit(runCheck(args, os.Stdout, os.Stderr))
 	case "version", "--version", "-version":
 		fmt.Println("braid", version())
 	case "help", "-h", "--help":
