@@ -27,6 +27,9 @@ type Faults struct {
 	// Lie makes state, block, transaction, receipt and log answers
 	// well-formed but wrong, the same wrong answer every time.
 	Lie bool `json:"lie,omitempty"`
+	// LieVariant picks which lie (1 to 255, default 1): two providers
+	// lying with different variants disagree with each other too.
+	LieVariant int `json:"lie_variant,omitempty"`
 }
 
 // Validate reports the first out-of-range field in words a user can act on.
@@ -36,6 +39,8 @@ func (f Faults) Validate() error {
 		return fmt.Errorf("latency_ms must not be negative, got %d", f.LatencyMS)
 	case math.IsNaN(f.ErrorRate) || f.ErrorRate < 0 || f.ErrorRate > 1:
 		return fmt.Errorf("error_rate must be between 0 and 1, got %v", f.ErrorRate)
+	case f.LieVariant < 0 || f.LieVariant > 255:
+		return fmt.Errorf("lie_variant must be between 1 and 255, got %d", f.LieVariant)
 	case f.HTTPStatus != 0 && (f.HTTPStatus < 400 || f.HTTPStatus > 599):
 		return fmt.Errorf("http_status must be an error status between 400 and 599, got %d", f.HTTPStatus)
 	}

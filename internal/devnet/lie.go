@@ -12,43 +12,55 @@ import (
 var oneEther = big.NewInt(params.Ether)
 
 // lie returns a well-formed but wrong version of an honest answer, the
-// same every time. Answers of other methods, null answers and answers it
-// cannot parse are returned unchanged.
-func lie(method string, result json.RawMessage) json.RawMessage {
+// same every time for one variant (1 and up); providers lying with
+// different variants tell different lies. Answers of other methods, null
+// answers and answers it cannot parse are returned unchanged.
+func lie(method string, result json.RawMessage, variant int) json.RawMessage {
 	if isNull(result) {
 		return result
 	}
+	v := int64(max(variant, 1))
+	flip := byte(0xff ^ (v - 1))
+	ether := new(big.Int).Mul(oneEther, big.NewInt(v))
+	data := func(grow bool) func(json.RawMessage) json.RawMessage {
+		return func(r json.RawMessage) json.RawMessage { return alterData(r, grow, flip) }
+	}
+	plus := func(d *big.Int) func(json.RawMessage) json.RawMessage {
+		return func(r json.RawMessage) json.RawMessage { return addQuantity(r, d) }
+	}
+	logs := func(r json.RawMessage) json.RawMessage { return alterLogs(r, flip) }
 	switch method {
 	case "eth_getBalance":
-		return addQuantity(result, oneEther)
+		return addQuantity(result, ether)
 	case "eth_getTransactionCount":
-		return addQuantity(result, big.NewInt(1))
-	case "eth_getStorageAt":
-		return alterData(result, false)
+		return addQuantity(result, big.NewInt(v))
+	case "eth_getStorageAt", "eth_call":
+		return alterData(result, false, flip)
 	case "eth_getCode":
-		return alterData(result, true)
-	case "eth_call":
-		return alterData(result, false)
+		return alterData(result, true, flip)
+	case "eth_estimateGas":
+		return addQuantity(result, big.NewInt(1000*v))
 	case "eth_getBlockByNumber", "eth_getBlockByHash":
 		return alterObject(result, func(o object) {
-			o.update("stateRoot", func(v json.RawMessage) json.RawMessage { return alterData(v, false) })
-			o.update("receiptsRoot", func(v json.RawMessage) json.RawMessage { return alterData(v, false) })
-			o.update("timestamp", func(v json.RawMessage) json.RawMessage { return addQuantity(v, big.NewInt(1)) })
+			o.update("stateRoot", data(false))
+			o.update("receiptsRoot", data(false))
+			o.update("timestamp", plus(big.NewInt(v)))
 		})
 	case "eth_getTransactionReceipt":
 		return alterObject(result, func(o object) {
 			o.update("status", flipStatus)
-			o.update("logs", alterLogs)
+			o.update("gasUsed", plus(big.NewInt(v)))
+			o.update("logs", logs)
 		})
 	case "eth_getLogs":
-		return alterLogs(result)
+		return alterLogs(result, flip)
 	case "eth_getTransactionByHash":
 		return alterObject(result, func(o object) {
-			o.update("value", func(v json.RawMessage) json.RawMessage { return addQuantity(v, big.NewInt(1)) })
+			o.update("value", plus(big.NewInt(v)))
 		})
 	case "eth_getProof":
 		return alterObject(result, func(o object) {
-			o.update("balance", func(v json.RawMessage) json.RawMessage { return addQuantity(v, oneEther) })
+			o.update("balance", plus(ether))
 		})
 	}
 	return result
@@ -67,9 +79,9 @@ func addQuantity(raw json.RawMessage, delta *big.Int) json.RawMessage {
 	return json.RawMessage(strconv.Quote(hexutil.EncodeBig(n.Add(n, delta))))
 }
 
-// alterData flips every bit of the last byte of hex data. Empty data stays
-// empty unless grow, in which case it becomes one zero byte.
-func alterData(raw json.RawMessage, grow bool) json.RawMessage {
+// alterData XORs the last byte of hex data with flip (never 0). Empty
+// data stays empty unless grow, in which case it becomes one byte, flip.
+func alterData(raw json.RawMessage, grow bool, flip byte) json.RawMessage {
 	s, ok := jsonString(raw)
 	if !ok {
 		return raw
@@ -80,9 +92,9 @@ func alterData(raw json.RawMessage, grow bool) json.RawMessage {
 	}
 	switch {
 	case len(b) > 0:
-		b[len(b)-1] ^= 0xff
+		b[len(b)-1] ^= flip
 	case grow:
-		b = []byte{0}
+		b = []byte{flip}
 	default:
 		return raw
 	}
@@ -101,14 +113,14 @@ func flipStatus(raw json.RawMessage) json.RawMessage {
 }
 
 // alterLogs alters the data of every log in an array.
-func alterLogs(raw json.RawMessage) json.RawMessage {
+func alterLogs(raw json.RawMessage, flip byte) json.RawMessage {
 	var logs []json.RawMessage
 	if json.Unmarshal(raw, &logs) != nil || logs == nil {
 		return raw
 	}
 	for i, l := range logs {
 		logs[i] = alterObject(l, func(o object) {
-			o.update("data", func(v json.RawMessage) json.RawMessage { return alterData(v, true) })
+			o.update("data", func(v json.RawMessage) json.RawMessage { return alterData(v, true, flip) })
 		})
 	}
 	out, err := json.Marshal(logs)

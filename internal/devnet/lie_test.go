@@ -46,6 +46,12 @@ func TestFaultLie(t *testing.T) {
 			if again := mustCall(t, p, tt.method, tt.params...); string(again) != string(got) {
 				t.Errorf("lie changed between calls\nfirst %.200s\n then %.200s", got, again)
 			}
+			other := d.Providers()[1]
+			other.SetFaults(Faults{Lie: true, LieVariant: 2})
+			defer other.SetFaults(Faults{})
+			if lie2 := mustCall(t, other, tt.method, tt.params...); string(lie2) == string(got) || string(lie2) == string(want) {
+				t.Errorf("variant 2 tells the same lie or the truth: %.200s", lie2)
+			}
 		})
 	}
 
