@@ -22,6 +22,7 @@ func runDemo(args []string) error {
 	listen := fs.String("listen", config.DefaultListen, "gateway listen address")
 	providers := fs.Int("providers", 4, "number of local providers, each its own operator")
 	blockTime := fs.Duration("block-time", time.Second, "time between blocks")
+	quorum := fs.Int("quorum", 1, "distinct operators that must agree on each quorum read (1: off)")
 	var lf logFlags
 	lf.register(fs)
 	if err := fs.Parse(args); err != nil {
@@ -29,6 +30,9 @@ func runDemo(args []string) error {
 	}
 	if *providers < 1 || *providers > 64 {
 		return fmt.Errorf("demo: --providers must be between 1 and 64, got %d", *providers)
+	}
+	if *quorum < 1 || *quorum > *providers {
+		return fmt.Errorf("demo: --quorum must be between 1 and --providers (%d), got %d", *providers, *quorum)
 	}
 	if *blockTime <= 0 {
 		return fmt.Errorf("demo: --block-time must be positive, got %s", *blockTime)
@@ -39,13 +43,14 @@ func runDemo(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return demo(ctx, demoOptions{listen: *listen, providers: *providers, blockTime: *blockTime}, os.Stdout, log)
+	return demo(ctx, demoOptions{listen: *listen, providers: *providers, blockTime: *blockTime, quorum: *quorum}, os.Stdout, log)
 }
 
 type demoOptions struct {
 	listen    string
 	providers int
 	blockTime time.Duration
+	quorum    int
 }
 
 // demo runs chain, providers and gateway until ctx ends.
@@ -57,7 +62,7 @@ func demo(ctx context.Context, o demoOptions, stdout io.Writer, log *slog.Logger
 	defer dn.Close()
 
 	// The demo's gateway is configured exactly as braid serve would be.
-	cfg := demoConfig(o.listen, dn, o.blockTime)
+	cfg := demoConfig(o.listen, dn, o.blockTime, o.quorum)
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
@@ -70,7 +75,7 @@ func demo(ctx context.Context, o demoOptions, stdout io.Writer, log *slog.Logger
 	return run(ctx, cfg, ln, log, func(s *server.Server) { s.Handle("/demo/", dn.Handler()) })
 }
 
-func demoConfig(listen string, dn *devnet.Devnet, blockTime time.Duration) *config.Config {
+func demoConfig(listen string, dn *devnet.Devnet, blockTime time.Duration, quorum int) *config.Config {
 	cfg := config.Default()
 	cfg.Listen = listen
 	cfg.Networks = []config.Network{{
@@ -79,7 +84,8 @@ func demoConfig(listen string, dn *devnet.Devnet, blockTime time.Duration) *conf
 		Upstreams: dn.Upstreams(),
 		// Local providers cost nothing to poll: follow the fast dev chain
 		// closely so the served tip trails it by a fraction of a block.
-		Head: config.Head{PollInterval: max(100*time.Millisecond, blockTime/4)},
+		Head:   config.Head{PollInterval: max(100*time.Millisecond, blockTime/4)},
+		Quorum: config.Quorum{K: quorum},
 	}}
 	cfg.ApplyDefaults()
 	return cfg
@@ -102,6 +108,11 @@ func printDemoBanner(w io.Writer, cfg *config.Config, dn *devnet.Devnet) {
 	fmt.Fprintf(&b, "  curl -s %s/demo/info\n", base)
 	fmt.Fprintf(&b, "  curl -s %s/demo/faults -d '{\"provider\":\"p1\",\"down\":true}'    # take p1 down; requests keep working\n", base)
 	fmt.Fprintf(&b, "  curl -s %s/demo/faults -d '{\"provider\":\"p1\"}'                # bring it back\n", base)
+	if k := cfg.Networks[0].Quorum.K; k > 1 {
+		fmt.Fprintf(&b, "  curl -s %s/demo/faults -d '{\"provider\":\"p2\",\"lie\":true}'    # p2 lies; %d operators must agree, so it is outvoted\n", base, k)
+		fmt.Fprintf(&b, "  curl -s %s/status/disputes\n", base)
+	}
+	fmt.Fprintf(&b, "  curl -s %s/status/centralization\n", base)
 	fmt.Fprintf(&b, "  curl -s %s/metrics | grep braid_upstream_requests_total\n\n", base)
 	_, _ = io.WriteString(w, b.String())
 }

@@ -58,7 +58,10 @@ func runServe(args []string) error {
 // additional handlers (the demo's) before serving.
 func run(ctx context.Context, cfg *config.Config, ln net.Listener, log *slog.Logger, extra func(*server.Server)) error {
 	reg := prometheus.NewRegistry()
-	gw := gateway.New(cfg, gateway.Options{Version: version(), Logger: log, Registry: reg})
+	gw, err := gateway.New(cfg, gateway.Options{Version: version(), Logger: log, Registry: reg})
+	if err != nil {
+		return err
+	}
 	defer gw.Close()
 	srv := server.New(gw, server.Options{Limits: cfg.Limits, Logger: log, Gatherer: reg})
 	if extra != nil {

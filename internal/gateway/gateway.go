@@ -15,6 +15,7 @@ import (
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/head"
 	"github.com/braidrpc/braid/internal/plan"
+	"github.com/braidrpc/braid/internal/quorum"
 	"github.com/braidrpc/braid/internal/route"
 	"github.com/braidrpc/braid/internal/upstream"
 )
@@ -38,9 +39,13 @@ type Options struct {
 	Registry   prometheus.Registerer
 }
 
+// disputeLogSize bounds the dispute log shown at /status/disputes.
+const disputeLogSize = 256
+
 // Gateway is every configured network's runtime.
 type Gateway struct {
 	networks []*Network
+	disputes *quorum.Log
 	byName   map[string]*Network
 	log      *slog.Logger
 	clock    clock.Clock
@@ -51,8 +56,10 @@ type Gateway struct {
 }
 
 // New builds the runtime for cfg (validated, defaults applied). No upstream
-// is used until Start has confirmed its chain id.
-func New(cfg *config.Config, opts Options) *Gateway {
+// is used until Start has confirmed its chain id. It fails only on a
+// policy that Validate cannot check alone (a quorum entry naming a method
+// that is not a read).
+func New(cfg *config.Config, opts Options) (*Gateway, error) {
 	cfg.ApplyDefaults() // idempotent: a Config built in code gets the file defaults
 	if opts.Clock == nil {
 		opts.Clock = clock.Real{}
@@ -66,13 +73,20 @@ func New(cfg *config.Config, opts Options) *Gateway {
 	var gm *Metrics
 	var um *upstream.Metrics
 	var rm *route.Metrics
+	var qm *quorum.Metrics
 	if opts.Registry != nil {
 		gm = NewMetrics(opts.Registry)
 		um = upstream.NewMetrics(opts.Registry)
 		rm = route.NewMetrics(opts.Registry)
+		qm = quorum.NewMetrics(opts.Registry)
 	}
-	g := &Gateway{byName: make(map[string]*Network), log: opts.Logger, clock: opts.Clock, stop: make(chan struct{})}
+	g := &Gateway{byName: make(map[string]*Network), log: opts.Logger, clock: opts.Clock, stop: make(chan struct{}),
+		disputes: quorum.NewLog(disputeLogSize)}
 	for _, nc := range cfg.Networks {
+		qp, err := plan.NewQuorumPolicy(nc.Quorum)
+		if err != nil {
+			return nil, fmt.Errorf("network %q: %w", nc.Name, err)
+		}
 		ups := make([]*upstream.Upstream, 0, len(nc.Upstreams))
 		for _, uc := range nc.Upstreams {
 			ups = append(ups, upstream.New(uc, upstream.Options{
@@ -99,7 +113,7 @@ func New(cfg *config.Config, opts Options) *Gateway {
 		n := &Network{
 			Name:    nc.Name,
 			ChainID: nc.ChainID,
-			planner: plan.NewPlanner(nc.Methods, nil),
+			planner: plan.NewPlanner(nc.Methods, qp),
 			router: route.New(ups, route.Options{
 				Network:     nc.Name,
 				MaxAttempts: cfg.Limits.MaxAttempts,
@@ -127,12 +141,22 @@ func New(cfg *config.Config, opts Options) *Gateway {
 			chainIDHex: []byte(strconv.Quote("0x" + strconv.FormatUint(nc.ChainID, 16))),
 			static:     make(map[string]json.RawMessage),
 			filters:    newFilters(opts.Clock),
+			cfg:        nc,
+			quorum:     nc.Quorum,
+			strikes:    quorum.NewStrikes(nc.Name, nc.Strikes, opts.Clock, opts.Logger, qm),
+			disputes:   g.disputes,
+			qmetrics:   qm,
+			shares:     newShares(opts.Clock),
+			quorumOn:   len(qp.Methods()) > 0,
 		}
 		g.networks = append(g.networks, n)
 		g.byName[n.Name] = n
 	}
-	return g
+	return g, nil
 }
+
+// Disputes returns the recent disputes of every network, newest first.
+func (g *Gateway) Disputes() []quorum.Dispute { return g.disputes.List() }
 
 // Networks returns the networks in configuration order; the first is the
 // default.
@@ -257,15 +281,19 @@ func (g *Gateway) Health() (ok bool, report map[string]NetworkHealth) {
 	for _, n := range g.networks {
 		h := NetworkHealth{Upstreams: len(n.Upstreams())}
 		counts := map[upstream.State]int{}
+		suspended := 0
 		for _, u := range n.Upstreams() {
 			s, _ := u.State()
 			counts[s]++
+			if _, _, ok := u.Suspended(); ok && s == upstream.Ready {
+				suspended++
+			}
 		}
-		h.Usable = counts[upstream.Ready]
+		h.Usable = counts[upstream.Ready] - suspended
 		if h.Usable == 0 {
 			ok = false
-			h.Problem = fmt.Sprintf("no usable upstream: %d unverified (chain id not confirmed yet), %d quarantined",
-				counts[upstream.Unverified], counts[upstream.Quarantined])
+			h.Problem = fmt.Sprintf("no usable upstream: %d unverified (chain id not confirmed yet), %d quarantined, %d suspended for lost disputes",
+				counts[upstream.Unverified], counts[upstream.Quarantined], suspended)
 		}
 		report[n.Name] = h
 	}

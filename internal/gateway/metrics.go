@@ -13,6 +13,7 @@ type Metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	errors   *prometheus.CounterVec
+	sends    *prometheus.CounterVec
 }
 
 // NewMetrics registers the request collectors on reg.
@@ -31,8 +32,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Namespace: "braid", Name: "errors_total",
 			Help: "Errors answered to clients, by network and kind (JSON-RPC code name).",
 		}, []string{"network", "kind"}),
+		sends: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "braid", Name: "broadcast_total",
+			Help: "Transactions sent to each operator, by network, operator and result (accepted, refused: the node said no, failed: no answer).",
+		}, []string{"network", "operator", "result"}),
 	}
-	reg.MustRegister(m.requests, m.duration, m.errors)
+	reg.MustRegister(m.requests, m.duration, m.errors, m.sends)
 	return m
 }
 
@@ -60,4 +65,11 @@ func (m *Metrics) Error(network, kind string) {
 		return
 	}
 	m.errors.WithLabelValues(network, kind).Inc()
+}
+
+func (m *Metrics) broadcast(network, operator, result string) {
+	if m == nil {
+		return
+	}
+	m.sends.WithLabelValues(network, operator, result).Inc()
 }

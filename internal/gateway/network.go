@@ -15,9 +15,11 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/braidrpc/braid/internal/clock"
+	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/head"
 	"github.com/braidrpc/braid/internal/jsonrpc"
 	"github.com/braidrpc/braid/internal/plan"
+	"github.com/braidrpc/braid/internal/quorum"
 	"github.com/braidrpc/braid/internal/route"
 	"github.com/braidrpc/braid/internal/upstream"
 )
@@ -44,6 +46,14 @@ type Network struct {
 	sf       singleflight.Group
 
 	filters *filters
+
+	cfg      config.Network // as configured, defaults applied (for reports)
+	quorum   config.Quorum
+	strikes  *quorum.Strikes
+	disputes *quorum.Log
+	qmetrics *quorum.Metrics
+	shares   *shares
+	quorumOn bool
 }
 
 // Tip returns the network's served tip in the planner's terms.
@@ -56,6 +66,9 @@ func (n *Network) Tip() plan.Tip {
 		Finalized: plan.BlockRef{Number: t.Finalized.Number, Hash: t.Finalized.Hash},
 	}
 }
+
+// QuorumOn reports whether any read of the network needs a quorum.
+func (n *Network) QuorumOn() bool { return n.quorumOn }
 
 // Heads is the network's head tracker.
 func (n *Network) Heads() *head.Tracker { return n.head }
@@ -135,9 +148,15 @@ func (n *Network) forward(ctx context.Context, pl *plan.Plan) (*jsonrpc.Response
 	}
 	call := n.routeCall(pl, pin)
 	call.Hedge = pl.Kind == plan.Forward || pl.Kind == plan.Static
+	if pl.Quorum.K > 1 && pl.Kind == plan.Forward {
+		return n.quorumRead(ctx, pl, pin, call)
+	}
 	res, err := n.router.Do(ctx, call)
 	if err != nil {
 		return nil, err
+	}
+	if !res.Unserved {
+		n.shares.add(res.Upstream.Operator)
 	}
 	return res.Response, nil
 }
@@ -205,38 +224,6 @@ func (n *Network) staticAnswer(ctx context.Context, pl *plan.Plan) (*jsonrpc.Res
 		}
 		return r.Val.(*jsonrpc.Response), nil
 	}
-}
-
-// write sends a signed transaction. A transaction is identified by its
-// hash, so "already known" means the network has it: that is success, and
-// the client gets the hash (a retry after a lost answer must not look like
-// a failure).
-func (n *Network) write(ctx context.Context, pl *plan.Plan) (*jsonrpc.Response, error) {
-	call := route.Call{Method: pl.Method, Params: pl.Params, Class: plan.ClassWrite}
-	var hash json.RawMessage
-	if pl.Method == "eth_sendRawTransaction" && len(pl.Args) == 1 {
-		if h, ok := txHash(pl.Args[0]); ok {
-			hash = h
-			call.Accept = func(_ int, e *jsonrpc.Error) (json.RawMessage, bool) {
-				if isAlreadyKnown(e.Message) {
-					return hash, true
-				}
-				return nil, false
-			}
-		}
-	}
-	res, err := n.router.Do(ctx, call)
-	if err != nil {
-		return nil, err
-	}
-	// "nonce too low" after a retry may mean the first, unanswered attempt
-	// did land: if the network knows the transaction, that is success.
-	if e := res.Response.Error; e != nil && hash != nil && res.Attempts > 1 && isNonceTooLow(e.Message) {
-		if n.knowsTx(ctx, hash) {
-			return &jsonrpc.Response{Result: hash}, nil
-		}
-	}
-	return res.Response, nil
 }
 
 func (n *Network) knowsTx(ctx context.Context, hash json.RawMessage) bool {

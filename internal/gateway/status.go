@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/braidrpc/braid/internal/head"
+	"github.com/braidrpc/braid/internal/plan"
+	"github.com/braidrpc/braid/internal/report"
 	"github.com/braidrpc/braid/internal/upstream"
 )
 
@@ -22,7 +24,27 @@ type NetworkStatus struct {
 	Tip          head.Tip         `json:"tip"`
 	MinOperators int              `json:"min_operators"`
 	MaxLagBlocks uint64           `json:"max_lag_blocks"`
+	Quorum       QuorumStatus     `json:"quorum"`
+	Operators    []OperatorStatus `json:"operators"`
 	Upstreams    []UpstreamStatus `json:"upstreams"`
+}
+
+// QuorumStatus is a network's quorum policy: k per method above 1.
+type QuorumStatus struct {
+	K           int            `json:"k"`
+	OnDispute   string         `json:"on_dispute"`
+	OnShortfall string         `json:"on_shortfall"`
+	Methods     map[string]int `json:"methods,omitempty"`
+}
+
+// OperatorStatus is one operator's standing: strikes for answers that
+// lost disputes within the strike window, and a quarantine they caused.
+type OperatorStatus struct {
+	Name             string     `json:"name"`
+	Upstreams        int        `json:"upstreams"`
+	Strikes          int        `json:"strikes"`
+	MaxStrikes       int        `json:"max_strikes"`
+	QuarantinedUntil *time.Time `json:"quarantined_until,omitempty"`
 }
 
 // UpstreamStatus is one upstream in Status.
@@ -74,6 +96,22 @@ func (g *Gateway) Status() Status {
 			MinOperators: n.head.MinOperators(),
 			MaxLagBlocks: n.maxLag,
 		}
+		qp, _ := plan.NewQuorumPolicy(n.quorum) // checked in New
+		ns.Quorum = QuorumStatus{K: n.quorum.K, OnDispute: n.quorum.OnDispute, OnShortfall: n.quorum.OnShortfall, Methods: qp.Methods()}
+		quarantined := n.strikes.Quarantined()
+		for _, op := range n.cfg.Operators() {
+			os := OperatorStatus{Name: op, Strikes: n.strikes.Count(op), MaxStrikes: n.cfg.Strikes.Max}
+			for _, u := range n.cfg.Upstreams {
+				if u.Operator == op {
+					os.Upstreams++
+				}
+			}
+			if until, ok := quarantined[op]; ok {
+				until = until.UTC()
+				os.QuarantinedUntil = &until
+			}
+			ns.Operators = append(ns.Operators, os)
+		}
 		for _, u := range n.Upstreams() {
 			ns.Upstreams = append(ns.Upstreams, upstreamStatus(n, u))
 		}
@@ -110,6 +148,8 @@ func upstreamStatus(n *Network, u *upstream.Upstream) UpstreamStatus {
 	}
 	if state == upstream.Quarantined {
 		us.Quarantine = reason
+	} else if until, why, ok := u.Suspended(); ok {
+		us.Quarantine = why + " (until " + until.UTC().Format(time.RFC3339) + ")"
 	}
 	if h, ok := n.head.Heads(u); ok {
 		us.Head = &h
@@ -132,4 +172,34 @@ func round3(f float64) float64 {
 		return 0
 	}
 	return math.Round(f*1000) / 1000
+}
+
+// Centralization returns the centralization report of every network,
+// with live figures: which operators served the reads of the last
+// shareWindow, which upstreams are usable, which operators are
+// quarantined.
+func (g *Gateway) Centralization() *report.Report {
+	nets := make([]*report.Network, 0, len(g.networks))
+	for _, n := range g.networks {
+		live := &report.Live{
+			Window:      shareWindow,
+			Served:      n.shares.snapshot(),
+			Usable:      map[string]int{},
+			Quarantined: n.strikes.Quarantined(),
+			Now:         g.clock.Now(),
+		}
+		for _, u := range n.Upstreams() {
+			if u.Usable() {
+				live.Usable[u.Operator]++
+			}
+		}
+		rn, err := report.Build(&n.cfg, live)
+		if err != nil {
+			// New checked the same policy; this cannot happen.
+			g.log.Error("centralization report", "network", n.Name, "err", err)
+			continue
+		}
+		nets = append(nets, rn)
+	}
+	return report.New(nets)
 }

@@ -63,7 +63,10 @@ func serveGatewayMetrics(t testing.TB, cfg *config.Config, want int) (*gateway.G
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	log := slog.New(slog.DiscardHandler)
-	gw := gateway.New(cfg, gateway.Options{Logger: log, Registry: reg})
+	gw, err := gateway.New(cfg, gateway.Options{Logger: log, Registry: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(gw.Close)
 	gw.Start(context.Background(), 10*time.Second)
 	if got := gw.Networks()[0].Usable(); got != want {

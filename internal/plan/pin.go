@@ -35,6 +35,9 @@ type Pinning struct {
 	Block    uint64
 	HasBlock bool
 	State    bool
+	// Hash is the hash of Block when braid pinned a tag ("latest", a
+	// missing block, …) to one of the tip's blocks; zero otherwise.
+	Hash common.Hash
 }
 
 // Pin fixes the call to tip. Calls about "now" are pinned to the tip's
@@ -93,6 +96,7 @@ func (pl *Plan) Pin(tip Tip, maxLag uint64) Pinning {
 		return p // "pending": upstream-specific, sent as is to in-sync upstreams
 	}
 	p.MinHead = ref.Number
+	p.Hash = ref.Hash
 	var v json.RawMessage
 	if spec.Params[i] == BlockNumber {
 		v = hexQuantity(ref.Number)

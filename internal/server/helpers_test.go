@@ -388,7 +388,10 @@ func testLogger() *slog.Logger {
 func startGateway(t testing.TB, cfg *config.Config) (*gateway.Gateway, *prometheus.Registry) {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	gw := gateway.New(cfg, gateway.Options{Version: "test", Logger: testLogger(), Registry: reg, ProbeShare: -1})
+	gw, err := gateway.New(cfg, gateway.Options{Version: "test", Logger: testLogger(), Registry: reg, ProbeShare: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(func() {
 		cancel()

@@ -50,7 +50,10 @@ func benchGateway(b *testing.B, upstreamURL string) http.Handler {
 	if err := cfg.Validate(); err != nil {
 		b.Fatal(err)
 	}
-	gw := gateway.New(cfg, gateway.Options{Logger: slog.New(slog.DiscardHandler)})
+	gw, err := gateway.New(cfg, gateway.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		b.Fatal(err)
+	}
 	b.Cleanup(gw.Close)
 	gw.Start(context.Background(), 5*time.Second)
 	return New(gw, Options{Limits: cfg.Limits})

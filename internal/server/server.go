@@ -18,6 +18,7 @@ import (
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/gateway"
 	"github.com/braidrpc/braid/internal/jsonrpc"
+	"github.com/braidrpc/braid/internal/quorum"
 )
 
 const (
@@ -59,6 +60,8 @@ func New(gw *gateway.Gateway, opts Options) *Server {
 	s.mux.HandleFunc("POST /{network}", s.serveNetwork)
 	s.mux.HandleFunc("GET /healthz", s.serveHealth)
 	s.mux.HandleFunc("GET /status", s.serveStatus)
+	s.mux.HandleFunc("GET /status/disputes", s.serveDisputes)
+	s.mux.HandleFunc("GET /status/centralization", s.serveCentralization)
 	if opts.Gatherer != nil {
 		s.mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{}))
 	}
@@ -143,6 +146,19 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request, n *gateway.Net
 		return
 	}
 	ctx := r.Context()
+	var meta *gateway.Meta
+	if n.QuorumOn() {
+		ctx, meta = gateway.WithMeta(ctx)
+	}
+	// flag sets Braid-Quorum before the body is written: an answer backed
+	// by fewer operators than the quorum asks for says so ("1/2").
+	flag := func() {
+		if meta != nil {
+			if q := meta.Quorum(); q != "" {
+				w.Header().Set("Braid-Quorum", q)
+			}
+		}
+	}
 	if !msg.Batch {
 		m := msg.Members[0]
 		resp := m.Err
@@ -153,10 +169,12 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request, n *gateway.Net
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
+		flag()
 		writeJSON(w, http.StatusOK, resp.AppendJSON(make([]byte, 0, 128+len(resp.Result))))
 		return
 	}
 	answers := s.runBatch(ctx, n, msg.Members)
+	flag()
 	if len(answers) == 0 { // only notifications: nothing is returned
 		w.WriteHeader(http.StatusNoContent)
 		return
@@ -236,6 +254,53 @@ func (s *Server) serveStatus(w http.ResponseWriter, _ *http.Request) {
 	b, err := json.MarshalIndent(s.gw.Status(), "", "  ")
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, jsonrpc.Errorf(jsonrpc.CodeInternal, "status: %v", err))
+		return
+	}
+	writeJSON(w, http.StatusOK, b)
+}
+
+// serveDisputes lists recent quorum disputes, newest first; ?network=
+// narrows it to one network.
+func (s *Server) serveDisputes(w http.ResponseWriter, r *http.Request) {
+	list := s.gw.Disputes()
+	if name := r.URL.Query().Get("network"); name != "" {
+		if s.gw.Network(name) == nil {
+			writeError(w, http.StatusNotFound, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "no network %q: this endpoint serves %s", name, s.networkNames()))
+			return
+		}
+		kept := list[:0]
+		for _, d := range list {
+			if d.Network == name {
+				kept = append(kept, d)
+			}
+		}
+		list = kept
+	}
+	b, err := json.MarshalIndent(struct {
+		Disputes []quorum.Dispute `json:"disputes"`
+	}{list}, "", "  ")
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, jsonrpc.Errorf(jsonrpc.CodeInternal, "disputes: %v", err))
+		return
+	}
+	writeJSON(w, http.StatusOK, b)
+}
+
+// serveCentralization shows how centralized each network's access still
+// is: the same report as `braid check --json`, with live shares. ?format=text
+// gives the terminal form.
+func (s *Server) serveCentralization(w http.ResponseWriter, r *http.Request) {
+	rep := s.gw.Centralization()
+	if r.URL.Query().Get("format") == "text" {
+		var b bytes.Buffer
+		_ = rep.WriteText(&b)
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write(b.Bytes())
+		return
+	}
+	b, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, jsonrpc.Errorf(jsonrpc.CodeInternal, "centralization: %v", err))
 		return
 	}
 	writeJSON(w, http.StatusOK, b)

@@ -1,0 +1,98 @@
+package gateway
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/braidrpc/braid/internal/jsonrpc"
+	"github.com/braidrpc/braid/internal/plan"
+	"github.com/braidrpc/braid/internal/quorum"
+	"github.com/braidrpc/braid/internal/route"
+)
+
+// quorumRead asks the pinned call of pl.Quorum.K distinct operators and
+// answers only with what they agree on. Operators whose answers lose get
+// a strike; repeat offenders are taken out of use.
+func (n *Network) quorumRead(ctx context.Context, pl *plan.Plan, pin plan.Pinning, call route.Call) (*jsonrpc.Response, error) {
+	if pl.Method == "eth_getBlockByNumber" && pin.Hash != (common.Hash{}) {
+		// Pinned to a tip block: ask for it by hash, so that a node that
+		// briefly holds another block at that height (a reorg) is not
+		// mistaken for a liar. The answer has the same shape.
+		args := []json.RawMessage{json.RawMessage(strconv.Quote(pin.Hash.Hex())), json.RawMessage("false")}
+		if len(pl.Args) > 1 && len(pl.Args[1]) > 0 {
+			args[1] = pl.Args[1]
+		}
+		call.Method = "eth_getBlockByHash"
+		call.Params, _ = json.Marshal(args)
+	}
+	o, err := quorum.Run(ctx, n.router, quorum.Request{
+		Call:        call,
+		K:           pl.Quorum.K,
+		Ignore:      pl.Quorum.Ignore,
+		OnDispute:   n.quorum.OnDispute,
+		OnShortfall: n.quorum.OnShortfall,
+	}, n.clock)
+	if o.Decision != "" {
+		n.qmetrics.Read(n.Name, o.Decision)
+	}
+	if o.Disagreed {
+		n.dispute(pl, pin, o)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if o.Decision != "" && len(o.Agreed) < o.K {
+		metaFrom(ctx).noteQuorum(len(o.Agreed), o.K)
+	}
+	n.shares.add(o.Agreed...)
+	return o.Response, nil
+}
+
+// dispute logs a disagreement and strikes the operators whose answers
+// lost it.
+func (n *Network) dispute(pl *plan.Plan, pin plan.Pinning, o *quorum.Outcome) {
+	n.qmetrics.Dispute(n.Name, pl.Method)
+	sum := sha256.Sum256(append([]byte(pl.Method), pl.Params...))
+	d := quorum.Dispute{
+		Time:       n.clock.Now().UTC(),
+		Network:    n.Name,
+		Method:     pl.Method,
+		ParamsHash: hex.EncodeToString(sum[:8]),
+		Block:      pin.MinHead,
+		Answers:    o.Answers,
+		Decision:   o.Decision,
+		Losers:     o.Losers,
+	}
+	if pin.HasBlock {
+		d.Block = pin.Block
+	}
+	if pin.Hash != (common.Hash{}) {
+		d.BlockHash = pin.Hash.Hex()
+	}
+	n.disputes.Add(d)
+	n.log.Warn("operators disagree", "method", pl.Method, "block", d.Block, "decision", o.Decision,
+		"agreed", o.Agreed, "losers", o.Losers, "params_hash", d.ParamsHash)
+	for _, op := range o.Losers {
+		reason := fmt.Sprintf("its answer to %s at block %d lost a dispute to %v", pl.Method, d.Block, o.Agreed)
+		if until, quarantined := n.strikes.Strike(op, reason); quarantined {
+			n.suspend(op, until)
+		}
+	}
+}
+
+// suspend takes every upstream of operator out of use until the given
+// time.
+func (n *Network) suspend(operator string, until time.Time) {
+	for _, u := range n.router.Upstreams() {
+		if u.Operator == operator {
+			u.Suspend(until, fmt.Sprintf("operator %s lost too many disputes", operator))
+		}
+	}
+}
