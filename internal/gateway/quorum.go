@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/braidrpc/braid/internal/plan"
 	"github.com/braidrpc/braid/internal/quorum"
 	"github.com/braidrpc/braid/internal/route"
+	"github.com/braidrpc/braid/internal/upstream"
 )
 
 // quorumRead asks the pinned call of pl.Quorum.K distinct operators and
@@ -38,6 +40,7 @@ func (n *Network) quorumRead(ctx context.Context, pl *plan.Plan, pin plan.Pinnin
 		Ignore:      pl.Quorum.Ignore,
 		OnDispute:   n.quorum.OnDispute,
 		OnShortfall: n.quorum.OnShortfall,
+		Audit:       n.router.Probe(),
 	}, n.clock)
 	if o.Decision != "" {
 		n.qmetrics.Read(n.Name, o.Decision)
@@ -79,12 +82,30 @@ func (n *Network) dispute(pl *plan.Plan, pin plan.Pinning, o *quorum.Outcome) {
 	n.disputes.Add(d)
 	n.log.Warn("operators disagree", "method", pl.Method, "block", d.Block, "decision", o.Decision,
 		"agreed", o.Agreed, "losers", o.Losers, "params_hash", d.ParamsHash)
+	// A wrong answer is a failure of the upstream that gave it: its score
+	// drops, so it is not among the first asked while it keeps lying.
+	for _, a := range o.Answers {
+		if a.Hash != "" && slices.Contains(o.Losers, a.Operator) {
+			if u := n.upstream(a.Upstream); u != nil {
+				u.Health().Failure()
+			}
+		}
+	}
 	for _, op := range o.Losers {
 		reason := fmt.Sprintf("its answer to %s at block %d lost a dispute to %v", pl.Method, d.Block, o.Agreed)
 		if until, quarantined := n.strikes.Strike(op, reason); quarantined {
 			n.suspend(op, until)
 		}
 	}
+}
+
+func (n *Network) upstream(name string) *upstream.Upstream {
+	for _, u := range n.router.Upstreams() {
+		if u.Name == name {
+			return u
+		}
+	}
+	return nil
 }
 
 // suspend takes every upstream of operator out of use until the given

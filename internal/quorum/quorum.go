@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"time"
 
@@ -31,6 +32,13 @@ type Request struct {
 	Ignore      []string
 	OnDispute   string // config.OnDisputeError or config.OnDisputeMajority
 	OnShortfall string // config.OnShortfallError or config.OnShortfallBestEffort
+	// Audit makes the K-th operator asked a random one of the K-th best
+	// and those after it, so that operators the ranking keeps idle are
+	// still checked against the others (a liar ranked last would
+	// otherwise never be caught again).
+	Audit bool
+	// Rand picks the audited operator (nil: math/rand/v2).
+	Rand func(n int) int
 }
 
 // Answer is what one operator said.
@@ -112,6 +120,14 @@ func Run(ctx context.Context, a Asker, req Request, clk clock.Clock) (*Outcome, 
 	}
 	k := max(req.K, 1)
 	ops := a.Operators(req.Call)
+	if req.Audit && len(ops) > k {
+		pick := req.Rand
+		if pick == nil {
+			pick = rand.IntN
+		}
+		j := k - 1 + pick(len(ops)-k+1)
+		ops[k-1], ops[j] = ops[j], ops[k-1]
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	replies := make(chan reply, len(ops))

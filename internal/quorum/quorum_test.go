@@ -205,3 +205,20 @@ func TestDeadlineWithTooFewAnswers(t *testing.T) {
 		t.Fatalf("message %q lacks %q", qe.Message, want)
 	}
 }
+
+func TestAuditAsksAnOperatorBeyondTheBest(t *testing.T) {
+	honest := script{result: `"0x1"`}
+	f := &fakeAsker{ops: []string{"a", "b", "idle-liar"}, delay: time.Hour,
+		by: map[string]script{"a": honest, "b": honest, "idle-liar": {result: `"0x2"`}}}
+	req := Request{Call: route.Call{Method: "eth_call"}, K: 2, Audit: true, Rand: func(n int) int { return n - 1 }}
+	o, err := Run(context.Background(), f, req, clock.Real{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(o.Losers, []string{"idle-liar"}) || o.Decision != Resolved {
+		t.Fatalf("losers %v, decision %s: the audit did not ask the idle operator", o.Losers, o.Decision)
+	}
+	if asked := f.askedOps(); len(asked) != 3 {
+		t.Fatalf("asked %v", asked)
+	}
+}

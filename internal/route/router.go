@@ -523,6 +523,11 @@ func (r *Router) pick(c Call, tried, excluded map[*upstream.Upstream]bool) (*ups
 	return nil, wait
 }
 
+// Probe reports whether this call should be a probe (the configured
+// probe share of calls): a quorum read uses it to audit an operator the
+// ranking would not ask.
+func (r *Router) Probe() bool { return r.rand() < r.probeShare }
+
 // Operators returns the distinct operators that have an upstream able to
 // take c, best first: ranked by their best upstream, and operators whose
 // every upstream is a last resort (throttled, open breaker, lacking the
