@@ -71,12 +71,23 @@ type liveOptions struct {
 	// manual: the devnet mines only on Commit or Step, with no
 	// transaction stream.
 	manual bool
+	// providers overrides liveProviders.
+	providers int
+	// quorum and strikes, when set, are the network's.
+	quorum  config.Quorum
+	strikes config.Strikes
+	// probeShare is the gateway's (0: its default).
+	probeShare float64
 }
 
 func newLiveStackWith(t testing.TB, opts liveOptions) *liveStack {
 	t.Helper()
 	ctx := context.Background()
-	dnOpts := devnet.Options{Providers: liveProviders, BlockTime: liveBlockTime, TxStream: true}
+	providers := liveProviders
+	if opts.providers > 0 {
+		providers = opts.providers
+	}
+	dnOpts := devnet.Options{Providers: providers, BlockTime: liveBlockTime, TxStream: true}
 	if opts.manual {
 		dnOpts.BlockTime, dnOpts.TxStream = 0, false
 	}
@@ -101,6 +112,8 @@ func newLiveStackWith(t testing.TB, opts liveOptions) *liveStack {
 		Upstreams: ups,
 		Head:      config.Head{PollInterval: livePoll},
 		Breaker:   config.Breaker{Failures: liveFailures, Window: liveWindow, OpenFor: liveOpenFor},
+		Quorum:    opts.quorum,
+		Strikes:   opts.strikes,
 	}
 	if !opts.hedge {
 		off := false
@@ -111,7 +124,7 @@ func newLiveStackWith(t testing.TB, opts liveOptions) *liveStack {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	gw, reg, url := serveGatewayMetrics(t, cfg, liveProviders)
+	gw, reg, url := serveGatewayWith(t, cfg, providers, opts.probeShare)
 	// Enough keep-alive connections for every client: the default two per
 	// host would open and close a connection per call under this load.
 	transport := &http.Transport{MaxIdleConns: 2 * liveClients, MaxIdleConnsPerHost: 2 * liveClients}

@@ -61,9 +61,16 @@ func serveGateway(t testing.TB, cfg *config.Config, want int) (*gateway.Gateway,
 // registry.
 func serveGatewayMetrics(t testing.TB, cfg *config.Config, want int) (*gateway.Gateway, *prometheus.Registry, string) {
 	t.Helper()
+	return serveGatewayWith(t, cfg, want, 0)
+}
+
+// serveGatewayWith is serveGatewayMetrics with the gateway's probe share
+// (0: its default).
+func serveGatewayWith(t testing.TB, cfg *config.Config, want int, probeShare float64) (*gateway.Gateway, *prometheus.Registry, string) {
+	t.Helper()
 	reg := prometheus.NewRegistry()
 	log := slog.New(slog.DiscardHandler)
-	gw, err := gateway.New(cfg, gateway.Options{Logger: log, Registry: reg})
+	gw, err := gateway.New(cfg, gateway.Options{Logger: log, Registry: reg, ProbeShare: probeShare})
 	if err != nil {
 		t.Fatal(err)
 	}
