@@ -61,7 +61,7 @@ func NewQuorumPolicy(q config.Quorum) (*QuorumPolicy, error) {
 // group's, else the network's k for the default eligible methods. A
 // method with no entry that is not eligible by default gets K 1.
 func (p *QuorumPolicy) For(method string) Quorum {
-	if p == nil {
+	if p == nil || p.k == 1 && len(p.methods) == 0 && len(p.groups) == 0 {
 		return Quorum{K: 1}
 	}
 	q := Quorum{K: 1}
