@@ -17,6 +17,7 @@ import (
 
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/devnet"
+	"github.com/braidrpc/braid/internal/report"
 	"github.com/braidrpc/braid/internal/server"
 )
 
@@ -33,13 +34,15 @@ func post(t *testing.T, url, body string) string {
 
 // TestDemo runs `braid demo` as a user would: it prints its endpoint, the
 // endpoint answers, /demo/info and /demo/faults work, a provider taken
-// down does not break calls, and cancelling the context shuts it down.
+// down does not break calls (with --quorum 2, the other two agree), the
+// centralization report reflects the quorum, and cancelling the context
+// shuts it down.
 func TestDemo(t *testing.T) {
 	pr, pw := io.Pipe()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- demo(ctx, demoOptions{listen: "127.0.0.1:0", providers: 3, blockTime: 200 * time.Millisecond},
+		done <- demo(ctx, demoOptions{listen: "127.0.0.1:0", providers: 3, blockTime: 200 * time.Millisecond, quorum: 2},
 			pw, slog.New(slog.DiscardHandler))
 		pw.Close()
 	}()
@@ -60,7 +63,7 @@ func TestDemo(t *testing.T) {
 	if endpoint == "" {
 		t.Fatalf("no endpoint in the banner:\n%s", banner.String())
 	}
-	for _, want := range []string{"p1", "p3", "curl", "/demo/faults", devnet.UserKey} {
+	for _, want := range []string{"p1", "p3", "curl", "/demo/faults", devnet.UserKey, "/status/disputes", "/status/centralization"} {
 		if !strings.Contains(banner.String(), want) {
 			t.Errorf("banner lacks %q", want)
 		}
@@ -103,6 +106,11 @@ func TestDemo(t *testing.T) {
 		if !strings.Contains(got, `"result":"0x`) {
 			t.Fatalf("call %d with p1 down: %s", i, got)
 		}
+	}
+	var rep report.Report
+	if got := get(t, endpoint+"/status/centralization"); json.Unmarshal([]byte(got), &rep) != nil ||
+		len(rep.Networks) != 1 || rep.Networks[0].Integrity.Value != 2 {
+		t.Errorf("centralization report without integrity 2:\n%s", got)
 	}
 	cancel()
 	select {
@@ -184,4 +192,15 @@ func loadForTest(t *testing.T, path string) (*config.Config, net.Listener, *slog
 		t.Fatal(err)
 	}
 	return cfg, ln, slog.New(slog.DiscardHandler)
+}
+
+func get(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
 }
