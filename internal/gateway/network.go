@@ -226,9 +226,14 @@ func (n *Network) staticAnswer(ctx context.Context, pl *plan.Plan) (*jsonrpc.Res
 	}
 }
 
+// knowsTx asks whether the chain has the transaction. The question goes
+// through the same plan as a client's (pinning, and the quorum when the
+// network has one), so a lone operator cannot talk braid into reporting a
+// transaction as sent.
 func (n *Network) knowsTx(ctx context.Context, hash json.RawMessage) bool {
-	res, err := n.router.Do(ctx, route.Call{Method: "eth_getTransactionByHash", Params: append(append(json.RawMessage("["), hash...), ']'), Class: plan.ClassTx})
-	return err == nil && res.Response.Error == nil && string(res.Response.Result) != "null"
+	req := &jsonrpc.Request{Method: "eth_getTransactionByHash", Params: append(append(json.RawMessage("["), hash...), ']')}
+	res, err := n.execute(ctx, req)
+	return err == nil && res.Error == nil && string(res.Result) != "null"
 }
 
 func isNonceTooLow(msg string) bool {
