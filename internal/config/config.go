@@ -42,6 +42,7 @@ type Network struct {
 	Quorum  Quorum  `yaml:"quorum"`
 	Strikes Strikes `yaml:"strikes"`
 	Require Require `yaml:"require"`
+	Verify  Verify  `yaml:"verify"`
 	// Upstreams are the providers of this network.
 	Upstreams []Upstream `yaml:"upstreams"`
 }
@@ -163,6 +164,38 @@ const (
 	OnShortfallBestEffort = "best_effort"
 )
 
+// Verify configures verified reads: answers checked against block
+// headers braid trusts (Merkle proofs, transaction and receipt roots).
+type Verify struct {
+	// Mode is "off" (default: answers are not checked) or "strict" (only
+	// checked answers are returned; methods braid cannot check are refused
+	// unless listed in AllowUnverified).
+	Mode string `yaml:"mode"`
+	// AllowUnverified are methods served unchecked in strict mode (names
+	// or prefixes ending in "*").
+	AllowUnverified []string `yaml:"allow_unverified"`
+	// MaxLogRange is the largest eth_getLogs range (in blocks) whose
+	// completeness is checked: every block whose bloom may match has its
+	// receipts verified, so a dropped log is caught. Larger ranges get
+	// every returned log checked, but not completeness.
+	MaxLogRange uint64 `yaml:"max_log_range"`
+	// HeaderCache bounds the verified headers kept in memory.
+	HeaderCache int `yaml:"header_cache"`
+	// HistoryHops bounds how far back braid establishes a block's hash
+	// through the EIP-2935 history contract: each hop reaches 8191 blocks
+	// further from the tip.
+	HistoryHops int `yaml:"history_hops"`
+}
+
+// Verify modes.
+const (
+	VerifyOff    = "off"
+	VerifyStrict = "strict"
+)
+
+// Strict reports whether answers must be verified.
+func (v Verify) Strict() bool { return v.Mode == VerifyStrict }
+
 // Strikes configures how operators caught lying are taken out of use. An
 // operator whose answer loses a dispute gets a strike; Max strikes within
 // Window quarantine all its upstreams for Quarantine.
@@ -209,4 +242,8 @@ const (
 	DefaultStrikesMax       = 3
 	DefaultStrikesWindow    = 10 * time.Minute
 	DefaultStrikeQuarantine = 30 * time.Minute
+
+	DefaultMaxLogRange = 1000
+	DefaultHeaderCache = 8192
+	DefaultHistoryHops = 4
 )

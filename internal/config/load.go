@@ -125,6 +125,10 @@ func (c *Config) ApplyDefaults() {
 		orDefault(&n.Strikes.Max, DefaultStrikesMax)
 		orDefault(&n.Strikes.Window, DefaultStrikesWindow)
 		orDefault(&n.Strikes.Quarantine, DefaultStrikeQuarantine)
+		orDefault(&n.Verify.Mode, VerifyOff)
+		orDefault(&n.Verify.MaxLogRange, DefaultMaxLogRange)
+		orDefault(&n.Verify.HeaderCache, DefaultHeaderCache)
+		orDefault(&n.Verify.HistoryHops, DefaultHistoryHops)
 		ups := c.Networks[i].Upstreams
 		for j := range ups {
 			u := &ups[j]

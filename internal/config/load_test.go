@@ -98,6 +98,12 @@ func TestGoodFiles(t *testing.T) {
 			if m.Strikes != (Strikes{Max: 5, Window: 5 * time.Minute, Quarantine: time.Hour}) || m.Require != (Require{Availability: 2, Integrity: 2}) {
 				t.Errorf("strikes = %+v, require = %+v", m.Strikes, m.Require)
 			}
+			if v := m.Verify; !v.Strict() || v.MaxLogRange != 500 || v.HeaderCache != 1024 || v.HistoryHops != 2 || len(v.AllowUnverified) != 2 {
+				t.Errorf("verify = %+v", v)
+			}
+			if v := c.Network("sepolia").Verify; v.Strict() || v.Mode != VerifyOff || v.MaxLogRange != DefaultMaxLogRange || v.HeaderCache != DefaultHeaderCache || v.HistoryHops != DefaultHistoryHops {
+				t.Errorf("sepolia verify defaults = %+v", v)
+			}
 			if s := c.Network("sepolia"); s.Quorum.K != 1 || s.Quorum.OnDispute != OnDisputeError || s.Quorum.OnShortfall != OnShortfallError ||
 				s.Strikes != (Strikes{Max: DefaultStrikesMax, Window: DefaultStrikesWindow, Quarantine: DefaultStrikeQuarantine}) {
 				t.Errorf("sepolia quorum defaults: %+v %+v", s.Quorum, s.Strikes)
@@ -228,6 +234,10 @@ var badFiles = map[string][]string{
 		`quorum.methods.eth_call.ignore_fields has an empty entry`,
 		`strikes.max, strikes.window and strikes.quarantine must not be negative`,
 		`require.availability and require.integrity must not be negative`},
+	"verify.bad.yaml": {
+		`verify.mode must be "off" or "strict", got "paranoid"`,
+		`verify.allow_unverified item 1 "eth_*call": "*" may only end a prefix`,
+		`verify.header_cache and verify.history_hops must not be negative`},
 	"quorum-scalar.bad.yaml":      {`line 4: quorum: expected a mapping such as "quorum: {k: 2}", got 2`},
 	"unknown-quorum-key.bad.yaml": {`line 7: unknown key "ignore_field" in quorum method (did you mean "ignore_fields"?)`},
 	"zero-limits.bad.yaml": {

@@ -120,6 +120,15 @@ func (n *Network) validate(i int) []error {
 		add("strikes.max, strikes.window and strikes.quarantine must not be negative (defaults %d, %s, %s)",
 			DefaultStrikesMax, DefaultStrikesWindow, DefaultStrikeQuarantine)
 	}
+	switch n.Verify.Mode {
+	case "", VerifyOff, VerifyStrict:
+	default:
+		add("verify.mode must be %q or %q, got %s", VerifyOff, VerifyStrict, quote(n.Verify.Mode))
+	}
+	errs = append(errs, validateMethods(label+": verify.allow_unverified", n.Verify.AllowUnverified)...)
+	if n.Verify.HeaderCache < 0 || n.Verify.HistoryHops < 0 {
+		add("verify.header_cache and verify.history_hops must not be negative")
+	}
 	if n.Require.Availability < 0 || n.Require.Integrity < 0 {
 		add("require.availability and require.integrity must not be negative (0: no requirement)")
 	}

@@ -37,6 +37,13 @@ const (
 	// CodeQuorumShortfall: fewer operators than the quorum needs could
 	// answer.
 	CodeQuorumShortfall = -32044
+	// CodeVerificationFailed: in strict mode, no operator's answer passed
+	// the checks against the trusted header; data names the method and
+	// each operator tried.
+	CodeVerificationFailed = -32045
+	// CodeUnverifiable: in strict mode, a method braid cannot check and
+	// the configuration does not allow unchecked.
+	CodeUnverifiable = -32046
 )
 
 // Error is a JSON-RPC error object. It is both what braid sends and how an
@@ -153,6 +160,10 @@ func CodeString(code int) string {
 		return "dispute"
 	case CodeQuorumShortfall:
 		return "quorum_shortfall"
+	case CodeVerificationFailed:
+		return "verification_failed"
+	case CodeUnverifiable:
+		return "unverifiable"
 	case 3:
 		return "execution_reverted"
 	}

@@ -21,6 +21,9 @@ type Plan struct {
 	// Quorum is how many distinct operators must agree on the answer, and
 	// what the comparison ignores (K 1: an ordinary read).
 	Quorum Quorum
+	// Verify: the answer must be checked against a trusted header before
+	// it is returned (strict mode).
+	Verify bool
 }
 
 // Planner makes plans for one network under its method policy.
@@ -28,6 +31,9 @@ type Planner struct {
 	allow  []string
 	deny   []string
 	quorum *QuorumPolicy
+
+	strict          bool
+	allowUnverified []string
 }
 
 // NewPlanner returns a planner enforcing the network's allow/deny lists
@@ -43,8 +49,13 @@ func (p *Planner) Plan(req *jsonrpc.Request) (*Plan, *jsonrpc.Error) {
 	if !p.allowed(req.Method) {
 		return nil, jsonrpc.Errorf(jsonrpc.CodeMethodNotFound, "the method %s is not allowed on this endpoint", req.Method)
 	}
+	verify, ok := p.verifyPolicy(req.Method)
+	if !ok {
+		return nil, jsonrpc.Errorf(jsonrpc.CodeUnverifiable,
+			"%s cannot be verified, and this endpoint returns only verified answers (verify: strict); list it in verify.allow_unverified to serve it unchecked", req.Method)
+	}
 	spec := Lookup(req.Method)
-	pl := &Plan{Method: req.Method, Kind: Forward, Spec: spec, Params: req.Params, Quorum: p.quorum.For(req.Method)}
+	pl := &Plan{Method: req.Method, Kind: Forward, Spec: spec, Params: req.Params, Quorum: p.quorum.For(req.Method), Verify: verify}
 	if spec == nil {
 		return pl, nil
 	}
