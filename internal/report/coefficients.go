@@ -91,6 +91,28 @@ func integrityOf(q Quorum, policy *plan.QuorumPolicy, ops int) Integrity {
 	return in
 }
 
+// verifiedIntegrity is the integrity coefficient in strict mode. A lie
+// from any number of operators fails its proof, so the only thing left to
+// attack is the trusted head: the m operators whose agreement makes a
+// block the served tip can make braid trust a forged one. Quorum reads
+// strict mode serves unchecked (verify.allow_unverified) rest on their k.
+func verifiedIntegrity(v config.Verify, policy *plan.QuorumPolicy, m int) Integrity {
+	in := Integrity{Value: m, ReadsOutsideQuorum: 1}
+	var unchecked []string
+	for _, method := range plan.QuorumEligible {
+		if plan.ServedUnchecked(v, method) {
+			unchecked = append(unchecked, method)
+			in.Value = min(in.Value, policy.For(method).K)
+		}
+	}
+	in.Note = fmt.Sprintf("verify strict: a lie from any number of operators fails its proof; only the trusted head is left to attack, and %d colluding operators (head.min_operators) can make braid trust a forged head", m)
+	if len(unchecked) > 0 {
+		in.Note += fmt.Sprintf("; %s served unverified rest on quorum", list(unchecked, 3, false))
+	}
+	in.Note += "; fee suggestions (eth_gasPrice, …) rest on one operator"
+	return in
+}
+
 // examples returns outsideQuorumExamples the policy leaves at k 1.
 func examples(policy *plan.QuorumPolicy) []string {
 	var out []string

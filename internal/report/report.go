@@ -57,6 +57,8 @@ type Network struct {
 	Quorum       Quorum       `json:"quorum"`
 	Availability Availability `json:"availability"`
 	Integrity    Integrity    `json:"integrity"`
+	// Verify is the network's verify.mode ("off" or "strict").
+	Verify string `json:"verify"`
 	// HHI is the Herfindahl–Hirschman index of the operators' shares of
 	// served reads, in percent squared: 10000 when one operator served
 	// every read, 10000/N when N operators served equally, 0 with no
@@ -154,6 +156,10 @@ func Build(n *config.Network, live *Live) (*Network, error) {
 	opCount := len(r.Operators)
 	r.Availability = availabilityOf(opCount, minOperators(n.Head.MinOperators, opCount), r.Quorum)
 	r.Integrity = integrityOf(r.Quorum, policy, opCount)
+	r.Verify = orDefault(n.Verify.Mode, config.VerifyOff)
+	if n.Verify.Strict() {
+		r.Integrity = verifiedIntegrity(n.Verify, policy, minOperators(n.Head.MinOperators, opCount))
+	}
 	if live != nil {
 		r.Window = windowString(live.Window)
 		r.Requests, r.HHI = concentration(r.Operators)

@@ -454,3 +454,33 @@ func TestWindowPhrase(t *testing.T) {
 		}
 	}
 }
+
+func TestVerifiedIntegrity(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		k     int
+		minOp int
+		allow []string
+		want  int
+	}{
+		{"strict, majority of 4 holds the head", 1, 0, nil, 3},
+		{"strict, explicit min_operators", 1, 2, nil, 2},
+		{"strict with eth_call allowed unverified and no quorum", 1, 0, []string{"eth_call"}, 1},
+		{"strict with eth_call allowed unverified under quorum 2", 2, 0, []string{"eth_call"}, 2},
+		{"strict, quorum above the head's operators", 4, 0, nil, 3},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			n := topology("a b c d")
+			n.Quorum = quorum(tt.k, "")
+			n.Head.MinOperators = tt.minOp
+			n.Verify = config.Verify{Mode: config.VerifyStrict, AllowUnverified: tt.allow}
+			r, err := Build(&n, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Integrity.Value != tt.want || r.Verify != "strict" || !strings.Contains(r.Integrity.Note, "only the trusted head is left to attack") {
+				t.Fatalf("integrity %+v (verify %q), want %d", r.Integrity, r.Verify, tt.want)
+			}
+		})
+	}
+}

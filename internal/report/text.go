@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/braidrpc/braid/internal/config"
 )
 
 // labelWidth is the width of the label column of the text report.
@@ -61,6 +63,11 @@ func (n *Network) writeText(b *strings.Builder) {
 		}
 	}
 	row("quorum", n.Quorum.text())
+	if n.Verify == config.VerifyStrict {
+		row("verify", "strict: only answers proven against a trusted header are returned")
+	} else {
+		row("verify", "off: answers are not checked against block headers")
+	}
 
 	a := n.Availability
 	parts := []string{"reads " + strconv.Itoa(a.Reads)}
