@@ -30,6 +30,9 @@ type Faults struct {
 	// LieVariant picks which lie (1 to 255, default 1): two providers
 	// lying with different variants disagree with each other too.
 	LieVariant int `json:"lie_variant,omitempty"`
+	// LieKind is what the lie does: "alter" values (default), "drop" the
+	// last transaction of a block or log of a list, or "add" a copy of it.
+	LieKind string `json:"lie_kind,omitempty"`
 }
 
 // Validate reports the first out-of-range field in words a user can act on.
@@ -39,6 +42,8 @@ func (f Faults) Validate() error {
 		return fmt.Errorf("latency_ms must not be negative, got %d", f.LatencyMS)
 	case math.IsNaN(f.ErrorRate) || f.ErrorRate < 0 || f.ErrorRate > 1:
 		return fmt.Errorf("error_rate must be between 0 and 1, got %v", f.ErrorRate)
+	case f.LieKind != "" && f.LieKind != LieAlter && f.LieKind != LieDrop && f.LieKind != LieAdd:
+		return fmt.Errorf("lie_kind must be %q, %q or %q, got %q", LieAlter, LieDrop, LieAdd, f.LieKind)
 	case f.LieVariant < 0 || f.LieVariant > 255:
 		return fmt.Errorf("lie_variant must be between 1 and 255, got %d", f.LieVariant)
 	case f.HTTPStatus != 0 && (f.HTTPStatus < 400 || f.HTTPStatus > 599):

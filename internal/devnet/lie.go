@@ -15,9 +15,13 @@ var oneEther = big.NewInt(params.Ether)
 // same every time for one variant (1 and up); providers lying with
 // different variants tell different lies. Answers of other methods, null
 // answers and answers it cannot parse are returned unchanged.
-func lie(method string, result json.RawMessage, variant int) json.RawMessage {
+func lie(method string, result json.RawMessage, variant int, kind string) json.RawMessage {
 	if isNull(result) {
 		return result
+	}
+	switch kind {
+	case LieDrop, LieAdd:
+		return lieList(method, result, kind)
 	}
 	v := int64(max(variant, 1))
 	flip := byte(0xff ^ (v - 1))
@@ -31,7 +35,7 @@ func lie(method string, result json.RawMessage, variant int) json.RawMessage {
 	logs := func(r json.RawMessage) json.RawMessage { return alterLogs(r, flip) }
 	switch method {
 	case "eth_getBalance":
-		return addQuantity(result, ether)
+		return addQuantity(result, big.NewInt(v)) // off by v wei
 	case "eth_getTransactionCount":
 		return addQuantity(result, big.NewInt(v))
 	case "eth_getStorageAt", "eth_call":
@@ -54,6 +58,10 @@ func lie(method string, result json.RawMessage, variant int) json.RawMessage {
 		})
 	case "eth_getLogs":
 		return alterLogs(result, flip)
+	case "eth_getBlockReceipts":
+		return alterList(result, func(first json.RawMessage) json.RawMessage {
+			return alterObject(first, func(o object) { o.update("status", flipStatus) })
+		})
 	case "eth_getTransactionByHash":
 		return alterObject(result, func(o object) {
 			o.update("value", plus(big.NewInt(v)))
@@ -64,6 +72,79 @@ func lie(method string, result json.RawMessage, variant int) json.RawMessage {
 		})
 	}
 	return result
+}
+
+// Lie kinds: what a lying provider does to lists (Faults.LieKind).
+const (
+	LieAlter = "alter" // change values (the default)
+	LieDrop  = "drop"  // leave out the last transaction or log
+	LieAdd   = "add"   // repeat the last transaction or log
+)
+
+// lieList drops or repeats the last element of the list an answer is
+// about: a block's transactions, a receipt's logs, a logs answer, a
+// block's receipts' logs.
+func lieList(method string, result json.RawMessage, kind string) json.RawMessage {
+	edit := func(raw json.RawMessage) json.RawMessage { return editList(raw, kind) }
+	switch method {
+	case "eth_getBlockByNumber", "eth_getBlockByHash":
+		return alterObject(result, func(o object) { o.update("transactions", edit) })
+	case "eth_getTransactionReceipt":
+		return alterObject(result, func(o object) { o.update("logs", edit) })
+	case "eth_getLogs":
+		return edit(result)
+	case "eth_getBlockReceipts":
+		var rs []json.RawMessage
+		if json.Unmarshal(result, &rs) != nil {
+			return result
+		}
+		for i := len(rs) - 1; i >= 0; i-- {
+			changed := alterObject(rs[i], func(o object) { o.update("logs", edit) })
+			if string(changed) != string(rs[i]) {
+				rs[i] = changed
+				break
+			}
+		}
+		out, err := json.Marshal(rs)
+		if err != nil {
+			return result
+		}
+		return out
+	}
+	return result
+}
+
+// editList drops or repeats the last element of a JSON array; an empty
+// array stays empty.
+func editList(raw json.RawMessage, kind string) json.RawMessage {
+	var list []json.RawMessage
+	if json.Unmarshal(raw, &list) != nil || len(list) == 0 {
+		return raw
+	}
+	if kind == LieDrop {
+		list = list[:len(list)-1]
+	} else {
+		list = append(list, list[len(list)-1])
+	}
+	out, err := json.Marshal(list)
+	if err != nil {
+		return raw
+	}
+	return out
+}
+
+// alterList applies fn to the first element of a JSON array.
+func alterList(raw json.RawMessage, fn func(json.RawMessage) json.RawMessage) json.RawMessage {
+	var list []json.RawMessage
+	if json.Unmarshal(raw, &list) != nil || len(list) == 0 {
+		return raw
+	}
+	list[0] = fn(list[0])
+	out, err := json.Marshal(list)
+	if err != nil {
+		return raw
+	}
+	return out
 }
 
 // addQuantity adds delta to a hex quantity.

@@ -118,3 +118,51 @@ func sameShape(t *testing.T, a, b json.RawMessage) bool {
 	}
 	return reflect.TypeOf(va) == reflect.TypeOf(vb)
 }
+
+func TestFaultLieKinds(t *testing.T) {
+	d := newTestDevnet(t, 1)
+	p := d.Providers()[0]
+	ref := latestRefs(t, d)
+	count := func(method string, params ...any) int {
+		t.Helper()
+		raw := mustCall(t, p, method, params...)
+		var list []json.RawMessage
+		if method == "eth_getLogs" {
+			_ = json.Unmarshal(raw, &list)
+			return len(list)
+		}
+		var o struct {
+			Transactions []json.RawMessage `json:"transactions"`
+			Logs         []json.RawMessage `json:"logs"`
+		}
+		_ = json.Unmarshal(raw, &o)
+		return len(o.Transactions) + len(o.Logs)
+	}
+	logsFilter := map[string]any{"fromBlock": "0x0", "address": d.Token()}
+	calls := []struct {
+		method string
+		params []any
+	}{
+		{"eth_getBlockByHash", []any{ref.block, true}},
+		{"eth_getTransactionReceipt", []any{ref.tokenTx}},
+		{"eth_getLogs", []any{logsFilter}},
+	}
+	honest := make([]int, len(calls))
+	for i, c := range calls {
+		honest[i] = count(c.method, c.params...)
+		if honest[i] == 0 {
+			t.Fatalf("%s: nothing to drop", c.method)
+		}
+	}
+	for kind, delta := range map[string]int{LieDrop: -1, LieAdd: 1} {
+		p.SetFaults(Faults{Lie: true, LieKind: kind})
+		for i, c := range calls {
+			if got := count(c.method, c.params...); got != honest[i]+delta {
+				t.Errorf("%s %s: %d elements, want %d", kind, c.method, got, honest[i]+delta)
+			}
+		}
+	}
+	if err := (Faults{Lie: true, LieKind: "swap"}).Validate(); err == nil {
+		t.Error("an unknown lie kind is valid")
+	}
+}

@@ -333,7 +333,7 @@ func (p *Provider) maybeLie(f Faults, method string, result json.RawMessage, err
 	if err != nil || !f.Lie {
 		return result, err
 	}
-	return lie(method, result, f.LieVariant), nil
+	return lie(method, result, f.LieVariant, f.LieKind), nil
 }
 
 // allowed turns away methods a public HTTP endpoint of geth would not
