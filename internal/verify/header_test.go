@@ -44,8 +44,10 @@ func TestHeaderFromJSON(t *testing.T) {
 		"hash member": func(s string) string {
 			return replaceField(s, "hash", "0x"+strings.Repeat("22", 32))
 		},
-		"null":     func(string) string { return "null" },
-		"not JSON": func(string) string { return "{" },
+		"short hash member": func(s string) string { return replaceField(s, "hash", "0x"+strings.Repeat("22", 31)) },
+		"empty hash member": func(s string) string { return replaceField(s, "hash", "0x") },
+		"null":              func(string) string { return "null" },
+		"not JSON":          func(string) string { return "{" },
 	} {
 		if _, err := HeaderFromJSON(json.RawMessage(mutate(string(raw))), named.Hash); !errors.As(err, &lie) {
 			t.Errorf("%s: err %v, want a verification error", name, err)
