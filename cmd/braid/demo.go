@@ -23,6 +23,7 @@ func runDemo(args []string) error {
 	providers := fs.Int("providers", 4, "number of local providers, each its own operator")
 	blockTime := fs.Duration("block-time", time.Second, "time between blocks")
 	quorum := fs.Int("quorum", 1, "distinct operators that must agree on each quorum read (1: off)")
+	verifyMode := fs.String("verify", config.VerifyOff, "off, or strict: return only answers proven against a trusted header")
 	var lf logFlags
 	lf.register(fs)
 	if err := fs.Parse(args); err != nil {
@@ -34,6 +35,9 @@ func runDemo(args []string) error {
 	if *quorum < 1 || *quorum > *providers {
 		return fmt.Errorf("demo: --quorum must be between 1 and --providers (%d), got %d", *providers, *quorum)
 	}
+	if *verifyMode != config.VerifyOff && *verifyMode != config.VerifyStrict {
+		return fmt.Errorf("demo: --verify must be off or strict, got %q", *verifyMode)
+	}
 	if *blockTime <= 0 {
 		return fmt.Errorf("demo: --block-time must be positive, got %s", *blockTime)
 	}
@@ -43,7 +47,7 @@ func runDemo(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return demo(ctx, demoOptions{listen: *listen, providers: *providers, blockTime: *blockTime, quorum: *quorum}, os.Stdout, log)
+	return demo(ctx, demoOptions{listen: *listen, providers: *providers, blockTime: *blockTime, quorum: *quorum, verify: *verifyMode}, os.Stdout, log)
 }
 
 type demoOptions struct {
@@ -51,6 +55,7 @@ type demoOptions struct {
 	providers int
 	blockTime time.Duration
 	quorum    int
+	verify    string
 }
 
 // demo runs chain, providers and gateway until ctx ends.
@@ -62,7 +67,7 @@ func demo(ctx context.Context, o demoOptions, stdout io.Writer, log *slog.Logger
 	defer dn.Close()
 
 	// The demo's gateway is configured exactly as braid serve would be.
-	cfg := demoConfig(o.listen, dn, o.blockTime, o.quorum)
+	cfg := demoConfig(o.listen, dn, o.blockTime, o.quorum, o.verify)
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
@@ -75,7 +80,7 @@ func demo(ctx context.Context, o demoOptions, stdout io.Writer, log *slog.Logger
 	return run(ctx, cfg, ln, log, func(s *server.Server) { s.Handle("/demo/", dn.Handler()) })
 }
 
-func demoConfig(listen string, dn *devnet.Devnet, blockTime time.Duration, quorum int) *config.Config {
+func demoConfig(listen string, dn *devnet.Devnet, blockTime time.Duration, quorum int, verify string) *config.Config {
 	cfg := config.Default()
 	cfg.Listen = listen
 	cfg.Networks = []config.Network{{
@@ -86,6 +91,7 @@ func demoConfig(listen string, dn *devnet.Devnet, blockTime time.Duration, quoru
 		// closely so the served tip trails it by a fraction of a block.
 		Head:   config.Head{PollInterval: max(100*time.Millisecond, blockTime/4)},
 		Quorum: config.Quorum{K: quorum},
+		Verify: config.Verify{Mode: verify},
 	}}
 	cfg.ApplyDefaults()
 	return cfg
@@ -111,6 +117,9 @@ func printDemoBanner(w io.Writer, cfg *config.Config, dn *devnet.Devnet) {
 	if k := cfg.Networks[0].Quorum.K; k > 1 {
 		fmt.Fprintf(&b, "  curl -s %s/demo/faults -d '{\"provider\":\"p2\",\"lie\":true}'    # p2 lies; %d operators must agree, so it is outvoted\n", base, k)
 		fmt.Fprintf(&b, "  curl -s %s/status/disputes\n", base)
+	}
+	if cfg.Networks[0].Verify.Strict() {
+		fmt.Fprintf(&b, "  curl -s %s/demo/faults -d '{\"provider\":\"p1\",\"lie\":true}'    # verify strict: p1's lies fail their proofs; reads stay true\n", base)
 	}
 	fmt.Fprintf(&b, "  curl -s %s/status/centralization\n", base)
 	fmt.Fprintf(&b, "  curl -s %s/metrics | grep braid_upstream_requests_total\n\n", base)

@@ -18,6 +18,7 @@ import (
 	"github.com/braidrpc/braid/internal/quorum"
 	"github.com/braidrpc/braid/internal/route"
 	"github.com/braidrpc/braid/internal/upstream"
+	"github.com/braidrpc/braid/internal/verify"
 )
 
 // assessInterval is how often upstream conditions are re-derived.
@@ -38,6 +39,10 @@ type Options struct {
 	Logger     *slog.Logger
 	Registry   prometheus.Registerer
 }
+
+// blockCacheSize bounds the blocks whose verified transactions and
+// receipts are kept (for verified reads).
+const blockCacheSize = 1024
 
 // disputeLogSize bounds the dispute log shown at /status/disputes.
 const disputeLogSize = 256
@@ -113,7 +118,7 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 		n := &Network{
 			Name:    nc.Name,
 			ChainID: nc.ChainID,
-			planner: plan.NewPlanner(nc.Methods, qp),
+			planner: plan.NewPlanner(nc.Methods, qp).WithVerify(nc.Verify),
 			router: route.New(ups, route.Options{
 				Network:     nc.Name,
 				MaxAttempts: cfg.Limits.MaxAttempts,
@@ -148,7 +153,12 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 			qmetrics:   qm,
 			shares:     newShares(opts.Clock),
 			quorumOn:   len(qp.Methods()) > 0,
+			verifyCfg:  nc.Verify,
+			headers:    verify.NewHeaders(nc.Verify.HeaderCache),
+			receipts:   newBounded[cachedReceipts](blockCacheSize),
+			bodies:     newBounded[blockBody](blockCacheSize),
 		}
+		n.trust = tipRoot{n}
 		g.networks = append(g.networks, n)
 		g.byName[n.Name] = n
 	}

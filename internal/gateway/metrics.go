@@ -14,6 +14,7 @@ type Metrics struct {
 	duration *prometheus.HistogramVec
 	errors   *prometheus.CounterVec
 	sends    *prometheus.CounterVec
+	verify   *prometheus.CounterVec
 }
 
 // NewMetrics registers the request collectors on reg.
@@ -36,8 +37,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Namespace: "braid", Name: "broadcast_total",
 			Help: "Transactions sent to each operator, by network, operator and result (accepted, refused: the node said no, failed: no answer).",
 		}, []string{"network", "operator", "result"}),
+		verify: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "braid", Name: "verify_failures_total",
+			Help: "Answers that failed verification against a trusted header (each one a strike), by network, method and operator.",
+		}, []string{"network", "method", "operator"}),
 	}
-	reg.MustRegister(m.requests, m.duration, m.errors, m.sends)
+	reg.MustRegister(m.requests, m.duration, m.errors, m.sends, m.verify)
 	return m
 }
 
@@ -72,4 +77,11 @@ func (m *Metrics) broadcast(network, operator, result string) {
 		return
 	}
 	m.sends.WithLabelValues(network, operator, result).Inc()
+}
+
+func (m *Metrics) verifyFailure(network, method, operator string) {
+	if m == nil {
+		return
+	}
+	m.verify.WithLabelValues(network, methodLabel(method), operator).Inc()
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/braidrpc/braid/internal/quorum"
 	"github.com/braidrpc/braid/internal/route"
 	"github.com/braidrpc/braid/internal/upstream"
+	"github.com/braidrpc/braid/internal/verify"
 )
 
 // Network is the runtime of one configured chain.
@@ -54,6 +55,12 @@ type Network struct {
 	qmetrics *quorum.Metrics
 	shares   *shares
 	quorumOn bool
+
+	verifyCfg config.Verify
+	trust     TrustRoot
+	headers   *verify.Headers
+	receipts  *bounded[cachedReceipts]
+	bodies    *bounded[blockBody]
 }
 
 // Tip returns the network's served tip in the planner's terms.
@@ -136,6 +143,9 @@ func (n *Network) execute(ctx context.Context, req *jsonrpc.Request) (*jsonrpc.R
 	case plan.Subscribe:
 		return nil, jsonrpc.Errorf(jsonrpc.CodeMethodNotFound,
 			"%s needs a connection that can carry notifications; this endpoint is HTTP", pl.Method)
+	}
+	if pl.Verify {
+		return n.verified(ctx, pl)
 	}
 	return n.forward(ctx, pl)
 }

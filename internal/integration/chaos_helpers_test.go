@@ -78,6 +78,8 @@ type liveOptions struct {
 	strikes config.Strikes
 	// probeShare is the gateway's (0: its default).
 	probeShare float64
+	// verify is the network's verify section.
+	verify config.Verify
 }
 
 func newLiveStackWith(t testing.TB, opts liveOptions) *liveStack {
@@ -114,6 +116,7 @@ func newLiveStackWith(t testing.TB, opts liveOptions) *liveStack {
 		Breaker:   config.Breaker{Failures: liveFailures, Window: liveWindow, OpenFor: liveOpenFor},
 		Quorum:    opts.quorum,
 		Strikes:   opts.strikes,
+		Verify:    opts.verify,
 	}
 	if !opts.hedge {
 		off := false

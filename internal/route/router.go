@@ -138,6 +138,9 @@ type Call struct {
 	// Operator, when set, restricts the call to that operator's upstreams
 	// (a quorum read or a broadcast asks each operator on its own).
 	Operator string
+	// Exclude keeps the call away from these operators' upstreams (ones
+	// whose answers already failed verification).
+	Exclude []string
 }
 
 // Result is the answer a call got and who gave it.
@@ -296,7 +299,7 @@ func (r *Router) anyLeft(c Call, excluded map[*upstream.Upstream]bool) bool {
 		return !excluded[c.Only] && c.Only.Usable()
 	}
 	for _, u := range r.upstreams {
-		if u.Usable() && !excluded[u] && (c.Operator == "" || u.Operator == c.Operator) {
+		if u.Usable() && !excluded[u] && (c.Operator == "" || u.Operator == c.Operator) && !slices.Contains(c.Exclude, u.Operator) {
 			return true
 		}
 	}
@@ -551,7 +554,7 @@ func (r *Router) candidates(c Call, tried, excluded map[*upstream.Upstream]bool)
 		pool = []*upstream.Upstream{c.Only}
 	}
 	for _, u := range pool {
-		if !u.Usable() || tried[u] || excluded[u] || (c.Operator != "" && u.Operator != c.Operator) {
+		if !u.Usable() || tried[u] || excluded[u] || (c.Operator != "" && u.Operator != c.Operator) || slices.Contains(c.Exclude, u.Operator) {
 			continue
 		}
 		var head uint64

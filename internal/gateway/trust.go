@@ -1,0 +1,304 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"strconv"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/params"
+
+	"github.com/braidrpc/braid/internal/jsonrpc"
+	"github.com/braidrpc/braid/internal/plan"
+	"github.com/braidrpc/braid/internal/route"
+	"github.com/braidrpc/braid/internal/upstream"
+	"github.com/braidrpc/braid/internal/verify"
+)
+
+// This file establishes the headers verified answers are checked against.
+// The trust root is the served tip: a block hash held by head.min_operators
+// distinct operators. Every other header is reached from it: by hash (the
+// header must hash to it), or, for a block number, through the EIP-2935
+// history contract, whose storage slot for that number is proven against
+// a trusted header's state root.
+
+// TrustRoot is where verified reads get the block they start from. Today
+// it is the served tip; a beacon light client can take its place.
+type TrustRoot interface {
+	// Trusted returns the latest trusted block, false while there is none.
+	Trusted() (plan.BlockRef, bool)
+}
+
+// tipRoot trusts the network's served tip.
+type tipRoot struct{ n *Network }
+
+func (t tipRoot) Trusted() (plan.BlockRef, bool) {
+	tip := t.n.Tip()
+	return tip.Latest, tip.Known
+}
+
+// errAllNull: every operator able to answer said null, and null cannot be
+// proven either way; the client gets null.
+var errAllNull = errors.New("every operator answered null")
+
+// header returns the verified header of hash, from the cache or fetched
+// (concurrent first requests for one header share one fetch).
+func (n *Network) header(ctx context.Context, hash common.Hash) (*types.Header, error) {
+	if h, ok := n.headers.Get(hash); ok {
+		return h, nil
+	}
+	v, err, _ := n.sf.Do("header:"+hash.Hex(), func() (any, error) {
+		// Shared by every caller waiting for this header: one leaving
+		// must not fail the others.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), n.timeout)
+		defer cancel()
+		var h *types.Header
+		params := json.RawMessage(`["` + hash.Hex() + `",false]`)
+		_, err := n.fetchVerified(ctx, route.Call{Method: "eth_getBlockByHash", Params: params, Class: plan.ClassBlock, Data: upstream.HistoryData},
+			true, func(res *route.Result) error {
+				var err error
+				h, err = verify.HeaderFromJSON(res.Response.Result, hash)
+				return err
+			})
+		if err != nil {
+			return nil, err
+		}
+		n.headers.Add(h)
+		return h, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*types.Header), nil
+}
+
+// trustedTip returns the trust root's block, or an error the client can
+// read while there is none.
+func (n *Network) trustedTip() (plan.BlockRef, error) {
+	ref, ok := n.trust.Trusted()
+	if !ok {
+		return plan.BlockRef{}, jsonrpc.Errorf(jsonrpc.CodeUnavailable,
+			"no trusted block yet: too few operators agree on the chain head of network %s", n.Name)
+	}
+	return ref, nil
+}
+
+// canonicalHash returns the hash of block number on the served chain.
+func (n *Network) canonicalHash(ctx context.Context, number uint64) (common.Hash, error) {
+	tip, err := n.trustedTip()
+	if err != nil {
+		return common.Hash{}, err
+	}
+	switch {
+	case number > tip.Number:
+		return common.Hash{}, jsonrpc.Errorf(jsonrpc.CodeInvalidParams,
+			"block %d is not served yet: the trusted head is block %d", number, tip.Number)
+	case number == tip.Number:
+		return tip.Hash, nil
+	}
+	if h, ok := n.headers.Canonical(number); ok {
+		return h, nil
+	}
+	hashes, err := n.historyHashes(ctx, tip, []uint64{number}, n.verifyCfg.HistoryHops)
+	if err != nil {
+		return common.Hash{}, err
+	}
+	return hashes[0], nil
+}
+
+// canonicalRange returns the hashes of blocks from..to (to at most the
+// trusted tip), asking the history contract for all unknown ones at once.
+func (n *Network) canonicalRange(ctx context.Context, from, to uint64) ([]common.Hash, error) {
+	tip, err := n.trustedTip()
+	if err != nil {
+		return nil, err
+	}
+	if to > tip.Number {
+		return nil, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "block %d is not served yet: the trusted head is block %d", to, tip.Number)
+	}
+	out := make([]common.Hash, to-from+1)
+	var missing []uint64
+	for i := range out {
+		num := from + uint64(i)
+		if num == tip.Number {
+			out[i] = tip.Hash
+		} else if h, ok := n.headers.Canonical(num); ok {
+			out[i] = h
+		} else {
+			missing = append(missing, num)
+		}
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
+	hashes, err := n.historyHashes(ctx, tip, missing, n.verifyCfg.HistoryHops)
+	if err != nil {
+		return nil, err
+	}
+	for i, num := range missing {
+		out[num-from] = hashes[i]
+	}
+	return out, nil
+}
+
+// historyHashes proves the hashes of numbers (all below anchor) from the
+// EIP-2935 history contract's storage at anchor: one eth_getProof for the
+// numbers within its window, and, hops permitting, a hop to an older
+// anchor for the others.
+func (n *Network) historyHashes(ctx context.Context, anchor plan.BlockRef, numbers []uint64, hops int) ([]common.Hash, error) {
+	out := make([]common.Hash, len(numbers))
+	var near []int // indexes of numbers within anchor's window
+	byHop := map[uint64][]int{}
+	for i, num := range numbers {
+		if anchor.Number-num <= params.HistoryServeWindow {
+			near = append(near, i)
+			continue
+		}
+		if hops <= 1 {
+			return nil, jsonrpc.Errorf(jsonrpc.CodeUnverifiable,
+				"block %d is too old to verify: braid reaches %d blocks below the trusted head (verify.history_hops × %d)",
+				num, uint64(n.verifyCfg.HistoryHops)*params.HistoryServeWindow, params.HistoryServeWindow)
+		}
+		// The block whose history window starts at num.
+		hop := num + params.HistoryServeWindow
+		byHop[hop] = append(byHop[hop], i)
+	}
+	if len(near) > 0 {
+		slots := make([]common.Hash, len(near))
+		for j, i := range near {
+			slots[j] = common.BigToHash(new(big.Int).SetUint64(numbers[i] % params.HistoryServeWindow))
+		}
+		acct, err := n.provenStorage(ctx, anchor.Hash, params.HistoryStorageAddress, slots)
+		if err != nil {
+			return nil, err
+		}
+		for j, i := range near {
+			h := acct.Storage[slots[j]]
+			if h == (common.Hash{}) {
+				return nil, jsonrpc.Errorf(jsonrpc.CodeUnverifiable,
+					"cannot establish the hash of block %d: the chain's history contract (EIP-2935) holds none", numbers[i])
+			}
+			out[i] = h
+			n.headers.SetCanonical(numbers[i], h)
+		}
+	}
+	for hop, idx := range byHop {
+		hopHash, err := n.historyHashes(ctx, anchor, []uint64{hop}, hops-1)
+		if err != nil {
+			return nil, err
+		}
+		sub := make([]uint64, len(idx))
+		for j, i := range idx {
+			sub[j] = numbers[i]
+		}
+		hashes, err := n.historyHashes(ctx, plan.BlockRef{Number: hop, Hash: hopHash[0]}, sub, hops-1)
+		if err != nil {
+			return nil, err
+		}
+		for j, i := range idx {
+			out[i] = hashes[j]
+		}
+	}
+	return out, nil
+}
+
+// provenStorage returns account address at block hash, with slots,
+// proven against the block's state root.
+func (n *Network) provenStorage(ctx context.Context, block common.Hash, address common.Address, slots []common.Hash) (*verify.Account, error) {
+	h, err := n.header(ctx, block)
+	if err != nil {
+		return nil, err
+	}
+	keys := make([]string, len(slots))
+	for i, s := range slots {
+		keys[i] = s.Hex()
+	}
+	p, _ := json.Marshal([]any{address, keys, map[string]string{"blockHash": block.Hex()}})
+	var acct *verify.Account
+	_, err = n.fetchVerified(ctx, route.Call{Method: "eth_getProof", Params: p, Class: plan.ClassState, Data: upstream.StateData},
+		false, func(res *route.Result) error {
+			var err error
+			acct, err = verify.VerifyProof(h.Root, address, slots, res.Response.Result)
+			return err
+		})
+	return acct, err
+}
+
+// resolveBlock turns a block parameter (absent, a tag, a number, a hash,
+// or an EIP-1898 object) into the hash of the block to verify against.
+func (n *Network) resolveBlock(ctx context.Context, raw json.RawMessage) (common.Hash, error) {
+	tip, err := n.trustedTip()
+	if err != nil {
+		return common.Hash{}, err
+	}
+	if len(raw) == 0 || string(raw) == "null" {
+		return tip.Hash, nil
+	}
+	if raw[0] == '{' {
+		var o struct {
+			BlockHash        *common.Hash    `json:"blockHash"`
+			BlockNumber      json.RawMessage `json:"blockNumber"`
+			RequireCanonical bool            `json:"requireCanonical"`
+		}
+		if err := json.Unmarshal(raw, &o); err != nil {
+			return common.Hash{}, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "invalid block: %v", err)
+		}
+		if o.BlockHash != nil {
+			if o.RequireCanonical {
+				h, err := n.header(ctx, *o.BlockHash)
+				if err != nil {
+					return common.Hash{}, err
+				}
+				if c, err := n.canonicalHash(ctx, h.Number.Uint64()); err != nil {
+					return common.Hash{}, err
+				} else if c != *o.BlockHash {
+					return common.Hash{}, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "block %s is not canonical", o.BlockHash.Hex())
+				}
+			}
+			return *o.BlockHash, nil
+		}
+		raw = o.BlockNumber
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return common.Hash{}, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "invalid block %s", raw)
+	}
+	switch s {
+	case "latest":
+		return tip.Hash, nil
+	case "safe", "finalized":
+		t := n.Tip()
+		ref := t.Safe
+		if s == "finalized" {
+			ref = t.Finalized
+		}
+		if ref.Hash == (common.Hash{}) {
+			return common.Hash{}, jsonrpc.Errorf(jsonrpc.CodeUnavailable, "no %s block agreed yet", s)
+		}
+		return ref.Hash, nil
+	case "earliest":
+		return n.canonicalHash(ctx, 0)
+	case "pending":
+		return common.Hash{}, jsonrpc.Errorf(jsonrpc.CodeUnverifiable, `the "pending" block cannot be verified: it is each node's own guess`)
+	}
+	if len(s) == 66 {
+		var h common.Hash
+		if err := h.UnmarshalText([]byte(s)); err == nil {
+			return h, nil
+		}
+	}
+	num, err := hexutil.DecodeUint64(s)
+	if err != nil {
+		return common.Hash{}, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "invalid block %q", s)
+	}
+	return n.canonicalHash(ctx, num)
+}
+
+func quoteHash(h common.Hash) json.RawMessage { return json.RawMessage(strconv.Quote(h.Hex())) }
+
+var _ = fmt.Sprintf

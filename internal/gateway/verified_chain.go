@@ -1,0 +1,489 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"sync"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/core/types"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/braidrpc/braid/internal/jsonrpc"
+	"github.com/braidrpc/braid/internal/plan"
+	"github.com/braidrpc/braid/internal/route"
+	"github.com/braidrpc/braid/internal/upstream"
+	"github.com/braidrpc/braid/internal/verify"
+)
+
+// fetchConcurrency bounds the fetches one verified read runs at once
+// (headers and receipts of a log range).
+const fetchConcurrency = 16
+
+func hashParams(h common.Hash, rest ...any) json.RawMessage {
+	p, _ := json.Marshal(append([]any{h.Hex()}, rest...))
+	return p
+}
+
+// blockBody is a block's verified transactions.
+type blockBody struct {
+	txs    []*types.Transaction
+	hashes []common.Hash
+}
+
+// blockTxs returns the verified transactions of the block of header h
+// (cached by block hash) and, when it had to fetch them, the verified full
+// block answer.
+func (n *Network) blockTxs(ctx context.Context, h *types.Header) (blockBody, *route.Result, error) {
+	if b, ok := n.bodies.get(h.Hash()); ok {
+		return b, nil, nil
+	}
+	var body blockBody
+	res, err := n.fetchVerified(ctx, route.Call{Method: "eth_getBlockByHash", Params: hashParams(h.Hash(), true),
+		Class: plan.ClassBlock, Data: upstream.HistoryData, Hedge: true}, false, func(res *route.Result) error {
+		txs, err := verify.VerifyBlockTxs(h, res.Response.Result)
+		if err != nil {
+			return err
+		}
+		body = blockBody{txs: txs, hashes: make([]common.Hash, len(txs))}
+		for i, tx := range txs {
+			body.hashes[i] = tx.Hash()
+		}
+		return nil
+	})
+	if err != nil {
+		return blockBody{}, nil, err
+	}
+	if res.Response.Error == nil {
+		n.bodies.add(h.Hash(), body)
+	}
+	return body, res, nil
+}
+
+// blockHeader resolves a block parameter to its verified header; a hash
+// no operator knows is errAllNull.
+func (n *Network) blockHeader(ctx context.Context, raw json.RawMessage) (*types.Header, error) {
+	hash, err := n.resolveBlock(ctx, raw)
+	if err != nil {
+		return nil, err
+	}
+	return n.header(ctx, hash)
+}
+
+func fullTxs(pl *plan.Plan) bool {
+	return len(pl.Args) > 1 && string(pl.Args[1]) == "true"
+}
+
+// verifiedBlock answers eth_getBlockByHash/ByNumber with a block whose
+// header hashes to the trusted hash and whose transactions (and
+// withdrawals) rebuild its roots. A hashes-only answer is checked against
+// the verified full block.
+func (n *Network) verifiedBlock(ctx context.Context, pl *plan.Plan) (json.RawMessage, error) {
+	var arg json.RawMessage
+	if len(pl.Args) > 0 {
+		arg = pl.Args[0]
+	}
+	h, err := n.blockHeader(ctx, arg)
+	if err != nil {
+		return nil, err
+	}
+	if fullTxs(pl) {
+		// Fetched and checked afresh: the client gets a verified answer
+		// (the body cache holds decoded transactions, not answers).
+		res, err := n.fetchVerified(ctx, route.Call{Method: "eth_getBlockByHash", Params: hashParams(h.Hash(), true),
+			Class: plan.ClassBlock, Data: upstream.HistoryData, Hedge: true}, false, func(res *route.Result) error {
+			txs, err := verify.VerifyBlockTxs(h, res.Response.Result)
+			if err == nil {
+				body := blockBody{txs: txs, hashes: make([]common.Hash, len(txs))}
+				for i, tx := range txs {
+					body.hashes[i] = tx.Hash()
+				}
+				n.bodies.add(h.Hash(), body)
+			}
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		return answer(res)
+	}
+	body, _, err := n.blockTxs(ctx, h)
+	if err != nil {
+		return nil, err
+	}
+	txs := body.hashes
+	res, err := n.fetchVerified(ctx, route.Call{Method: "eth_getBlockByHash", Params: hashParams(h.Hash(), false),
+		Class: plan.ClassBlock, Data: upstream.HistoryData, Hedge: true}, false, func(res *route.Result) error {
+		return verify.VerifyBlockHashes(h, res.Response.Result, txs)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return answer(res)
+}
+
+// txLocation is where a transaction or receipt answer says it was mined.
+type txLocation struct {
+	BlockHash   *common.Hash    `json:"blockHash"`
+	BlockNumber *hexutil.Uint64 `json:"blockNumber"`
+}
+
+// minedHeader returns the verified header of the canonical block an
+// answer says it is in, or a *verify.Error when that block is not the
+// served chain's block at that number.
+func (n *Network) minedHeader(ctx context.Context, raw json.RawMessage) (*types.Header, error) {
+	var loc txLocation
+	if err := json.Unmarshal(raw, &loc); err != nil || loc.BlockHash == nil || loc.BlockNumber == nil {
+		return nil, &verify.Error{What: "the answer does not say which block it is in"}
+	}
+	canon, err := n.canonicalHash(ctx, uint64(*loc.BlockNumber))
+	if err != nil {
+		var je *jsonrpc.Error
+		if errors.As(err, &je) && je.Code == jsonrpc.CodeInvalidParams {
+			return nil, &verify.Error{What: "the answer names block " + strconv.FormatUint(uint64(*loc.BlockNumber), 10) + ", beyond the trusted head"}
+		}
+		return nil, err
+	}
+	if canon != *loc.BlockHash {
+		return nil, &verify.Error{What: "the answer names block " + loc.BlockHash.Hex() + ", which is not the chain's block at that height"}
+	}
+	return n.header(ctx, canon)
+}
+
+// verifiedTxByHash answers eth_getTransactionByHash: a mined transaction
+// must be in its (canonical, verified) block at the index it claims; a
+// pending one must at least hash to what was asked.
+func (n *Network) verifiedTxByHash(ctx context.Context, pl *plan.Plan) (json.RawMessage, error) {
+	var want common.Hash
+	if err := json.Unmarshal(pl.Args[0], &want); err != nil {
+		return nil, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "invalid params: hash: %v", err)
+	}
+	res, err := n.fetchVerified(ctx, route.Call{Method: pl.Method, Params: pl.Params, Class: plan.ClassTx, Hedge: true},
+		true, func(res *route.Result) error {
+			var loc txLocation
+			_ = json.Unmarshal(res.Response.Result, &loc)
+			if loc.BlockHash == nil {
+				return verify.VerifyTransaction(nil, nil, res.Response.Result, want) // pending
+			}
+			h, err := n.minedHeader(ctx, res.Response.Result)
+			if err != nil {
+				return err
+			}
+			body, _, err := n.blockTxs(ctx, h)
+			if err != nil {
+				return err
+			}
+			return verify.VerifyTransaction(h, body.hashes, res.Response.Result, want)
+		})
+	if err != nil {
+		return nil, err
+	}
+	return answer(res)
+}
+
+// verifiedTxByIndex answers eth_getTransactionByBlock*AndIndex from a
+// verified block.
+func (n *Network) verifiedTxByIndex(ctx context.Context, pl *plan.Plan) (json.RawMessage, error) {
+	h, err := n.blockHeader(ctx, pl.Args[0])
+	if err != nil {
+		return nil, err
+	}
+	var idx hexutil.Uint64
+	if err := json.Unmarshal(pl.Args[1], &idx); err != nil {
+		return nil, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "invalid params: index: %v", err)
+	}
+	body, _, err := n.blockTxs(ctx, h)
+	if err != nil {
+		return nil, err
+	}
+	txs := body.hashes
+	if uint64(idx) >= uint64(len(txs)) {
+		return json.RawMessage("null"), nil // proven: the block has fewer transactions
+	}
+	res, err := n.fetchVerified(ctx, route.Call{Method: "eth_getTransactionByBlockHashAndIndex", Params: hashParams(h.Hash(), idx),
+		Class: plan.ClassTx, Data: upstream.HistoryData, Hedge: true}, false, func(res *route.Result) error {
+		return verify.VerifyTransaction(h, txs, res.Response.Result, txs[idx])
+	})
+	if err != nil {
+		return nil, err
+	}
+	return answer(res)
+}
+
+// blockReceipts returns the verified receipts of the block of header h
+// (from the cache when verified before) and their raw answers. They are
+// checked against the block's verified transactions too: the receipts
+// root does not cover a receipt's transaction hash, sender, recipient or
+// contract address.
+func (n *Network) blockReceipts(ctx context.Context, h *types.Header) ([]*types.Receipt, []json.RawMessage, *route.Result, error) {
+	if c, ok := n.receipts.get(h.Hash()); ok {
+		return c.rs, c.raws, nil, nil
+	}
+	body, _, err := n.blockTxs(ctx, h)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var rs []*types.Receipt
+	var raws []json.RawMessage
+	res, err := n.fetchVerified(ctx, route.Call{Method: "eth_getBlockReceipts", Params: hashParams(h.Hash()),
+		Class: plan.ClassBlock, Data: upstream.HistoryData, Hedge: true}, false, func(res *route.Result) error {
+		var err error
+		rs, raws, err = verify.VerifyReceiptsTxs(h, body.txs, res.Response.Result)
+		return err
+	})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if res.Response.Error == nil {
+		n.receipts.add(h.Hash(), cachedReceipts{rs, raws})
+	}
+	return rs, raws, res, nil
+}
+
+// verifiedReceipt answers eth_getTransactionReceipt with a receipt that is
+// the one its verified block's receipts hold for the transaction.
+func (n *Network) verifiedReceipt(ctx context.Context, pl *plan.Plan) (json.RawMessage, error) {
+	var want common.Hash
+	if err := json.Unmarshal(pl.Args[0], &want); err != nil {
+		return nil, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "invalid params: hash: %v", err)
+	}
+	res, err := n.fetchVerified(ctx, route.Call{Method: pl.Method, Params: pl.Params, Class: plan.ClassTx, Hedge: true},
+		true, func(res *route.Result) error {
+			h, err := n.minedHeader(ctx, res.Response.Result)
+			if err != nil {
+				return err
+			}
+			rs, raws, _, err := n.blockReceipts(ctx, h)
+			if err != nil {
+				return err
+			}
+			return verify.VerifyReceipt(rs, raws, res.Response.Result, want)
+		})
+	if err != nil {
+		return nil, err
+	}
+	return answer(res)
+}
+
+// verifiedBlockReceipts answers eth_getBlockReceipts with receipts that
+// rebuild the block's receipts root.
+func (n *Network) verifiedBlockReceipts(ctx context.Context, pl *plan.Plan) (json.RawMessage, error) {
+	h, err := n.blockHeader(ctx, pl.Args[0])
+	if err != nil {
+		return nil, err
+	}
+	rs, raws, res, err := n.blockReceipts(ctx, h)
+	if err != nil {
+		return nil, err
+	}
+	if res != nil {
+		return answer(res)
+	}
+	_ = rs
+	return joinRaw(raws), nil
+}
+
+func joinRaw(raws []json.RawMessage) json.RawMessage {
+	out := []byte{'['}
+	for i, r := range raws {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, r...)
+	}
+	return append(out, ']')
+}
+
+// verifiedLogs answers eth_getLogs with logs that are in verified
+// receipts and match the filter. For a range up to verify.max_log_range
+// (or one block) the answer must also be complete: every block whose bloom
+// may match has its receipts verified, so a dropped log is caught.
+func (n *Network) verifiedLogs(ctx context.Context, pl *plan.Plan) (json.RawMessage, error) {
+	tip, err := n.trustedTip()
+	if err != nil {
+		return nil, err
+	}
+	t := n.Tip()
+	f, err := verify.ParseLogFilter(pl.Args[0], func(tag string) (uint64, error) {
+		switch tag {
+		case "latest", "pending", "":
+			return tip.Number, nil
+		case "safe":
+			return t.Safe.Number, nil
+		case "finalized":
+			return t.Finalized.Number, nil
+		case "earliest":
+			return 0, nil
+		}
+		return 0, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "invalid block tag %q", tag)
+	})
+	if err != nil {
+		var je *jsonrpc.Error
+		if errors.As(err, &je) {
+			return nil, je
+		}
+		return nil, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "invalid params: filter: %v", err)
+	}
+	receipts := map[common.Hash][]*types.Receipt{}
+	var mu sync.Mutex
+	collect := func(hs []*types.Header) error {
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(fetchConcurrency)
+		for _, h := range hs {
+			g.Go(func() error {
+				rs, _, _, err := n.blockReceipts(gctx, h)
+				if err != nil {
+					return err
+				}
+				mu.Lock()
+				receipts[h.Hash()] = rs
+				mu.Unlock()
+				return nil
+			})
+		}
+		return g.Wait()
+	}
+
+	var blocks []*types.Header // blocks to check for completeness
+	complete := false
+	switch {
+	case f.BlockHash != nil:
+		h, err := n.header(ctx, *f.BlockHash)
+		if err != nil {
+			return nil, err
+		}
+		blocks, complete = []*types.Header{h}, true
+	case f.ToBlock < f.FromBlock:
+		complete = true // an empty range: the answer must be empty
+	case f.ToBlock-f.FromBlock+1 <= n.verifyCfg.MaxLogRange:
+		hashes, err := n.canonicalRange(ctx, f.FromBlock, f.ToBlock)
+		if err != nil {
+			return nil, err
+		}
+		blocks = make([]*types.Header, len(hashes))
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(fetchConcurrency)
+		for i, hash := range hashes {
+			g.Go(func() error {
+				h, err := n.header(gctx, hash)
+				blocks[i] = h
+				return err
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return nil, err
+		}
+		complete = true
+	}
+	var mayMatch []*types.Header
+	for _, h := range blocks {
+		if f.BloomMayMatch(h.Bloom) {
+			mayMatch = append(mayMatch, h)
+		}
+	}
+	if err := collect(mayMatch); err != nil {
+		return nil, err
+	}
+	// Ask for the logs over the pinned range, then check them.
+	params := pl.Params
+	if f.BlockHash == nil {
+		params = withRange(pl.Args[0], f.FromBlock, f.ToBlock)
+	}
+	res, err := n.fetchVerified(ctx, route.Call{Method: "eth_getLogs", Params: params, Class: plan.ClassLogs,
+		Data: upstream.HistoryData, Hedge: true}, false, func(res *route.Result) error {
+		if !complete {
+			// Too wide to check completeness: check each log's block.
+			hashes, err := verify.LogBlocks(res.Response.Result)
+			if err != nil {
+				return err
+			}
+			var hs []*types.Header
+			for _, hash := range hashes {
+				mu.Lock()
+				_, have := receipts[hash]
+				mu.Unlock()
+				if have {
+					continue
+				}
+				h, err := n.header(ctx, hash)
+				if err != nil {
+					if errors.Is(err, errAllNull) {
+						return &verify.Error{What: "a log names block " + hash.Hex() + ", which no operator knows"}
+					}
+					return err
+				}
+				if c, err := n.canonicalHash(ctx, h.Number.Uint64()); err != nil {
+					return err
+				} else if c != hash {
+					return &verify.Error{What: "a log names block " + hash.Hex() + ", which is not on the served chain"}
+				}
+				hs = append(hs, h)
+			}
+			if err := collect(hs); err != nil {
+				return err
+			}
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		return verify.VerifyLogs(f, res.Response.Result, receipts, complete)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return answer(res)
+}
+
+// withRange returns the eth_getLogs params for filter with its range
+// pinned to explicit block numbers.
+func withRange(filter json.RawMessage, from, to uint64) json.RawMessage {
+	var o map[string]json.RawMessage
+	_ = json.Unmarshal(filter, &o) // the planner checked it is an object
+	if o == nil {
+		o = map[string]json.RawMessage{}
+	}
+	o["fromBlock"] = json.RawMessage(strconv.Quote(hexutil.EncodeUint64(from)))
+	o["toBlock"] = json.RawMessage(strconv.Quote(hexutil.EncodeUint64(to)))
+	p, _ := json.Marshal([]any{o})
+	return p
+}
+
+type cachedReceipts struct {
+	rs   []*types.Receipt
+	raws []json.RawMessage
+}
+
+// bounded is a small cache that forgets its oldest entries past max.
+type bounded[V any] struct {
+	mu    sync.Mutex
+	max   int
+	order []common.Hash
+	byKey map[common.Hash]V
+}
+
+func newBounded[V any](size int) *bounded[V] {
+	return &bounded[V]{max: max(size, 1), byKey: map[common.Hash]V{}}
+}
+
+func (c *bounded[V]) get(k common.Hash) (V, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.byKey[k]
+	return v, ok
+}
+
+func (c *bounded[V]) add(k common.Hash, v V) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.byKey[k]; ok {
+		return
+	}
+	c.byKey[k] = v
+	c.order = append(c.order, k)
+	for len(c.order) > c.max {
+		delete(c.byKey, c.order[0])
+		c.order = c.order[1:]
+	}
+}
