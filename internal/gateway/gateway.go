@@ -108,12 +108,17 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 				},
 			}))
 		}
+		headers := verify.NewHeaders(nc.Verify.HeaderCache)
 		tracker := head.New(nc.Name, ups, head.Options{
 			PollInterval: nc.Head.PollInterval,
 			MinOperators: nc.Head.MinOperators,
 			Clock:        opts.Clock,
 			Logger:       opts.Logger,
 			Registry:     opts.Registry,
+			// Block hashes established by number hold only while the
+			// chain below the tip stays: a new tip may be a reorg, and
+			// only finalized blocks cannot change.
+			OnTip: func(t head.Tip) { headers.ForgetCanonicalFrom(t.Finalized.Number + 1) },
 		})
 		n := &Network{
 			Name:    nc.Name,
@@ -154,7 +159,7 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 			shares:     newShares(opts.Clock),
 			quorumOn:   len(qp.Methods()) > 0,
 			verifyCfg:  nc.Verify,
-			headers:    verify.NewHeaders(nc.Verify.HeaderCache),
+			headers:    headers,
 			receipts:   newBounded[cachedReceipts](blockCacheSize),
 			bodies:     newBounded[blockBody](blockCacheSize),
 		}
