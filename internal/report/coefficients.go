@@ -96,13 +96,17 @@ func integrityOf(q Quorum, policy *plan.QuorumPolicy, ops int) Integrity {
 // attack is the trusted head: the m operators whose agreement makes a
 // block the served tip can make braid trust a forged one. Quorum reads
 // strict mode serves unchecked (verify.allow_unverified) rest on their k.
-func verifiedIntegrity(v config.Verify, policy *plan.QuorumPolicy, m int) Integrity {
+func verifiedIntegrity(v config.Verify, q Quorum, policy *plan.QuorumPolicy, m, ops int) Integrity {
 	in := Integrity{Value: m, ReadsOutsideQuorum: 1}
 	var unchecked []string
 	for _, method := range plan.QuorumEligible {
 		if plan.ServedUnchecked(v, method) {
 			unchecked = append(unchecked, method)
-			in.Value = min(in.Value, policy.For(method).K)
+			k := policy.For(method).K
+			if q.OnDispute == config.OnDisputeMajority && k > 1 {
+				k = min(k, majorityOf(ops)) // a strict majority outvotes k
+			}
+			in.Value = min(in.Value, k)
 		}
 	}
 	in.Note = fmt.Sprintf("verify strict: a lie from any number of operators fails its proof; only the trusted head is left to attack, and %d colluding operators (head.min_operators) can make braid trust a forged head", m)

@@ -158,7 +158,7 @@ func Build(n *config.Network, live *Live) (*Network, error) {
 	r.Integrity = integrityOf(r.Quorum, policy, opCount)
 	r.Verify = orDefault(n.Verify.Mode, config.VerifyOff)
 	if n.Verify.Strict() {
-		r.Integrity = verifiedIntegrity(n.Verify, policy, minOperators(n.Head.MinOperators, opCount))
+		r.Integrity = verifiedIntegrity(n.Verify, r.Quorum, policy, minOperators(n.Head.MinOperators, opCount), opCount)
 	}
 	if live != nil {
 		r.Window = windowString(live.Window)
