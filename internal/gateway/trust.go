@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"math/big"
-	"strconv"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
@@ -298,7 +296,3 @@ func (n *Network) resolveBlock(ctx context.Context, raw json.RawMessage) (common
 	}
 	return n.canonicalHash(ctx, num)
 }
-
-func quoteHash(h common.Hash) json.RawMessage { return json.RawMessage(strconv.Quote(h.Hex())) }
-
-var _ = fmt.Sprintf
