@@ -27,6 +27,7 @@ func TestAnswersEqualTheProvidersOwn(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	s.waitTip(t)
 	direct := s.provider(t, "p2")
 	ec := ethclient.NewClient(direct)
 	head, err := ec.BlockByNumber(ctx, nil)

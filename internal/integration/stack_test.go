@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/rpc"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -34,7 +35,8 @@ func newStack(t *testing.T, n int) *stack {
 	}
 	t.Cleanup(func() { dn.Close() })
 	cfg := config.Default()
-	cfg.Networks = []config.Network{{Name: "devnet", ChainID: dn.ChainID(), Upstreams: dn.Upstreams()}}
+	cfg.Networks = []config.Network{{Name: "devnet", ChainID: dn.ChainID(), Upstreams: dn.Upstreams(),
+		Head: config.Head{PollInterval: 50 * time.Millisecond}}}
 	cfg.ApplyDefaults()
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
@@ -97,4 +99,26 @@ func (s *stack) provider(t *testing.T, name string) *rpc.Client {
 	}
 	t.Cleanup(c.Close)
 	return c
+}
+
+// waitTip waits (bounded) until braid serves the chain's current head:
+// blocks mined with Step or Commit reach braid with its next head poll.
+func (s *stack) waitTip(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	var want hexutil.Uint64
+	if err := s.dn.RPC().CallContext(ctx, &want, "eth_blockNumber"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var got hexutil.Uint64
+		if err := s.braid.CallContext(ctx, &got, "eth_blockNumber"); err == nil && got == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("braid did not serve block %d within 10s", want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
