@@ -92,10 +92,15 @@ func (n *Network) dispute(pl *plan.Plan, pin plan.Pinning, o *quorum.Outcome) {
 		}
 	}
 	for _, op := range o.Losers {
-		reason := fmt.Sprintf("its answer to %s at block %d lost a dispute to %v", pl.Method, d.Block, o.Agreed)
-		if until, quarantined := n.strikes.Strike(op, reason); quarantined {
-			n.suspend(op, until)
-		}
+		n.strike(op, fmt.Sprintf("its answer to %s at block %d lost a dispute to %v", pl.Method, d.Block, o.Agreed))
+	}
+}
+
+// strike records a wrong answer by operator (a lost dispute or a failed
+// verification); past the strike limit its upstreams are suspended.
+func (n *Network) strike(operator, reason string) {
+	if until, quarantined := n.strikes.Strike(operator, reason); quarantined {
+		n.suspend(operator, until)
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
@@ -49,6 +48,7 @@ func (n *Network) fetchVerified(ctx context.Context, call route.Call, nullOK boo
 		attempts []route.Attempt
 		lastRPC  *route.Result
 		nulls    int
+		lied     bool
 	)
 	// Each round lets the router pick (and fail over, and hedge) among the
 	// operators not yet heard from; an operator that answered, truly or
@@ -87,26 +87,18 @@ func (n *Network) fetchVerified(ctx context.Context, call route.Call, nullOK boo
 			return nil, err // something the check needed failed: not this operator's lie
 		}
 		n.caught(op, res.Upstream, call.Method, err)
+		lied = true
 		attempts = append(attempts, route.Attempt{Operator: op, Upstream: res.Upstream.Name, Error: err.Error()})
 	}
 	switch {
 	case nulls > 0 && nulls == len(attempts):
 		return nil, errAllNull
-	case lastRPC != nil && !anyLie(attempts):
+	case lastRPC != nil && !lied:
 		// The nodes could not serve it (e.g. an invalid argument): their
 		// own error is the answer, as without verification.
 		return lastRPC, nil
 	}
 	return nil, &VerifyFailure{Method: call.Method, Attempts: attempts}
-}
-
-func anyLie(attempts []route.Attempt) bool {
-	for _, a := range attempts {
-		if strings.HasPrefix(a.Error, "verification failed") {
-			return true
-		}
-	}
-	return false
 }
 
 // caught records an answer that failed verification: the operator gets a
@@ -116,10 +108,7 @@ func (n *Network) caught(operator string, u *upstream.Upstream, method string, e
 	n.metrics.verifyFailure(n.Name, method, operator)
 	u.Health().Failure()
 	n.log.Warn("answer failed verification", "method", method, "operator", operator, "upstream", u.Name, "err", err)
-	reason := fmt.Sprintf("its answer to %s failed verification: %v", method, err)
-	if until, quarantined := n.strikes.Strike(operator, reason); quarantined {
-		n.suspend(operator, until)
-	}
+	n.strike(operator, fmt.Sprintf("its answer to %s failed verification: %v", method, err))
 }
 
 // verified answers a call whose answer must be checked (strict mode).

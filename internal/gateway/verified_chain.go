@@ -34,13 +34,19 @@ type blockBody struct {
 	hashes []common.Hash
 }
 
-// blockTxs returns the verified transactions of the block of header h
-// (cached by block hash) and, when it had to fetch them, the verified full
-// block answer.
-func (n *Network) blockTxs(ctx context.Context, h *types.Header) (blockBody, *route.Result, error) {
+// blockTxs returns the verified transactions of the block of header h,
+// from the cache when they were verified before.
+func (n *Network) blockTxs(ctx context.Context, h *types.Header) (blockBody, error) {
 	if b, ok := n.bodies.get(h.Hash()); ok {
-		return b, nil, nil
+		return b, nil
 	}
+	body, _, err := n.fetchBody(ctx, h)
+	return body, err
+}
+
+// fetchBody fetches the full block of header h, verifies its
+// transactions, caches them, and returns them with the verified answer.
+func (n *Network) fetchBody(ctx context.Context, h *types.Header) (blockBody, *route.Result, error) {
 	var body blockBody
 	res, err := n.fetchVerified(ctx, route.Call{Method: "eth_getBlockByHash", Params: hashParams(h.Hash(), true),
 		Class: plan.ClassBlock, Data: upstream.HistoryData, Hedge: true}, false, func(res *route.Result) error {
@@ -93,24 +99,13 @@ func (n *Network) verifiedBlock(ctx context.Context, pl *plan.Plan) (json.RawMes
 	if fullTxs(pl) {
 		// Fetched and checked afresh: the client gets a verified answer
 		// (the body cache holds decoded transactions, not answers).
-		res, err := n.fetchVerified(ctx, route.Call{Method: "eth_getBlockByHash", Params: hashParams(h.Hash(), true),
-			Class: plan.ClassBlock, Data: upstream.HistoryData, Hedge: true}, false, func(res *route.Result) error {
-			txs, err := verify.VerifyBlockTxs(h, res.Response.Result)
-			if err == nil {
-				body := blockBody{txs: txs, hashes: make([]common.Hash, len(txs))}
-				for i, tx := range txs {
-					body.hashes[i] = tx.Hash()
-				}
-				n.bodies.add(h.Hash(), body)
-			}
-			return err
-		})
+		_, res, err := n.fetchBody(ctx, h)
 		if err != nil {
 			return nil, err
 		}
 		return answer(res)
 	}
-	body, _, err := n.blockTxs(ctx, h)
+	body, err := n.blockTxs(ctx, h)
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +167,7 @@ func (n *Network) verifiedTxByHash(ctx context.Context, pl *plan.Plan) (json.Raw
 			if err != nil {
 				return err
 			}
-			body, _, err := n.blockTxs(ctx, h)
+			body, err := n.blockTxs(ctx, h)
 			if err != nil {
 				return err
 			}
@@ -195,7 +190,7 @@ func (n *Network) verifiedTxByIndex(ctx context.Context, pl *plan.Plan) (json.Ra
 	if err := json.Unmarshal(pl.Args[1], &idx); err != nil {
 		return nil, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "invalid params: index: %v", err)
 	}
-	body, _, err := n.blockTxs(ctx, h)
+	body, err := n.blockTxs(ctx, h)
 	if err != nil {
 		return nil, err
 	}
@@ -222,7 +217,7 @@ func (n *Network) blockReceipts(ctx context.Context, h *types.Header) ([]*types.
 	if c, ok := n.receipts.get(h.Hash()); ok {
 		return c.rs, c.raws, nil, nil
 	}
-	body, _, err := n.blockTxs(ctx, h)
+	body, err := n.blockTxs(ctx, h)
 	if err != nil {
 		return nil, nil, nil, err
 	}
