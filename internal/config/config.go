@@ -7,10 +7,49 @@ import "time"
 
 // Config is a whole braid configuration file.
 type Config struct {
-	// Listen is the address the HTTP (and later WebSocket) endpoint binds.
-	Listen   string    `yaml:"listen"`
-	Limits   Limits    `yaml:"limits"`
-	Networks []Network `yaml:"networks"`
+	// Listen is the address the HTTP and WebSocket endpoint binds.
+	Listen    string    `yaml:"listen"`
+	Limits    Limits    `yaml:"limits"`
+	WebSocket WebSocket `yaml:"websocket"`
+	Filters   Filters   `yaml:"filters"`
+	Networks  []Network `yaml:"networks"`
+}
+
+// WebSocket bounds the WebSocket endpoint (ws://host/ and ws://host/{network}
+// on the same listener as HTTP).
+type WebSocket struct {
+	// MaxConnections caps open WebSocket connections; the next upgrade
+	// gets HTTP 503.
+	MaxConnections int `yaml:"max_connections"`
+	// MaxSubscriptions caps eth_subscribe subscriptions per connection.
+	MaxSubscriptions int `yaml:"max_subscriptions"`
+	// MaxMessageBytes caps one incoming message; a larger one closes the
+	// connection with status 1009 (message too big).
+	MaxMessageBytes int64 `yaml:"max_message_bytes"`
+	// SendBuffer is how many answers and notifications may wait to be
+	// written to one connection. A client that lets it fill is too slow:
+	// it is disconnected with status 1008 and a reason, so memory stays
+	// bounded.
+	SendBuffer int `yaml:"send_buffer"`
+	// PingInterval is how often an idle connection is pinged; a pong must
+	// arrive within PingTimeout or the connection is closed.
+	PingInterval time.Duration `yaml:"ping_interval"`
+	PingTimeout  time.Duration `yaml:"ping_timeout"`
+	// WriteTimeout bounds writing one message to the client.
+	WriteTimeout time.Duration `yaml:"write_timeout"`
+}
+
+// Filters bound the filters braid keeps itself (eth_newFilter,
+// eth_newBlockFilter, eth_newPendingTransactionFilter).
+type Filters struct {
+	// Idle is how long a filter nobody polls is kept.
+	Idle time.Duration `yaml:"idle"`
+	// Max caps installed filters per network.
+	Max int `yaml:"max"`
+	// MaxChanges caps the changes one filter holds between two polls; a
+	// filter that overflows is dropped (its next poll gets "filter not
+	// found") rather than silently losing entries.
+	MaxChanges int `yaml:"max_changes"`
 }
 
 // Limits bound what one client request may cost.
@@ -226,6 +265,18 @@ const (
 	DefaultShutdownTimeout  = 15 * time.Second
 	DefaultUpstreamTimeout  = 10 * time.Second
 	DefaultMaxIdleConns     = 64
+
+	DefaultWSMaxConnections   = 10000
+	DefaultWSMaxSubscriptions = 128
+	DefaultWSMaxMessageBytes  = 5 << 20
+	DefaultWSSendBuffer       = 1024
+	DefaultWSPingInterval     = 30 * time.Second
+	DefaultWSPingTimeout      = 10 * time.Second
+	DefaultWSWriteTimeout     = 10 * time.Second
+
+	DefaultFilterIdle       = 5 * time.Minute
+	DefaultFilterMax        = 10000
+	DefaultFilterMaxChanges = 10000
 
 	DefaultPollInterval    = 2 * time.Second
 	DefaultMaxLagBlocks    = 5

@@ -29,6 +29,9 @@ var sections = map[string]struct {
 }{
 	"config.Config":       {"top level", reflect.TypeFor[Config]()},
 	"config.Limits":       {"limits", reflect.TypeFor[Limits]()},
+	"config.WebSocket":    {"websocket", reflect.TypeFor[WebSocket]()},
+	"config.Filters":      {"filters", reflect.TypeFor[Filters]()},
+	"config.Verify":       {"verify", reflect.TypeFor[Verify]()},
 	"config.Network":      {"network", reflect.TypeFor[Network]()},
 	"config.Upstream":     {"upstream", reflect.TypeFor[Upstream]()},
 	"config.Methods":      {"methods", reflect.TypeFor[Methods]()},

@@ -101,6 +101,20 @@ func Default() *Config {
 			MaxResponseBytes: DefaultMaxResponseBytes,
 			ShutdownTimeout:  DefaultShutdownTimeout,
 		},
+		WebSocket: WebSocket{
+			MaxConnections:   DefaultWSMaxConnections,
+			MaxSubscriptions: DefaultWSMaxSubscriptions,
+			MaxMessageBytes:  DefaultWSMaxMessageBytes,
+			SendBuffer:       DefaultWSSendBuffer,
+			PingInterval:     DefaultWSPingInterval,
+			PingTimeout:      DefaultWSPingTimeout,
+			WriteTimeout:     DefaultWSWriteTimeout,
+		},
+		Filters: Filters{
+			Idle:       DefaultFilterIdle,
+			Max:        DefaultFilterMax,
+			MaxChanges: DefaultFilterMaxChanges,
+		},
 	}
 }
 

@@ -68,6 +68,14 @@ func TestGoodFiles(t *testing.T) {
 			if c.Limits != wantLimits {
 				t.Errorf("limits = %+v, want %+v", c.Limits, wantLimits)
 			}
+			wantWS := WebSocket{MaxConnections: 2000, MaxSubscriptions: 16, MaxMessageBytes: 1 << 20, SendBuffer: 256,
+				PingInterval: 20 * time.Second, PingTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second}
+			if c.WebSocket != wantWS {
+				t.Errorf("websocket = %+v, want %+v", c.WebSocket, wantWS)
+			}
+			if want := (Filters{Idle: 2 * time.Minute, Max: 500, MaxChanges: 2000}); c.Filters != want {
+				t.Errorf("filters = %+v, want %+v", c.Filters, want)
+			}
 			if len(c.Networks) != 2 {
 				t.Fatalf("%d networks, want 2", len(c.Networks))
 			}
@@ -238,8 +246,20 @@ var badFiles = map[string][]string{
 		`verify.mode must be "off" or "strict", got "paranoid"`,
 		`verify.allow_unverified item 1 "eth_*call": "*" may only end a prefix`,
 		`verify.header_cache and verify.history_hops must not be negative`},
-	"quorum-scalar.bad.yaml":      {`line 4: quorum: expected a mapping such as "quorum: {k: 2}", got 2`},
-	"unknown-quorum-key.bad.yaml": {`line 7: unknown key "ignore_field" in quorum method (did you mean "ignore_fields"?)`},
+	"websocket.bad.yaml": {
+		`websocket: max_connections must be greater than 0 (default 10000)`,
+		`websocket: max_subscriptions must be greater than 0 (default 128)`,
+		`websocket: max_message_bytes must be at least 1024`,
+		`websocket: send_buffer must be greater than 0`,
+		`websocket: ping_interval must be greater than 0`,
+		`websocket: ping_timeout must be greater than 0`,
+		`websocket: write_timeout must be greater than 0`,
+		`filters: idle must be greater than 0 (default 5m0s)`,
+		`filters: max must be greater than 0`,
+		`filters: max_changes must be greater than 0`},
+	"unknown-websocket-key.bad.yaml": {`line 2: unknown key "max_conections" in websocket (did you mean "max_connections"?)`},
+	"quorum-scalar.bad.yaml":         {`line 4: quorum: expected a mapping such as "quorum: {k: 2}", got 2`},
+	"unknown-quorum-key.bad.yaml":    {`line 7: unknown key "ignore_field" in quorum method (did you mean "ignore_fields"?)`},
 	"zero-limits.bad.yaml": {
 		`limits: max_batch must be greater than 0`,
 		`limits: max_attempts must be at least 1`},

@@ -35,6 +35,8 @@ func (c *Config) Validate() error {
 		add("listen %s must be host:port with a port number, e.g. %q or %q", quote(c.Listen), DefaultListen, ":8545")
 	}
 	errs = append(errs, c.Limits.validate()...)
+	errs = append(errs, c.WebSocket.validate()...)
+	errs = append(errs, c.Filters.validate()...)
 
 	if len(c.Networks) == 0 {
 		add(`no networks configured: add at least one under "networks:"`)
@@ -67,6 +69,36 @@ func (l *Limits) validate() []error {
 	check(l.MaxAttempts >= 1, "limits: max_attempts must be at least 1 (default %d)", DefaultMaxAttempts)
 	check(l.MaxResponseBytes > 0, "limits: max_response_bytes must be greater than 0 (default %d)", DefaultMaxResponseBytes)
 	check(l.ShutdownTimeout >= 0, "limits: shutdown_timeout must not be negative (default %s)", DefaultShutdownTimeout)
+	return errs
+}
+
+func (w *WebSocket) validate() []error {
+	var errs []error
+	check := func(ok bool, format string, args ...any) {
+		if !ok {
+			errs = append(errs, fmt.Errorf(format, args...))
+		}
+	}
+	check(w.MaxConnections > 0, "websocket: max_connections must be greater than 0 (default %d)", DefaultWSMaxConnections)
+	check(w.MaxSubscriptions > 0, "websocket: max_subscriptions must be greater than 0 (default %d)", DefaultWSMaxSubscriptions)
+	check(w.MaxMessageBytes >= 1024, "websocket: max_message_bytes must be at least 1024 (default %d)", DefaultWSMaxMessageBytes)
+	check(w.SendBuffer > 0, "websocket: send_buffer must be greater than 0 (default %d)", DefaultWSSendBuffer)
+	check(w.PingInterval > 0, "websocket: ping_interval must be greater than 0 (default %s)", DefaultWSPingInterval)
+	check(w.PingTimeout > 0, "websocket: ping_timeout must be greater than 0 (default %s)", DefaultWSPingTimeout)
+	check(w.WriteTimeout > 0, "websocket: write_timeout must be greater than 0 (default %s)", DefaultWSWriteTimeout)
+	return errs
+}
+
+func (f *Filters) validate() []error {
+	var errs []error
+	check := func(ok bool, format string, args ...any) {
+		if !ok {
+			errs = append(errs, fmt.Errorf(format, args...))
+		}
+	}
+	check(f.Idle > 0, "filters: idle must be greater than 0 (default %s)", DefaultFilterIdle)
+	check(f.Max > 0, "filters: max must be greater than 0 (default %d)", DefaultFilterMax)
+	check(f.MaxChanges > 0, "filters: max_changes must be greater than 0 (default %d)", DefaultFilterMaxChanges)
 	return errs
 }
 
