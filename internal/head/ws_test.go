@@ -3,11 +3,9 @@ package head
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -188,18 +186,5 @@ func TestWebSocketFollower(t *testing.T) {
 	}
 	if n := logs.count("level=WARN", "newHeads subscription failed", "upstream=w0", "operator=op"); n != 2 {
 		t.Errorf("%d warnings, want 2 (one per lost subscription):\n%s", n, out)
-	}
-}
-
-func TestWebSocketErrorsHideTheURL(t *testing.T) {
-	u := upstream.New(config.Upstream{Name: "w0", Operator: "op", URL: "http://127.0.0.1:1", WSURL: "wss://example.invalid/ws/SECRETKEY"}, upstream.Options{})
-	t.Cleanup(u.Close)
-	for _, err := range []error{
-		fmt.Errorf("failed to WebSocket dial: %w", &url.Error{Op: "Get", URL: "https://example.invalid/ws/SECRETKEY", Err: errors.New("connection refused")}),
-		fmt.Errorf("dial %s: refused", u.WSURL),
-	} {
-		if got := wsError(u, err); strings.Contains(got, "SECRETKEY") {
-			t.Errorf("wsError = %q", got)
-		}
 	}
 }
