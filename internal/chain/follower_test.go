@@ -1,0 +1,361 @@
+package chain
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/braidrpc/braid/internal/clock"
+)
+
+// fakeChain is a Source over blocks made up by the test. Blocks are named
+// "a5" (branch a, number 5); a branch forks from its parent given at
+// creation.
+type fakeChain struct {
+	mu       sync.Mutex
+	headers  map[common.Hash]Header
+	logs     map[common.Hash][]*types.Log
+	fail     error
+	headerN  int
+	logsN    int
+	wrongNum bool
+}
+
+func newFakeChain() *fakeChain {
+	return &fakeChain{headers: map[common.Hash]Header{}, logs: map[common.Hash][]*types.Log{}}
+}
+
+func hashOf(name string) common.Hash { return crypto.Keccak256Hash([]byte(name)) }
+
+// extend adds blocks branch+from..branch+to on top of parent and returns
+// the last one's header. Each block has one log whose data names it.
+func (c *fakeChain) extend(branch string, from, to uint64, parent common.Hash) Header {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var h Header
+	for n := from; n <= to; n++ {
+		name := fmt.Sprintf("%s%d", branch, n)
+		h = Header{Number: n, Hash: hashOf(name), ParentHash: parent}
+		h.JSON = json.RawMessage(fmt.Sprintf(`{"number":"0x%x","name":%q}`, n, name))
+		c.headers[h.Hash] = h
+		c.logs[h.Hash] = []*types.Log{{Address: common.Address{1}, Topics: []common.Hash{hashOf("Transfer")},
+			Data: []byte(name), BlockNumber: n, BlockHash: h.Hash, TxHash: hashOf("tx" + name)}}
+		parent = h.Hash
+	}
+	return h
+}
+
+func (c *fakeChain) Header(_ context.Context, hash common.Hash) (Header, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.headerN++
+	if c.fail != nil {
+		return Header{}, c.fail
+	}
+	h, ok := c.headers[hash]
+	if !ok {
+		return Header{}, errors.New("not found")
+	}
+	if c.wrongNum {
+		h.Number++
+	}
+	return h, nil
+}
+
+func (c *fakeChain) Logs(_ context.Context, hash common.Hash) ([]*types.Log, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.logsN++
+	if c.fail != nil {
+		return nil, c.fail
+	}
+	return c.logs[hash], nil
+}
+
+func (c *fakeChain) setFail(err error) {
+	c.mu.Lock()
+	c.fail = err
+	c.mu.Unlock()
+}
+
+// recorder keeps what a subscription was sent, as names.
+type recorder struct {
+	mu      sync.Mutex
+	heads   []string
+	logs    []string // "+a5" added, "-a5" removed
+	removed []string
+}
+
+func (r *recorder) fn(ev Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, b := range ev.Removed {
+		for _, l := range b.Logs {
+			r.logs = append(r.logs, "-"+string(l.Data))
+			if !strings.Contains(string(l.RemovedJSON), `"removed":true`) {
+				panic("removed log not marked removed: " + string(l.RemovedJSON))
+			}
+		}
+		r.removed = append(r.removed, nameOf(b))
+	}
+	for _, b := range ev.Added {
+		r.heads = append(r.heads, nameOf(b))
+		for _, l := range b.Logs {
+			r.logs = append(r.logs, "+"+string(l.Data))
+			if !strings.Contains(string(l.JSON), `"removed":false`) {
+				panic("added log marked removed: " + string(l.JSON))
+			}
+		}
+	}
+}
+
+func nameOf(b *Block) string {
+	var v struct{ Name string }
+	_ = json.Unmarshal(b.JSON, &v)
+	return v.Name
+}
+
+func (r *recorder) get() (heads, logs, removed []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.heads...), append([]string(nil), r.logs...), append([]string(nil), r.removed...)
+}
+
+func eq(t *testing.T, what string, got, want []string) {
+	t.Helper()
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("%s = %v, want %v", what, got, want)
+	}
+}
+
+func newFollower(c *fakeChain, opts Options) *Follower {
+	if opts.Clock == nil {
+		opts.Clock = clock.NewFake(time.Unix(0, 0))
+	}
+	return New(c, opts)
+}
+
+func advance(t *testing.T, f *Follower, h Header) {
+	t.Helper()
+	f.Advance(h.Number, h.Hash)
+	if err := f.step(context.Background()); err != nil {
+		t.Fatalf("step to %d: %v", h.Number, err)
+	}
+}
+
+func TestFollowerEmitsEveryBlockOnceInOrder(t *testing.T) {
+	c := newFakeChain()
+	a3 := c.extend("a", 1, 3, common.Hash{})
+	f := newFollower(c, Options{})
+	var r recorder
+	f.Subscribe(true, r.fn)
+	advance(t, f, a3) // where the stream starts: not sent
+	a4 := c.extend("a", 4, 4, a3.Hash)
+	advance(t, f, a4)
+	advance(t, f, a4) // the same tip again: nothing
+	a8 := c.extend("a", 5, 8, a4.Hash)
+	advance(t, f, a8) // three blocks missed: fetched by parent hash
+	heads, logs, removed := r.get()
+	eq(t, "heads", heads, []string{"a4", "a5", "a6", "a7", "a8"})
+	eq(t, "logs", logs, []string{"+a4", "+a5", "+a6", "+a7", "+a8"})
+	eq(t, "removed", removed, nil)
+}
+
+func TestFollowerReorgRemovesOldBranchAddsNew(t *testing.T) {
+	c := newFakeChain()
+	a5 := c.extend("a", 1, 5, common.Hash{})
+	f := newFollower(c, Options{})
+	var r recorder
+	f.Subscribe(true, r.fn)
+	advance(t, f, c.headers[hashOf("a2")])
+	advance(t, f, a5)
+	b7 := c.extend("b", 4, 7, hashOf("a3"))
+	advance(t, f, b7)
+	heads, logs, removed := r.get()
+	eq(t, "heads", heads, []string{"a3", "a4", "a5", "b4", "b5", "b6", "b7"})
+	// go-ethereum's order: removed logs oldest block first, then the new
+	// branch's logs.
+	eq(t, "logs", logs, []string{"+a3", "+a4", "+a5", "-a4", "-a5", "+b4", "+b5", "+b6", "+b7"})
+	eq(t, "removed", removed, []string{"a4", "a5"})
+
+	// Back to a shorter branch that is an ancestor: only removals.
+	advance(t, f, c.headers[hashOf("b5")])
+	_, logs, removed = r.get()
+	eq(t, "removed", removed, []string{"a4", "a5", "b6", "b7"})
+	if got := logs[len(logs)-2:]; strings.Join(got, ",") != "-b6,-b7" {
+		t.Errorf("last logs = %v, want -b6,-b7", got)
+	}
+}
+
+func TestFollowerTakesBackOnlyWhatAConsumerWasSent(t *testing.T) {
+	c := newFakeChain()
+	a4 := c.extend("a", 1, 4, common.Hash{})
+	f := newFollower(c, Options{})
+	var early, late recorder
+	f.Subscribe(true, early.fn)
+	advance(t, f, c.headers[hashOf("a3")])
+	advance(t, f, a4)
+	f.Subscribe(true, late.fn)
+	a5 := c.extend("a", 5, 5, a4.Hash)
+	advance(t, f, a5)
+	b6 := c.extend("b", 4, 6, hashOf("a3"))
+	advance(t, f, b6)
+	_, _, removed := early.get()
+	eq(t, "early removed", removed, []string{"a4", "a5"})
+	heads, logs, removed := late.get()
+	eq(t, "late heads", heads, []string{"a5", "b4", "b5", "b6"})
+	eq(t, "late removed", removed, []string{"a5"})
+	eq(t, "late logs", logs, []string{"+a5", "-a5", "+b4", "+b5", "+b6"})
+}
+
+func TestFollowerFetchesNothingWithoutConsumers(t *testing.T) {
+	c := newFakeChain()
+	a3 := c.extend("a", 1, 3, common.Hash{})
+	f := newFollower(c, Options{})
+	advance(t, f, a3)
+	if c.headerN+c.logsN != 0 {
+		t.Fatalf("%d header and %d logs fetches without a consumer", c.headerN, c.logsN)
+	}
+	var r recorder
+	s := f.Subscribe(false, r.fn) // heads only: no logs fetched
+	advance(t, f, a3)
+	a5 := c.extend("a", 4, 5, a3.Hash)
+	advance(t, f, a5)
+	if c.logsN != 0 {
+		t.Errorf("%d logs fetches for a heads-only consumer", c.logsN)
+	}
+	s.Cancel()
+	a6 := c.extend("a", 6, 6, a5.Hash)
+	advance(t, f, a6)
+	heads, _, _ := r.get()
+	eq(t, "heads", heads, []string{"a4", "a5"})
+	if f.Subscribers() != 0 {
+		t.Errorf("subscribers = %d after cancel", f.Subscribers())
+	}
+}
+
+func TestFollowerFailedFetchEmitsNothingThenCatchesUp(t *testing.T) {
+	c := newFakeChain()
+	a2 := c.extend("a", 1, 2, common.Hash{})
+	f := newFollower(c, Options{})
+	var r recorder
+	f.Subscribe(true, r.fn)
+	advance(t, f, a2)
+	a6 := c.extend("a", 3, 6, a2.Hash)
+	c.setFail(errors.New("every upstream down"))
+	f.Advance(a6.Number, a6.Hash)
+	if err := f.step(context.Background()); err == nil {
+		t.Fatal("step succeeded while the source fails")
+	}
+	if heads, _, _ := r.get(); len(heads) != 0 {
+		t.Fatalf("emitted %v while the source fails", heads)
+	}
+	c.setFail(nil)
+	a7 := c.extend("a", 7, 7, a6.Hash)
+	advance(t, f, a7)
+	heads, logs, _ := r.get()
+	eq(t, "heads", heads, []string{"a3", "a4", "a5", "a6", "a7"})
+	eq(t, "logs", logs, []string{"+a3", "+a4", "+a5", "+a6", "+a7"})
+}
+
+func TestFollowerRefusesAWrongHeader(t *testing.T) {
+	c := newFakeChain()
+	a2 := c.extend("a", 1, 2, common.Hash{})
+	f := newFollower(c, Options{})
+	f.Subscribe(false, func(Event) {})
+	c.wrongNum = true
+	f.Advance(a2.Number, a2.Hash)
+	if err := f.step(context.Background()); !errors.Is(err, ErrWrongHeader) {
+		t.Fatalf("err = %v, want ErrWrongHeader", err)
+	}
+}
+
+func TestFollowerDeepReorgAndLongGap(t *testing.T) {
+	c := newFakeChain()
+	a10 := c.extend("a", 1, 10, common.Hash{})
+	f := newFollower(c, Options{Depth: 4, MaxBackfill: 3})
+	var r recorder
+	f.Subscribe(false, r.fn)
+	advance(t, f, c.headers[hashOf("a6")])
+	for n := 7; n <= 10; n++ {
+		advance(t, f, c.headers[hashOf(fmt.Sprintf("a%d", n))])
+	}
+	// Forked at 5, below the 4 remembered blocks (7..10).
+	b9 := c.extend("b", 6, 9, hashOf("a5"))
+	advance(t, f, c.headers[hashOf("b7")])
+	heads, _, removed := r.get()
+	eq(t, "heads", heads, []string{"a7", "a8", "a9", "a10", "b7"})
+	eq(t, "removed", removed, []string{"a7", "a8", "a9", "a10"})
+	advance(t, f, b9)
+	// A gap longer than MaxBackfill: the newest three are sent.
+	b20 := c.extend("b", 10, 20, b9.Hash)
+	advance(t, f, b20)
+	heads, _, _ = r.get()
+	eq(t, "heads", heads[5:], []string{"b8", "b9", "b18", "b19", "b20"})
+	b21 := c.extend("b", 21, 21, b20.Hash)
+	advance(t, f, b21)
+	heads, _, _ = r.get()
+	if heads[len(heads)-1] != "b21" {
+		t.Errorf("after the gap: %v", heads)
+	}
+	_ = a10
+}
+
+func TestFollowerRunRetriesAndFollows(t *testing.T) {
+	c := newFakeChain()
+	tip := c.extend("a", 1, 1, common.Hash{})
+	f := New(c, Options{}) // the wall clock: Run's retry timer is real
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { f.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	got := make(chan uint64, 1000)
+	f.Subscribe(false, func(ev Event) {
+		for _, b := range ev.Added {
+			got <- b.Number
+		}
+	})
+	c.setFail(errors.New("down"))
+	f.Advance(tip.Number, tip.Hash) // fails; retried with backoff
+	time.Sleep(50 * time.Millisecond)
+	c.setFail(nil)
+	// New tips keep coming; once the stream runs, every block arrives once
+	// and in order.
+	var seen []uint64
+	deadline := time.After(10 * time.Second)
+	for len(seen) < 5 {
+		tip = c.extend("a", tip.Number+1, tip.Number+1, tip.Hash)
+		f.Advance(tip.Number, tip.Hash)
+		select {
+		case n := <-got:
+			seen = append(seen, n)
+		case <-time.After(20 * time.Millisecond):
+		case <-deadline:
+			t.Fatalf("saw %v", seen)
+		}
+	}
+	for {
+		select {
+		case n := <-got:
+			seen = append(seen, n)
+			continue
+		case <-time.After(100 * time.Millisecond):
+		}
+		break
+	}
+	for i := 1; i < len(seen); i++ {
+		if seen[i] != seen[i-1]+1 {
+			t.Fatalf("blocks %v: not consecutive", seen)
+		}
+	}
+}
