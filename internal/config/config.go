@@ -269,7 +269,7 @@ const (
 	DefaultWSMaxConnections   = 10000
 	DefaultWSMaxSubscriptions = 128
 	DefaultWSMaxMessageBytes  = 5 << 20
-	DefaultWSSendBuffer       = 1024
+	DefaultWSSendBuffer       = 4096
 	DefaultWSPingInterval     = 30 * time.Second
 	DefaultWSPingTimeout      = 10 * time.Second
 	DefaultWSWriteTimeout     = 10 * time.Second

@@ -121,6 +121,10 @@ func Default() *Config {
 // ApplyDefaults fills defaults inside lists, which the decoder
 // cannot pre-populate: an upstream's timeout, pool size and burst.
 func (c *Config) ApplyDefaults() {
+	// A Config built in code has no top-level defaults either.
+	orDefault(&c.Filters.Idle, DefaultFilterIdle)
+	orDefault(&c.Filters.Max, DefaultFilterMax)
+	orDefault(&c.Filters.MaxChanges, DefaultFilterMaxChanges)
 	for i := range c.Networks {
 		n := &c.Networks[i]
 		orDefault(&n.Head.PollInterval, DefaultPollInterval)

@@ -9,26 +9,21 @@ import (
 	"sync"
 	"time"
 
+	"github.com/braidrpc/braid/internal/chain"
 	"github.com/braidrpc/braid/internal/clock"
+	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/jsonrpc"
 	"github.com/braidrpc/braid/internal/plan"
-	"github.com/braidrpc/braid/internal/route"
-	"github.com/braidrpc/braid/internal/upstream"
 )
 
-// filterIdle is how long an unpolled filter is kept; go-ethereum drops its
-// own filters after five minutes without a poll.
-const filterIdle = 5 * time.Minute
-
-// maxFilters bounds the table so clients cannot grow it without end.
-const maxFilters = 10000
-
-// filters keeps eth_newFilter & co. working across a federation: a filter
-// lives on the one upstream that created it, so braid hands out its own id
-// and sends every later poll to that upstream. When that upstream is gone
-// the client gets go-ethereum's "filter not found", which client libraries
-// answer by installing a new filter.
+// filters are the eth_newFilter family, kept by braid itself: each filter
+// is a consumer of the network's block stream (or of the pending feed) and
+// collects its changes until polled. No upstream holds them, so a filter
+// outlives the death of any upstream. A filter nobody polls for cfg.Idle
+// is dropped, as go-ethereum drops its own after five minutes.
 type filters struct {
+	n     *Network
+	cfg   config.Filters
 	clock clock.Clock
 
 	mu        sync.Mutex
@@ -36,121 +31,216 @@ type filters struct {
 	lastSweep time.Time
 }
 
+// sweepEvery spaces out the scans for idle filters made on the request
+// path; a janitor also sweeps in the background.
+const sweepEvery = 10 * time.Second
+
+type filterKind uint8
+
+const (
+	blockFilter filterKind = iota
+	logFilter
+	pendingFilter
+)
+
 type filter struct {
-	upstream *upstream.Upstream
-	remoteID json.RawMessage
+	kind     filterKind
+	criteria json.RawMessage // a log filter's object as given, for eth_getFilterLogs
+	cancel   func()
+
+	mu       sync.Mutex
+	changes  []json.RawMessage
+	overflow bool
 	lastUsed time.Time
-	failures int // consecutive polls that did not reach the upstream
 }
 
-// filterMaxFailures is how many polls in a row may fail to reach the
-// filter's upstream before braid declares the filter lost. One failed poll
-// (a 503, a 429) must not make the client reinstall and miss logs.
-const filterMaxFailures = 3
-
-func newFilters(c clock.Clock) *filters {
-	return &filters{clock: c, table: make(map[string]*filter)}
+func newFilters(n *Network, cfg config.Filters) *filters {
+	return &filters{n: n, cfg: cfg, clock: n.clock, table: make(map[string]*filter)}
 }
 
 var errFilterNotFound = &jsonrpc.Error{Code: -32000, Message: "filter not found"}
 
-func (f *filters) install(ctx context.Context, r *route.Router, pl *plan.Plan, minHead uint64) (*jsonrpc.Response, error) {
-	// Installed on an upstream at the tip, so it does not start behind.
-	res, err := r.Do(ctx, route.Call{Method: pl.Method, Params: pl.Params, Class: plan.ClassLogs, MinHead: minHead})
-	if err != nil {
-		return nil, err
+// add records one change, or marks the filter overflowed: a filter whose
+// client stopped polling does not grow memory, and is dropped rather than
+// silently losing entries.
+func (f *filter) add(cfg config.Filters, v json.RawMessage) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.overflow {
+		return
 	}
-	if res.Response.Error != nil {
-		return res.Response, nil
+	if len(f.changes) >= cfg.MaxChanges {
+		f.overflow, f.changes = true, nil
+		return
+	}
+	f.changes = append(f.changes, v)
+}
+
+func (fs *filters) install(pl *plan.Plan) (*jsonrpc.Response, error) {
+	fl := &filter{lastUsed: fs.clock.Now()}
+	switch pl.Method {
+	case "eth_newBlockFilter":
+		fl.kind = blockFilter
+		s := fs.n.stream.Subscribe(false, func(ev chain.Event) {
+			for _, b := range ev.Added {
+				fl.add(fs.cfg, json.RawMessage(`"`+b.Hash.Hex()+`"`))
+			}
+		})
+		fl.cancel = s.Cancel
+	case "eth_newFilter":
+		var crit json.RawMessage
+		if len(pl.Args) > 0 {
+			crit = pl.Args[0]
+		}
+		lf, err := streamLogFilter(crit)
+		if err != nil {
+			return nil, err
+		}
+		fl.kind, fl.criteria = logFilter, crit
+		s := fs.n.stream.Subscribe(true, func(ev chain.Event) {
+			forEachLog(ev, lf, func(l json.RawMessage) { fl.add(fs.cfg, l) })
+		})
+		fl.cancel = s.Cancel
+	case "eth_newPendingTransactionFilter":
+		opt := json.RawMessage("null")
+		if len(pl.Args) > 0 {
+			opt = pl.Args[0]
+		}
+		if err := hashesOnly(opt); err != nil {
+			return nil, err
+		}
+		fl.kind = pendingFilter
+		fl.cancel = fs.n.pending.subscribe(func(h json.RawMessage) { fl.add(fs.cfg, h) })
+	default:
+		return nil, jsonrpc.Errorf(jsonrpc.CodeMethodNotFound, "%s is not a filter method", pl.Method)
 	}
 	id, err := newFilterID()
 	if err != nil {
+		fl.cancel()
 		return nil, err
 	}
-	now := f.clock.Now()
-	f.mu.Lock()
-	f.expire(now)
-	if len(f.table) >= maxFilters {
-		f.mu.Unlock()
-		return nil, jsonrpc.Errorf(jsonrpc.CodeLimitExceeded, "too many installed filters (limit %d)", maxFilters)
+	fs.mu.Lock()
+	fs.expireLocked(fs.clock.Now())
+	if len(fs.table) >= fs.cfg.Max {
+		fs.mu.Unlock()
+		fl.cancel()
+		return nil, jsonrpc.Errorf(jsonrpc.CodeLimitExceeded, "too many installed filters (limit %d); uninstall unused ones", fs.cfg.Max)
 	}
-	f.table[id] = &filter{upstream: res.Upstream, remoteID: res.Response.Result, lastUsed: now}
-	f.mu.Unlock()
+	fs.table[id] = fl
+	fs.mu.Unlock()
 	return &jsonrpc.Response{Result: json.RawMessage(strconv.Quote(id))}, nil
 }
 
-func (f *filters) use(ctx context.Context, r *route.Router, pl *plan.Plan) (*jsonrpc.Response, error) {
+func (fs *filters) use(ctx context.Context, pl *plan.Plan) (*jsonrpc.Response, error) {
 	var id string
 	if len(pl.Args) != 1 || json.Unmarshal(pl.Args[0], &id) != nil {
 		return nil, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "invalid params: %s takes one filter id", pl.Method)
 	}
-	now := f.clock.Now()
-	f.mu.Lock()
-	f.expire(now)
-	flt, ok := f.table[id]
-	if ok {
-		flt.lastUsed = now
-	}
+	now := fs.clock.Now()
+	fs.mu.Lock()
+	fs.expireLocked(now)
+	fl, ok := fs.table[id]
 	if ok && pl.Method == "eth_uninstallFilter" {
-		delete(f.table, id)
+		delete(fs.table, id)
 	}
-	f.mu.Unlock()
-	if !ok {
-		if pl.Method == "eth_uninstallFilter" {
-			return &jsonrpc.Response{Result: json.RawMessage("false")}, nil
+	fs.mu.Unlock()
+	if pl.Method == "eth_uninstallFilter" {
+		if ok {
+			fl.cancel()
 		}
+		return &jsonrpc.Response{Result: json.RawMessage(strconv.FormatBool(ok))}, nil
+	}
+	if !ok {
 		return nil, errFilterNotFound
 	}
-	params := append(append(json.RawMessage("["), flt.remoteID...), ']')
-	res, err := r.Do(ctx, route.Call{Method: pl.Method, Params: params, Only: flt.upstream, Class: plan.ClassOf(pl.Method)})
-	if err != nil {
-		if pl.Method == "eth_uninstallFilter" {
-			return &jsonrpc.Response{Result: json.RawMessage("true")}, nil
-		}
-		// The upstream holding the filter did not answer this poll. A
-		// blip keeps the filter (the client retries the poll); an
-		// upstream that stays away or is taken out of use has lost it,
-		// and the client hears so the way go-ethereum says it, so that it
-		// installs a new one.
-		f.mu.Lock()
-		flt.failures++
-		lost := flt.failures >= filterMaxFailures || !flt.upstream.Usable()
-		if lost {
-			delete(f.table, id)
-		}
-		f.mu.Unlock()
-		if lost {
+	fl.mu.Lock()
+	fl.lastUsed = now
+	fl.mu.Unlock()
+
+	switch pl.Method {
+	case "eth_getFilterChanges":
+		fl.mu.Lock()
+		changes, overflow := fl.changes, fl.overflow
+		fl.changes = nil
+		fl.mu.Unlock()
+		if overflow {
+			fs.drop(id)
+			fs.n.log.Warn("filter dropped: more changes than filters.max_changes between two polls",
+				"max_changes", fs.cfg.MaxChanges)
 			return nil, errFilterNotFound
 		}
-		return nil, err
+		return &jsonrpc.Response{Result: jsonArray(changes)}, nil
+	case "eth_getFilterLogs":
+		if fl.kind != logFilter {
+			return nil, errFilterNotFound // as go-ethereum answers for a block or pending filter
+		}
+		crit := fl.criteria
+		if isNull(crit) {
+			crit = json.RawMessage("{}")
+		}
+		params := append(append(json.RawMessage("["), crit...), ']')
+		return fs.n.execute(ctx, &jsonrpc.Request{Method: "eth_getLogs", Params: params})
 	}
-	f.mu.Lock()
-	flt.failures = 0
-	f.mu.Unlock()
-	if e := res.Response.Error; e != nil && e.Message == errFilterNotFound.Message {
-		f.drop(id) // the upstream expired it
-	}
-	return res.Response, nil
+	return nil, jsonrpc.Errorf(jsonrpc.CodeMethodNotFound, "%s is not a filter method", pl.Method)
 }
 
-func (f *filters) drop(id string) {
-	f.mu.Lock()
-	delete(f.table, id)
-	f.mu.Unlock()
+func (fs *filters) drop(id string) {
+	fs.mu.Lock()
+	fl, ok := fs.table[id]
+	delete(fs.table, id)
+	fs.mu.Unlock()
+	if ok {
+		fl.cancel()
+	}
 }
 
-// expire drops idle filters, sweeping at most once a minute unless the
-// table is full; f.mu must be held.
-func (f *filters) expire(now time.Time) {
-	if now.Sub(f.lastSweep) < time.Minute && len(f.table) < maxFilters {
+// expire drops the filters idle for longer than cfg.Idle.
+func (fs *filters) expire() {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	fs.lastSweep = time.Time{}
+	fs.expireLocked(fs.clock.Now())
+}
+
+// expireLocked sweeps at most every sweepEvery unless the table is full;
+// fs.mu must be held.
+func (fs *filters) expireLocked(now time.Time) {
+	if now.Sub(fs.lastSweep) < sweepEvery && len(fs.table) < fs.cfg.Max {
 		return
 	}
-	f.lastSweep = now
-	for id, flt := range f.table {
-		if now.Sub(flt.lastUsed) > filterIdle {
-			delete(f.table, id)
+	fs.lastSweep = now
+	for id, fl := range fs.table {
+		fl.mu.Lock()
+		idle := now.Sub(fl.lastUsed) > fs.cfg.Idle
+		fl.mu.Unlock()
+		if idle {
+			delete(fs.table, id)
+			fl.cancel()
 		}
 	}
+}
+
+// count is the number of installed filters.
+func (fs *filters) count() int {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	return len(fs.table)
+}
+
+func jsonArray(items []json.RawMessage) json.RawMessage {
+	n := 2
+	for _, it := range items {
+		n += len(it) + 1
+	}
+	out := make(json.RawMessage, 0, n)
+	out = append(out, '[')
+	for i, it := range items {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, it...)
+	}
+	return append(out, ']')
 }
 
 func newFilterID() (string, error) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/braidrpc/braid/internal/chain"
 	"github.com/braidrpc/braid/internal/clock"
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/head"
@@ -58,6 +59,10 @@ type Gateway struct {
 	stop chan struct{}
 	wg   sync.WaitGroup
 	once sync.Once
+	// ctx ends with Close: the lifetime of background work started on
+	// demand (the pending transaction feed).
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 // New builds the runtime for cfg (validated, defaults applied). No upstream
@@ -87,6 +92,7 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 	}
 	g := &Gateway{byName: make(map[string]*Network), log: opts.Logger, clock: opts.Clock, stop: make(chan struct{}),
 		disputes: quorum.NewLog(disputeLogSize)}
+	g.ctx, g.cancel = context.WithCancel(context.Background())
 	for _, nc := range cfg.Networks {
 		qp, err := plan.NewQuorumPolicy(nc.Quorum)
 		if err != nil {
@@ -109,6 +115,9 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 			}))
 		}
 		headers := verify.NewHeaders(nc.Verify.HeaderCache)
+		src := &streamSource{}
+		stream := chain.New(src, chain.Options{Clock: opts.Clock, Logger: opts.Logger.With("network", nc.Name),
+			Delay: gm.streamDelay(nc.Name)})
 		tracker := head.New(nc.Name, ups, head.Options{
 			PollInterval: nc.Head.PollInterval,
 			MinOperators: nc.Head.MinOperators,
@@ -118,7 +127,12 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 			// Block hashes established by number hold only while the
 			// chain below the tip stays: a new tip may be a reorg, and
 			// only finalized blocks cannot change.
-			OnTip: func(t head.Tip) { headers.ForgetCanonicalFrom(t.Finalized.Number + 1) },
+			OnTip: func(t head.Tip) {
+				headers.ForgetCanonicalFrom(t.Finalized.Number + 1)
+				if t.Known {
+					stream.Advance(t.Latest.Number, t.Latest.Hash)
+				}
+			},
 		})
 		n := &Network{
 			Name:    nc.Name,
@@ -150,7 +164,7 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 			metrics:    gm,
 			chainIDHex: []byte(strconv.Quote("0x" + strconv.FormatUint(nc.ChainID, 16))),
 			static:     make(map[string]json.RawMessage),
-			filters:    newFilters(opts.Clock),
+			stream:     stream,
 			cfg:        nc,
 			quorum:     nc.Quorum,
 			strikes:    quorum.NewStrikes(nc.Name, nc.Strikes, opts.Clock, opts.Logger, qm),
@@ -164,6 +178,9 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 			bodies:     newBounded[blockBody](blockCacheSize),
 		}
 		n.trust = tipRoot{n}
+		src.n = n
+		n.filters = newFilters(n, cfg.Filters)
+		n.pending = newPendingFeed(n, g.ctx)
 		g.networks = append(g.networks, n)
 		g.byName[n.Name] = n
 	}
@@ -204,10 +221,27 @@ func (g *Gateway) Start(ctx context.Context, wait time.Duration) {
 	}()
 	for _, n := range g.networks {
 		n.head.Start(ctx)
-		g.wg.Add(1)
+		g.wg.Add(3)
 		go func() {
 			defer g.wg.Done()
 			g.assessLoop(ctx, n)
+		}()
+		go func() {
+			defer g.wg.Done()
+			sctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			go func() {
+				select {
+				case <-g.stop:
+					cancel()
+				case <-sctx.Done():
+				}
+			}()
+			n.stream.Run(sctx)
+		}()
+		go func() {
+			defer g.wg.Done()
+			g.filterJanitor(ctx, n)
 		}()
 	}
 	t := time.NewTimer(wait)
@@ -272,10 +306,29 @@ func (g *Gateway) assessLoop(ctx context.Context, n *Network) {
 	}
 }
 
+// filterJanitor drops idle filters, so one nobody polls stops costing
+// block fetches.
+func (g *Gateway) filterJanitor(ctx context.Context, n *Network) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-g.stop:
+			return
+		case <-g.clock.After(time.Minute):
+		}
+		n.filters.expire()
+	}
+}
+
 // Close stops background work and releases upstream connections.
 func (g *Gateway) Close() {
 	g.once.Do(func() {
 		close(g.stop)
+		g.cancel()
+		for _, n := range g.networks {
+			n.pending.wait()
+		}
 		for _, n := range g.networks {
 			n.head.Close()
 		}

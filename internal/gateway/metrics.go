@@ -15,6 +15,7 @@ type Metrics struct {
 	errors   *prometheus.CounterVec
 	sends    *prometheus.CounterVec
 	verify   *prometheus.CounterVec
+	stream   *prometheus.HistogramVec
 }
 
 // NewMetrics registers the request collectors on reg.
@@ -41,8 +42,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Namespace: "braid", Name: "verify_failures_total",
 			Help: "Answers that failed verification against a trusted header (each one a strike), by network, method and operator.",
 		}, []string{"network", "method", "operator"}),
+		stream: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "braid", Name: "stream_delay_seconds",
+			Help:    "Time from a new served tip to its block going out to subscribers and filters (fetching its header, any missing ancestors and, when wanted, logs), by network.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"network"}),
 	}
-	reg.MustRegister(m.requests, m.duration, m.errors, m.sends, m.verify)
+	reg.MustRegister(m.requests, m.duration, m.errors, m.sends, m.verify, m.stream)
 	return m
 }
 
@@ -84,4 +90,14 @@ func (m *Metrics) verifyFailure(network, method, operator string) {
 		return
 	}
 	m.verify.WithLabelValues(network, methodLabel(method), operator).Inc()
+}
+
+// streamDelay returns the observer of the network's block stream delay,
+// or nil.
+func (m *Metrics) streamDelay(network string) func(time.Duration) {
+	if m == nil {
+		return nil
+	}
+	h := m.stream.WithLabelValues(network)
+	return func(d time.Duration) { h.Observe(d.Seconds()) }
 }

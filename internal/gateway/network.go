@@ -14,6 +14,7 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/braidrpc/braid/internal/chain"
 	"github.com/braidrpc/braid/internal/clock"
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/head"
@@ -47,6 +48,8 @@ type Network struct {
 	sf       singleflight.Group
 
 	filters *filters
+	stream  *chain.Follower
+	pending *pendingFeed
 
 	cfg      config.Network // as configured, defaults applied (for reports)
 	quorum   config.Quorum
@@ -137,9 +140,9 @@ func (n *Network) execute(ctx context.Context, req *jsonrpc.Request) (*jsonrpc.R
 	case plan.Write:
 		return n.write(ctx, pl)
 	case plan.FilterInstall:
-		return n.filters.install(ctx, n.router, pl, n.Tip().Latest.Number)
+		return n.filters.install(pl)
 	case plan.FilterUse:
-		return n.filters.use(ctx, n.router, pl)
+		return n.filters.use(ctx, pl)
 	case plan.Subscribe:
 		return nil, jsonrpc.Errorf(jsonrpc.CodeMethodNotFound,
 			"%s needs a connection that can carry notifications; this endpoint is HTTP", pl.Method)

@@ -27,6 +27,16 @@ type NetworkStatus struct {
 	Quorum       QuorumStatus     `json:"quorum"`
 	Operators    []OperatorStatus `json:"operators"`
 	Upstreams    []UpstreamStatus `json:"upstreams"`
+	Streams      StreamStatus     `json:"streams"`
+}
+
+// StreamStatus counts what braid keeps for clients of new data: consumers
+// of the block stream (newHeads and logs subscriptions, block and log
+// filters), listeners for pending transactions, and installed filters.
+type StreamStatus struct {
+	BlockConsumers   int `json:"block_consumers"`
+	PendingListeners int `json:"pending_listeners"`
+	Filters          int `json:"filters"`
 }
 
 // QuorumStatus is a network's quorum policy: k per method above 1.
@@ -95,6 +105,8 @@ func (g *Gateway) Status() Status {
 			Tip:          n.head.Tip(),
 			MinOperators: n.head.MinOperators(),
 			MaxLagBlocks: n.maxLag,
+			Streams: StreamStatus{BlockConsumers: n.stream.Subscribers(), PendingListeners: n.pending.listeners(),
+				Filters: n.filters.count()},
 		}
 		qp, _ := plan.NewQuorumPolicy(n.quorum) // checked in New
 		ns.Quorum = QuorumStatus{K: n.quorum.K, OnDispute: n.quorum.OnDispute, OnShortfall: n.quorum.OnShortfall, Methods: qp.Methods()}

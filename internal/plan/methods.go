@@ -13,9 +13,9 @@ const (
 	Static
 	// Write changes chain state (a signed transaction). It is never hedged.
 	Write
-	// FilterInstall creates server-side filter state on one upstream.
+	// FilterInstall creates a filter braid keeps itself.
 	FilterInstall
-	// FilterUse must go to the upstream that holds the filter.
+	// FilterUse reads or removes a filter braid keeps.
 	FilterUse
 	// Subscribe needs a connection that can carry notifications.
 	Subscribe

@@ -19,11 +19,17 @@ var Verified = map[string]bool{
 // from the trusted tip or its own config (eth_chainId, eth_blockNumber),
 // the answer is fixed by the request (eth_sendRawTransaction's hash is
 // computed by braid), or the answer is a fee suggestion rather than chain
-// data.
+// data. Filters and subscriptions are braid's own, fed by its block stream,
+// whose headers and logs are the verified ones (eth_getFilterLogs runs a
+// verified eth_getLogs); pending transaction hashes are best effort from
+// any upstream's pool and claim nothing about the chain.
 var trustedWithoutCheck = map[string]bool{
 	"eth_chainId": true, "web3_clientVersion": true, "net_version": true, "eth_blockNumber": true,
 	"eth_sendRawTransaction": true,
 	"eth_gasPrice":           true, "eth_maxPriorityFeePerGas": true, "eth_feeHistory": true, "eth_blobBaseFee": true,
+	"eth_newFilter": true, "eth_newBlockFilter": true, "eth_newPendingTransactionFilter": true,
+	"eth_getFilterChanges": true, "eth_getFilterLogs": true, "eth_uninstallFilter": true,
+	"eth_subscribe": true, "eth_unsubscribe": true,
 }
 
 // WithVerify returns p enforcing v: in strict mode a method braid cannot

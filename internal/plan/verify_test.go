@@ -22,7 +22,8 @@ func TestStrictVerifyPolicy(t *testing.T) {
 		{"eth_call", `[{"to":"0x0000000000000000000000000000000000000001"},"latest"]`, false, true},
 		{"eth_estimateGas", `[{"to":"0x0000000000000000000000000000000000000001"}]`, false, false},
 		{"debug_traceTransaction", `["0x00"]`, false, false},
-		{"eth_newFilter", `[{}]`, false, true},
+		{"eth_newFilter", `[{}]`, false, false}, // braid keeps filters, fed by its verified stream
+		{"eth_subscribe", `["newHeads"]`, false, false},
 		{"trace_block", `["latest"]`, false, true},
 	} {
 		pl, err := p.Plan(&jsonrpc.Request{Method: tt.method, Params: []byte(tt.params)})

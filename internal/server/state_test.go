@@ -1,6 +1,6 @@
 package server_test
 
-// State that outlives one call: sticky filters, remembered static answers,
+// State that outlives one call: braid-kept filters, remembered static answers,
 // and transactions the network already has.
 
 import (
@@ -21,97 +21,79 @@ import (
 
 var braidFilterID = regexp.MustCompile(`^"0x[0-9a-f]{32}"$`)
 
-// TestFilters: a filter lives on the upstream that created it; braid hands
-// out its own id and sends every poll there, with the upstream's id.
-func TestFilters(t *testing.T) {
+// TestFiltersAreBraids: braid keeps filters itself, fed by its block
+// stream, so no upstream is asked to install or poll one, and a filter
+// outlives any upstream (the devnet test TestFiltersSurviveUpstreamDeath
+// shows it with blocks and logs).
+func TestFiltersAreBraids(t *testing.T) {
 	a, c := newFake(t, "a", 1), newFake(t, "b", 1)
 	b := startBraid(t, nil, mainnet(a, c))
-
-	install := func(method, params string) string {
-		t.Helper()
-		ans := b.call("/", method, params)
-		if ans.Error != nil || !braidFilterID.Match(ans.Result) {
-			t.Fatalf("%s: %+v %s", method, ans.Error, ans.Result)
-		}
-		return string(ans.Result)
-	}
-	poll := func(id string) rpcAnswer {
-		t.Helper()
-		return b.call("/", "eth_getFilterChanges", "["+id+"]")
-	}
-
-	// Filter 1 lands on whichever upstream routing prefers; with that one
-	// refusing, filter 2 lands on the other.
-	f1 := install("eth_newFilter", `[{"address":"`+testAddr+`"}]`)
-	first, second := a, c
-	if c.Calls("eth_newFilter") == 1 {
-		first, second = c, a
-	}
-	if first.Calls("eth_newFilter") != 1 || second.Calls("eth_newFilter") != 0 {
-		t.Fatalf("filter 1 installed on both or neither: a %v, b %v", a.AllCalls(), c.AllCalls())
-	}
-	first.SetStatus(http.StatusServiceUnavailable, "")
-	f2 := install("eth_newBlockFilter", "")
-	first.SetStatus(0, "")
-	if second.Calls("eth_newBlockFilter") != 1 {
-		t.Fatalf("filter 2 not installed on the other upstream: a %v, b %v", a.AllCalls(), c.AllCalls())
-	}
-	remoteID := map[*fakeUpstream]string{a: `["0x610001"]`, c: `["0x620001"]`}
-	if f1 == f2 {
-		t.Fatalf("two filters share braid id %s", f1)
-	}
-
-	for range 3 {
-		for _, id := range []string{f1, f2} {
-			if ans := poll(id); ans.Error != nil || string(ans.Result) != "[]" {
-				t.Errorf("poll %s: %+v %s", id, ans.Error, ans.Result)
-			}
-		}
-	}
-	// Each poll reached the filter's own upstream, with that upstream's id.
-	for _, tc := range []struct {
-		f        *fakeUpstream
-		braidID  string
-		remoteID string
-	}{
-		{first, f1, remoteID[first]},
-		{second, f2, remoteID[second]},
+	ids := map[string]bool{}
+	for _, tc := range []struct{ method, params string }{
+		{"eth_newFilter", `[{"address":"` + testAddr + `"}]`},
+		{"eth_newFilter", `[{"address":"` + testAddr + `","fromBlock":"0x10","toBlock":"latest"}]`},
+		{"eth_newBlockFilter", ""},
+		{"eth_newPendingTransactionFilter", ""},
+		{"eth_newPendingTransactionFilter", "[false]"},
 	} {
-		params := tc.f.Params("eth_getFilterChanges")
-		if len(params) != 3 {
-			t.Errorf("%s got %d polls, want 3: %v", tc.f.name, len(params), params)
+		ans := b.call("/", tc.method, tc.params)
+		if ans.Error != nil || !braidFilterID.Match(ans.Result) {
+			t.Fatalf("%s %s: %+v %s", tc.method, tc.params, ans.Error, ans.Result)
 		}
-		for _, p := range params {
-			if p != tc.remoteID {
-				t.Errorf("%s was polled with %s, want its own id %s (braid's is %s)", tc.f.name, p, tc.remoteID, tc.braidID)
+		ids[string(ans.Result)] = true
+	}
+	if len(ids) != 5 {
+		t.Fatalf("ids not distinct: %v", ids)
+	}
+	for id := range ids {
+		if ans := b.call("/", "eth_getFilterChanges", "["+id+"]"); ans.Error != nil || string(ans.Result) != "[]" {
+			t.Errorf("poll %s: %+v %s, want []", id, ans.Error, ans.Result)
+		}
+	}
+	// A block or pending filter has no logs, as go-ethereum answers.
+	for id := range ids {
+		ans := b.call("/", "eth_getFilterLogs", "["+id+"]")
+		if ans.Error != nil && ans.Error.Message != "filter not found" {
+			t.Errorf("getFilterLogs %s: %+v", id, ans.Error)
+		}
+	}
+	for id := range ids {
+		if ans := b.call("/", "eth_uninstallFilter", "["+id+"]"); string(ans.Result) != "true" {
+			t.Errorf("uninstall %s: %+v %s", id, ans.Error, ans.Result)
+		}
+		if ans := b.call("/", "eth_uninstallFilter", "["+id+"]"); string(ans.Result) != "false" {
+			t.Errorf("uninstall %s twice: %+v %s", id, ans.Error, ans.Result)
+		}
+		if ans := b.call("/", "eth_getFilterChanges", "["+id+"]"); ans.Error == nil || ans.Error.Message != "filter not found" {
+			t.Errorf("poll %s after uninstall: %+v %s", id, ans.Error, ans.Result)
+		}
+	}
+	// (The pending filter is fed by pending-transaction filters braid
+	// itself keeps on every upstream while anyone listens.)
+	for _, f := range []*fakeUpstream{a, c} {
+		for _, m := range []string{"eth_newFilter", "eth_newBlockFilter"} {
+			if n := f.Calls(m); n != 0 {
+				t.Errorf("upstream %s got %d %s calls", f.name, n, m)
 			}
 		}
 	}
+}
 
-	// An id braid never gave out.
-	unknown := poll(`"0x610001"`)
-	if unknown.Error == nil || unknown.Error.Code != -32000 || unknown.Error.Message != "filter not found" {
-		t.Errorf("unknown filter id: %+v %s", unknown.Error, unknown.Result)
-	}
-
-	// Uninstall: the upstream is told, later polls find nothing.
-	if ans := b.call("/", "eth_uninstallFilter", "["+f1+"]"); string(ans.Result) != "true" {
-		t.Errorf("uninstall: %+v %s", ans.Error, ans.Result)
-	}
-	if got := first.Params("eth_uninstallFilter"); len(got) != 1 || got[0] != remoteID[first] {
-		t.Errorf("uninstall reached %s with %v", first.name, got)
-	}
-	if ans := poll(f1); ans.Error == nil || ans.Error.Message != "filter not found" {
-		t.Errorf("poll after uninstall: %+v %s", ans.Error, ans.Result)
-	}
-	// The upstream holding filter 2 goes away: the poll fails (no other
-	// upstream has the filter, so none is asked).
-	second.SetDown(true)
-	if ans := poll(f2); ans.Error == nil {
-		t.Errorf("poll of a filter whose upstream is down: result %s", ans.Result)
-	}
-	if n := first.Calls("eth_getFilterChanges"); n != 3 {
-		t.Errorf("%s got %d polls, want 3 (none for the other's filter)", first.name, n)
+// TestFilterBadCriteria: criteria braid cannot follow are refused with
+// -32602 and a reason, not installed.
+func TestFilterBadCriteria(t *testing.T) {
+	b := startBraid(t, nil, mainnet(newFake(t, "a", 1)))
+	for _, tc := range []struct{ method, params, want string }{
+		{"eth_newFilter", `[{"blockHash":"0x` + strings.Repeat("ab", 32) + `"}]`, "cannot name a blockHash"},
+		{"eth_newFilter", `[{"fromBlock":"soon"}]`, "unknown block tag"},
+		{"eth_newFilter", `[{"topics":[[],[],[],[],[]]}]`, "more than 4 topics"},
+		{"eth_newFilter", `[{"address":"0x12"}]`, "address"},
+		{"eth_newPendingTransactionFilter", `[true]`, "hashes only"},
+	} {
+		ans := b.call("/", tc.method, tc.params)
+		if ans.Error == nil || ans.Error.Code != -32602 || !strings.Contains(ans.Error.Message, tc.want) {
+			t.Errorf("%s %s: %+v %s, want -32602 mentioning %q", tc.method, tc.params, ans.Error, ans.Result, tc.want)
+		}
 	}
 }
 
@@ -221,47 +203,6 @@ func TestSendRawTransactionAlreadyKnown(t *testing.T) {
 			t.Errorf("HTTP %d\ngot  %s\nwant %s", status, got, want)
 		}
 	})
-}
-
-// TestFilterSurvivesTransientUpstreamError: a filter's upstream that fails
-// one poll (overloaded, rate-limited) still holds the filter. braid must
-// not declare it lost: the client would install a new filter and silently
-// miss every log between its last poll and the new filter.
-
-func TestFilterSurvivesTransientUpstreamError(t *testing.T) {
-	faults := []struct {
-		name  string
-		apply func(*fakeUpstream)
-	}{
-		{"http 503", func(f *fakeUpstream) { f.SetStatus(http.StatusServiceUnavailable, "") }},
-		{"http 429", func(f *fakeUpstream) { f.SetStatus(http.StatusTooManyRequests, "1") }},
-	}
-	for _, fault := range faults {
-		t.Run(fault.name, func(t *testing.T) {
-			a, other := newFake(t, "a", 1), newFake(t, "b", 1)
-			b := startBraid(t, nil, mainnet(a, other))
-			ans := b.call("/", "eth_newFilter", `[{"address":"`+testAddr+`"}]`)
-			if ans.Error != nil || a.Calls("eth_newFilter") != 1 {
-				t.Fatalf("install: %+v %s; a %v", ans.Error, ans.Result, a.AllCalls())
-			}
-			id := string(ans.Result)
-
-			fault.apply(a)
-			blip := b.call("/", "eth_getFilterChanges", "["+id+"]")
-			if blip.Error == nil {
-				t.Fatalf("poll while the upstream fails: result %s", blip.Result)
-			}
-			if blip.Error.Message == "filter not found" {
-				t.Errorf("poll while the upstream fails: %q, but the upstream still holds the filter", blip.Error.Message)
-			}
-
-			a.SetStatus(0, "")
-			after := b.call("/", "eth_getFilterChanges", "["+id+"]")
-			if after.Error != nil || string(after.Result) != "[]" {
-				t.Errorf("poll once the upstream is back: %+v %s, want [] from the filter it still holds", after.Error, after.Result)
-			}
-		})
-	}
 }
 
 // TestStaticAnswerSurvivesAnotherClientLeaving: concurrent first calls of
