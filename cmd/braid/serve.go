@@ -63,7 +63,7 @@ func run(ctx context.Context, cfg *config.Config, ln net.Listener, log *slog.Log
 		return err
 	}
 	defer gw.Close()
-	srv := server.New(gw, server.Options{Limits: cfg.Limits, Logger: log, Gatherer: reg})
+	srv := server.New(gw, server.Options{Limits: cfg.Limits, WebSocket: cfg.WebSocket, Logger: log, Gatherer: reg, Registry: reg})
 	if extra != nil {
 		extra(srv)
 	}

@@ -1,5 +1,17 @@
-// Package server is braid's HTTP front: it reads and bounds request bodies,
-// decodes JSON-RPC (single, batch, notification), fans batch members out
-// concurrently to the gateway, writes answers with the client's ids, and
-// serves /healthz and /metrics.
+// Package server is braid's client front, HTTP and WebSocket on one
+// listener. Over HTTP it reads and bounds request bodies, decodes JSON-RPC
+// (single, batch, notification), fans batch members out concurrently to the
+// gateway, writes answers with the client's ids, and serves /healthz,
+// /status and /metrics.
+//
+// A GET with a WebSocket upgrade on / (the first network) or /{network} is
+// a JSON-RPC connection to that network: every message is answered as the
+// same HTTP body would be (concurrently, so answers may come out of order),
+// and eth_subscribe / eth_unsubscribe are served there, with notifications
+// sent as eth_subscription messages. Each connection is bounded
+// (config.WebSocket): a read limit (close 1009), one send queue drained by
+// one writer (a client that lets it fill is closed with 1008, so memory
+// stays bounded), pings with a pong deadline, and a cap on subscriptions;
+// the server caps connections (HTTP 503 beyond). CloseWebSockets ends
+// every connection with 1001, and Serve calls it on shutdown.
 package server

@@ -15,15 +15,32 @@ func Listen(addr string) (net.Listener, error) {
 	return net.Listen("tcp", addr)
 }
 
+// webSocketCloser is a handler holding WebSocket connections, which
+// http.Server.Shutdown does not see once they are hijacked.
+type webSocketCloser interface {
+	CloseWebSockets()
+}
+
+var _ webSocketCloser = (*Server)(nil)
+
 // Serve serves h on ln until ctx is done, then shuts down gracefully:
 // the listener closes at once, in-flight requests get up to grace to
-// finish, and what is still running then is cut off.
+// finish, WebSocket clients (when h has any) are closed with status 1001,
+// and what is still running then is cut off.
 func Serve(ctx context.Context, ln net.Listener, h http.Handler, grace time.Duration, log *slog.Logger) error {
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	var wsClosed chan struct{}
+	if wc, ok := h.(webSocketCloser); ok {
+		wsClosed = make(chan struct{})
+		srv.RegisterOnShutdown(func() {
+			defer close(wsClosed)
+			wc.CloseWebSockets()
+		})
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -36,6 +53,13 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, grace time.Dura
 	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
 	err := srv.Shutdown(sctx)
+	if wsClosed != nil && err == nil {
+		select {
+		case <-wsClosed:
+		case <-sctx.Done():
+			err = sctx.Err()
+		}
+	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		log.Warn("shutdown grace period over: closing remaining connections")
 		err = srv.Close()

@@ -34,17 +34,31 @@ const (
 
 // Options configure a Server.
 type Options struct {
-	Limits   config.Limits
-	Logger   *slog.Logger
-	Gatherer prometheus.Gatherer // for /metrics; nil serves no metrics
+	Limits config.Limits
+	// WebSocket bounds the WebSocket endpoint; fields left at zero take
+	// config.Default()'s values.
+	WebSocket config.WebSocket
+	Logger    *slog.Logger
+	Gatherer  prometheus.Gatherer   // for /metrics; nil serves no metrics
+	Registry  prometheus.Registerer // for the braid_ws_* collectors; nil records none
 }
 
-// Server is the HTTP front of a Gateway.
+// subscribeFunc starts a subscription on n: Network.Subscribe, or a fake
+// feed in tests.
+type subscribeFunc func(n *gateway.Network, params json.RawMessage, deliver func(result json.RawMessage)) (unsubscribe func(), err error)
+
+// Server is the HTTP and WebSocket front of a Gateway.
 type Server struct {
 	gw     *gateway.Gateway
 	limits config.Limits
 	log    *slog.Logger
 	mux    *http.ServeMux
+
+	ws        config.WebSocket
+	wsm       *wsMetrics
+	wsConns   wsRegistry
+	subscribe subscribeFunc
+	onWSClose func(reason string) // tests: called when a connection is over
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -55,9 +69,22 @@ func New(gw *gateway.Gateway, opts Options) *Server {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	opts.Limits = withDefaults(opts.Limits)
-	s := &Server{gw: gw, limits: opts.Limits, log: opts.Logger, mux: http.NewServeMux()}
+	opts.WebSocket = wsWithDefaults(opts.WebSocket)
+	s := &Server{
+		gw: gw, limits: opts.Limits, log: opts.Logger, mux: http.NewServeMux(),
+		ws:  opts.WebSocket,
+		wsm: newWSMetrics(opts.Registry),
+		subscribe: func(n *gateway.Network, params json.RawMessage, deliver func(json.RawMessage)) (func(), error) {
+			return n.Subscribe(params, deliver)
+		},
+	}
+	s.wsConns.init(opts.WebSocket.MaxConnections)
 	s.mux.HandleFunc("POST /{$}", s.serveDefault)
 	s.mux.HandleFunc("POST /{network}", s.serveNetwork)
+	// A GET on the same paths is a WebSocket upgrade (or, without one, the
+	// fallback's 405). The status paths below are more specific.
+	s.mux.HandleFunc("GET /{$}", s.serveWSDefault)
+	s.mux.HandleFunc("GET /{network}", s.serveWSNetwork)
 	s.mux.HandleFunc("GET /healthz", s.serveHealth)
 	s.mux.HandleFunc("GET /status", s.serveStatus)
 	s.mux.HandleFunc("GET /status/disputes", s.serveDisputes)
@@ -96,14 +123,21 @@ func (s *Server) serveDefault(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) serveNetwork(w http.ResponseWriter, r *http.Request) {
+	if n := s.network(w, r); n != nil {
+		s.serveRPC(w, r, n)
+	}
+}
+
+// network returns the network the path names, or answers 404 and returns
+// nil.
+func (s *Server) network(w http.ResponseWriter, r *http.Request) *gateway.Network {
 	name := r.PathValue("network")
 	n := s.gw.Network(name)
 	if n == nil {
 		writeError(w, http.StatusNotFound, jsonrpc.Errorf(jsonrpc.CodeMethodNotFound,
 			"unknown network %q: this endpoint serves %s", name, s.networkNames()))
-		return
 	}
-	s.serveRPC(w, r, n)
+	return n
 }
 
 func (s *Server) networkNames() string {
@@ -173,7 +207,7 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request, n *gateway.Net
 		writeJSON(w, http.StatusOK, resp.AppendJSON(make([]byte, 0, 128+len(resp.Result))))
 		return
 	}
-	answers := s.runBatch(ctx, n, msg.Members)
+	answers := s.runBatch(ctx, msg.Members, n.Handle)
 	flag()
 	if len(answers) == 0 { // only notifications: nothing is returned
 		w.WriteHeader(http.StatusNoContent)
@@ -182,11 +216,15 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request, n *gateway.Net
 	writeJSON(w, http.StatusOK, jsonrpc.AppendBatch(nil, answers))
 }
 
-// runBatch executes the members concurrently and returns the answers in
-// the members' order (notifications have none). The whole batch shares one
-// request deadline: members still queued when it passes answer a timeout
-// instead of starting late.
-func (s *Server) runBatch(ctx context.Context, n *gateway.Network, members []jsonrpc.Member) []*jsonrpc.Response {
+// callFunc answers one call: Network.Handle over HTTP; over WebSocket the
+// connection's own methods (eth_subscribe, eth_unsubscribe) first.
+type callFunc func(ctx context.Context, req *jsonrpc.Request) *jsonrpc.Response
+
+// runBatch executes the members concurrently with call and returns the
+// answers in the members' order (notifications have none). The whole batch
+// shares one request deadline: members still queued when it passes answer
+// a timeout instead of starting late.
+func (s *Server) runBatch(ctx context.Context, members []jsonrpc.Member, call callFunc) []*jsonrpc.Response {
 	ctx, cancel := context.WithTimeout(ctx, s.limits.RequestTimeout)
 	defer cancel()
 	out := make([]*jsonrpc.Response, len(members))
@@ -201,7 +239,7 @@ func (s *Server) runBatch(ctx context.Context, n *gateway.Network, members []jso
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			out[i] = n.Handle(ctx, m.Req)
+			out[i] = call(ctx, m.Req)
 		}()
 	}
 	wg.Wait()

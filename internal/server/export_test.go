@@ -1,0 +1,21 @@
+package server
+
+import (
+	"encoding/json"
+
+	"github.com/braidrpc/braid/internal/gateway"
+)
+
+// SetSubscribe replaces the feed behind eth_subscribe (Network.Subscribe)
+// with f, so tests drive notifications themselves. Call it before serving.
+func SetSubscribe(s *Server, f func(n *gateway.Network, params json.RawMessage, deliver func(json.RawMessage)) (func(), error)) {
+	s.subscribe = f
+}
+
+// OnWebSocketClose makes s call f with the reason label
+// (braid_ws_disconnects_total's) each time a WebSocket connection is over:
+// its subscriptions stopped and its goroutines ended. Call it before
+// serving.
+func OnWebSocketClose(s *Server, f func(reason string)) {
+	s.onWSClose = f
+}

@@ -1,0 +1,644 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/braidrpc/braid/internal/config"
+	"github.com/braidrpc/braid/internal/gateway"
+	"github.com/braidrpc/braid/internal/jsonrpc"
+)
+
+// wsMaxInflight bounds the messages one connection has in progress (read,
+// being answered, or answered and waiting to be written). When it is
+// reached, reading pauses until an answer has been written. It is also
+// kept at or below SendBuffer, so that answers alone never fill the send
+// queue: only notifications a client leaves unread do.
+const wsMaxInflight = 64
+
+// wsWithDefaults fills WebSocket bounds left at zero, like withDefaults.
+func wsWithDefaults(w config.WebSocket) config.WebSocket {
+	d := config.Default().WebSocket
+	if w.MaxConnections <= 0 {
+		w.MaxConnections = d.MaxConnections
+	}
+	if w.MaxSubscriptions <= 0 {
+		w.MaxSubscriptions = d.MaxSubscriptions
+	}
+	if w.MaxMessageBytes <= 0 {
+		w.MaxMessageBytes = d.MaxMessageBytes
+	}
+	if w.SendBuffer <= 0 {
+		w.SendBuffer = d.SendBuffer
+	}
+	if w.PingInterval <= 0 {
+		w.PingInterval = d.PingInterval
+	}
+	if w.PingTimeout <= 0 {
+		w.PingTimeout = d.PingTimeout
+	}
+	if w.WriteTimeout <= 0 {
+		w.WriteTimeout = d.WriteTimeout
+	}
+	return w
+}
+
+func (s *Server) serveWSDefault(w http.ResponseWriter, r *http.Request) {
+	if !isWebSocketUpgrade(r) {
+		s.serveFallback(w, r)
+		return
+	}
+	s.serveWebSocket(w, r, s.gw.Networks()[0])
+}
+
+func (s *Server) serveWSNetwork(w http.ResponseWriter, r *http.Request) {
+	if !isWebSocketUpgrade(r) {
+		s.serveFallback(w, r)
+		return
+	}
+	if n := s.network(w, r); n != nil {
+		s.serveWebSocket(w, r, n)
+	}
+}
+
+// isWebSocketUpgrade reports whether r asks for a WebSocket (RFC 6455,
+// section 4.2.1: "Connection: Upgrade" and "Upgrade: websocket", tokens
+// matched case-insensitively).
+func isWebSocketUpgrade(r *http.Request) bool {
+	return r.Method == http.MethodGet &&
+		headerHasToken(r.Header, "Connection", "upgrade") &&
+		headerHasToken(r.Header, "Upgrade", "websocket")
+}
+
+func headerHasToken(h http.Header, name, token string) bool {
+	for _, v := range h.Values(name) {
+		for t := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// CloseWebSockets closes every open WebSocket connection with status 1001
+// (going away) and refuses new ones, then waits until each connection is
+// over: its subscriptions stopped and its goroutines ended. Serve calls it
+// when shutting down, since http.Server.Shutdown does not see hijacked
+// connections.
+func (s *Server) CloseWebSockets() {
+	for _, c := range s.wsConns.shutdown() {
+		c.fail(websocket.StatusGoingAway, "server shutting down", reasonShutdown)
+	}
+	s.wsConns.wg.Wait()
+}
+
+// wsRegistry counts and lists the open connections.
+type wsRegistry struct {
+	mu      sync.Mutex
+	max     int
+	open    int // reserved at the upgrade, released when the connection is over
+	conns   map[*wsConn]struct{}
+	closing bool
+	wg      sync.WaitGroup // one per reserved connection
+}
+
+func (g *wsRegistry) init(max int) {
+	g.max = max
+	g.conns = make(map[*wsConn]struct{})
+}
+
+// reserve takes a connection slot, or says why there is none.
+func (g *wsRegistry) reserve() *jsonrpc.Error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closing {
+		return jsonrpc.Errorf(jsonrpc.CodeLimitExceeded, "server shutting down")
+	}
+	if g.open >= g.max {
+		return jsonrpc.Errorf(jsonrpc.CodeLimitExceeded,
+			"too many WebSocket connections (limit %d); try again later", g.max)
+	}
+	g.open++
+	g.wg.Add(1)
+	return nil
+}
+
+// add lists c for CloseWebSockets; false when shutdown has begun since
+// the slot was reserved.
+func (g *wsRegistry) add(c *wsConn) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closing {
+		return false
+	}
+	g.conns[c] = struct{}{}
+	return true
+}
+
+// release gives back a slot reserved by reserve (c is nil when the upgrade
+// failed).
+func (g *wsRegistry) release(c *wsConn) {
+	g.mu.Lock()
+	delete(g.conns, c)
+	g.open--
+	g.mu.Unlock()
+	g.wg.Done()
+}
+
+func (g *wsRegistry) shutdown() []*wsConn {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.closing = true
+	out := make([]*wsConn, 0, len(g.conns))
+	for c := range g.conns {
+		out = append(out, c)
+	}
+	return out
+}
+
+// hijackRecorder keeps the net.Conn websocket.Accept hijacks, so that a
+// close handshake with a peer that stopped reading can be cut short.
+type hijackRecorder struct {
+	http.ResponseWriter
+	conn net.Conn
+}
+
+func (h *hijackRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c, brw, err := http.NewResponseController(h.ResponseWriter).Hijack()
+	h.conn = c
+	return c, brw, err
+}
+
+// serveWebSocket runs one WebSocket JSON-RPC connection to n until it is
+// over.
+func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request, n *gateway.Network) {
+	if e := s.wsConns.reserve(); e != nil {
+		writeError(w, http.StatusServiceUnavailable, e)
+		return
+	}
+	rec := &hijackRecorder{ResponseWriter: w}
+	conn, err := websocket.Accept(rec, r, &websocket.AcceptOptions{
+		// A public RPC endpoint: browser dApps connect from any origin,
+		// and there are no cookies or ambient credentials to protect.
+		OriginPatterns:  []string{"*"},
+		CompressionMode: websocket.CompressionDisabled,
+	})
+	if err != nil { // Accept has answered the client
+		s.wsConns.release(nil)
+		s.log.Debug("websocket upgrade refused", "remote", r.RemoteAddr, "network", n.Name, "err", err)
+		return
+	}
+	conn.SetReadLimit(s.ws.MaxMessageBytes)
+	c := newWSConn(s, conn, rec.conn, n, r.RemoteAddr)
+	if !s.wsConns.add(c) {
+		c.fail(websocket.StatusGoingAway, "server shutting down", reasonShutdown)
+	}
+	reason := c.run()
+	s.wsConns.release(c)
+	if s.onWSClose != nil {
+		s.onWSClose(reason)
+	}
+}
+
+// wsConn is one WebSocket connection. Its goroutines: the reader (the
+// HTTP handler's goroutine), one writer draining the send queue, one
+// keepalive, one per message in progress, and the closer once the
+// connection is failing.
+type wsConn struct {
+	s      *Server
+	conn   *websocket.Conn
+	raw    net.Conn // the hijacked connection; nil if unknown
+	n      *gateway.Network
+	remote string
+	opened time.Time
+
+	// ctx is the context of the calls in progress; cancelled when the
+	// connection fails.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	queue *sendQueue    // answers and notifications, drained by writeLoop
+	slots chan struct{} // messages in progress (wsMaxInflight)
+
+	paused atomic.Bool  // the reader waits for a slot (pongs are not read)
+	pauses atomic.Int64 // times the reader paused
+
+	failOnce sync.Once
+	done     chan struct{} // closed when the connection starts failing
+	closed   chan struct{} // closed when the close handshake is over
+	code     websocket.StatusCode
+	reason   string // sent in the close frame
+
+	labelMu sync.Mutex
+	label   string // braid_ws_disconnects_total's reason
+	detail  error  // what ended it, for the log
+
+	handlers sync.WaitGroup // messages in progress
+	bg       sync.WaitGroup // writer and keepalive
+
+	subsMu     sync.Mutex
+	subs       map[string]*wsSub
+	subsClosed bool
+}
+
+// wsOut is a message waiting to be written. release, if set, frees the
+// slot of the message it answers once it is written.
+type wsOut struct {
+	msg     []byte
+	release func()
+}
+
+func newWSConn(s *Server, conn *websocket.Conn, raw net.Conn, n *gateway.Network, remote string) *wsConn {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &wsConn{
+		s: s, conn: conn, raw: raw, n: n, remote: remote, opened: time.Now(),
+		ctx: ctx, cancel: cancel,
+		queue:  newSendQueue(s.ws.SendBuffer),
+		slots:  make(chan struct{}, max(1, min(wsMaxInflight, s.ws.SendBuffer))),
+		done:   make(chan struct{}),
+		closed: make(chan struct{}),
+		subs:   make(map[string]*wsSub),
+	}
+}
+
+// run serves the connection until it is over and everything it started
+// has ended, and returns why it ended (a disconnect reason label).
+func (c *wsConn) run() string {
+	log := c.s.log.With("remote", c.remote, "network", c.n.Name)
+	log.Debug("websocket connection opened")
+	c.s.wsm.opened()
+
+	c.bg.Add(2)
+	go c.writeLoop()
+	go c.keepalive()
+	c.readLoop()
+
+	<-c.closed
+	c.handlers.Wait()
+	c.bg.Wait()
+	c.cancel()
+
+	c.labelMu.Lock()
+	label, detail := c.label, c.detail
+	c.labelMu.Unlock()
+	c.s.wsm.closed(label)
+	attrs := []any{"reason", label, "code", int(c.code), "duration", time.Since(c.opened).Round(time.Millisecond).String()}
+	if detail != nil {
+		attrs = append(attrs, "detail", detail.Error())
+	}
+	log.Debug("websocket connection closed", attrs...)
+	return label
+}
+
+// fail starts closing the connection with status code and reason. It
+// never blocks, so a feed's deliver may call it.
+func (c *wsConn) fail(code websocket.StatusCode, reason, label string) {
+	c.failWith(code, reason, label, nil)
+}
+
+// failWith is fail with the error behind it, for the log. The first call
+// decides the close frame; a later one may still name the cause better
+// (labelRank): when a write times out the library cuts the connection,
+// and the reader may report that first.
+func (c *wsConn) failWith(code websocket.StatusCode, reason, label string, detail error) {
+	c.labelMu.Lock()
+	if c.label == "" || labelRank(label) > labelRank(c.label) {
+		c.label, c.detail = label, detail
+	}
+	c.labelMu.Unlock()
+	c.failOnce.Do(func() {
+		c.code, c.reason = code, reason
+		close(c.done)
+		c.cancel()
+		go c.close()
+	})
+}
+
+// labelRank orders disconnect reasons from vague to specific.
+func labelRank(label string) int {
+	switch label {
+	case reasonError:
+		return 0
+	case reasonClient:
+		return 1
+	}
+	return 2
+}
+
+func (c *wsConn) failing() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// close stops the subscriptions and performs the close handshake. A peer
+// that does not take part gets WriteTimeout, then its connection is cut.
+func (c *wsConn) close() {
+	defer close(c.closed)
+	c.dropSubscriptions()
+	if c.raw != nil {
+		cut := time.AfterFunc(c.s.ws.WriteTimeout, func() { _ = c.raw.Close() })
+		defer cut.Stop()
+	}
+	_ = c.conn.Close(c.code, c.reason)
+}
+
+// readLoop reads messages and hands each to its own goroutine, as long as
+// a slot is free.
+func (c *wsConn) readLoop() {
+	for {
+		if !c.acquire() {
+			return
+		}
+		_, msg, err := c.conn.Read(context.Background())
+		if err != nil {
+			<-c.slots
+			c.readFailed(err)
+			return
+		}
+		c.s.wsm.message("in")
+		c.handlers.Add(1)
+		go func() {
+			defer c.handlers.Done()
+			c.handle(msg)
+		}()
+	}
+}
+
+// acquire takes a slot for the next message, waiting (reading paused) while
+// every slot is taken. False when the connection is failing.
+func (c *wsConn) acquire() bool {
+	select {
+	case c.slots <- struct{}{}:
+		return true
+	default:
+	}
+	c.pauses.Add(1)
+	c.paused.Store(true)
+	defer c.paused.Store(false)
+	select {
+	case c.slots <- struct{}{}:
+		return true
+	case <-c.done:
+		return false
+	}
+}
+
+func (c *wsConn) releaseSlot() { <-c.slots }
+
+// goneAway reports whether err says the peer closed or dropped the
+// connection.
+func goneAway(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+func (c *wsConn) readFailed(err error) {
+	switch {
+	case errors.Is(err, websocket.ErrMessageTooBig):
+		// The library has already sent status 1009 with its reason.
+		c.failWith(websocket.StatusMessageTooBig, "message too big", reasonTooBig, err)
+	case websocket.CloseStatus(err) != -1, goneAway(err):
+		c.failWith(websocket.StatusNormalClosure, "", reasonClient, err)
+	default:
+		c.failWith(websocket.StatusInternalError, "read failed", reasonError, err)
+	}
+}
+
+// handle answers one message, as the HTTP endpoint would answer it as a
+// body, then frees its slot once the answer is written.
+func (c *wsConn) handle(msg []byte) {
+	m, bad := jsonrpc.Decode(msg, c.s.limits.MaxBatch)
+	if bad != nil {
+		c.send(bad.AppendJSON(nil), c.releaseSlot)
+		return
+	}
+	var after afterSend
+	call := func(ctx context.Context, req *jsonrpc.Request) *jsonrpc.Response {
+		return c.call(ctx, req, &after)
+	}
+	var out []byte
+	if !m.Batch {
+		mem := m.Members[0]
+		resp := mem.Err
+		if mem.Req != nil {
+			resp = call(c.ctx, mem.Req)
+		}
+		if resp != nil {
+			out = resp.AppendJSON(make([]byte, 0, 128+len(resp.Result)))
+		}
+	} else if answers := c.s.runBatch(c.ctx, m.Members, call); len(answers) > 0 {
+		out = jsonrpc.AppendBatch(nil, answers)
+	}
+	if out == nil { // only notifications
+		c.releaseSlot()
+	} else {
+		c.send(out, c.releaseSlot)
+	}
+	after.run()
+}
+
+// call answers one call of a message: the subscription methods here, the
+// rest as over HTTP.
+func (c *wsConn) call(ctx context.Context, req *jsonrpc.Request, after *afterSend) *jsonrpc.Response {
+	switch req.Method {
+	case "eth_subscribe":
+		return c.subscribe(req, after)
+	case "eth_unsubscribe":
+		return c.unsubscribe(req)
+	}
+	return c.n.Handle(ctx, req)
+}
+
+// afterSend collects what must happen once a message's answer is queued
+// (a new subscription's notifications may follow it, never precede it).
+type afterSend struct {
+	mu    sync.Mutex
+	funcs []func()
+}
+
+func (a *afterSend) add(f func()) {
+	a.mu.Lock()
+	a.funcs = append(a.funcs, f)
+	a.mu.Unlock()
+}
+
+func (a *afterSend) run() {
+	a.mu.Lock()
+	funcs := a.funcs
+	a.funcs = nil
+	a.mu.Unlock()
+	for _, f := range funcs {
+		f()
+	}
+}
+
+// send queues msg for the writer without blocking. A full queue means the
+// client does not read what it is sent: the connection is closed with 1008
+// rather than let memory grow. release runs once msg is written, or now
+// if it is not queued.
+func (c *wsConn) send(msg []byte, release func()) bool {
+	if !c.failing() {
+		if c.queue.push(wsOut{msg: msg, release: release}) {
+			return true
+		}
+		c.slowConsumer()
+	}
+	if release != nil {
+		release()
+	}
+	return false
+}
+
+// slowConsumer closes the connection of a client that leaves a full queue
+// unread, with status 1008.
+func (c *wsConn) slowConsumer() {
+	c.fail(websocket.StatusPolicyViolation,
+		fmt.Sprintf("slow consumer: %d messages unread", c.queue.limit), reasonSlowConsumer)
+}
+
+// writeLoop writes queued messages one at a time, each within
+// WriteTimeout, until the connection fails.
+func (c *wsConn) writeLoop() {
+	defer c.bg.Done()
+	for {
+		select {
+		case <-c.done:
+			return
+		case <-c.queue.ready:
+		}
+		batch := c.queue.take()
+		for i, out := range batch {
+			if c.failing() || !c.write(out) {
+				for _, rest := range batch[i+1:] {
+					if rest.release != nil {
+						rest.release()
+					}
+				}
+				return
+			}
+			c.queue.written()
+		}
+	}
+}
+
+// write writes one message and reports whether the connection is still
+// good.
+func (c *wsConn) write(out wsOut) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), c.s.ws.WriteTimeout)
+	err := c.conn.Write(ctx, websocket.MessageText, out.msg)
+	cancel()
+	if out.release != nil {
+		out.release()
+	}
+	if err != nil {
+		switch {
+		case errors.Is(err, context.DeadlineExceeded):
+			c.failWith(websocket.StatusPolicyViolation, "slow consumer: write timed out", reasonSlowConsumer, err)
+		case goneAway(err):
+			c.failWith(websocket.StatusNormalClosure, "", reasonClient, err)
+		default:
+			c.failWith(websocket.StatusInternalError, "write failed", reasonError, err)
+		}
+		return false
+	}
+	c.s.wsm.message("out")
+	return true
+}
+
+// sendQueue is a connection's bounded queue of messages to write. It
+// holds memory only for what is waiting (a channel of SendBuffer slots
+// would cost every idle connection its full size): limit counts messages
+// queued or being written.
+type sendQueue struct {
+	limit int
+	ready chan struct{} // signalled when items are added
+
+	mu      sync.Mutex
+	items   []wsOut
+	pending int // queued plus taken but not yet written
+}
+
+func newSendQueue(limit int) *sendQueue {
+	return &sendQueue{limit: limit, ready: make(chan struct{}, 1)}
+}
+
+// push adds o unless limit messages are already waiting.
+func (q *sendQueue) push(o wsOut) bool {
+	q.mu.Lock()
+	if q.pending >= q.limit {
+		q.mu.Unlock()
+		return false
+	}
+	q.items = append(q.items, o)
+	q.pending++
+	q.mu.Unlock()
+	select {
+	case q.ready <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// take hands the writer everything queued; each message still counts
+// against limit until written.
+func (q *sendQueue) take() []wsOut {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	batch := q.items
+	q.items = nil
+	return batch
+}
+
+// written marks one taken message as written.
+func (q *sendQueue) written() {
+	q.mu.Lock()
+	q.pending--
+	q.mu.Unlock()
+}
+
+// keepalive pings every PingInterval; a pong must come within
+// PingTimeout. While the reader is paused (every slot taken) pongs are not
+// read, so a missing pong then proves nothing.
+func (c *wsConn) keepalive() {
+	defer c.bg.Done()
+	t := time.NewTicker(c.s.ws.PingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.done:
+			return
+		case <-t.C:
+		}
+		pauses := c.pauses.Load()
+		ctx, cancel := context.WithTimeout(context.Background(), c.s.ws.PingTimeout)
+		err := c.conn.Ping(ctx)
+		cancel()
+		if err == nil || c.failing() {
+			continue
+		}
+		// A connection closed under the ping: the reader says why.
+		// A missing pong while the reader paused proves nothing.
+		if !errors.Is(err, context.DeadlineExceeded) || c.paused.Load() || c.pauses.Load() != pauses {
+			continue
+		}
+		c.failWith(websocket.StatusGoingAway, "ping timeout", reasonPingTimeout, err)
+		return
+	}
+}
