@@ -2,11 +2,16 @@
 // real go-ethereum chain (ethclient/simulated: real EVM, real state trie,
 // real proofs) with two funded accounts and a deployed ERC-20 token, an
 // optional block loop with a background stream of demo transactions, and N
-// local HTTP JSON-RPC "providers" that serve that chain through a
+// local JSON-RPC "providers" that serve that chain through a
 // fault-injecting front (down, HTTP status, latency, error rate, lag, lies).
+// Each provider answers HTTP POSTs at its URL and WebSocket connections at
+// its WSURL (the same listener and path), where eth_subscribe pushes the
+// chain's newHeads, logs and newPendingTransactions under the same faults.
+// Fork and Reorg rewrite the chain's recent blocks for reorg tests.
 //
 // It is used by `braid demo` and by integration tests. A Devnet owns every
-// goroutine, listener and database it starts; Close releases them all.
+// goroutine, listener, WebSocket connection and database it starts; Close
+// releases them all.
 package devnet
 
 import (
@@ -60,6 +65,9 @@ type Options struct {
 	// TxStream makes every block committed by the block loop carry a round
 	// of demo transactions (ETH and token transfers).
 	TxStream bool
+	// WebSocket makes Upstreams give gateways each provider's WebSocket
+	// endpoint too (config.Upstream.WSURL). Providers always serve it.
+	WebSocket bool
 	// Logger receives lifecycle and stream errors; nil discards.
 	Logger *slog.Logger
 }
@@ -100,6 +108,7 @@ type Devnet struct {
 	round       uint64
 
 	providers []*Provider
+	websocket bool // Options.WebSocket
 
 	// ctx is cancelled by Close: it stops the block loop and is the base
 	// context of every provider request.
@@ -146,12 +155,13 @@ func New(ctx context.Context, opts Options) (_ *Devnet, err error) {
 		crypto.PubkeyToAddress(stream.PublicKey): {Balance: new(big.Int).Set(funds)},
 	})
 	d := &Devnet{
-		log:      log,
-		backend:  backend,
-		user:     user,
-		stream:   stream,
-		token:    tok,
-		loopDone: make(chan struct{}),
+		log:       log,
+		backend:   backend,
+		user:      user,
+		stream:    stream,
+		token:     tok,
+		websocket: opts.WebSocket,
+		loopDone:  make(chan struct{}),
 	}
 	d.ctx, d.cancel = context.WithCancel(context.Background())
 	close(d.loopDone) // replaced by an open one if the loop runs
@@ -261,6 +271,12 @@ func (d *Devnet) Step(ctx context.Context) (common.Hash, error) {
 	if d.closed {
 		return common.Hash{}, ErrClosed
 	}
+	return d.step(ctx)
+}
+
+// step sends one round of demo transactions and commits a block. d.mu
+// must be held.
+func (d *Devnet) step(ctx context.Context) (common.Hash, error) {
 	if err := d.sendRound(ctx); err != nil {
 		return common.Hash{}, err
 	}
@@ -303,12 +319,17 @@ func (d *Devnet) Info() Info {
 }
 
 // Upstreams returns one upstream per provider, each run by its own
-// operator, for a gateway configuration. Other fields are left zero for
+// operator, for a gateway configuration; with Options.WebSocket each also
+// has the provider's WebSocket endpoint. Other fields are left zero for
 // the caller's defaults.
 func (d *Devnet) Upstreams() []config.Upstream {
 	ups := make([]config.Upstream, 0, len(d.providers))
 	for _, p := range d.providers {
-		ups = append(ups, config.Upstream{Name: p.Name, Operator: p.Operator, URL: p.URL})
+		u := config.Upstream{Name: p.Name, Operator: p.Operator, URL: p.URL}
+		if d.websocket {
+			u.WSURL = p.WSURL
+		}
+		ups = append(ups, u)
 	}
 	return ups
 }

@@ -394,7 +394,8 @@ func TestCloseStopsEverything(t *testing.T) {
 // its own; they are not counted.)
 func waitNoDevnetGoroutines(t *testing.T) {
 	t.Helper()
-	markers := []string{"devnet.(*Devnet)", "devnet.(*Provider)", "devnet.startProvider", "net/http.(*Server).Serve", "net/http.(*conn).serve"}
+	markers := []string{"devnet.(*Devnet)", "devnet.(*Provider)", "devnet.(*wsConn)", "devnet.startProvider",
+		"net/http.(*Server).Serve", "net/http.(*conn).serve"}
 	var left string
 	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		buf := make([]byte, 1<<20)

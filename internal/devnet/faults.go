@@ -9,23 +9,27 @@ import (
 // Faults are what a provider does wrong; the zero value is an honest
 // provider. All faults combine: a request first meets Down, then
 // LatencyMS, then HTTPStatus; each call in it then meets ErrorRate, then
-// LagBlocks, and its answer Lie.
+// LagBlocks, and its answer Lie. Over WebSocket the same faults apply per
+// message and per call; Provider.serveWS (ws.go) lists how each affects
+// the connection and its notifications.
 type Faults struct {
 	// Down makes the provider a dead host: connections are closed
-	// unanswered.
+	// unanswered, and setting it drops open WebSocket connections.
 	Down bool `json:"down,omitempty"`
-	// LatencyMS delays every request by that many milliseconds.
+	// LatencyMS delays every request by that many milliseconds (over
+	// WebSocket: every answer and notification).
 	LatencyMS int `json:"latency_ms,omitempty"`
 	// ErrorRate (0..1) is the chance each call fails with -32603.
 	ErrorRate float64 `json:"error_rate,omitempty"`
 	// LagBlocks makes the provider serve as if its head were that many
-	// blocks behind the chain's.
+	// blocks behind the chain's, pushed newHeads included.
 	LagBlocks uint64 `json:"lag_blocks,omitempty"`
-	// HTTPStatus (400..599) answers every request with that status; 429
-	// comes with Retry-After: 1.
+	// HTTPStatus (400..599) answers every request, WebSocket upgrades
+	// included, with that status; 429 comes with Retry-After: 1.
 	HTTPStatus int `json:"http_status,omitempty"`
 	// Lie makes state, block, transaction, receipt and log answers
 	// well-formed but wrong, the same wrong answer every time.
+	// Subscription notifications stay honest.
 	Lie bool `json:"lie,omitempty"`
 	// LieVariant picks which lie (1 to 255, default 1): two providers
 	// lying with different variants disagree with each other too.

@@ -29,19 +29,28 @@ const (
 )
 
 // Provider is one local JSON-RPC endpoint serving the chain through a
-// fault-injecting front. Name, Operator and URL never change.
+// fault-injecting front, over HTTP and WebSocket on the same listener.
+// Name, Operator, URL and WSURL never change.
 type Provider struct {
 	Name     string // "p1", "p2", …
 	Operator string // "operator-1", …: every provider is its own operator
 	URL      string // http://127.0.0.1:PORT/
+	WSURL    string // ws://127.0.0.1:PORT/: the same endpoint over WebSocket
 
 	d        *Devnet
 	srv      *http.Server
 	served   chan struct{} // closed when Serve returns
 	requests atomic.Uint64
 
-	mu     sync.Mutex
-	faults Faults
+	// ws counts WebSocket handlers running; close waits for it.
+	ws sync.WaitGroup
+
+	// mu guards faults and the WebSocket bookkeeping, so a connection is
+	// either refused or seen by SetFaults when the provider goes down.
+	mu        sync.Mutex
+	faults    Faults
+	conns     map[*wsConn]struct{}
+	wsClosing bool // set by close: no new WebSocket handler starts
 }
 
 // ProviderInfo describes a provider and its current faults.
@@ -49,6 +58,7 @@ type ProviderInfo struct {
 	Name     string `json:"name"`
 	Operator string `json:"operator"`
 	URL      string `json:"url"`
+	WSURL    string `json:"ws_url,omitempty"`
 	Faults   Faults `json:"faults"`
 }
 
@@ -63,8 +73,10 @@ func startProvider(d *Devnet, name, operator string) (*Provider, error) {
 		Name:     name,
 		Operator: operator,
 		URL:      "http://" + ln.Addr().String() + "/",
+		WSURL:    "ws://" + ln.Addr().String() + "/",
 		d:        d,
 		served:   make(chan struct{}),
+		conns:    make(map[*wsConn]struct{}),
 	}
 	p.srv = &http.Server{
 		Handler:           p,
@@ -83,7 +95,8 @@ func startProvider(d *Devnet, name, operator string) (*Provider, error) {
 	return p, nil
 }
 
-// close stops the server and waits for its goroutine.
+// close stops the server, closes every WebSocket connection (Shutdown
+// does not see hijacked connections) and waits for all their goroutines.
 func (p *Provider) close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
@@ -91,15 +104,32 @@ func (p *Provider) close() error {
 	if err != nil {
 		err = errors.Join(fmt.Errorf("devnet: provider %s: %w", p.Name, err), p.srv.Close())
 	}
+	p.mu.Lock()
+	p.wsClosing = true
+	conns := p.wsConnsLocked()
+	p.mu.Unlock()
+	for _, c := range conns {
+		c.conn.CloseNow()
+	}
+	p.ws.Wait()
 	<-p.served
 	return err
 }
 
 // SetFaults replaces the provider's faults; the zero Faults is honest.
+// Going down drops every open WebSocket connection at once, without a
+// close handshake, as a host that dies does.
 func (p *Provider) SetFaults(f Faults) {
 	p.mu.Lock()
 	p.faults = f
+	var dead []*wsConn
+	if f.Down {
+		dead = p.wsConnsLocked()
+	}
 	p.mu.Unlock()
+	for _, c := range dead {
+		c.conn.CloseNow()
+	}
 }
 
 // Faults returns the provider's current faults.
@@ -110,21 +140,27 @@ func (p *Provider) Faults() Faults {
 }
 
 // Requests is the number of JSON-RPC calls the provider has answered (or
-// failed by injection), batch members and notifications included. Requests
-// turned away whole (down, http_status) are not counted.
+// failed by injection), over HTTP and WebSocket, batch members and
+// notifications included. Requests turned away whole (down, http_status)
+// are not counted.
 func (p *Provider) Requests() uint64 { return p.requests.Load() }
 
 // Info describes the provider and its current faults.
 func (p *Provider) Info() ProviderInfo {
-	return ProviderInfo{Name: p.Name, Operator: p.Operator, URL: p.URL, Faults: p.Faults()}
+	return ProviderInfo{Name: p.Name, Operator: p.Operator, URL: p.URL, WSURL: p.WSURL, Faults: p.Faults()}
 }
 
 // ServeHTTP applies the request-wide faults, then answers the JSON-RPC
-// request or batch in the body.
+// request or batch in the body. A GET asking for a WebSocket upgrade is
+// served as JSON-RPC over WebSocket (ws.go).
 func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f := p.Faults()
 	if f.Down {
 		hangUp(w)
+		return
+	}
+	if isWebSocket(r) {
+		p.serveWS(w, r, f)
 		return
 	}
 	if f.LatencyMS > 0 {
@@ -137,10 +173,7 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if f.HTTPStatus != 0 {
-		if f.HTTPStatus == http.StatusTooManyRequests {
-			w.Header().Set("Retry-After", "1")
-		}
-		http.Error(w, http.StatusText(f.HTTPStatus)+" (injected)", f.HTTPStatus)
+		refuse(w, f.HTTPStatus)
 		return
 	}
 	if r.Method != http.MethodPost {
@@ -158,13 +191,22 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "reading request body: "+err.Error(), http.StatusBadRequest)
 		return
 	}
-	out := p.serveBody(r.Context(), body, f)
+	out := p.serveBody(r.Context(), body, f, p.call)
 	if r.Context().Err() != nil {
 		return // the client left or the devnet is closing
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
 	w.Write(out)
+}
+
+// refuse answers with an injected HTTP status; 429 comes with
+// Retry-After: 1.
+func refuse(w http.ResponseWriter, status int) {
+	if status == http.StatusTooManyRequests {
+		w.Header().Set("Retry-After", "1")
+	}
+	http.Error(w, http.StatusText(status)+" (injected)", status)
 }
 
 // hangUp behaves like a dead host: the connection is closed unanswered.
@@ -209,10 +251,14 @@ var (
 
 var nullJSON = json.RawMessage("null")
 
-// serveBody answers a single request or a batch. Notifications are
-// executed but not answered; a body of only notifications gets an empty
-// answer.
-func (p *Provider) serveBody(ctx context.Context, body []byte, f Faults) []byte {
+// callFunc answers one call under the given faults: Provider.call over
+// HTTP, wsConn.call (which adds subscriptions) over WebSocket.
+type callFunc func(ctx context.Context, f Faults, req request) (json.RawMessage, *rpcError)
+
+// serveBody answers a single request or a batch, each call through call.
+// Notifications are executed but not answered; a body of only
+// notifications gets an empty answer.
+func (p *Provider) serveBody(ctx context.Context, body []byte, f Faults, call callFunc) []byte {
 	body = bytes.TrimSpace(body)
 	if !json.Valid(body) {
 		return encode(nullJSON, nil, errParse)
@@ -222,7 +268,7 @@ func (p *Provider) serveBody(ctx context.Context, body []byte, f Faults) []byte 
 		if !ok {
 			return encode(nullJSON, nil, errInvalid)
 		}
-		result, err := p.call(ctx, f, req)
+		result, err := call(ctx, f, req)
 		if req.ID == nil {
 			return nil
 		}
@@ -242,7 +288,7 @@ func (p *Provider) serveBody(ctx context.Context, body []byte, f Faults) []byte 
 		if !ok {
 			answer = encode(nullJSON, nil, errInvalid)
 		} else {
-			result, err := p.call(ctx, f, req)
+			result, err := call(ctx, f, req)
 			if req.ID == nil {
 				continue // a notification
 			}
@@ -337,8 +383,9 @@ func (p *Provider) maybeLie(f Faults, method string, result json.RawMessage, err
 }
 
 // allowed turns away methods a public HTTP endpoint of geth would not
-// serve: subscriptions need a connection that can carry notifications, and
-// the admin, engine, miner and personal namespaces are never public.
+// serve: subscriptions need a connection that can carry notifications (the
+// WebSocket front answers them before they get here), and the admin,
+// engine, miner and personal namespaces are never public.
 func (p *Provider) allowed(method string) *rpcError {
 	switch method {
 	case "eth_subscribe", "eth_unsubscribe":

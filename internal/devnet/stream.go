@@ -103,7 +103,7 @@ func (d *Devnet) send(ctx context.Context, to *common.Address, value *big.Int, d
 }
 
 // resyncNonce re-reads the stream account's pending nonce after a failed
-// send, so the next round does not leave a gap or reuse a nonce.
+// send or a fork, so the next round does not leave a gap or reuse a nonce.
 func (d *Devnet) resyncNonce() {
 	// The failed send's context may be done; this read gets its own.
 	ctx, cancel := context.WithTimeout(d.ctx, rpcTimeout)
