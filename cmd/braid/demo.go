@@ -60,7 +60,7 @@ type demoOptions struct {
 
 // demo runs chain, providers and gateway until ctx ends.
 func demo(ctx context.Context, o demoOptions, stdout io.Writer, log *slog.Logger) error {
-	dn, err := devnet.New(ctx, devnet.Options{Providers: o.providers, BlockTime: o.blockTime, TxStream: true, Logger: log})
+	dn, err := devnet.New(ctx, devnet.Options{Providers: o.providers, BlockTime: o.blockTime, TxStream: true, WebSocket: true, Logger: log})
 	if err != nil {
 		return fmt.Errorf("demo: start dev chain: %w", err)
 	}
@@ -103,6 +103,7 @@ func printDemoBanner(w io.Writer, cfg *config.Config, dn *devnet.Devnet) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nbraid demo: a dev chain (chain id %d), %d providers, one gateway\n\n", info.ChainID, len(cfg.Networks[0].Upstreams))
 	fmt.Fprintf(&b, "  endpoint   %s   (also %s/devnet)\n", base, base)
+	fmt.Fprintf(&b, "  websocket  ws://%s   (eth_subscribe newHeads, logs, newPendingTransactions)\n", cfg.Listen)
 	for _, u := range cfg.Networks[0].Upstreams {
 		fmt.Fprintf(&b, "  provider   %-4s %-12s %s\n", u.Name, u.Operator, u.URL)
 	}

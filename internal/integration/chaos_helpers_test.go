@@ -80,6 +80,10 @@ type liveOptions struct {
 	probeShare float64
 	// verify is the network's verify section.
 	verify config.Verify
+	// ws gives braid each provider's WebSocket endpoint too.
+	ws bool
+	// blockTime overrides liveBlockTime.
+	blockTime time.Duration
 }
 
 func newLiveStackWith(t testing.TB, opts liveOptions) *liveStack {
@@ -89,7 +93,10 @@ func newLiveStackWith(t testing.TB, opts liveOptions) *liveStack {
 	if opts.providers > 0 {
 		providers = opts.providers
 	}
-	dnOpts := devnet.Options{Providers: providers, BlockTime: liveBlockTime, TxStream: true}
+	dnOpts := devnet.Options{Providers: providers, BlockTime: liveBlockTime, TxStream: true, WebSocket: opts.ws}
+	if opts.blockTime > 0 {
+		dnOpts.BlockTime = opts.blockTime
+	}
 	if opts.manual {
 		dnOpts.BlockTime, dnOpts.TxStream = 0, false
 	}
