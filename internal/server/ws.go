@@ -533,7 +533,6 @@ func (c *wsConn) writeLoop() {
 				}
 				return
 			}
-			c.queue.written()
 		}
 	}
 }
@@ -544,6 +543,9 @@ func (c *wsConn) write(out wsOut) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), c.s.ws.WriteTimeout)
 	err := c.conn.Write(ctx, websocket.MessageText, out.msg)
 	cancel()
+	// Room in the queue first, then the slot: the answer to the message
+	// the slot lets in must find room.
+	c.queue.written()
 	if out.release != nil {
 		out.release()
 	}
