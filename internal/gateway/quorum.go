@@ -22,6 +22,12 @@ import (
 // quorumRead asks the pinned call of pl.Quorum.K distinct operators and
 // answers only with what they agree on. Operators whose answers lose get
 // a strike; repeat offenders are taken out of use.
+// quorumCatchUp is how long a quorum read short of operators waits for
+// one whose head is a moment behind the pinned block: heads pushed over
+// WebSocket move the tip as soon as enough operators hold a block, while
+// the others' reports are still on their way.
+const quorumCatchUp = 500 * time.Millisecond
+
 func (n *Network) quorumRead(ctx context.Context, pl *plan.Plan, pin plan.Pinning, call route.Call) (*jsonrpc.Response, error) {
 	if pl.Method == "eth_getBlockByNumber" && pin.Hash != (common.Hash{}) {
 		// Pinned to a tip block: ask for it by hash, so that a node that
@@ -41,6 +47,7 @@ func (n *Network) quorumRead(ctx context.Context, pl *plan.Plan, pin plan.Pinnin
 		OnDispute:   n.quorum.OnDispute,
 		OnShortfall: n.quorum.OnShortfall,
 		Audit:       n.router.Probe(),
+		CatchUp:     quorumCatchUp,
 	}, n.clock)
 	if o.Decision != "" {
 		n.qmetrics.Read(n.Name, o.Decision)

@@ -39,7 +39,15 @@ type Request struct {
 	Audit bool
 	// Rand picks the audited operator (nil: math/rand/v2).
 	Rand func(n int) int
+	// CatchUp, when positive, is how long a read that ran out of
+	// operators before K agreed waits for more to become able to take it
+	// (an operator whose head has not yet reached the pinned block, a few
+	// milliseconds behind the others), asking again every catchUpPoll.
+	CatchUp time.Duration
 }
+
+// catchUpPoll is how often the operators are listed again during CatchUp.
+const catchUpPoll = 20 * time.Millisecond
 
 // Answer is what one operator said.
 type Answer struct {
@@ -132,8 +140,18 @@ func Run(ctx context.Context, a Asker, req Request, clk clock.Clock) (*Outcome, 
 	defer cancel()
 	replies := make(chan reply, len(ops))
 	next, pending := 0, 0
+	// more lists the operators again and adds those not asked yet.
+	more := func() bool {
+		added := false
+		for _, op := range a.Operators(req.Call) {
+			if !slices.Contains(ops, op) {
+				ops, added = append(ops, op), true
+			}
+		}
+		return added
+	}
 	launch := func() bool {
-		if next >= len(ops) {
+		if next >= len(ops) && !more() {
 			return false
 		}
 		c := req.Call
@@ -164,8 +182,27 @@ func Run(ctx context.Context, a Asker, req Request, clk clock.Clock) (*Outcome, 
 	if next < len(ops) {
 		hedge = clk.After(a.HedgeDelay(req.Call.Class))
 	}
+	var catchUpEnd time.Time
+	if req.CatchUp > 0 {
+		catchUpEnd = clk.Now().Add(req.CatchUp)
+	}
 wait:
-	for pending > 0 {
+	for {
+		if pending == 0 {
+			// Out of operators before K agreed: one that is a moment
+			// behind may be about to reach the pinned block.
+			if largest >= k || !clk.Now().Before(catchUpEnd) {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				timedOut = true
+				break wait
+			case <-clk.After(catchUpPoll):
+			}
+			need()
+			continue
+		}
 		select {
 		case <-ctx.Done():
 			timedOut = true

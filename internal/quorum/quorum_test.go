@@ -222,3 +222,40 @@ func TestAuditAsksAnOperatorBeyondTheBest(t *testing.T) {
 		t.Fatalf("asked %v", asked)
 	}
 }
+
+// lateAsker is a fakeAsker whose third operator becomes able to take the
+// call only at a given time (its head reached the pinned block a moment
+// after the others').
+type lateAsker struct {
+	*fakeAsker
+	from time.Time
+}
+
+func (l *lateAsker) Operators(route.Call) []string {
+	if time.Now().Before(l.from) {
+		return []string{"a", "b"}
+	}
+	return []string{"a", "b", "c"}
+}
+
+// TestCatchUpAsksAnOperatorThatArrivesLate: a read out of operators before
+// K agree waits up to CatchUp for another; without CatchUp it falls short.
+func TestCatchUpAsksAnOperatorThatArrivesLate(t *testing.T) {
+	by := map[string]script{"a": {err: errDown}, "b": {result: `"0x1"`}, "c": {result: `"0x1"`}}
+	for _, catchUp := range []time.Duration{0, 5 * time.Second} {
+		l := &lateAsker{fakeAsker: &fakeAsker{by: by, delay: time.Hour}, from: time.Now().Add(time.Second)}
+		req := Request{Call: route.Call{Method: "eth_getBalance", Class: "state"}, K: 2, CatchUp: catchUp,
+			OnDispute: config.OnDisputeError, OnShortfall: config.OnShortfallError}
+		o, err := Run(context.Background(), l, req, clock.Real{})
+		if catchUp == 0 {
+			var qe *Error
+			if !errors.As(err, &qe) || qe.Code != jsonrpc.CodeQuorumShortfall {
+				t.Errorf("without catch-up: %v, want a shortfall", err)
+			}
+			continue
+		}
+		if err != nil || o.Decision != Agreed || !slices.Equal(o.Agreed, []string{"b", "c"}) {
+			t.Errorf("with catch-up: %+v %v, want b and c agreeing", o, err)
+		}
+	}
+}
