@@ -40,9 +40,11 @@ type Request struct {
 	// Rand picks the audited operator (nil: math/rand/v2).
 	Rand func(n int) int
 	// CatchUp, when positive, is how long a read that ran out of
-	// operators before K agreed waits for more to become able to take it
-	// (an operator whose head has not yet reached the pinned block, a few
-	// milliseconds behind the others), asking again every catchUpPoll.
+	// operators before K agreed, without a disagreement, waits for more
+	// to become able to take it (an operator whose head has not yet
+	// reached the pinned block, a few milliseconds behind the others),
+	// asking again every catchUpPoll. It does not wait when every usable
+	// operator was already listed (when the Asker can tell).
 	CatchUp time.Duration
 }
 
@@ -191,8 +193,8 @@ wait:
 		if pending == 0 {
 			// Out of operators before K agreed: one that is a moment
 			// behind may be about to reach the pinned block.
-			if largest >= k || !clk.Now().Before(catchUpEnd) {
-				break
+			if largest >= k || len(groups) > 1 || !clk.Now().Before(catchUpEnd) || !othersLeft(a, ops) {
+				break // agreed, disputed, out of time, or nobody left to wait for
 			}
 			select {
 			case <-ctx.Done():
@@ -244,6 +246,17 @@ wait:
 		}
 	}
 	return decide(req, k, groups, answers, unserved, timedOut)
+}
+
+// operatorCounter is implemented by askers that know how many usable
+// operators they have (the router does).
+type operatorCounter interface{ UsableOperators() int }
+
+// othersLeft reports whether operators not listed in ops may yet become
+// able to take the call.
+func othersLeft(a Asker, ops []string) bool {
+	c, ok := a.(operatorCounter)
+	return !ok || c.UsableOperators() > len(ops)
 }
 
 func findGroup(groups []*group, fp Fingerprint) *group {

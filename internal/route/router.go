@@ -546,6 +546,17 @@ func (r *Router) Operators(c Call) []string {
 	return ops
 }
 
+// UsableOperators counts the distinct operators with a usable upstream.
+func (r *Router) UsableOperators() int {
+	var ops []string
+	for _, u := range r.upstreams {
+		if u.Usable() && !slices.Contains(ops, u.Operator) {
+			ops = append(ops, u.Operator)
+		}
+	}
+	return len(ops)
+}
+
 // candidates returns the upstreams that may take c and were not tried,
 // sorted by score: those to try first, and last resorts.
 func (r *Router) candidates(c Call, tried, excluded map[*upstream.Upstream]bool) (best, rest []cand) {
