@@ -274,10 +274,13 @@ func (d *Devnet) Step(ctx context.Context) (common.Hash, error) {
 	return d.step(ctx)
 }
 
-// step sends one round of demo transactions and commits a block. d.mu
-// must be held.
+// step sends one round of demo transactions, waits until the pool holds
+// them all as executable and commits a block. d.mu must be held.
 func (d *Devnet) step(ctx context.Context) (common.Hash, error) {
 	if err := d.sendRound(ctx); err != nil {
+		return common.Hash{}, err
+	}
+	if err := d.settle(ctx); err != nil {
 		return common.Hash{}, err
 	}
 	return d.backend.Commit(), nil
@@ -348,12 +351,12 @@ func (d *Devnet) loop(period time.Duration, stream bool) {
 		}
 		d.mu.Lock()
 		if !d.closed {
-			if stream {
-				if err := d.sendRound(ctx); err != nil && ctx.Err() == nil {
-					d.log.Warn("devnet: demo transactions", "err", err)
-				}
+			if !stream {
+				d.backend.Commit()
+			} else if _, err := d.step(ctx); err != nil && ctx.Err() == nil {
+				d.log.Warn("devnet: demo transactions", "err", err)
+				d.backend.Commit() // the block time holds even without a round
 			}
-			d.backend.Commit()
 		}
 		d.mu.Unlock()
 	}

@@ -2,9 +2,14 @@ package devnet
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math/big"
+	"slices"
+	"strconv"
+	"time"
 
 	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/common"
@@ -116,4 +121,119 @@ func (d *Devnet) resyncNonce() {
 		return
 	}
 	d.streamNonce = n
+}
+
+const (
+	// settlePoll is how often settle reads the pool's view of the stream
+	// account.
+	settlePoll = time.Millisecond
+	// settleNudge is how long the pool may leave a stream transaction
+	// queued before settle nudges it.
+	settleNudge = 20 * time.Millisecond
+)
+
+// settle waits until the pool holds every transaction the stream account
+// sent as executable, so the next block mines the whole round.
+//
+// geth's legacy pool can strand one in its queue: a pool reset (after each
+// block, and the one the simulated beacon forces before sealing) promotes
+// queued transactions from the account's state nonce only, so one whose
+// predecessors are pending but not yet mined stays queued when its own
+// promotion was merged into a reset. Only a new transaction from the
+// account promotes it, so settle re-sends it with a higher fee. d.mu must
+// be held.
+func (d *Devnet) settle(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, rpcTimeout)
+	defer cancel()
+	from := crypto.PubkeyToAddress(d.stream.PublicKey)
+	var last uint64
+	var since time.Time
+	for {
+		// The pool's pending nonce counts executable transactions only.
+		n, err := d.eth.PendingNonceAt(ctx, from)
+		if err != nil {
+			if ctx.Err() != nil {
+				return d.unsettled(last)
+			}
+			return fmt.Errorf("devnet: read the pool's stream nonce: %w", err)
+		}
+		if n >= d.streamNonce {
+			return nil
+		}
+		switch {
+		case n != last || since.IsZero():
+			last, since = n, time.Now()
+		case time.Since(since) >= settleNudge:
+			if err := d.nudge(ctx, from, n); err != nil {
+				return err
+			}
+			since = time.Now()
+		}
+		t := time.NewTimer(settlePoll)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return d.unsettled(n)
+		}
+	}
+}
+
+// unsettled describes a round the pool did not make executable in time,
+// with the pool's view of the stream account.
+func (d *Devnet) unsettled(n uint64) error {
+	ctx, cancel := context.WithTimeout(d.ctx, rpcTimeout)
+	defer cancel()
+	var content struct {
+		Pending map[string]json.RawMessage `json:"pending"`
+		Queued  map[string]json.RawMessage `json:"queued"`
+	}
+	err := d.rpc.CallContext(ctx, &content, "txpool_contentFrom", crypto.PubkeyToAddress(d.stream.PublicKey))
+	return fmt.Errorf("devnet: stream transaction %d did not become executable (next nonce %d; pool pending %v, queued %v, %v)",
+		n, d.streamNonce, slices.Sorted(maps.Keys(content.Pending)), slices.Sorted(maps.Keys(content.Queued)), err)
+}
+
+// nudge re-sends the stream's queued transaction with that nonce with
+// fees raised by an eighth (geth replaces a transaction for a 10% raise),
+// which makes the pool promote the account's queue again.
+func (d *Devnet) nudge(ctx context.Context, from common.Address, nonce uint64) error {
+	var content struct {
+		Pending map[string]*types.Transaction `json:"pending"`
+		Queued  map[string]*types.Transaction `json:"queued"`
+	}
+	if err := d.rpc.CallContext(ctx, &content, "txpool_contentFrom", from); err != nil {
+		return fmt.Errorf("devnet: read the pool: %w", err)
+	}
+	key := strconv.FormatUint(nonce, 10)
+	if content.Pending[key] != nil {
+		return nil // promoted meanwhile
+	}
+	tx := content.Queued[key]
+	if tx == nil {
+		return fmt.Errorf("devnet: stream transaction %d is not in the pool", nonce)
+	}
+	raise := func(x *big.Int) *big.Int {
+		return new(big.Int).Add(x, new(big.Int).Add(new(big.Int).Rsh(x, 3), common.Big1))
+	}
+	again, err := types.SignNewTx(d.stream, d.signer, &types.DynamicFeeTx{
+		ChainID:    new(big.Int).SetUint64(d.chainID),
+		Nonce:      nonce,
+		GasTipCap:  raise(tx.GasTipCap()),
+		GasFeeCap:  raise(tx.GasFeeCap()),
+		Gas:        tx.Gas(),
+		To:         tx.To(),
+		Value:      tx.Value(),
+		Data:       tx.Data(),
+		AccessList: tx.AccessList(),
+	})
+	if err != nil {
+		return fmt.Errorf("devnet: sign: %w", err)
+	}
+	if err := d.eth.SendTransaction(ctx, again); err != nil {
+		// Promoted and mined or replaced meanwhile: settle reads again.
+		d.log.Debug("devnet: nudge the pool", "nonce", nonce, "err", err)
+		return nil
+	}
+	d.log.Debug("devnet: nudged a stranded stream transaction", "nonce", nonce, "old", tx.Hash(), "new", again.Hash())
+	return nil
 }
