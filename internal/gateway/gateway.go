@@ -56,11 +56,11 @@ type Gateway struct {
 	log      *slog.Logger
 	clock    clock.Clock
 
-	stop chan struct{}
 	wg   sync.WaitGroup
 	once sync.Once
-	// ctx ends with Close: the lifetime of background work started on
-	// demand (the pending transaction feed).
+	// ctx ends with Close: every background loop stops on it (besides
+	// Start's own context), as does work started on demand (the pending
+	// transaction feed).
 	ctx    context.Context
 	cancel context.CancelFunc
 }
@@ -90,7 +90,7 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 		rm = route.NewMetrics(opts.Registry)
 		qm = quorum.NewMetrics(opts.Registry)
 	}
-	g := &Gateway{byName: make(map[string]*Network), log: opts.Logger, clock: opts.Clock, stop: make(chan struct{}),
+	g := &Gateway{byName: make(map[string]*Network), log: opts.Logger, clock: opts.Clock,
 		disputes: quorum.NewLog(disputeLogSize)}
 	g.ctx, g.cancel = context.WithCancel(context.Background())
 	for _, nc := range cfg.Networks {
@@ -230,13 +230,7 @@ func (g *Gateway) Start(ctx context.Context, wait time.Duration) {
 			defer g.wg.Done()
 			sctx, cancel := context.WithCancel(ctx)
 			defer cancel()
-			go func() {
-				select {
-				case <-g.stop:
-					cancel()
-				case <-sctx.Done():
-				}
-			}()
+			defer context.AfterFunc(g.ctx, cancel)()
 			n.stream.Run(sctx)
 		}()
 		go func() {
@@ -275,7 +269,7 @@ func (g *Gateway) verifyLoop(ctx context.Context, n *Network, u *upstream.Upstre
 		select {
 		case <-ctx.Done():
 			return
-		case <-g.stop:
+		case <-g.ctx.Done():
 			return
 		case <-time.After(verifyRetry):
 		}
@@ -299,7 +293,7 @@ func (g *Gateway) assessLoop(ctx context.Context, n *Network) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-g.stop:
+		case <-g.ctx.Done():
 			return
 		case <-g.clock.After(assessInterval):
 		}
@@ -313,7 +307,7 @@ func (g *Gateway) filterJanitor(ctx context.Context, n *Network) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-g.stop:
+		case <-g.ctx.Done():
 			return
 		case <-g.clock.After(time.Minute):
 		}
@@ -324,7 +318,6 @@ func (g *Gateway) filterJanitor(ctx context.Context, n *Network) {
 // Close stops background work and releases upstream connections.
 func (g *Gateway) Close() {
 	g.once.Do(func() {
-		close(g.stop)
 		g.cancel()
 		for _, n := range g.networks {
 			n.pending.wait()
