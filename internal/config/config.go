@@ -12,7 +12,53 @@ type Config struct {
 	Limits    Limits    `yaml:"limits"`
 	WebSocket WebSocket `yaml:"websocket"`
 	Filters   Filters   `yaml:"filters"`
+	Cache     Cache     `yaml:"cache"`
+	Redis     Redis     `yaml:"redis"`
 	Networks  []Network `yaml:"networks"`
+}
+
+// Cache keeps answers by finality: answers about a block hash, a finalized
+// block, or a final transaction until evicted; answers about the tip only
+// while that block is the served tip.
+type Cache struct {
+	// Backend is "memory" (the default without redis.url), "redis" (the
+	// default with it: shared by every replica, with a local copy in
+	// memory in front) or "off".
+	Backend string `yaml:"backend"`
+	// MaxBytes bounds the in-memory cache, counting keys, answers and
+	// bookkeeping.
+	MaxBytes int64 `yaml:"max_bytes"`
+	// MaxEntryBytes: larger answers are not cached.
+	MaxEntryBytes int64 `yaml:"max_entry_bytes"`
+	// TipTTL bounds how long an answer about the tip is kept. It is only
+	// ever served while its block is the served tip; the TTL frees the
+	// memory.
+	TipTTL time.Duration `yaml:"tip_ttl"`
+	// FinalTTL is how long Redis keeps an answer that cannot change (memory
+	// keeps it until evicted).
+	FinalTTL time.Duration `yaml:"final_ttl"`
+}
+
+// Cache backends.
+const (
+	CacheMemory = "memory"
+	CacheRedis  = "redis"
+	CacheOff    = "off"
+)
+
+// Redis is the server that replicas of one deployment share: the cache,
+// upstream rate budgets, strikes and quarantines, and the served tip.
+// Losing it degrades each replica to its own memory, never to errors.
+type Redis struct {
+	// URL is redis://[user:password@]host:port[/db] or rediss:// for TLS.
+	// Empty: no sharing. It may hold a password: braid never shows more
+	// than its scheme and host.
+	URL string `yaml:"url"`
+	// Prefix namespaces every key; replicas of one deployment share it.
+	Prefix string `yaml:"prefix"`
+	// Timeout bounds one Redis operation; a slower one counts as Redis
+	// being unreachable.
+	Timeout time.Duration `yaml:"timeout"`
 }
 
 // WebSocket bounds the WebSocket endpoint (ws://host/ and ws://host/{network}
@@ -273,6 +319,13 @@ const (
 	DefaultWSPingInterval     = 30 * time.Second
 	DefaultWSPingTimeout      = 10 * time.Second
 	DefaultWSWriteTimeout     = 10 * time.Second
+
+	DefaultCacheMaxBytes      = 256 << 20
+	DefaultCacheMaxEntryBytes = 4 << 20
+	DefaultCacheTipTTL        = time.Minute
+	DefaultCacheFinalTTL      = 24 * time.Hour
+	DefaultRedisPrefix        = "braid"
+	DefaultRedisTimeout       = 250 * time.Millisecond
 
 	DefaultFilterIdle       = 5 * time.Minute
 	DefaultFilterMax        = 10000

@@ -31,6 +31,8 @@ var sections = map[string]struct {
 	"config.Limits":       {"limits", reflect.TypeFor[Limits]()},
 	"config.WebSocket":    {"websocket", reflect.TypeFor[WebSocket]()},
 	"config.Filters":      {"filters", reflect.TypeFor[Filters]()},
+	"config.Cache":        {"cache", reflect.TypeFor[Cache]()},
+	"config.Redis":        {"redis", reflect.TypeFor[Redis]()},
 	"config.Verify":       {"verify", reflect.TypeFor[Verify]()},
 	"config.Network":      {"network", reflect.TypeFor[Network]()},
 	"config.Upstream":     {"upstream", reflect.TypeFor[Upstream]()},

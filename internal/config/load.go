@@ -115,6 +115,13 @@ func Default() *Config {
 			Max:        DefaultFilterMax,
 			MaxChanges: DefaultFilterMaxChanges,
 		},
+		Cache: Cache{
+			MaxBytes:      DefaultCacheMaxBytes,
+			MaxEntryBytes: DefaultCacheMaxEntryBytes,
+			TipTTL:        DefaultCacheTipTTL,
+			FinalTTL:      DefaultCacheFinalTTL,
+		},
+		Redis: Redis{Prefix: DefaultRedisPrefix, Timeout: DefaultRedisTimeout},
 	}
 }
 
@@ -125,6 +132,18 @@ func (c *Config) ApplyDefaults() {
 	orDefault(&c.Filters.Idle, DefaultFilterIdle)
 	orDefault(&c.Filters.Max, DefaultFilterMax)
 	orDefault(&c.Filters.MaxChanges, DefaultFilterMaxChanges)
+	orDefault(&c.Cache.MaxBytes, DefaultCacheMaxBytes)
+	orDefault(&c.Cache.MaxEntryBytes, DefaultCacheMaxEntryBytes)
+	orDefault(&c.Cache.TipTTL, DefaultCacheTipTTL)
+	orDefault(&c.Cache.FinalTTL, DefaultCacheFinalTTL)
+	orDefault(&c.Redis.Prefix, DefaultRedisPrefix)
+	orDefault(&c.Redis.Timeout, DefaultRedisTimeout)
+	if c.Cache.Backend == "" {
+		c.Cache.Backend = CacheMemory
+		if c.Redis.URL != "" {
+			c.Cache.Backend = CacheRedis
+		}
+	}
 	for i := range c.Networks {
 		n := &c.Networks[i]
 		orDefault(&n.Head.PollInterval, DefaultPollInterval)

@@ -37,6 +37,8 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.Limits.validate()...)
 	errs = append(errs, c.WebSocket.validate()...)
 	errs = append(errs, c.Filters.validate()...)
+	errs = append(errs, c.Cache.validate(c.Redis)...)
+	errs = append(errs, c.Redis.validate()...)
 
 	if len(c.Networks) == 0 {
 		add(`no networks configured: add at least one under "networks:"`)
@@ -99,6 +101,48 @@ func (f *Filters) validate() []error {
 	check(f.Idle > 0, "filters: idle must be greater than 0 (default %s)", DefaultFilterIdle)
 	check(f.Max > 0, "filters: max must be greater than 0 (default %d)", DefaultFilterMax)
 	check(f.MaxChanges > 0, "filters: max_changes must be greater than 0 (default %d)", DefaultFilterMaxChanges)
+	return errs
+}
+
+func (c *Cache) validate(r Redis) []error {
+	var errs []error
+	check := func(ok bool, format string, args ...any) {
+		if !ok {
+			errs = append(errs, fmt.Errorf(format, args...))
+		}
+	}
+	switch c.Backend {
+	case "", CacheMemory, CacheOff: // "": ApplyDefaults picks
+	case CacheRedis:
+		check(r.URL != "", "cache: backend redis needs redis.url (the server the replicas share)")
+	default:
+		check(false, "cache: backend %s is not one of memory, redis, off", quote(c.Backend))
+	}
+	check(c.MaxBytes >= 1<<20, "cache: max_bytes must be at least 1048576 (1 MiB; default %d)", DefaultCacheMaxBytes)
+	check(c.MaxEntryBytes > 0 && c.MaxEntryBytes <= c.MaxBytes/8,
+		"cache: max_entry_bytes must be greater than 0 and at most an eighth of max_bytes (default %d)", DefaultCacheMaxEntryBytes)
+	check(c.TipTTL > 0, "cache: tip_ttl must be greater than 0 (default %s)", DefaultCacheTipTTL)
+	check(c.FinalTTL > 0, "cache: final_ttl must be greater than 0 (default %s)", DefaultCacheFinalTTL)
+	return errs
+}
+
+func (r *Redis) validate() []error {
+	var errs []error
+	if r.URL != "" {
+		u, err := url.Parse(r.URL)
+		switch {
+		case err != nil || u.Host == "":
+			errs = append(errs, fmt.Errorf("redis: url %s must look like redis://host:6379/0 or rediss://host:6380/0", Redact(r.URL)))
+		case u.Scheme != "redis" && u.Scheme != "rediss":
+			errs = append(errs, fmt.Errorf("redis: url %s must use the scheme redis:// or rediss:// (TLS)", Redact(r.URL)))
+		}
+	}
+	if r.Prefix == "" || strings.ContainsAny(r.Prefix, " \t\n{}") {
+		errs = append(errs, fmt.Errorf("redis: prefix %s must be non-empty, without spaces or braces (default %q)", quote(r.Prefix), DefaultRedisPrefix))
+	}
+	if r.Timeout <= 0 {
+		errs = append(errs, fmt.Errorf("redis: timeout must be greater than 0 (default %s)", DefaultRedisTimeout))
+	}
 	return errs
 }
 
