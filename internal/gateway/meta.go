@@ -49,3 +49,14 @@ func (m *Meta) Quorum() string {
 	}
 	return strconv.Itoa(m.agreed) + "/" + strconv.Itoa(m.quota)
 }
+
+// shortfall returns the weakest quorum recorded ("agreed of k"), k 0 when
+// none fell short.
+func (m *Meta) shortfall() (agreed, k int) {
+	if m == nil {
+		return 0, 0
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.agreed, m.quota
+}

@@ -16,6 +16,8 @@ type Metrics struct {
 	sends    *prometheus.CounterVec
 	verify   *prometheus.CounterVec
 	stream   *prometheus.HistogramVec
+	cache    *prometheus.CounterVec
+	stores   *prometheus.CounterVec
 }
 
 // NewMetrics registers the request collectors on reg.
@@ -47,8 +49,16 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:    "Time from a new served tip to its block going out to subscribers and filters (fetching its header, any missing ancestors and, when wanted, logs), by network.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"network"}),
+		cache: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "braid", Name: "cache_requests_total",
+			Help: "Cacheable calls by network, method and result (hit: answered from the cache; miss: fetched).",
+		}, []string{"network", "method", "result"}),
+		stores: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "braid", Name: "cache_stores_total",
+			Help: "Answers put in the cache, by network and lifetime (final: cannot change; tip: only while its block is the served tip).",
+		}, []string{"network", "lifetime"}),
 	}
-	reg.MustRegister(m.requests, m.duration, m.errors, m.sends, m.verify, m.stream)
+	reg.MustRegister(m.requests, m.duration, m.errors, m.sends, m.verify, m.stream, m.cache, m.stores)
 	return m
 }
 
@@ -100,4 +110,22 @@ func (m *Metrics) streamDelay(network string) func(time.Duration) {
 	}
 	h := m.stream.WithLabelValues(network)
 	return func(d time.Duration) { h.Observe(d.Seconds()) }
+}
+
+func (m *Metrics) cacheLookup(network, method string, hit bool) {
+	if m == nil {
+		return
+	}
+	r := "miss"
+	if hit {
+		r = "hit"
+	}
+	m.cache.WithLabelValues(network, methodLabel(method), r).Inc()
+}
+
+func (m *Metrics) cacheStore(network string, life plan.Lifetime) {
+	if m == nil {
+		return
+	}
+	m.stores.WithLabelValues(network, life.String()).Inc()
 }

@@ -47,6 +47,8 @@ type Network struct {
 	static   map[string]json.RawMessage
 	sf       singleflight.Group
 
+	answers answers
+
 	filters *filters
 	stream  *chain.Follower
 	pending *pendingFeed
@@ -67,8 +69,9 @@ type Network struct {
 }
 
 // Tip returns the network's served tip in the planner's terms.
-func (n *Network) Tip() plan.Tip {
-	t := n.head.Tip()
+func (n *Network) Tip() plan.Tip { return tipOf(n.head.Tip()) }
+
+func tipOf(t head.Tip) plan.Tip {
 	return plan.Tip{
 		Known:     t.Known,
 		Latest:    plan.BlockRef{Number: t.Latest.Number, Hash: t.Latest.Hash},
@@ -115,6 +118,7 @@ func (n *Network) Handle(ctx context.Context, req *jsonrpc.Request) *jsonrpc.Res
 		resp = jsonrpc.ErrorResponse(req.ID, result.Error)
 	default:
 		resp = jsonrpc.ResultResponse(req.ID, result.Result)
+		resp.Cached = result.Cached
 	}
 	n.metrics.observe(n.Name, req.Method, outcome, n.clock.Now().Sub(start))
 	if req.IsNotification() {
@@ -147,10 +151,10 @@ func (n *Network) execute(ctx context.Context, req *jsonrpc.Request) (*jsonrpc.R
 		return nil, jsonrpc.Errorf(jsonrpc.CodeMethodNotFound,
 			"%s needs a connection that can carry notifications; this endpoint is HTTP", pl.Method)
 	}
-	if pl.Verify {
-		return n.verified(ctx, pl)
+	if n.answers.store != nil {
+		return n.readThrough(ctx, pl)
 	}
-	return n.forward(ctx, pl)
+	return n.fetch(ctx, pl)
 }
 
 // forward pins the call to the served tip and routes it.

@@ -343,6 +343,9 @@ func (t *Tracker) recomputeLocked() tipChange {
 	if ch.kind != "" && t.fillServed(v, latest) && ch.kind == kindAdvance {
 		ch.kind = kindReorg // higher, but not a descendant of what was served
 	}
+	if ch.new != old {
+		ch.new.Seq = old.Seq + 1
+	}
 	t.tip = ch.new
 	return ch
 }

@@ -90,6 +90,9 @@ type Tip struct {
 	Safe      Block `json:"safe"`
 	Finalized Block `json:"finalized"`
 	Known     bool  `json:"known"`
+	// Seq counts the tip's changes: two reads with the same Seq saw the
+	// same tip, and so did every read between them.
+	Seq uint64 `json:"-"`
 }
 
 // Options configure a Tracker.

@@ -38,6 +38,8 @@ type Pinning struct {
 	// Hash is the hash of Block when braid pinned a tag ("latest", a
 	// missing block, …) to one of the tip's blocks; zero otherwise.
 	Hash common.Hash
+	// Explicit: the client named the block by number (or "earliest").
+	Explicit bool
 }
 
 // Pin fixes the call to tip. Calls about "now" are pinned to the tip's
@@ -90,6 +92,7 @@ func (pl *Plan) Pin(tip Tip, maxLag uint64) Pinning {
 	p.Block, p.HasBlock = ref.Number, true
 	if explicit {
 		p.MinHead = ref.Number
+		p.Explicit = true
 		return p
 	}
 	if !pinned {

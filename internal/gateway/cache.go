@@ -1,0 +1,105 @@
+package gateway
+
+import (
+	"context"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/braidrpc/braid/internal/cache"
+	"github.com/braidrpc/braid/internal/jsonrpc"
+	"github.com/braidrpc/braid/internal/plan"
+)
+
+// answers is one network's use of the answer cache: the store (shared by
+// the gateway's networks, keys prefixed with the network) and in-flight
+// merging.
+type answers struct {
+	store    cache.Store // nil: caching off
+	prefix   string
+	tipTTL   time.Duration
+	finalTTL time.Duration
+	maxEntry int
+	sf       singleflight.Group
+}
+
+// flight is what a merged fetch hands every caller waiting on it.
+type flight struct {
+	resp          *jsonrpc.Response
+	agreed, quota int // a quorum read that fell short (quota 0: none)
+}
+
+// readThrough answers a forwarded read from the cache when it can, and
+// otherwise fetches it once for every identical call in flight and keeps
+// what plan.Caching allows. The shared fetch runs on its own deadline,
+// detached from whichever client started it, so one client leaving does
+// not fail the others.
+func (n *Network) readThrough(ctx context.Context, pl *plan.Plan) (*jsonrpc.Response, error) {
+	a := &n.answers
+	ht := n.head.Tip()
+	tip := tipOf(ht)
+	c := pl.Caching(tip, pl.Pin(tip, n.maxLag))
+	if !c.Cacheable() {
+		return n.fetch(ctx, pl)
+	}
+	for _, k := range c.Keys {
+		if v, ok := a.store.Get(ctx, a.prefix+k); ok {
+			n.metrics.cacheLookup(n.Name, pl.Method, true)
+			return &jsonrpc.Response{Result: v, Cached: true}, nil
+		}
+	}
+	n.metrics.cacheLookup(n.Name, pl.Method, false)
+	ch := a.sf.DoChan(c.Keys[0], func() (any, error) {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), n.timeout)
+		defer cancel()
+		fctx, meta := WithMeta(fctx)
+		resp, err := n.fetch(fctx, pl)
+		if err != nil {
+			return nil, err
+		}
+		f := &flight{resp: resp}
+		f.agreed, f.quota = meta.shortfall()
+		switch {
+		case resp.Error != nil, f.quota > 0:
+			// Errors may clear; an answer fewer operators backed than the
+			// quorum asks for is served with its header, never kept.
+		case c.FollowsTip && n.head.Tip().Seq != ht.Seq:
+			// The tip moved while the answer was fetched: it may be about
+			// a block the key does not name.
+		default:
+			key, life := c.Admit(resp.Result, tip)
+			if life == plan.NoCache || len(resp.Result) > a.maxEntry {
+				break
+			}
+			ttl := a.tipTTL
+			if life == plan.Final {
+				ttl = a.finalTTL
+			}
+			a.store.Set(fctx, a.prefix+key, resp.Result, ttl)
+			n.metrics.cacheStore(n.Name, life)
+		}
+		return f, nil
+	})
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case r := <-ch:
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		f := r.Val.(*flight)
+		if f.quota > 0 {
+			metaFrom(ctx).noteQuorum(f.agreed, f.quota)
+		}
+		return f.resp, nil
+	}
+}
+
+// fetch executes a forwarded read: verified in strict mode, otherwise
+// pinned and routed.
+func (n *Network) fetch(ctx context.Context, pl *plan.Plan) (*jsonrpc.Response, error) {
+	if pl.Verify {
+		return n.verified(ctx, pl)
+	}
+	return n.forward(ctx, pl)
+}
