@@ -125,7 +125,9 @@ type Braid struct {
 func New(cfg *Config, opts ...Option) (*Braid, error) {
 	o := options{startWait: defaultStartWait, version: "dev"}
 	for _, opt := range opts {
-		opt(&o)
+		if opt != nil {
+			opt(&o)
+		}
 	}
 	if o.logger == nil {
 		o.logger = slog.New(slog.DiscardHandler)

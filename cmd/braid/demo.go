@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/braidrpc/braid"
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/devnet"
 	"github.com/braidrpc/braid/internal/server"
@@ -77,7 +78,7 @@ func demo(ctx context.Context, o demoOptions, stdout io.Writer, log *slog.Logger
 	}
 	cfg.Listen = ln.Addr().String()
 	printDemoBanner(stdout, cfg, dn)
-	return run(ctx, cfg, ln, log, func(s *server.Server) { s.Handle("/demo/", dn.Handler()) })
+	return run(ctx, cfg, ln, log, braid.WithRoute("/demo/", dn.Handler()))
 }
 
 func demoConfig(listen string, dn *devnet.Devnet, blockTime time.Duration, quorum int, verify string) *config.Config {

@@ -162,7 +162,7 @@ func TestServeServesAConfigFile(t *testing.T) {
 	cfg, ln, log := loadForTest(t, path)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, cfg, ln, log, nil) }()
+	go func() { done <- run(ctx, cfg, ln, log) }()
 	url := "http://" + ln.Addr().String() + "/dev"
 	deadline := time.Now().Add(20 * time.Second)
 	for {

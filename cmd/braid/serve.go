@@ -11,10 +11,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/braidrpc/braid"
 	"github.com/braidrpc/braid/internal/config"
-	"github.com/braidrpc/braid/internal/gateway"
 	"github.com/braidrpc/braid/internal/server"
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // startupWait is how long serve waits for upstreams to confirm their chain
@@ -53,21 +52,16 @@ func runServe(args []string) error {
 	return run(ctx, cfg, ln, log, nil)
 }
 
-// run is what serve and demo share: build the gateway from a normal
-// config, confirm upstreams, and serve on ln until ctx ends. extra mounts
-// additional handlers (the demo's) before serving.
-func run(ctx context.Context, cfg *config.Config, ln net.Listener, log *slog.Logger, extra func(*server.Server)) error {
-	reg := prometheus.NewRegistry()
-	gw, err := gateway.New(cfg, gateway.Options{Version: version(), Logger: log, Registry: reg})
+// run is what serve and demo share: start braid from a normal config
+// through the same public API a Go program embeds, and serve it on ln until
+// ctx ends. opts add to it (the demo mounts its fault controls).
+func run(ctx context.Context, cfg *config.Config, ln net.Listener, log *slog.Logger, opts ...braid.Option) error {
+	opts = append([]braid.Option{braid.WithLogger(log), braid.WithVersion(version()), braid.WithStartWait(startupWait)}, opts...)
+	b, err := braid.New(cfg, opts...)
 	if err != nil {
 		return err
 	}
-	defer gw.Close()
-	srv := server.New(gw, server.Options{Limits: cfg.Limits, WebSocket: cfg.WebSocket, Logger: log, Gatherer: reg, Registry: reg})
-	if extra != nil {
-		extra(srv)
-	}
-	gw.Start(ctx, startupWait)
+	defer b.Close()
 	log.Info("braid is serving", "listen", ln.Addr().String(), "networks", len(cfg.Networks), "version", version())
-	return server.Serve(ctx, ln, srv, cfg.Limits.ShutdownTimeout, log)
+	return b.Serve(ctx, ln)
 }

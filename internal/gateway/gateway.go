@@ -11,12 +11,14 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/braidrpc/braid/internal/cache"
 	"github.com/braidrpc/braid/internal/chain"
 	"github.com/braidrpc/braid/internal/clock"
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/head"
 	"github.com/braidrpc/braid/internal/plan"
 	"github.com/braidrpc/braid/internal/quorum"
+	"github.com/braidrpc/braid/internal/replica"
 	"github.com/braidrpc/braid/internal/route"
 	"github.com/braidrpc/braid/internal/upstream"
 	"github.com/braidrpc/braid/internal/verify"
@@ -50,6 +52,11 @@ const disputeLogSize = 256
 
 // Gateway is every configured network's runtime.
 type Gateway struct {
+	// link and members are the Redis shared with other replicas (nil
+	// without redis.url).
+	link    *replica.Link
+	members *replica.Members
+
 	networks []*Network
 	disputes *quorum.Log
 	byName   map[string]*Network
@@ -92,6 +99,16 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 	}
 	g := &Gateway{byName: make(map[string]*Network), log: opts.Logger, clock: opts.Clock,
 		disputes: quorum.NewLog(disputeLogSize)}
+	if cfg.Redis.URL != "" {
+		link, err := replica.NewLink(replica.LinkOptions{URL: cfg.Redis.URL, Prefix: cfg.Redis.Prefix,
+			Timeout: cfg.Redis.Timeout, Clock: opts.Clock, Logger: opts.Logger, Registry: opts.Registry})
+		if err != nil {
+			return nil, fmt.Errorf("redis: %w", err)
+		}
+		g.link = link
+		g.members = replica.NewMembers(link, syncInterval)
+	}
+	store := newStore(cfg.Cache, g.link, opts)
 	g.ctx, g.cancel = context.WithCancel(context.Background())
 	for _, nc := range cfg.Networks {
 		qp, err := plan.NewQuorumPolicy(nc.Quorum)
@@ -178,13 +195,46 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 			bodies:     newBounded[blockBody](blockCacheSize),
 		}
 		n.trust = tipRoot{n}
+		if store != nil {
+			n.answers = answers{store: store, prefix: nc.Name + "|", tipTTL: cfg.Cache.TipTTL,
+				finalTTL: cfg.Cache.FinalTTL, maxEntry: int(cfg.Cache.MaxEntryBytes)}
+		}
+		if g.link != nil {
+			n.share = newShared(g.link, g.members, nc.Name)
+		}
 		src.n = n
 		n.filters = newFilters(n, cfg.Filters)
 		n.pending = newPendingFeed(n, g.ctx)
 		g.networks = append(g.networks, n)
 		g.byName[n.Name] = n
 	}
+	if g.members != nil {
+		// N replicas sending to one provider each take 1/N of its budget.
+		g.members.OnChange(func(count int) {
+			for _, n := range g.networks {
+				for _, u := range n.Upstreams() {
+					u.Budget().SetShare(1 / float64(max(count, 1)))
+				}
+			}
+		})
+	}
 	return g, nil
+}
+
+// newStore builds the answer cache cfg asks for: memory, or memory in front
+// of the Redis the replicas share; nil when it is off.
+func newStore(cfg config.Cache, link *replica.Link, opts Options) cache.Store {
+	if cfg.Backend == config.CacheOff {
+		return nil
+	}
+	mem := cache.NewMemory(cache.MemoryOptions{MaxBytes: cfg.MaxBytes, Clock: opts.Clock})
+	if opts.Registry != nil {
+		registerCacheMetrics(opts.Registry, mem)
+	}
+	if cfg.Backend != config.CacheRedis || link == nil {
+		return mem
+	}
+	return cache.NewTiered(mem, replica.NewCache(link, "answers"), cfg.TipTTL)
 }
 
 // Disputes returns the recent disputes of every network, newest first.
@@ -219,8 +269,25 @@ func (g *Gateway) Start(ctx context.Context, wait time.Duration) {
 		round.Wait()
 		firstOnce.Do(func() { close(first) })
 	}()
+	if g.members != nil {
+		g.wg.Add(1)
+		go func() {
+			defer g.wg.Done()
+			mctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			defer context.AfterFunc(g.ctx, cancel)()
+			g.members.Run(mctx)
+		}()
+	}
 	for _, n := range g.networks {
 		n.head.Start(ctx)
+		if n.share != nil {
+			g.wg.Add(1)
+			go func() {
+				defer g.wg.Done()
+				g.replicaLoop(ctx, n)
+			}()
+		}
 		g.wg.Add(3)
 		go func() {
 			defer g.wg.Done()
@@ -330,6 +397,9 @@ func (g *Gateway) Close() {
 			for _, u := range n.Upstreams() {
 				u.Close()
 			}
+		}
+		if g.link != nil {
+			_ = g.link.Close()
 		}
 	})
 }

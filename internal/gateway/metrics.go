@@ -5,6 +5,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/braidrpc/braid/internal/cache"
 	"github.com/braidrpc/braid/internal/plan"
 )
 
@@ -128,4 +129,22 @@ func (m *Metrics) cacheStore(network string, life plan.Lifetime) {
 		return
 	}
 	m.stores.WithLabelValues(network, life.String()).Inc()
+}
+
+// registerCacheMetrics exposes the memory cache's size and evictions.
+func registerCacheMetrics(reg prometheus.Registerer, mem *cache.Memory) {
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Namespace: "braid", Name: "cache_bytes",
+			Help: "Bytes the in-memory answer cache holds (keys, answers and per-entry bookkeeping).",
+		}, func() float64 { return float64(mem.Stats().Bytes) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Namespace: "braid", Name: "cache_entries",
+			Help: "Answers the in-memory cache holds.",
+		}, func() float64 { return float64(mem.Stats().Entries) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Namespace: "braid", Name: "cache_evictions_total",
+			Help: "Answers dropped from the in-memory cache to make room.",
+		}, func() float64 { return float64(mem.Stats().Evictions) }),
+	)
 }

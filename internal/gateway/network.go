@@ -48,6 +48,7 @@ type Network struct {
 	sf       singleflight.Group
 
 	answers answers
+	share   *shared // nil: no replicas to share with
 
 	filters *filters
 	stream  *chain.Follower

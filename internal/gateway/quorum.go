@@ -106,8 +106,12 @@ func (n *Network) dispute(pl *plan.Plan, pin plan.Pinning, o *quorum.Outcome) {
 // strike records a wrong answer by operator (a lost dispute or a failed
 // verification); past the strike limit its upstreams are suspended.
 func (n *Network) strike(operator, reason string) {
-	if until, quarantined := n.strikes.Strike(operator, reason); quarantined {
+	until, quarantined := n.strikes.Strike(operator, reason)
+	if quarantined {
 		n.suspend(operator, until)
+	}
+	if n.share != nil {
+		n.shareStrike(operator, until, quarantined)
 	}
 }
 

@@ -14,6 +14,9 @@ import (
 // Status is what GET /status shows: every network's served tip and every
 // upstream's state. URLs are shown redacted (scheme and host).
 type Status struct {
+	// Replica is this replica and the Redis it shares state through
+	// (absent without redis.url).
+	Replica  *ReplicaStatus  `json:"replica,omitempty"`
 	Networks []NetworkStatus `json:"networks"`
 }
 
@@ -28,6 +31,9 @@ type NetworkStatus struct {
 	Operators    []OperatorStatus `json:"operators"`
 	Upstreams    []UpstreamStatus `json:"upstreams"`
 	Streams      StreamStatus     `json:"streams"`
+	// Replicas are the served tips every replica published (shared
+	// through Redis; absent without it).
+	Replicas []TipView `json:"replicas,omitempty"`
 }
 
 // StreamStatus counts what braid keeps for clients of new data: consumers
@@ -98,6 +104,12 @@ type BudgetState struct {
 // Status returns the current status of every network.
 func (g *Gateway) Status() Status {
 	var st Status
+	if g.link != nil {
+		st.Replica = &ReplicaStatus{ID: g.link.ID(), Redis: "down", Replicas: g.members.Count()}
+		if g.link.Up() {
+			st.Replica.Redis = "up"
+		}
+	}
 	for _, n := range g.networks {
 		ns := NetworkStatus{
 			Name:         n.Name,
@@ -107,6 +119,7 @@ func (g *Gateway) Status() Status {
 			MaxLagBlocks: n.maxLag,
 			Streams: StreamStatus{BlockConsumers: n.stream.Subscribers(), PendingListeners: n.pending.listeners(),
 				Filters: n.filters.count()},
+			Replicas: n.replicaTips(),
 		}
 		qp, _ := plan.NewQuorumPolicy(n.quorum) // checked in New
 		ns.Quorum = QuorumStatus{K: n.quorum.K, OnDispute: n.quorum.OnDispute, OnShortfall: n.quorum.OnShortfall, Methods: qp.Methods()}

@@ -101,3 +101,29 @@ func (s *Strikes) Quarantined() map[string]time.Time {
 	}
 	return maps.Clone(s.until)
 }
+
+// Adopt records a quarantine decided elsewhere (another replica counted
+// the operator's strikes past the limit). It reports whether it is news:
+// the operator was not already quarantined that long here.
+func (s *Strikes) Adopt(operator string, until time.Time) bool {
+	now := s.clock.Now()
+	if !until.After(now) {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cur, ok := s.until[operator]; ok && !cur.Before(until) {
+		return false
+	}
+	delete(s.hits, operator)
+	s.until[operator] = until
+	s.metrics.setQuarantined(s.network, operator, true)
+	s.log.Error("operator quarantined by another replica", "network", s.network, "operator", operator,
+		"until", until.UTC().Format(time.RFC3339))
+	return true
+}
+
+// Limits returns the strike limit, its window and the quarantine length.
+func (s *Strikes) Limits() (maxStrikes int, window, quarantine time.Duration) {
+	return s.max, s.window, s.quarantine
+}

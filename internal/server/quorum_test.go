@@ -35,6 +35,9 @@ func startQuorum(t *testing.T, q config.Quorum, audit bool, fakes ...*fakeUpstre
 	cfg.Networks[0].Quorum = q
 	cfg.Networks[0].Head.PollInterval = 20 * time.Millisecond
 	cfg.Networks[0].Strikes = config.Strikes{Max: 3, Window: time.Minute, Quarantine: time.Hour}
+	// Every read must reach the operators: these tests count disputes,
+	// strikes and answers served per operator.
+	cfg.Cache.Backend = config.CacheOff
 	cfg.ApplyDefaults()
 	var b *braid
 	if !audit {

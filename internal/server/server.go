@@ -204,16 +204,34 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request, n *gateway.Net
 			return
 		}
 		flag()
+		cacheHeader(w, resp)
 		writeJSON(w, http.StatusOK, resp.AppendJSON(make([]byte, 0, 128+len(resp.Result))))
 		return
 	}
 	answers := s.runBatch(ctx, msg.Members, n.Handle)
 	flag()
+	cacheHeader(w, answers...)
 	if len(answers) == 0 { // only notifications: nothing is returned
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
 	writeJSON(w, http.StatusOK, jsonrpc.AppendBatch(nil, answers))
+}
+
+// cacheHeader says whether braid's cache answered: "Braid-Cache: hit"
+// when every answer came from it, "miss" otherwise.
+func cacheHeader(w http.ResponseWriter, answers ...*jsonrpc.Response) {
+	v := "hit"
+	for _, a := range answers {
+		if !a.Cached {
+			v = "miss"
+			break
+		}
+	}
+	if len(answers) == 0 {
+		v = "miss"
+	}
+	w.Header().Set("Braid-Cache", v)
 }
 
 // callFunc answers one call: Network.Handle over HTTP; over WebSocket the

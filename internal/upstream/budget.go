@@ -34,12 +34,13 @@ type Budget struct {
 	loweredTil time.Time
 	observed   float64 // exponentially weighted requests per second
 	observedAt time.Time
+	share      float64 // of the configured rate this replica may use (replicas share a provider's budget)
 }
 
 // NewBudget returns a bucket refilling at rps up to burst, starting full.
 // rps <= 0 means no configured limit.
 func NewBudget(c clock.Clock, rps float64, burst int) *Budget {
-	b := &Budget{clock: c, last: c.Now(), observedAt: c.Now()}
+	b := &Budget{clock: c, last: c.Now(), observedAt: c.Now(), share: 1}
 	if rps > 0 {
 		b.rate = rps
 		b.burst = float64(burst)
@@ -54,7 +55,7 @@ func NewBudget(c clock.Clock, rps float64, burst int) *Budget {
 // effective returns the rate in force now and its bucket size; 0 means
 // unlimited.
 func (b *Budget) effective(now time.Time) (rate, burst float64) {
-	rate, burst = b.rate, b.burst
+	rate, burst = b.rate*b.share, math.Max(1, math.Floor(b.burst*b.share))
 	if now.Before(b.loweredTil) && (rate == 0 || b.lowered < rate) {
 		rate = b.lowered
 		burst = math.Max(1, math.Ceil(rate))
@@ -110,6 +111,58 @@ func (b *Budget) Lower(retryAfter time.Duration) {
 	if b.tokens > 1 {
 		b.tokens = 1
 	}
+}
+
+// SetShare sets the share (0 < s <= 1) of the configured rate and burst
+// this process may use: with N replicas sending to the same provider, each
+// takes 1/N, so together they stay within the provider's budget.
+func (b *Budget) SetShare(s float64) {
+	if !(s > 0) || s > 1 {
+		s = 1
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.share = s
+	_, burst := b.effective(b.clock.Now())
+	b.tokens = math.Min(b.tokens, burst)
+}
+
+// Lowered returns the lowered rate in force after the provider rate-limited
+// braid, and until when; ok is false when none is.
+func (b *Budget) Lowered() (rate float64, until time.Time, ok bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.clock.Now().Before(b.loweredTil) {
+		return 0, time.Time{}, false
+	}
+	return b.lowered, b.loweredTil, true
+}
+
+// Adopt applies a lowered rate learned elsewhere (another replica was
+// rate-limited by the same provider): the lower of the two rates, until
+// the later of the two ends.
+func (b *Budget) Adopt(rate float64, until time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.clock.Now()
+	if !until.After(now) || !(rate > 0) {
+		return
+	}
+	if now.Before(b.loweredTil) {
+		rate = math.Min(rate, b.lowered)
+		until = maxTime(until, b.loweredTil)
+	}
+	b.lowered, b.loweredTil = math.Max(rate, 0.1), until
+	if b.tokens > 1 {
+		b.tokens = 1
+	}
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // Rate reports the configured rate, the rate in force now, and the

@@ -115,3 +115,48 @@ func TestBudgetDefaultBurst(t *testing.T) {
 		t.Fatalf("burst for 2.5 rps = %d, want 3 (rps rounded up)", n)
 	}
 }
+
+// TestBudgetShare: three replicas each take a third of a provider's
+// budget, so together they stay within it.
+func TestBudgetShare(t *testing.T) {
+	c := clock.NewFake(time.Unix(0, 0))
+	b := NewBudget(c, 30, 30)
+	b.SetShare(1.0 / 3)
+	taken := 0
+	for i := 0; i < 2000; i++ {
+		if ok, _ := b.Take(); ok {
+			taken++
+		}
+		c.Advance(time.Millisecond)
+	}
+	// burst 10 + 2s × 10/s = 30 at most.
+	if taken > 30 || taken < 29 {
+		t.Fatalf("took %d tokens in 2s with a third of 30/s burst 30, want 29..30", taken)
+	}
+	b.SetShare(0) // nonsense is the whole budget, never none
+	if _, eff, _ := b.Rate(); eff != 30 {
+		t.Fatalf("effective rate %v after SetShare(0), want 30", eff)
+	}
+}
+
+func TestBudgetAdoptKeepsTheLowerRateAndLaterEnd(t *testing.T) {
+	c := clock.NewFake(time.Unix(0, 0))
+	b := NewBudget(c, 100, 100)
+	if _, _, ok := b.Lowered(); ok {
+		t.Fatal("lowered before any rate limit")
+	}
+	b.Adopt(20, c.Now().Add(time.Minute))
+	b.Adopt(50, c.Now().Add(2*time.Minute)) // higher rate, later end
+	rate, until, ok := b.Lowered()
+	if !ok || rate != 20 || !until.Equal(c.Now().Add(2*time.Minute)) {
+		t.Fatalf("lowered = %v until %v (%v), want 20 until +2m", rate, until, ok)
+	}
+	if _, eff, _ := b.Rate(); eff != 20 {
+		t.Fatalf("effective %v, want 20", eff)
+	}
+	b.Adopt(5, c.Now().Add(-time.Second)) // already over: ignored
+	c.Advance(3 * time.Minute)
+	if _, eff, _ := b.Rate(); eff != 100 {
+		t.Fatalf("effective %v after the throttle ended, want 100", eff)
+	}
+}
