@@ -27,6 +27,8 @@ func (c *Config) expandEnv(lookup func(string) (string, bool)) error {
 	}
 
 	expand("listen", &c.Listen)
+	expand("redis: url", &c.Redis.URL)
+	expand("redis: prefix", &c.Redis.Prefix)
 	for i := range c.Networks {
 		n := &c.Networks[i]
 		where := fmt.Sprintf("network #%d", i+1)

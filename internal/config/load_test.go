@@ -12,6 +12,7 @@ import (
 // testEnv is the environment the testdata files are parsed with.
 var testEnv = map[string]string{
 	"BRAID_PORT":       "9999",
+	"REDIS_PASSWORD":   "s3cret",
 	"NETWORK_NAME":     "mainnet",
 	"DENIED":           "debug_*",
 	"INFURA_KEY":       "ik123",
@@ -147,6 +148,9 @@ func TestGoodFiles(t *testing.T) {
 		{"env.good.yaml", func(t *testing.T, c *Config) {
 			if c.Listen != "127.0.0.1:9999" {
 				t.Errorf("listen = %q", c.Listen)
+			}
+			if c.Redis.URL != "redis://:s3cret@127.0.0.1:6379/0" || c.Cache.Backend != CacheRedis {
+				t.Errorf("redis = %+v, cache backend %q", c.Redis, c.Cache.Backend)
 			}
 			n := c.Network("mainnet")
 			if n == nil {

@@ -17,7 +17,12 @@ func TestReadmeExampleParses(t *testing.T) {
 	if len(blocks) == 0 {
 		t.Fatal("README.md has no yaml example")
 	}
-	env := func(string) (string, bool) { return "test-key", true }
+	env := func(name string) (string, bool) {
+		if name == "REDIS_URL" {
+			return "redis://127.0.0.1:6379/0", true
+		}
+		return "test-key", true
+	}
 	for _, b := range blocks {
 		cfg, err := ParseWithEnv(b[1], "README.md", env)
 		if err != nil {
