@@ -1,0 +1,99 @@
+package gateway
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/braidrpc/braid/internal/config"
+	"github.com/braidrpc/braid/internal/redistest"
+)
+
+// twoReplicas builds two gateways of one configuration sharing redisURL,
+// started (their upstreams never answer: what they share does not need
+// them).
+func twoReplicas(t *testing.T, redisURL string) (a, b *Network) {
+	t.Helper()
+	build := func() *Network {
+		cfg := config.Default()
+		cfg.Redis = config.Redis{URL: redisURL, Prefix: "braid-gw-test", Timeout: 200 * time.Millisecond}
+		cfg.Networks = []config.Network{{Name: "mainnet", ChainID: 1,
+			Strikes: config.Strikes{Max: 3, Window: time.Minute, Quarantine: time.Hour},
+			Upstreams: []config.Upstream{
+				{Name: "a", Operator: "op-a", URL: "http://127.0.0.1:1", RPS: 100, Burst: 100},
+				{Name: "b", Operator: "op-b", URL: "http://127.0.0.1:1"},
+			}}}
+		cfg.ApplyDefaults()
+		if err := cfg.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		g, err := New(cfg, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(g.Close)
+		g.Start(t.Context(), 10*time.Millisecond)
+		return g.Networks()[0]
+	}
+	return build(), build()
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 10s", what)
+		}
+	}
+}
+
+// TestReplicasShareBudgetsThrottlesAndQuarantines: two replicas each take
+// half of a provider's rate budget; a rate limit one of them meets lowers
+// the other's too; strikes counted on both quarantine the operator on both.
+func TestReplicasShareBudgetsThrottlesAndQuarantines(t *testing.T) {
+	rs := redistest.Start(t)
+	a, b := twoReplicas(t, rs.URL())
+	ua, ub := a.upstream("a"), b.upstream("a")
+
+	eventually(t, "each replica takes half of the budget", func() bool {
+		_, ea, _ := ua.Budget().Rate()
+		_, eb, _ := ub.Budget().Rate()
+		return ea == 50 && eb == 50
+	})
+
+	// The provider rate-limits replica a.
+	ua.Budget().Lower(time.Second)
+	lowered, _, ok := ua.Budget().Lowered()
+	if !ok {
+		t.Fatal("Lower did not lower")
+	}
+	ctx := context.Background()
+	a.syncShared(ctx)
+	b.syncShared(ctx)
+	if _, eb, _ := ub.Budget().Rate(); eb > lowered+1e-9 {
+		t.Fatalf("replica b sends %.2f/s to a provider that rate-limited replica a down to %.2f/s", eb, lowered)
+	}
+
+	// Two strikes on a, one on b: the cluster's third quarantines op-a.
+	a.strike("op-a", "test")
+	a.strike("op-a", "test")
+	key := a.share.link.Key("strikes", "mainnet", "op-a")
+	eventually(t, "a's strikes reach redis", func() bool {
+		return a.share.link.Client().ZCard(ctx, key).Val() == 2
+	})
+	if len(a.strikes.Quarantined()) != 0 {
+		t.Fatal("two strikes of three quarantined op-a")
+	}
+	b.strike("op-a", "test")
+	eventually(t, "replica b quarantines op-a", func() bool { _, ok := b.strikes.Quarantined()["op-a"]; return ok })
+	a.syncShared(ctx)
+	if _, ok := a.strikes.Quarantined()["op-a"]; !ok {
+		t.Fatal("replica a did not adopt the quarantine")
+	}
+	if _, _, suspended := ua.Suspended(); !suspended {
+		t.Fatal("replica a still uses op-a's upstream")
+	}
+	if _, ok := a.strikes.Quarantined()["op-b"]; ok {
+		t.Fatal("op-b quarantined too")
+	}
+}
