@@ -67,7 +67,7 @@ func (pl *Plan) Caching(tip Tip, pin Pinning) Caching {
 		return Caching{}
 	}
 	key := pl.keyPrefix() + params
-	atTip := key + "@" + tip.Latest.Hash.Hex()
+	atTip := func() string { return key + "@" + tip.Latest.Hash.Hex() }
 	finalized, haveFinal := tip.Finalized.Number, tip.Finalized.Hash != (common.Hash{})
 	isFinal := func(n uint64) bool { return haveFinal && n <= finalized }
 
@@ -76,9 +76,9 @@ func (pl *Plan) Caching(tip Tip, pin Pinning) Caching {
 		"eth_getTransactionByBlockHashAndIndex":
 		return Caching{Keys: []string{key}, life: Final}
 	case "eth_getTransactionByHash", "eth_getTransactionReceipt":
-		return Caching{Keys: []string{key, atTip}, FollowsTip: true, txRule: true}
+		return Caching{Keys: []string{key, atTip()}, FollowsTip: true, txRule: true}
 	case "eth_gasPrice", "eth_maxPriorityFeePerGas", "eth_blobBaseFee":
-		return Caching{Keys: []string{atTip}, FollowsTip: true, life: TipBound}
+		return Caching{Keys: []string{atTip()}, FollowsTip: true, life: TipBound}
 	case "eth_getLogs":
 		return pl.logsCaching(pin, key, atTip, isFinal)
 	}
@@ -97,7 +97,7 @@ func (pl *Plan) Caching(tip Tip, pin Pinning) Caching {
 	case pin.Explicit && isFinal(pin.Block):
 		return Caching{Keys: []string{key}, life: Final}
 	case pin.Explicit:
-		return Caching{Keys: []string{atTip}, FollowsTip: true, life: TipBound}
+		return Caching{Keys: []string{atTip()}, FollowsTip: true, life: TipBound}
 	case pin.Hash == (common.Hash{}):
 		return Caching{} // "pending"
 	}
@@ -113,7 +113,7 @@ func (pl *Plan) Caching(tip Tip, pin Pinning) Caching {
 	return c
 }
 
-func (pl *Plan) logsCaching(pin Pinning, key, atTip string, isFinal func(uint64) bool) Caching {
+func (pl *Plan) logsCaching(pin Pinning, key string, atTip func() string, isFinal func(uint64) bool) Caching {
 	if len(pl.Args) != 1 || bytes.Contains(pl.Args[0], []byte(`"pending"`)) {
 		return Caching{}
 	}
@@ -121,12 +121,12 @@ func (pl *Plan) logsCaching(pin Pinning, key, atTip string, isFinal func(uint64)
 		// By block hash, or a range the tip cannot resolve. A provider
 		// that has not seen a block may answer [] for it, so these are
 		// only kept while the tip stays.
-		return Caching{Keys: []string{atTip}, FollowsTip: true, life: TipBound}
+		return Caching{Keys: []string{atTip()}, FollowsTip: true, life: TipBound}
 	}
 	if isFinal(pin.MinHead) {
 		return Caching{Keys: []string{key}, FollowsTip: true, life: Final}
 	}
-	return Caching{Keys: []string{atTip}, FollowsTip: true, life: TipBound}
+	return Caching{Keys: []string{atTip()}, FollowsTip: true, life: TipBound}
 }
 
 // Admit decides, from the answer, whether and under which key it is

@@ -46,6 +46,9 @@ func benchGateway(b *testing.B, upstreamURL string) http.Handler {
 	cfg.Networks = []config.Network{{Name: "mainnet", ChainID: 1, Upstreams: []config.Upstream{
 		{Name: "u1", Operator: "op1", URL: upstreamURL},
 	}}}
+	// These benchmarks measure the forwarding path; cache hits are
+	// measured in internal/integration (BenchmarkCacheHitHTTP).
+	cfg.Cache.Backend = config.CacheOff
 	cfg.ApplyDefaults()
 	if err := cfg.Validate(); err != nil {
 		b.Fatal(err)
