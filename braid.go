@@ -158,7 +158,9 @@ func New(cfg *Config, opts ...Option) (*Braid, error) {
 	b.wg.Add(1)
 	go func() {
 		defer b.wg.Done()
-		_ = server.Serve(ctx, b.pipe, srv, cfg.Limits.ShutdownTimeout, o.logger)
+		// Quiet: this is the in-process clients' listener, not the
+		// endpoint a shutdown log line is about.
+		_ = server.Serve(ctx, b.pipe, srv, cfg.Limits.ShutdownTimeout, slog.New(slog.DiscardHandler))
 	}()
 	return b, nil
 }
