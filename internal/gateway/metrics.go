@@ -19,6 +19,7 @@ type Metrics struct {
 	stream   *prometheus.HistogramVec
 	cache    *prometheus.CounterVec
 	stores   *prometheus.CounterVec
+	behind   *prometheus.GaugeVec
 }
 
 // NewMetrics registers the request collectors on reg.
@@ -58,8 +59,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Namespace: "braid", Name: "cache_stores_total",
 			Help: "Answers put in the cache, by network and lifetime (final: cannot change; tip: only while its block is the served tip).",
 		}, []string{"network", "lifetime"}),
+		behind: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "braid", Name: "replica_behind_blocks",
+			Help: "How far this replica's served tip trails the highest tip any replica published through Redis, by network (0: it leads or is level).",
+		}, []string{"network"}),
 	}
-	reg.MustRegister(m.requests, m.duration, m.errors, m.sends, m.verify, m.stream, m.cache, m.stores)
+	reg.MustRegister(m.requests, m.duration, m.errors, m.sends, m.verify, m.stream, m.cache, m.stores, m.behind)
 	return m
 }
 
@@ -147,4 +152,11 @@ func registerCacheMetrics(reg prometheus.Registerer, mem *cache.Memory) {
 			Help: "Answers dropped from the in-memory cache to make room.",
 		}, func() float64 { return float64(mem.Stats().Evictions) }),
 	)
+}
+
+func (m *Metrics) replicaBehind(network string, blocks uint64) {
+	if m == nil {
+		return
+	}
+	m.behind.WithLabelValues(network).Set(float64(blocks))
 }

@@ -60,7 +60,8 @@ func (n *Network) syncShared(ctx context.Context) {
 	now := n.clock.Now()
 	replicas := float64(max(s.members.Count(), 1))
 
-	if t := n.head.Tip(); t.Known {
+	t := n.head.Tip()
+	if t.Known {
 		_ = s.tips.Publish(ctx, replica.Tip{
 			Latest: t.Latest.Number, LatestHash: t.Latest.Hash.Hex(),
 			Finalized: t.Finalized.Number, FinalizedHash: t.Finalized.Hash.Hex(), At: now,
@@ -70,6 +71,15 @@ func (n *Network) syncShared(ctx context.Context) {
 		s.mu.Lock()
 		s.view = view
 		s.mu.Unlock()
+		var highest uint64
+		for _, v := range view {
+			highest = max(highest, v.Latest)
+		}
+		if t.Known && highest > t.Latest.Number {
+			n.metrics.replicaBehind(n.Name, highest-t.Latest.Number)
+		} else {
+			n.metrics.replicaBehind(n.Name, 0)
+		}
 	}
 
 	// A provider that rate-limited one replica limits them all: publish
