@@ -84,6 +84,10 @@ type liveOptions struct {
 	ws bool
 	// blockTime overrides liveBlockTime.
 	blockTime time.Duration
+	// cache turns braid's answer cache on. It is off by default: these
+	// scenarios measure what providers' faults do to routing, quorum and
+	// verification, and the cache would answer most calls itself.
+	cache bool
 }
 
 func newLiveStackWith(t testing.TB, opts liveOptions) *liveStack {
@@ -130,6 +134,9 @@ func newLiveStackWith(t testing.TB, opts liveOptions) *liveStack {
 		nc.Hedge.Enabled = &off
 	}
 	cfg.Networks = []config.Network{nc}
+	if !opts.cache {
+		cfg.Cache.Backend = config.CacheOff
+	}
 	cfg.ApplyDefaults()
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)

@@ -244,3 +244,49 @@ func TestChaosRateLimitedProvider(t *testing.T) {
 		t.Errorf("%s was not asked again within %s of its 429s ending", limited.Name, chaosRecovery)
 	}
 }
+
+// (a) with the cache on: providers die one by one under load while most
+// reads come from the cache. No client sees an error or a stale answer
+// (latest blocks are checked against the tip when asked), and the cache
+// did answer.
+func TestChaosProvidersDownWithCache(t *testing.T) {
+	s := newLiveStackWith(t, liveOptions{hedge: true, cache: true})
+	l := s.startLoad(liveClients, liveCallCap)
+	defer l.stop()
+	time.Sleep(chaosWarmup)
+	down := map[string]bool{}
+	for len(down) < liveProviders-1 {
+		victim := s.busiestUp(t, down)
+		victim.SetFaults(devnet.Faults{Down: true})
+		down[victim.Name] = true
+		time.Sleep(chaosStep)
+	}
+	for _, p := range s.dn.Providers() {
+		p.SetFaults(devnet.Faults{})
+	}
+	time.Sleep(chaosSettle)
+	stats := l.stop()
+	t.Logf("tip %d; %s", s.tip().Latest.Number, stats)
+	stats.assertClean(t)
+	mfs, err := s.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hits float64
+	for _, mf := range mfs {
+		if mf.GetName() != "braid_cache_requests_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, lp := range m.GetLabel() {
+				if lp.GetName() == "result" && lp.GetValue() == "hit" {
+					hits += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	if hits == 0 {
+		t.Fatal("the cache answered nothing: the run did not exercise it")
+	}
+	t.Logf("%.0f answers from the cache", hits)
+}

@@ -102,7 +102,10 @@ func wantTooLarge(t *testing.T, status int, body string, limit int64) {
 // TestBodyLimitDefault: the default 5 MiB limit, with a Content-Length and
 // with a chunked body, just over and exactly at the limit.
 func TestBodyLimitDefault(t *testing.T) {
-	b := startBraid(t, nil, mainnet(newFake(t, "a", 1)))
+	spec := mainnet(newFake(t, "a", 1))
+	cfg := braidConfig(t, nil, spec)
+	cfg.Cache.Backend = config.CacheOff // both accepted bodies must reach the upstream
+	b := startBraidConfig(t, cfg, spec)
 	limit := b.cfg.Limits.MaxBodyBytes
 	if limit != 5<<20 {
 		t.Fatalf("default limit %d, want 5 MiB", limit)
