@@ -31,15 +31,17 @@ type flight struct {
 
 // readThrough answers a forwarded read from the cache when it can, and
 // otherwise fetches it once for every identical call in flight and keeps
-// what plan.Caching allows. The shared fetch runs on its own deadline,
-// detached from whichever client started it, so one client leaving does
-// not fail the others.
+// what plan.Caching allows. The shared fetch runs on its own deadline (the
+// request timeout), detached from whichever client started it, so one
+// client leaving does not fail the others; a hit needs no deadline.
 func (n *Network) readThrough(ctx context.Context, pl *plan.Plan) (*jsonrpc.Response, error) {
 	a := &n.answers
 	ht := n.head.Tip()
 	tip := tipOf(ht)
 	c := pl.Caching(tip, pl.Pin(tip, n.maxLag))
 	if !c.Cacheable() {
+		ctx, cancel := context.WithTimeout(ctx, n.timeout)
+		defer cancel()
 		return n.fetch(ctx, pl)
 	}
 	for _, k := range c.Keys {

@@ -135,6 +135,9 @@ func (n *Network) execute(ctx context.Context, req *jsonrpc.Request) (*jsonrpc.R
 	if perr != nil {
 		return nil, perr
 	}
+	if pl.Kind == plan.Forward && n.answers.store != nil {
+		return n.readThrough(ctx, pl) // sets the deadline only when it must fetch
+	}
 	ctx, cancel := context.WithTimeout(ctx, n.timeout)
 	defer cancel()
 	switch pl.Kind {
@@ -151,9 +154,6 @@ func (n *Network) execute(ctx context.Context, req *jsonrpc.Request) (*jsonrpc.R
 	case plan.Subscribe:
 		return nil, jsonrpc.Errorf(jsonrpc.CodeMethodNotFound,
 			"%s needs a connection that can carry notifications; this endpoint is HTTP", pl.Method)
-	}
-	if n.answers.store != nil {
-		return n.readThrough(ctx, pl)
 	}
 	return n.fetch(ctx, pl)
 }
