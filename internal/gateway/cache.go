@@ -55,6 +55,9 @@ func (n *Network) readThrough(ctx context.Context, pl *plan.Plan) (*jsonrpc.Resp
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), n.timeout)
 		defer cancel()
 		fctx, meta := WithMeta(fctx)
+		// The call is pinned to the tip its key names, even if the
+		// served tip moves while it is fetched.
+		fctx = context.WithValue(fctx, tipKey{}, tip)
 		resp, err := n.fetch(fctx, pl)
 		if err != nil {
 			return nil, err
@@ -65,9 +68,10 @@ func (n *Network) readThrough(ctx context.Context, pl *plan.Plan) (*jsonrpc.Resp
 		case resp.Error != nil, f.quota > 0:
 			// Errors may clear; an answer fewer operators backed than the
 			// quorum asks for is served with its header, never kept.
-		case c.FollowsTip && n.head.Tip().Seq != ht.Seq:
-			// The tip moved while the answer was fetched: it may be about
-			// a block the key does not name.
+		case pl.Verify && c.FollowsTip && n.head.Tip().Seq != ht.Seq:
+			// Verified reads consult the trusted tip as they go; if it
+			// moved meanwhile, the answer may be about a block the key
+			// does not name.
 		default:
 			key, life := c.Admit(resp.Result, tip)
 			if life == plan.NoCache || len(resp.Result) > a.maxEntry {
@@ -104,4 +108,16 @@ func (n *Network) fetch(ctx context.Context, pl *plan.Plan) (*jsonrpc.Response, 
 		return n.verified(ctx, pl)
 	}
 	return n.forward(ctx, pl)
+}
+
+// tipKey carries the tip a cached call is pinned to.
+type tipKey struct{}
+
+// tipFor is the tip a call is pinned to: the one its cache key names, or
+// the served tip now.
+func (n *Network) tipFor(ctx context.Context) plan.Tip {
+	if t, ok := ctx.Value(tipKey{}).(plan.Tip); ok {
+		return t
+	}
+	return n.Tip()
 }

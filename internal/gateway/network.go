@@ -160,7 +160,7 @@ func (n *Network) execute(ctx context.Context, req *jsonrpc.Request) (*jsonrpc.R
 
 // forward pins the call to the served tip and routes it.
 func (n *Network) forward(ctx context.Context, pl *plan.Plan) (*jsonrpc.Response, error) {
-	pin := pl.Pin(n.Tip(), n.maxLag)
+	pin := pl.Pin(n.tipFor(ctx), n.maxLag)
 	if pin.Local != nil {
 		return &jsonrpc.Response{Result: pin.Local}, nil
 	}

@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
 	"testing"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/ethclient"
+
+	"github.com/braidrpc/braid/internal/gateway"
 )
 
 // TestCacheAcrossReorg: answers about the tip are cached, and a reorg
@@ -26,7 +30,7 @@ func TestCacheAcrossReorg(t *testing.T) {
 		}
 		blocks = append(blocks, h)
 	}
-	s.waitTip(t)
+	waitServed(t, s.url, blocks[2])
 	chain := ethclient.NewClient(s.dn.RPC())
 	head, err := chain.BlockByHash(ctx, blocks[2])
 	if err != nil {
@@ -86,7 +90,7 @@ func TestCacheAcrossReorg(t *testing.T) {
 	if dropped[1] != blocks[2] {
 		t.Fatalf("the reorg dropped %v, want the head among them", dropped)
 	}
-	s.waitTip(t)
+	waitServed(t, s.url, added[len(added)-1])
 
 	if res, _ := postCall(t, s.url, "eth_getBlockByNumber", "latest", false); blockHash(res) != added[len(added)-1] {
 		t.Fatalf("latest block after the reorg %s, want the new head %s", blockHash(res), added[len(added)-1])
@@ -123,5 +127,29 @@ func TestCacheAcrossReorg(t *testing.T) {
 		if hdr != "hit" || !bytes.Equal(res, c.want) {
 			t.Fatalf("%s %v after the reorg: Braid-Cache %q, same answer %v", c.method, c.params, hdr, bytes.Equal(res, c.want))
 		}
+	}
+}
+
+// waitServed waits (bounded) until braid's served tip is block want: only
+// then are answers about the tip cacheable (before, eth_blockNumber is
+// forwarded and may already show the block).
+func waitServed(t *testing.T, url string, want common.Hash) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get(url + "/status")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var st gateway.Status
+		err = json.NewDecoder(resp.Body).Decode(&st)
+		resp.Body.Close()
+		if err == nil && st.Networks[0].Tip.Known && st.Networks[0].Tip.Latest.Hash == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("braid does not serve block %s as its tip within 10s", want)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
