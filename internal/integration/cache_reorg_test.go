@@ -135,21 +135,13 @@ func TestCacheAcrossReorg(t *testing.T) {
 // forwarded and may already show the block).
 func waitServed(t *testing.T, url string, want common.Hash) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	waitUntil(t, "braid serves block "+want.Hex()+" as its tip", 10*time.Second, func() bool {
 		resp, err := http.Get(url + "/status")
 		if err != nil {
-			t.Fatal(err)
+			return false
 		}
+		defer resp.Body.Close()
 		var st gateway.Status
-		err = json.NewDecoder(resp.Body).Decode(&st)
-		resp.Body.Close()
-		if err == nil && st.Networks[0].Tip.Known && st.Networks[0].Tip.Latest.Hash == want {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("braid does not serve block %s as its tip within 10s", want)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return json.NewDecoder(resp.Body).Decode(&st) == nil && st.Networks[0].Tip.Known && st.Networks[0].Tip.Latest.Hash == want
+	})
 }

@@ -113,15 +113,11 @@ func replicaStatus(t *testing.T, url string) gateway.ReplicaStatus {
 	return *st.Replica
 }
 
-// waitUntil polls cond (bounded) and fails with what.
+// waitUntil is waitFor that fails the test, naming what did not happen.
 func waitUntil(t *testing.T, what string, limit time.Duration, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s", what, limit)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !waitFor(limit, cond) {
+		t.Fatalf("%s: not within %s", what, limit)
 	}
 }
 
