@@ -31,9 +31,7 @@ type flight struct {
 
 // readThrough answers a forwarded read from the cache when it can, and
 // otherwise fetches it once for every identical call in flight and keeps
-// what plan.Caching allows. The shared fetch runs on its own deadline (the
-// request timeout), detached from whichever client started it, so one
-// client leaving does not fail the others; a hit needs no deadline.
+// what plan.Caching allows (see merged); a hit needs no deadline.
 func (n *Network) readThrough(ctx context.Context, pl *plan.Plan) (*jsonrpc.Response, error) {
 	a := &n.answers
 	ht := n.head.Tip()
@@ -51,9 +49,7 @@ func (n *Network) readThrough(ctx context.Context, pl *plan.Plan) (*jsonrpc.Resp
 		}
 	}
 	n.metrics.cacheLookup(n.Name, pl.Method, false)
-	ch := a.sf.DoChan(c.Keys[0], func() (any, error) {
-		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), n.timeout)
-		defer cancel()
+	v, err := n.merged(ctx, &a.sf, c.Keys[0], func(fctx context.Context) (any, error) {
 		fctx, meta := WithMeta(fctx)
 		// The call is pinned to the tip its key names, even if the
 		// served tip moves while it is fetched.
@@ -86,19 +82,14 @@ func (n *Network) readThrough(ctx context.Context, pl *plan.Plan) (*jsonrpc.Resp
 		}
 		return f, nil
 	})
-	select {
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case r := <-ch:
-		if r.Err != nil {
-			return nil, r.Err
-		}
-		f := r.Val.(*flight)
-		if f.quota > 0 {
-			metaFrom(ctx).noteQuorum(f.agreed, f.quota)
-		}
-		return f.resp, nil
+	if err != nil {
+		return nil, err
 	}
+	f := v.(*flight)
+	if f.quota > 0 {
+		metaFrom(ctx).noteQuorum(f.agreed, f.quota)
+	}
+	return f.resp, nil
 }
 
 // fetch executes a forwarded read: verified in strict mode, otherwise

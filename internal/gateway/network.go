@@ -219,9 +219,7 @@ func (n *Network) staticAnswer(ctx context.Context, pl *plan.Plan) (*jsonrpc.Res
 	if ok {
 		return &jsonrpc.Response{Result: cached}, nil
 	}
-	ch := n.sf.DoChan(key, func() (any, error) {
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), n.timeout)
-		defer cancel()
+	v, err := n.merged(ctx, &n.sf, key, func(sctx context.Context) (any, error) {
 		resp, err := n.forward(sctx, pl)
 		if err != nil {
 			return nil, err
@@ -233,15 +231,10 @@ func (n *Network) staticAnswer(ctx context.Context, pl *plan.Plan) (*jsonrpc.Res
 		}
 		return resp, nil
 	})
-	select {
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case r := <-ch:
-		if r.Err != nil {
-			return nil, r.Err
-		}
-		return r.Val.(*jsonrpc.Response), nil
+	if err != nil {
+		return nil, err
 	}
+	return v.(*jsonrpc.Response), nil
 }
 
 // knowsTx asks whether the chain has the transaction. The question goes
@@ -274,4 +267,22 @@ func isAlreadyKnown(msg string) bool {
 	m := strings.ToLower(msg)
 	return strings.Contains(m, "already known") || strings.Contains(m, "known transaction") ||
 		strings.Contains(m, "already imported") || strings.Contains(m, "alreadyknown")
+}
+
+// merged runs fn once for every caller asking for key at the same time
+// (in g). It runs on its own deadline, the request timeout, detached from
+// whichever caller started it, so one caller leaving does not fail the
+// others; each caller still stops waiting when its own context ends.
+func (n *Network) merged(ctx context.Context, g *singleflight.Group, key string, fn func(context.Context) (any, error)) (any, error) {
+	ch := g.DoChan(key, func() (any, error) {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), n.timeout)
+		defer cancel()
+		return fn(fctx)
+	})
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case r := <-ch:
+		return r.Val, r.Err
+	}
 }
