@@ -80,6 +80,20 @@ func (s *liveStack) busiestUp(t *testing.T, down map[string]bool) *devnet.Provid
 	return best
 }
 
+// downOneByOne takes providers down, the busiest first, one every
+// chaosStep, until one is left; it returns the ones it took down.
+func (s *liveStack) downOneByOne(t *testing.T, l *load) map[string]bool {
+	down := map[string]bool{}
+	for len(down) < liveProviders-1 {
+		victim := s.busiestUp(t, down)
+		victim.SetFaults(devnet.Faults{Down: true})
+		down[victim.Name] = true
+		t.Logf("%s taken down (tip %d, %d calls so far)", victim.Name, s.tip().Latest.Number, l.calls())
+		time.Sleep(chaosStep)
+	}
+	return down
+}
+
 // (a) Providers die one by one under load until one is left, then all come
 // back: no client sees an error or a stale answer, and every provider is
 // used again after it recovered.
@@ -90,14 +104,7 @@ func TestChaosProvidersDownOneByOne(t *testing.T) {
 	defer l.stop()
 	time.Sleep(chaosWarmup)
 
-	down := map[string]bool{}
-	for len(down) < liveProviders-1 {
-		victim := s.busiestUp(t, down)
-		victim.SetFaults(devnet.Faults{Down: true})
-		down[victim.Name] = true
-		t.Logf("%s taken down (tip %d, %d calls so far)", victim.Name, s.tip().Latest.Number, l.calls())
-		time.Sleep(chaosStep)
-	}
+	down := s.downOneByOne(t, l)
 	t.Logf("one provider left (tip %d, %d calls so far)", s.tip().Latest.Number, l.calls())
 
 	atRecovery, routedAtRecovery := s.providerRequests(), s.routed(t)
@@ -254,13 +261,7 @@ func TestChaosProvidersDownWithCache(t *testing.T) {
 	l := s.startLoad(liveClients, liveCallCap)
 	defer l.stop()
 	time.Sleep(chaosWarmup)
-	down := map[string]bool{}
-	for len(down) < liveProviders-1 {
-		victim := s.busiestUp(t, down)
-		victim.SetFaults(devnet.Faults{Down: true})
-		down[victim.Name] = true
-		time.Sleep(chaosStep)
-	}
+	s.downOneByOne(t, l)
 	for _, p := range s.dn.Providers() {
 		p.SetFaults(devnet.Faults{})
 	}
