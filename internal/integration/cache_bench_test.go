@@ -566,19 +566,31 @@ func cacheHistogram(b *testing.B, reg *prometheus.Registry, name string) (count,
 	return count, sum
 }
 
-// cacheCounter sums a counter's series.
-func cacheCounter(b *testing.B, reg *prometheus.Registry, name string) float64 {
-	b.Helper()
+// cacheCounter sums a counter's series, or only those carrying every
+// label name/value pair given.
+func cacheCounter(tb testing.TB, reg *prometheus.Registry, name string, labels ...string) float64 {
+	tb.Helper()
 	mfs, err := reg.Gather()
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	var sum float64
 	for _, mf := range mfs {
-		if mf.GetName() == name {
-			for _, m := range mf.GetMetric() {
-				sum += m.GetCounter().GetValue()
+		if mf.GetName() != name {
+			continue
+		}
+	series:
+		for _, m := range mf.GetMetric() {
+			for i := 0; i+1 < len(labels); i += 2 {
+				found := false
+				for _, l := range m.GetLabel() {
+					found = found || l.GetName() == labels[i] && l.GetValue() == labels[i+1]
+				}
+				if !found {
+					continue series
+				}
 			}
+			sum += m.GetCounter().GetValue()
 		}
 	}
 	return sum

@@ -269,23 +269,7 @@ func TestChaosProvidersDownWithCache(t *testing.T) {
 	stats := l.stop()
 	t.Logf("tip %d; %s", s.tip().Latest.Number, stats)
 	stats.assertClean(t)
-	mfs, err := s.reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var hits float64
-	for _, mf := range mfs {
-		if mf.GetName() != "braid_cache_requests_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, lp := range m.GetLabel() {
-				if lp.GetName() == "result" && lp.GetValue() == "hit" {
-					hits += m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
+	hits := cacheCounter(t, s.reg, "braid_cache_requests_total", "result", "hit")
 	if hits == 0 {
 		t.Fatal("the cache answered nothing: the run did not exercise it")
 	}
