@@ -11,13 +11,14 @@ import (
 
 // testEnv is the environment the testdata files are parsed with.
 var testEnv = map[string]string{
-	"BRAID_PORT":       "9999",
-	"REDIS_PASSWORD":   "s3cret",
-	"NETWORK_NAME":     "mainnet",
-	"DENIED":           "debug_*",
-	"INFURA_KEY":       "ik123",
-	"ALCHEMY_KEY":      "ak456",
-	"ALCHEMY_OPERATOR": "alchemy",
+	"BRAID_PORT":           "9999",
+	"REDIS_PASSWORD":       "s3cret",
+	"NETWORK_NAME":         "mainnet",
+	"DENIED":               "debug_*",
+	"INFURA_KEY":           "ik123",
+	"ALCHEMY_KEY":          "ak456",
+	"ALCHEMY_OPERATOR":     "alchemy",
+	"BRAID_TEST_EMPTY_KEY": "",
 }
 
 func lookupIn(env map[string]string) func(string) (string, bool) {
@@ -221,6 +222,8 @@ var badFiles = map[string][]string{
 	"url-without-host.bad.yaml": {`network "mainnet" upstream "local": url has no host`},
 	"unset-env.bad.yaml": {
 		`unset-env.bad.yaml: network "mainnet" upstream "infura": url: environment variable BRAID_TEST_UNSET_KEY is not set`},
+	"empty-env.bad.yaml": {
+		`empty-env.bad.yaml: network "mainnet" upstream "infura": url: environment variable BRAID_TEST_EMPTY_KEY is set but empty`},
 	"unterminated-env.bad.yaml": {`network "mainnet" upstream "infura": url: "${" at character 30 has no closing "}"`},
 	"invalid-env-name.bad.yaml": {`network "mainnet" upstream "infura": url: invalid environment variable reference at character 30`},
 	"empty.bad.yaml":            {`empty.bad.yaml is empty`},
@@ -375,7 +378,18 @@ func TestExpandString(t *testing.T) {
 		{in: "plain", want: "plain"},
 		{in: "${A}", want: "x"},
 		{in: "pre-${A}-${B_2}-post", want: "pre-x-yy-post"},
-		{in: "${EMPTY}", want: ""},
+		{in: "${EMPTY}", wantErr: "environment variable EMPTY is set but empty"},
+		{in: "pre-${EMPTY}", wantErr: "environment variable EMPTY is set but empty (write ${EMPTY:-} where empty is meant)"},
+		{in: "${A:-fallback}", want: "x"},
+		{in: "${MISSING:-fallback}", want: "fallback"},
+		{in: "${EMPTY:-fallback}", want: "fallback"},
+		{in: "${MISSING:-}", want: ""},
+		{in: "${EMPTY:-}", want: ""},
+		{in: "redis://${MISSING:-127.0.0.1:6379}/0", want: "redis://127.0.0.1:6379/0"},
+		{in: "${MISSING:-a$b}-${A}", want: "a$b-x"},
+		{in: "${MISSING:-${A}}", wantErr: `a default may not hold "${" (nested references are not expanded)`},
+		{in: "${A:fallback}", wantErr: "invalid environment variable reference at character 1"},
+		{in: "${:-x}", wantErr: "invalid environment variable reference at character 1"},
 		{in: "$A $$ $${A} $", want: "$A $$ $x $"},
 		{in: "${A}}", want: "x}"},
 		{in: "${MISSING}", wantErr: "environment variable MISSING is not set"},
