@@ -449,3 +449,32 @@ networks:
 		}
 	}
 }
+
+// TestOptionalEnv loads a file whose redis.url is ${VAR:-}: the cache
+// backend follows the expanded value, not the reference.
+func TestOptionalEnv(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("testdata", "optional-env.good.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		env         map[string]string
+		wantRedis   string
+		wantBackend string
+		wantURL     string
+	}{
+		{nil, "", CacheMemory, "http://127.0.0.1:8545"},
+		{map[string]string{"BRAID_TEST_REDIS_URL": ""}, "", CacheMemory, "http://127.0.0.1:8545"},
+		{map[string]string{"BRAID_TEST_REDIS_URL": "redis://r:6379/0", "BRAID_TEST_HOST": "10.0.0.5"},
+			"redis://r:6379/0", CacheRedis, "http://10.0.0.5:8545"},
+	} {
+		c, err := ParseWithEnv(data, "optional-env.good.yaml", lookupIn(tt.env))
+		if err != nil {
+			t.Fatalf("env %v: %v", tt.env, err)
+		}
+		if c.Redis.URL != tt.wantRedis || c.Cache.Backend != tt.wantBackend || c.Networks[0].Upstreams[0].URL != tt.wantURL {
+			t.Errorf("env %v: redis %q backend %q url %q; want %q %q %q", tt.env, c.Redis.URL, c.Cache.Backend,
+				c.Networks[0].Upstreams[0].URL, tt.wantRedis, tt.wantBackend, tt.wantURL)
+		}
+	}
+}
