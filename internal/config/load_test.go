@@ -240,6 +240,12 @@ var badFiles = map[string][]string{
 		`head.poll_interval must be at least 10ms`,
 		`hedge.percentile must be between 0 and 1`,
 		`hedge.max_delay must not be below it`},
+	"quorum-above-operators.bad.yaml": {
+		`network "mainnet": quorum.k is 3 but the network has only 2 operators (infura, alchemy): no quorum read could ever get 3 to agree; lower it to at most 2, or add upstreams run by other operators`,
+		`network "mainnet": quorum.methods.eth_getLogs.k is 5 but the network has only 2 operators (infura, alchemy)`},
+	"same-url-operators.bad.yaml": {
+		`network "mainnet": head.min_operators is 3 but the network has only 2 operators (infura, alchemy; upstreams with the same URL count once): no block could ever be served`,
+		`network "mainnet": quorum.k is 3 but the network has only 2 operators (infura, alchemy; upstreams with the same URL count once)`},
 	"unknown-hedge-key.bad.yaml": {`line 5: unknown key "delay" in hedge`},
 	"quorum.bad.yaml": {
 		`quorum.k must be at least 1 (1: no quorum), got -1`,
