@@ -70,16 +70,25 @@ func (d SameEndpoint) Warning(n *Network) string {
 		quote(a.Name), a.Operator, quote(b.Name), b.Operator, where, a.Operator)
 }
 
-// Warnings returns what in c is allowed but probably a mistake, one
-// sentence each naming its network. Like errors, they never show more of a
-// URL than its scheme and host. braid logs them at start; the
-// centralization report lists them per network.
+// Warnings returns what in n is allowed but probably a mistake, one
+// sentence each. Like errors, they never show more of a URL than its
+// scheme and host. braid logs them at start and the centralization report
+// (braid check, /status/centralization) lists them.
+func (n *Network) Warnings() []string {
+	var out []string
+	for _, d := range n.SameEndpoints() {
+		out = append(out, d.Warning(n))
+	}
+	return out
+}
+
+// Warnings returns the Warnings of every network of c, each prefixed with
+// the network it is about.
 func (c *Config) Warnings() []string {
 	var out []string
 	for i := range c.Networks {
-		n := &c.Networks[i]
-		for _, d := range n.SameEndpoints() {
-			out = append(out, networkLabel(i, n.Name)+": "+d.Warning(n))
+		for _, w := range c.Networks[i].Warnings() {
+			out = append(out, networkLabel(i, c.Networks[i].Name)+": "+w)
 		}
 	}
 	return out

@@ -19,7 +19,7 @@ func TestEndpointKey(t *testing.T) {
 		"https://mainnet.infura.io/v3/KEY",
 		"https://mainnet.infura.io/v3/key", // paths are case-sensitive
 		"https://mainnet.infura.io/v3/KEY2",
-		"http://mainnet.infura.io/v3/KEY",      // another scheme
+		"http://mainnet.infura.io/v3/KEY",       // another scheme
 		"https://mainnet.infura.io:8443/v3/KEY", // another port
 		"https://user:KEY@mainnet.infura.io/v3/KEY",
 		"https://mainnet.infura.io/v3/KEY?x=1",
