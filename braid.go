@@ -142,6 +142,11 @@ func New(cfg *Config, opts ...Option) (*Braid, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("braid: %w", err)
 	}
+	for i := range cfg.Networks {
+		for _, w := range cfg.Networks[i].Warnings() {
+			o.logger.Warn(w, "network", cfg.Networks[i].Name)
+		}
+	}
 	gw, err := gateway.New(cfg, gateway.Options{Version: o.version, Logger: o.logger, Registry: o.registry})
 	if err != nil {
 		return nil, fmt.Errorf("braid: %w", err)

@@ -130,14 +130,14 @@ func TestServeRejectsBadConfig(t *testing.T) {
 	if err := os.WriteFile(path, []byte("networks:\n  - name: main\n    chain_id: 1\n    upstreams:\n      - name: a\n        url: https://example.invalid/SECRET\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	err := runServe([]string{"--config", path})
+	err := runServe([]string{"--config", path}, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "operator") || strings.Contains(err.Error(), "SECRET") {
 		t.Fatalf("err = %v", err)
 	}
-	if err := runServe(nil); err == nil || !strings.Contains(err.Error(), "--config") {
+	if err := runServe(nil, io.Discard); err == nil || !strings.Contains(err.Error(), "--config") {
 		t.Fatalf("no --config: %v", err)
 	}
-	if err := runServe([]string{"--config", path, "--log-format", "xml"}); err == nil || !strings.Contains(err.Error(), "log-format") {
+	if err := runServe([]string{"--config", path, "--log-format", "xml"}, io.Discard); err == nil || !strings.Contains(err.Error(), "log-format") {
 		t.Fatalf("bad log format: %v", err)
 	}
 }

@@ -21,8 +21,8 @@ func Load(path string) (*Config, error) {
 	return Parse(data, path)
 }
 
-// Parse decodes one YAML document into a Config, applies defaults, expands
-// ${VAR} references from the process environment and validates the result.
+// Parse decodes one YAML document into a Config, expands ${VAR} references
+// from the process environment, applies defaults and validates the result.
 // source names the input (usually its file name) in error messages.
 //
 // Decoding is strict: an unknown key is an error naming the key and its
@@ -49,11 +49,12 @@ func ParseWithEnv(data []byte, source string, lookup func(string) (string, bool)
 	if err := dec.Decode(cfg); err != nil {
 		return nil, decodeError(err, source, doc)
 	}
-	cfg.ApplyDefaults()
-
+	// Expand before defaults: a default that depends on a value (the cache
+	// backend on redis.url) must see what ${VAR:-} expanded to.
 	if err := cfg.expandEnv(lookup); err != nil {
 		return nil, prefixEach(source, err)
 	}
+	cfg.ApplyDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, prefixEach(source, err)
 	}

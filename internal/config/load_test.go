@@ -11,13 +11,14 @@ import (
 
 // testEnv is the environment the testdata files are parsed with.
 var testEnv = map[string]string{
-	"BRAID_PORT":       "9999",
-	"REDIS_PASSWORD":   "s3cret",
-	"NETWORK_NAME":     "mainnet",
-	"DENIED":           "debug_*",
-	"INFURA_KEY":       "ik123",
-	"ALCHEMY_KEY":      "ak456",
-	"ALCHEMY_OPERATOR": "alchemy",
+	"BRAID_PORT":           "9999",
+	"REDIS_PASSWORD":       "s3cret",
+	"NETWORK_NAME":         "mainnet",
+	"DENIED":               "debug_*",
+	"INFURA_KEY":           "ik123",
+	"ALCHEMY_KEY":          "ak456",
+	"ALCHEMY_OPERATOR":     "alchemy",
+	"BRAID_TEST_EMPTY_KEY": "",
 }
 
 func lookupIn(env map[string]string) func(string) (string, bool) {
@@ -221,6 +222,8 @@ var badFiles = map[string][]string{
 	"url-without-host.bad.yaml": {`network "mainnet" upstream "local": url has no host`},
 	"unset-env.bad.yaml": {
 		`unset-env.bad.yaml: network "mainnet" upstream "infura": url: environment variable BRAID_TEST_UNSET_KEY is not set`},
+	"empty-env.bad.yaml": {
+		`empty-env.bad.yaml: network "mainnet" upstream "infura": url: environment variable BRAID_TEST_EMPTY_KEY is set but empty`},
 	"unterminated-env.bad.yaml": {`network "mainnet" upstream "infura": url: "${" at character 30 has no closing "}"`},
 	"invalid-env-name.bad.yaml": {`network "mainnet" upstream "infura": url: invalid environment variable reference at character 30`},
 	"empty.bad.yaml":            {`empty.bad.yaml is empty`},
@@ -237,6 +240,12 @@ var badFiles = map[string][]string{
 		`head.poll_interval must be at least 10ms`,
 		`hedge.percentile must be between 0 and 1`,
 		`hedge.max_delay must not be below it`},
+	"quorum-above-operators.bad.yaml": {
+		`network "mainnet": quorum.k is 3 but the network has only 2 operators (infura, alchemy): no quorum read could ever get 3 to agree; lower it to at most 2, or add upstreams run by other operators`,
+		`network "mainnet": quorum.methods.eth_getLogs.k is 5 but the network has only 2 operators (infura, alchemy)`},
+	"same-url-operators.bad.yaml": {
+		`network "mainnet": head.min_operators is 3 but the network has only 2 operators (infura, alchemy; upstreams with the same URL count once): no block could ever be served`,
+		`network "mainnet": quorum.k is 3 but the network has only 2 operators (infura, alchemy; upstreams with the same URL count once)`},
 	"unknown-hedge-key.bad.yaml": {`line 5: unknown key "delay" in hedge`},
 	"quorum.bad.yaml": {
 		`quorum.k must be at least 1 (1: no quorum), got -1`,
@@ -375,7 +384,18 @@ func TestExpandString(t *testing.T) {
 		{in: "plain", want: "plain"},
 		{in: "${A}", want: "x"},
 		{in: "pre-${A}-${B_2}-post", want: "pre-x-yy-post"},
-		{in: "${EMPTY}", want: ""},
+		{in: "${EMPTY}", wantErr: "environment variable EMPTY is set but empty"},
+		{in: "pre-${EMPTY}", wantErr: "environment variable EMPTY is set but empty (write ${EMPTY:-} where empty is meant)"},
+		{in: "${A:-fallback}", want: "x"},
+		{in: "${MISSING:-fallback}", want: "fallback"},
+		{in: "${EMPTY:-fallback}", want: "fallback"},
+		{in: "${MISSING:-}", want: ""},
+		{in: "${EMPTY:-}", want: ""},
+		{in: "redis://${MISSING:-127.0.0.1:6379}/0", want: "redis://127.0.0.1:6379/0"},
+		{in: "${MISSING:-a$b}-${A}", want: "a$b-x"},
+		{in: "${MISSING:-${A}}", wantErr: `a default may not hold "${" (nested references are not expanded)`},
+		{in: "${A:fallback}", wantErr: "invalid environment variable reference at character 1"},
+		{in: "${:-x}", wantErr: "invalid environment variable reference at character 1"},
 		{in: "$A $$ $${A} $", want: "$A $$ $x $"},
 		{in: "${A}}", want: "x}"},
 		{in: "${MISSING}", wantErr: "environment variable MISSING is not set"},
@@ -432,6 +452,35 @@ networks:
 	for _, want := range wants {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("missing %q in:\n%v", want, err)
+		}
+	}
+}
+
+// TestOptionalEnv loads a file whose redis.url is ${VAR:-}: the cache
+// backend follows the expanded value, not the reference.
+func TestOptionalEnv(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("testdata", "optional-env.good.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		env         map[string]string
+		wantRedis   string
+		wantBackend string
+		wantURL     string
+	}{
+		{nil, "", CacheMemory, "http://127.0.0.1:8545"},
+		{map[string]string{"BRAID_TEST_REDIS_URL": ""}, "", CacheMemory, "http://127.0.0.1:8545"},
+		{map[string]string{"BRAID_TEST_REDIS_URL": "redis://r:6379/0", "BRAID_TEST_HOST": "10.0.0.5"},
+			"redis://r:6379/0", CacheRedis, "http://10.0.0.5:8545"},
+	} {
+		c, err := ParseWithEnv(data, "optional-env.good.yaml", lookupIn(tt.env))
+		if err != nil {
+			t.Fatalf("env %v: %v", tt.env, err)
+		}
+		if c.Redis.URL != tt.wantRedis || c.Cache.Backend != tt.wantBackend || c.Networks[0].Upstreams[0].URL != tt.wantURL {
+			t.Errorf("env %v: redis %q backend %q url %q; want %q %q %q", tt.env, c.Redis.URL, c.Cache.Backend,
+				c.Networks[0].Upstreams[0].URL, tt.wantRedis, tt.wantBackend, tt.wantURL)
 		}
 	}
 }

@@ -173,9 +173,8 @@ func (n *Network) validate(i int) []error {
 	}
 	if n.Head.MinOperators < 0 {
 		add("head.min_operators must not be negative (0 means a majority of the operators)")
-	} else if ops := len(n.Operators()); n.Head.MinOperators > ops && ops > 0 {
-		add("head.min_operators is %d but the network has only %d operators: no block could ever be served", n.Head.MinOperators, ops)
 	}
+	errs = append(errs, n.validateOperatorCounts(label)...)
 	if p := n.Hedge.Percentile; p != 0 && !(p > 0 && p < 1) {
 		add("hedge.percentile must be between 0 and 1 (exclusive), e.g. 0.9")
 	}
