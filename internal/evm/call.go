@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/big"
+	"sync/atomic"
 
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/core"
@@ -56,12 +57,12 @@ func (r *run) call() (hexutil.Bytes, error) {
 	evm := vm.NewEVM(bc, st, cfg.Chain, vm.Config{NoBaseFee: true})
 	defer evm.Release()
 	evm.SetPrecompiles(precompiles)
-	res, err := r.applyTimed(evm, msg, gp)
-	if failure := r.failure(st); failure != nil {
+	res, err, aborted := r.applyTimed(evm, msg, gp)
+	if failure := r.failure(st); failure != nil && !aborted {
 		return nil, failure
 	}
 	switch {
-	case evm.Cancelled():
+	case aborted:
 		return nil, answerf("execution aborted (timeout = %v)", cfg.Timeout)
 	case err != nil:
 		return nil, answerf("err: %v (supplied gas %d)", err, msg.GasLimit)
@@ -114,21 +115,29 @@ func (r *run) overridden(precompiles vm.PrecompiledContracts) (*state.StateDB, e
 }
 
 // applyTimed applies msg, cancelling the EVM (and fetches on demand) when
-// the request ends or the timeout passes on the executor's clock.
-func (r *run) applyTimed(evm *vm.EVM, msg *core.Message, gp *core.GasPool) (*core.ExecutionResult, error) {
+// the request ends or the timeout passes on the executor's clock; aborted
+// says whether it was cancelled.
+func (r *run) applyTimed(evm *vm.EVM, msg *core.Message, gp *core.GasPool) (res *core.ExecutionResult, err error, aborted bool) {
 	ctx, cancel := context.WithCancel(r.ctx)
 	defer cancel()
 	r.reader.setContext(ctx)
 	timeout := r.e.cfg.Clock.After(r.e.cfg.Timeout)
+	done := make(chan struct{})
+	var cancelled atomic.Bool
 	go func() {
 		select {
+		case <-done:
+			return
 		case <-ctx.Done():
 		case <-timeout:
 		}
+		cancelled.Store(true)
 		evm.Cancel()
 		cancel()
 	}()
-	return core.ApplyMessage(evm, msg, gp)
+	res, err = core.ApplyMessage(evm, msg, gp)
+	close(done)
+	return res, err, cancelled.Load()
 }
 
 // estimateGas answers eth_estimateGas as geth's does (DoEstimateGas):

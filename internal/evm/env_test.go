@@ -21,6 +21,7 @@ import (
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/ethereum/go-ethereum/params"
 	"github.com/ethereum/go-ethereum/rpc"
+	"github.com/holiman/uint256"
 
 	"github.com/braidrpc/braid/internal/devnet"
 	"github.com/braidrpc/braid/internal/jsonrpc"
@@ -307,3 +308,5 @@ func sameAnswer(a, b answer) bool {
 	}
 	return string(a.Result) == string(b.Result)
 }
+
+func uint256From(v uint64) *uint256.Int { return uint256.NewInt(v) }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/ethereum/go-ethereum/rpc"
 )
@@ -59,7 +60,7 @@ func ParseRequest(method string, params json.RawMessage) (*Request, error) {
 			continue
 		}
 		if err := decodeArg(raw, targets[i]); err != nil {
-			return nil, invalidParams("invalid argument %d: %v", i, err)
+			return nil, invalidParams("invalid argument %d: %s", i, gethTypeNames.Replace(err.Error()))
 		}
 	}
 	return req, nil
@@ -92,6 +93,17 @@ func decodeArg(raw json.RawMessage, v any) error {
 	}
 	return json.Unmarshal(raw, v)
 }
+
+// gethTypeNames rewrites this package's names of the parameter types in
+// decoding errors to go-ethereum's (a type mismatch at the top of a value
+// names the type with its package: "Go value of type
+// ethapi.TransactionArgs"), so the errors read as geth's do.
+var gethTypeNames = strings.NewReplacer(
+	"evm.TransactionArgs", "ethapi.TransactionArgs",
+	"evm.StateOverride", "override.StateOverride",
+	"evm.OverrideAccount", "override.OverrideAccount",
+	"evm.BlockOverrides", "override.BlockOverrides",
+)
 
 func isNull(raw json.RawMessage) bool {
 	return bytes.Equal(bytes.TrimSpace(raw), []byte("null"))
