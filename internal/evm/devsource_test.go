@@ -33,6 +33,8 @@ type devSource struct {
 	// tamper, when set, rewrites a provider's answer to one call: lies a
 	// devnet fault cannot tell.
 	tamper func(provider, method string, result json.RawMessage) json.RawMessage
+	// record, when set, sees every honest answer (before tamper).
+	record func(c rpcCall, result json.RawMessage)
 
 	trips atomic.Int64 // HTTP requests: upstream round trips
 	bytes atomic.Int64 // response bytes
@@ -121,6 +123,9 @@ func (s *devSource) batch(ctx context.Context, p *devnet.Provider, calls []rpcCa
 		if a.ID < 0 || a.ID >= len(calls) {
 			return nil, fmt.Errorf("%s: answer to an id not asked", p.Name)
 		}
+		if a.Error == nil && s.record != nil {
+			s.record(calls[a.ID], a.Result)
+		}
 		if a.Error == nil && s.tamper != nil {
 			a.Result = s.tamper(p.Name, calls[a.ID].method, a.Result)
 		}
@@ -162,16 +167,38 @@ func at(block *types.Header) map[string]string {
 	return map[string]string{"blockHash": block.Hash().Hex()}
 }
 
+func proofCall(block *types.Header, q Query) rpcCall {
+	keys := make([]string, len(q.Slots))
+	for i, k := range q.Slots {
+		keys[i] = k.Hex()
+	}
+	return rpcCall{"eth_getProof", []any{q.Address, keys, at(block)}}
+}
+
+func codeCall(block *types.Header, address common.Address) rpcCall {
+	return rpcCall{"eth_getCode", []any{address, at(block)}}
+}
+
+func accessListCall(block *types.Header, args *TransactionArgs, overrides StateOverride) rpcCall {
+	params := []any{args, at(block)}
+	if overrides != nil {
+		params = append(params, overrides)
+	}
+	return rpcCall{"eth_createAccessList", params}
+}
+
+// key names a call for a recording: its method and parameters.
+func (c rpcCall) key() string {
+	b, _ := json.Marshal(c.params)
+	return c.method + string(b)
+}
+
 func (s *devSource) Proofs(ctx context.Context, block *types.Header, queries []Query) ([]Proven, error) {
 	var calls []rpcCall
 	for _, q := range queries {
-		keys := make([]string, len(q.Slots))
-		for i, k := range q.Slots {
-			keys[i] = k.Hex()
-		}
-		calls = append(calls, rpcCall{"eth_getProof", []any{q.Address, keys, at(block)}})
+		calls = append(calls, proofCall(block, q))
 		if q.Code {
-			calls = append(calls, rpcCall{"eth_getCode", []any{q.Address, at(block)}})
+			calls = append(calls, codeCall(block, q.Address))
 		}
 	}
 	var out []Proven
@@ -214,7 +241,7 @@ func checkCode(acct *verify.Account, a rpcAnswer) ([]byte, error) {
 
 func (s *devSource) Code(ctx context.Context, block *types.Header, address common.Address, codeHash common.Hash) ([]byte, error) {
 	var code []byte
-	err := s.each(ctx, []rpcCall{{"eth_getCode", []any{address, at(block)}}}, func(answers []rpcAnswer) error {
+	err := s.each(ctx, []rpcCall{codeCall(block, address)}, func(answers []rpcAnswer) error {
 		var err error
 		code, err = checkCode(&verify.Account{Address: address, CodeHash: codeHash}, answers[0])
 		return err
@@ -227,11 +254,7 @@ func (s *devSource) AccessList(ctx context.Context, block *types.Header, args *T
 	if len(live) == 0 {
 		return nil, errors.New("no provider")
 	}
-	params := []any{args, at(block)}
-	if overrides != nil {
-		params = append(params, overrides)
-	}
-	answers, err := s.batch(ctx, live[0], []rpcCall{{"eth_createAccessList", params}})
+	answers, err := s.batch(ctx, live[0], []rpcCall{accessListCall(block, args, overrides)})
 	if err != nil {
 		return nil, err
 	}
