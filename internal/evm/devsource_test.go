@@ -142,8 +142,18 @@ func (s *devSource) batch(ctx context.Context, p *devnet.Provider, calls []rpcCa
 // each asks the live providers in turn until check accepts an answer; a
 // *verify.Error from check strikes the provider.
 func (s *devSource) each(ctx context.Context, calls []rpcCall, check func([]rpcAnswer) error) error {
+	return s.eachFrom(ctx, 0, calls, check)
+}
+
+// eachFrom is each starting with the start-th live provider.
+func (s *devSource) eachFrom(ctx context.Context, start int, calls []rpcCall, check func([]rpcAnswer) error) error {
 	var errs []error
-	for _, p := range s.live() {
+	live := s.live()
+	if len(live) > 0 {
+		start %= len(live)
+		live = append(live[start:], live[:start]...)
+	}
+	for _, p := range live {
 		answers, err := s.batch(ctx, p, calls)
 		if err == nil {
 			err = check(answers)
@@ -194,6 +204,12 @@ func (c rpcCall) key() string {
 }
 
 func (s *devSource) Proofs(ctx context.Context, block *types.Header, queries []Query) ([]Proven, error) {
+	return s.proofs(ctx, 0, block, queries)
+}
+
+// proofs answers queries with one batch, starting with the start-th live
+// provider.
+func (s *devSource) proofs(ctx context.Context, start int, block *types.Header, queries []Query) ([]Proven, error) {
 	var calls []rpcCall
 	for _, q := range queries {
 		calls = append(calls, proofCall(block, q))
@@ -202,7 +218,7 @@ func (s *devSource) Proofs(ctx context.Context, block *types.Header, queries []Q
 		}
 	}
 	var out []Proven
-	err := s.each(ctx, calls, func(answers []rpcAnswer) error {
+	err := s.eachFrom(ctx, start, calls, func(answers []rpcAnswer) error {
 		out = make([]Proven, len(queries))
 		i := 0
 		for qi, q := range queries {

@@ -187,7 +187,7 @@ type run struct {
 func (e *Executor) newRun(ctx context.Context, src Source, block *types.Header, req *Request) *run {
 	hash := block.Hash()
 	shared := e.cache.block(hash)
-	rd := newReader(ctx, src, block, shared, e.cache.codes, e.cfg.MaxFetches)
+	rd := newReader(ctx, src, block, shared, e.cache, e.cfg.MaxFetches)
 	anc := newAncestors(rd, e.cfg.Chain, block)
 	return &run{
 		e: e, ctx: ctx, src: src, block: block, req: req, shared: shared, reader: rd, anc: anc,

@@ -30,9 +30,9 @@ func (r *run) prefetch(coinbase common.Address, precompiles vm.PrecompiledContra
 
 // plan turns the call and a hint into queries, at most MaxPrefetch
 // accounts plus slots from the hint. Code is asked for every account the
-// call may run (not precompiles, not accounts whose code is overridden),
-// but not for the sender and the fee recipient, which are rarely
-// contracts.
+// call may run (not precompiles, not accounts whose code is overridden,
+// not accounts whose last known code is at hand), but not for the sender
+// and the fee recipient, which are rarely contracts.
 func (r *run) plan(hint types.AccessList, coinbase common.Address, precompiles vm.PrecompiledContracts) []Query {
 	var (
 		queries []Query
@@ -48,7 +48,8 @@ func (r *run) plan(hint types.AccessList, coinbase common.Address, precompiles v
 			queries = append(queries, Query{Address: addr})
 		}
 		_, isPrecompile := precompiles[addr]
-		if o, overridden := r.req.State[addr]; code && !isPrecompile && !(overridden && o.Code != nil) {
+		o, overridden := r.req.State[addr]
+		if code && !isPrecompile && !(overridden && o.Code != nil) && !r.reader.keepLastCode(addr) {
 			queries[i].Code = true
 		}
 		for _, s := range slots {

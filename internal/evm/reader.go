@@ -6,7 +6,6 @@ import (
 	"sync"
 
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/common/lru"
 	"github.com/ethereum/go-ethereum/core/state"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
@@ -24,7 +23,7 @@ type reader struct {
 	block  *types.Header
 	shared *blockState
 	own    *blockState // what did not fit in shared
-	codes  *lru.SizeConstrainedCache[common.Hash, []byte]
+	cache  *stateCache
 
 	mu       sync.Mutex
 	ctx      context.Context
@@ -37,10 +36,9 @@ type reader struct {
 
 var _ state.Reader = (*reader)(nil)
 
-func newReader(ctx context.Context, src Source, block *types.Header, shared *blockState,
-	codes *lru.SizeConstrainedCache[common.Hash, []byte], budget int) *reader {
+func newReader(ctx context.Context, src Source, block *types.Header, shared *blockState, cache *stateCache, budget int) *reader {
 	return &reader{
-		src: src, block: block, shared: shared, own: newBlockState(-1), codes: codes,
+		src: src, block: block, shared: shared, own: newBlockState(-1), cache: cache,
 		ctx: ctx, budget: budget, ownCodes: map[common.Hash][]byte{},
 	}
 }
@@ -162,16 +160,28 @@ func (r *reader) cachedCode(h common.Hash) ([]byte, bool) {
 	if ok {
 		return c, true
 	}
-	return r.codes.Get(h)
+	return r.cache.codes.Get(h)
 }
 
 // storeCode keeps code for this call and for later ones (the shared cache
 // may evict it, this call's copy stays).
 func (r *reader) storeCode(h common.Hash, code []byte) {
-	r.codes.Add(h, code)
+	r.cache.codes.Add(h, code)
 	r.mu.Lock()
 	r.ownCodes[h] = code
 	r.mu.Unlock()
+}
+
+// keepLastCode keeps for this call the code addr had when last proven,
+// if it is at hand; false if not.
+func (r *reader) keepLastCode(addr common.Address) bool {
+	h, code, ok := r.cache.lastCode(addr)
+	if ok {
+		r.mu.Lock()
+		r.ownCodes[h] = code
+		r.mu.Unlock()
+	}
+	return ok
 }
 
 func (r *reader) context() context.Context {
@@ -277,6 +287,9 @@ func (r *reader) store(queries []Query, proven []Proven) error {
 		}
 		if q.Code && a.codeHash() != types.EmptyCodeHash {
 			r.storeCode(a.codeHash(), p.Code)
+		}
+		if a.codeHash() != types.EmptyCodeHash {
+			r.cache.codeHashes.Add(q.Address, a.codeHash())
 		}
 		r.count(func(s *Stats) { s.Accounts++; s.Slots += len(q.Slots); s.CodeBytes += len(p.Code) })
 	}

@@ -75,9 +75,27 @@ func TestRoundTrips(t *testing.T) {
 	if stats.Accounts != 13 || stats.Slots != 10 {
 		t.Errorf("the multicall proved %d accounts and %d slots, want 13 (10 tokens, multicall, sender, fee recipient) and 10", stats.Accounts, stats.Slots)
 	}
-	// At another block, nothing is shared.
-	if _, trips := localWith(t, e, x, src, MethodEstimateGas, multi, map[string]any{"blockHash": e.head(t).ParentHash}); trips == 0 {
-		t.Error("a call at another block reused state proven for the latest block")
+	// At another block the state is proven again; the code is at hand.
+	stats, trips = localWith(t, e, x, src, MethodEstimateGas, multi, map[string]any{"blockHash": e.head(t).ParentHash})
+	if trips != 2 || stats.CodeBytes != 0 || stats.Accounts != 13 {
+		t.Errorf("the multicall at another block: %d round trips, %+v; want 2, all 13 accounts proven again, no code fetched", trips, stats)
+	}
+}
+
+// TestStaleCodeGuess: when an account's code changed since it was last
+// proven, the code at hand is not used: the right code is fetched on
+// demand.
+func TestStaleCodeGuess(t *testing.T) {
+	e := testEnv(t)
+	x := freshExecutor(t, e)
+	other := []byte{0x60, 0x00, 0x60, 0x00, 0xf3} // returns nothing
+	x.cache.codes.Add(keccak(other), other)
+	x.cache.codeHashes.Add(e.tokens[0], keccak(other))
+	src := newDevSource(e.d.Providers()...)
+	call := map[string]any{"to": e.tokens[0], "data": pack(t, e.tokenABI, "balanceOf", e.user)}
+	stats, trips := localWith(t, e, x, src, MethodCall, call, "latest")
+	if trips != 3 || stats.Codes != 1 {
+		t.Errorf("%d round trips, %+v; want the hint, the batch without code, the code on demand", trips, stats)
 	}
 }
 

@@ -154,20 +154,39 @@ func (b *blockState) seenCall(fp common.Hash) bool {
 }
 
 // stateCache keeps the proven state of the last few blocks calls ran on,
-// and code by hash (code never changes for its hash, whatever the block).
+// code by hash (code never changes for its hash, whatever the block), and
+// the code hash each account last had: a guess, good across blocks, of
+// whose code is at hand already.
 type stateCache struct {
-	limit  int
-	mu     sync.Mutex // makes finding or making a block's state atomic
-	blocks *lru.Cache[common.Hash, *blockState]
-	codes  *lru.SizeConstrainedCache[common.Hash, []byte]
+	limit      int
+	mu         sync.Mutex // makes finding or making a block's state atomic
+	blocks     *lru.Cache[common.Hash, *blockState]
+	codes      *lru.SizeConstrainedCache[common.Hash, []byte]
+	codeHashes *lru.Cache[common.Address, common.Hash]
 }
+
+// codeHashGuesses is how many accounts' last code hash are remembered.
+const codeHashGuesses = 4096
 
 func newStateCache(blocks, entries, codeBytes int) *stateCache {
 	return &stateCache{
-		limit:  entries,
-		blocks: lru.NewCache[common.Hash, *blockState](blocks),
-		codes:  lru.NewSizeConstrainedCache[common.Hash, []byte](uint64(codeBytes)),
+		limit:      entries,
+		blocks:     lru.NewCache[common.Hash, *blockState](blocks),
+		codes:      lru.NewSizeConstrainedCache[common.Hash, []byte](uint64(codeBytes)),
+		codeHashes: lru.NewCache[common.Address, common.Hash](codeHashGuesses),
 	}
+}
+
+// lastCode returns the code addr had when last proven, if it is at hand:
+// then a prefetch need not ask for it (if the code changed since, it is
+// fetched on demand).
+func (c *stateCache) lastCode(addr common.Address) (common.Hash, []byte, bool) {
+	h, ok := c.codeHashes.Get(addr)
+	if !ok {
+		return common.Hash{}, nil, false
+	}
+	code, ok := c.codes.Get(h)
+	return h, code, ok
 }
 
 // block returns the shared state of the block with hash h.
