@@ -116,6 +116,7 @@ func (r *run) traceAccessList(base *state.StateDB, args *TransactionArgs, excl m
 		evm := vm.NewEVM(bc, st, r.e.cfg.Chain, vm.Config{Tracer: tracer.Hooks(), NoBaseFee: true})
 		res, err := applyCancellable(r.ctx, evm, msg)
 		evm.Release()
+		r.executed = r.ctx.Err() == nil
 		if failure := r.failure(st); failure != nil {
 			return nil, failure
 		}

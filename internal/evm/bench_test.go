@@ -13,51 +13,57 @@ import (
 )
 
 // BenchmarkLocalEVM compares an eth_call answered by a provider
-// (unverified: one round trip, trusted as is) with the same call on the
-// local EVM over proven state, cold (nothing cached: the access-list hint
-// and one batch of proofs and code) and warm (the same call again on the
-// same block: state at hand). The header is given (cached). Reported per
-// call: upstream round trips, response bytes fetched, p50 and p99.
+// (unverified: one round trip, the answer taken as is) with the same call
+// on the local EVM over proven state, the header given (cached):
+//
+//   - cold: nothing cached (the access-list hint, then one batch of proofs
+//     and code);
+//   - new block: code from earlier blocks at hand, state proven again (the
+//     steady state of a dApp reading every block; the calls alternate
+//     between two blocks, the executor keeping one block's state);
+//   - warm: the same call again on the same block (its state at hand).
+//
+// Reported per call: round trips (Source calls), response bytes fetched,
+// p50 and p99 latency.
 //
 //	go test -run '^$' -bench BenchmarkLocalEVM -benchtime 300x -count 3 ./internal/evm
 func BenchmarkLocalEVM(b *testing.B) {
 	e := testEnv(b)
 	head := e.head(b)
+	parent, err := e.eth.HeaderByHash(b.Context(), head.ParentHash)
+	if err != nil {
+		b.Fatal(err)
+	}
 	p := e.d.Providers()[0]
 	calls := map[string]map[string]any{
 		"balance":   {"to": e.tokens[0], "data": pack(b, e.tokenABI, "balanceOf", e.user)},
 		"multicall": {"to": e.multicall, "data": e.multicallOf(b, e.user, e.tokens)},
 	}
 	for _, name := range []string{"balance", "multicall"} {
-		params := []any{calls[name], map[string]any{"blockHash": head.Hash()}}
-		raw, _ := json.Marshal(params)
 		b.Run(name+"/unverified", func(b *testing.B) {
+			params := []any{calls[name], map[string]any{"blockHash": head.Hash()}}
 			body, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 1, "method": "eth_call", "params": params})
 			var fetched int
-			measure(b, func() int {
-				n := post(b, p.URL, body)
-				fetched += n
+			measure(b, func(int) int {
+				fetched += post(b, p.URL, body)
 				return 1
 			})
 			b.ReportMetric(float64(fetched)/float64(b.N), "fetched-B/op")
 		})
-		for _, warm := range []bool{false, true} {
-			mode := "verified-cold"
-			if warm {
-				mode = "verified-warm"
-			}
-			b.Run(name+"/"+mode, func(b *testing.B) {
+		for _, mode := range []string{"cold", "new-block", "warm"} {
+			b.Run(name+"/verified-"+mode, func(b *testing.B) {
 				src := newDevSource(e.d.Providers()...)
-				req, err := ParseRequest(MethodCall, raw)
-				if err != nil {
-					b.Fatal(err)
-				}
-				x := freshExecutor(b, e)
-				measure(b, func() int {
-					if !warm {
-						x = freshExecutorQuiet(e)
+				blocks := []*requestAt{newRequestAt(b, calls[name], head), newRequestAt(b, calls[name], parent)}
+				x, _ := New(Config{Chain: e.d.ChainConfig(), CacheBlocks: 1})
+				measure(b, func(i int) int {
+					at := blocks[0]
+					switch mode {
+					case "cold":
+						x, _ = New(Config{Chain: e.d.ChainConfig()})
+					case "new-block":
+						at = blocks[i%2]
 					}
-					res, err := x.Do(b.Context(), src, head, req)
+					res, err := x.Do(b.Context(), src, at.header, at.req)
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -69,22 +75,31 @@ func BenchmarkLocalEVM(b *testing.B) {
 	}
 }
 
-// freshExecutorQuiet is freshExecutor for a timed loop.
-func freshExecutorQuiet(e *env) *Executor {
-	x, _ := New(Config{Chain: e.d.ChainConfig()})
-	return x
+// requestAt is an eth_call request pinned to a block.
+type requestAt struct {
+	header *types.Header
+	req    *Request
+}
+
+func newRequestAt(b *testing.B, call map[string]any, h *types.Header) *requestAt {
+	raw, _ := json.Marshal([]any{call, map[string]any{"blockHash": h.Hash()}})
+	req, err := ParseRequest(MethodCall, raw)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return &requestAt{h, req}
 }
 
 // measure runs op b.N times and reports round trips per op and the p50
 // and p99 of its latency.
-func measure(b *testing.B, op func() (trips int)) {
+func measure(b *testing.B, op func(i int) (trips int)) {
 	b.Helper()
 	lat := make([]time.Duration, 0, b.N)
 	trips := 0
 	b.ResetTimer()
-	for range b.N {
+	for i := range b.N {
 		start := time.Now()
-		trips += op()
+		trips += op(i)
 		lat = append(lat, time.Since(start))
 	}
 	b.StopTimer()
@@ -107,5 +122,3 @@ func post(b *testing.B, url string, body []byte) int {
 	}
 	return len(out)
 }
-
-var _ = types.Header{}

@@ -58,6 +58,7 @@ func (r *run) call() (hexutil.Bytes, error) {
 	defer evm.Release()
 	evm.SetPrecompiles(precompiles)
 	res, err, aborted := r.applyTimed(evm, msg, gp)
+	r.executed = !aborted
 	if failure := r.failure(st); failure != nil && !aborted {
 		return nil, failure
 	}
@@ -177,6 +178,7 @@ func (r *run) estimateGas() (hexutil.Uint64, error) {
 		return 0, answerErr(err)
 	}
 	gas, revert, err := gasestimator.Estimate(r.ctx, args.toMessage(header.BaseFee), opts, cfg.GasCap)
+	r.executed = r.ctx.Err() == nil
 	if failure := r.failure(st); failure != nil {
 		return 0, failure
 	}

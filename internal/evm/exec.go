@@ -37,10 +37,10 @@ const (
 	// DefaultMaxFetches bounds a call's fetches on demand.
 	DefaultMaxFetches = 256
 	// DefaultCacheBlocks is how many blocks' proven state is kept.
-	DefaultCacheBlocks = 8
+	DefaultCacheBlocks = 4
 	// DefaultCacheEntries bounds one block's proven state kept, in
-	// accounts plus storage slots.
-	DefaultCacheEntries = 50_000
+	// accounts plus storage slots (about 150 bytes each).
+	DefaultCacheEntries = 20_000
 	// DefaultCodeCacheBytes bounds the code kept by hash.
 	DefaultCodeCacheBytes = 16 << 20
 )
@@ -141,7 +141,7 @@ type Result struct {
 // not be proven (retry, perhaps with other operators), or the context's
 // error.
 func (e *Executor) Do(ctx context.Context, src Source, block *types.Header, req *Request) (*Result, error) {
-	if block == nil || req == nil {
+	if block == nil || block.Number == nil || block.Difficulty == nil || req == nil {
 		return &Result{}, errNoBlock
 	}
 	r := e.newRun(ctx, src, block, req)
@@ -160,11 +160,11 @@ func (e *Executor) Do(ctx context.Context, src Source, block *types.Header, req 
 		err = &Error{Code: -32601, Message: fmt.Sprintf("the method %s does not exist/is not available", req.Method)}
 	}
 	res := &Result{Stats: r.reader.Stats()}
+	if r.executed && r.reader.Err() == nil && !r.reader.overflowed() {
+		r.shared.sawCall(r.fingerprint)
+	}
 	if err != nil {
 		return res, err
-	}
-	if r.reader.Err() == nil && !r.reader.overflowed() {
-		r.shared.sawCall(r.fingerprint)
 	}
 	res.Value, err = json.Marshal(value)
 	return res, err
@@ -182,6 +182,7 @@ type run struct {
 	anc         *ancestors
 	chain       *chainContext
 	fingerprint common.Hash
+	executed    bool // the EVM ran: the call's state is loaded
 }
 
 func (e *Executor) newRun(ctx context.Context, src Source, block *types.Header, req *Request) *run {

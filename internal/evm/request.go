@@ -110,5 +110,5 @@ func isNull(raw json.RawMessage) bool {
 }
 
 // errNoBlock is returned when the executor is asked to run without a
-// header.
-var errNoBlock = errors.New("evm: no block header to run on")
+// request or a header (with a number and a difficulty).
+var errNoBlock = errors.New("evm: no request or no complete block header to run on")

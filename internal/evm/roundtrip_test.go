@@ -2,6 +2,7 @@ package evm
 
 import (
 	"encoding/json"
+	"math/big"
 	"testing"
 
 	"github.com/braidrpc/braid/internal/devnet"
@@ -55,6 +56,19 @@ func TestRoundTrips(t *testing.T) {
 		if stats, trips := localWith(t, e, x, src, m, balance, "latest"); trips != 0 {
 			t.Errorf("%s after eth_call: %d round trips (%+v), want 0", m, trips, stats)
 		}
+	}
+	// A reverted call's state is loaded too; a call refused for its
+	// parameters loads none and is not taken as loaded.
+	reverts := map[string]any{"from": e.user, "to": e.tokens[1], "data": pack(t, e.tokenABI, "transfer", e.user, new(big.Int).Lsh(big.NewInt(1), 200))}
+	localWith(t, e, x, src, MethodCall, reverts, "latest")
+	if _, trips := localWith(t, e, x, src, MethodEstimateGas, reverts, "latest"); trips != 0 {
+		t.Errorf("eth_estimateGas after a reverted eth_call: %d round trips, want 0", trips)
+	}
+	plain := map[string]any{"from": e.user, "to": e.tokens[2], "data": pack(t, e.tokenABI, "balanceOf", e.user)}
+	refused := map[string]any{"from": e.user, "to": e.tokens[2], "data": pack(t, e.tokenABI, "balanceOf", e.user), "gasPrice": "0x1", "maxFeePerGas": "0x1"}
+	localWith(t, e, x, src, MethodCall, refused, "latest")
+	if _, trips := localWith(t, e, x, src, MethodCall, plain, "latest"); trips != 2 {
+		t.Errorf("a call after its refused twin: %d round trips, want 2", trips)
 	}
 
 	stats, trips = localWith(t, e, x, src, MethodCall, multi, "latest")
