@@ -2,6 +2,7 @@ package evm
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -50,6 +51,32 @@ func BenchmarkLocalEVM(b *testing.B) {
 			})
 			b.ReportMetric(float64(fetched)/float64(b.N), "fetched-B/op")
 		})
+		b.Run(name+"/parts", func(b *testing.B) {
+			// The cold call's two round trips, each timed alone.
+			at := newRequestAt(b, calls[name], head)
+			rec := &recordingSource{Source: newDevSource(e.d.Providers()...)}
+			x, _ := New(Config{Chain: e.d.ChainConfig()})
+			if _, err := x.Do(b.Context(), rec, head, at.req); err != nil {
+				b.Fatal(err)
+			}
+			src := newDevSource(e.d.Providers()...)
+			b.Run("hint", func(b *testing.B) {
+				measure(b, func(int) int {
+					if _, err := src.AccessList(b.Context(), head, &at.req.Args, nil); err != nil {
+						b.Fatal(err)
+					}
+					return 1
+				})
+			})
+			b.Run("batch", func(b *testing.B) {
+				measure(b, func(int) int {
+					if _, err := src.Proofs(b.Context(), head, rec.queries); err != nil {
+						b.Fatal(err)
+					}
+					return 1
+				})
+			})
+		})
 		for _, mode := range []string{"cold", "new-block", "warm"} {
 			b.Run(name+"/verified-"+mode, func(b *testing.B) {
 				src := newDevSource(e.d.Providers()...)
@@ -73,6 +100,17 @@ func BenchmarkLocalEVM(b *testing.B) {
 			})
 		}
 	}
+}
+
+// recordingSource remembers the queries of its last Proofs call.
+type recordingSource struct {
+	Source
+	queries []Query
+}
+
+func (r *recordingSource) Proofs(ctx context.Context, block *types.Header, qs []Query) ([]Proven, error) {
+	r.queries = qs
+	return r.Source.Proofs(ctx, block, qs)
 }
 
 // requestAt is an eth_call request pinned to a block.
