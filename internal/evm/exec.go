@@ -141,7 +141,7 @@ type Result struct {
 // not be proven (retry, perhaps with other operators), or the context's
 // error.
 func (e *Executor) Do(ctx context.Context, src Source, block *types.Header, req *Request) (*Result, error) {
-	if block == nil || block.Number == nil || block.Difficulty == nil || req == nil {
+	if src == nil || block == nil || block.Number == nil || block.Difficulty == nil || req == nil {
 		return &Result{}, errNoBlock
 	}
 	r := e.newRun(ctx, src, block, req)

@@ -2,7 +2,7 @@ package evm
 
 import (
 	"context"
-	"slices"
+	"fmt"
 	"sync"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -30,6 +30,7 @@ type reader struct {
 	err      error
 	stats    Stats
 	budget   int // fetches on demand left
+	limit    int // fetches on demand allowed
 	overflow bool
 	ownCodes map[common.Hash][]byte
 }
@@ -39,7 +40,7 @@ var _ state.Reader = (*reader)(nil)
 func newReader(ctx context.Context, src Source, block *types.Header, shared *blockState, cache *stateCache, budget int) *reader {
 	return &reader{
 		src: src, block: block, shared: shared, own: newBlockState(-1), cache: cache,
-		ctx: ctx, budget: budget, ownCodes: map[common.Hash][]byte{},
+		ctx: ctx, budget: budget, limit: budget, ownCodes: map[common.Hash][]byte{},
 	}
 }
 
@@ -206,8 +207,8 @@ func (r *reader) spend() bool {
 	case r.err != nil:
 		return false
 	case r.budget <= 0:
-		r.err = &Error{Code: jsonrpc.CodeLimitExceeded,
-			Message: "the call reads more state than braid fetches for one call (evm max_fetches)"}
+		r.err = &Error{Code: jsonrpc.CodeLimitExceeded, Message: fmt.Sprintf(
+			"the call reads more state than braid fetches for one call (%d fetches after the prefetch)", r.limit)}
 		return false
 	}
 	r.budget--
@@ -221,8 +222,10 @@ func (r *reader) need(queries []Query) []Query {
 	for _, q := range queries {
 		f, known := r.facts(q.Address)
 		var slots []common.Hash
+		asked := make(map[common.Hash]bool, len(q.Slots))
 		for _, s := range q.Slots {
-			if _, ok := r.slot(q.Address, s); !ok && !slices.Contains(slots, s) {
+			if _, ok := r.slot(q.Address, s); !ok && !asked[s] {
+				asked[s] = true
 				slots = append(slots, s)
 			}
 		}

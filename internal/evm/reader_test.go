@@ -345,3 +345,45 @@ func TestChainConfigs(t *testing.T) {
 		t.Error("New without a chain configuration")
 	}
 }
+
+// TestDoNeedsItsInputs: Do refuses to run without a Source, a complete
+// header or a request, instead of panicking.
+func TestDoNeedsItsInputs(t *testing.T) {
+	x, _ := New(Config{Chain: devChain()})
+	h := &types.Header{Number: big.NewInt(1), Difficulty: new(big.Int)}
+	req := &Request{Method: MethodCall}
+	src := &fixtureSource{}
+	for name, f := range map[string]func() error{
+		"source":     func() error { _, err := x.Do(t.Context(), nil, h, req); return err },
+		"header":     func() error { _, err := x.Do(t.Context(), src, nil, req); return err },
+		"difficulty": func() error { _, err := x.Do(t.Context(), src, &types.Header{Number: big.NewInt(1)}, req); return err },
+		"request":    func() error { _, err := x.Do(t.Context(), src, h, nil); return err },
+	} {
+		if err := f(); !errors.Is(err, errNoBlock) {
+			t.Errorf("without a %s: %v", name, err)
+		}
+	}
+	res, err := x.Do(t.Context(), src, h, &Request{Method: "eth_sendTransaction"})
+	if got := jsonrpc.FromError(err); got.Code != -32601 || res == nil {
+		t.Errorf("another method: %v", got)
+	}
+}
+
+// TestParseRequestKeepsTheBlock: the block parameter comes back decoded
+// and as written.
+func TestParseRequestKeepsTheBlock(t *testing.T) {
+	req, err := ParseRequest(MethodCall, json.RawMessage(`[{"to":"0x0000000000000000000000000000000000000001"}, {"blockHash":"0x0000000000000000000000000000000000000000000000000000000000000002","requireCanonical":true}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h, ok := req.Block.Hash(); !ok || h != (common.Hash{31: 2}) || !req.Block.RequireCanonical {
+		t.Errorf("Block = %+v", req.Block)
+	}
+	if string(req.BlockParam) != `{"blockHash":"0x0000000000000000000000000000000000000000000000000000000000000002","requireCanonical":true}` {
+		t.Errorf("BlockParam = %s", req.BlockParam)
+	}
+	req, _ = ParseRequest(MethodCall, json.RawMessage(`[{}, null]`))
+	if req.Block != nil || req.BlockParam != nil {
+		t.Errorf("a null block: %+v %s", req.Block, req.BlockParam)
+	}
+}

@@ -25,6 +25,9 @@ type Request struct {
 	// absent or null (latest). The trust stage resolves it to the header
 	// the executor runs on.
 	Block *rpc.BlockNumberOrHash
+	// BlockParam is the block parameter as the client wrote it; nil when
+	// absent or null.
+	BlockParam json.RawMessage
 	// State overrides accounts; nil for none.
 	State StateOverride
 	// Overrides replaces block fields; nil for none. eth_createAccessList
@@ -58,6 +61,9 @@ func ParseRequest(method string, params json.RawMessage) (*Request, error) {
 	for i, raw := range args {
 		if i > 0 && isNull(raw) {
 			continue
+		}
+		if i == 1 {
+			req.BlockParam = raw
 		}
 		if err := decodeArg(raw, targets[i]); err != nil {
 			return nil, invalidParams("invalid argument %d: %s", i, gethTypeNames.Replace(err.Error()))
@@ -110,5 +116,5 @@ func isNull(raw json.RawMessage) bool {
 }
 
 // errNoBlock is returned when the executor is asked to run without a
-// request or a header (with a number and a difficulty).
-var errNoBlock = errors.New("evm: no request or no complete block header to run on")
+// request, a Source or a header (with a number and a difficulty).
+var errNoBlock = errors.New("evm: no request, no source or no complete block header to run on")
