@@ -57,7 +57,7 @@ func (r *run) call() (hexutil.Bytes, error) {
 	evm := vm.NewEVM(bc, st, cfg.Chain, vm.Config{NoBaseFee: true})
 	defer evm.Release()
 	evm.SetPrecompiles(precompiles)
-	res, err, aborted := r.applyTimed(evm, msg, gp)
+	res, aborted, err := r.applyTimed(evm, msg, gp)
 	r.executed = !aborted
 	if failure := r.failure(st); failure != nil && !aborted {
 		return nil, failure
@@ -118,7 +118,7 @@ func (r *run) overridden(precompiles vm.PrecompiledContracts) (*state.StateDB, e
 // applyTimed applies msg, cancelling the EVM (and fetches on demand) when
 // the request ends or the timeout passes on the executor's clock; aborted
 // says whether it was cancelled.
-func (r *run) applyTimed(evm *vm.EVM, msg *core.Message, gp *core.GasPool) (res *core.ExecutionResult, err error, aborted bool) {
+func (r *run) applyTimed(evm *vm.EVM, msg *core.Message, gp *core.GasPool) (res *core.ExecutionResult, aborted bool, err error) {
 	ctx, cancel := context.WithCancel(r.ctx)
 	defer cancel()
 	r.reader.setContext(ctx)
@@ -138,7 +138,7 @@ func (r *run) applyTimed(evm *vm.EVM, msg *core.Message, gp *core.GasPool) (res 
 	}()
 	res, err = core.ApplyMessage(evm, msg, gp)
 	close(done)
-	return res, err, cancelled.Load()
+	return res, cancelled.Load(), err
 }
 
 // estimateGas answers eth_estimateGas as geth's does (DoEstimateGas):
