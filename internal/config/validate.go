@@ -171,6 +171,9 @@ func (n *Network) validate(i int) []error {
 	if n.Head.PollInterval != 0 && n.Head.PollInterval < 10*time.Millisecond {
 		add("head.poll_interval must be at least 10ms (default %s)", DefaultPollInterval)
 	}
+	if n.Head.StallAfter < 0 {
+		add("head.stall_after must not be negative (0 means the longer of 30s and five poll intervals)")
+	}
 	if n.Head.MinOperators < 0 {
 		add("head.min_operators must not be negative (0 means a majority of the operators)")
 	} else if ops := len(n.Operators()); n.Head.MinOperators > ops && ops > 0 {
