@@ -26,8 +26,11 @@ type Progress struct {
 	// Behind is how long Highest has been above the served tip without
 	// the tip moving (zero when it is not above).
 	Behind time.Duration
-	// Stalled: Behind has reached the stall threshold. The tip cannot
-	// advance although the chain does.
+	// Silent is how long no usable upstream has reported its head (since
+	// the tracker was made, when none ever has).
+	Silent time.Duration
+	// Stalled: Behind or Silent has reached the stall threshold. The tip
+	// cannot advance although the chain does, or braid cannot tell.
 	Stalled bool
 	// Reason says why no higher block can be served. It is set when the
 	// tip is stalled or not known yet.
@@ -37,6 +40,7 @@ type Progress struct {
 // stallState is what the tracker remembers to judge and log stalls.
 // Guarded by Tracker.mu.
 type stallState struct {
+	made        time.Time // when the tracker was made
 	movedAt     time.Time // when the served latest block last changed (or the tracker was made)
 	behindSince time.Time // since when the highest head is above the tip; zero when it is not
 	logged      bool      // a stall is in progress and was logged
@@ -116,37 +120,49 @@ func (t *Tracker) tipMovedLocked(now time.Time) {
 	t.stall.behindSince = time.Time{} // judged afresh from the new tip
 }
 
+// lastHeardLocked is when a usable upstream last reported its head; when
+// none ever has, when the tracker was made.
+func (t *Tracker) lastHeardLocked() time.Time {
+	last := t.stall.made
+	for _, u := range t.ups {
+		st := t.states[u]
+		if st.reported && u.Usable() && st.heads.UpdatedAt.After(last) {
+			last = st.heads.UpdatedAt
+		}
+	}
+	return last
+}
+
 func (t *Tracker) progressLocked(now time.Time) Progress {
 	hi, hiKnown := t.updateBehindLocked(now)
-	p := Progress{TipAge: now.Sub(t.stall.movedAt), Highest: hi, HighestKnown: hiKnown}
+	p := Progress{TipAge: now.Sub(t.stall.movedAt), Highest: hi, HighestKnown: hiKnown,
+		Silent: max(now.Sub(t.lastHeardLocked()), 0)}
 	if since := t.stall.behindSince; !since.IsZero() {
 		p.Behind = now.Sub(since)
-		p.Stalled = p.Behind >= t.stallAfter
 	}
+	p.Stalled = p.Behind >= t.stallAfter || p.Silent >= t.stallAfter
 	if p.Stalled || !t.tip.Known {
-		p.Reason = t.stallReasonLocked()
+		p.Reason = t.stallReasonLocked(p.Silent)
 	}
 	return p
 }
 
 // stallReasonLocked says why no block above the served tip is held by
-// min_operators usable operators: too few operators usable, too few of
-// them ahead of the tip, or no agreement among those ahead.
-func (t *Tracker) stallReasonLocked() string {
-	all := map[string]bool{}
-	usable := map[string]bool{}
-	for _, u := range t.ups {
-		all[u.Operator] = true
-		if u.Usable() {
-			usable[u.Operator] = true
-		}
-	}
-	if len(usable) < t.k {
-		return fmt.Sprintf("%d of %d operators usable, %d needed", len(usable), len(all), t.k)
+// min_operators usable operators: too few operators usable, none of them
+// answering, too few of them ahead of the tip, or no agreement among those
+// ahead.
+func (t *Tracker) stallReasonLocked(silent time.Duration) string {
+	usable, all := t.operators()
+	if usable < t.k {
+		return fmt.Sprintf("%d of %d operators usable, %d needed", usable, all, t.k)
 	}
 	v := t.votersLocked()
 	if len(v) == 0 {
 		return "no usable upstream has reported its head yet"
+	}
+	if silent >= t.stallAfter {
+		return fmt.Sprintf("no usable upstream has reported its head for %s (every head poll fails)",
+			silent.Round(time.Second))
 	}
 	ahead := 0
 	for _, op := range v {
@@ -163,10 +179,37 @@ func (t *Tracker) stallReasonLocked() string {
 			what = "their head"
 		}
 		return fmt.Sprintf("%d of %d usable operators report %s, %d needed (the others lag or do not answer)",
-			ahead, len(usable), what, t.k)
+			ahead, usable, what, t.k)
 	}
 	return fmt.Sprintf("%d usable operators report blocks above the served tip but no %d of them hold the same one"+
 		" (a fork, or an upstream on another chain)", ahead, t.k)
+}
+
+// operators counts the distinct operators with a usable upstream, and all.
+func (t *Tracker) operators() (usable, all int) {
+	seen := map[string]bool{}
+	for _, u := range t.ups {
+		ok := u.Usable()
+		if was, known := seen[u.Operator]; !known || ok && !was {
+			seen[u.Operator] = ok
+		}
+	}
+	for _, ok := range seen {
+		if ok {
+			usable++
+		}
+	}
+	return usable, len(seen)
+}
+
+// EnoughOperators reports whether at least min_operators operators are
+// usable, so that a tip can be served at all; if not, why not.
+func (t *Tracker) EnoughOperators() (bool, string) {
+	usable, all := t.operators()
+	if usable < t.k {
+		return false, fmt.Sprintf("%d of %d operators usable, %d needed", usable, all, t.k)
+	}
+	return true, ""
 }
 
 // checkStall logs a stall when it starts, again every stallRepeat while it
@@ -205,7 +248,8 @@ func (t *Tracker) checkStall() {
 			msg = "served tip still cannot advance"
 		}
 		t.log.Warn(msg, "reason", p.Reason, "tip", tipAttr, "highest_head", p.Highest,
-			"for", p.Behind.Round(time.Second).String(), "tip_age", p.TipAge.Round(time.Second).String(),
+			"tip_age", p.TipAge.Round(time.Second).String(), "behind_for", p.Behind.Round(time.Second).String(),
+			"silent_for", p.Silent.Round(time.Second).String(),
 			"min_operators", t.k, "stall_after", t.stallAfter.String())
 	case recovered:
 		t.log.Info("served tip no longer stalled", "tip", tipAttr, "highest_head", p.Highest)

@@ -111,6 +111,7 @@ func TestStallReasons(t *testing.T) {
 		operators []string
 		steps     []step
 		want      string
+		silent    bool // no report during the wait
 	}{
 		{
 			name:      "others lag",
@@ -134,6 +135,13 @@ func TestStallReasons(t *testing.T) {
 			want: "1 of 3 operators usable, 2 needed",
 		},
 		{
+			name:      "no upstream answers",
+			operators: []string{"a", "b", "c"},
+			steps:     []step{obsL(0, blk(10, 0)), obsL(1, blk(10, 0)), obsL(2, blk(10, 0))},
+			want:      "no usable upstream has reported its head for 10s",
+			silent:    true,
+		},
+		{
 			name:      "no tip yet",
 			operators: []string{"a", "b", "c", "d"},
 			steps:     []step{down(2), down(3), obsL(0, blk(5, 0)), obsL(1, blk(5, 0))},
@@ -144,14 +152,21 @@ func TestStallReasons(t *testing.T) {
 			ups := newUpstreams(t, tc.operators...)
 			fake := clock.NewFake(time.Unix(1000, 0))
 			tr := New("test", ups, Options{Clock: fake, StallAfter: 10 * time.Second})
+			last := map[int]Heads{}
 			for _, s := range tc.steps {
 				if s.down {
 					ups[s.up].Quarantine("test")
 					continue
 				}
 				tr.Observe(ups[s.up], s.h)
+				last[s.up] = s.h
 			}
 			fake.Advance(10 * time.Second)
+			if !tc.silent { // the pollers keep hearing the same heads
+				for up, h := range last {
+					tr.Observe(ups[up], h)
+				}
+			}
 			p := tr.Progress()
 			if !p.Stalled || !strings.HasPrefix(p.Reason, tc.want) {
 				t.Fatalf("progress %+v, want stalled: %q", p, tc.want)
@@ -176,10 +191,14 @@ func TestATipThatMovesIsNotStalled(t *testing.T) {
 			t.Fatalf("block %d: progress %+v", n, p)
 		}
 	}
-	// The chain pauses with every operator at the tip: not a stall either.
+	// The chain pauses with every operator at the tip, still answering:
+	// not a stall either.
 	tr.Observe(ups[1], latest(blk(21, 0)))
 	fake.Advance(time.Hour)
-	if p := tr.Progress(); p.Stalled || p.Behind != 0 || p.TipAge != time.Hour {
+	for _, u := range ups {
+		tr.Observe(u, latest(blk(21, 0)))
+	}
+	if p := tr.Progress(); p.Stalled || p.Behind != 0 || p.Silent != 0 || p.TipAge != time.Hour {
 		t.Fatalf("paused chain: progress %+v", p)
 	}
 }

@@ -163,7 +163,8 @@ type Tracker struct {
 	served     map[uint64]common.Hash // the chain braid has served, by number
 	finWarned  Block                  // last conflicting finalized block warned about
 	stall      stallState
-	pending    []Tip // OnTip calls not yet made
+	known      chan struct{} // closed when the tip is first known
+	pending    []Tip         // OnTip calls not yet made
 	delivering bool
 
 	life    sync.Mutex
@@ -205,8 +206,10 @@ func New(network string, ups []*upstream.Upstream, opts Options) *Tracker {
 		onTip:      opts.OnTip,
 		states:     make(map[*upstream.Upstream]*upState, len(ups)),
 		served:     map[uint64]common.Hash{},
+		known:      make(chan struct{}),
 	}
-	t.stall.movedAt = opts.Clock.Now()
+	t.stall.made = opts.Clock.Now()
+	t.stall.movedAt = t.stall.made
 	for _, u := range ups {
 		t.states[u] = &upState{u: u, view: chainView{}, wake: make(chan struct{}, 1)}
 	}
@@ -256,6 +259,9 @@ func (t *Tracker) Tip() Tip {
 	defer t.mu.Unlock()
 	return t.tip
 }
+
+// Known is closed once the served tip is first known.
+func (t *Tracker) Known() <-chan struct{} { return t.known }
 
 // MinOperators is how many distinct operators must hold a block for it to
 // be served.
@@ -324,6 +330,9 @@ func (t *Tracker) observe(u *upstream.Upstream, h Heads, latestOnly bool) {
 	now := t.clock.Now()
 	if ch.kind != "" {
 		t.tipMovedLocked(now)
+	}
+	if ch.kind == kindFirst {
+		close(t.known)
 	}
 	t.updateBehindLocked(now)
 	if ch.changed() {
