@@ -16,6 +16,7 @@ import (
 // reservedNames are paths braid serves itself, so no network may use them.
 var reservedNames = map[string]bool{
 	"healthz": true,
+	"readyz":  true,
 	"metrics": true,
 	"status":  true,
 	"demo":    true,
