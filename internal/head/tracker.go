@@ -163,8 +163,9 @@ type Tracker struct {
 	served     map[uint64]common.Hash // the chain braid has served, by number
 	finWarned  Block                  // last conflicting finalized block warned about
 	stall      stallState
-	known      chan struct{} // closed when the tip is first known
-	pending    []Tip         // OnTip calls not yet made
+	known      chan struct{} // closed when the first tip has been handed to OnTip
+	knownOnce  sync.Once
+	pending    []Tip // OnTip calls not yet made
 	delivering bool
 
 	life    sync.Mutex
@@ -260,7 +261,8 @@ func (t *Tracker) Tip() Tip {
 	return t.tip
 }
 
-// Known is closed once the served tip is first known.
+// Known is closed once the served tip is first known and OnTip has been
+// called with it.
 func (t *Tracker) Known() <-chan struct{} { return t.known }
 
 // MinOperators is how many distinct operators must hold a block for it to
@@ -331,9 +333,6 @@ func (t *Tracker) observe(u *upstream.Upstream, h Heads, latestOnly bool) {
 	if ch.kind != "" {
 		t.tipMovedLocked(now)
 	}
-	if ch.kind == kindFirst {
-		close(t.known)
-	}
 	t.updateBehindLocked(now)
 	if ch.changed() {
 		t.pending = append(t.pending, ch.new)
@@ -361,6 +360,9 @@ func (t *Tracker) observe(u *upstream.Upstream, h Heads, latestOnly bool) {
 func (t *Tracker) flush() {
 	t.mu.Lock()
 	if t.delivering || t.onTip == nil {
+		if t.onTip == nil && t.tip.Known {
+			t.knownOnce.Do(func() { close(t.known) })
+		}
 		t.pending = nil
 		t.mu.Unlock()
 		return
@@ -372,6 +374,9 @@ func (t *Tracker) flush() {
 		t.mu.Unlock()
 		for _, tip := range batch {
 			t.onTip(tip)
+			if tip.Known {
+				t.knownOnce.Do(func() { close(t.known) })
+			}
 		}
 		t.mu.Lock()
 	}
