@@ -30,6 +30,7 @@ type headNode struct {
 	latest uint64
 	gate   chan struct{} // nil: eth_chainId is answered at once
 	down   bool          // answer every request with HTTP 503
+	byHash bool          // answer eth_getBlockByHash (else null: "unknown block")
 }
 
 func newHeadNode(t *testing.T, latest uint64) *headNode {
@@ -53,6 +54,11 @@ func testBlockHash(num uint64) common.Hash {
 	return h
 }
 
+func blockJSON(num uint64) string {
+	return fmt.Sprintf(`{"number":"0x%x","hash":%q,"parentHash":%q,"transactions":[]}`,
+		num, testBlockHash(num).Hex(), testBlockHash(num-1).Hex())
+}
+
 type nodeReq struct {
 	ID     json.RawMessage   `json:"id"`
 	Method string            `json:"method"`
@@ -61,10 +67,17 @@ type nodeReq struct {
 
 func (n *headNode) answer(r *http.Request, req nodeReq) string {
 	n.mu.Lock()
-	gate, latest := n.gate, n.latest
+	gate, latest, byHash := n.gate, n.latest, n.byHash
 	n.mu.Unlock()
 	result := "null"
 	switch req.Method {
+	case "eth_getBlockByHash":
+		var h common.Hash
+		if len(req.Params) > 0 && json.Unmarshal(req.Params[0], &h) == nil && byHash {
+			if num := binary.BigEndian.Uint64(h[24:]); h == testBlockHash(num) && num <= latest {
+				result = blockJSON(num)
+			}
+		}
 	case "eth_chainId":
 		if gate != nil {
 			select {
@@ -75,8 +88,7 @@ func (n *headNode) answer(r *http.Request, req nodeReq) string {
 		result = `"0x1"`
 	case "eth_getBlockByNumber":
 		if len(req.Params) > 0 && string(req.Params[0]) == `"latest"` {
-			result = fmt.Sprintf(`{"number":"0x%x","hash":%q,"parentHash":%q,"transactions":[]}`,
-				latest, testBlockHash(latest).Hex(), testBlockHash(latest-1).Hex())
+			result = blockJSON(latest)
 		}
 	}
 	return fmt.Sprintf(`{"jsonrpc":"2.0","id":%s,"result":%s}`, req.ID, result)
@@ -110,6 +122,19 @@ func (n *headNode) serve(w http.ResponseWriter, r *http.Request) {
 	var req nodeReq
 	_ = json.Unmarshal(body, &req)
 	_, _ = io.WriteString(w, n.answer(r, req))
+}
+
+// advanceUntil moves the fake clock on by step until cond holds (the
+// pollers may not wait on the clock yet when it first moves), for up to
+// 10s of real time.
+func advanceUntil(t *testing.T, fake *clock.Fake, step time.Duration, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 10s", what)
+		}
+		fake.Advance(step)
+	}
 }
 
 // headGateway is a gateway over nodes (one operator each) on a fake clock.
@@ -183,7 +208,14 @@ func TestReadyFailsWhileTheTipCannotAdvance(t *testing.T) {
 	defer cancel()
 	g.Start(ctx, 5*time.Second)
 	n := g.Networks()[0]
-	eventually(t, "the served tip", func() bool { return n.head.Tip().Known })
+	eventually(t, "every upstream's head", func() bool {
+		for _, u := range n.Upstreams() {
+			if _, ok := n.head.Heads(u); !ok {
+				return false
+			}
+		}
+		return true
+	})
 	if ok, r := g.Ready(); !ok {
 		t.Fatalf("not ready: %+v", r)
 	}
@@ -191,8 +223,7 @@ func TestReadyFailsWhileTheTipCannotAdvance(t *testing.T) {
 	n.upstream("p1").Quarantine("test: serves another chain")
 	n.upstream("p2").Quarantine("test: serves another chain")
 	nodes[0].setLatest(43)
-	fake.Advance(2 * time.Second) // p0's next poll
-	eventually(t, "p0's head at 43", func() bool { return n.head.Progress().Highest == 43 })
+	advanceUntil(t, fake, 2*time.Second, "p0's head at 43", func() bool { return n.head.Progress().Highest == 43 })
 	if ok, r := g.Ready(); !ok {
 		t.Fatalf("not ready before head.stall_after: %+v", r)
 	}
