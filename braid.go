@@ -90,8 +90,8 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l 
 func WithRegistry(reg *prometheus.Registry) Option { return func(o *options) { o.registry = reg } }
 
 // WithStartWait bounds how long New waits for every upstream to confirm
-// its chain id (default 10s; slower ones join when they answer). Zero
-// returns at once.
+// its chain id and for every network's first served tip (default 10s;
+// slower upstreams join when they answer). Zero returns at once.
 func WithStartWait(d time.Duration) Option { return func(o *options) { o.startWait = d } }
 
 // WithVersion sets the version braid reports (web3_clientVersion, logs).
@@ -120,7 +120,8 @@ type Braid struct {
 }
 
 // New checks cfg, starts the federation it describes and returns once the
-// upstreams have confirmed their chain id (see WithStartWait). cfg is
+// upstreams have confirmed their chain id and every network has a served
+// tip (see WithStartWait). cfg is
 // completed with defaults in place; it must not be changed afterwards.
 func New(cfg *Config, opts ...Option) (*Braid, error) {
 	o := options{startWait: defaultStartWait, version: "dev"}
@@ -171,7 +172,7 @@ func New(cfg *Config, opts ...Option) (*Braid, error) {
 }
 
 // Handler serves braid's endpoints: JSON-RPC over HTTP POST and WebSocket
-// at / (the first network) and /{network}, /healthz, /status and
+// at / (the first network) and /{network}, /healthz, /readyz, /status and
 // /metrics.
 func (b *Braid) Handler() http.Handler { return b.srv }
 

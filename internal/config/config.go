@@ -179,6 +179,11 @@ type Head struct {
 	// MaxLagBlocks is how far behind the tip an upstream may be and still
 	// get requests that do not name an older block.
 	MaxLagBlocks uint64 `yaml:"max_lag_blocks"`
+	// StallAfter is how long the highest head a usable upstream reports
+	// may stay above the served tip, with the tip not moving, before the
+	// tip counts as stalled (a WARN, /readyz 503). 0 means the longer of
+	// 30s and five poll intervals.
+	StallAfter time.Duration `yaml:"stall_after"`
 }
 
 // Hedge configures hedged reads: when the chosen upstream has not answered

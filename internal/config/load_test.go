@@ -90,7 +90,7 @@ func TestGoodFiles(t *testing.T) {
 			if !reflect.DeepEqual(m.Methods, wantMethods) {
 				t.Errorf("methods = %+v", m.Methods)
 			}
-			if m.Head != (Head{PollInterval: time.Second, MinOperators: 2, MaxLagBlocks: 3}) {
+			if m.Head != (Head{PollInterval: time.Second, MinOperators: 2, MaxLagBlocks: 3, StallAfter: 45 * time.Second}) {
 				t.Errorf("head = %+v", m.Head)
 			}
 			if m.Hedge.On() || m.Hedge.Percentile != 0.95 || m.Hedge.MinDelay != 50*time.Millisecond ||
@@ -238,6 +238,7 @@ var badFiles = map[string][]string{
 	"resilience.bad.yaml": {
 		`head.min_operators is 3 but the network has only 2 operators`,
 		`head.poll_interval must be at least 10ms`,
+		`head.stall_after must not be negative`,
 		`hedge.percentile must be between 0 and 1`,
 		`hedge.max_delay must not be below it`},
 	"quorum-above-operators.bad.yaml": {

@@ -16,6 +16,7 @@ import (
 // reservedNames are paths braid serves itself, so no network may use them.
 var reservedNames = map[string]bool{
 	"healthz": true,
+	"readyz":  true,
 	"metrics": true,
 	"status":  true,
 	"demo":    true,
@@ -170,6 +171,9 @@ func (n *Network) validate(i int) []error {
 	// Zero values below mean "the default" (ApplyDefaults fills them).
 	if n.Head.PollInterval != 0 && n.Head.PollInterval < 10*time.Millisecond {
 		add("head.poll_interval must be at least 10ms (default %s)", DefaultPollInterval)
+	}
+	if n.Head.StallAfter < 0 {
+		add("head.stall_after must not be negative (0 means the longer of 30s and five poll intervals)")
 	}
 	if n.Head.MinOperators < 0 {
 		add("head.min_operators must not be negative (0 means a majority of the operators)")

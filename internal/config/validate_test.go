@@ -40,6 +40,7 @@ func TestValidate(t *testing.T) {
 		{"shutdown_timeout zero", func(c *Config) { c.Limits.ShutdownTimeout = 0 }, ""},
 		{"no networks", func(c *Config) { c.Networks = nil }, "no networks configured"},
 		{"reserved healthz", func(c *Config) { c.Networks[0].Name = "healthz" }, `network "healthz": name is reserved`},
+		{"reserved readyz", func(c *Config) { c.Networks[0].Name = "readyz" }, `network "readyz": name is reserved`},
 		{"reserved demo", func(c *Config) { c.Networks[0].Name = "demo" }, `network "demo": name is reserved`},
 		{"name with slash", func(c *Config) { c.Networks[0].Name = "main/net" }, "name must be usable as a URL path"},
 		{"name ok chars", func(c *Config) { c.Networks[0].Name = "base-sepolia_2" }, ""},

@@ -34,6 +34,17 @@ type NetworkStatus struct {
 	// Replicas are the served tips every replica published (shared
 	// through Redis; absent without it).
 	Replicas []TipView `json:"replicas,omitempty"`
+
+	// TipAgeSeconds is how long the served latest block has not moved
+	// (before the first tip: since start).
+	TipAgeSeconds float64 `json:"tip_age_seconds"`
+	// HighestHead is the highest latest block a usable upstream reports
+	// (absent while none has reported).
+	HighestHead *uint64 `json:"highest_head,omitempty"`
+	// Stalled: the highest head has been above the tip for
+	// head.stall_after with the tip not moving; StallReason says why.
+	Stalled     bool   `json:"stalled"`
+	StallReason string `json:"stall_reason,omitempty"`
 }
 
 // StreamStatus counts what braid keeps for clients of new data: consumers
@@ -84,6 +95,10 @@ type UpstreamStatus struct {
 	Failures     uint64      `json:"failures"`
 	Depth        Depths      `json:"depth"`
 	Budget       BudgetState `json:"rate_budget"`
+
+	// BehindHighest is how far its latest is behind the network's highest
+	// head (lag_blocks is against the served tip, which may be stalled).
+	BehindHighest *uint64 `json:"behind_highest_blocks,omitempty"`
 }
 
 // Depths is how far back an upstream holds data, as braid learned it.
@@ -121,6 +136,7 @@ func (g *Gateway) Status() Status {
 				Filters: n.filters.count()},
 			Replicas: n.replicaTips(),
 		}
+		n.progressStatus(&ns)
 		qp, _ := plan.NewQuorumPolicy(n.quorum) // checked in New
 		ns.Quorum = QuorumStatus{K: n.quorum.K, OnDispute: n.quorum.OnDispute, OnShortfall: n.quorum.OnShortfall, Methods: qp.Methods()}
 		quarantined := n.strikes.Quarantined()
@@ -182,7 +198,23 @@ func upstreamStatus(n *Network, u *upstream.Upstream) UpstreamStatus {
 	if lag, ok := n.head.Lag(u); ok {
 		us.LagBlocks = &lag
 	}
+	if behind, ok := n.head.BehindHighest(u); ok {
+		us.BehindHighest = &behind
+	}
 	return us
+}
+
+// progressStatus fills in how the served tip keeps up.
+func (n *Network) progressStatus(ns *NetworkStatus) {
+	p := n.head.Progress()
+	ns.TipAgeSeconds = round3(p.TipAge.Seconds())
+	ns.Stalled = p.Stalled
+	if p.HighestKnown {
+		ns.HighestHead = &p.Highest
+	}
+	if p.Stalled {
+		ns.StallReason = p.Reason
+	}
 }
 
 func depthString(d uint64) string {

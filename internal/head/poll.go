@@ -27,19 +27,46 @@ var (
 	}
 )
 
-// pollLoop polls u now and then every interval until ctx ends. Upstreams
-// that are not usable are skipped until they are.
+// pollLoop polls u now and then every interval until ctx ends, and at
+// once when PollNow asks. Upstreams that are not usable are skipped until
+// they are. After every round it checks whether the served tip is stalled.
 func (t *Tracker) pollLoop(ctx context.Context, u *upstream.Upstream) {
 	defer t.wg.Done()
+	t.mu.Lock()
+	wake := t.states[u].wake
+	t.mu.Unlock()
 	for {
+		select {
+		case <-wake: // this round is the poll asked for
+		default:
+		}
 		if u.Usable() {
 			_ = t.PollOnce(ctx, u) // outcomes are logged and counted by PollOnce
 		}
+		t.checkStall()
 		select {
 		case <-ctx.Done():
 			return
+		case <-wake:
 		case <-t.clock.After(t.interval):
 		}
+	}
+}
+
+// PollNow makes u's poller poll at once instead of at its next interval,
+// e.g. as soon as u's chain id is confirmed, so the served tip is known
+// without waiting an interval. It never blocks; before Start, the first
+// round polls anyway.
+func (t *Tracker) PollNow(u *upstream.Upstream) {
+	t.mu.Lock()
+	st := t.states[u]
+	t.mu.Unlock()
+	if st == nil {
+		return
+	}
+	select {
+	case st.wake <- struct{}{}:
+	default:
 	}
 }
 

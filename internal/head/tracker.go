@@ -103,9 +103,14 @@ type Options struct {
 	// it is served. 0: a majority of the distinct operators of the
 	// upstreams given to New.
 	MinOperators int
-	Clock        clock.Clock           // nil: the wall clock
-	Logger       *slog.Logger          // nil: discard
-	Registry     prometheus.Registerer // nil: no metrics
+	// StallAfter is how long the highest head a usable upstream reports
+	// may stay above the served tip, with the tip not moving, before the
+	// tip counts as stalled (logged, and reported by Progress). 0: the
+	// longer of DefaultStallAfter and five poll intervals.
+	StallAfter time.Duration
+	Clock      clock.Clock           // nil: the wall clock
+	Logger     *slog.Logger          // nil: discard
+	Registry   prometheus.Registerer // nil: no metrics
 	// OnTip is called, outside the tracker's locks and in order, after
 	// every change of the served tip.
 	OnTip func(Tip)
@@ -135,6 +140,7 @@ type upState struct {
 	extrasRound  uint64 // round of the last safe/finalized fetch in single-call mode
 	extrasDone   bool
 	failing      bool
+	wake         chan struct{} // PollNow: poll at once
 }
 
 // Tracker follows the heads of one network's upstreams and computes the
@@ -144,17 +150,22 @@ type Tracker struct {
 	ups      []*upstream.Upstream
 	interval time.Duration
 	k        int
-	clock    clock.Clock
-	log      *slog.Logger
-	metrics  *metrics
-	onTip    func(Tip)
+	// stallAfter is the resolved Options.StallAfter (progress.go).
+	stallAfter time.Duration
+	clock      clock.Clock
+	log        *slog.Logger
+	metrics    *metrics
+	onTip      func(Tip)
 
 	mu         sync.Mutex
 	states     map[*upstream.Upstream]*upState
 	tip        Tip
 	served     map[uint64]common.Hash // the chain braid has served, by number
 	finWarned  Block                  // last conflicting finalized block warned about
-	pending    []Tip                  // OnTip calls not yet made
+	stall      stallState
+	known      chan struct{} // closed when the first tip has been handed to OnTip
+	knownOnce  sync.Once
+	pending    []Tip // OnTip calls not yet made
 	delivering bool
 
 	life    sync.Mutex
@@ -185,19 +196,23 @@ func New(network string, ups []*upstream.Upstream, opts Options) *Tracker {
 		k = len(operators)/2 + 1
 	}
 	t := &Tracker{
-		network:  network,
-		ups:      append([]*upstream.Upstream(nil), ups...),
-		interval: opts.PollInterval,
-		k:        k,
-		clock:    opts.Clock,
-		log:      opts.Logger.With("network", network),
-		metrics:  newMetrics(opts.Registry),
-		onTip:    opts.OnTip,
-		states:   make(map[*upstream.Upstream]*upState, len(ups)),
-		served:   map[uint64]common.Hash{},
+		network:    network,
+		ups:        append([]*upstream.Upstream(nil), ups...),
+		interval:   opts.PollInterval,
+		k:          k,
+		stallAfter: stallAfterFor(opts.StallAfter, opts.PollInterval),
+		clock:      opts.Clock,
+		log:        opts.Logger.With("network", network),
+		metrics:    newMetrics(opts.Registry),
+		onTip:      opts.OnTip,
+		states:     make(map[*upstream.Upstream]*upState, len(ups)),
+		served:     map[uint64]common.Hash{},
+		known:      make(chan struct{}),
 	}
+	t.stall.made = opts.Clock.Now()
+	t.stall.movedAt = t.stall.made
 	for _, u := range ups {
-		t.states[u] = &upState{u: u, view: chainView{}}
+		t.states[u] = &upState{u: u, view: chainView{}, wake: make(chan struct{}, 1)}
 	}
 	if k > len(operators) {
 		t.log.Warn("min_operators exceeds the number of operators: no tip will be served",
@@ -245,6 +260,10 @@ func (t *Tracker) Tip() Tip {
 	defer t.mu.Unlock()
 	return t.tip
 }
+
+// Known is closed once the served tip is first known and OnTip has been
+// called with it.
+func (t *Tracker) Known() <-chan struct{} { return t.known }
 
 // MinOperators is how many distinct operators must hold a block for it to
 // be served.
@@ -310,6 +329,11 @@ func (t *Tracker) observe(u *upstream.Upstream, h Heads, latestOnly bool) {
 	st.heads, st.reported = h, true
 	t.metrics.heads(t.network, u, h)
 	ch := t.recomputeLocked()
+	now := t.clock.Now()
+	if ch.kind != "" {
+		t.tipMovedLocked(now)
+	}
+	t.updateBehindLocked(now)
 	if ch.changed() {
 		t.pending = append(t.pending, ch.new)
 		t.metrics.served(t.network, ch.new)
@@ -336,6 +360,9 @@ func (t *Tracker) observe(u *upstream.Upstream, h Heads, latestOnly bool) {
 func (t *Tracker) flush() {
 	t.mu.Lock()
 	if t.delivering || t.onTip == nil {
+		if t.onTip == nil && t.tip.Known {
+			t.knownOnce.Do(func() { close(t.known) })
+		}
 		t.pending = nil
 		t.mu.Unlock()
 		return
@@ -347,6 +374,9 @@ func (t *Tracker) flush() {
 		t.mu.Unlock()
 		for _, tip := range batch {
 			t.onTip(tip)
+			if tip.Known {
+				t.knownOnce.Do(func() { close(t.known) })
+			}
 		}
 		t.mu.Lock()
 	}

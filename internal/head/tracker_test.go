@@ -164,3 +164,32 @@ func TestMetricsShareARegistryAcrossNetworks(t *testing.T) {
 		}
 	}
 }
+
+// TestKnownClosesAfterTheFirstTipIsHandedOn: waiting on Known, a caller
+// finds the first tip already given to OnTip (the block stream, in braid).
+func TestKnownClosesAfterTheFirstTipIsHandedOn(t *testing.T) {
+	for _, withOnTip := range []bool{true, false} {
+		ups := newUpstreams(t, "a", "b")
+		var handed []Tip
+		opts := Options{}
+		if withOnTip {
+			opts.OnTip = func(tip Tip) { handed = append(handed, tip) }
+		}
+		tr := New("test", ups, opts)
+		tr.Observe(ups[0], latest(blk(5, 0)))
+		select {
+		case <-tr.Known():
+			t.Fatal("Known closed before any tip")
+		default:
+		}
+		tr.Observe(ups[1], latest(blk(5, 0)))
+		select {
+		case <-tr.Known():
+		default:
+			t.Fatalf("OnTip %v: Known not closed once the tip is known", withOnTip)
+		}
+		if withOnTip && (len(handed) != 1 || handed[0].Latest != blk(5, 0)) {
+			t.Fatalf("OnTip got %+v", handed)
+		}
+	}
+}

@@ -86,6 +86,7 @@ func New(gw *gateway.Gateway, opts Options) *Server {
 	s.mux.HandleFunc("GET /{$}", s.serveWSDefault)
 	s.mux.HandleFunc("GET /{network}", s.serveWSNetwork)
 	s.mux.HandleFunc("GET /healthz", s.serveHealth)
+	s.mux.HandleFunc("GET /readyz", s.serveReady)
 	s.mux.HandleFunc("GET /status", s.serveStatus)
 	s.mux.HandleFunc("GET /status/disputes", s.serveDisputes)
 	s.mux.HandleFunc("GET /status/centralization", s.serveCentralization)
@@ -302,6 +303,23 @@ func (s *Server) serveHealth(w http.ResponseWriter, _ *http.Request) {
 	b, _ := json.Marshal(struct {
 		Status   string                           `json:"status"`
 		Networks map[string]gateway.NetworkHealth `json:"networks"`
+	}{word, report})
+	writeJSON(w, status, b)
+}
+
+// serveReady answers load balancers and readiness probes: 200 only when
+// every network has a usable upstream and a served tip that is not
+// stalled; 503 with each network's problem otherwise. /healthz stays the
+// liveness view.
+func (s *Server) serveReady(w http.ResponseWriter, _ *http.Request) {
+	ok, report := s.gw.Ready()
+	status, word := http.StatusOK, "ready"
+	if !ok {
+		status, word = http.StatusServiceUnavailable, "not ready"
+	}
+	b, _ := json.Marshal(struct {
+		Status   string                              `json:"status"`
+		Networks map[string]gateway.NetworkReadiness `json:"networks"`
 	}{word, report})
 	writeJSON(w, status, b)
 }

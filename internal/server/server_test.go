@@ -191,8 +191,10 @@ func TestBodyLimitConfigured(t *testing.T) {
 			t.Errorf("at the limit: HTTP %d %s", status, body)
 		}
 	}
-	if got := b.calls("eth_getCode"); got != 2 {
-		t.Errorf("%d calls reached the upstream, want 2", got)
+	// The second is the same read at the same served tip: the cache
+	// answers it.
+	if got := b.calls("eth_getCode"); got != 1 {
+		t.Errorf("%d calls reached the upstream, want 1", got)
 	}
 }
 
@@ -472,7 +474,10 @@ func TestShutdownGraceOver(t *testing.T) {
 
 	answered := make(chan error, 1)
 	go func() {
-		status, body, err := postRaw("http://"+ln.Addr().String()+"/", `{"jsonrpc":"2.0","id":1,"method":"eth_getCode","params":["0x52908400098527886e0f7030069857d2e4169ee7"]}`)
+		// A method braid does not cache: a cacheable read is fetched once
+		// for every caller, detached from this one, and would hold the
+		// fake's connection until the upstream timeout.
+		status, body, err := postRaw("http://"+ln.Addr().String()+"/", `{"jsonrpc":"2.0","id":1,"method":"foo_bar","params":[]}`)
 		if err == nil {
 			err = fmt.Errorf("answered: HTTP %d %s", status, body)
 		}
