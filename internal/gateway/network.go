@@ -188,6 +188,8 @@ func (n *Network) routeCall(pl *plan.Plan, pin plan.Pinning) route.Call {
 		Block:    pin.Block,
 		HasBlock: pin.HasBlock,
 		Data:     upstream.HistoryData,
+		Ahead:    pin.Ahead,
+		Floor:    pin.Floor,
 	}
 	if pin.State {
 		c.Data = upstream.StateData

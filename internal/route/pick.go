@@ -10,6 +10,7 @@ import (
 type cand struct {
 	u     *upstream.Upstream
 	score float64
+	head  uint64
 }
 
 // pick returns the best candidate not yet tried, admitted by its breaker
@@ -104,8 +105,13 @@ func (r *Router) candidates(c Call, tried, excluded map[*upstream.Upstream]bool)
 	if c.Only != nil {
 		pool = []*upstream.Upstream{c.Only}
 	}
+	minHead := c.MinHead
+	beyond := r.beyondHeads(c)
+	if beyond {
+		minHead = c.Floor
+	}
 	for _, u := range pool {
-		if !u.Usable() || tried[u] || excluded[u] || (c.Operator != "" && u.Operator != c.Operator) || slices.Contains(c.Exclude, u.Operator) {
+		if !r.eligible(c, u) || tried[u] || excluded[u] {
 			continue
 		}
 		var head uint64
@@ -113,11 +119,11 @@ func (r *Router) candidates(c Call, tried, excluded map[*upstream.Upstream]bool)
 		if r.heads != nil {
 			head, headKnown = r.heads.Head(u)
 		}
-		if c.MinHead > 0 && (!headKnown || head < c.MinHead) {
+		if minHead > 0 && (!headKnown || head < minHead) {
 			continue // it lacks the block the call is pinned to
 		}
 		snap := u.Health().Snapshot(c.Class)
-		cd := cand{u, snap.Score}
+		cd := cand{u: u, score: snap.Score, head: head}
 		lastResort := snap.Throttled || u.Breaker().State() == upstream.BreakerOpen
 		if c.HasBlock && headKnown && head >= c.Block && !u.MayHold(c.Data, head-c.Block) {
 			lastResort = true
@@ -139,5 +145,46 @@ func (r *Router) candidates(c Call, tried, excluded map[*upstream.Upstream]bool)
 	}
 	slices.SortStableFunc(best, byScore)
 	slices.SortStableFunc(rest, byScore)
+	if beyond {
+		// Nobody has the block: the upstream closest to having it answers.
+		byHead := func(a, b cand) int { return cmpDesc(a.head, b.head) }
+		slices.SortStableFunc(best, byHead)
+		slices.SortStableFunc(rest, byHead)
+	}
 	return best, rest
+}
+
+func cmpDesc(a, b uint64) int {
+	switch {
+	case a > b:
+		return -1
+	case a < b:
+		return 1
+	}
+	return 0
+}
+
+// eligible reports whether u may take c at all: usable, of the call's
+// operator (if any), not excluded, the one upstream asked for (if any).
+func (r *Router) eligible(c Call, u *upstream.Upstream) bool {
+	return u.Usable() && (c.Only == nil || u == c.Only) && (c.Operator == "" || u.Operator == c.Operator) &&
+		!slices.Contains(c.Exclude, u.Operator)
+}
+
+// beyondHeads reports whether c names a block above the served tip that no
+// upstream able to take it has reached: then the ones holding the tip
+// answer for it.
+func (r *Router) beyondHeads(c Call) bool {
+	if !c.Ahead || c.MinHead == 0 || c.Floor >= c.MinHead || r.heads == nil {
+		return false
+	}
+	for _, u := range r.upstreams {
+		if !r.eligible(c, u) {
+			continue
+		}
+		if h, ok := r.heads.Head(u); ok && h >= c.MinHead {
+			return false
+		}
+	}
+	return true
 }

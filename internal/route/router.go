@@ -141,6 +141,18 @@ type Call struct {
 	// Exclude keeps the call away from these operators' upstreams (ones
 	// whose answers already failed verification).
 	Exclude []string
+	// Ahead: the call names a block above the served tip, whose number is
+	// Floor. When no usable upstream has reached MinHead, the upstreams
+	// that hold Floor take the call instead, highest head first, and what
+	// they say about a block they do not have yet (null, "header not
+	// found", a log range beyond their head) is the answer, as a node's
+	// would be, not an outage: no upstream is marked for it.
+	Ahead bool
+	Floor uint64
+
+	// beyond: Ahead applies (no upstream reached MinHead when the call
+	// started); set by Do.
+	beyond bool
 }
 
 // Result is the answer a call got and who gave it.
@@ -174,6 +186,7 @@ type outcome struct {
 func (r *Router) Do(ctx context.Context, c Call) (*Result, error) {
 	ctx, cancelAll := context.WithCancel(ctx)
 	defer cancelAll()
+	c.beyond = r.beyondHeads(c)
 	var (
 		results  = make(chan outcome, r.maxAttempts)
 		tried    = map[*upstream.Upstream]bool{} // this round
@@ -376,6 +389,11 @@ func (r *Router) attempt(ctx context.Context, u *upstream.Upstream, c Call, n in
 		}
 	}
 	o.verdict = classify(resp.Error)
+	if c.beyond && o.verdict == unsupported {
+		// Asked about a block no upstream has yet: "header not found" or
+		// "beyond the head" is the node's answer, as it would be from any.
+		o.verdict = final
+	}
 	switch o.verdict {
 	case final:
 		r.succeeded(u, c, latency)
