@@ -94,8 +94,7 @@ func (n *Network) canonicalHash(ctx context.Context, number uint64) (common.Hash
 	}
 	switch {
 	case number > tip.Number:
-		return common.Hash{}, jsonrpc.Errorf(jsonrpc.CodeInvalidParams,
-			"block %d is not served yet: the trusted head is block %d", number, tip.Number)
+		return common.Hash{}, &aboveTipError{number: number, tip: tip.Number}
 	case number == tip.Number:
 		return tip.Hash, nil
 	}
@@ -117,7 +116,7 @@ func (n *Network) canonicalRange(ctx context.Context, from, to uint64) ([]common
 		return nil, err
 	}
 	if to > tip.Number {
-		return nil, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "block %d is not served yet: the trusted head is block %d", to, tip.Number)
+		return nil, &aboveTipError{number: to, tip: tip.Number}
 	}
 	out := make([]common.Hash, to-from+1)
 	var missing []uint64

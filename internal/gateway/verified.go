@@ -136,11 +136,17 @@ func (n *Network) verified(ctx context.Context, pl *plan.Plan) (*jsonrpc.Respons
 		return nil, jsonrpc.Errorf(jsonrpc.CodeUnverifiable, "%s cannot be verified", pl.Method)
 	}
 	var passthrough *rpcAnswer
+	var above *aboveTipError
 	switch {
 	case errors.Is(err, errAllNull):
 		return &jsonrpc.Response{Result: json.RawMessage("null")}, nil
 	case errors.As(err, &passthrough):
 		return passthrough.resp, nil
+	case errors.As(err, &above):
+		if resp, ok := aboveTipAnswer(pl.Method); ok {
+			return resp, nil
+		}
+		return nil, err
 	case err != nil:
 		return nil, err
 	}

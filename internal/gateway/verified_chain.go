@@ -136,8 +136,8 @@ func (n *Network) minedHeader(ctx context.Context, raw json.RawMessage) (*types.
 	}
 	canon, err := n.canonicalHash(ctx, uint64(*loc.BlockNumber))
 	if err != nil {
-		var je *jsonrpc.Error
-		if errors.As(err, &je) && je.Code == jsonrpc.CodeInvalidParams {
+		var above *aboveTipError
+		if errors.As(err, &above) {
 			return nil, &verify.Error{What: "the answer names block " + strconv.FormatUint(uint64(*loc.BlockNumber), 10) + ", beyond the trusted head"}
 		}
 		return nil, err
@@ -322,6 +322,9 @@ func (n *Network) verifiedLogs(ctx context.Context, pl *plan.Plan) (json.RawMess
 		}
 		return nil, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "invalid params: filter: %v", err)
 	}
+	if err := checkLogRange(f, tip.Number); err != nil {
+		return nil, err
+	}
 	receipts := map[common.Hash][]*types.Receipt{}
 	var mu sync.Mutex
 	collect := func(hs []*types.Header) error {
@@ -351,8 +354,6 @@ func (n *Network) verifiedLogs(ctx context.Context, pl *plan.Plan) (json.RawMess
 			return nil, err
 		}
 		blocks, complete = []*types.Header{h}, true
-	case f.ToBlock < f.FromBlock:
-		complete = true // an empty range: the answer must be empty
 	case f.ToBlock-f.FromBlock+1 <= n.verifyCfg.MaxLogRange:
 		hashes, err := n.canonicalRange(ctx, f.FromBlock, f.ToBlock)
 		if err != nil {
@@ -410,7 +411,10 @@ func (n *Network) verifiedLogs(ctx context.Context, pl *plan.Plan) (json.RawMess
 					}
 					return err
 				}
-				if c, err := n.canonicalHash(ctx, h.Number.Uint64()); err != nil {
+				var above *aboveTipError
+				if c, err := n.canonicalHash(ctx, h.Number.Uint64()); errors.As(err, &above) {
+					return &verify.Error{What: "a log names block " + hash.Hex() + ", beyond the range asked"}
+				} else if err != nil {
 					return err
 				} else if c != hash {
 					return &verify.Error{What: "a log names block " + hash.Hex() + ", which is not on the served chain"}
