@@ -158,6 +158,17 @@ type rpcAnswer struct{ resp *jsonrpc.Response }
 
 func (a *rpcAnswer) Error() string { return a.resp.Error.Message }
 
+// errorAnswer is a fetchVerified result that is the nodes' own error
+// answer (no operator could serve the call, or it is the request's
+// fault), as an error to pass through; nil for a checked answer. Callers
+// that use what the check extracted must stop on it: nothing was checked.
+func errorAnswer(res *route.Result) error {
+	if res != nil && res.Response.Error != nil {
+		return &rpcAnswer{res.Response}
+	}
+	return nil
+}
+
 // answer turns a fetchVerified result into the raw result, or an error
 // answer to pass through.
 func answer(res *route.Result) (json.RawMessage, error) {
@@ -276,12 +287,16 @@ func (n *Network) verifiedState(ctx context.Context, pl *plan.Plan) (json.RawMes
 		n.caught(ca.res.Upstream.Operator, ca.res.Upstream, "eth_getCode", err)
 	}
 	var code hexutil.Bytes
-	if _, err := n.fetchVerified(ctx, codeCall, false, func(res *route.Result) error {
+	res, err = n.fetchVerified(ctx, codeCall, false, func(res *route.Result) error {
 		if err := json.Unmarshal(res.Response.Result, &code); err != nil {
 			return &verify.Error{What: "code does not decode: " + err.Error()}
 		}
 		return verify.VerifyCode(acct, code)
-	}); err != nil {
+	})
+	if err == nil {
+		err = errorAnswer(res)
+	}
+	if err != nil {
 		return nil, err
 	}
 	return verify.CodeJSON(code), nil

@@ -40,7 +40,10 @@ func (n *Network) blockTxs(ctx context.Context, h *types.Header) (blockBody, err
 	if b, ok := n.bodies.get(h.Hash()); ok {
 		return b, nil
 	}
-	body, _, err := n.fetchBody(ctx, h)
+	body, res, err := n.fetchBody(ctx, h)
+	if err == nil {
+		err = errorAnswer(res)
+	}
 	return body, err
 }
 
@@ -232,9 +235,10 @@ func (n *Network) blockReceipts(ctx context.Context, h *types.Header) ([]*types.
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	if res.Response.Error == nil {
-		n.receipts.add(h.Hash(), cachedReceipts{rs, raws})
+	if err := errorAnswer(res); err != nil {
+		return nil, nil, nil, err // the nodes' own error, not receipts
 	}
+	n.receipts.add(h.Hash(), cachedReceipts{rs, raws})
 	return rs, raws, res, nil
 }
 

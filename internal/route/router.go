@@ -74,6 +74,10 @@ type Router struct {
 	metrics     *upstream.Metrics
 	rmetrics    *Metrics
 	latency     *classRing
+	// doubts holds error answers that count against their upstream only
+	// once another operator could answer the same request (see doubt.go);
+	// nil when the network has a single operator.
+	doubts *doubts
 }
 
 // New returns a router over ups.
@@ -93,7 +97,18 @@ func New(ups []*upstream.Upstream, opts Options) *Router {
 	if opts.Rand == nil {
 		opts.Rand = rand.Float64
 	}
+	var ops []string
+	for _, u := range ups {
+		if !slices.Contains(ops, u.Operator) {
+			ops = append(ops, u.Operator)
+		}
+	}
+	var dbt *doubts
+	if len(ops) > 1 {
+		dbt = newDoubts(opts.Clock)
+	}
 	return &Router{
+		doubts:      dbt,
 		network:     opts.Network,
 		upstreams:   ups,
 		maxAttempts: opts.MaxAttempts,
@@ -164,6 +179,10 @@ type Result struct {
 	// specific error one of them gave (e.g. the method does not exist),
 	// not an answer about the chain.
 	Unserved bool
+	// Rejected (with Unserved): two operators gave Response, the same
+	// error, to this very request: the request is at fault, no other
+	// upstream would answer it otherwise, and nobody was marked for it.
+	Rejected bool
 }
 
 // outcome is one finished attempt, already recorded in the upstream's
@@ -177,6 +196,10 @@ type outcome struct {
 	hedge   bool
 }
 
+// rejected: a second operator answered the request with the same error
+// (see doubt.go); it is passed on as the request's fault.
+const rejected verdict = -1
+
 // Do routes c: the best upstream first; the next one on failure, or
 // alongside a slow first one (hedging), until an answer that is the call's
 // result, the attempt budget, or the deadline. Between rounds over
@@ -187,6 +210,9 @@ func (r *Router) Do(ctx context.Context, c Call) (*Result, error) {
 	ctx, cancelAll := context.WithCancel(ctx)
 	defer cancelAll()
 	c.beyond = r.beyondHeads(c)
+	if r.doubts != nil {
+		r.count(r.doubts.expired())
+	}
 	var (
 		results  = make(chan outcome, r.maxAttempts)
 		tried    = map[*upstream.Upstream]bool{} // this round
@@ -269,6 +295,9 @@ func (r *Router) Do(ctx context.Context, c Call) (*Result, error) {
 			}
 		case o := <-results:
 			inflight--
+			if o.verdict == rejected {
+				return &Result{Response: o.resp, Upstream: o.u, Attempts: launched, Unserved: true, Rejected: true}, nil
+			}
 			if o.good {
 				if o.hedge {
 					r.rmetrics.hedge(r.network, "won")
@@ -406,9 +435,7 @@ func (r *Router) attempt(ctx context.Context, u *upstream.Upstream, c Call, n in
 		u.Breaker().Release()
 		r.metrics.Observe(u, "throttled", latency)
 	case failed:
-		u.Health().Failure()
-		u.Breaker().Failure()
-		r.metrics.Observe(u, "failed", latency)
+		o.verdict = r.failedAnswer(u, c, resp.Error, latency)
 	case unsupported:
 		u.Breaker().Release()
 		if kind, missing := missingData(resp.Error); missing && c.HasBlock {
@@ -422,6 +449,9 @@ func (r *Router) attempt(ctx context.Context, u *upstream.Upstream, c Call, n in
 }
 
 func (r *Router) succeeded(u *upstream.Upstream, c Call, latency time.Duration) {
+	if r.doubts != nil {
+		r.count(r.doubts.answered(c))
+	}
 	u.Health().Success(c.Class, latency)
 	u.Breaker().Success()
 	r.latency.add(c.Class, latency)
