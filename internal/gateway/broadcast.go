@@ -28,14 +28,16 @@ func (n *Network) write(ctx context.Context, pl *plan.Plan) (*jsonrpc.Response, 
 	call := route.Call{Method: pl.Method, Params: pl.Params, Class: plan.ClassWrite}
 	var hash json.RawMessage
 	if pl.Method == "eth_sendRawTransaction" && len(pl.Args) == 1 {
-		if h, ok := txHash(pl.Args[0]); ok {
-			hash = h
-			call.Accept = func(_ int, e *jsonrpc.Error) (json.RawMessage, bool) {
-				if isAlreadyKnown(e.Message) {
-					return hash, true
-				}
-				return nil, false
+		h, err := txHash(pl.Args[0])
+		if err != nil {
+			return nil, err // undecodable: refused here, not broadcast to every operator
+		}
+		hash = h
+		call.Accept = func(_ int, e *jsonrpc.Error) (json.RawMessage, bool) {
+			if isAlreadyKnown(e.Message) {
+				return hash, true
 			}
+			return nil, false
 		}
 	}
 	ops := n.router.Operators(call)

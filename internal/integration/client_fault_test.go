@@ -184,3 +184,20 @@ func TestStrictNodeErrorsStrikeNobody(t *testing.T) {
 		}
 	}
 }
+
+// TestUndecodableTransactionRefusedLocally: a payload that is no
+// transaction gets go-ethereum's message for it with -32602, from braid
+// itself.
+func TestUndecodableTransactionRefusedLocally(t *testing.T) {
+	s := newStack(t, 2)
+	direct := s.dn.Provider("p1").URL
+	for _, payload := range []string{"0x1234", "0xf86b", "0x", "0x02c0"} {
+		got, node := rawCall(t, s.url, "eth_sendRawTransaction", payload), rawCall(t, direct, "eth_sendRawTransaction", payload)
+		if node.Error == nil {
+			t.Fatalf("%s: the node accepted it: %s", payload, node)
+		}
+		if got.Error == nil || got.Error.Code != -32602 || got.Error.Message != node.Error.Message {
+			t.Errorf("%s: braid answered %s, want -32602 with the node's message %q", payload, got, node.Error.Message)
+		}
+	}
+}
