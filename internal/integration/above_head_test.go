@@ -7,9 +7,11 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common/hexutil"
 
+	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/gateway"
 	"github.com/braidrpc/braid/internal/upstream"
 )
@@ -157,4 +159,30 @@ func checkUnmarked(t *testing.T, url string) {
 			t.Errorf("upstream %s: %d failures, breaker %s after reads above the head", u.Name, u.Failures, u.Breaker)
 		}
 	}
+}
+
+// TestAboveHeadWithQuorum: quorum reads of a block above the head agree
+// on the node's answer like any other.
+func TestAboveHeadWithQuorum(t *testing.T) {
+	s := newLiveStackWith(t, liveOptions{manual: true, providers: 3, quorum: config.Quorum{K: 2}})
+	ctx := context.Background()
+	if _, err := s.dn.Step(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var head hexutil.Uint64
+	if err := s.dn.RPC().CallContext(ctx, &head, "eth_blockNumber"); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "braid serves the chain's head", 10*time.Second, func() bool { return s.tip().Latest.Number == uint64(head) })
+	direct := s.dn.Provider("p3").URL
+	for _, c := range aboveHeadCases(uint64(head), s.user, s.token) {
+		got, want := rawCall(t, s.url, c.method, c.params...), rawCall(t, direct, c.method, c.params...)
+		if got.String() != want.String() {
+			t.Errorf("%s: braid answered %s, the provider %s", c.name, got, want)
+		}
+	}
+	if n := cacheCounter(t, s.reg, "braid_quorum_disputes_total"); n != 0 {
+		t.Fatalf("%.0f disputes", n)
+	}
+	checkUnmarked(t, s.url)
 }
