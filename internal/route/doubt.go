@@ -1,7 +1,7 @@
 package route
 
 import (
-	"crypto/sha256"
+	"hash/maphash"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,17 +33,19 @@ const (
 	maxDoubts   = 4096
 )
 
-// doubtKey identifies a request: its method and params, hashed.
-type doubtKey [sha256.Size]byte
+// doubtKey identifies a request: its method and params, hashed with a
+// seed of the process's own, so no client can make two requests collide.
+type doubtKey uint64
+
+var doubtSeed = maphash.MakeSeed()
 
 func keyOf(c Call) doubtKey {
-	h := sha256.New()
-	h.Write([]byte(c.Method))
-	h.Write([]byte{0})
-	h.Write(c.Params)
-	var k doubtKey
-	h.Sum(k[:0])
-	return k
+	var h maphash.Hash
+	h.SetSeed(doubtSeed)
+	_, _ = h.WriteString(c.Method)
+	_ = h.WriteByte(0)
+	_, _ = h.Write(c.Params)
+	return doubtKey(h.Sum64())
 }
 
 // suspect is one error answer held in doubt: recorded nowhere yet.
