@@ -190,29 +190,9 @@ func (n *Network) verifiedState(ctx context.Context, pl *plan.Plan) (json.RawMes
 		return nil, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "invalid params: address: %v", err)
 	}
 	blockIdx := pl.Spec.BlockParam
-	var slots []common.Hash
-	var keysParam json.RawMessage = json.RawMessage("[]")
-	switch pl.Method {
-	case "eth_getStorageAt":
-		slot, err := verify.SlotKey(pl.Args[1])
-		if err != nil {
-			return nil, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "invalid params: slot: %v", err)
-		}
-		slots = []common.Hash{slot}
-		keysParam, _ = json.Marshal([]string{slot.Hex()})
-	case "eth_getProof":
-		var keys []json.RawMessage
-		if err := json.Unmarshal(pl.Args[1], &keys); err != nil {
-			return nil, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "invalid params: storage keys: %v", err)
-		}
-		for _, k := range keys {
-			slot, err := verify.SlotKey(k)
-			if err != nil {
-				return nil, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "invalid params: storage key %s: %v", k, err)
-			}
-			slots = append(slots, slot)
-		}
-		keysParam = pl.Args[1] // echoed as the client wrote them
+	slots, keysParam, err := stateSlots(pl)
+	if err != nil {
+		return nil, err
 	}
 	var blockArg json.RawMessage
 	if blockIdx >= 0 && blockIdx < len(pl.Args) {
@@ -232,10 +212,6 @@ func (n *Network) verifiedState(ctx context.Context, pl *plan.Plan) (json.RawMes
 	proofParams, _ := json.Marshal([]json.RawMessage{pl.Args[0], keysParam, at})
 
 	// eth_getCode: the code goes out alongside the proof.
-	type codeAnswer struct {
-		res *route.Result
-		err error
-	}
 	var codeCh chan codeAnswer
 	codeCall := route.Call{Method: "eth_getCode", Class: plan.ClassState, Data: upstream.StateData, Hedge: true}
 	if pl.Method == "eth_getCode" {
@@ -269,8 +245,48 @@ func (n *Network) verifiedState(ctx context.Context, pl *plan.Plan) (json.RawMes
 	case "eth_getStorageAt":
 		return verify.StorageJSON(acct, slots[0]), nil
 	}
-	// eth_getCode
-	ca := <-codeCh
+	return n.verifiedCode(ctx, acct, codeCall, <-codeCh)
+}
+
+// stateSlots returns the storage slots a state read asks about, and the
+// storage keys param of the eth_getProof that answers it.
+func stateSlots(pl *plan.Plan) ([]common.Hash, json.RawMessage, error) {
+	switch pl.Method {
+	case "eth_getStorageAt":
+		slot, err := verify.SlotKey(pl.Args[1])
+		if err != nil {
+			return nil, nil, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "invalid params: slot: %v", err)
+		}
+		keys, _ := json.Marshal([]string{slot.Hex()})
+		return []common.Hash{slot}, keys, nil
+	case "eth_getProof":
+		var keys []json.RawMessage
+		if err := json.Unmarshal(pl.Args[1], &keys); err != nil {
+			return nil, nil, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "invalid params: storage keys: %v", err)
+		}
+		var slots []common.Hash
+		for _, k := range keys {
+			slot, err := verify.SlotKey(k)
+			if err != nil {
+				return nil, nil, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "invalid params: storage key %s: %v", k, err)
+			}
+			slots = append(slots, slot)
+		}
+		return slots, pl.Args[1], nil // the keys echoed as the client wrote them
+	}
+	return nil, json.RawMessage("[]"), nil
+}
+
+// codeAnswer is the eth_getCode answer fetched alongside a proof.
+type codeAnswer struct {
+	res *route.Result
+	err error
+}
+
+// verifiedCode returns the code whose hash acct proves: the answer
+// fetched alongside the proof when it checks out (its operator is caught
+// when it does not), otherwise one asked of the operators in turn.
+func (n *Network) verifiedCode(ctx context.Context, acct *verify.Account, codeCall route.Call, ca codeAnswer) (json.RawMessage, error) {
 	if ca.err == nil && !ca.res.Unserved && ca.res.Response.Error == nil {
 		var code hexutil.Bytes
 		err := json.Unmarshal(ca.res.Response.Result, &code)
@@ -287,7 +303,7 @@ func (n *Network) verifiedState(ctx context.Context, pl *plan.Plan) (json.RawMes
 		n.caught(ca.res.Upstream.Operator, ca.res.Upstream, "eth_getCode", err)
 	}
 	var code hexutil.Bytes
-	res, err = n.fetchVerified(ctx, codeCall, false, func(res *route.Result) error {
+	res, err := n.fetchVerified(ctx, codeCall, false, func(res *route.Result) error {
 		if err := json.Unmarshal(res.Response.Result, &code); err != nil {
 			return &verify.Error{What: "code does not decode: " + err.Error()}
 		}
