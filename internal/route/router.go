@@ -209,10 +209,7 @@ const rejected verdict = -1
 func (r *Router) Do(ctx context.Context, c Call) (*Result, error) {
 	ctx, cancelAll := context.WithCancel(ctx)
 	defer cancelAll()
-	c.beyond = r.beyondHeads(c)
-	if r.doubts != nil {
-		r.count(r.doubts.expired())
-	}
+	c = r.prepare(c)
 	var (
 		results  = make(chan outcome, r.maxAttempts)
 		tried    = map[*upstream.Upstream]bool{} // this round
@@ -295,33 +292,58 @@ func (r *Router) Do(ctx context.Context, c Call) (*Result, error) {
 			}
 		case o := <-results:
 			inflight--
-			if o.verdict == rejected {
-				return &Result{Response: o.resp, Upstream: o.u, Attempts: launched, Unserved: true, Rejected: true}, nil
-			}
-			if o.good {
-				if o.hedge {
-					r.rmetrics.hedge(r.network, "won")
-				} else if hedges > 0 {
-					r.rmetrics.hedge(r.network, "lost")
-				}
-				return &Result{Response: o.resp, Upstream: o.u, Attempts: launched}, nil
+			if res := r.result(o, launched, hedges); res != nil {
+				return res, nil
 			}
 			if ctx.Err() != nil {
 				return nil, r.deadline(ctx, attempts)
 			}
-			a := Attempt{Upstream: o.u.Name, Operator: o.u.Operator}
-			if o.err != nil {
-				a.Error = o.err.Error()
-			} else {
-				a.Error = o.verdict.String() + ": " + o.resp.Error.Message
+			attempts = append(attempts, o.attempt())
+			if o.err == nil {
 				lastRPC = &o
 			}
-			attempts = append(attempts, a)
 			if o.verdict == unsupported {
 				excluded[o.u] = true
 			}
 		}
 	}
+}
+
+// prepare readies c for Do: whether it names a block nobody has yet, and
+// the failures whose doubt ran out are counted.
+func (r *Router) prepare(c Call) Call {
+	c.beyond = r.beyondHeads(c)
+	if r.doubts != nil {
+		r.count(r.doubts.expired())
+	}
+	return c
+}
+
+// result is the call's result when attempt o ends it (an answer, or an
+// error that is the request's fault), nil when the call goes on.
+func (r *Router) result(o outcome, launched, hedges int) *Result {
+	switch {
+	case o.verdict == rejected:
+		return &Result{Response: o.resp, Upstream: o.u, Attempts: launched, Unserved: true, Rejected: true}
+	case !o.good:
+		return nil
+	case o.hedge:
+		r.rmetrics.hedge(r.network, "won")
+	case hedges > 0:
+		r.rmetrics.hedge(r.network, "lost")
+	}
+	return &Result{Response: o.resp, Upstream: o.u, Attempts: launched}
+}
+
+// attempt describes a failed attempt for the client's error data.
+func (o *outcome) attempt() Attempt {
+	a := Attempt{Upstream: o.u.Name, Operator: o.u.Operator}
+	if o.err != nil {
+		a.Error = o.err.Error()
+	} else {
+		a.Error = o.verdict.String() + ": " + o.resp.Error.Message
+	}
+	return a
 }
 
 // usable counts the upstreams that may be sent requests.
