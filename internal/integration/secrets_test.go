@@ -92,8 +92,8 @@ func TestUpstreamSecretsReachNoClientAndNoLog(t *testing.T) {
 		method string
 		params []any
 	}{
-		{"eth_getBalance", []any{addr, "0x1"}},                           // failed on one, passed on from the other
-		{"eth_call", []any{map[string]any{"to": addr}, "latest"}},        // a revert with data
+		{"eth_getBalance", []any{addr, "0x1"}},                    // failed on one, passed on from the other
+		{"eth_call", []any{map[string]any{"to": addr}, "latest"}}, // a revert with data
 		{"eth_sendRawTransaction", []any{"0xf86380843b9aca008252089452908400098527886e0f7030069857d2e4169ee7018026a08cbc59da19108441cd58ca73bd28220f824199d72f61c084c3864877607c53e2a07225d3e800d879fc80e3332e3dc590207ccf689c49311651352fc1f159ce5127"}},
 		{"debug_traceTransaction", []any{"0x88df016429689c079f3b2f6ad39fa052532c56795b733da78a91ebe6a713944b"}},
 	} {
