@@ -188,6 +188,8 @@ func (n *Network) routeCall(pl *plan.Plan, pin plan.Pinning) route.Call {
 		Block:    pin.Block,
 		HasBlock: pin.HasBlock,
 		Data:     upstream.HistoryData,
+		Ahead:    pin.Ahead,
+		Floor:    pin.Floor,
 	}
 	if pin.State {
 		c.Data = upstream.StateData
@@ -251,16 +253,21 @@ func isNonceTooLow(msg string) bool {
 	return strings.Contains(strings.ToLower(msg), "nonce too low")
 }
 
-func txHash(arg json.RawMessage) (json.RawMessage, bool) {
+// txHash decodes a signed transaction (eth_sendRawTransaction's param) and
+// returns its hash as a JSON string. A payload that does not decode is
+// refused with -32602 and go-ethereum's own message for it ("rlp: …",
+// "typed transaction too short"): no node would accept it, so it is not
+// sent to any (go-ethereum answers it with -32000; docs/operations.md).
+func txHash(arg json.RawMessage) (json.RawMessage, error) {
 	var raw hexutil.Bytes
 	if err := json.Unmarshal(arg, &raw); err != nil {
-		return nil, false
+		return nil, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "invalid argument 0: %v", err)
 	}
 	var tx types.Transaction
 	if err := tx.UnmarshalBinary(raw); err != nil {
-		return nil, false
+		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: err.Error()}
 	}
-	return json.RawMessage(strconv.Quote(tx.Hash().Hex())), true
+	return json.RawMessage(strconv.Quote(tx.Hash().Hex())), nil
 }
 
 func isAlreadyKnown(msg string) bool {

@@ -239,7 +239,9 @@ func (f *fakeUpstream) serve(w http.ResponseWriter, r *http.Request) {
 		id = "null"
 	}
 	var out string
-	if req.Method == "eth_getBlockByNumber" && errAnswer == "" && f.override(req.Method) == "" {
+	if member, ok := aboveHead(req); ok && errAnswer == "" && f.override(req.Method) == "" {
+		out = `{"jsonrpc":"2.0","id":` + id + `,` + member + "}\n"
+	} else if req.Method == "eth_getBlockByNumber" && errAnswer == "" && f.override(req.Method) == "" {
 		// Result first, odd spacing: only a byte-for-byte pass-through
 		// keeps this shape.
 		out = `{"jsonrpc":"2.0", "result" : ` + blockResult + ` , "id":` + id + "}\n"

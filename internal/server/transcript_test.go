@@ -35,6 +35,8 @@ import (
 //	@limits max_batch=3 max_body_bytes=64   (before the first request)
 //	@calls [upstream] method N              the fakes (or one of them) got
 //	                                        N calls for method so far
+//	@tip                                    wait (bounded) until every
+//	                                        network serves a tip (block 0x10)
 //
 // Batch answers (an array for an array request) are always matched member
 // by member by id, each member byte for byte; unless @unordered, the whole
@@ -58,6 +60,9 @@ type transcriptStep struct {
 	// or an assertion on the fakes' counters
 	callsUpstream, callsMethod string
 	calls                      int
+
+	// or a wait for the served tips
+	waitTip bool
 }
 
 type transcript struct {
@@ -121,6 +126,8 @@ func parseTranscript(name string, data []byte) (*transcript, error) {
 				pending.status = n
 			case "@unordered":
 				pending.unordered = true
+			case "@tip":
+				tr.steps = append(tr.steps, transcriptStep{line: ln, waitTip: true})
 			case "@limits":
 				if len(tr.steps) > 0 {
 					return nil, fail("@limits must come before the first request")
@@ -215,6 +222,10 @@ func runTranscript(t *testing.T, file string, tr *transcript) {
 	}
 	for _, st := range tr.steps {
 		where := fmt.Sprintf("%s:%d", file, st.line)
+		if st.waitTip {
+			b.waitTips(where)
+			continue
+		}
 		if st.callsMethod != "" {
 			got := 0
 			if st.callsUpstream != "" {
