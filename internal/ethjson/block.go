@@ -50,6 +50,7 @@ type Block struct {
 	body     *types.Body
 	receipts types.Receipts // nil: not known
 	hash     common.Hash
+	size     uint64 // the block's RLP size, geth's "size"
 	signer   types.Signer
 	senders  []common.Address
 }
@@ -63,7 +64,7 @@ func (r *Renderer) NewBlock(h *types.Header, body *types.Body, receipts types.Re
 	if h == nil || body == nil {
 		return nil, errors.New("ethjson: a block needs its header and body")
 	}
-	b := &Block{header: h, body: body, hash: h.Hash(),
+	b := &Block{header: h, body: body, hash: h.Hash(), size: types.NewBlockWithHeader(h).WithBody(*body).Size(),
 		signer: types.MakeSigner(r.config, h.Number, h.Time)}
 	b.senders = make([]common.Address, len(body.Transactions))
 	for i, tx := range body.Transactions {

@@ -56,6 +56,13 @@ func (b *synthBlock) hash() common.Hash { return b.header.Hash() }
 
 func makeBlock(t testing.TB, number uint64, txs int, salt byte, preMerge bool) *synthBlock {
 	t.Helper()
+	return makeBlockWith(t, number, txs, salt, preMerge, 100+int(salt), 1)
+}
+
+// makeBlockWith is makeBlock with dataLen bytes of calldata per transaction
+// and logs logs (two topics, 64 bytes of data) per receipt.
+func makeBlockWith(t testing.TB, number uint64, txs int, salt byte, preMerge bool, dataLen, logs int) *synthBlock {
+	t.Helper()
 	signer := types.LatestSignerForChainID(big.NewInt(1337))
 	body := &types.Body{Withdrawals: []*types.Withdrawal{}}
 	var receipts types.Receipts
@@ -64,14 +71,17 @@ func makeBlock(t testing.TB, number uint64, txs int, salt byte, preMerge bool) *
 		to := common.Address{salt, byte(i)}
 		tx, err := types.SignNewTx(synthKey, signer, &types.DynamicFeeTx{ChainID: big.NewInt(1337),
 			Nonce: number<<16 | uint64(i), GasTipCap: big.NewInt(1), GasFeeCap: big.NewInt(params.GWei),
-			Gas: 50000, To: &to, Data: make([]byte, 100+int(salt)), Value: big.NewInt(int64(salt))})
+			Gas: 50000, To: &to, Data: abiLike(dataLen, number, salt, i), Value: big.NewInt(int64(salt))})
 		if err != nil {
 			t.Fatal(err)
 		}
 		body.Transactions = append(body.Transactions, tx)
 		gas += 30000
-		r := &types.Receipt{Type: tx.Type(), Status: types.ReceiptStatusSuccessful, CumulativeGasUsed: gas,
-			Logs: []*types.Log{{Address: to, Topics: []common.Hash{{salt}, {byte(i)}}, Data: make([]byte, 64)}}}
+		r := &types.Receipt{Type: tx.Type(), Status: types.ReceiptStatusSuccessful, CumulativeGasUsed: gas}
+		for j := range logs {
+			r.Logs = append(r.Logs, &types.Log{Address: to, Topics: []common.Hash{{salt, byte(j)}, {byte(i)}},
+				Data: abiLike(64, number, byte(j), i)})
+		}
 		r.Bloom = types.CreateBloom(r)
 		receipts = append(receipts, r)
 	}
@@ -83,6 +93,18 @@ func makeBlock(t testing.TB, number uint64, txs int, salt byte, preMerge bool) *
 	}
 	blk := types.NewBlock(h, body, receipts, trie.NewStackTrie(nil))
 	return &synthBlock{header: blk.Header(), body: blk.Body(), receipts: receipts}
+}
+
+// abiLike is n bytes shaped like ABI-encoded words (12 zero bytes, then
+// 20 bytes that look random), so compression sees realistic data.
+func abiLike(n int, number uint64, salt byte, i int) []byte {
+	out := make([]byte, n)
+	seed := crypto.Keccak256([]byte{byte(number >> 8), byte(number), salt, byte(i >> 8), byte(i)})
+	for w := 0; w*32 < n; w++ {
+		seed = crypto.Keccak256(seed)
+		copy(out[min(n, w*32+12):min(n, w*32+32)], seed)
+	}
+	return out
 }
 
 // putBlock stores every part of b and makes it canonical.
