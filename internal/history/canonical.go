@@ -27,34 +27,45 @@ func (s *Store) SetCanonical(number uint64, hash common.Hash) error {
 	if r.Canonical {
 		return nil
 	}
-	prevHash := rawdb.ReadCanonicalHash(s.db, number)
-	prev := s.items[prevHash]
 	return s.write(hash, r, func(_, index *meter, next *record) (change, error) {
-		var ch change
-		if prev != nil && prevHash != hash && prev.Canonical {
-			if err := s.unindex(index, prevHash, prev); err != nil {
-				return ch, err
-			}
-			demoted := *prev
-			demoted.Canonical, demoted.Index = false, 0
-			// prev's record is accounted in its Bytes already.
-			if err := putRecord(index.KeyValueWriter, prevHash, &demoted); err != nil {
-				return ch, err
-			}
-			ch.freed = int64(prev.Index)
-			ch.after = func() { s.items[prevHash] = &demoted; delete(s.dirty, prevHash) }
-		}
-		rawdb.WriteCanonicalHash(index, hash, number)
+		var body *types.Body
 		if next.Parts&BodyPart != 0 {
-			body := rawdb.ReadBody(s.db, hash, number)
-			if body == nil {
-				return ch, fmt.Errorf("%w: block %s (record without body)", ErrNoBody, hash.Hex())
+			if body = rawdb.ReadBody(s.db, hash, number); body == nil {
+				return change{}, fmt.Errorf("%w: block %s (record without body)", ErrNoBody, hash.Hex())
 			}
-			writeTxLookups(index, number, body)
 		}
-		next.Canonical = true
-		return ch, nil
+		return s.canonicalize(index, hash, next, body)
 	})
+}
+
+// canonicalize makes the block being written (hash, with record next) the
+// canonical block of its number, within a write: the block canonical for
+// the number before is demoted (its index entries go) and the block's
+// transactions (body, nil when it has none) are indexed. s.mu must be
+// held.
+func (s *Store) canonicalize(index *meter, hash common.Hash, next *record, body *types.Body) (change, error) {
+	var ch change
+	prevHash := rawdb.ReadCanonicalHash(s.db, next.Number)
+	if prev := s.items[prevHash]; prev != nil && prevHash != hash && prev.Canonical {
+		if err := s.unindex(index, prevHash, prev); err != nil {
+			return ch, err
+		}
+		demoted := *prev
+		demoted.Canonical, demoted.Index = false, 0
+		// prev's record is accounted in its Bytes already.
+		if err := putRecord(index.KeyValueWriter, prevHash, &demoted); err != nil {
+			return ch, err
+		}
+		ch.freed = int64(prev.Index)
+		ch.protect = prevHash
+		ch.after = func() { s.items[prevHash] = &demoted; delete(s.dirty, prevHash) }
+	}
+	rawdb.WriteCanonicalHash(index, hash, next.Number)
+	if body != nil {
+		writeTxLookups(index, next.Number, body)
+	}
+	next.Canonical = true
+	return ch, nil
 }
 
 // unindex deletes a canonical block's canonical hash and the lookup

@@ -14,8 +14,9 @@ import (
 // frees elsewhere (a block that stops being canonical) and what to apply
 // in memory once the batch is written.
 type change struct {
-	freed int64
-	after func()
+	freed   int64
+	protect common.Hash // another block the change rewrites: not to be evicted by it
+	after   func()
 }
 
 // write applies one atomic change to the block hash: fill writes content
@@ -47,7 +48,7 @@ func (s *Store) write(hash common.Hash, rec *record, fill func(content, index *m
 		old = rec.total()
 	}
 	need := next.total() - old - ch.freed
-	victims, err := s.makeRoom(b, need, hash, &next)
+	victims, err := s.makeRoom(b, need, hash, &next, ch.protect)
 	if err != nil {
 		return err
 	}
@@ -213,4 +214,75 @@ func txHashes(txs []*types.Transaction) []common.Hash {
 		out[i] = tx.Hash()
 	}
 	return out
+}
+
+// PutBlockRLP stores a whole block in one write: the trusted header h and
+// its body and receipts in RLP (receipts of encoding enc), each verified
+// against h (verify.DecodeBody, verify.DecodeReceipts) before anything is
+// written, and makes it canonical when canonical is set. Parts already
+// stored stay as they are. Importers and peers that fetch whole blocks
+// use it: one batch instead of four.
+func (s *Store) PutBlockRLP(h *types.Header, body, receipts []byte, enc verify.ReceiptsEncoding, canonical bool) error {
+	if h == nil || h.Number == nil {
+		return fmt.Errorf("history: no header")
+	}
+	b, err := verify.DecodeBody(h, body)
+	if err != nil {
+		return err
+	}
+	rs, err := verify.DecodeReceipts(h, b.Transactions, receipts, enc)
+	if err != nil {
+		return err
+	}
+	return s.putBlock(h, b, rs, canonical)
+}
+
+// PutBlock is PutBlockRLP for decoded content (receipts with their types
+// and blooms set), checked with verify.CheckBody and verify.CheckReceipts.
+func (s *Store) PutBlock(h *types.Header, body *types.Body, receipts types.Receipts, canonical bool) error {
+	if h == nil || h.Number == nil {
+		return fmt.Errorf("history: no header")
+	}
+	if err := verify.CheckBody(h, body); err != nil {
+		return err
+	}
+	if err := verify.CheckReceipts(h, body.Transactions, receipts); err != nil {
+		return err
+	}
+	return s.putBlock(h, body, receipts, canonical)
+}
+
+// putBlock writes the parts of a verified block the store lacks.
+func (s *Store) putBlock(h *types.Header, body *types.Body, receipts types.Receipts, canonical bool) error {
+	hash := h.Hash()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.items[hash]
+	if r != nil && r.Parts == AllParts && (r.Canonical || !canonical) {
+		r.Used = s.now()
+		s.dirty[hash] = true
+		return nil
+	}
+	return s.write(hash, r, func(content, index *meter, next *record) (change, error) {
+		if next.Parts&HeaderPart == 0 {
+			next.Number, next.Parts = h.Number.Uint64(), HeaderPart
+			next.PreMerge = h.Difficulty != nil && h.Difficulty.Sign() > 0
+			rawdb.WriteHeader(content, h)
+		}
+		if next.Parts&BodyPart == 0 {
+			rawdb.WriteBody(content, hash, next.Number, body)
+			if next.Canonical {
+				writeTxLookups(index, next.Number, body)
+			}
+			next.Parts |= BodyPart
+		}
+		if next.Parts&ReceiptsPart == 0 {
+			rawdb.WriteReceipts(content, hash, next.Number, receipts)
+			next.Parts |= ReceiptsPart
+		}
+		if canonical && !next.Canonical {
+			return s.canonicalize(index, hash, next, body)
+		}
+		return change{}, nil
+	})
 }

@@ -98,19 +98,13 @@ func importBlock(ctx context.Context, s *Store, db *eradb.Store, headers HeaderS
 	if err != nil || receipts == nil {
 		return fmt.Errorf("read receipts: %w", errors.Join(err, errIf(receipts == nil, "not in the era files")))
 	}
-	if err := s.PutHeader(h); err != nil {
-		return err
-	}
-	if err := s.PutBodyRLP(hash, body); err != nil {
-		return err
-	}
 	// eradb converts receipts to go-ethereum's storage encoding.
-	if err := s.PutReceiptsRLP(hash, receipts, verify.ReceiptsStorage); err != nil {
+	if err := s.PutBlockRLP(h, body, receipts, verify.ReceiptsStorage, true); err != nil {
 		return err
 	}
 	st.Blocks++
 	st.Bytes += int64(len(body) + len(receipts))
-	return s.SetCanonical(n, hash)
+	return nil
 }
 
 func errIf(cond bool, msg string) error {

@@ -200,7 +200,7 @@ func TestImportEra(t *testing.T) {
 
 // TestImportEraRejectsWhatTheHeaderDoesNotCommitTo: a file whose body or
 // receipts were tampered with stops the import at that block with a
-// verification error, and stores nothing of that block but its header.
+// verification error, and stores nothing of that block.
 func TestImportEraRejectsWhatTheHeaderDoesNotCommitTo(t *testing.T) {
 	c := testChain(t)
 	target := busiest(c)
@@ -225,7 +225,7 @@ func TestImportEraRejectsWhatTheHeaderDoesNotCommitTo(t *testing.T) {
 			if st.Blocks != target {
 				t.Fatalf("imported %d blocks before the tampered block %d", st.Blocks, target)
 			}
-			if s.Has(c.Blocks[target].Hash(), ReceiptsPart) {
+			if s.Has(c.Blocks[target].Hash(), HeaderPart) {
 				t.Fatal("stored content of the tampered block")
 			}
 			auditBytes(t, s)

@@ -139,11 +139,11 @@ type victim struct {
 
 // makeRoom plans evictions so that need more bytes fit, and applies them to
 // w (deletes) and, once w is written, s (see forget). The block being
-// written (hash, valued as in) is never evicted; a block outside the keep
+// written (hash, valued as in) and protect are never evicted; a block outside the keep
 // range evicts only blocks outside it worth no more than itself. It frees
 // 1/64 of the bound beyond need when it can, so a full store does not plan
 // on every write. s.mu must be held.
-func (s *Store) makeRoom(w ethdb.KeyValueWriter, need int64, hash common.Hash, in *record) ([]victim, error) {
+func (s *Store) makeRoom(w ethdb.KeyValueWriter, need int64, hash common.Hash, in *record, protect common.Hash) ([]victim, error) {
 	if s.size+need <= s.opts.MaxBytes {
 		return nil, nil
 	}
@@ -152,7 +152,7 @@ func (s *Store) makeRoom(w ethdb.KeyValueWriter, need int64, hash common.Hash, i
 	limit := s.opts.Keeper.Value(s.item(hash, in), now)
 	var cands []victim
 	for h, r := range s.items {
-		if h == hash || s.opts.Keep.Holds(r.Number, r.PreMerge) {
+		if h == hash || h == protect || s.opts.Keep.Holds(r.Number, r.PreMerge) {
 			continue
 		}
 		v := s.opts.Keeper.Value(s.item(h, r), now)

@@ -424,3 +424,96 @@ func TestOpenRejectsNoBound(t *testing.T) {
 		t.Fatal("opened a store without a bound")
 	}
 }
+
+// TestPutBlockWritesWholeBlocks: a whole block in one write equals the
+// part-by-part puts, completes a block stored in part, and stores nothing
+// of a block whose content does not match its header.
+func TestPutBlockWritesWholeBlocks(t *testing.T) {
+	c := testChain(t)
+	whole, _, _ := openStore(t, Options{MaxBytes: 64 << 20})
+	parts, _, _ := openStore(t, Options{MaxBytes: 64 << 20})
+	for i, b := range c.Blocks {
+		if i%3 == 1 { // stored in part first
+			if err := whole.PutHeader(b.Header); err != nil {
+				t.Fatal(err)
+			}
+			if err := whole.PutBodyRLP(b.Hash(), b.BodyRLP); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var err error
+		if i%2 == 0 {
+			err = whole.PutBlockRLP(b.Header, b.BodyRLP, b.StorageRLP, verify.ReceiptsStorage, true)
+		} else {
+			err = whole.PutBlock(b.Header, b.Body, b.Receipts, true)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, step := range []error{parts.PutHeader(b.Header), parts.PutBody(b.Hash(), b.Body),
+			parts.PutReceipts(b.Hash(), b.Receipts), parts.SetCanonical(b.Number(), b.Hash())} {
+			if step != nil {
+				t.Fatal(step)
+			}
+		}
+	}
+	if whole.Size() != parts.Size() || whole.Stats() != parts.Stats() {
+		t.Fatalf("whole blocks: %d bytes %+v; parts: %d bytes %+v", whole.Size(), whole.Stats(), parts.Size(), parts.Stats())
+	}
+	auditBytes(t, whole)
+	for _, b := range c.Blocks {
+		checkStored(t, whole, b.Hash(), b.HeaderRLP, b.BodyRLP, b.StorageRLP, b.ReceiptsRLP)
+	}
+	lying, _, _ := openStore(t, Options{MaxBytes: 64 << 20})
+	b, other := c.Blocks[busiest(c)], c.Blocks[1]
+	var lie *verify.Error
+	if err := lying.PutBlockRLP(b.Header, other.BodyRLP, b.StorageRLP, verify.ReceiptsStorage, true); !errors.As(err, &lie) {
+		t.Fatalf("another block's body: %v", err)
+	}
+	if err := lying.PutBlockRLP(b.Header, b.BodyRLP, other.StorageRLP, verify.ReceiptsStorage, true); !errors.As(err, &lie) {
+		t.Fatalf("another block's receipts: %v", err)
+	}
+	if err := lying.PutBlock(b.Header, b.Body, other.Receipts, true); !errors.As(err, &lie) {
+		t.Fatalf("another block's receipts: %v", err)
+	}
+	if lying.Size() != 0 || lying.Has(b.Hash(), HeaderPart) {
+		t.Fatal("a rejected block left something behind")
+	}
+}
+
+// TestReorgInAFullStore: making a block canonical in a full store demotes
+// the block it replaces without evicting it in the same write, even when
+// that block is the least recently used.
+func TestReorgInAFullStore(t *testing.T) {
+	s, fake, _ := openStore(t, Options{MaxBytes: 40 << 10})
+	a := makeBlock(t, 7, 3, 1, false)
+	if err := putBlock(t, s, a); err != nil {
+		t.Fatal(err)
+	}
+	var others []*synthBlock
+	for i := range uint64(40) { // fill the store, keeping a in use
+		fake.Advance(time.Second)
+		o := makeBlock(t, 100+i, 2, byte(i), false)
+		if err := putBlock(t, s, o); err != nil {
+			t.Fatal(err)
+		}
+		others = append(others, o)
+		s.Header(a.hash())
+	}
+	fake.Advance(time.Second)
+	for _, o := range others { // now a is the least recently used
+		s.Header(o.hash())
+	}
+	b := makeBlock(t, 7, 3, 2, false)
+	fake.Advance(time.Second)
+	if err := s.PutBlock(b.header, b.body, b.receipts, true); err != nil {
+		t.Fatal(err)
+	}
+	auditBytes(t, s)
+	if h, _ := s.Canonical(7); h != b.hash() {
+		t.Fatal("the new block is not canonical")
+	}
+	if !s.Has(a.hash(), AllParts) {
+		t.Fatal("the demoted block was evicted by the write that demoted it")
+	}
+}
