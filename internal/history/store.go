@@ -17,8 +17,10 @@ import (
 )
 
 // EntryOverhead is the bytes accounted per key-value entry on top of its
-// key and value: pebble's internal key trailer and index share, measured
-// on devnet-like blocks (docs/benchmarks.md, "History store").
+// key and value, for pebble's internal key trailer and index share. With
+// it the accounted bytes stay above what pebble's compacted tables hold
+// for devnet-like and busy mainnet-like blocks (docs/benchmarks.md,
+// "History store").
 const EntryOverhead = 16
 
 // DefaultCacheMB is pebble's block cache when Options.CacheMB is 0.
