@@ -16,7 +16,7 @@ import (
 // entries go.
 func (s *Store) SetCanonical(number uint64, hash common.Hash) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	r, _, err := s.stored(hash, HeaderPart)
 	if err != nil {
 		return err

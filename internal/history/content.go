@@ -69,7 +69,34 @@ func (s *Store) write(hash common.Hash, rec *record, fill func(content, index *m
 	}
 	s.items[hash] = &next
 	s.size += need
+	if s.opts.Notify != nil {
+		for _, v := range victims {
+			s.events = append(s.events, Event{Hash: v.hash, Number: v.rec.Number})
+		}
+		if rec == nil || next.Parts != rec.Parts {
+			s.events = append(s.events, Event{Hash: hash, Number: next.Number, Parts: next.Parts})
+		}
+	}
 	return nil
+}
+
+// Event tells Options.Notify what a write changed: the block now holds
+// Parts; Parts 0 means it was evicted.
+type Event struct {
+	Hash   common.Hash
+	Number uint64
+	Parts  Parts
+}
+
+// unlock releases s.mu and then tells Options.Notify what the writes under
+// it changed, so the callback may call the store.
+func (s *Store) unlock() {
+	events := s.events
+	s.events = nil
+	s.mu.Unlock()
+	for _, e := range events {
+		s.opts.Notify(e)
+	}
 }
 
 // PutHeader stores a header the caller trusts. Storing one already stored
@@ -80,7 +107,7 @@ func (s *Store) PutHeader(h *types.Header) error {
 	}
 	hash := h.Hash()
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	if r := s.items[hash]; r != nil {
 		r.Used = s.now()
 		s.dirty[hash] = true
@@ -119,7 +146,7 @@ func (s *Store) stored(hash common.Hash, parts Parts) (*record, *types.Header, e
 // stored does nothing.
 func (s *Store) PutBody(hash common.Hash, body *types.Body) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	r, h, err := s.stored(hash, HeaderPart)
 	if err != nil {
 		return err
@@ -137,7 +164,7 @@ func (s *Store) PutBody(hash common.Hash, body *types.Body) error {
 // file sends it (verify.DecodeBody).
 func (s *Store) PutBodyRLP(hash common.Hash, raw []byte) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	r, h, err := s.stored(hash, HeaderPart)
 	if err != nil {
 		return err
@@ -185,7 +212,7 @@ func (s *Store) PutReceiptsRLP(hash common.Hash, raw []byte, enc verify.Receipts
 
 func (s *Store) putReceipts(hash common.Hash, check func(*types.Header, []*types.Transaction) (types.Receipts, error)) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	r, h, err := s.stored(hash, HeaderPart|BodyPart)
 	if err != nil {
 		return err
@@ -256,7 +283,7 @@ func (s *Store) PutBlock(h *types.Header, body *types.Body, receipts types.Recei
 func (s *Store) putBlock(h *types.Header, body *types.Body, receipts types.Receipts, canonical bool) error {
 	hash := h.Hash()
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	r := s.items[hash]
 	if r != nil && r.Parts == AllParts && (r.Canonical || !canonical) {
 		r.Used = s.now()

@@ -20,9 +20,14 @@
 //	PutBodyRLP / PutReceiptsRLP    the same from raw RLP (from peers or era files)
 //	SetCanonical(number, hash)     the caller's trusted path decides, never a peer
 //
-// so a peer can never make the store hold what braid did not verify. The
-// getters (Header, Body, Receipts, their …RLP forms for serving peers, Has,
-// Canonical, TxLookup, Block) read without verifying again.
+// PutBlock and PutBlockRLP store a whole block in one write. So a peer can
+// never make the store hold what braid did not verify. The getters
+// (Header, Body, Receipts, their …RLP forms for serving peers, Has,
+// Canonical, TxLookup, Block) read without verifying again; receipts are
+// kept and served in go-ethereum's storage encoding
+// (verify.ReceiptsStorage). Options.Notify tells the peer layer of every
+// block stored or evicted (to announce it in the DHT or withdraw it);
+// Items lists what is held, to announce it again after a restart.
 //
 // # The byte bound
 //

@@ -1,10 +1,13 @@
 package history
 
 import (
+	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -55,6 +58,11 @@ type Options struct {
 	Logger *slog.Logger
 	// Clock stamps stores and reads; nil is the real clock.
 	Clock clock.Clock
+	// Notify, if set, is told of every block whose stored parts changed
+	// (stored or evicted), after the write, outside the store's lock: the
+	// peer layer announces what it can serve and withdraws what it no
+	// longer can. Events of concurrent writes may interleave.
+	Notify func(Event)
 }
 
 // Store is a persistent, byte-bounded store of verified chain content. It
@@ -70,6 +78,7 @@ type Store struct {
 	items   map[common.Hash]*record
 	size    int64
 	dirty   map[common.Hash]bool // records whose Used/Reads changed since written
+	events  []Event              // for Options.Notify, sent by unlock
 	evicted uint64
 	refused uint64
 }
@@ -157,6 +166,21 @@ func (s *Store) Stats() Stats {
 		}
 	}
 	return st
+}
+
+// Items lists every stored block by number (then hash), as a Keeper sees
+// it: for re-announcing what the store holds after a restart.
+func (s *Store) Items() []Item {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Item, 0, len(s.items))
+	for h, r := range s.items {
+		out = append(out, s.item(h, r))
+	}
+	slices.SortFunc(out, func(a, b Item) int {
+		return cmp.Or(cmp.Compare(a.Number, b.Number), bytes.Compare(a.Hash[:], b.Hash[:]))
+	})
+	return out
 }
 
 // Has reports whether every part of parts of the block is stored.

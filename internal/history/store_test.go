@@ -517,3 +517,46 @@ func TestReorgInAFullStore(t *testing.T) {
 		t.Fatal("the demoted block was evicted by the write that demoted it")
 	}
 }
+
+// TestNotifyTellsWhatTheStoreHolds: replaying the events gives exactly the
+// blocks Items lists, the callback may call the store, and evictions are
+// told as Parts 0.
+func TestNotifyTellsWhatTheStoreHolds(t *testing.T) {
+	var mu sync.Mutex
+	held := map[common.Hash]Parts{}
+	evictions := 0
+	var s *Store
+	s, fake, _ := openStore(t, Options{MaxBytes: 48 << 10, Notify: func(e Event) {
+		if e.Parts != 0 && !s.Has(e.Hash, e.Parts) { // calls the store: no deadlock
+			t.Errorf("told of parts %d of %s the store does not hold", e.Parts, e.Hash)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if e.Parts == 0 {
+			delete(held, e.Hash)
+			evictions++
+			return
+		}
+		held[e.Hash] = e.Parts
+	}})
+	for i := range uint64(40) {
+		if err := putBlock(t, s, makeBlock(t, i+1, 2, byte(i), false)); err != nil {
+			t.Fatal(err)
+		}
+		fake.Advance(time.Second)
+	}
+	items := s.Items()
+	mu.Lock()
+	defer mu.Unlock()
+	if evictions == 0 || len(items) != len(held) {
+		t.Fatalf("%d evictions told, %d blocks told held, %d listed", evictions, len(held), len(items))
+	}
+	for i, it := range items {
+		if held[it.Hash] != it.Parts || it.Parts != AllParts {
+			t.Fatalf("block %d: told %d, holds %d", it.Number, held[it.Hash], it.Parts)
+		}
+		if i > 0 && items[i-1].Number > it.Number {
+			t.Fatal("Items is not in block order")
+		}
+	}
+}
