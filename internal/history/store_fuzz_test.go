@@ -2,6 +2,7 @@ package history
 
 import (
 	"bytes"
+	"flag"
 	"testing"
 
 	"github.com/ethereum/go-ethereum/rlp"
@@ -15,6 +16,7 @@ import (
 //
 //	go test -run '^$' -fuzz FuzzPutBlockRLP -fuzztime 20s ./internal/history
 func FuzzPutBlockRLP(f *testing.F) {
+	quickMinimize()
 	blocks := []*synthBlock{makeBlock(f, 1, 0, 1, false), makeBlock(f, 2, 3, 2, true), makeBlock(f, 3, 5, 3, false)}
 	bodies, receipts := make([][]byte, len(blocks)), make([][]byte, len(blocks))
 	for i, b := range blocks {
@@ -44,4 +46,15 @@ func FuzzPutBlockRLP(f *testing.F) {
 			}
 		}
 	})
+}
+
+// quickMinimize caps how long the fuzzer minimizes each new input at 1s
+// unless -fuzzminimizetime is given: the default minute per input leaves
+// a short -fuzztime no time to fuzz.
+func quickMinimize() {
+	given := false
+	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.fuzzminimizetime" })
+	if !given {
+		_ = flag.Set("test.fuzzminimizetime", "1s")
+	}
 }

@@ -24,6 +24,7 @@ func contentFailure(t *testing.T, err error) {
 //
 //	go test -run '^$' -fuzz FuzzDecodeHeader -fuzztime 20s ./internal/verify
 func FuzzDecodeHeader(f *testing.F) {
+	chainQuickMinimize()
 	seeds := loadContentSeeds(f)
 	for i, s := range seeds {
 		f.Add(uint8(i), []byte(s.Header))
@@ -47,6 +48,7 @@ func FuzzDecodeHeader(f *testing.F) {
 //
 //	go test -run '^$' -fuzz FuzzDecodeBody -fuzztime 20s ./internal/verify
 func FuzzDecodeBody(f *testing.F) {
+	chainQuickMinimize()
 	seeds := loadContentSeeds(f)
 	headers := make([]*types.Header, len(seeds))
 	for i, s := range seeds {
@@ -77,6 +79,7 @@ func FuzzDecodeBody(f *testing.F) {
 //
 //	go test -run '^$' -fuzz FuzzDecodeReceipts -fuzztime 20s ./internal/verify
 func FuzzDecodeReceipts(f *testing.F) {
+	chainQuickMinimize()
 	seeds := loadContentSeeds(f)
 	headers := make([]*types.Header, len(seeds))
 	bodies := make([]*types.Body, len(seeds))
