@@ -288,6 +288,32 @@ func TestEvictionFollowsTheKeeper(t *testing.T) {
 		}
 		auditBytes(t, s)
 	})
+	t.Run("keeper order", func(t *testing.T) {
+		// Numbers in a scrambled order: the keeper, not the order of
+		// arrival, decides; what is left is the highest numbers seen.
+		s, fake, _ := openStore(t, Options{MaxBytes: 48 << 10, Keeper: byNumber{}})
+		var stored []uint64
+		for i := range uint64(40) {
+			n := (i * 17) % 41
+			if err := putBlock(t, s, makeBlock(t, n, 2, byte(i), false)); err != nil && !errors.Is(err, ErrFull) {
+				t.Fatal(err)
+			}
+			stored = append(stored, n)
+			fake.Advance(time.Second)
+		}
+		items := s.Items()
+		slices.Sort(stored)
+		top := stored[len(stored)-len(items):]
+		for i, it := range items {
+			if it.Number != top[i] {
+				t.Fatalf("held %v, want the highest numbers %v", items, top)
+			}
+		}
+		if st := s.Stats(); st.Evicted == 0 {
+			t.Fatalf("nothing evicted: %+v", st)
+		}
+		auditBytes(t, s)
+	})
 }
 
 // checkEvictedPrefix fails t unless the blocks the store lost are a prefix
