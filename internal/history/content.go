@@ -29,6 +29,7 @@ func (s *Store) write(hash common.Hash, rec *record, fill func(content, index *m
 		return ErrClosed
 	}
 	b := s.kv.NewBatch()
+	defer b.Close()
 	content, index := &meter{KeyValueWriter: b}, &meter{KeyValueWriter: b}
 	next := record{Stored: s.now()}
 	if rec != nil {

@@ -66,6 +66,7 @@ func (s *Store) load() error {
 	it := s.kv.NewIterator([]byte(recordPrefix), nil)
 	defer it.Release()
 	b := s.kv.NewBatch()
+	defer b.Close()
 	for it.Next() {
 		hash := common.BytesToHash(it.Key()[len(recordPrefix):])
 		r := new(record)

@@ -127,6 +127,7 @@ func (s *Store) Close() error {
 	b := s.kv.NewBatch()
 	s.flushDirty(b)
 	err := b.Write()
+	b.Close()
 	return errors.Join(err, s.kv.Close())
 }
 
