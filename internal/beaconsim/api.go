@@ -290,4 +290,6 @@ func apiError(w http.ResponseWriter, code int, msg string) {
 
 func notFound(w http.ResponseWriter, msg string)   { apiError(w, http.StatusNotFound, msg) }
 func badRequest(w http.ResponseWriter, msg string) { apiError(w, http.StatusBadRequest, msg) }
-func serverError(w http.ResponseWriter, err error) { apiError(w, http.StatusInternalServerError, err.Error()) }
+func serverError(w http.ResponseWriter, err error) {
+	apiError(w, http.StatusInternalServerError, err.Error())
+}
