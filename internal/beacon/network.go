@@ -43,13 +43,19 @@ const DefaultSlotDuration = 12 * time.Second
 // Network.Forks (name, epoch, version from the network's config.yaml) until
 // braid's go-ethereum knows it; an endpoint reporting an unknown fork is
 // shown in Status.
-func Mainnet() Network { return NetworkFromChainConfig("mainnet", params.MainnetLightConfig, DefaultSlotDuration) }
+func Mainnet() Network {
+	return NetworkFromChainConfig("mainnet", params.MainnetLightConfig, DefaultSlotDuration)
+}
 
 // Sepolia is the Sepolia test network; see Mainnet.
-func Sepolia() Network { return NetworkFromChainConfig("sepolia", params.SepoliaLightConfig, DefaultSlotDuration) }
+func Sepolia() Network {
+	return NetworkFromChainConfig("sepolia", params.SepoliaLightConfig, DefaultSlotDuration)
+}
 
 // Hoodi is the Hoodi test network; see Mainnet.
-func Hoodi() Network { return NetworkFromChainConfig("hoodi", params.HoodiLightConfig, DefaultSlotDuration) }
+func Hoodi() Network {
+	return NetworkFromChainConfig("hoodi", params.HoodiLightConfig, DefaultSlotDuration)
+}
 
 // NetworkByName returns the preset of a public network: mainnet, sepolia or
 // hoodi.
