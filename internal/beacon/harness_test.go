@@ -31,6 +31,7 @@ type harness struct {
 	apis   []*beaconsim.API
 	urls   []string
 	blocks []*ctypes.Header
+	roots  []common.Hash // beacon roots of the fed blocks
 	logs   *syncBuffer
 	reg    *prometheus.Registry
 	client *beacon.Client
@@ -119,7 +120,7 @@ func (h *harness) feed() beaconsim.Head {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	h.blocks = append(h.blocks, b)
+	h.blocks, h.roots = append(h.blocks, b), append(h.roots, head.Root)
 	return head
 }
 

@@ -134,13 +134,14 @@ func (c *Client) readyLocked(now time.Time) error {
 		return ErrStopped
 	case !c.booted:
 		return fmt.Errorf("%w: checkpoint %s (%s)%s", ErrBootstrapping, c.cp.Root, c.cp.Source, c.endpointHint())
-	case !c.anyUpLocked():
-		return fmt.Errorf("%w (%d configured)%s", ErrNoEndpoint, len(c.eps), c.endpointHint())
 	case c.head == nil:
 		return fmt.Errorf("%w%s", ErrNoHead, c.endpointHint())
 	}
 	if age := c.head.Age(now); age > c.cfg.MaxHeadAge {
-		return fmt.Errorf("%w: head at slot %d is %v old, over max_head_age %v", ErrStaleHead, c.head.Slot, age.Round(time.Second), c.cfg.MaxHeadAge)
+		return fmt.Errorf("%w: head at slot %d is %v old, over max_head_age %v%s", ErrStaleHead, c.head.Slot, age.Round(time.Second), c.cfg.MaxHeadAge, c.endpointHint())
+	}
+	if !c.anyUpLocked() {
+		return fmt.Errorf("%w (%d configured)%s", ErrNoEndpoint, len(c.eps), c.endpointHint())
 	}
 	return nil
 }
