@@ -129,12 +129,7 @@ func TestOneEndpointDownOtherServes(t *testing.T) {
 	// The first comes back: the client follows again (reconnect back-off
 	// runs on the injected clock).
 	h.apis[0].SetFaults(beaconsim.Faults{})
-	var fed beaconsim.Head
-	waitFor(t, "the endpoint's return", func() bool {
-		h.nextSlot()
-		fed = h.feed()
-		_, err := c.Head()
-		return err == nil && endpoint(t, c, 0).Up
-	})
-	h.waitHead(c, fed)
+	h.nextSlot()
+	fed := h.feed()
+	h.progress("the endpoint's return", func() bool { return serves(c, fed)() && endpoint(t, c, 0).Up })
 }

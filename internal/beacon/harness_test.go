@@ -139,6 +139,35 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// progress waits for cond like waitFor, but nudges the injected clock one
+// second forward every 50 ms of real time: goroutines that wait on the
+// clock (stream reconnects, quarantines) then run whenever they reached
+// their waits, with no ordering assumed between them and the test.
+func (h *harness) progress(what string, cond func() bool) {
+	h.t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	nudge := time.Now().Add(50 * time.Millisecond)
+	for !cond() {
+		now := time.Now()
+		if now.After(deadline) {
+			h.t.Fatalf("timed out waiting for %s", what)
+		}
+		if now.After(nudge) {
+			h.clk.Advance(time.Second)
+			nudge = now.Add(50 * time.Millisecond)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// serves reports whether the client's fresh head is the fed block.
+func serves(c *beacon.Client, fed beaconsim.Head) func() bool {
+	return func() bool {
+		got, err := c.Head()
+		return err == nil && got.BlockHash == fed.BlockHash
+	}
+}
+
 // waitHead waits until the client serves the fed head.
 func (h *harness) waitHead(c *beacon.Client, want beaconsim.Head) beacon.Head {
 	h.t.Helper()

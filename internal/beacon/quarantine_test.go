@@ -42,6 +42,5 @@ func TestQuarantineEndsAndRepeats(t *testing.T) {
 	h.clk.Advance(second)
 	h.nextSlot()
 	fed := h.feed()
-	h.waitHead(c, fed)
-	waitFor(t, "the mended endpoint up", func() bool { return endpoint(t, c, 1).Up })
+	h.progress("the mended endpoint serving", func() bool { return serves(c, fed)() && endpoint(t, c, 1).Up })
 }

@@ -44,9 +44,11 @@ func TestStaleHeadMakesNotReady(t *testing.T) {
 	if st.Ready || st.Head == nil || !st.Head.Stale {
 		t.Fatalf("status %+v", st)
 	}
+	// The frozen stream went idle and was dropped; once the API recovers the
+	// reconnect (back-off on the injected clock) brings the new head.
 	h.apis[0].SetFaults(beaconsim.Faults{})
 	h.nextSlot()
-	h.waitHead(c, h.feed())
+	h.progress("the head after the API recovers", serves(c, h.feed()))
 }
 
 // TestOldHeadRefusedOnArrival: a signed head that is already older than
