@@ -25,7 +25,7 @@ const waitTimeout = 30 * time.Second
 
 // harness is a simulated beacon chain on loopback with a light client.
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	clk    *clock.Fake
 	sim    *beaconsim.Sim
 	apis   []*beaconsim.API
@@ -44,7 +44,7 @@ type options struct {
 	wrap      func(i int, h http.Handler) http.Handler
 }
 
-func newHarness(t *testing.T, o options) *harness {
+func newHarness(t testing.TB, o options) *harness {
 	t.Helper()
 	if o.apis == 0 {
 		o.apis = 1
@@ -128,7 +128,7 @@ func (h *harness) feed() beaconsim.Head {
 func (h *harness) nextSlot() { h.clk.Advance(h.sim.SlotDuration()) }
 
 // waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(waitTimeout)
 	for !cond() {
