@@ -5,6 +5,7 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"syscall"
 	"testing"
 	"time"
 
@@ -65,6 +66,8 @@ func BenchmarkUpdateCPU(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
+	var ru0, ru1 syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
 	for i := range b.N {
 		u, err := s.decodeOptimistic(updates[i%len(updates)])
 		if err != nil {
@@ -77,4 +80,7 @@ func BenchmarkUpdateCPU(b *testing.B) {
 			b.Fatal("signature", err)
 		}
 	}
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
+	cpu := ru1.Utime.Nano() + ru1.Stime.Nano() - ru0.Utime.Nano() - ru0.Stime.Nano()
+	b.ReportMetric(float64(cpu)/1e6/float64(b.N), "cpu-ms/update")
 }

@@ -49,6 +49,7 @@ type Sim struct {
 	cfg     Config
 	chain   *params.ChainConfig
 	genesis time.Time
+	retain  int // recent blocks kept (keepBlocks; tests lower it)
 
 	mu         sync.Mutex
 	committees map[uint64]*committee
@@ -88,6 +89,7 @@ func New(cfg Config) (*Sim, error) {
 	s := &Sim{
 		cfg:        cfg,
 		genesis:    genesis,
+		retain:     keepBlocks,
 		committees: make(map[uint64]*committee),
 		byRoot:     make(map[common.Hash]*block),
 		checkpoint: make(map[common.Hash]bool),
@@ -198,10 +200,10 @@ func (s *Sim) checkpointFor(slot uint64) *block {
 // prune drops old blocks except finalized checkpoints and the blocks that
 // attest each period's committee update.
 func (s *Sim) prune() {
-	if len(s.blocks) <= 2*keepBlocks {
+	if len(s.blocks) <= 2*s.retain {
 		return
 	}
-	cut := len(s.blocks) - keepBlocks
+	cut := len(s.blocks) - s.retain
 	kept := make([]*block, 0, len(s.blocks))
 	for _, b := range s.blocks[:cut] {
 		if s.checkpoint[b.root] || s.updates[types.SyncPeriod(b.header.Slot)] == b {
