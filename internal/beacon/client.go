@@ -101,13 +101,14 @@ func (c *Client) Start() error {
 		return errors.New("beacon: client already started or closed")
 	}
 	c.started = true
+	c.wg.Add(2) // Close waits for the registrations and the watcher
 	c.mu.Unlock()
 	c.log.Info("beacon light client starting", "checkpoint", c.cp.Root, "source", c.cp.Source, "apis", len(c.eps))
 	c.sched.Start()
 	for _, ep := range c.eps {
 		c.register(ep)
 	}
-	c.wg.Add(1)
+	c.wg.Done()
 	go func() {
 		defer c.wg.Done()
 		c.watchStale()
@@ -141,17 +142,19 @@ func (c *Client) Close() error {
 // register wraps ep in go-ethereum's request server (timeouts, per-server
 // request limits, failure back-off) and adds it to the scheduler. Transport
 // timeouts run on the system clock (mclock.System): they bound real network
-// waits; braid's decisions use the injected clock.
+// waits; braid's decisions use the injected clock. Callers are counted in
+// c.wg, so Close cannot stop the scheduler under them; c.mu is not held
+// across the scheduler (its loop takes c.mu when publishing).
 func (c *Client) register(ep *endpoint) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
+	closed := c.closed
+	c.mu.Unlock()
+	if closed {
 		return
 	}
 	srv := request.NewServer(ep, &mclock.System{})
 	ep.setServer(srv, func() { c.sched.UnregisterServer(srv) })
 	c.sched.RegisterServer(srv)
-	c.m.setUp(ep.name, false)
 }
 
 // drop unregisters a quarantined endpoint and registers it again when its

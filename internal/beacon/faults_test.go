@@ -50,7 +50,7 @@ func TestRefusesForgedSignature(t *testing.T) {
 	if _, err := c.Head(); !errors.Is(err, beacon.ErrNotReady) {
 		t.Fatalf("a forged head was served (err %v)", err)
 	}
-	if h.updates("optimistic", "bad_signature") == 0 {
+	if h.updates("optimistic", "bad_signature")+h.updates("finality", "bad_signature") == 0 {
 		t.Error("no bad_signature counted")
 	}
 	st := endpoint(t, c, 0)
