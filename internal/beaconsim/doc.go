@@ -13,6 +13,12 @@
 // differ only in their faults: a forged signature, too few signers, a frozen
 // (stale) head, or being down.
 //
+// To drive it from a devnet: make a Sim with the devnet's block time as
+// SlotDuration, feed the current head (the anchor, whose root
+// Sim.Checkpoint returns), then feed every new head as it is sealed. A light
+// client takes beacon.NetworkFromChainConfig(name, sim.ChainConfig(),
+// sim.SlotDuration()) and that checkpoint; see Example.
+//
 // The beacon state and block body are sparse: only the leaves a light client
 // proves (current and next sync committee, finalized checkpoint, execution
 // payload) are real; every other subtree is zero. The execution payload
