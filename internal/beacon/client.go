@@ -85,7 +85,7 @@ func New(cfg Config) (*Client, error) {
 	c.sched.RegisterModule(lsync.NewCheckpointInit(chainGuard{c}, c.cp.Root), "checkpointInit")
 	c.sched.RegisterModule(c.gate, "braidGate")
 	for i, name := range endpointNames(cfg.APIs) {
-		c.eps = append(c.eps, newEndpoint(cfg.APIs[i], name, s, &cfg, c.gate.push))
+		c.eps = append(c.eps, newEndpoint(cfg.APIs[i], name, s, &cfg, c.log, c.gate.push))
 	}
 	if c.m, err = newMetrics(cfg.Registerer, c); err != nil {
 		return nil, err

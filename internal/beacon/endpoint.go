@@ -64,7 +64,7 @@ type endpoint struct {
 	strikes     int
 }
 
-func newEndpoint(e Endpoint, name string, s *spec, cfg *Config, push func(*endpoint, any)) *endpoint {
+func newEndpoint(e Endpoint, name string, s *spec, cfg *Config, log *slog.Logger, push func(*endpoint, any)) *endpoint {
 	u, _ := parseEndpointURL(e.URL) // validated
 	return &endpoint{
 		name:    name,
@@ -76,7 +76,7 @@ func newEndpoint(e Endpoint, name string, s *spec, cfg *Config, push func(*endpo
 		}},
 		spec:    s,
 		clock:   cfg.Clock,
-		log:     cfg.Logger.With("beacon_api", name),
+		log:     log.With("beacon_api", name),
 		timeout: cfg.RequestTimeout,
 		idle:    cfg.MaxHeadAge,
 		push:    push,
