@@ -2,14 +2,12 @@ package server
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -109,6 +107,9 @@ func withDefaults(l config.Limits) config.Limits {
 	if l.RequestTimeout <= 0 {
 		l.RequestTimeout = d.RequestTimeout
 	}
+	if l.MaxBatchResponseBytes <= 0 {
+		l.MaxBatchResponseBytes = d.MaxBatchResponseBytes
+	}
 	return l
 }
 
@@ -205,7 +206,7 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request, n *gateway.Net
 		}
 		flag()
 		cacheHeader(w, resp)
-		writeJSON(w, http.StatusOK, resp.AppendJSON(make([]byte, 0, 128+len(resp.Result))))
+		writeAnswer(w, resp)
 		return
 	}
 	answers := s.runBatch(ctx, msg.Members, n.Handle)
@@ -215,7 +216,7 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request, n *gateway.Net
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	writeJSON(w, http.StatusOK, jsonrpc.AppendBatch(nil, answers))
+	writeBatch(w, answers)
 }
 
 // cacheHeader says whether braid's cache answered: "Braid-Cache: hit"
@@ -232,42 +233,6 @@ func cacheHeader(w http.ResponseWriter, answers ...*jsonrpc.Response) {
 		v = "miss"
 	}
 	w.Header().Set("Braid-Cache", v)
-}
-
-// callFunc answers one call: Network.Handle over HTTP; over WebSocket the
-// connection's own methods (eth_subscribe, eth_unsubscribe) first.
-type callFunc func(ctx context.Context, req *jsonrpc.Request) *jsonrpc.Response
-
-// runBatch executes the members concurrently with call and returns the
-// answers in the members' order (notifications have none). The whole batch
-// shares one request deadline: members still queued when it passes answer
-// a timeout instead of starting late.
-func (s *Server) runBatch(ctx context.Context, members []jsonrpc.Member, call callFunc) []*jsonrpc.Response {
-	ctx, cancel := context.WithTimeout(ctx, s.limits.RequestTimeout)
-	defer cancel()
-	out := make([]*jsonrpc.Response, len(members))
-	sem := make(chan struct{}, batchConcurrency)
-	var wg sync.WaitGroup
-	for i, m := range members {
-		if m.Req == nil {
-			out[i] = m.Err
-			continue
-		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			out[i] = call(ctx, m.Req)
-		}()
-	}
-	wg.Wait()
-	answers := out[:0]
-	for _, r := range out {
-		if r != nil {
-			answers = append(answers, r)
-		}
-	}
-	return answers
 }
 
 // readBody reads the whole body (braid never streams a client body to an
