@@ -146,8 +146,8 @@ func New(cfg *Config, opts ...Option) (*Braid, error) {
 	if err != nil {
 		return nil, fmt.Errorf("braid: %w", err)
 	}
-	srv := server.New(gw, server.Options{Limits: cfg.Limits, WebSocket: cfg.WebSocket, Logger: o.logger,
-		Gatherer: o.registry, Registry: o.registry})
+	srv := server.New(gw, server.Options{Limits: cfg.Limits, WebSocket: cfg.WebSocket, TrustedProxies: cfg.TrustedProxies,
+		Logger: o.logger, Gatherer: o.registry, Registry: o.registry})
 	for _, r := range o.routes {
 		srv.Handle(r.pattern, r.h)
 	}

@@ -39,6 +39,9 @@ type Options struct {
 	Logger    *slog.Logger
 	Gatherer  prometheus.Gatherer   // for /metrics; nil serves no metrics
 	Registry  prometheus.Registerer // for the braid_ws_* collectors; nil records none
+	// TrustedProxies are config.Config.TrustedProxies: proxies whose
+	// X-Forwarded-For names the client the per-client caps count.
+	TrustedProxies []string
 }
 
 // subscribeFunc starts a subscription on n: Network.Subscribe, or a fake
@@ -55,6 +58,7 @@ type Server struct {
 	ws        config.WebSocket
 	wsm       *wsMetrics
 	wsConns   wsRegistry
+	clients   clients
 	subscribe subscribeFunc
 	onWSClose func(reason string) // tests: called when a connection is over
 }
@@ -76,7 +80,8 @@ func New(gw *gateway.Gateway, opts Options) *Server {
 			return n.Subscribe(params, deliver)
 		},
 	}
-	s.wsConns.init(opts.WebSocket.MaxConnections)
+	s.wsConns.init(opts.WebSocket)
+	s.clients.trusted = trustedProxies(opts.TrustedProxies, opts.Logger)
 	s.mux.HandleFunc("POST /{$}", s.serveDefault)
 	s.mux.HandleFunc("POST /{network}", s.serveNetwork)
 	// A GET on the same paths is a WebSocket upgrade (or, without one, the
@@ -179,6 +184,12 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request, n *gateway.Net
 	if bad != nil {
 		writeJSON(w, http.StatusOK, bad.AppendJSON(nil))
 		return
+	}
+	client := s.clients.of(r)
+	for _, m := range msg.Members {
+		if m.Req != nil {
+			m.Req.Client = client
+		}
 	}
 	ctx := r.Context()
 	var meta *gateway.Meta

@@ -36,6 +36,12 @@ func wsWithDefaults(w config.WebSocket) config.WebSocket {
 	if w.MaxSubscriptions <= 0 {
 		w.MaxSubscriptions = d.MaxSubscriptions
 	}
+	if w.MaxConnectionsPerClient <= 0 {
+		w.MaxConnectionsPerClient = d.MaxConnectionsPerClient
+	}
+	if w.MaxSubscriptionsPerClient <= 0 {
+		w.MaxSubscriptionsPerClient = d.MaxSubscriptionsPerClient
+	}
 	if w.MaxMessageBytes <= 0 {
 		w.MaxMessageBytes = d.MaxMessageBytes
 	}
@@ -120,8 +126,9 @@ func (h *hijackRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // serveWebSocket runs one WebSocket JSON-RPC connection to n until it is
 // over.
 func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request, n *gateway.Network) {
-	if e := s.wsConns.reserve(); e != nil {
-		writeError(w, http.StatusServiceUnavailable, e)
+	client := s.clients.of(r)
+	if status, e := s.wsConns.reserve(client); e != nil {
+		writeError(w, status, e)
 		return
 	}
 	rec := &hijackRecorder{ResponseWriter: w}
@@ -132,17 +139,18 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request, n *gatew
 		CompressionMode: websocket.CompressionDisabled,
 	})
 	if err != nil { // Accept has answered the client
-		s.wsConns.release(nil)
+		s.wsConns.release(nil, client)
 		s.log.Debug("websocket upgrade refused", "remote", r.RemoteAddr, "network", n.Name, "err", err)
 		return
 	}
 	conn.SetReadLimit(s.ws.MaxMessageBytes)
 	c := newWSConn(s, conn, rec.conn, n, r.RemoteAddr)
+	c.client = client
 	if !s.wsConns.add(c) {
 		c.fail(websocket.StatusGoingAway, "server shutting down", reasonShutdown)
 	}
 	reason := c.run()
-	s.wsConns.release(c)
+	s.wsConns.release(c, client)
 	if s.onWSClose != nil {
 		s.onWSClose(reason)
 	}
@@ -158,6 +166,7 @@ type wsConn struct {
 	raw    net.Conn // the hijacked connection; nil if unknown
 	n      *gateway.Network
 	remote string
+	client string // the per-client caps' name for the remote address
 	opened time.Time
 
 	// ctx is the context of the calls in progress; cancelled when the
@@ -359,6 +368,7 @@ func (c *wsConn) handle(msg []byte) {
 	}
 	var after afterSend
 	call := func(ctx context.Context, req *jsonrpc.Request) *jsonrpc.Response {
+		req.Client = c.client
 		return c.call(ctx, req, &after)
 	}
 	var answers []*jsonrpc.Response
