@@ -173,8 +173,7 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request, n *gateway.Net
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			writeError(w, http.StatusRequestEntityTooLarge, jsonrpc.Errorf(jsonrpc.CodeInvalidRequest,
-				"invalid request: body exceeds the limit of %d bytes", s.limits.MaxBodyBytes))
+			s.refuseBody(w, r)
 			return
 		}
 		writeError(w, http.StatusBadRequest, jsonrpc.Errorf(jsonrpc.CodeParseError, "cannot read request body"))
