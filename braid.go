@@ -147,7 +147,7 @@ func New(cfg *Config, opts ...Option) (*Braid, error) {
 		return nil, fmt.Errorf("braid: %w", err)
 	}
 	srv := server.New(gw, server.Options{Limits: cfg.Limits, WebSocket: cfg.WebSocket, TrustedProxies: cfg.TrustedProxies,
-		Logger: o.logger, Gatherer: o.registry, Registry: o.registry})
+		CORS: cfg.CORS, Logger: o.logger, Gatherer: o.registry, Registry: o.registry})
 	for _, r := range o.routes {
 		srv.Handle(r.pattern, r.h)
 	}

@@ -42,6 +42,9 @@ type Options struct {
 	// TrustedProxies are config.Config.TrustedProxies: proxies whose
 	// X-Forwarded-For names the client the per-client caps count.
 	TrustedProxies []string
+	// CORS lets pages of the origins it lists call braid (off when it
+	// lists none).
+	CORS config.CORS
 }
 
 // subscribeFunc starts a subscription on n: Network.Subscribe, or a fake
@@ -59,6 +62,7 @@ type Server struct {
 	wsm       *wsMetrics
 	wsConns   wsRegistry
 	clients   clients
+	cors      *cors // nil: off
 	subscribe subscribeFunc
 	onWSClose func(reason string) // tests: called when a connection is over
 }
@@ -82,6 +86,7 @@ func New(gw *gateway.Gateway, opts Options) *Server {
 	}
 	s.wsConns.init(opts.WebSocket)
 	s.clients.trusted = trustedProxies(opts.TrustedProxies, opts.Logger)
+	s.cors = newCORS(opts.CORS)
 	s.mux.HandleFunc("POST /{$}", s.serveDefault)
 	s.mux.HandleFunc("POST /{network}", s.serveNetwork)
 	// A GET on the same paths is a WebSocket upgrade (or, without one, the
@@ -122,7 +127,12 @@ func withDefaults(l config.Limits) config.Limits {
 // listener.
 func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
 
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.cors != nil && s.cors.handle(w, r) {
+		return // a preflight, answered
+	}
+	s.mux.ServeHTTP(w, r)
+}
 
 func (s *Server) serveDefault(w http.ResponseWriter, r *http.Request) {
 	s.serveRPC(w, r, s.gw.Networks()[0])
