@@ -22,33 +22,32 @@ type callFunc func(ctx context.Context, req *jsonrpc.Request) *jsonrpc.Response
 // bounds them: counted in the members' order, every answer up to and
 // including the one that passes the bound is kept, and every member after
 // it is answered with CodeResponseTooLarge. So the answered members are
-// always a prefix of the batch, whatever order they finish in. Members are
-// admitted while the answers seen so far (in any order) stay within the
-// bound: once they pass it no further member starts, so what braid holds
-// for a batch is the bound plus the answers of the members in flight.
+// always a prefix of the batch, whatever order they finish in. Once the
+// answers seen (in any order) pass the bound no further member starts, and
+// before that a member waits while the answers seen plus one of their
+// average size for each member in flight would pass it. So what braid
+// holds for a batch is about the bound, plus the first members in flight
+// (at most batchConcurrency) before any answer tells how large they are.
 func (s *Server) runBatch(ctx context.Context, members []jsonrpc.Member, call callFunc) []*jsonrpc.Response {
 	ctx, cancel := context.WithTimeout(ctx, s.limits.RequestTimeout)
 	defer cancel()
 	budget := newBatchBudget(len(members), s.limits.MaxBatchResponseBytes)
 	out := make([]*jsonrpc.Response, len(members))
-	sem := make(chan struct{}, batchConcurrency)
 	var wg sync.WaitGroup
 	for i, m := range members {
 		if m.Req == nil {
 			out[i] = m.Err
-			budget.done(i, m.Err)
+			budget.done(i, m.Err, false)
 			continue
 		}
-		sem <- struct{}{}
-		if budget.spent() {
-			<-sem
+		if !budget.start() {
 			break
 		}
 		wg.Add(1)
 		go func() {
-			defer func() { <-sem; wg.Done() }()
+			defer wg.Done()
 			resp := call(ctx, m.Req)
-			if !budget.done(i, resp) {
+			if !budget.done(i, resp, true) {
 				resp = nil // past the bound: its bytes are not held
 			}
 			out[i] = resp
@@ -81,36 +80,90 @@ func (s *Server) batchTooLarge() *jsonrpc.Error {
 		s.limits.MaxBatchResponseBytes)
 }
 
-// batchBudget counts the bytes of a batch's answers.
+// batchBudget counts the bytes of a batch's answers and admits its
+// members.
 type batchBudget struct {
 	limit int64
 
-	mu    sync.Mutex
-	sizes []int64 // each member's answer size; -1 until it is done
-	next  int     // members [0, next) are counted in order
-	sum   int64   // their bytes
-	first int     // the first member past the bound (len(sizes): none yet)
-	seen  int64   // bytes of every answer done so far, in any order
+	mu       sync.Mutex
+	changed  sync.Cond // a member is done
+	sizes    []int64   // each member's answer size; -1 until it is done
+	next     int       // members [0, next) are counted in order
+	sum      int64     // their bytes
+	first    int       // the first member past the bound (len(sizes): none yet)
+	seen     int64     // bytes of every answer done so far, in any order
+	finished int       // answers done so far
+	inflight int       // members started and not done
 }
 
 func newBatchBudget(n int, limit int64) *batchBudget {
 	b := &batchBudget{limit: limit, sizes: make([]int64, n), first: n}
+	b.changed.L = &b.mu
 	for i := range b.sizes {
 		b.sizes[i] = -1
 	}
 	return b
 }
 
-// done records member i's answer (nil for a notification) and reports
-// whether it may still be part of the batch's answer: false once the
-// members before it are known to pass the bound.
-func (b *batchBudget) done(i int, r *jsonrpc.Response) bool {
+// Whether the next member may start.
+const (
+	admitStart = iota
+	admitWait  // not yet: wait for a member in flight
+	admitStop  // never: the answers seen have passed the bound
+)
+
+// start waits until the next member may start, and reports false when no
+// member may start any more.
+func (b *batchBudget) start() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for {
+		switch b.admitLocked() {
+		case admitStop:
+			return false
+		case admitStart:
+			b.inflight++
+			return true
+		}
+		b.changed.Wait()
+	}
+}
+
+// admitLocked decides about the next member; b.mu is held. It waits while
+// batchConcurrency members are in flight, or while the answers seen plus
+// one of their average size for each member in flight and the next would
+// pass the bound. With none in flight it always starts (until the bound
+// is passed), so the batch goes on.
+func (b *batchBudget) admitLocked() int {
+	switch {
+	case b.seen > b.limit || b.first < len(b.sizes):
+		return admitStop
+	case b.inflight == 0:
+		return admitStart
+	case b.inflight >= batchConcurrency:
+		return admitWait
+	case b.finished > 0 && b.seen+int64(b.inflight+1)*(b.seen/int64(b.finished)) > b.limit:
+		return admitWait
+	}
+	return admitStart
+}
+
+// done records member i's answer (nil for a notification; started: it
+// was admitted by start) and reports whether it may still be part of the
+// batch's answer: false once the members before it are known to pass the
+// bound.
+func (b *batchBudget) done(i int, r *jsonrpc.Response, started bool) bool {
 	var size int64
 	if r != nil {
 		size = int64(r.Size())
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	defer b.changed.Broadcast()
+	if started {
+		b.inflight--
+	}
+	b.finished++
 	b.sizes[i] = size
 	b.seen += size
 	for b.next < b.first && b.sizes[b.next] >= 0 {
@@ -121,13 +174,6 @@ func (b *batchBudget) done(i int, r *jsonrpc.Response) bool {
 		}
 	}
 	return i < b.first
-}
-
-// spent reports whether no further member may start.
-func (b *batchBudget) spent() bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.seen > b.limit || b.first < len(b.sizes)
 }
 
 // cut is the first member past the bound (the member count when none is).

@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/jsonrpc"
@@ -46,36 +48,110 @@ func result(id json.RawMessage, size int) *jsonrpc.Response {
 	return jsonrpc.ResultResponse(id, json.RawMessage(`"`+strings.Repeat("a", pad)+`"`))
 }
 
-// TestBatchBoundIsAPrefix: however the members finish, the answered ones
-// are the batch's first members up to and including the one whose answer
-// passes the bound, and every later member gets -32003. Here the members
-// finish in reverse order.
+// TestBatchBudgetCountsInOrder: however the answers arrive, the cut is
+// after the first member whose answer, added to those before it, passes
+// the bound, and an answer past a known cut is dropped at once.
+func TestBatchBudgetCountsInOrder(t *testing.T) {
+	r := result(json.RawMessage(`1`), 100)
+	for _, order := range [][]int{
+		{0, 1, 2, 3, 4, 5, 6, 7, 8, 9},
+		{9, 8, 7, 6, 5, 4, 3, 2, 1, 0},
+		{5, 3, 9, 0, 2, 7, 1, 8, 6, 4},
+	} {
+		b := newBatchBudget(10, 350) // 0-3 make 400 bytes: the cut is at 4
+		kept := map[int]bool{}
+		for _, i := range order {
+			kept[i] = b.done(i, r, false)
+		}
+		if b.cut() != 4 {
+			t.Errorf("order %v: cut at %d, want 4", order, b.cut())
+		}
+		for i := range 4 {
+			if !kept[i] {
+				t.Errorf("order %v: member %d dropped before the cut", order, i)
+			}
+		}
+		if b.start() {
+			t.Errorf("order %v: a member may start after the bound is passed", order)
+		}
+	}
+	// Once the cut is known, a later answer is not held.
+	b := newBatchBudget(10, 150)
+	b.done(0, r, false)
+	b.done(1, r, false)
+	if b.done(5, r, false) {
+		t.Error("an answer past a known cut was kept")
+	}
+}
+
+// TestBatchBoundIsAPrefix: members finishing in any order (here after
+// random pauses) leave the same answer: the prefix up to and including
+// the member whose answer passes the bound, then -32003.
 func TestBatchBoundIsAPrefix(t *testing.T) {
-	const n, size, bound = 10, 100, 350 // members 0-3 make 400 bytes: the cut is at 4
+	const n, size, bound = 40, 100, 1050 // members 0-10 make 1100 bytes: the cut is at 11
 	s := testBatchServer(bound)
-	members := batchOf(t, n, nil, nil)
-	gates := make([]chan struct{}, n+1)
-	for i := range gates {
-		gates[i] = make(chan struct{})
-	}
-	close(gates[n])
-	answers := s.runBatch(context.Background(), members, func(_ context.Context, req *jsonrpc.Request) *jsonrpc.Response {
-		i, _ := strconv.Atoi(string(req.ID))
-		<-gates[i+1] // the member after this one is done first
-		defer close(gates[i])
-		return result(req.ID, size)
-	})
-	if len(answers) != n {
-		t.Fatalf("%d answers", len(answers))
-	}
-	for i, a := range answers {
-		if string(a.ID) != strconv.Itoa(i) {
-			t.Fatalf("answer %d: id %s", i, a.ID)
+	for range 5 {
+		answers := s.runBatch(context.Background(), batchOf(t, n, nil, nil), func(_ context.Context, req *jsonrpc.Request) *jsonrpc.Response {
+			time.Sleep(time.Duration(rand.IntN(2000)) * time.Microsecond)
+			return result(req.ID, size)
+		})
+		if len(answers) != n {
+			t.Fatalf("%d answers", len(answers))
 		}
-		tooLarge := a.Error != nil && a.Error.Code == jsonrpc.CodeResponseTooLarge
-		if (i < 4) == tooLarge || (i < 4 && a.Size() != size) {
-			t.Errorf("member %d: %s", i, a.AppendJSON(nil))
+		for i, a := range answers {
+			tooLarge := a.Error != nil && a.Error.Code == jsonrpc.CodeResponseTooLarge
+			if string(a.ID) != strconv.Itoa(i) || (i < 11) == tooLarge || (i < 11 && a.Size() != size) {
+				t.Fatalf("member %d: %s", i, a.AppendJSON(nil))
+			}
 		}
+	}
+}
+
+// TestBatchAdmissionFollowsAnswerSize: before any answer is in, up to
+// batchConcurrency members start; once answers show their size, members
+// start only while the bound has room for those in flight and one more,
+// so about as many run as the bound holds.
+func TestBatchAdmissionFollowsAnswerSize(t *testing.T) {
+	b := newBatchBudget(200, 9_999) // answers of 1000 bytes: the cut is at 10
+	admit := func() int {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return b.admitLocked()
+	}
+	for range batchConcurrency {
+		if !b.start() {
+			t.Fatal("a member of the first wave may not start")
+		}
+	}
+	if admit() != admitWait {
+		t.Fatal("more than batchConcurrency members may start")
+	}
+	one := result(json.RawMessage(`1`), 1000)
+	b = newBatchBudget(200, 9_999)
+	b.start()
+	b.done(0, one, true)
+	started := 1
+	for admit() == admitStart {
+		b.start()
+		started++
+	}
+	// 1000 seen, average 1000: 8 in flight and one more make 10,000.
+	if started != 9 || admit() != admitWait {
+		t.Fatalf("%d members started once the first answer was in, want 9", started)
+	}
+	for i := 1; i < 9; i++ {
+		b.done(i, one, true)
+		if i < 8 && admit() != admitWait {
+			t.Fatalf("after %d answers: a member may start that the bound has no room for", i+1)
+		}
+	}
+	// 9000 seen, none in flight: the next starts (and passes the bound).
+	if admit() != admitStart || !b.start() {
+		t.Fatal("the batch does not go on with none in flight")
+	}
+	b.done(9, one, true)
+	if admit() != admitStop || b.cut() != 10 {
+		t.Fatalf("after the bound is passed: admission %d, cut %d", admit(), b.cut())
 	}
 }
 
