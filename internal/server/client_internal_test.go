@@ -3,6 +3,7 @@ package server
 import (
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"testing"
 )
 
@@ -44,4 +45,31 @@ func TestClientOf(t *testing.T) {
 			t.Errorf("remote %q X-Forwarded-For %q: %q, want %q", tt.remote, tt.xff, got, tt.want)
 		}
 	}
+}
+
+// FuzzClientOf: whatever a client writes into X-Forwarded-For, it never
+// panics braid, never makes a client from an untrusted address anyone but
+// itself, and names a client as an address or an IPv6 /64.
+func FuzzClientOf(f *testing.F) {
+	for _, s := range []string{"", "198.51.100.7", "6.6.6.6, 198.51.100.7", "garbage, 10.2.2.2", "[::1]:80", "1.2.3.4:5, ,,", "2001:db8::1%eth0"} {
+		f.Add(s, true)
+		f.Add(s, false)
+	}
+	cl := clients{trusted: trustedProxies([]string{"10.0.0.0/8"}, slog.New(slog.DiscardHandler))}
+	f.Fuzz(func(t *testing.T, xff string, viaProxy bool) {
+		remote := "192.0.2.1:4000"
+		if viaProxy {
+			remote = "10.1.1.1:4000"
+		}
+		r := &http.Request{RemoteAddr: remote, Header: http.Header{"X-Forwarded-For": {xff}}}
+		got := cl.of(r)
+		if !viaProxy && got != "192.0.2.1" {
+			t.Fatalf("an untrusted client with X-Forwarded-For %q counts as %q", xff, got)
+		}
+		if _, err := netip.ParseAddr(got); err != nil {
+			if p, err := netip.ParsePrefix(got); err != nil || p.Bits() != 64 {
+				t.Fatalf("X-Forwarded-For %q: client %q is neither an address nor a /64", xff, got)
+			}
+		}
+	})
 }
