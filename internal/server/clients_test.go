@@ -14,6 +14,17 @@ import (
 	"github.com/braidrpc/braid/internal/config"
 )
 
+// needSecondLoopback skips t where 127.0.0.2 is not a loopback address
+// (Linux routes all of 127/8 to lo; macOS only 127.0.0.1).
+func needSecondLoopback(t *testing.T) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		t.Skipf("127.0.0.2 is not usable here (%v): the test needs a second client address", err)
+	}
+	ln.Close()
+}
+
 // fromAddr returns an HTTP client whose connections come from the
 // loopback address ip (127.0.0.2, …): another client, as braid sees it.
 func fromAddr(ip string) *http.Client {
@@ -56,6 +67,7 @@ func filterCapMsg(limit int) string {
 // address still installs filters; uninstalling one makes room again.
 // Filters installed over WebSocket count for the same address.
 func TestFiltersPerClient(t *testing.T) {
+	needSecondLoopback(t)
 	const perClient = 3
 	spec := mainnet(newFake(t, "a", 1))
 	cfg := braidConfig(t, nil, spec)
@@ -107,6 +119,7 @@ func TestFiltersPerClient(t *testing.T) {
 // forwards for are told apart by X-Forwarded-For (the address the proxy
 // appended, not what a client wrote before it).
 func TestFiltersPerClientBehindAProxy(t *testing.T) {
+	needSecondLoopback(t)
 	spec := mainnet(newFake(t, "a", 1))
 	cfg := braidConfig(t, nil, spec)
 	cfg.Filters.MaxPerClient = 1
@@ -161,6 +174,7 @@ func dialWSFrom(t *testing.T, u, ip string) (*wsClient, int, string) {
 // 429 with -32005 naming the cap; another address still connects, and a
 // closed connection frees its place.
 func TestWebSocketConnectionsPerClient(t *testing.T) {
+	needSecondLoopback(t)
 	b := startWS(t, config.WebSocket{MaxConnectionsPerClient: 2})
 	first, _, _ := dialWSFrom(t, b.WS, "127.0.0.1")
 	dialWSFrom(t, b.WS+"/goerli", "127.0.0.1")
@@ -194,6 +208,7 @@ func TestWebSocketConnectionsPerClient(t *testing.T) {
 // another address still subscribes; unsubscribing or disconnecting frees
 // places.
 func TestWebSocketSubscriptionsPerClient(t *testing.T) {
+	needSecondLoopback(t)
 	b := startWS(t, config.WebSocket{MaxSubscriptions: 2, MaxSubscriptionsPerClient: 3})
 	c1, _, _ := dialWSFrom(t, b.WS, "127.0.0.1")
 	c2, _, _ := dialWSFrom(t, b.WS, "127.0.0.1")
