@@ -24,6 +24,7 @@ import (
 	"github.com/ethereum/go-ethereum/rpc"
 	"github.com/gorilla/websocket"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/gateway"
@@ -136,6 +137,7 @@ func New(cfg *Config, opts ...Option) (*Braid, error) {
 	if o.registry == nil {
 		o.registry = prometheus.NewRegistry()
 	}
+	registerRuntime(o.registry, o.logger)
 	if cfg == nil {
 		return nil, errors.New("braid: nil config")
 	}
@@ -152,8 +154,8 @@ func New(cfg *Config, opts ...Option) (*Braid, error) {
 	if err != nil {
 		return nil, fmt.Errorf("braid: %w", err)
 	}
-	srv := server.New(gw, server.Options{Limits: cfg.Limits, WebSocket: cfg.WebSocket, Logger: o.logger,
-		Gatherer: o.registry, Registry: o.registry})
+	srv := server.New(gw, server.Options{Limits: cfg.Limits, WebSocket: cfg.WebSocket, TrustedProxies: cfg.TrustedProxies,
+		CORS: cfg.CORS, Logger: o.logger, Gatherer: o.registry, Registry: o.registry})
 	for _, r := range o.routes {
 		srv.Handle(r.pattern, r.h)
 	}
@@ -246,6 +248,25 @@ func (b *Braid) Close() error {
 	b.wg.Wait()
 	b.gw.Close()
 	return nil
+}
+
+// registerRuntime adds the Go runtime (go_*: goroutines, heap, GC) and
+// process (process_*: resident memory, CPU, open files) collectors to reg,
+// once: a registry that has them already (a program's own) keeps its
+// own, and one whose collectors clash with them is left without them,
+// with a warning.
+func registerRuntime(reg *prometheus.Registry, log *slog.Logger) {
+	for _, c := range []prometheus.Collector{
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	} {
+		if err := reg.Register(c); err != nil {
+			var dup prometheus.AlreadyRegisteredError
+			if !errors.As(err, &dup) {
+				log.Warn("metrics: the registry refused a runtime collector", "err", err)
+			}
+		}
+	}
 }
 
 var errClosed = errors.New("braid: closed")

@@ -95,26 +95,30 @@ func Default() *Config {
 	return &Config{
 		Listen: DefaultListen,
 		Limits: Limits{
-			MaxBodyBytes:     DefaultMaxBodyBytes,
-			MaxBatch:         DefaultMaxBatch,
-			RequestTimeout:   DefaultRequestTimeout,
-			MaxAttempts:      DefaultMaxAttempts,
-			MaxResponseBytes: DefaultMaxResponseBytes,
-			ShutdownTimeout:  DefaultShutdownTimeout,
+			MaxBodyBytes:          DefaultMaxBodyBytes,
+			MaxBatch:              DefaultMaxBatch,
+			RequestTimeout:        DefaultRequestTimeout,
+			MaxAttempts:           DefaultMaxAttempts,
+			MaxResponseBytes:      DefaultMaxResponseBytes,
+			MaxBatchResponseBytes: DefaultMaxBatchResponseBytes,
+			ShutdownTimeout:       DefaultShutdownTimeout,
 		},
 		WebSocket: WebSocket{
-			MaxConnections:   DefaultWSMaxConnections,
-			MaxSubscriptions: DefaultWSMaxSubscriptions,
-			MaxMessageBytes:  DefaultWSMaxMessageBytes,
-			SendBuffer:       DefaultWSSendBuffer,
-			PingInterval:     DefaultWSPingInterval,
-			PingTimeout:      DefaultWSPingTimeout,
-			WriteTimeout:     DefaultWSWriteTimeout,
+			MaxConnections:            DefaultWSMaxConnections,
+			MaxSubscriptions:          DefaultWSMaxSubscriptions,
+			MaxConnectionsPerClient:   DefaultWSMaxConnectionsPerClient,
+			MaxSubscriptionsPerClient: DefaultWSMaxSubscriptionsPerClient,
+			MaxMessageBytes:           DefaultWSMaxMessageBytes,
+			SendBuffer:                DefaultWSSendBuffer,
+			PingInterval:              DefaultWSPingInterval,
+			PingTimeout:               DefaultWSPingTimeout,
+			WriteTimeout:              DefaultWSWriteTimeout,
 		},
 		Filters: Filters{
-			Idle:       DefaultFilterIdle,
-			Max:        DefaultFilterMax,
-			MaxChanges: DefaultFilterMaxChanges,
+			Idle:         DefaultFilterIdle,
+			Max:          DefaultFilterMax,
+			MaxPerClient: DefaultFilterMaxPerClient,
+			MaxChanges:   DefaultFilterMaxChanges,
 		},
 		Cache: Cache{
 			MaxBytes:      DefaultCacheMaxBytes,
@@ -123,6 +127,7 @@ func Default() *Config {
 			FinalTTL:      DefaultCacheFinalTTL,
 		},
 		Redis: Redis{Prefix: DefaultRedisPrefix, Timeout: DefaultRedisTimeout},
+		CORS:  CORS{MaxAge: DefaultCORSMaxAge},
 	}
 }
 
@@ -133,6 +138,10 @@ func (c *Config) ApplyDefaults() {
 	orDefault(&c.Filters.Idle, DefaultFilterIdle)
 	orDefault(&c.Filters.Max, DefaultFilterMax)
 	orDefault(&c.Filters.MaxChanges, DefaultFilterMaxChanges)
+	orDefault(&c.Filters.MaxPerClient, DefaultFilterMaxPerClient)
+	orDefault(&c.Limits.MaxBatchResponseBytes, DefaultMaxBatchResponseBytes)
+	orDefault(&c.WebSocket.MaxConnectionsPerClient, DefaultWSMaxConnectionsPerClient)
+	orDefault(&c.WebSocket.MaxSubscriptionsPerClient, DefaultWSMaxSubscriptionsPerClient)
 	orDefault(&c.Cache.MaxBytes, DefaultCacheMaxBytes)
 	orDefault(&c.Cache.MaxEntryBytes, DefaultCacheMaxEntryBytes)
 	orDefault(&c.Cache.TipTTL, DefaultCacheTipTTL)

@@ -44,7 +44,8 @@ func TestGoodFiles(t *testing.T) {
 	}{
 		{"minimal.good.yaml", func(t *testing.T, c *Config) {
 			want := Default()
-			if c.Listen != want.Listen || c.Limits != want.Limits {
+			if c.Listen != want.Listen || c.Limits != want.Limits || c.WebSocket != want.WebSocket || c.Filters != want.Filters ||
+				c.TrustedProxies != nil || c.CORS.Origins != nil || c.CORS.MaxAge != 10*time.Minute {
 				t.Errorf("top-level defaults not applied: listen %q limits %+v", c.Listen, c.Limits)
 			}
 			n := c.Network("mainnet")
@@ -66,17 +67,24 @@ func TestGoodFiles(t *testing.T) {
 				t.Errorf("listen = %q", c.Listen)
 			}
 			wantLimits := Limits{MaxBodyBytes: 1 << 20, MaxBatch: 50, RequestTimeout: 90 * time.Second,
-				MaxAttempts: 3, MaxResponseBytes: 64 << 20, ShutdownTimeout: 5 * time.Second}
+				MaxAttempts: 3, MaxResponseBytes: 64 << 20, MaxBatchResponseBytes: 32 << 20, ShutdownTimeout: 5 * time.Second}
 			if c.Limits != wantLimits {
 				t.Errorf("limits = %+v, want %+v", c.Limits, wantLimits)
 			}
-			wantWS := WebSocket{MaxConnections: 2000, MaxSubscriptions: 16, MaxMessageBytes: 1 << 20, SendBuffer: 256,
+			wantWS := WebSocket{MaxConnections: 2000, MaxSubscriptions: 16, MaxConnectionsPerClient: 50, MaxSubscriptionsPerClient: 64,
+				MaxMessageBytes: 1 << 20, SendBuffer: 256,
 				PingInterval: 20 * time.Second, PingTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second}
 			if c.WebSocket != wantWS {
 				t.Errorf("websocket = %+v, want %+v", c.WebSocket, wantWS)
 			}
-			if want := (Filters{Idle: 2 * time.Minute, Max: 500, MaxChanges: 2000}); c.Filters != want {
+			if want := (Filters{Idle: 2 * time.Minute, Max: 500, MaxPerClient: 20, MaxChanges: 2000}); c.Filters != want {
 				t.Errorf("filters = %+v, want %+v", c.Filters, want)
+			}
+			if want := []string{"127.0.0.1", "10.0.0.0/8", "::1"}; !reflect.DeepEqual(c.TrustedProxies, want) {
+				t.Errorf("trusted_proxies = %q, want %q", c.TrustedProxies, want)
+			}
+			if want := (CORS{Origins: []string{"https://app.example.com", "https://*.example.org"}, MaxAge: time.Hour}); !reflect.DeepEqual(c.CORS, want) {
+				t.Errorf("cors = %+v, want %+v", c.CORS, want)
 			}
 			if len(c.Networks) != 2 {
 				t.Fatalf("%d networks, want 2", len(c.Networks))
@@ -284,6 +292,18 @@ var badFiles = map[string][]string{
 	"unknown-websocket-key.bad.yaml":   {`line 2: unknown key "max_conections" in websocket (did you mean "max_connections"?)`},
 	"quorum-scalar.bad.yaml":           {`line 4: quorum: expected a mapping such as "quorum: {k: 2}", got 2`},
 	"unknown-quorum-key.bad.yaml":      {`line 7: unknown key "ignore_field" in quorum method (did you mean "ignore_fields"?)`},
+	"front.bad.yaml": {
+		`limits: max_batch_response_bytes must be greater than 0 (default 25000000)`,
+		`websocket: max_connections_per_client must be greater than 0 (default 1000)`,
+		`websocket: max_subscriptions_per_client must be greater than 0 (default 1000)`,
+		`filters: max_per_client must be greater than 0 (default 1000)`,
+		`trusted_proxies item 2 "10.0.0.0/33" is neither an IP address nor a CIDR prefix`,
+		`trusted_proxies item 3 "proxy.local" is neither an IP address nor a CIDR prefix`,
+		`cors: origins item 1 "app.example.com" must be an origin such as "https://app.example.com"`,
+		`cors: origins item 2 "https://app.example.com/" must be scheme://host[:port] with no path`,
+		`cors: origins item 3 "https://*.*.example.com" may hold at most one "*"`,
+		`cors: origins item 4 "" is empty`,
+		`cors: max_age must not be negative (default 10m0s)`},
 	"zero-limits.bad.yaml": {
 		`limits: max_batch must be greater than 0`,
 		`limits: max_attempts must be at least 1`},

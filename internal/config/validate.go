@@ -38,6 +38,8 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.Limits.validate()...)
 	errs = append(errs, c.WebSocket.validate()...)
 	errs = append(errs, c.Filters.validate()...)
+	errs = append(errs, validateProxies(c.TrustedProxies)...)
+	errs = append(errs, c.CORS.validate()...)
 	errs = append(errs, c.Cache.validate(c.Redis)...)
 	errs = append(errs, c.Redis.validate()...)
 
@@ -71,6 +73,7 @@ func (l *Limits) validate() []error {
 	check(l.RequestTimeout > 0, "limits: request_timeout must be greater than 0 (default %s)", DefaultRequestTimeout)
 	check(l.MaxAttempts >= 1, "limits: max_attempts must be at least 1 (default %d)", DefaultMaxAttempts)
 	check(l.MaxResponseBytes > 0, "limits: max_response_bytes must be greater than 0 (default %d)", DefaultMaxResponseBytes)
+	check(l.MaxBatchResponseBytes > 0, "limits: max_batch_response_bytes must be greater than 0 (default %d)", DefaultMaxBatchResponseBytes)
 	check(l.ShutdownTimeout >= 0, "limits: shutdown_timeout must not be negative (default %s)", DefaultShutdownTimeout)
 	return errs
 }
@@ -84,6 +87,8 @@ func (w *WebSocket) validate() []error {
 	}
 	check(w.MaxConnections > 0, "websocket: max_connections must be greater than 0 (default %d)", DefaultWSMaxConnections)
 	check(w.MaxSubscriptions > 0, "websocket: max_subscriptions must be greater than 0 (default %d)", DefaultWSMaxSubscriptions)
+	check(w.MaxConnectionsPerClient > 0, "websocket: max_connections_per_client must be greater than 0 (default %d)", DefaultWSMaxConnectionsPerClient)
+	check(w.MaxSubscriptionsPerClient > 0, "websocket: max_subscriptions_per_client must be greater than 0 (default %d)", DefaultWSMaxSubscriptionsPerClient)
 	check(w.MaxMessageBytes >= 1024, "websocket: max_message_bytes must be at least 1024 (default %d)", DefaultWSMaxMessageBytes)
 	check(w.SendBuffer > 0, "websocket: send_buffer must be greater than 0 (default %d)", DefaultWSSendBuffer)
 	check(w.PingInterval > 0, "websocket: ping_interval must be greater than 0 (default %s)", DefaultWSPingInterval)
@@ -101,6 +106,7 @@ func (f *Filters) validate() []error {
 	}
 	check(f.Idle > 0, "filters: idle must be greater than 0 (default %s)", DefaultFilterIdle)
 	check(f.Max > 0, "filters: max must be greater than 0 (default %d)", DefaultFilterMax)
+	check(f.MaxPerClient > 0, "filters: max_per_client must be greater than 0 (default %d)", DefaultFilterMaxPerClient)
 	check(f.MaxChanges > 0, "filters: max_changes must be greater than 0 (default %d)", DefaultFilterMaxChanges)
 	return errs
 }

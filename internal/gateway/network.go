@@ -148,7 +148,7 @@ func (n *Network) execute(ctx context.Context, req *jsonrpc.Request) (*jsonrpc.R
 	case plan.Write:
 		return n.write(ctx, pl)
 	case plan.FilterInstall:
-		return n.filters.install(pl)
+		return n.filters.install(pl, req.Client)
 	case plan.FilterUse:
 		return n.filters.use(ctx, pl)
 	case plan.Subscribe:

@@ -136,7 +136,12 @@ func TestQuarantineWrongChain(t *testing.T) {
 func TestBatchConcurrent(t *testing.T) {
 	const latency = 20 * time.Millisecond
 	f := newFake(t, "slow", 1)
-	b := startBraid(t, nil, mainnet(f))
+	spec := mainnet(f)
+	cfg := braidConfig(t, nil, spec)
+	// The members are one call 100 times: with the cache on, once the tip
+	// is known they would be merged into fewer upstream calls.
+	cfg.Cache.Backend = config.CacheOff
+	b := startBraidConfig(t, cfg, spec)
 	f.SetLatency(latency)
 
 	ids := make([]string, 100)
