@@ -2,7 +2,9 @@
 // listener. Over HTTP it reads and bounds request bodies, decodes JSON-RPC
 // (single, batch, notification), fans batch members out concurrently to the
 // gateway, writes answers with the client's ids, and serves /healthz,
-// /status and /metrics.
+// /readyz, /status and /metrics. A browser's GET / (Accept: text/html) is
+// the status page (page.go): server-rendered HTML that its inline script
+// refreshes from /status every few seconds.
 //
 // A GET with a WebSocket upgrade on / (the first network) or /{network} is
 // a JSON-RPC connection to that network: every message is answered as the
