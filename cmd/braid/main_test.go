@@ -69,10 +69,10 @@ func TestDemo(t *testing.T) {
 		}
 	}
 
-	// Wait until healthy (upstreams confirmed), bounded.
+	// Wait until ready (a served tip), bounded.
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		resp, err := http.Get(endpoint + "/healthz")
+		resp, err := http.Get(endpoint + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
@@ -80,7 +80,7 @@ func TestDemo(t *testing.T) {
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("demo never became healthy")
+			t.Fatal("demo never became ready")
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

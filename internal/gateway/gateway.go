@@ -209,6 +209,9 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 		g.networks = append(g.networks, n)
 		g.byName[n.Name] = n
 	}
+	if opts.Registry != nil {
+		opts.Registry.MustRegister(newCentralizationCollector(g))
+	}
 	if g.members != nil {
 		// N replicas sending to one provider each take 1/N of its budget.
 		g.members.OnChange(func(count int) {

@@ -58,6 +58,7 @@ type Network struct {
 	quorum   config.Quorum
 	strikes  *quorum.Strikes
 	disputes *quorum.Log
+	lies     lieLog // answers that failed verification, for /status
 	qmetrics *quorum.Metrics
 	shares   *shares
 	quorumOn bool

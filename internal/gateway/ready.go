@@ -45,6 +45,9 @@ func (n *Network) readiness(h NetworkHealth) NetworkReadiness {
 		hi := p.Highest
 		r.HighestHead = &hi
 	}
+	// Each case is one reason the network cannot serve now; a tip that
+	// comes from the beacon light client (trust: beacon) adds its own
+	// (the light client has no head, or it is behind) as another case.
 	switch {
 	case h.Problem != "":
 		r.Problem = h.Problem

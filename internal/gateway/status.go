@@ -45,6 +45,21 @@ type NetworkStatus struct {
 	// head.stall_after with the tip not moving; StallReason says why.
 	Stalled     bool   `json:"stalled"`
 	StallReason string `json:"stall_reason,omitempty"`
+
+	// Cache counts the cacheable calls since start (absent when the
+	// cache is off).
+	Cache *CacheStatus `json:"cache,omitempty"`
+	// Lies are the recent answers that failed verification, newest
+	// first (verify: strict).
+	Lies []Lie `json:"lies,omitempty"`
+}
+
+// CacheStatus is a network's answer-cache lookups since start: the JSON
+// view of braid_cache_requests_total.
+type CacheStatus struct {
+	Hits    uint64  `json:"hits"`
+	Misses  uint64  `json:"misses"`
+	HitRate float64 `json:"hit_rate"` // hits / (hits + misses); 0 before any
 }
 
 // StreamStatus counts what braid keeps for clients of new data: consumers
@@ -137,6 +152,8 @@ func (g *Gateway) Status() Status {
 			Replicas: n.replicaTips(),
 		}
 		n.progressStatus(&ns)
+		ns.Cache = n.cacheStatus()
+		ns.Lies = n.lies.list()
 		qp, _ := plan.NewQuorumPolicy(n.quorum) // checked in New
 		ns.Quorum = QuorumStatus{K: n.quorum.K, OnDispute: n.quorum.OnDispute, OnShortfall: n.quorum.OnShortfall, Methods: qp.Methods()}
 		quarantined := n.strikes.Quarantined()
@@ -202,6 +219,18 @@ func upstreamStatus(n *Network, u *upstream.Upstream) UpstreamStatus {
 		us.BehindHighest = &behind
 	}
 	return us
+}
+
+// cacheStatus counts the network's cache lookups, or nil with caching off.
+func (n *Network) cacheStatus() *CacheStatus {
+	if n.answers.store == nil {
+		return nil
+	}
+	c := &CacheStatus{Hits: n.answers.hits.Load(), Misses: n.answers.misses.Load()}
+	if total := c.Hits + c.Misses; total > 0 {
+		c.HitRate = round3(float64(c.Hits) / float64(total))
+	}
+	return c
 }
 
 // progressStatus fills in how the served tip keeps up.

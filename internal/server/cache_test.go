@@ -1,12 +1,17 @@
 package server_test
 
 import (
+	"encoding/json"
 	"io"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/braidrpc/braid/internal/gateway"
 )
 
 // cachePost sends one call and returns its body and Braid-Cache header.
@@ -100,6 +105,7 @@ func TestCacheMergesIdenticalCallsAndKeepsWhatIsFinal(t *testing.T) {
 	}
 
 	metrics := scrape(t, b.URL+"/metrics")
+	checkCacheStatus(t, b, metrics)
 	for _, want := range []string{
 		`braid_cache_requests_total{method="eth_getBalance",network="mainnet",result="hit"} 4`,
 		`braid_cache_stores_total{lifetime="final",network="mainnet"} 1`,
@@ -108,6 +114,40 @@ func TestCacheMergesIdenticalCallsAndKeepsWhatIsFinal(t *testing.T) {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("metrics lack %s", want)
 		}
+	}
+}
+
+// checkCacheStatus: /status counts the network's cache lookups as
+// braid_cache_requests_total does (its JSON view, for the status page).
+func checkCacheStatus(t *testing.T, b *braid, metrics string) {
+	t.Helper()
+	sum := map[string]float64{}
+	for line := range strings.Lines(metrics) {
+		if !strings.HasPrefix(line, "braid_cache_requests_total{") || !strings.Contains(line, `network="mainnet"`) {
+			continue
+		}
+		f := strings.Fields(line)
+		v, err := strconv.ParseFloat(f[len(f)-1], 64)
+		if err != nil {
+			t.Fatalf("metric line %q: %v", line, err)
+		}
+		for _, r := range []string{"hit", "miss"} {
+			if strings.Contains(line, `result="`+r+`"`) {
+				sum[r] += v
+			}
+		}
+	}
+	_, raw := doRequest(t, http.MethodGet, b.URL+"/status", "")
+	var st gateway.Status
+	if err := json.Unmarshal([]byte(raw), &st); err != nil {
+		t.Fatal(err)
+	}
+	c := st.Networks[0].Cache
+	if c == nil || float64(c.Hits) != sum["hit"] || float64(c.Misses) != sum["miss"] || c.Hits == 0 || c.Misses == 0 {
+		t.Fatalf("/status cache %+v, metrics count hits %v misses %v", c, sum["hit"], sum["miss"])
+	}
+	if want := math.Round(1000*sum["hit"]/(sum["hit"]+sum["miss"])) / 1000; c.HitRate != want {
+		t.Errorf("hit_rate %v, want %v", c.HitRate, want)
 	}
 }
 

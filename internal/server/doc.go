@@ -5,7 +5,9 @@
 // gateway within the batch's answer bound (limits.max_batch_response_bytes,
 // counted in the members' order as go-ethereum counts it), writes answers
 // with the client's ids straight from the providers' bytes, answers CORS
-// preflights when configured, and serves /healthz, /status and /metrics.
+// preflights when configured, and serves /healthz, /readyz, /status and /metrics. A
+// browser's GET / (Accept: text/html) is the status page (page.go):
+// server-rendered HTML that its inline script refreshes from /status.
 //
 // Clients are told apart by address (client.go: the remote IP, or what a
 // trusted proxy forwards for) for the per-client caps on filters,

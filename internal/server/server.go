@@ -279,23 +279,29 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 	return buf.Bytes(), nil
 }
 
+// serveHealth is the liveness view: 200 whenever the process can answer
+// HTTP, since restarting braid brings no provider back. The body still
+// says, per network, how many upstreams are usable and why none is; its
+// status is "degraded" while some network has none. /readyz is the gate
+// for traffic.
 func (s *Server) serveHealth(w http.ResponseWriter, _ *http.Request) {
 	ok, report := s.gw.Health()
-	status, word := http.StatusOK, "ok"
+	word := "ok"
 	if !ok {
-		status, word = http.StatusServiceUnavailable, "unavailable"
+		word = "degraded"
 	}
 	b, _ := json.Marshal(struct {
 		Status   string                           `json:"status"`
 		Networks map[string]gateway.NetworkHealth `json:"networks"`
 	}{word, report})
-	writeJSON(w, status, b)
+	writeJSON(w, http.StatusOK, b)
 }
 
 // serveReady answers load balancers and readiness probes: 200 only when
 // every network has a usable upstream and a served tip that is not
 // stalled; 503 with each network's problem otherwise. /healthz stays the
-// liveness view.
+// liveness view. (Where a network's tip comes from a light client, its
+// readiness is gateway.Ready's to decide: this handler only reports it.)
 func (s *Server) serveReady(w http.ResponseWriter, _ *http.Request) {
 	ok, report := s.gw.Ready()
 	status, word := http.StatusOK, "ready"

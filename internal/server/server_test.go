@@ -293,9 +293,14 @@ func TestHealthz(t *testing.T) {
 		b := startBraid(t, nil,
 			mainnet(wrong),
 			netSpec{name: "devnet", chainID: 1337, fakes: []*fakeUpstream{newFake(t, "c", 1337)}})
+		// Alive (a restart would not fix the provider), degraded, and
+		// not ready: /readyz is what takes it out of a load balancer.
 		status, h, raw := getHealth(t, b)
-		if status != http.StatusServiceUnavailable || h.Status != "unavailable" {
+		if status != http.StatusOK || h.Status != "degraded" {
 			t.Fatalf("HTTP %d %s", status, raw)
+		}
+		if status, r, raw := getReady(t, b); status != http.StatusServiceUnavailable || r.Networks["mainnet"].Ready {
+			t.Errorf("/readyz with no usable mainnet upstream: HTTP %d %s", status, raw)
 		}
 		n := h.Networks["mainnet"]
 		if n.Usable != 0 || n.Upstreams != 1 || !strings.Contains(n.Problem, "1 quarantined") {
@@ -323,7 +328,7 @@ func TestHealthz(t *testing.T) {
 		hs := newHTTPServer(t, server.New(gw, server.Options{Limits: cfg.Limits, Gatherer: reg}))
 		b.URL = hs
 		status, h, raw := getHealth(t, b)
-		if status != http.StatusServiceUnavailable || h.Status != "unavailable" {
+		if status != http.StatusOK || h.Status != "degraded" {
 			t.Fatalf("HTTP %d %s", status, raw)
 		}
 		n := h.Networks["mainnet"]

@@ -98,7 +98,7 @@ func getReady(t *testing.T, b *braid) (int, readyReport, string) {
 // TestReadyz: /readyz is 200 only when every network has a served tip
 // (braid polls each upstream as soon as its chain id is confirmed, so a
 // healthy start is ready at once); otherwise 503, saying per network why,
-// while /healthz (an upstream is usable) can be 200.
+// while /healthz (liveness) stays 200.
 func TestReadyz(t *testing.T) {
 	b := startBraid(t, nil, mainnet(newFake(t, "a", 1), newFake(t, "b", 1)))
 	status, r, raw := getReady(t, b)

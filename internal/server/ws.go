@@ -62,7 +62,7 @@ func wsWithDefaults(w config.WebSocket) config.WebSocket {
 
 func (s *Server) serveWSDefault(w http.ResponseWriter, r *http.Request) {
 	if !isWebSocketUpgrade(r) {
-		s.serveFallback(w, r)
+		s.servePageOr(w, r, s.serveFallback) // page.go
 		return
 	}
 	s.serveWebSocket(w, r, s.gw.Networks()[0])
@@ -70,7 +70,7 @@ func (s *Server) serveWSDefault(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) serveWSNetwork(w http.ResponseWriter, r *http.Request) {
 	if !isWebSocketUpgrade(r) {
-		s.serveFallback(w, r)
+		s.redirectToPage(w, r, s.serveFallback) // page.go
 		return
 	}
 	if n := s.network(w, r); n != nil {
