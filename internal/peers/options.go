@@ -43,7 +43,7 @@ type Options struct {
 	// peers, are neither dialled nor kept in the DHT.
 	DialRanges []string
 	// Holder is what this node serves; nil serves nothing (every request
-	// is answered StatusNotHeld).
+	// is answered CodeNotHeld).
 	Holder Holder
 	// Ledger, if set, is told of every transfer and admits requests (issue
 	// 16); the node's own Tally records them either way.
@@ -70,21 +70,23 @@ type Options struct {
 // Limits bound what peers can make a node do. Every field has a default.
 type Limits struct {
 	// StreamsPerPeer caps a peer's concurrent content streams, each way
-	// (default 8). Over it, a request is answered StatusBusy (an
-	// offence); at twice it, libp2p's resource manager resets the stream.
+	// (default 8). Over it, a request is answered CodeBusy (an
+	// offence); at twice it (at least 32), libp2p's resource manager
+	// resets the stream.
 	StreamsPerPeer int
 	// Serving caps the requests served at once, from all peers (default
-	// 64); over it, StatusBusy (no offence).
+	// 64); over it, CodeBusy (no offence).
 	Serving int
 	// Rate and Burst are a peer's request token bucket (default 100 per
-	// second, burst 200); over it, StatusBusy (an offence). Fetches keep
-	// to the same bucket towards every peer.
+	// second, burst 200); over it, CodeBusy (an offence only past a burst
+	// of such debt). Fetches keep to the same bucket towards every peer,
+	// and back off from a peer that answers busy.
 	Rate  float64
 	Burst int
 	// RequestTimeout bounds reading a request (default 10 s).
 	RequestTimeout time.Duration
 	// AdmitTimeout bounds how long a Ledger may queue a request (default
-	// 5 s); then StatusBusy.
+	// 5 s); then CodeBusy.
 	AdmitTimeout time.Duration
 	// WriteTimeout bounds writing a response (default 60 s: 16 MiB at
 	// about 280 KB/s).
