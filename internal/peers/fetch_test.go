@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/braidrpc/braid/internal/history"
@@ -90,5 +91,31 @@ func TestFetchStaleAnnouncement(t *testing.T) {
 	s, _ := nodes[1].Tally().Peer(nodes[0].ID())
 	if s.Misses != 1 || s.Lies != 0 {
 		t.Fatalf("tally %+v", s)
+	}
+}
+
+// TestFetchOverQUIC: nodes listening on QUIC alone find and fetch from
+// each other.
+func TestFetchOverQUIC(t *testing.T) {
+	b := busyBlock(t)
+	store := openStore(t)
+	storeBlock(t, store, b)
+	nodes := cluster(t, 2, func(i int, o *Options) {
+		o.Listen = []string{"/ip4/127.0.0.1/udp/0/quic-v1"}
+		if i == 1 {
+			o.Holder = store
+		}
+	})
+	for _, a := range nodes[0].Addrs() {
+		if !strings.Contains(a, "/quic-v1/") {
+			t.Fatalf("address %s is not QUIC", a)
+		}
+	}
+	key := Key{Body, b.Hash()}
+	nodes[1].Provide(key)
+	waitHolders(t, nodes[0], key, 1)
+	data, _, err := nodes[0].Fetch(context.Background(), key, Age{}, CheckBody(b.Header))
+	if err != nil || !bytes.Equal(data, b.BodyRLP) {
+		t.Fatalf("fetch over QUIC: %v", err)
 	}
 }

@@ -20,6 +20,7 @@ type provider struct {
 	keys    map[Key]*provState
 	queue   []Key
 	refused int64
+	made    int64 // successful announcements
 	wake    chan struct{}
 	wg      sync.WaitGroup
 }
@@ -122,6 +123,9 @@ func (p *provider) work() {
 		if st, ok := p.keys[k]; ok {
 			st.announced = err == nil
 		}
+		if err == nil {
+			p.made++
+		}
 		p.mu.Unlock()
 		if err != nil && ctx.Err() == nil {
 			p.n.log.Debug("announce failed", "key", k.String(), "err", err)
@@ -156,9 +160,9 @@ func (p *provider) schedule() {
 	}
 }
 
-// counts returns the keys announced, those waiting (queued or failed)
-// and those refused over MaxKeys.
-func (p *provider) counts() (announced, pending int, refused int64) {
+// counts returns the keys announced, those waiting (queued or failed),
+// those refused over MaxKeys and the announcements made.
+func (p *provider) counts() (announced, pending int, refused, made int64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, st := range p.keys {
@@ -168,7 +172,7 @@ func (p *provider) counts() (announced, pending int, refused int64) {
 			pending++
 		}
 	}
-	return announced, pending, p.refused
+	return announced, pending, p.refused, p.made
 }
 
 func (p *provider) count() int {

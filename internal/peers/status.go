@@ -16,10 +16,12 @@ type Status struct {
 	RoutingTable int `json:"routing_table"`
 	// Provided counts the keys announced, Pending those waiting to be
 	// (queued, or failed and to be retried), Refused those not tracked
-	// over ProvideOptions.MaxKeys.
-	Provided int   `json:"provided_keys"`
-	Pending  int   `json:"pending_keys"`
-	Refused  int64 `json:"refused_keys"`
+	// over ProvideOptions.MaxKeys; Announcements the announcements made
+	// (first ones and renewals).
+	Provided      int   `json:"provided_keys"`
+	Pending       int   `json:"pending_keys"`
+	Refused       int64 `json:"refused_keys"`
+	Announcements int64 `json:"announcements"`
 	// Banned counts the peers banned now.
 	Banned int `json:"banned"`
 	// DHTRecordBytes is the size of the provider records held for others;
@@ -49,12 +51,12 @@ type PeerStatus struct {
 
 // Status returns the node's state and every known peer's, by id.
 func (n *Node) Status() Status {
-	announced, pending, refused := n.prov.counts()
+	announced, pending, refused, made := n.prov.counts()
 	recBytes, recRefused := n.records.stats()
 	st := Status{
 		ID: n.host.ID().String(), Addrs: n.Addrs(),
 		RoutingTable: n.dht.RoutingTable().Size(),
-		Provided:     announced, Pending: pending, Refused: refused,
+		Provided:     announced, Pending: pending, Refused: refused, Announcements: made,
 		Banned:         n.guard.bannedCount(),
 		DHTRecordBytes: recBytes, DHTRecordsRefused: recRefused,
 	}
