@@ -177,3 +177,25 @@ func TestLedgerRefusesAndQueues(t *testing.T) {
 	}
 	waitFor(t, "done called", func() bool { doneMu.Lock(); defer doneMu.Unlock(); return doneCall == 1 })
 }
+
+// TestMetricsRegistryTakesOneNodeAtATime: a second node on a registry in
+// use is an error, not a panic; after Close the registry takes another.
+func TestMetricsRegistryTakesOneNodeAtATime(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	o := loopback(t)
+	o.Registerer = reg
+	first := startNode(t, o)
+	second := loopback(t)
+	second.Registerer = reg
+	if n, err := New(second); err == nil {
+		n.Close()
+		t.Fatal("two nodes on one registry")
+	}
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	startNode(t, second)
+	if v := metricValue(t, reg, "braid_peer_provided_keys", nil); v != 0 {
+		t.Fatalf("gauge %v", v)
+	}
+}

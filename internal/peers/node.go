@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	dht "github.com/libp2p/go-libp2p-kad-dht"
 	"github.com/libp2p/go-libp2p/core/crypto"
@@ -35,6 +36,7 @@ type Node struct {
 	prov    *provider
 	fetches chan struct{}
 
+	ready     atomic.Bool // host and DHT are set
 	ctx       context.Context
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
@@ -72,32 +74,49 @@ func New(opts Options) (*Node, error) {
 	n.records = newRecords(n.lim.DHTRecords)
 	n.fetches = make(chan struct{}, n.lim.Fetches)
 	n.ctx, n.cancel = context.WithCancel(context.Background())
-
-	rm, err := newResourceManager(n.lim, blockReporter{offend: func(id peer.ID) {
-		n.guard.offend(id, offenceExcess, "content streams over the resource manager's cap")
-	}})
-	if err != nil {
-		return nil, err
-	}
-	if n.host, err = newHost(key, p, n.lim, n.gate, rm); err != nil {
-		rm.Close()
-		return nil, err
-	}
-	if n.dht, err = newDHT(n.host, p, n.gate, n.records); err != nil {
-		n.host.Close()
-		return nil, err
-	}
-	n.host.SetStreamHandler(ContentProtocol, n.handle)
 	n.prov = newProvider(n)
-	n.metrics = newMetrics(opts.Registerer,
-		func() float64 { return float64(len(n.host.Network().Peers())) },
-		func() float64 { return float64(n.prov.count()) },
-		func() float64 { size, _ := n.records.stats(); return float64(size) })
+	if err := n.start(key, p); err != nil {
+		n.cancel()
+		n.metrics.unregister()
+		return nil, err
+	}
 	n.prov.start()
 	n.wg.Go(func() { n.bootstrap(p.bootstrap) })
 	n.log.Info("peer node started", "addrs", n.Addrs(), "bootstrap", len(p.bootstrap),
 		"allow_list", len(p.allow), "dial_ranges", len(p.ranges))
 	return n, nil
+}
+
+// start registers the metrics and starts the host and the DHT. The
+// metrics read nothing until the node is ready, and the resource manager
+// may report offences (and bans) as soon as the host listens: onBan reads
+// only what is set by then.
+func (n *Node) start(key crypto.PrivKey, p *parsed) error {
+	var err error
+	n.metrics, err = newMetrics(n.opts.Registerer,
+		n.gauge(func() int { return len(n.host.Network().Peers()) }),
+		n.gauge(n.prov.count),
+		n.gauge(func() int { size, _ := n.records.stats(); return int(size) }))
+	if err != nil {
+		return err
+	}
+	rm, err := newResourceManager(n.lim, blockReporter{offend: func(id peer.ID) {
+		n.guard.offend(id, offenceExcess, "content streams over the resource manager's cap")
+	}})
+	if err != nil {
+		return err
+	}
+	if n.host, err = newHost(key, p, n.lim, n.gate, rm); err != nil {
+		rm.Close()
+		return err
+	}
+	if n.dht, err = newDHT(n.host, p, n.gate, n.records); err != nil {
+		n.host.Close()
+		return err
+	}
+	n.host.SetStreamHandler(ContentProtocol, n.handle)
+	n.ready.Store(true)
+	return nil
 }
 
 func identity(o Options) (crypto.PrivKey, error) {
@@ -130,13 +149,23 @@ func (n *Node) bootstrap(peers []peer.AddrInfo) {
 func (n *Node) onBan(p peer.ID, reason string) {
 	n.log.Warn("peer banned", "peer", p.String(), "reason", reason, "for", n.lim.BanFor)
 	n.metrics.ban()
-	if n.ctx.Err() != nil {
-		return
+	if !n.ready.Load() || n.ctx.Err() != nil {
+		return // the guard refuses its streams; the gater its connections
 	}
 	n.wg.Go(func() {
 		n.dht.RoutingTable().RemovePeer(p)
 		_ = n.host.Network().ClosePeer(p)
 	})
+}
+
+// gauge reads f once the node is ready (0 before).
+func (n *Node) gauge(f func() int) func() float64 {
+	return func() float64 {
+		if !n.ready.Load() {
+			return 0
+		}
+		return float64(f())
+	}
 }
 
 // ID is the node's peer id.
@@ -188,6 +217,7 @@ func (n *Node) Close() error {
 		err := n.dht.Close()
 		n.closeErr = errors.Join(err, n.host.Close())
 		n.wg.Wait()
+		n.metrics.unregister()
 	})
 	return n.closeErr
 }

@@ -62,8 +62,8 @@ type Options struct {
 	Clock clock.Clock
 	// Logger receives the node's logs; nil discards.
 	Logger *slog.Logger
-	// Registerer, if set, receives the node's metrics (NewMetrics). One
-	// registry takes one node.
+	// Registerer, if set, receives the node's metrics until Close. One
+	// registry takes one node at a time: a second is an error.
 	Registerer prometheus.Registerer
 }
 

@@ -116,6 +116,7 @@ func (p *provider) work() {
 			}
 			continue
 		}
+		p.signal() // another worker may take the next key meanwhile
 		actx, cancel := context.WithTimeout(ctx, p.opts.Timeout)
 		err := p.n.dht.Provide(actx, k.CID(), true)
 		cancel()
@@ -130,7 +131,6 @@ func (p *provider) work() {
 		if err != nil && ctx.Err() == nil {
 			p.n.log.Debug("announce failed", "key", k.String(), "err", err)
 		}
-		p.signal() // pass the wake-up on: more may be queued
 	}
 }
 
