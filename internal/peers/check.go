@@ -15,8 +15,10 @@ import (
 // the next holder asked. Any other error is the caller's own (a store that
 // is full, a closed database) and ends the fetch with it, blaming nobody.
 //
-// history.Store's PutHeader-checked Put…RLP methods make good checks:
-// they verify and keep the content in one step.
+// A history store's PutBodyRLP and PutReceiptsRLP (with
+// verify.ReceiptsStorage, the encoding Receipts travel in) make good
+// checks once the block's header is stored: they verify the content
+// against it and keep it in one step.
 type Check func(data []byte) error
 
 // IsLie reports whether a Check's error says the content is false: a
