@@ -92,6 +92,9 @@ func (a *account) newcomer(c *Config) bool {
 // claim of the same key is refreshed; when full, a random one is replaced
 // (so old claims are not all pushed out by a burst of new ones).
 func (a *account) claim(key peers.Key, number uint64, now time.Time, limit int, rnd *rand.Rand) {
+	if !key.Kind.Valid() {
+		return // nothing to audit
+	}
 	for i := range a.Claims {
 		if c := &a.Claims[i]; c.Hash == key.Hash && c.Kind == key.Kind {
 			c.Seen, c.Number = now, number

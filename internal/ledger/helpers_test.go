@@ -14,6 +14,7 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/rlp"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/multiformats/go-multihash"
 
 	"github.com/braidrpc/braid/internal/clock"
 	"github.com/braidrpc/braid/internal/peers"
@@ -51,7 +52,13 @@ func (e *env) opts(cfg Config) Options {
 func (e *env) age(n uint64) peers.Age { return peers.Age{Number: n, Depth: e.head - n, Known: true} }
 
 // id is a test peer id.
-func id(n int) peer.ID { return peer.ID(fmt.Sprintf("peer-%03d", n)) }
+func id(n int) peer.ID {
+	h, err := multihash.Sum([]byte(fmt.Sprintf("peer-%03d", n)), multihash.IDENTITY, -1)
+	if err != nil {
+		panic(err)
+	}
+	return peer.ID(h)
+}
 
 // key is a key of kind k for block n of the synthetic chain.
 func key(k peers.Kind, n uint64) peers.Key { return peers.Key{Kind: k, Hash: synthHeader(n).Hash()} }

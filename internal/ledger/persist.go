@@ -7,7 +7,6 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/ethdb/pebble"
-	"github.com/libp2p/go-libp2p/core/peer"
 )
 
 // The database's keys: an account under its peer id's bytes, a held
@@ -52,17 +51,15 @@ func Open(dir string, opts Options) (*Ledger, error) {
 // load reads every account and held block's record. A record that does
 // not decode is dropped with a warning.
 func (l *Ledger) load() error {
-	buckets := len(l.cfg.AgeBuckets) + 2
 	var bad [][]byte
 	it := l.db.kv.NewIterator([]byte(accountPrefix), nil)
 	for it.Next() {
-		a := new(account)
-		if err := json.Unmarshal(it.Value(), a); err != nil || len(it.Key()) == len(accountPrefix) {
+		id, a, err := decodeAccount(it.Key()[len(accountPrefix):], it.Value(), &l.cfg)
+		if err != nil {
 			bad = append(bad, append([]byte(nil), it.Key()...))
 			continue
 		}
-		a.fit(buckets)
-		l.accounts[peer.ID(it.Key()[len(accountPrefix):])] = a
+		l.accounts[id] = a
 	}
 	err := it.Error()
 	it.Release()
@@ -71,8 +68,8 @@ func (l *Ledger) load() error {
 	}
 	it = l.db.kv.NewIterator([]byte(heldPrefix), nil)
 	for it.Next() {
-		var e heldEntry
-		if err := json.Unmarshal(it.Value(), &e); err != nil || len(it.Key()) != len(heldPrefix)+common.HashLength {
+		e, err := decodeHeld(it.Value())
+		if err != nil || len(it.Key()) != len(heldPrefix)+common.HashLength {
 			bad = append(bad, append([]byte(nil), it.Key()...))
 			continue
 		}
