@@ -133,21 +133,29 @@ func (l *Ledger) acct(p peer.ID, now time.Time) *account {
 	return a
 }
 
-// forgetOne drops the account least worth keeping: one that never
-// exchanged content (only claims) before one that did, then the least
-// recently seen. l.mu must be held.
+// forgetOne makes room for an account: it drops the accounts least worth
+// keeping — ones that never exchanged content (only claims) before ones
+// that did, then the least recently seen — a sixteenth of MaxPeers at
+// once (at least one), so that a stream of new peers costs a sort per
+// batch, not a scan per peer. l.mu must be held.
 func (l *Ledger) forgetOne() {
-	var victim peer.ID
-	var va *account
-	for id, a := range l.accounts {
-		if va == nil || worse(a, va) || (!worse(va, a) && id < victim) {
-			victim, va = id, a
-		}
+	ids := make([]peer.ID, 0, len(l.accounts))
+	for id := range l.accounts {
+		ids = append(ids, id)
 	}
-	if va != nil {
-		delete(l.accounts, victim)
-		delete(l.dirty, victim)
-		l.gone[victim] = true
+	slices.SortFunc(ids, func(a, b peer.ID) int {
+		switch x, y := l.accounts[a], l.accounts[b]; {
+		case worse(x, y):
+			return -1
+		case worse(y, x):
+			return 1
+		}
+		return cmp.Compare(a, b)
+	})
+	for _, id := range ids[:min(len(ids), max(1, l.cfg.MaxPeers/16))] {
+		delete(l.accounts, id)
+		delete(l.dirty, id)
+		l.gone[id] = true
 	}
 }
 
@@ -204,7 +212,9 @@ func (l *Ledger) Lied(t peers.Transfer) {
 
 // Missed costs a peer that did not hold what it advertised (NotHeld), or
 // did not answer (Failed), MissPenalty; a refusal (busy, or this node's
-// own low standing with it) costs nothing.
+// own low standing with it) costs nothing. A claim stays to be audited:
+// the audit, not a fetch that may have met a stale DHT record, decides
+// the peer's standing.
 func (l *Ledger) Missed(t peers.Transfer) {
 	if t.Result != peers.NotHeld && t.Result != peers.Failed {
 		return
@@ -215,9 +225,6 @@ func (l *Ledger) Missed(t peers.Transfer) {
 	a.Misses++
 	a.Balance -= l.cfg.MissPenalty
 	a.Penalties += l.cfg.MissPenalty
-	if t.Result == peers.NotHeld {
-		a.dropClaim(t.Key)
-	}
 	l.touch(t.Peer, a, now)
 	l.mu.Unlock()
 	l.metrics.penalty("miss")
