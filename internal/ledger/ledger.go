@@ -139,32 +139,29 @@ func (l *Ledger) acct(p peer.ID, now time.Time) *account {
 // once (at least one), so that a stream of new peers costs a sort per
 // batch, not a scan per peer. l.mu must be held.
 func (l *Ledger) forgetOne() {
-	ids := make([]peer.ID, 0, len(l.accounts))
-	for id := range l.accounts {
-		ids = append(ids, id)
+	type rank struct {
+		id        peer.ID
+		exchanged bool
+		seen      time.Time
 	}
-	slices.SortFunc(ids, func(a, b peer.ID) int {
-		switch x, y := l.accounts[a], l.accounts[b]; {
-		case worse(x, y):
+	rs := make([]rank, 0, len(l.accounts))
+	for id, a := range l.accounts {
+		rs = append(rs, rank{id, a.exchanged(), a.Seen})
+	}
+	slices.SortFunc(rs, func(a, b rank) int {
+		if a.exchanged != b.exchanged {
+			if a.exchanged {
+				return 1
+			}
 			return -1
-		case worse(y, x):
-			return 1
 		}
-		return cmp.Compare(a, b)
+		return cmp.Or(a.seen.Compare(b.seen), cmp.Compare(a.id, b.id))
 	})
-	for _, id := range ids[:min(len(ids), max(1, l.cfg.MaxPeers/16))] {
-		delete(l.accounts, id)
-		delete(l.dirty, id)
-		l.gone[id] = true
+	for _, r := range rs[:min(len(rs), max(1, l.cfg.MaxPeers/16))] {
+		delete(l.accounts, r.id)
+		delete(l.dirty, r.id)
+		l.gone[r.id] = true
 	}
-}
-
-// worse reports whether a is less worth keeping than b.
-func worse(a, b *account) bool {
-	if a.exchanged() != b.exchanged() {
-		return !a.exchanged()
-	}
-	return a.Seen.Before(b.Seen)
 }
 
 // touch marks p's account as changed and seen now. l.mu must be held.
