@@ -65,7 +65,11 @@ func TestValidate(t *testing.T) {
 			`network "mainnet": peers.listen is required when peers are enabled`},
 		{"peers listen not multiaddr", func(c *Config) { p := goodPeers(); p.Listen = []string{"0.0.0.0:4001"}; c.Networks[0].Peers = p },
 			`peers.listen item 1 "0.0.0.0:4001" must be a multiaddr`},
-		{"peers bootstrap without id", func(c *Config) { p := goodPeers(); p.Bootstrap = []string{"/ip4/10.0.0.1/tcp/4001"}; c.Networks[0].Peers = p },
+		{"peers bootstrap without id", func(c *Config) {
+			p := goodPeers()
+			p.Bootstrap = []string{"/ip4/10.0.0.1/tcp/4001"}
+			c.Networks[0].Peers = p
+		},
 			`peers.bootstrap item 1 "/ip4/10.0.0.1/tcp/4001" must be a multiaddr ending in /p2p/<peer id>`},
 		{"peers keep", func(c *Config) { p := goodPeers(); p.Keep = "from 12"; c.Networks[0].Peers = p },
 			`peers.keep must be "none", "all", "pre-merge" or "from:N" (a block number), got "from 12"`},
