@@ -63,9 +63,18 @@ type Config struct {
 	MissPenalty float64 `yaml:"miss_penalty"`
 	// AuditWeight and LieWeight are how much a failed audit and a lie
 	// weigh against passed audits in a peer's standing (defaults 2 and 4):
-	// standing = (1+passed) / (1+passed + AuditWeight·failed + LieWeight·lies).
+	// standing = (1+passed) / (1+passed + AuditWeight·failed +
+	// LieWeight·lies + MissWeight·not_held).
 	AuditWeight float64 `yaml:"audit_weight"`
 	LieWeight   float64 `yaml:"lie_weight"`
+	// MissWeight is how much a fetch answered "not held" by a peer found
+	// advertising the content weighs (default 0.5): a quarter of a failed
+	// audit, since an honest peer that evicted content is still found
+	// until its DHT record expires (up to 48 h), but enough that a peer
+	// advertising what it does not keep loses its weight in rarity counts
+	// and its place in the order holders are asked, at every peer it
+	// wastes a round trip of.
+	MissWeight float64 `yaml:"miss_weight"`
 
 	// Capacity is how many requests are served at once before the rest
 	// wait in order of balance (default 16). Keep it below the peer
@@ -132,6 +141,7 @@ var DefaultConfig = Config{
 	MissPenalty:    64 << 10,
 	AuditWeight:    2,
 	LieWeight:      4,
+	MissWeight:     0.5,
 	Capacity:       16,
 	NewcomerEvery:  4,
 	MaxWaiting:     64,
@@ -164,6 +174,7 @@ func (c Config) WithDefaults() Config {
 	def(&c.MissPenalty, d.MissPenalty)
 	def(&c.AuditWeight, d.AuditWeight)
 	def(&c.LieWeight, d.LieWeight)
+	def(&c.MissWeight, d.MissWeight)
 	def(&c.Capacity, d.Capacity)
 	def(&c.NewcomerEvery, d.NewcomerEvery)
 	def(&c.MaxWaiting, d.MaxWaiting)
@@ -202,7 +213,7 @@ func (c Config) Validate() error {
 		{"age_multiplier", c.AgeMultiplier}, {"target_copies", c.TargetCopies}, {"rarity_cap", c.RarityCap},
 		{"unknown_copies", c.UnknownCopies}, {"debt_limit", c.DebtLimit}, {"forgive_rate", c.ForgiveRate},
 		{"newcomer_credit", c.NewcomerCredit}, {"lie_penalty", c.LiePenalty}, {"miss_penalty", c.MissPenalty},
-		{"audit_weight", c.AuditWeight}, {"lie_weight", c.LieWeight},
+		{"audit_weight", c.AuditWeight}, {"lie_weight", c.LieWeight}, {"miss_weight", c.MissWeight},
 	} {
 		if f.v <= 0 || math.IsInf(f.v, 0) || math.IsNaN(f.v) {
 			return fmt.Errorf("ledger: %s must be a positive number, got %v", f.name, f.v)
