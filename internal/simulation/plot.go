@@ -42,15 +42,19 @@ func WritePlots(dir string, results []Result) error {
 	if err := byAgePlot(filepath.Join(dir, "holders_by_age.png"), ageNames, results); err != nil {
 		return err
 	}
-	roleNames := make([]string, roles)
+	var roleNames []string
 	for r := range roles {
-		roleNames[r] = r.String()
+		if r != Archival { // archival peers only serve
+			roleNames = append(roleNames, r.String())
+		}
 	}
 	return bars(filepath.Join(dir, "roles.png"), "Share of requests for old blocks answered, by who asked",
 		"share answered", roleNames, results, func(r Result) plotter.Values {
-			v := make(plotter.Values, len(r.Roles))
-			for i, o := range r.Roles {
-				v[i] = ratio(o.Got, o.Asked)
+			var v plotter.Values
+			for _, o := range r.Roles {
+				if o.Role != Archival {
+					v = append(v, ratio(o.Got, o.Asked))
+				}
 			}
 			return v
 		})
@@ -120,6 +124,7 @@ func bars(path, title, ylabel string, names []string, results []Result, values f
 		p.Legend.Add(r.Regime.String(), b)
 	}
 	p.Legend.Top = true
+	p.Y.Min, p.Y.Max = 0, 1.3 // shares, with room for the legend
 	p.NominalX(names...)
 	p.Add(plotter.NewGrid())
 	return save(p, path)
