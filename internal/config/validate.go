@@ -42,6 +42,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.CORS.validate()...)
 	errs = append(errs, c.Cache.validate(c.Redis)...)
 	errs = append(errs, c.Redis.validate()...)
+	errs = append(errs, c.validateAuth()...)
 
 	if len(c.Networks) == 0 {
 		add(`no networks configured: add at least one under "networks:"`)
@@ -167,6 +168,8 @@ func (n *Network) validate(i int) []error {
 		add("name is reserved: braid serves /%s itself; choose another name", n.Name)
 	case !validNetworkName(n.Name):
 		add(`name must be usable as a URL path: use only lowercase letters, digits, "-" and "_"`)
+	case strings.HasPrefix(n.Name, APIKeyPrefix):
+		add("name may not start with %q: a path /%s… is an API key", APIKeyPrefix, APIKeyPrefix)
 	}
 	if n.ChainID == 0 {
 		add("chain_id is required and must be greater than 0 (e.g. 1 for Ethereum mainnet)")
