@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -253,14 +252,6 @@ func (c *Control) Admit(ctx context.Context, caller *Caller, network string) (fu
 		return nil, jsonrpc.FromError(fmt.Errorf("waiting for a free slot (auth.max_inflight): %w", err))
 	}
 	return release, nil
-}
-
-// AdmitStatus is the HTTP status of a single call's admission refusal.
-func AdmitStatus(e *jsonrpc.Error) int {
-	if e.Code == jsonrpc.CodeLimitExceeded {
-		return http.StatusTooManyRequests
-	}
-	return http.StatusOK
 }
 
 func scopeOf(caller *Caller) string {

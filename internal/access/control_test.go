@@ -94,7 +94,7 @@ func TestCharge(t *testing.T) {
 	if err := json.Unmarshal(ref.Err.Data, &data); err != nil {
 		t.Fatal(err)
 	}
-	if data != (limitData{Limit: "rps", Scope: "key", RetryAfter: 1, Reset: "2026-03-04T12:00:00Z"}) {
+	if data != (limitData{Limit: "rps", Scope: "key", RetryAfter: 1, Reset: "2026-03-04T12:00:01Z"}) {
 		t.Errorf("data = %+v", data)
 	}
 	h := http.Header{}

@@ -18,6 +18,9 @@ type Refusal struct {
 	Status     int
 	Err        *jsonrpc.Error
 	RetryAfter time.Duration
+	// Whole: the message is answered with this one error, not one per
+	// call (a batch over the key's max_batch, as over limits.max_batch).
+	Whole bool
 }
 
 // SetHeaders sets Retry-After, in whole seconds rounded up (at least 1),
@@ -85,9 +88,17 @@ func limited(v verdict, l Limits, c config.ClientLimits) *Refusal {
 	case LimitClientQuota:
 		msg = fmt.Sprintf("%s daily quota of %d credits is spent", what, c.DailyQuota)
 	}
-	reset := v.reset.UTC().Format(time.RFC3339)
+	reset := ceilSecond(v.reset).UTC().Format(time.RFC3339)
 	e := jsonrpc.Errorf(jsonrpc.CodeLimitExceeded, "limit exceeded: %s; retry after %s", msg, reset).WithData(limitData{
 		Limit: v.limit, Scope: scope, RetryAfter: retrySeconds(v.retry), Reset: reset,
 	})
 	return &Refusal{Status: http.StatusTooManyRequests, Err: e, RetryAfter: v.retry}
+}
+
+// ceilSecond rounds t up to a whole second, as a reset is shown.
+func ceilSecond(t time.Time) time.Time {
+	if s := t.Truncate(time.Second); s.Before(t) {
+		return s.Add(time.Second)
+	}
+	return t
 }
