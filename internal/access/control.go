@@ -228,6 +228,10 @@ func (c *Control) Charge(ctx context.Context, caller *Caller, methods []string) 
 	return nil
 }
 
+// Queues reports whether network admits calls through auth.max_inflight
+// slots (else Admit returns at once).
+func (c *Control) Queues(network string) bool { return c.admit[network] != nil }
+
 // Admit waits for one of network's slots for a call of caller (at once
 // without auth.max_inflight) and returns the function that frees it. It
 // fails with -32005 when the caller has auth.max_queue calls waiting

@@ -110,18 +110,27 @@ func (s *Server) checkMessage(ctx context.Context, caller *access.Caller, msg *j
 }
 
 // guard wraps call with the caller's method lists and the network's fair
-// admission. A refused call is answered with its error; refused, when
-// set, hears of it (a single call over HTTP then gets 429).
+// admission. A call waits for a slot up to limits.request_timeout, then
+// has its own request_timeout to be answered: the wait is not taken from
+// the time its upstreams get, so a call admitted late is not cut off
+// while a provider works on it (which would waste the provider's
+// capacity on an answer nobody reads). A refused call is answered with
+// its error; refused, when set, hears of it (a single call over HTTP then
+// gets 429).
 func (s *Server) guard(caller *access.Caller, network string, call callFunc, refused func(*jsonrpc.Error)) callFunc {
 	if caller == nil {
 		return call
 	}
+	queued := s.access.Queues(network)
 	return func(ctx context.Context, req *jsonrpc.Request) *jsonrpc.Response {
 		if e := s.access.Permit(caller, req.Method); e != nil {
 			return jsonrpc.ErrorResponse(req.ID, e)
 		}
-		actx, cancel := context.WithTimeout(ctx, s.limits.RequestTimeout)
-		release, e := s.access.Admit(actx, caller, network)
+		if !queued {
+			return call(ctx, req)
+		}
+		wctx, cancel := context.WithTimeout(ctx, s.limits.RequestTimeout)
+		release, e := s.access.Admit(wctx, caller, network)
 		cancel()
 		if e != nil {
 			if refused != nil && e.Code == jsonrpc.CodeLimitExceeded {
