@@ -35,7 +35,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	return &metrics{
 		auth: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "braid", Name: "auth_requests_total",
-			Help: "Requests (HTTP bodies, WebSocket upgrades and messages) by the result of their key check (ok, anonymous, missing, unknown, revoked, forbidden, unavailable) and key name.",
+			Help: "Requests (HTTP requests, WebSocket upgrades, and messages on a connection whose key was revoked) by the result of their key check (ok, anonymous, missing, unknown, revoked, forbidden, unavailable) and key name.",
 		}, []string{"result", "key"})),
 		rejected: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "braid", Name: "limit_rejections_total",

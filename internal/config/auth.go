@@ -145,6 +145,11 @@ func (c *Config) validateAuth() []error {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	a := &c.Auth
+	for i, n := range c.Networks {
+		if strings.HasPrefix(n.Name, APIKeyPrefix) {
+			add("%s: name may not start with %q: a path /%s… is an API key", networkLabel(i, n.Name), APIKeyPrefix, APIKeyPrefix)
+		}
+	}
 	for i, n := range a.Networks {
 		if c.Network(n) == nil {
 			add("auth: networks item %d %s is not a configured network", i+1, quote(n))

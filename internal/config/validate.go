@@ -168,8 +168,6 @@ func (n *Network) validate(i int) []error {
 		add("name is reserved: braid serves /%s itself; choose another name", n.Name)
 	case !validNetworkName(n.Name):
 		add(`name must be usable as a URL path: use only lowercase letters, digits, "-" and "_"`)
-	case strings.HasPrefix(n.Name, APIKeyPrefix):
-		add("name may not start with %q: a path /%s… is an API key", APIKeyPrefix, APIKeyPrefix)
 	}
 	if n.ChainID == 0 {
 		add("chain_id is required and must be greater than 0 (e.g. 1 for Ethereum mainnet)")
