@@ -44,6 +44,11 @@ func (w *logBuf) logger() *slog.Logger {
 // run on its own); it is closed when the test ends.
 func newLink(t *testing.T, url string) *replica.Link {
 	t.Helper()
+	return newLinkB(t, url)
+}
+
+func newLinkB(t testing.TB, url string) *replica.Link {
+	t.Helper()
 	l, err := replica.NewLink(replica.LinkOptions{URL: url, Prefix: "braid", Timeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
