@@ -137,7 +137,7 @@ func (c *Control) Identify(network, presented, client string) (*Caller, *Refusal
 		c.m.authResult(resultAnonymous, "")
 		return &Caller{Client: client}, nil
 	}
-	key, revoked := c.keys.Lookup(config.HashAPIKey(presented))
+	key, revoked := c.keys.Lookup(presented)
 	switch {
 	case key == nil && revoked != "":
 		c.m.authResult(resultRevoked, revoked)

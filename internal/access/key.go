@@ -2,6 +2,8 @@ package access
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/base32"
 	"math"
 	"slices"
@@ -62,7 +64,20 @@ type Key struct {
 	Limits   Limits
 	allow    []string
 	deny     []string
-	hash     string
+	sum      digest // SHA-256 of the key
+}
+
+// digest is a key's SHA-256, the Keyring's index.
+type digest [sha256.Size]byte
+
+// digestOf is the digest of a presented key.
+func digestOf(key string) digest { return sha256.Sum256([]byte(key)) }
+
+// parseDigest reads a valid "sha256:<hex>" hash (config.ParseKeyHash).
+func parseDigest(hash string) digest {
+	var d digest
+	_, _ = hex.Decode(d[:], []byte(strings.TrimPrefix(hash, "sha256:")))
+	return d
 }
 
 // On reports whether the key may be used on network.
@@ -138,7 +153,7 @@ func fromConfig(k config.APIKey, d config.KeyLimits) *Key {
 	return &Key{
 		Name: k.Name, ID: ID(hash), Source: "config", Networks: k.Networks,
 		Limits: keyLimits(k.KeyLimits, d),
-		allow:  k.Methods.Allow, deny: k.Methods.Deny, hash: hash,
+		allow:  k.Methods.Allow, deny: k.Methods.Deny, sum: parseDigest(hash),
 	}
 }
 
@@ -148,6 +163,6 @@ func fromRecord(r Record, source string, d config.KeyLimits) *Key {
 	return &Key{
 		Name: r.Name, ID: r.ID(), Source: source, Networks: r.Networks,
 		Limits: keyLimits(own, d),
-		allow:  r.Allow, deny: r.Deny, hash: r.Hash,
+		allow:  r.Allow, deny: r.Deny, sum: parseDigest(r.Hash),
 	}
 }

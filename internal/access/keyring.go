@@ -18,8 +18,8 @@ const reloadEvery = 250 * time.Millisecond
 // ring is one snapshot of the keys: active keys and revoked ones (by
 // name, so a refusal can say "revoked") by hash.
 type ring struct {
-	active  map[string]*Key
-	revoked map[string]string
+	active  map[digest]*Key
+	revoked map[digest]string
 }
 
 // Keyring holds the keys braid accepts: the config's, and its store's,
@@ -52,19 +52,20 @@ func newKeyring(keys []config.APIKey, defaults config.KeyLimits, store Store, c 
 	return k
 }
 
-// Lookup returns the active key with hash, or (when none is active) the
-// name of a revoked key with it.
-func (k *Keyring) Lookup(hash string) (key *Key, revoked string) {
+// Lookup returns the active key presented (the key itself), or (when none
+// is active) the name of a revoked key it is.
+func (k *Keyring) Lookup(presented string) (key *Key, revoked string) {
+	sum := digestOf(presented)
 	r := k.snap.Load()
-	if key := r.active[hash]; key != nil {
+	if key := r.active[sum]; key != nil {
 		return key, ""
 	}
-	return nil, r.revoked[hash]
+	return nil, r.revoked[sum]
 }
 
 // Active reports whether key is still accepted (not revoked or removed).
 func (k *Keyring) Active(key *Key) bool {
-	return k.snap.Load().active[key.hash] != nil
+	return k.snap.Load().active[key.sum] != nil
 }
 
 // Loaded reports whether the store's keys are known (always, without a
@@ -145,9 +146,9 @@ func (k *Keyring) recovered() {
 // install makes the config's keys and records the keys in force. A record
 // that is not valid is skipped with a WARN naming its position and name.
 func (k *Keyring) install(records []Record) {
-	r := &ring{active: make(map[string]*Key, len(k.static)+len(records)), revoked: make(map[string]string)}
+	r := &ring{active: make(map[digest]*Key, len(k.static)+len(records)), revoked: make(map[digest]string)}
 	for _, key := range k.static {
-		r.active[key.hash] = key
+		r.active[key.sum] = key
 	}
 	for i := range records {
 		rec := records[i]
@@ -155,14 +156,15 @@ func (k *Keyring) install(records []Record) {
 			k.log.Warn("ignoring a stored API key", "store", k.store.Kind(), "item", i+1, "name", rec.Name, "problem", msg)
 			continue
 		}
+		sum := parseDigest(rec.Hash)
 		if rec.Revoked != nil {
-			if r.active[rec.Hash] == nil {
-				r.revoked[rec.Hash] = rec.Name
+			if r.active[sum] == nil {
+				r.revoked[sum] = rec.Name
 			}
 			continue
 		}
-		if r.active[rec.Hash] == nil { // the config's key wins
-			r.active[rec.Hash] = fromRecord(rec, k.store.Kind(), k.defaults)
+		if r.active[sum] == nil { // the config's key wins
+			r.active[sum] = fromRecord(rec, k.store.Kind(), k.defaults)
 		}
 	}
 	k.snap.Store(r)

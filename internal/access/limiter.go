@@ -143,13 +143,13 @@ func (l *Limiter) Local() bool { return l.degraded.Load() }
 
 func (l *Limiter) takeShared(ctx context.Context, bs []bucket, now time.Time) (verdict, error) {
 	nowMS := msOf(now)
-	day, reset := dayOf(now)
+	day, reset := dayNumber(now)
 	keys := make([]string, len(bs))
 	args := make([]any, 1, 1+4*len(bs))
 	args[0] = strconv.FormatFloat(nowMS, 'f', 3, 64)
 	for i, b := range bs {
 		if b.quota > 0 {
-			keys[i] = l.link.Key("limit", "quota", day, b.id)
+			keys[i] = l.link.Key("limit", "quota", strconv.FormatInt(day, 10), b.id)
 			ttl := reset.Sub(now) + time.Hour
 			args = append(args, "q", b.quota, ttl.Milliseconds(), b.cost)
 			continue
@@ -199,9 +199,13 @@ func parseTake(res []any, bs []bucket, now, reset time.Time) (verdict, error) {
 // msOf is t in milliseconds since the Unix epoch.
 func msOf(t time.Time) float64 { return float64(t.UnixMicro()) / 1000 }
 
-// dayOf names t's UTC day (20260102) and returns when the next one starts.
-func dayOf(t time.Time) (string, time.Time) {
-	u := t.UTC()
-	start := time.Date(u.Year(), u.Month(), u.Day(), 0, 0, 0, 0, time.UTC)
-	return start.Format("20060102"), start.AddDate(0, 0, 1)
+// dayNumber numbers t's UTC day (days since 1970-01-01) and returns when
+// the next one starts.
+func dayNumber(t time.Time) (int64, time.Time) {
+	const day = 24 * 60 * 60
+	n := t.Unix() / day
+	if t.Unix() < 0 && t.Unix()%day != 0 {
+		n--
+	}
+	return n, time.Unix((n+1)*day, 0).UTC()
 }

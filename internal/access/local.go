@@ -16,23 +16,30 @@ const maxLocalBuckets = 1 << 17
 // time (ms); for a quota, the day and the credits used.
 type localBucket struct {
 	tat  float64
-	day  string
+	day  int64
 	used int64
+}
+
+// localKey names a bucket in memory: a rate and a quota of one caller
+// are two buckets.
+type localKey struct {
+	quota bool
+	id    string
 }
 
 // localBuckets counts in memory, with the same arithmetic as takeScript.
 type localBuckets struct {
 	mu      sync.Mutex
-	buckets map[string]*localBucket
+	buckets map[localKey]*localBucket
 }
 
 func newLocalBuckets() *localBuckets {
-	return &localBuckets{buckets: make(map[string]*localBucket)}
+	return &localBuckets{buckets: make(map[localKey]*localBucket)}
 }
 
 func (lb *localBuckets) take(bs []bucket, now time.Time) verdict {
 	nowMS := msOf(now)
-	day, reset := dayOf(now)
+	day, reset := dayNumber(now)
 	lb.mu.Lock()
 	defer lb.mu.Unlock()
 	if len(lb.buckets) >= maxLocalBuckets {
@@ -81,18 +88,13 @@ func (lb *localBuckets) take(bs []bucket, now time.Time) verdict {
 	return verdict{ok: true}
 }
 
-func mapKey(b bucket) string {
-	if b.quota > 0 {
-		return "q|" + b.id
-	}
-	return "r|" + b.id
-}
+func mapKey(b bucket) localKey { return localKey{quota: b.quota > 0, id: b.id} }
 
 // sweep drops buckets that hold nothing, then, while still over the
 // bound, any.
-func (lb *localBuckets) sweep(nowMS float64, day string) {
+func (lb *localBuckets) sweep(nowMS float64, day int64) {
 	for k, e := range lb.buckets {
-		if (k[0] == 'r' && e.tat <= nowMS) || (k[0] == 'q' && e.day != day) {
+		if (!k.quota && e.tat <= nowMS) || (k.quota && e.day != day) {
 			delete(lb.buckets, k)
 		}
 	}
