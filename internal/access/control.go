@@ -79,8 +79,12 @@ func New(cfg *config.Config, opts Options) (*Control, error) {
 		}
 	}
 	m := newMetrics(opts.Registry)
+	auth := cfg.Auth
+	if cl := &auth.Clients; cl.RPS > 0 && cl.Burst <= 0 { // a Config built in code, without ApplyDefaults
+		cl.Burst = keyLimits(config.KeyLimits{RPS: cl.RPS}, config.KeyLimits{}).Burst
+	}
 	c := &Control{
-		auth:    cfg.Auth,
+		auth:    auth,
 		keys:    newKeyring(cfg.Keys, cfg.Auth.KeyDefaults, store, opts.Clock, opts.Logger),
 		limiter: newLimiter(opts.Link, opts.Clock, opts.Logger, m),
 		weights: NewWeights(cfg.Auth.Weights, cfg.Auth.DefaultWeight),
