@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/braidrpc/braid/internal/block"
 	"github.com/braidrpc/braid/internal/cache"
 	"github.com/braidrpc/braid/internal/chain"
 	"github.com/braidrpc/braid/internal/clock"
@@ -145,7 +146,7 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 			// Block hashes established by number hold only while the
 			// chain below the tip stays: a new tip may be a reorg, and
 			// only finalized blocks cannot change.
-			OnTip: func(t head.Tip) {
+			OnTip: func(t block.Tip) {
 				headers.ForgetCanonicalFrom(t.Finalized.Number + 1)
 				if t.Known {
 					stream.Advance(t.Latest.Number, t.Latest.Hash)

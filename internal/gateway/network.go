@@ -14,6 +14,7 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/braidrpc/braid/internal/block"
 	"github.com/braidrpc/braid/internal/chain"
 	"github.com/braidrpc/braid/internal/clock"
 	"github.com/braidrpc/braid/internal/config"
@@ -73,7 +74,7 @@ type Network struct {
 // Tip returns the network's served tip in the planner's terms.
 func (n *Network) Tip() plan.Tip { return tipOf(n.head.Tip()) }
 
-func tipOf(t head.Tip) plan.Tip {
+func tipOf(t block.Tip) plan.Tip {
 	return plan.Tip{
 		Known:     t.Known,
 		Latest:    plan.BlockRef{Number: t.Latest.Number, Hash: t.Latest.Hash},

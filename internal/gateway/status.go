@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/braidrpc/braid/internal/block"
 	"github.com/braidrpc/braid/internal/head"
 	"github.com/braidrpc/braid/internal/plan"
 	"github.com/braidrpc/braid/internal/report"
@@ -24,7 +25,7 @@ type Status struct {
 type NetworkStatus struct {
 	Name         string           `json:"name"`
 	ChainID      uint64           `json:"chain_id"`
-	Tip          head.Tip         `json:"tip"`
+	Tip          block.Tip        `json:"tip"`
 	MinOperators int              `json:"min_operators"`
 	MaxLagBlocks uint64           `json:"max_lag_blocks"`
 	Quorum       QuorumStatus     `json:"quorum"`

@@ -5,6 +5,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/braidrpc/braid/internal/block"
 	"github.com/braidrpc/braid/internal/upstream"
 )
 
@@ -85,7 +86,7 @@ func (m *metrics) heads(network string, u *upstream.Upstream, h Heads) {
 	setKnown(m.head.WithLabelValues(network, u.Name, "finalized"), h.Finalized)
 }
 
-func setKnown(g prometheus.Gauge, b Block) {
+func setKnown(g prometheus.Gauge, b block.Block) {
 	if !b.IsZero() {
 		g.Set(float64(b.Number))
 	}
@@ -98,7 +99,7 @@ func (m *metrics) lag(network string, u *upstream.Upstream, lag uint64, known bo
 	m.lagG.WithLabelValues(network, u.Name).Set(float64(lag))
 }
 
-func (m *metrics) served(network string, tip Tip) {
+func (m *metrics) served(network string, tip block.Tip) {
 	if m == nil {
 		return
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/braidrpc/braid/internal/block"
 	"github.com/braidrpc/braid/internal/jsonrpc"
 	"github.com/braidrpc/braid/internal/upstream"
 )
@@ -191,13 +192,13 @@ func (t *Tracker) pollSingle(ctx context.Context, u *upstream.Upstream, st *upSt
 
 // fetchTag asks for one tagged block. ok is false when nothing was learnt
 // (no budget, or no answer); an error answer or null is the zero Block.
-func (t *Tracker) fetchTag(ctx context.Context, u *upstream.Upstream, params json.RawMessage) (Block, bool) {
+func (t *Tracker) fetchTag(ctx context.Context, u *upstream.Upstream, params json.RawMessage) (block.Block, bool) {
 	if ok, _ := u.Budget().Take(); !ok {
-		return Block{}, false
+		return block.Block{}, false
 	}
 	resp, err := u.Call(ctx, "eth_getBlockByNumber", params)
 	if err != nil {
-		return Block{}, false
+		return block.Block{}, false
 	}
 	b, _ := parseBlock(resp)
 	return b, true
@@ -205,16 +206,16 @@ func (t *Tracker) fetchTag(ctx context.Context, u *upstream.Upstream, params jso
 
 // parseBlock reads a block answer. An error answer, null or a malformed
 // block is an error and the zero Block.
-func parseBlock(resp *jsonrpc.Response) (Block, error) {
+func parseBlock(resp *jsonrpc.Response) (block.Block, error) {
 	if resp.Error != nil {
-		return Block{}, resp.Error
+		return block.Block{}, resp.Error
 	}
 	if raw := bytes.TrimSpace(resp.Result); len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
-		return Block{}, errors.New("no such block (null)")
+		return block.Block{}, errors.New("no such block (null)")
 	}
-	var b Block
+	var b block.Block
 	if err := json.Unmarshal(resp.Result, &b); err != nil {
-		return Block{}, fmt.Errorf("malformed block: %w", err)
+		return block.Block{}, fmt.Errorf("malformed block: %w", err)
 	}
 	return b, nil
 }

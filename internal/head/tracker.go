@@ -10,16 +10,15 @@ package head
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/braidrpc/braid/internal/block"
 	"github.com/braidrpc/braid/internal/clock"
 	"github.com/braidrpc/braid/internal/upstream"
 )
@@ -28,71 +27,13 @@ import (
 // Options.PollInterval is zero.
 const DefaultPollInterval = 2 * time.Second
 
-// Block identifies one block. The zero Block means unknown.
-type Block struct {
-	Number     uint64
-	Hash       common.Hash
-	ParentHash common.Hash
-}
-
-// IsZero reports whether b is the unknown block.
-func (b Block) IsZero() bool { return b == Block{} }
-
-type blockJSON struct {
-	Number     *hexutil.Uint64 `json:"number"`
-	Hash       *common.Hash    `json:"hash"`
-	ParentHash *common.Hash    `json:"parentHash"`
-}
-
-// MarshalJSON writes {"number":"0x…","hash":"0x…","parentHash":"0x…"},
-// or null for the unknown block.
-func (b Block) MarshalJSON() ([]byte, error) {
-	if b.IsZero() {
-		return []byte("null"), nil
-	}
-	n := hexutil.Uint64(b.Number)
-	return json.Marshal(blockJSON{Number: &n, Hash: &b.Hash, ParentHash: &b.ParentHash})
-}
-
-// UnmarshalJSON reads number, hash and parentHash from a block or header
-// object, ignoring its other members. null leaves b unchanged.
-func (b *Block) UnmarshalJSON(data []byte) error {
-	if string(data) == "null" {
-		return nil
-	}
-	var w blockJSON
-	if err := json.Unmarshal(data, &w); err != nil {
-		return err
-	}
-	if w.Number == nil || w.Hash == nil || w.ParentHash == nil {
-		return errors.New("block lacks number, hash or parentHash")
-	}
-	if *w.Hash == (common.Hash{}) {
-		return errors.New("block has a zero hash")
-	}
-	*b = Block{Number: uint64(*w.Number), Hash: *w.Hash, ParentHash: *w.ParentHash}
-	return nil
-}
-
 // Heads is one upstream's report of its chain head. A zero Safe or
 // Finalized means unknown (e.g. a chain without those tags).
 type Heads struct {
-	Latest    Block     `json:"latest"`
-	Safe      Block     `json:"safe"`
-	Finalized Block     `json:"finalized"`
-	UpdatedAt time.Time `json:"updatedAt"`
-}
-
-// Tip is the network's served tip. Known is false until operators first
-// agree on a latest block.
-type Tip struct {
-	Latest    Block `json:"latest"`
-	Safe      Block `json:"safe"`
-	Finalized Block `json:"finalized"`
-	Known     bool  `json:"known"`
-	// Seq counts the tip's changes: two reads with the same Seq saw the
-	// same tip, and so did every read between them.
-	Seq uint64 `json:"-"`
+	Latest    block.Block `json:"latest"`
+	Safe      block.Block `json:"safe"`
+	Finalized block.Block `json:"finalized"`
+	UpdatedAt time.Time   `json:"updatedAt"`
 }
 
 // Options configure a Tracker.
@@ -113,7 +54,7 @@ type Options struct {
 	Registry   prometheus.Registerer // nil: no metrics
 	// OnTip is called, outside the tracker's locks and in order, after
 	// every change of the served tip.
-	OnTip func(Tip)
+	OnTip func(block.Tip)
 }
 
 // Sentinel errors of PollOnce.
@@ -155,17 +96,17 @@ type Tracker struct {
 	clock      clock.Clock
 	log        *slog.Logger
 	metrics    *metrics
-	onTip      func(Tip)
+	onTip      func(block.Tip)
 
 	mu         sync.Mutex
 	states     map[*upstream.Upstream]*upState
-	tip        Tip
+	tip        block.Tip
 	served     map[uint64]common.Hash // the chain braid has served, by number
-	finWarned  Block                  // last conflicting finalized block warned about
+	finWarned  block.Block            // last conflicting finalized block warned about
 	stall      stallState
 	known      chan struct{} // closed when the first tip has been handed to OnTip
 	knownOnce  sync.Once
-	pending    []Tip // OnTip calls not yet made
+	pending    []block.Tip // OnTip calls not yet made
 	delivering bool
 
 	life    sync.Mutex
@@ -255,7 +196,7 @@ func (t *Tracker) Close() {
 }
 
 // Tip returns the served tip.
-func (t *Tracker) Tip() Tip {
+func (t *Tracker) Tip() block.Tip {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.tip
@@ -305,7 +246,7 @@ func (t *Tracker) Observe(u *upstream.Upstream, h Heads) { t.observe(u, h, false
 
 // observeLatest records a new latest block for u, keeping its safe and
 // finalized blocks (the WebSocket follower learns only headers).
-func (t *Tracker) observeLatest(u *upstream.Upstream, b Block) {
+func (t *Tracker) observeLatest(u *upstream.Upstream, b block.Block) {
 	t.observe(u, Heads{Latest: b}, true)
 }
 
