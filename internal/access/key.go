@@ -3,8 +3,8 @@ package access
 import (
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/hex"
 	"encoding/base32"
+	"encoding/hex"
 	"math"
 	"slices"
 	"strings"
