@@ -107,7 +107,7 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 			return nil, fmt.Errorf("redis: %w", err)
 		}
 		g.link = link
-		g.members = replica.NewMembers(link, syncInterval)
+		g.members = replica.NewMembers(link, replica.SyncInterval)
 	}
 	store := newStore(cfg.Cache, g.link, opts)
 	g.ctx, g.cancel = context.WithCancel(context.Background())
@@ -202,7 +202,7 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 				finalTTL: cfg.Cache.FinalTTL, maxEntry: int(cfg.Cache.MaxEntryBytes)}
 		}
 		if g.link != nil {
-			n.share = newShared(g.link, g.members, nc.Name)
+			n.share = n.newSync(g.link, g.members)
 		}
 		g.networks = append(g.networks, n)
 		g.byName[n.Name] = n
@@ -289,7 +289,10 @@ func (g *Gateway) Start(ctx context.Context, wait time.Duration) {
 			g.wg.Add(1)
 			go func() {
 				defer g.wg.Done()
-				g.replicaLoop(ctx, n)
+				rctx, cancel := context.WithCancel(ctx)
+				defer cancel()
+				defer context.AfterFunc(g.ctx, cancel)()
+				n.share.Run(rctx)
 			}()
 		}
 		g.wg.Add(2)

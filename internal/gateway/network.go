@@ -21,6 +21,7 @@ import (
 	"github.com/braidrpc/braid/internal/jsonrpc"
 	"github.com/braidrpc/braid/internal/plan"
 	"github.com/braidrpc/braid/internal/quorum"
+	"github.com/braidrpc/braid/internal/replica"
 	"github.com/braidrpc/braid/internal/route"
 	"github.com/braidrpc/braid/internal/stream"
 	"github.com/braidrpc/braid/internal/upstream"
@@ -49,7 +50,7 @@ type Network struct {
 	sf       singleflight.Group
 
 	answers answers
-	share   *shared // nil: no replicas to share with
+	share   *replica.Sync // nil: no replicas to share with
 
 	stream *stream.Stream
 
