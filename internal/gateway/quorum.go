@@ -94,7 +94,7 @@ func (n *Network) dispute(pl *plan.Plan, pin plan.Pinning, o *quorum.Outcome) {
 	for _, a := range o.Answers {
 		if a.Hash != "" && slices.Contains(o.Losers, a.Operator) {
 			if u := n.upstream(a.Upstream); u != nil {
-				u.Health().Failure()
+				u.Record(upstream.Outcome{Kind: upstream.Lie})
 			}
 		}
 	}

@@ -374,27 +374,6 @@ func truncate(b []byte) string {
 	return string(b)
 }
 
-// ObservePoll records the outcome of a background head poll: a dead
-// upstream is noticed even when no client request reaches it.
-func (u *Upstream) ObservePoll(latency time.Duration, err error) {
-	var ae *AttemptError
-	if errors.As(err, &ae) && ae.Kind == ErrThrottled {
-		// A rate limit is not a failure: honour its Retry-After.
-		wait := ae.RetryAfter
-		if wait <= 0 {
-			wait = time.Second
-		}
-		u.health.Throttle(u.clock.Now().Add(min(wait, time.Minute)))
-		u.budget.Lower(wait)
-		return
-	}
-	if err != nil {
-		u.health.Failure()
-		return
-	}
-	u.health.Success(PollClass, latency)
-}
-
 // Close releases idle keep-alive connections.
 func (u *Upstream) Close() {
 	u.client.CloseIdleConnections()
