@@ -17,6 +17,7 @@ import (
 	"github.com/braidrpc/braid/internal/clock"
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/head"
+	"github.com/braidrpc/braid/internal/operator"
 	"github.com/braidrpc/braid/internal/plan"
 	"github.com/braidrpc/braid/internal/quorum"
 	"github.com/braidrpc/braid/internal/replica"
@@ -92,11 +93,13 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 	var um *upstream.Metrics
 	var rm *route.Metrics
 	var qm *quorum.Metrics
+	var om *operator.Metrics
 	if opts.Registry != nil {
 		gm = NewMetrics(opts.Registry)
 		um = upstream.NewMetrics(opts.Registry)
 		rm = route.NewMetrics(opts.Registry)
 		qm = quorum.NewMetrics(opts.Registry)
+		om = operator.NewMetrics(opts.Registry)
 	}
 	g := &Gateway{byName: make(map[string]*Network), log: opts.Logger, clock: opts.Clock,
 		disputes: quorum.NewLog(disputeLogSize)}
@@ -185,15 +188,15 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 			stream:     stream,
 			cfg:        nc,
 			quorum:     nc.Quorum,
-			strikes:    quorum.NewStrikes(nc.Name, nc.Strikes, opts.Clock, opts.Logger, qm),
-			disputes:   g.disputes,
-			qmetrics:   qm,
-			shares:     newShares(opts.Clock),
-			quorumOn:   len(qp.Methods()) > 0,
-			verifyCfg:  nc.Verify,
-			headers:    headers,
-			receipts:   newBounded[cachedReceipts](blockCacheSize),
-			bodies:     newBounded[blockBody](blockCacheSize),
+			operators: operator.New(operator.Options{Network: nc.Name, Strikes: nc.Strikes, Upstreams: ups,
+				Clock: opts.Clock, Logger: opts.Logger, Metrics: om}),
+			disputes:  g.disputes,
+			qmetrics:  qm,
+			quorumOn:  len(qp.Methods()) > 0,
+			verifyCfg: nc.Verify,
+			headers:   headers,
+			receipts:  newBounded[cachedReceipts](blockCacheSize),
+			bodies:    newBounded[blockBody](blockCacheSize),
 		}
 		n.trust = tipRoot{n}
 		if store != nil {
@@ -202,6 +205,7 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 		}
 		if g.link != nil {
 			n.share = newShared(g.link, g.members, nc.Name)
+			n.operators.OnStrike(n.shareStrike)
 		}
 		src.n = n
 		n.filters = newFilters(n, cfg.Filters)

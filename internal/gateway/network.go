@@ -20,6 +20,7 @@ import (
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/head"
 	"github.com/braidrpc/braid/internal/jsonrpc"
+	"github.com/braidrpc/braid/internal/operator"
 	"github.com/braidrpc/braid/internal/plan"
 	"github.com/braidrpc/braid/internal/quorum"
 	"github.com/braidrpc/braid/internal/route"
@@ -55,14 +56,13 @@ type Network struct {
 	stream  *chain.Follower
 	pending *pendingFeed
 
-	cfg      config.Network // as configured, defaults applied (for reports)
-	quorum   config.Quorum
-	strikes  *quorum.Strikes
-	disputes *quorum.Log
-	lies     lieLog // answers that failed verification, for /status
-	qmetrics *quorum.Metrics
-	shares   *shares
-	quorumOn bool
+	cfg       config.Network // as configured, defaults applied (for reports)
+	quorum    config.Quorum
+	disputes  *quorum.Log
+	lies      lieLog // answers that failed verification, for /status
+	qmetrics  *quorum.Metrics
+	operators *operator.Standing
+	quorumOn  bool
 
 	verifyCfg config.Verify
 	trust     TrustRoot
@@ -176,7 +176,7 @@ func (n *Network) forward(ctx context.Context, pl *plan.Plan) (*jsonrpc.Response
 		return nil, err
 	}
 	if !res.Unserved {
-		n.shares.add(res.Upstream.Operator)
+		n.operators.Served(res.Upstream.Operator)
 	}
 	return res.Response, nil
 }

@@ -112,9 +112,7 @@ func (n *Network) syncShared(ctx context.Context) {
 
 	if qs, err := s.strikes.Quarantines(ctx); err == nil {
 		for op, until := range qs {
-			if n.strikes.Adopt(op, until) {
-				n.suspend(op, until)
-			}
+			n.operators.Adopt(op, until)
 		}
 	}
 }
@@ -132,7 +130,7 @@ func (n *Network) shareStrike(operator string, localUntil time.Time, localQuaran
 			_ = s.strikes.Reset(ctx, operator)
 			return
 		}
-		limit, window, quarantine := n.strikes.Limits()
+		limit, window, quarantine := n.operators.Limits()
 		count, err := s.strikes.Add(ctx, operator, window)
 		if err != nil || count < limit {
 			return
@@ -141,9 +139,7 @@ func (n *Network) shareStrike(operator string, localUntil time.Time, localQuaran
 		if s.strikes.Quarantine(ctx, operator, until) == nil {
 			_ = s.strikes.Reset(ctx, operator)
 		}
-		if n.strikes.Adopt(operator, until) {
-			n.suspend(operator, until)
-		}
+		n.operators.Adopt(operator, until)
 	}()
 }
 

@@ -75,25 +75,25 @@ func TestReplicasShareBudgetsThrottlesAndQuarantines(t *testing.T) {
 	}
 
 	// Two strikes on a, one on b: the cluster's third quarantines op-a.
-	a.strike("op-a", "test")
-	a.strike("op-a", "test")
+	a.operators.Lie("op-a", nil, "test")
+	a.operators.Lie("op-a", nil, "test")
 	key := a.share.link.Key("strikes", "mainnet", "op-a")
 	eventually(t, "a's strikes reach redis", func() bool {
 		return a.share.link.Client().ZCard(ctx, key).Val() == 2
 	})
-	if len(a.strikes.Quarantined()) != 0 {
+	if len(a.operators.Quarantined()) != 0 {
 		t.Fatal("two strikes of three quarantined op-a")
 	}
-	b.strike("op-a", "test")
-	eventually(t, "replica b quarantines op-a", func() bool { _, ok := b.strikes.Quarantined()["op-a"]; return ok })
+	b.operators.Lie("op-a", nil, "test")
+	eventually(t, "replica b quarantines op-a", func() bool { _, ok := b.operators.Quarantined()["op-a"]; return ok })
 	a.syncShared(ctx)
-	if _, ok := a.strikes.Quarantined()["op-a"]; !ok {
+	if _, ok := a.operators.Quarantined()["op-a"]; !ok {
 		t.Fatal("replica a did not adopt the quarantine")
 	}
 	if _, _, suspended := ua.Suspended(); !suspended {
 		t.Fatal("replica a still uses op-a's upstream")
 	}
-	if _, ok := a.strikes.Quarantined()["op-b"]; ok {
+	if _, ok := a.operators.Quarantined()["op-b"]; ok {
 		t.Fatal("op-b quarantined too")
 	}
 }

@@ -107,9 +107,8 @@ func (n *Network) fetchVerified(ctx context.Context, call route.Call, nullOK boo
 func (n *Network) caught(operator string, u *upstream.Upstream, method string, err error) {
 	n.metrics.verifyFailure(n.Name, method, operator)
 	n.lies.add(Lie{Time: n.clock.Now().UTC(), Operator: operator, Upstream: u.Name, Method: method, Reason: err.Error()})
-	u.Record(upstream.Outcome{Kind: upstream.Lie})
 	n.log.Warn("answer failed verification", "method", method, "operator", operator, "upstream", u.Name, "err", err)
-	n.strike(operator, fmt.Sprintf("its answer to %s failed verification: %v", method, err))
+	n.operators.Lie(operator, u, fmt.Sprintf("its answer to %s failed verification: %v", method, err))
 }
 
 // verified answers a call whose answer must be checked (strict mode).

@@ -200,8 +200,8 @@ const rejected verdict = -1
 // when not nil, is a *Failure and maps to a JSON-RPC error through
 // jsonrpc.FromError.
 func (r *Router) Do(ctx context.Context, c Call) (*Result, error) {
-	ctx, cancelAll := context.WithCancel(ctx)
-	defer cancelAll()
+	ctx, cancelAll := context.WithCancelCause(ctx)
+	defer cancelAll(nil)
 	c = r.prepare(c)
 	var (
 		results  = make(chan outcome, r.maxAttempts)
@@ -286,6 +286,9 @@ func (r *Router) Do(ctx context.Context, c Call) (*Result, error) {
 		case o := <-results:
 			inflight--
 			if res := r.result(o, launched, hedges); res != nil {
+				if o.good {
+					cancelAll(errAnswered) // the attempts still out lost to this one
+				}
 				return res, nil
 			}
 			if ctx.Err() != nil {
@@ -401,11 +404,16 @@ func (r *Router) hedgeDelay(class string) time.Duration {
 	return min(max(d, r.hedge.MinDelay), r.hedge.MaxDelay)
 }
 
+// errAnswered ends the attempts of a call still out when another attempt
+// answered it.
+var errAnswered = errors.New("another attempt answered")
+
 // attempt runs one try and records what it says about the upstream
 // (upstream.Record): health, breaker, depth, throttling and metrics. An
 // attempt cancelled because the call ended (another attempt won, or the
-// deadline) is neither a success nor a failure; its elapsed time is a
-// lower bound of the upstream's latency.
+// deadline) is neither a success nor a failure; when it lost to another
+// attempt's answer, its elapsed time is a lower bound of the upstream's
+// latency.
 func (r *Router) attempt(ctx context.Context, u *upstream.Upstream, c Call, n int, hedge bool) outcome {
 	start := r.clock.Now()
 	resp, err := u.Call(ctx, c.Method, c.Params)
@@ -413,7 +421,12 @@ func (r *Router) attempt(ctx context.Context, u *upstream.Upstream, c Call, n in
 	o := outcome{u: u, resp: resp, err: err, hedge: hedge}
 	if err != nil {
 		if ctx.Err() != nil {
-			u.Record(upstream.Outcome{Kind: upstream.Cancelled, Class: c.Class, Latency: latency})
+			rec := upstream.Outcome{Kind: upstream.Cancelled, Class: c.Class}
+			if errors.Is(context.Cause(ctx), errAnswered) {
+				// It lost to an answer: it takes at least this long.
+				rec.Latency = latency
+			}
+			u.Record(rec)
 			return o
 		}
 		f := upstream.FailureOf(err, c.Class, latency)

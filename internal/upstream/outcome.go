@@ -20,9 +20,10 @@ const (
 	RateLimited
 	// Cancelled: the call ended before the attempt did (another attempt
 	// won, the client left, the deadline passed). It is neither a success
-	// nor a failure, but the elapsed time is a lower bound of the
-	// upstream's latency: a slow upstream whose attempts are always
-	// cancelled must not stay unmeasured, and so asked first, for ever.
+	// nor a failure. Its Latency, when set (it lost to another attempt's
+	// answer), is a lower bound of the upstream's latency: a slow upstream
+	// whose attempts always lose must not stay unmeasured, and so asked
+	// first, for ever.
 	Cancelled
 	// Unsupported: the node does not offer the method or the data.
 	Unsupported
@@ -96,7 +97,9 @@ func (u *Upstream) Record(o Outcome) {
 		u.health.Throttle(u.clock.Now().Add(backoff))
 		u.budget.Lower(backoff)
 	case Cancelled:
-		u.health.AtLeast(o.Class, o.Latency)
+		if o.Latency > 0 {
+			u.health.AtLeast(o.Class, o.Latency)
+		}
 	case Unsupported:
 		if o.HasDepth {
 			u.depth.lacks(o.Data, o.Depth)
