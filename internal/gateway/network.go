@@ -24,8 +24,8 @@ import (
 	"github.com/braidrpc/braid/internal/plan"
 	"github.com/braidrpc/braid/internal/quorum"
 	"github.com/braidrpc/braid/internal/route"
+	"github.com/braidrpc/braid/internal/trust"
 	"github.com/braidrpc/braid/internal/upstream"
-	"github.com/braidrpc/braid/internal/verify"
 )
 
 // Network is the runtime of one configured chain.
@@ -59,16 +59,11 @@ type Network struct {
 	cfg       config.Network // as configured, defaults applied (for reports)
 	quorum    config.Quorum
 	disputes  *quorum.Log
-	lies      lieLog // answers that failed verification, for /status
 	qmetrics  *quorum.Metrics
 	operators *operator.Standing
 	quorumOn  bool
 
-	verifyCfg config.Verify
-	trust     TrustRoot
-	headers   *verify.Headers
-	receipts  *bounded[cachedReceipts]
-	bodies    *bounded[blockBody]
+	trust *trust.Reader
 }
 
 // Tip returns the network's served tip in the planner's terms.

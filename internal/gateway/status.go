@@ -10,6 +10,7 @@ import (
 	"github.com/braidrpc/braid/internal/operator"
 	"github.com/braidrpc/braid/internal/plan"
 	"github.com/braidrpc/braid/internal/report"
+	"github.com/braidrpc/braid/internal/trust"
 	"github.com/braidrpc/braid/internal/upstream"
 )
 
@@ -53,7 +54,7 @@ type NetworkStatus struct {
 	Cache *CacheStatus `json:"cache,omitempty"`
 	// Lies are the recent answers that failed verification, newest
 	// first (verify: strict).
-	Lies []Lie `json:"lies,omitempty"`
+	Lies []trust.Lie `json:"lies,omitempty"`
 }
 
 // CacheStatus is a network's answer-cache lookups since start: the JSON
@@ -155,7 +156,7 @@ func (g *Gateway) Status() Status {
 		}
 		n.progressStatus(&ns)
 		ns.Cache = n.cacheStatus()
-		ns.Lies = n.lies.list()
+		ns.Lies = n.trust.Lies()
 		qp, _ := plan.NewQuorumPolicy(n.quorum) // checked in New
 		ns.Quorum = QuorumStatus{K: n.quorum.K, OnDispute: n.quorum.OnDispute, OnShortfall: n.quorum.OnShortfall, Methods: qp.Methods()}
 		quarantined := n.operators.Quarantined()
