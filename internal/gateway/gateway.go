@@ -13,7 +13,6 @@ import (
 
 	"github.com/braidrpc/braid/internal/block"
 	"github.com/braidrpc/braid/internal/cache"
-	"github.com/braidrpc/braid/internal/chain"
 	"github.com/braidrpc/braid/internal/clock"
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/head"
@@ -22,6 +21,7 @@ import (
 	"github.com/braidrpc/braid/internal/quorum"
 	"github.com/braidrpc/braid/internal/replica"
 	"github.com/braidrpc/braid/internal/route"
+	"github.com/braidrpc/braid/internal/stream"
 	"github.com/braidrpc/braid/internal/trust"
 	"github.com/braidrpc/braid/internal/upstream"
 )
@@ -108,7 +108,7 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 			return nil, fmt.Errorf("redis: %w", err)
 		}
 		g.link = link
-		g.members = replica.NewMembers(link, syncInterval)
+		g.members = replica.NewMembers(link, replica.SyncInterval)
 	}
 	store := newStore(cfg.Cache, g.link, opts)
 	g.ctx, g.cancel = context.WithCancel(context.Background())
@@ -133,10 +133,9 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 				},
 			}))
 		}
-		var reader *trust.Reader // set below; the tracker tells it of new tips
-		src := &streamSource{}
-		stream := chain.New(src, chain.Options{Clock: opts.Clock, Logger: opts.Logger.With("network", nc.Name),
-			Delay: gm.streamDelay(nc.Name)})
+		n := &Network{}
+		feed := stream.New(n.execute, n.pools, stream.Options{Filters: cfg.Filters, Context: g.ctx,
+			Clock: opts.Clock, Logger: opts.Logger.With("network", nc.Name), Delay: gm.streamDelay(nc.Name)})
 		tracker := head.New(nc.Name, ups, head.Options{
 			PollInterval: nc.Head.PollInterval,
 			MinOperators: nc.Head.MinOperators,
@@ -148,15 +147,15 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 			// chain below the tip stays: a new tip may be a reorg, and
 			// only finalized blocks cannot change.
 			OnTip: func(t block.Tip) {
-				if reader != nil {
-					reader.Advanced(t)
+				if n.trust != nil {
+					n.trust.Advanced(t)
 				}
 				if t.Known {
-					stream.Advance(t.Latest.Number, t.Latest.Hash)
+					feed.Advance(t.Latest)
 				}
 			},
 		})
-		n := &Network{
+		*n = Network{
 			Name:    nc.Name,
 			ChainID: nc.ChainID,
 			planner: plan.NewPlanner(nc.Methods, qp).WithVerify(nc.Verify),
@@ -185,7 +184,7 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 			metrics:    gm,
 			chainIDHex: []byte(strconv.Quote("0x" + strconv.FormatUint(nc.ChainID, 16))),
 			static:     make(map[string]json.RawMessage),
-			stream:     stream,
+			stream:     feed,
 			cfg:        nc,
 			quorum:     nc.Quorum,
 			operators: operator.New(operator.Options{Network: nc.Name, Strikes: nc.Strikes, Upstreams: ups,
@@ -199,18 +198,14 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 			OnLie: func(op string, u *upstream.Upstream, method string, check error) {
 				n.operators.Lie(op, u, fmt.Sprintf("its answer to %s failed verification: %v", method, check))
 			}})
-		reader = n.trust
 		if store != nil {
 			n.answers = answers{store: store, prefix: nc.Name + "|", tipTTL: cfg.Cache.TipTTL,
 				finalTTL: cfg.Cache.FinalTTL, maxEntry: int(cfg.Cache.MaxEntryBytes)}
 		}
 		if g.link != nil {
-			n.share = newShared(g.link, g.members, nc.Name)
-			n.operators.OnStrike(n.shareStrike)
+			n.share = n.newSync(g.link, g.members)
+			n.operators.OnStrike(n.share.Strike)
 		}
-		src.n = n
-		n.filters = newFilters(n, cfg.Filters)
-		n.pending = newPendingFeed(n, g.ctx)
 		g.networks = append(g.networks, n)
 		g.byName[n.Name] = n
 	}
@@ -296,10 +291,13 @@ func (g *Gateway) Start(ctx context.Context, wait time.Duration) {
 			g.wg.Add(1)
 			go func() {
 				defer g.wg.Done()
-				g.replicaLoop(ctx, n)
+				rctx, cancel := context.WithCancel(ctx)
+				defer cancel()
+				defer context.AfterFunc(g.ctx, cancel)()
+				n.share.Run(rctx)
 			}()
 		}
-		g.wg.Add(3)
+		g.wg.Add(2)
 		go func() {
 			defer g.wg.Done()
 			g.assessLoop(ctx, n)
@@ -310,10 +308,6 @@ func (g *Gateway) Start(ctx context.Context, wait time.Duration) {
 			defer cancel()
 			defer context.AfterFunc(g.ctx, cancel)()
 			n.stream.Run(sctx)
-		}()
-		go func() {
-			defer g.wg.Done()
-			g.filterJanitor(ctx, n)
 		}()
 	}
 	g.awaitStart(ctx, first, wait)
@@ -412,27 +406,12 @@ func (g *Gateway) assessLoop(ctx context.Context, n *Network) {
 	}
 }
 
-// filterJanitor drops idle filters, so one nobody polls stops costing
-// block fetches.
-func (g *Gateway) filterJanitor(ctx context.Context, n *Network) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-g.ctx.Done():
-			return
-		case <-g.clock.After(time.Minute):
-		}
-		n.filters.expire()
-	}
-}
-
 // Close stops background work and releases upstream connections.
 func (g *Gateway) Close() {
 	g.once.Do(func() {
 		g.cancel()
 		for _, n := range g.networks {
-			n.pending.wait()
+			n.stream.Wait()
 		}
 		for _, n := range g.networks {
 			n.head.Close()
