@@ -75,6 +75,7 @@ type fakeUpstream struct {
 	capInflight int
 	capPeak     int
 	rejected    int
+	capGivenUp  int // capped calls the client gave up on before the answer
 }
 
 // newFake starts a fake upstream serving chainID. It is closed when the
@@ -176,12 +177,15 @@ func (f *fakeUpstream) SetCapacity(method string, n int) {
 	f.capMethod, f.capacity = method, n
 }
 
-// Capacity reports the most calls of the capped method served at once
-// and how many were refused for passing the capacity.
-func (f *fakeUpstream) Capacity() (peak, rejected int) {
+// Capacity reports the most calls of the capped method served at once,
+// how many were refused for passing the capacity, and how many the client
+// gave up on (cancelled) while the fake was serving them: the fake learns
+// of that only when its server notices the closed connection, so for a
+// moment such a call still counts against the capacity.
+func (f *fakeUpstream) Capacity() (peak, rejected, givenUp int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.capPeak, f.rejected
+	return f.capPeak, f.rejected, f.capGivenUp
 }
 
 // MaxInflight is the most requests the fake was serving at once.
@@ -253,6 +257,11 @@ func (f *fakeUpstream) serve(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-time.After(latency):
 		case <-r.Context().Done():
+			if capped {
+				f.mu.Lock()
+				f.capGivenUp++
+				f.mu.Unlock()
+			}
 			return
 		}
 	}
