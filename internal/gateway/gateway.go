@@ -136,7 +136,16 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 		src := &streamSource{}
 		stream := chain.New(src, chain.Options{Clock: opts.Clock, Logger: opts.Logger.With("network", nc.Name),
 			Delay: gm.streamDelay(nc.Name)})
+		var bt *beaconTip
+		if nc.Trust.Beacon() {
+			var err error
+			if bt, err = newBeaconTip(nc, opts); err != nil {
+				g.closeBeacons()
+				return nil, fmt.Errorf("network %q: %w", nc.Name, err)
+			}
+		}
 		tracker := head.New(nc.Name, ups, head.Options{
+			External:     bt != nil,
 			PollInterval: nc.Head.PollInterval,
 			MinOperators: nc.Head.MinOperators,
 			StallAfter:   nc.Head.StallAfter,
@@ -197,6 +206,9 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 			bodies:     newBounded[blockBody](blockCacheSize),
 		}
 		n.trust = tipRoot{n}
+		if bt != nil {
+			bt.n, n.beacon = n, bt
+		}
 		if store != nil {
 			n.answers = answers{store: store, prefix: nc.Name + "|", tipTTL: cfg.Cache.TipTTL,
 				finalTTL: cfg.Cache.FinalTTL, maxEntry: int(cfg.Cache.MaxEntryBytes)}
@@ -288,6 +300,7 @@ func (g *Gateway) Start(ctx context.Context, wait time.Duration) {
 	}
 	for _, n := range g.networks {
 		n.head.Start(ctx)
+		g.startBeacon(ctx, n)
 		if n.share != nil {
 			g.wg.Add(1)
 			go func() {
@@ -434,6 +447,7 @@ func (g *Gateway) Close() {
 			n.head.Close()
 		}
 		g.wg.Wait()
+		g.closeBeacons()
 		for _, n := range g.networks {
 			for _, u := range n.Upstreams() {
 				u.Close()

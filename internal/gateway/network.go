@@ -66,6 +66,7 @@ type Network struct {
 
 	verifyCfg config.Verify
 	trust     TrustRoot
+	beacon    *beaconTip // trust: beacon (beacontip.go); nil: operators decide the tip
 	headers   *verify.Headers
 	receipts  *bounded[cachedReceipts]
 	bodies    *bounded[blockBody]
@@ -162,7 +163,11 @@ func (n *Network) execute(ctx context.Context, req *jsonrpc.Request) (*jsonrpc.R
 
 // forward pins the call to the served tip and routes it.
 func (n *Network) forward(ctx context.Context, pl *plan.Plan) (*jsonrpc.Response, error) {
-	pin := pl.Pin(n.tipFor(ctx), n.maxLag)
+	tip := n.tipFor(ctx)
+	if err := n.needsTrustedTip(pl, tip); err != nil {
+		return nil, err
+	}
+	pin := pl.Pin(tip, n.maxLag)
 	if pin.Local != nil {
 		return &jsonrpc.Response{Result: pin.Local}, nil
 	}
