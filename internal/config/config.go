@@ -160,6 +160,9 @@ type Network struct {
 	// Trust says where the served tip comes from (operators or a beacon
 	// light client); see trust.go.
 	Trust Trust `yaml:"trust"`
+	// Peers shares verified history with other braid gateways (off by
+	// default).
+	Peers Peers `yaml:"peers"`
 	// Upstreams are the providers of this network.
 	Upstreams []Upstream `yaml:"upstreams"`
 }
