@@ -71,7 +71,7 @@ func newBeaconChain(t *testing.T, providers int, simClock clock.Clock) *beaconCh
 	case <-ready:
 	case err := <-done:
 		t.Fatalf("the simulator does not follow the devnet: %v", err)
-	case <-time.After(10 * time.Second):
+	case <-time.After(60 * time.Second): // 512 BLS keys to make, under -race on a busy machine
 		t.Fatal("the simulator did not start following the devnet")
 	}
 	if c.cp, err = sim.Checkpoint(); err != nil {
@@ -84,7 +84,7 @@ func newBeaconChain(t *testing.T, providers int, simClock clock.Clock) *beaconCh
 // trust is the trust section that makes braid follow the simulator.
 func (c *beaconChain) trust(dataDir string) config.Trust {
 	tr := config.Trust{Source: config.TrustBeacon, BeaconChain: c.sim.BeaconChain(), Checkpoint: c.cp.Hex(),
-		MaxHeadAge: 2 * time.Second, CheckpointMaxAge: config.DefaultCheckpointMaxAge, DataDir: dataDir}
+		MaxHeadAge: 5 * time.Second, CheckpointMaxAge: config.DefaultCheckpointMaxAge, DataDir: dataDir}
 	for i, u := range c.urls {
 		tr.BeaconAPIs = append(tr.BeaconAPIs, config.BeaconAPI{Name: fmt.Sprintf("b%d", i+1), URL: u})
 	}
@@ -100,11 +100,11 @@ func (c *beaconChain) mine(t *testing.T, dn *devnet.Devnet) common.Hash {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "the next slot", 5*time.Second, func() bool { return c.sim.CurrentSlot() > last.Slot })
+	waitUntil(t, "the next slot", 30*time.Second, func() bool { return c.sim.CurrentSlot() > last.Slot })
 	var h common.Hash
 	if dn == c.dn {
 		h = dn.Commit()
-		waitUntil(t, "the simulator signs the block", 5*time.Second, func() bool {
+		waitUntil(t, "the simulator signs the block", 30*time.Second, func() bool {
 			head, err := c.sim.Head()
 			return err == nil && head.BlockHash == h
 		})
@@ -120,7 +120,7 @@ func (c *beaconChain) mineUntilServed(t *testing.T, gw *gateway.Gateway) common.
 	t.Helper()
 	for range 10 {
 		h := c.mine(t, c.dn)
-		if waitFor(3*time.Second, func() bool { return served(gw) == h }) {
+		if waitFor(5*time.Second, func() bool { return served(gw) == h }) {
 			return h
 		}
 	}
@@ -210,7 +210,7 @@ func TestBeaconTipFollowsTheSyncCommittee(t *testing.T) {
 	c.mineUntilServed(t, gw)
 	for i := range 5 {
 		h := c.mine(t, c.dn)
-		waitUntil(t, fmt.Sprintf("braid serves head %d", i), 10*time.Second, func() bool { return served(gw) == h })
+		waitUntil(t, fmt.Sprintf("braid serves head %d", i), 30*time.Second, func() bool { return served(gw) == h })
 		var blk struct{ Hash common.Hash }
 		if err := braid.Call(&blk, "eth_getBlockByNumber", "latest", false); err != nil || blk.Hash != h {
 			t.Fatalf("latest block = %s, %v; want %s", blk.Hash, err, h)
@@ -226,9 +226,9 @@ func TestBeaconTipFollowsTheSyncCommittee(t *testing.T) {
 	c.apis[0].SetFaults(beaconsim.Faults{Forge: true})
 	for i := range 3 {
 		h := c.mine(t, c.dn)
-		waitUntil(t, fmt.Sprintf("braid serves head %d with b1 forging", i), 10*time.Second, func() bool { return served(gw) == h })
+		waitUntil(t, fmt.Sprintf("braid serves head %d with b1 forging", i), 30*time.Second, func() bool { return served(gw) == h })
 	}
-	waitUntil(t, "b1 quarantined", 10*time.Second, func() bool {
+	waitUntil(t, "b1 quarantined", 30*time.Second, func() bool {
 		st := beaconStatus(t, url)
 		return len(st.Endpoints) == 2 && st.Endpoints[0].Quarantined && !st.Endpoints[1].Quarantined
 	})
@@ -238,7 +238,7 @@ func TestBeaconTipFollowsTheSyncCommittee(t *testing.T) {
 	}
 	before := served(gw)
 	refused := c.mine(t, c.dn)
-	waitUntil(t, "too few signers noted", 10*time.Second, func() bool {
+	waitUntil(t, "too few signers noted", 30*time.Second, func() bool {
 		return strings.Contains(beaconStatus(t, url).Endpoints[1].LastError, "300 signers")
 	})
 	if got := served(gw); got == refused || got != before {
@@ -246,7 +246,7 @@ func TestBeaconTipFollowsTheSyncCommittee(t *testing.T) {
 	}
 	c.apis[1].SetFaults(beaconsim.Faults{})
 	h := c.mine(t, c.dn)
-	waitUntil(t, "braid serves the next fully signed head", 10*time.Second, func() bool { return served(gw) == h })
+	waitUntil(t, "braid serves the next fully signed head", 30*time.Second, func() bool { return served(gw) == h })
 }
 
 // TestBeaconStaleHeadNotReady: when no beacon API brings a new head, the
@@ -263,7 +263,7 @@ func TestBeaconStaleHeadNotReady(t *testing.T) {
 		c.dn.Commit() // operators move on; the committee's head does not reach braid
 	}
 	var body string
-	waitUntil(t, "/readyz fails", 15*time.Second, func() bool {
+	waitUntil(t, "/readyz fails", 30*time.Second, func() bool {
 		var code int
 		code, body = readyz(t, url)
 		return code == http.StatusServiceUnavailable
@@ -280,7 +280,7 @@ func TestBeaconStaleHeadNotReady(t *testing.T) {
 	c.apis[0].SetFaults(beaconsim.Faults{})
 	c.apis[1].SetFaults(beaconsim.Faults{})
 	h = c.mine(t, c.dn)
-	waitUntil(t, "ready again on a fresh head", 15*time.Second, func() bool {
+	waitUntil(t, "ready again on a fresh head", 30*time.Second, func() bool {
 		code, _ := readyz(t, url)
 		return served(gw) == h && code == http.StatusOK
 	})
@@ -333,7 +333,7 @@ func TestBeaconEveryProviderOnAFork(t *testing.T) {
 		}
 		c.mine(t, c.dn)
 	}
-	waitUntil(t, "/readyz says why", 10*time.Second, func() bool {
+	waitUntil(t, "/readyz says why", 30*time.Second, func() bool {
 		code, body := readyz(t, url)
 		return code == http.StatusServiceUnavailable && strings.Contains(body, "no provider gave its header")
 	})
