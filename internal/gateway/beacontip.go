@@ -2,24 +2,19 @@ package gateway
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/core/types"
 
 	"github.com/braidrpc/braid/internal/beacon"
 	"github.com/braidrpc/braid/internal/block"
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/jsonrpc"
 	"github.com/braidrpc/braid/internal/plan"
-	"github.com/braidrpc/braid/internal/route"
-	"github.com/braidrpc/braid/internal/upstream"
-	"github.com/braidrpc/braid/internal/verify"
+	"github.com/braidrpc/braid/internal/trust"
 )
 
 // This file is the tip source of trust: beacon. The network's served tip
@@ -184,38 +179,32 @@ func (b *beaconTip) setPending(h beacon.Head, err error) {
 	}
 }
 
-// block returns the identity of the execution block hash, from a header a
-// provider gives that hashes to it. number (0: unknown, from Gloas on)
-// keeps lagging upstreams from being asked.
+// block returns the identity of the execution block hash, from the
+// verified reader's header: the header a provider gives must hash to it
+// (a mismatch is that operator's lie, through the reader's OnLie). number
+// (0: unknown, from Gloas on) must match the header's.
 func (b *beaconTip) block(ctx context.Context, hash common.Hash, number uint64) (block.Block, error) {
-	n := b.n
-	if h, ok := n.headers.Get(hash); ok {
-		return block.Block{Number: h.Number.Uint64(), Hash: hash, ParentHash: h.ParentHash}, nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, n.timeout)
+	ctx, cancel := context.WithTimeout(ctx, b.n.timeout)
 	defer cancel()
-	var h *types.Header
-	params, _ := json.Marshal([]any{hash, false})
-	res, err := n.fetchVerified(ctx, route.Call{Method: "eth_getBlockByHash", Params: params, Class: plan.ClassBlock,
-		Data: upstream.HistoryData, MinHead: number}, true, func(res *route.Result) error {
-		var err error
-		h, err = verify.HeaderFromJSON(res.Response.Result, hash)
-		return err
-	})
-	if err == nil {
-		err = errorAnswer(res)
-	}
-	if errors.Is(err, errAllNull) {
-		err = errors.New("every provider asked answered null (none holds it yet, or all are on another chain)")
-	}
+	h, err := b.n.trust.Header(ctx, hash)
 	if err != nil {
 		return block.Block{}, err
 	}
 	if number != 0 && h.Number.Uint64() != number {
 		return block.Block{}, fmt.Errorf("header %s has number %d, the sync committee signed %d", hash.TerminalString(), h.Number, number)
 	}
-	n.headers.Add(h)
 	return block.Block{Number: h.Number.Uint64(), Hash: hash, ParentHash: h.ParentHash}, nil
+}
+
+// Trusted is the trust root of trust: beacon (trust.Root): the served tip
+// while it is the light client's fresh signed head, and nothing while the
+// light client is not ready or its head is stale, so verified reads fail
+// rather than answer about old state.
+func (b *beaconTip) Trusted() block.Tip {
+	if b.problem() != "" {
+		return block.Tip{}
+	}
+	return b.n.head.Tip()
 }
 
 // problem says why the network cannot serve now, or "": the light client
@@ -294,15 +283,27 @@ func (g *Gateway) closeBeacons() {
 }
 
 // needsTrustedTip refuses, under trust: beacon, a read braid would pin to
-// the tip while it has none: forwarding it unpinned would let the
-// operators' chain answer it.
+// the tip while it has none, or while the light client is not ready (a
+// stale head): forwarding it unpinned would let the operators' chain
+// answer it, pinning it to an old head would answer about old state.
 func (n *Network) needsTrustedTip(pl *plan.Plan, tip plan.Tip) error {
-	if n.beacon == nil || tip.Known || pl.Spec == nil || pl.Kind != plan.Forward {
+	if n.beacon == nil || pl.Spec == nil || pl.Kind != plan.Forward {
 		return nil
 	}
 	why := n.beacon.problem()
+	if tip.Known && why == "" {
+		return nil
+	}
 	if why == "" {
 		why = "trust beacon: no signed head served yet"
 	}
 	return jsonrpc.Errorf(jsonrpc.CodeUnavailable, "no trusted block yet on network %s: %s", n.Name, why)
 }
+
+// Untrusted says why Trusted is empty (trust.Explainer).
+func (b *beaconTip) Untrusted() string { return b.problem() }
+
+var (
+	_ trust.Root      = (*beaconTip)(nil)
+	_ trust.Explainer = (*beaconTip)(nil)
+)

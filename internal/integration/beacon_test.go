@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/ethereum/go-ethereum/rpc"
@@ -273,6 +274,11 @@ func TestBeaconStaleHeadNotReady(t *testing.T) {
 	}
 	if got := served(gw); got != h {
 		t.Fatalf("served %s, want the last signed head %s: braid fell back to the operators", got, h)
+	}
+	var bal hexutil.Big
+	if err := dial(t, url).Call(&bal, "eth_getBalance", c.dn.UserAccount().Address, "latest"); err == nil ||
+		!strings.Contains(err.Error(), "stale head") {
+		t.Errorf("a read while the head is stale answered %v, %v: want a refusal naming the stale head", &bal, err)
 	}
 	if st := beaconStatus(t, url); st.Ready || !strings.Contains(st.Reason, "stale head") {
 		t.Errorf("beacon status ready=%v reason %q", st.Ready, st.Reason)
