@@ -19,13 +19,14 @@ import (
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/head"
 	"github.com/braidrpc/braid/internal/jsonrpc"
+	"github.com/braidrpc/braid/internal/operator"
 	"github.com/braidrpc/braid/internal/plan"
 	"github.com/braidrpc/braid/internal/quorum"
 	"github.com/braidrpc/braid/internal/replica"
 	"github.com/braidrpc/braid/internal/route"
 	"github.com/braidrpc/braid/internal/stream"
+	"github.com/braidrpc/braid/internal/trust"
 	"github.com/braidrpc/braid/internal/upstream"
-	"github.com/braidrpc/braid/internal/verify"
 )
 
 // Network is the runtime of one configured chain.
@@ -54,20 +55,15 @@ type Network struct {
 
 	stream *stream.Stream
 
-	cfg      config.Network // as configured, defaults applied (for reports)
-	quorum   config.Quorum
-	strikes  *quorum.Strikes
-	disputes *quorum.Log
-	lies     lieLog // answers that failed verification, for /status
-	qmetrics *quorum.Metrics
-	shares   *shares
-	quorumOn bool
+	cfg       config.Network // as configured, defaults applied (for reports)
+	quorum    config.Quorum
+	disputes  *quorum.Log
+	qmetrics  *quorum.Metrics
+	operators *operator.Standing
+	quorumOn  bool
 
-	verifyCfg config.Verify
-	trust     TrustRoot
-	headers   *verify.Headers
-	receipts  *bounded[cachedReceipts]
-	bodies    *bounded[blockBody]
+	trust  *trust.Reader
+	beacon *beaconTip // trust: beacon (beacontip.go); nil: operators decide the tip
 }
 
 // Tip returns the network's served tip in the planner's terms.
@@ -159,7 +155,11 @@ func (n *Network) execute(ctx context.Context, req *jsonrpc.Request) (*jsonrpc.R
 
 // forward pins the call to the served tip and routes it.
 func (n *Network) forward(ctx context.Context, pl *plan.Plan) (*jsonrpc.Response, error) {
-	pin := pl.Pin(n.tipFor(ctx), n.maxLag)
+	tip := n.tipFor(ctx)
+	if err := n.needsTrustedTip(pl, tip); err != nil {
+		return nil, err
+	}
+	pin := pl.Pin(tip, n.maxLag)
 	if pin.Local != nil {
 		return &jsonrpc.Response{Result: pin.Local}, nil
 	}
@@ -173,7 +173,7 @@ func (n *Network) forward(ctx context.Context, pl *plan.Plan) (*jsonrpc.Response
 		return nil, err
 	}
 	if !res.Unserved {
-		n.shares.add(res.Upstream.Operator)
+		n.operators.Served(res.Upstream.Operator)
 	}
 	return res.Response, nil
 }
