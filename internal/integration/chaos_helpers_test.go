@@ -17,6 +17,7 @@ import (
 	"github.com/ethereum/go-ethereum/rpc"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/devnet"
 	"github.com/braidrpc/braid/internal/gateway"
@@ -152,7 +153,7 @@ func newLiveStackWith(t testing.TB, opts liveOptions) *liveStack {
 	}
 	t.Cleanup(c.Close)
 	s := &liveStack{dn: dn, gw: gw, reg: reg, url: url, rpc: c, user: dn.UserAccount().Address, token: dn.Token()}
-	if !waitFor(liveTipWait, func() bool { return s.tip().Known }) {
+	if !await.Poll(liveTipWait, func() bool { return s.tip().Known }) {
 		t.Fatalf("braid served no tip within %s", liveTipWait)
 	}
 	return s
@@ -160,20 +161,6 @@ func newLiveStackWith(t testing.TB, opts liveOptions) *liveStack {
 
 // tip is braid's served tip.
 func (s *liveStack) tip() plan.Tip { return s.gw.Networks()[0].Tip() }
-
-// waitFor polls cond every 50 ms until it holds or d has passed.
-func waitFor(d time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(d)
-	for {
-		if cond() {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
 
 // upstreamStatus is one upstream's line of braid's status.
 func (s *liveStack) upstreamStatus(name string) gateway.UpstreamStatus {
