@@ -197,6 +197,11 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 			bodies:     newBounded[blockBody](blockCacheSize),
 		}
 		n.trust = tipRoot{n}
+		var noEVM string
+		if n.evm, n.chain, noEVM = newExecutor(nc, n); noEVM != "" {
+			n.planner.WithoutEVM(noEVM)
+			n.log.Warn("strict mode refuses eth_call, eth_estimateGas and eth_createAccessList", "reason", noEVM)
+		}
 		if store != nil {
 			n.answers = answers{store: store, prefix: nc.Name + "|", tipTTL: cfg.Cache.TipTTL,
 				finalTTL: cfg.Cache.FinalTTL, maxEntry: int(cfg.Cache.MaxEntryBytes)}

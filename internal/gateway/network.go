@@ -12,12 +12,14 @@ import (
 
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/params"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/braidrpc/braid/internal/block"
 	"github.com/braidrpc/braid/internal/chain"
 	"github.com/braidrpc/braid/internal/clock"
 	"github.com/braidrpc/braid/internal/config"
+	"github.com/braidrpc/braid/internal/evm"
 	"github.com/braidrpc/braid/internal/head"
 	"github.com/braidrpc/braid/internal/jsonrpc"
 	"github.com/braidrpc/braid/internal/plan"
@@ -69,6 +71,11 @@ type Network struct {
 	headers   *verify.Headers
 	receipts  *bounded[cachedReceipts]
 	bodies    *bounded[blockBody]
+
+	// evm runs eth_call and its kin over proven state (strict mode; nil
+	// when off or without a chain configuration), on chain.
+	evm   *evm.Executor
+	chain *params.ChainConfig
 }
 
 // Tip returns the network's served tip in the planner's terms.

@@ -53,6 +53,10 @@ type NetworkStatus struct {
 	// Lies are the recent answers that failed verification, newest
 	// first (verify: strict).
 	Lies []Lie `json:"lies,omitempty"`
+	// Methods says, in strict mode, how each method braid knows is
+	// answered: proven, derived, quorum_only, or refused (with why).
+	// Methods braid does not know are answered -32601.
+	Methods *plan.MethodProofs `json:"methods,omitempty"`
 }
 
 // CacheStatus is a network's answer-cache lookups since start: the JSON
@@ -155,6 +159,7 @@ func (g *Gateway) Status() Status {
 		n.progressStatus(&ns)
 		ns.Cache = n.cacheStatus()
 		ns.Lies = n.lies.list()
+		ns.Methods = n.Proofs()
 		qp, _ := plan.NewQuorumPolicy(n.quorum) // checked in New
 		ns.Quorum = QuorumStatus{K: n.quorum.K, OnDispute: n.quorum.OnDispute, OnShortfall: n.quorum.OnShortfall, Methods: qp.Methods()}
 		quarantined := n.strikes.Quarantined()

@@ -23,7 +23,9 @@ import (
 // distinct operators. Every other header is reached from it: by hash (the
 // header must hash to it), or, for a block number, through the EIP-2935
 // history contract, whose storage slot for that number is proven against
-// a trusted header's state root.
+// a trusted header's state root, and where that contract cannot name the
+// block (before Prague, beyond verify.history_hops) by walking parent
+// hashes down from a trusted header (walk.go).
 
 // TrustRoot is where verified reads get the block they start from. Today
 // it is the served tip; a beacon light client can take its place.
@@ -153,6 +155,7 @@ func (n *Network) canonicalRange(ctx context.Context, from, to uint64) ([]common
 func (n *Network) historyHashes(ctx context.Context, anchor plan.BlockRef, numbers []uint64, hops int) ([]common.Hash, error) {
 	out := make([]common.Hash, len(numbers))
 	var near []int // indexes of numbers within anchor's window
+	var walk []int // indexes of numbers the history contract cannot name
 	byHop := map[uint64][]int{}
 	for i, num := range numbers {
 		if anchor.Number-num <= params.HistoryServeWindow {
@@ -160,9 +163,8 @@ func (n *Network) historyHashes(ctx context.Context, anchor plan.BlockRef, numbe
 			continue
 		}
 		if hops <= 1 {
-			return nil, jsonrpc.Errorf(jsonrpc.CodeUnverifiable,
-				"block %d is too old to verify: braid reaches %d blocks below the trusted head (verify.history_hops × %d)",
-				num, uint64(n.verifyCfg.HistoryHops)*params.HistoryServeWindow, params.HistoryServeWindow)
+			walk = append(walk, i) // beyond the hops: walk parent hashes
+			continue
 		}
 		// The block whose history window starts at num.
 		hop := num + params.HistoryServeWindow
@@ -180,8 +182,8 @@ func (n *Network) historyHashes(ctx context.Context, anchor plan.BlockRef, numbe
 		for j, i := range near {
 			h := acct.Storage[slots[j]]
 			if h == (common.Hash{}) {
-				return nil, jsonrpc.Errorf(jsonrpc.CodeUnverifiable,
-					"cannot establish the hash of block %d: the chain's history contract (EIP-2935) holds none", numbers[i])
+				walk = append(walk, i) // before Prague: walk parent hashes
+				continue
 			}
 			out[i] = h
 			n.headers.SetCanonical(numbers[i], h)
@@ -201,6 +203,23 @@ func (n *Network) historyHashes(ctx context.Context, anchor plan.BlockRef, numbe
 			return nil, err
 		}
 		for j, i := range idx {
+			out[i] = hashes[j]
+		}
+	}
+	if len(walk) > 0 {
+		sub := make([]uint64, len(walk))
+		for j, i := range walk {
+			sub[j] = numbers[i]
+		}
+		tip, err := n.trustedTip()
+		if err != nil {
+			return nil, err
+		}
+		hashes, err := n.walkCanonical(ctx, tip, sub)
+		if err != nil {
+			return nil, err
+		}
+		for j, i := range walk {
 			out[i] = hashes[j]
 		}
 	}

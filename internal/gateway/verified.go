@@ -119,7 +119,14 @@ func (n *Network) verified(ctx context.Context, pl *plan.Plan) (*jsonrpc.Respons
 		err    error
 	)
 	switch pl.Method {
-	case "eth_getBalance", "eth_getTransactionCount", "eth_getCode", "eth_getStorageAt", "eth_getProof":
+	case "eth_call", "eth_estimateGas", "eth_createAccessList":
+		return n.verifiedCall(ctx, pl)
+	case "eth_getTransactionCount":
+		if len(pl.Args) > 1 && isPendingTag(pl.Args[1]) {
+			return n.pendingNonce(ctx, pl)
+		}
+		result, err = n.verifiedState(ctx, pl)
+	case "eth_getBalance", "eth_getCode", "eth_getStorageAt", "eth_getProof":
 		result, err = n.verifiedState(ctx, pl)
 	case "eth_getBlockByHash", "eth_getBlockByNumber":
 		result, err = n.verifiedBlock(ctx, pl)
