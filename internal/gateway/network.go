@@ -153,6 +153,7 @@ func (n *Network) execute(ctx context.Context, req *jsonrpc.Request) (*jsonrpc.R
 	case plan.Local:
 		return n.local(pl)
 	case plan.Static:
+		n.noteUnproven(ctx, pl)
 		return n.staticAnswer(ctx, pl)
 	case plan.Write:
 		return n.write(ctx, pl)

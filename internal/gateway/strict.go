@@ -39,10 +39,19 @@ func (n *Network) unproven(ctx context.Context, pl *plan.Plan) (*jsonrpc.Respons
 	case "eth_feeHistory":
 		return n.feeHistory(ctx, pl)
 	}
+	n.noteUnproven(ctx, pl)
+	return n.forward(ctx, pl)
+}
+
+// noteUnproven marks, in strict mode, the answer to a method served on the
+// operators' word as unproven (Braid-Proof: none).
+func (n *Network) noteUnproven(ctx context.Context, pl *plan.Plan) {
+	if !n.Strict() {
+		return
+	}
 	if proof, _ := n.planner.ProofOf(pl.Method); proof == plan.QuorumOnly {
 		metaFrom(ctx).noteProof(ProofNone, pl.Method+" is the operators' answer, not proven")
 	}
-	return n.forward(ctx, pl)
 }
 
 // pendingNonce answers eth_getTransactionCount(addr, "pending"): the
