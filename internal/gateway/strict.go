@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"math/big"
+	"slices"
 
 	"github.com/ethereum/go-ethereum/common/hexutil"
 
@@ -84,4 +85,20 @@ func (n *Network) pendingNonce(ctx context.Context, pl *plan.Plan) (*jsonrpc.Res
 	}
 	out, _ := json.Marshal((*hexutil.Big)(new(big.Int).Set(answer)))
 	return &jsonrpc.Response{Result: out}, nil
+}
+
+// pendingAtTip is pl with a "pending" block parameter replaced by
+// "latest": a state read at "pending" is answered, proven, at the trusted
+// tip (wallets ask eth_getCode at "pending" before they estimate), and
+// says so. pl itself when it does not name "pending".
+func pendingAtTip(ctx context.Context, pl *plan.Plan) *plan.Plan {
+	i := pl.Spec.BlockParam
+	if i < 0 || i >= len(pl.Args) || !isPendingTag(pl.Args[i]) {
+		return pl
+	}
+	c := *pl
+	c.Args = slices.Clone(pl.Args)
+	c.Args[i] = json.RawMessage(`"latest"`)
+	metaFrom(ctx).notePartial(`"pending" was read at the trusted latest block, without the operators' pending transactions`)
+	return &c
 }

@@ -127,7 +127,7 @@ func (n *Network) verified(ctx context.Context, pl *plan.Plan) (*jsonrpc.Respons
 		}
 		result, err = n.verifiedState(ctx, pl)
 	case "eth_getBalance", "eth_getCode", "eth_getStorageAt", "eth_getProof":
-		result, err = n.verifiedState(ctx, pl)
+		result, err = n.verifiedState(ctx, pendingAtTip(ctx, pl))
 	case "eth_getBlockByHash", "eth_getBlockByNumber":
 		result, err = n.verifiedBlock(ctx, pl)
 	case "eth_getTransactionByHash":

@@ -122,8 +122,8 @@ func TestLocalEVMSurvivesThreeLiars(t *testing.T) {
 	e := newEVMEnv(t)
 	head := e.s.tip().Latest.Number
 	cases := evmCases(t, e, head)
-	e.s.dn.Provider("p2").SetFaults(devnet.Faults{Lie: true})                           // balances, code, access lists
-	e.s.dn.Provider("p3").SetFaults(devnet.Faults{Lie: true, LieVariant: 2})            // storage, code, access lists
+	e.s.dn.Provider("p2").SetFaults(devnet.Faults{Lie: true})                          // balances, code, access lists
+	e.s.dn.Provider("p3").SetFaults(devnet.Faults{Lie: true, LieVariant: 2})           // storage, code, access lists
 	e.s.dn.Provider("p4").SetFaults(devnet.Faults{Lie: true, LieKind: devnet.LieDrop}) // access lists drop an entry
 	for round := range 2 {
 		for _, c := range cases {
@@ -214,6 +214,8 @@ func TestStrictPendingAndFees(t *testing.T) {
 		{"eth_feeHistory", []any{"0x3", "pending", []float64{}}, ""},
 		{"eth_feeHistory", []any{"0x3", "latest"}, ""}, // geth: rewardPercentiles is required
 		{"eth_call", []any{map[string]any{"to": e.tokens[0], "data": e.pack(t, e.tokenABI, "balanceOf", e.s.user)}, "pending"}, "partial; reason=\"\\\"pending\\\" ran on the trusted latest block"},
+		{"eth_getCode", []any{e.tokens[0], "pending"}, "partial; reason=\"\\\"pending\\\" was read at the trusted latest block"},
+		{"eth_getBalance", []any{e.multicall, "pending"}, "partial"},
 		{"net_version", nil, "none"},
 	} {
 		got, hdr := e.post(t, c.method, c.params)
