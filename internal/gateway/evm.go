@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
 	"os"
 
 	"github.com/ethereum/go-ethereum/params"
@@ -13,6 +14,7 @@ import (
 	"github.com/braidrpc/braid/internal/evm"
 	"github.com/braidrpc/braid/internal/jsonrpc"
 	"github.com/braidrpc/braid/internal/plan"
+	"github.com/braidrpc/braid/internal/trust"
 )
 
 // newExecutor builds the network's local EVM (strict mode with
@@ -74,20 +76,11 @@ func (n *Network) verifiedCall(ctx context.Context, pl *plan.Plan) (*jsonrpc.Res
 		blockArg = nil
 		metaFrom(ctx).notePartial(`"pending" ran on the trusted latest block, without the operators' pending transactions`)
 	}
-	hash, err := n.resolveBlock(ctx, blockArg)
-	var above *aboveTipError
-	if errors.As(err, &above) {
-		return &jsonrpc.Response{Error: errHeaderNotFound}, nil // as geth answers a block above its head
-	} else if err != nil {
-		return nil, err
+	h, answer, err := n.trust.CallBlock(ctx, blockArg)
+	if answer != nil || err != nil {
+		return answer, err
 	}
-	h, err := n.header(ctx, hash)
-	if errors.Is(err, errAllNull) {
-		return &jsonrpc.Response{Error: &jsonrpc.Error{Code: -32000, Message: "header for hash not found"}}, nil
-	} else if err != nil {
-		return nil, err
-	}
-	res, err := n.evm.Do(ctx, n.evmSource(), h, req)
+	res, err := n.evm.Do(ctx, evmSource{n.trust.EVMSource(), n}, h, req)
 	n.metrics.evmCall(n.Name, pl.Method, res.Stats)
 	if err != nil {
 		return evmAnswer(err)
@@ -110,4 +103,23 @@ func evmAnswer(err error) (*jsonrpc.Response, error) {
 func isPendingTag(raw json.RawMessage) bool {
 	var s string
 	return len(raw) > 0 && raw[0] == '"' && json.Unmarshal(raw, &s) == nil && s == "pending"
+}
+
+// evmSource is the verified reader's Source for the local EVM, with the
+// operators' median priority fee for eth_createAccessList's defaults.
+type evmSource struct {
+	trust.EVMSource
+	n *Network
+}
+
+var _ evm.TipSuggester = evmSource{}
+
+// SuggestGasTipCap implements evm.TipSuggester (not proven: the answer
+// says so).
+func (s evmSource) SuggestGasTipCap(ctx context.Context) (*big.Int, error) {
+	tip, err := s.n.suggestTip(ctx)
+	if err == nil {
+		metaFrom(ctx).notePartial("the priority fee filled in is the operators' median suggestion")
+	}
+	return tip, err
 }

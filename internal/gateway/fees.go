@@ -103,15 +103,6 @@ func (n *Network) suggestTip(ctx context.Context) (*big.Int, error) {
 	return nil, jsonrpc.Errorf(jsonrpc.CodeUpstreamsFailed, "no operator suggested a priority fee")
 }
 
-// tipHeader is the trusted tip's verified header.
-func (n *Network) tipHeader(ctx context.Context) (*types.Header, error) {
-	tip, err := n.trustedTip()
-	if err != nil {
-		return nil, err
-	}
-	return n.header(ctx, tip.Hash)
-}
-
 func quantity(v *big.Int) *jsonrpc.Response {
 	b, _ := json.Marshal((*hexutil.Big)(v))
 	return &jsonrpc.Response{Result: b}
@@ -131,7 +122,7 @@ func (n *Network) maxPriorityFee(ctx context.Context) (*jsonrpc.Response, error)
 // plus the base fee of the latest block: here the operators' median tip
 // and the base fee of the trusted tip's verified header.
 func (n *Network) gasPrice(ctx context.Context) (*jsonrpc.Response, error) {
-	h, err := n.tipHeader(ctx)
+	h, err := n.trust.TipHeader(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +145,7 @@ func (n *Network) blobBaseFee(ctx context.Context) (*jsonrpc.Response, error) {
 		metaFrom(ctx).noteProof(ProofNone, "eth_blobBaseFee is the operators' answer: braid has no chain configuration for this network")
 		return n.forward(ctx, &plan.Plan{Method: "eth_blobBaseFee", Kind: plan.Forward, Spec: plan.Lookup("eth_blobBaseFee"), Params: json.RawMessage("[]")})
 	}
-	h, err := n.tipHeader(ctx)
+	h, err := n.trust.TipHeader(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -207,7 +198,7 @@ func (n *Network) feeHistory(ctx context.Context, pl *plan.Plan) (*jsonrpc.Respo
 		return n.marshalFees(out)
 	}
 	oldest := out.OldestBlock.ToInt().Uint64()
-	hs, err := n.rangeHeaders(ctx, oldest, oldest+count-1)
+	hs, err := n.trust.RangeHeaders(ctx, oldest, oldest+count-1)
 	if err != nil {
 		return nil, err
 	}
@@ -233,11 +224,10 @@ func (n *Network) feeNewest(ctx context.Context, raw json.RawMessage) (uint64, e
 	if isPendingTag(raw) {
 		raw = nil
 	}
-	hash, err := n.resolveBlock(ctx, raw)
-	if err != nil {
-		return 0, err
+	h, answer, err := n.trust.CallBlock(ctx, raw)
+	if answer != nil {
+		return 0, answer.Error
 	}
-	h, err := n.header(ctx, hash)
 	if err != nil {
 		return 0, err
 	}

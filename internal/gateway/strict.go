@@ -63,12 +63,12 @@ func (n *Network) noteUnproven(ctx context.Context, pl *plan.Plan) {
 func (n *Network) pendingNonce(ctx context.Context, pl *plan.Plan) (*jsonrpc.Response, error) {
 	latest := *pl
 	latest.Args = []json.RawMessage{pl.Args[0], json.RawMessage(`"latest"`)}
-	raw, err := n.verifiedState(ctx, &latest)
-	if err != nil {
-		return nil, err
+	provenResp, err := n.trust.Read(ctx, &latest)
+	if err != nil || provenResp.Error != nil {
+		return provenResp, err
 	}
 	var proven hexutil.Big
-	if err := json.Unmarshal(raw, &proven); err != nil {
+	if err := json.Unmarshal(provenResp.Result, &proven); err != nil {
 		return nil, err
 	}
 	answer := proven.ToInt()

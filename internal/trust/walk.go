@@ -1,4 +1,4 @@
-package gateway
+package trust
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/core/types"
 
+	"github.com/braidrpc/braid/internal/block"
 	"github.com/braidrpc/braid/internal/jsonrpc"
 	"github.com/braidrpc/braid/internal/plan"
 	"github.com/braidrpc/braid/internal/route"
@@ -33,7 +34,7 @@ const walkBatch = 128
 // below from), walking parent hashes down from from, a trusted header.
 // With canonical, from is on the served chain and so is every ancestor:
 // their hashes are recorded as canonical.
-func (n *Network) ancestorHashes(ctx context.Context, from *types.Header, numbers []uint64, canonical ...bool) ([]common.Hash, error) {
+func (r *Reader) ancestorHashes(ctx context.Context, from *types.Header, numbers []uint64, canonical ...bool) ([]common.Hash, error) {
 	if len(numbers) == 0 {
 		return nil, nil
 	}
@@ -42,7 +43,7 @@ func (n *Network) ancestorHashes(ctx context.Context, from *types.Header, number
 	if lowest >= top {
 		return nil, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "block %d is not an ancestor of block %d", lowest, top)
 	}
-	if walk := uint64(n.verifyCfg.ParentWalk); top-lowest > walk {
+	if walk := uint64(r.cfg.ParentWalk); top-lowest > walk {
 		return nil, jsonrpc.Errorf(jsonrpc.CodeUnverifiable,
 			"block %d cannot be verified: it is %d blocks below trusted block %d, beyond what the chain's history contract (EIP-2935) names and further than braid walks parent hashes (verify.parent_walk = %d)",
 			lowest, top-lowest, top, walk)
@@ -54,19 +55,19 @@ func (n *Network) ancestorHashes(ctx context.Context, from *types.Header, number
 		parent, pn := cur.ParentHash, cur.Number.Uint64()-1
 		found[pn] = parent
 		if mark {
-			n.headers.SetCanonical(pn, parent)
+			r.headers.SetCanonical(pn, parent)
 		}
-		if h, ok := n.headers.Get(parent); ok {
+		if h, ok := r.headers.Get(parent); ok {
 			cur = h
 			continue
 		}
 		lo := max(lowest, pn+1-min(walkBatch, pn+1))
-		hs, err := n.walkStep(ctx, parent, pn, lo)
+		hs, err := r.walkStep(ctx, parent, pn, lo)
 		if err != nil {
 			return nil, err
 		}
 		for _, h := range hs {
-			n.headers.Add(h)
+			r.headers.Add(h)
 		}
 		cur = hs[len(hs)-1]
 	}
@@ -83,7 +84,7 @@ func (n *Network) ancestorHashes(ctx context.Context, from *types.Header, number
 // link by hash from want down; an operator whose chain is another (a
 // reorg, a lagging node) is no liar, and the header at top is then
 // fetched by hash.
-func (n *Network) walkStep(ctx context.Context, want common.Hash, top, lo uint64) ([]*types.Header, error) {
+func (r *Reader) walkStep(ctx context.Context, want common.Hash, top, lo uint64) ([]*types.Header, error) {
 	call := route.Call{Method: "eth_getBlockByNumber", Class: plan.ClassBlock, Data: upstream.HistoryData,
 		HasBlock: true, Block: top, MinHead: top}
 	for num := top; ; num-- {
@@ -94,20 +95,20 @@ func (n *Network) walkStep(ctx context.Context, want common.Hash, top, lo uint64
 		}
 	}
 	for range 3 {
-		res, err := n.router.Do(ctx, call)
+		res, err := r.fetch.Do(ctx, call)
 		if err != nil || res.Unserved {
 			break
 		}
 		hs, lie := linked(want, res.Batch)
 		if lie != nil {
-			n.caught(res.Upstream.Operator, res.Upstream, "eth_getBlockByNumber", lie)
+			r.caught(res.Upstream.Operator, res.Upstream, "eth_getBlockByNumber", lie)
 		}
 		if len(hs) > 0 {
 			return hs, nil
 		}
 		call.Exclude = append(slices.Clip(call.Exclude), res.Upstream.Operator)
 	}
-	h, err := n.header(ctx, want)
+	h, err := r.Header(ctx, want)
 	if errors.Is(err, errAllNull) {
 		return nil, jsonrpc.Errorf(jsonrpc.CodeUnavailable, "no operator knows block %s", want.Hex())
 	}
@@ -145,20 +146,20 @@ func linked(want common.Hash, answers []*jsonrpc.Response) (hs []*types.Header, 
 // walkCanonical returns the canonical hashes of numbers (each below the
 // trusted tip) by walking parent hashes down from the lowest trusted
 // canonical header above them that is at hand, the tip at worst.
-func (n *Network) walkCanonical(ctx context.Context, tip plan.BlockRef, numbers []uint64) ([]common.Hash, error) {
+func (r *Reader) walkCanonical(ctx context.Context, tip block.Block, numbers []uint64) ([]common.Hash, error) {
 	lowest := slices.Min(numbers)
 	start := tip.Hash
-	for num := lowest + 1; num < tip.Number && num-lowest <= uint64(n.verifyCfg.ParentWalk); num++ {
-		if h, ok := n.headers.Canonical(num); ok {
-			if _, cached := n.headers.Get(h); cached {
+	for num := lowest + 1; num < tip.Number && num-lowest <= uint64(r.cfg.ParentWalk); num++ {
+		if h, ok := r.headers.Canonical(num); ok {
+			if _, cached := r.headers.Get(h); cached {
 				start = h
 				break
 			}
 		}
 	}
-	from, err := n.header(ctx, start)
+	from, err := r.Header(ctx, start)
 	if err != nil {
 		return nil, err
 	}
-	return n.ancestorHashes(ctx, from, numbers, true)
+	return r.ancestorHashes(ctx, from, numbers, true)
 }

@@ -1,11 +1,10 @@
-package gateway
+package trust
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/big"
 	"slices"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -21,20 +20,18 @@ import (
 	"github.com/braidrpc/braid/internal/verify"
 )
 
-// evmSource is the local EVM's evm.Source over the network's operators.
+// EVMSource is the local EVM's evm.Source over the network's operators.
 // Every request is pinned to the block's hash; every answer is checked
 // against the block's trusted header (proofs against its state root, code
 // against the proven code hash). An answer that fails its check is a lie:
 // its operator is struck (caught) and the rest is asked of the next one.
 // Proofs for a call go to one operator as one batch: one round trip.
-type evmSource struct{ n *Network }
+type EVMSource struct{ r *Reader }
 
-var (
-	_ evm.Source       = evmSource{}
-	_ evm.TipSuggester = evmSource{}
-)
+var _ evm.Source = EVMSource{}
 
-func (n *Network) evmSource() evmSource { return evmSource{n} }
+// EVMSource returns the local EVM's Source over this reader.
+func (r *Reader) EVMSource() EVMSource { return EVMSource{r} }
 
 // blockAt is the EIP-1898 block parameter naming block by hash.
 func blockAt(h *types.Header) map[string]string {
@@ -51,7 +48,7 @@ func stateCall(method string, h *types.Header) route.Call {
 // Proofs implements evm.Source: the queries' eth_getProof (and
 // eth_getCode) as one batch to one operator; what it could not serve or
 // proved false goes to the next operator, until every query is proven.
-func (s evmSource) Proofs(ctx context.Context, block *types.Header, queries []evm.Query) ([]evm.Proven, error) {
+func (s EVMSource) Proofs(ctx context.Context, block *types.Header, queries []evm.Query) ([]evm.Proven, error) {
 	out := make([]evm.Proven, len(queries))
 	pending := make([]int, len(queries))
 	for i := range pending {
@@ -63,7 +60,7 @@ func (s evmSource) Proofs(ctx context.Context, block *types.Header, queries []ev
 	lied := false
 	for len(pending) > 0 {
 		call.Batch = proofBatch(block, queries, pending)
-		res, err := s.n.router.Do(ctx, call)
+		res, err := s.r.fetch.Do(ctx, call)
 		if err != nil {
 			var f *route.Failure
 			if len(attempts) == 0 || !errors.As(err, &f) {
@@ -104,7 +101,7 @@ func (s evmSource) Proofs(ctx context.Context, block *types.Header, queries []ev
 		}
 		if lie != nil {
 			lied = true
-			s.n.caught(op, res.Upstream, "eth_getProof", lie)
+			s.r.caught(op, res.Upstream, "eth_getProof", lie)
 			attempts = append(attempts, route.Attempt{Operator: op, Upstream: res.Upstream.Name, Error: lie.Error()})
 		} else if len(rest) > 0 {
 			attempts = append(attempts, route.Attempt{Operator: op, Upstream: res.Upstream.Name, Error: lastRPC.Error.Message})
@@ -172,12 +169,12 @@ func checkProven(block *types.Header, q evm.Query, proof, code *jsonrpc.Response
 
 // Code implements evm.Source: eth_getCode at block, checked against the
 // proven code hash.
-func (s evmSource) Code(ctx context.Context, block *types.Header, address common.Address, codeHash common.Hash) ([]byte, error) {
+func (s EVMSource) Code(ctx context.Context, block *types.Header, address common.Address, codeHash common.Hash) ([]byte, error) {
 	call := stateCall("eth_getCode", block)
 	call.Params, _ = json.Marshal([]any{address, blockAt(block)})
 	call.Hedge = true
 	var code hexutil.Bytes
-	res, err := s.n.fetchVerified(ctx, call, false, func(res *route.Result) error {
+	res, err := s.r.fetchVerified(ctx, call, false, func(res *route.Result) error {
 		if err := json.Unmarshal(res.Response.Result, &code); err != nil {
 			return &verify.Error{What: "code does not decode: " + err.Error()}
 		}
@@ -198,7 +195,7 @@ func (s evmSource) Code(ctx context.Context, block *types.Header, address common
 // AccessList implements evm.Source: one operator's eth_createAccessList
 // at block, a hint that is not checked (a wrong one costs round trips,
 // never correctness, and is nobody's strike: nodes may differ).
-func (s evmSource) AccessList(ctx context.Context, block *types.Header, args *evm.TransactionArgs, overrides evm.StateOverride) (types.AccessList, error) {
+func (s EVMSource) AccessList(ctx context.Context, block *types.Header, args *evm.TransactionArgs, overrides evm.StateOverride) (types.AccessList, error) {
 	call := stateCall("eth_createAccessList", block)
 	call.Class = plan.ClassCall
 	params := []any{args, blockAt(block)}
@@ -206,7 +203,7 @@ func (s evmSource) AccessList(ctx context.Context, block *types.Header, args *ev
 		params = append(params, overrides)
 	}
 	call.Params, _ = json.Marshal(params)
-	res, err := s.n.router.Do(ctx, call)
+	res, err := s.r.fetch.Do(ctx, call)
 	if err != nil {
 		return nil, err
 	}
@@ -225,16 +222,41 @@ func (s evmSource) AccessList(ctx context.Context, block *types.Header, args *ev
 // BlockHashes implements evm.Source: the hashes of block's ancestors at
 // numbers, from verified headers reached by walking parent hashes back
 // from block.
-func (s evmSource) BlockHashes(ctx context.Context, block *types.Header, numbers []uint64) ([]common.Hash, error) {
-	return s.n.ancestorHashes(ctx, block, numbers)
+func (s EVMSource) BlockHashes(ctx context.Context, block *types.Header, numbers []uint64) ([]common.Hash, error) {
+	return s.r.ancestorHashes(ctx, block, numbers)
 }
 
-// SuggestGasTipCap implements evm.TipSuggester: the operators' median
-// priority fee (not proven: a suggestion).
-func (s evmSource) SuggestGasTipCap(ctx context.Context) (*big.Int, error) {
-	tip, err := s.n.suggestTip(ctx)
-	if err == nil {
-		metaFrom(ctx).notePartial("the priority fee filled in is the operators' median suggestion")
+// CallBlock resolves the block parameter of a call on the local EVM to
+// its verified header ("pending": the trusted tip). When the block is not
+// one a node would run the call on, answer is what go-ethereum answers
+// instead: "header not found" above the tip, "header for hash not found"
+// for a hash no operator knows.
+func (r *Reader) CallBlock(ctx context.Context, raw json.RawMessage) (h *types.Header, answer *jsonrpc.Response, err error) {
+	hash, err := r.Resolve(ctx, raw)
+	var above *aboveTipError
+	if errors.As(err, &above) {
+		return nil, &jsonrpc.Response{Error: errHeaderNotFound}, nil
+	} else if err != nil {
+		return nil, nil, err
 	}
-	return tip, err
+	h, err = r.Header(ctx, hash)
+	if errors.Is(err, errAllNull) {
+		return nil, &jsonrpc.Response{Error: &jsonrpc.Error{Code: -32000, Message: "header for hash not found"}}, nil
+	}
+	return h, nil, err
+}
+
+// TipHeader is the trusted tip's verified header.
+func (r *Reader) TipHeader(ctx context.Context) (*types.Header, error) {
+	tip, err := r.trusted()
+	if err != nil {
+		return nil, err
+	}
+	return r.Header(ctx, tip.Hash)
+}
+
+// RangeHeaders returns the verified headers of the trusted chain's blocks
+// from..to (to at most the trusted tip).
+func (r *Reader) RangeHeaders(ctx context.Context, from, to uint64) ([]*types.Header, error) {
+	return r.rangeHeaders(ctx, from, to)
 }
