@@ -44,7 +44,7 @@ type evmEnv struct {
 	tokenInit []byte
 }
 
-func newEVMEnv(t *testing.T) *evmEnv {
+func newEVMEnv(t testing.TB) *evmEnv {
 	t.Helper()
 	count := &upstreamCounter{}
 	s := newLiveStackWith(t, liveOptions{manual: true, evm: true, verify: config.Verify{Mode: config.VerifyStrict},
@@ -66,7 +66,7 @@ func newEVMEnv(t *testing.T) *evmEnv {
 }
 
 // waitTip waits until braid's tip is the chain's head.
-func (e *evmEnv) waitTip(t *testing.T) {
+func (e *evmEnv) waitTip(t testing.TB) {
 	t.Helper()
 	head, err := ethclient.NewClient(e.s.dn.RPC()).BlockNumber(context.Background())
 	if err != nil {
@@ -86,7 +86,7 @@ func readABI(path string) (abi.ABI, error) {
 	return abi.JSON(f)
 }
 
-func readBin(t *testing.T, path string) []byte {
+func readBin(t testing.TB, path string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -97,7 +97,7 @@ func readBin(t *testing.T, path string) []byte {
 
 // deploy creates the Multicall contract and 9 tokens from the user
 // account in one block, through the honest node.
-func (e *evmEnv) deploy(t *testing.T) {
+func (e *evmEnv) deploy(t testing.TB) {
 	t.Helper()
 	ctx := context.Background()
 	ec := ethclient.NewClient(e.s.dn.RPC())
@@ -144,7 +144,7 @@ func (e *evmEnv) deploy(t *testing.T) {
 	}
 }
 
-func (e *evmEnv) pack(t *testing.T, a abi.ABI, method string, args ...any) hexutil.Bytes {
+func (e *evmEnv) pack(t testing.TB, a abi.ABI, method string, args ...any) hexutil.Bytes {
 	t.Helper()
 	b, err := a.Pack(method, args...)
 	if err != nil {
@@ -154,7 +154,7 @@ func (e *evmEnv) pack(t *testing.T, a abi.ABI, method string, args ...any) hexut
 }
 
 // multicallOf is Multicall.aggregate of balanceOf(who) on every token.
-func (e *evmEnv) multicallOf(t *testing.T, who common.Address) hexutil.Bytes {
+func (e *evmEnv) multicallOf(t testing.TB, who common.Address) hexutil.Bytes {
 	type call struct {
 		Target   common.Address
 		CallData []byte
@@ -182,7 +182,7 @@ func (a answer) String() string {
 }
 
 // call asks c and returns its answer, errors included.
-func call(t *testing.T, c *rpc.Client, method string, params ...any) answer {
+func call(t testing.TB, c *rpc.Client, method string, params ...any) answer {
 	t.Helper()
 	var res json.RawMessage
 	err := c.CallContext(context.Background(), &res, method, params...)
@@ -273,7 +273,7 @@ func keccak(b []byte) common.Hash { return crypto.Keccak256Hash(b) }
 
 // signedTransfer is the user's transfer of 1 wei to 0x…dEaD at nonce,
 // signed.
-func (e *evmEnv) signedTransfer(t *testing.T, nonce uint64) []byte {
+func (e *evmEnv) signedTransfer(t testing.TB, nonce uint64) []byte {
 	t.Helper()
 	to := common.HexToAddress("0x000000000000000000000000000000000000dEaD")
 	signer := types.LatestSignerForChainID(new(big.Int).SetUint64(e.s.dn.ChainID()))

@@ -36,7 +36,7 @@ type evmCase struct {
 	anyBlock  bool           // also by number and by hash
 }
 
-func evmCases(t *testing.T, e *evmEnv, head uint64) []evmCase {
+func evmCases(t testing.TB, e *evmEnv, head uint64) []evmCase {
 	var (
 		tok       = e.tokens[0]
 		user      = e.s.user
