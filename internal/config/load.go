@@ -179,6 +179,7 @@ func (c *Config) ApplyDefaults() {
 		orDefault(&n.Verify.ParentWalk, DefaultParentWalk)
 		orDefault(&n.Verify.EVM.GasCap, DefaultEVMGasCap)
 		orDefault(&n.Verify.EVM.Timeout, DefaultEVMTimeout)
+		n.Trust.applyDefaults()
 		n.Peers.applyDefaults()
 		ups := c.Networks[i].Upstreams
 		for j := range ups {

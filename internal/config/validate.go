@@ -217,6 +217,7 @@ func (n *Network) validate(i int) []error {
 	if n.Verify.EVM.Timeout < 0 {
 		add("verify.evm.timeout must not be negative (default %s)", DefaultEVMTimeout)
 	}
+	errs = append(errs, n.Trust.validate(label, n.ChainID)...)
 	errs = append(errs, n.Peers.validate(label)...)
 	if n.Require.Availability < 0 || n.Require.Integrity < 0 {
 		add("require.availability and require.integrity must not be negative (0: no requirement)")
