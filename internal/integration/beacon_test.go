@@ -130,7 +130,7 @@ func (c *beaconChain) mineUntilServed(t *testing.T, gw *gateway.Gateway) common.
 }
 
 // beaconGateway serves braid over the given upstreams with trust: beacon.
-func beaconGateway(t *testing.T, c *beaconChain, ups []config.Upstream, tr config.Trust, strict bool) (*gateway.Gateway, string) {
+func beaconGateway(t testing.TB, c *beaconChain, ups []config.Upstream, tr config.Trust, strict bool) (*gateway.Gateway, string) {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Cache.Backend = config.CacheOff
