@@ -21,6 +21,10 @@ type Config struct {
 	Cache          Cache     `yaml:"cache"`
 	Redis          Redis     `yaml:"redis"`
 	Networks       []Network `yaml:"networks"`
+
+	// Auth and Keys are API keys and the limits on callers (auth.go).
+	Auth Auth     `yaml:"auth"`
+	Keys []APIKey `yaml:"keys"`
 }
 
 // Cache keeps answers by finality: answers about a block hash, a finalized

@@ -148,6 +148,7 @@ func (c *Config) ApplyDefaults() {
 	orDefault(&c.Cache.FinalTTL, DefaultCacheFinalTTL)
 	orDefault(&c.Redis.Prefix, DefaultRedisPrefix)
 	orDefault(&c.Redis.Timeout, DefaultRedisTimeout)
+	c.Auth.applyDefaults(c.Keys)
 	if c.Cache.Backend == "" {
 		c.Cache.Backend = CacheMemory
 		if c.Redis.URL != "" {

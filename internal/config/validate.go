@@ -42,6 +42,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.CORS.validate()...)
 	errs = append(errs, c.Cache.validate(c.Redis)...)
 	errs = append(errs, c.Redis.validate()...)
+	errs = append(errs, c.validateAuth()...)
 
 	if len(c.Networks) == 0 {
 		add(`no networks configured: add at least one under "networks:"`)
