@@ -401,7 +401,7 @@ func TestBeaconCheckpointAcrossRestart(t *testing.T) {
 	}
 	// One block per epoch: finality trails the head by two epochs.
 	for epoch := c.sim.CurrentSlot()/32 + 1; ; epoch++ {
-		waitUntil(t, "the next epoch", 30*time.Second, func() bool { return c.sim.CurrentSlot() >= epoch*32 })
+		await.Within(t, 30*time.Second, "the next epoch", func() bool { return c.sim.CurrentSlot() >= epoch*32 })
 		c.mine(t, c.dn)
 		data, err := os.ReadFile(path)
 		if err == nil && json.Unmarshal(data, &saved) == nil && saved.Root != c.cp {
@@ -435,7 +435,7 @@ func TestBeaconCheckpointTooOld(t *testing.T) {
 	c := newBeaconChain(t, 1, old) // the anchor's slot is 15 days ago
 	_, url := beaconGateway(t, c, c.dn.Upstreams(), c.trust(""), true)
 	var body string
-	waitUntil(t, "/readyz refuses the checkpoint", 30*time.Second, func() bool {
+	await.Within(t, 30*time.Second, "/readyz refuses the checkpoint", func() bool {
 		var code int
 		code, body = readyz(t, url)
 		return code == http.StatusServiceUnavailable && strings.Contains(body, "checkpoint too old")
