@@ -110,6 +110,10 @@ type Follower struct {
 	mu       sync.Mutex
 	target   Header    // the newest served tip (Number and Hash)
 	targetAt time.Time // when it was announced
+	// from is the served tip when the first consumer of an idle stream
+	// subscribed (zero: no tip was known yet): where the stream starts,
+	// however late the first fetch runs or succeeds.
+	from     Header
 	subs     map[*Subscription]struct{}
 	wantLogs int
 	seq      uint64 // of the last event
@@ -177,6 +181,9 @@ type Subscription struct {
 func (f *Follower) Subscribe(logs bool, fn func(Event)) *Subscription {
 	f.mu.Lock()
 	s := &Subscription{f: f, logs: logs, since: f.seq, fn: fn}
+	if len(f.subs) == 0 {
+		f.from = f.target
+	}
 	f.subs[s] = struct{}{}
 	if logs {
 		f.wantLogs++
@@ -259,7 +266,7 @@ func (f *Follower) step(ctx context.Context) error {
 	// logs are fetched is decided for them. One that arrives meanwhile
 	// starts with the next event.
 	f.mu.Lock()
-	target, targetAt, wantLogs := f.target, f.targetAt, f.wantLogs > 0
+	target, targetAt, wantLogs, from := f.target, f.targetAt, f.wantLogs > 0, f.from
 	served := make(map[*Subscription]bool, len(f.subs))
 	for s := range f.subs {
 		served[s] = true
@@ -274,15 +281,9 @@ func (f *Follower) step(ctx context.Context) error {
 		return nil // no served tip yet
 	}
 	if len(f.chain) == 0 {
-		// The first consumer: the current tip is where the stream
-		// starts; it is not itself sent (subscriptions see new blocks).
-		h, err := f.header(ctx, target.Hash, target.Number)
-		if err != nil {
+		if err := f.begin(ctx, from, target); err != nil {
 			return err
 		}
-		f.chain = []*Block{{Header: h}}
-		clear(f.fetched)
-		return nil
 	}
 	if f.top().Hash == target.Hash {
 		return nil
@@ -404,6 +405,35 @@ func (f *Follower) step(ctx context.Context) error {
 	if f.delay != nil && len(added) > 0 && added[len(added)-1].Hash == target.Hash {
 		f.delay(f.clock.Now().Sub(targetAt))
 	}
+	return nil
+}
+
+// begin starts the stream for its first consumers at from, the served
+// tip when the first of them subscribed: it is not itself sent
+// (subscriptions see new blocks), and every block after it is, however
+// far the tip moved before this first step ran or its fetch succeeded.
+// When no tip was known at that time, the stream starts just below the
+// target, so that the first tip is sent too.
+func (f *Follower) begin(ctx context.Context, from, target Header) error {
+	if from.Hash != (common.Hash{}) {
+		h, err := f.header(ctx, from.Hash, from.Number)
+		if err != nil {
+			return err
+		}
+		f.chain = []*Block{{Header: h}}
+		return nil
+	}
+	h, err := f.header(ctx, target.Hash, target.Number)
+	if err != nil {
+		return err
+	}
+	if h.Number == 0 {
+		f.chain = []*Block{{Header: h}} // genesis has no block below it
+		return nil
+	}
+	// A placeholder for the parent: the walk joins it, and as it was
+	// never sent (seq 0) no consumer is told it is removed.
+	f.chain = []*Block{{Header: Header{Number: h.Number - 1, Hash: h.ParentHash}}}
 	return nil
 }
 

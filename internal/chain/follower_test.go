@@ -157,8 +157,9 @@ func TestFollowerEmitsEveryBlockOnceInOrder(t *testing.T) {
 	a3 := c.extend("a", 1, 3, common.Hash{})
 	f := newFollower(c, Options{})
 	var r recorder
+	f.Advance(a3.Number, a3.Hash) // the tip at subscription: where the stream starts, not sent
 	f.Subscribe(true, r.fn)
-	advance(t, f, a3) // where the stream starts: not sent
+	advance(t, f, a3)
 	a4 := c.extend("a", 4, 4, a3.Hash)
 	advance(t, f, a4)
 	advance(t, f, a4) // the same tip again: nothing
@@ -175,8 +176,8 @@ func TestFollowerReorgRemovesOldBranchAddsNew(t *testing.T) {
 	a5 := c.extend("a", 1, 5, common.Hash{})
 	f := newFollower(c, Options{})
 	var r recorder
+	f.Advance(2, hashOf("a2"))
 	f.Subscribe(true, r.fn)
-	advance(t, f, c.headers[hashOf("a2")])
 	advance(t, f, a5)
 	b7 := c.extend("b", 4, 7, hashOf("a3"))
 	advance(t, f, b7)
@@ -248,6 +249,7 @@ func TestFollowerFailedFetchEmitsNothingThenCatchesUp(t *testing.T) {
 	a2 := c.extend("a", 1, 2, common.Hash{})
 	f := newFollower(c, Options{})
 	var r recorder
+	f.Advance(a2.Number, a2.Hash)
 	f.Subscribe(true, r.fn)
 	advance(t, f, a2)
 	a6 := c.extend("a", 3, 6, a2.Hash)
@@ -284,6 +286,7 @@ func TestFollowerDeepReorgAndLongGap(t *testing.T) {
 	a10 := c.extend("a", 1, 10, common.Hash{})
 	f := newFollower(c, Options{Depth: 4, MaxBackfill: 3})
 	var r recorder
+	f.Advance(6, hashOf("a6"))
 	f.Subscribe(false, r.fn)
 	advance(t, f, c.headers[hashOf("a6")])
 	for n := 7; n <= 10; n++ {
@@ -358,4 +361,55 @@ func TestFollowerRunRetriesAndFollows(t *testing.T) {
 			t.Fatalf("blocks %v: not consecutive", seen)
 		}
 	}
+}
+
+// TestFollowerStartsAtTheTipOfSubscribe: a subscription sees every block
+// after the served tip at the time it was made, however late the
+// stream's first step runs (the tip moved meanwhile) and though its
+// first fetch fails.
+func TestFollowerStartsAtTheTipOfSubscribe(t *testing.T) {
+	c := newFakeChain()
+	a3 := c.extend("a", 1, 3, common.Hash{})
+	f := newFollower(c, Options{})
+	f.Advance(a3.Number, a3.Hash)
+	var r recorder
+	f.Subscribe(true, r.fn)
+	a4 := c.extend("a", 4, 4, a3.Hash)
+	f.Advance(a4.Number, a4.Hash) // before the first step ran
+	c.setFail(errors.New("every upstream down"))
+	if err := f.step(context.Background()); err == nil {
+		t.Fatal("step succeeded while the source fails")
+	}
+	c.setFail(nil)
+	a5 := c.extend("a", 5, 5, a4.Hash)
+	advance(t, f, a5)
+	heads, logs, _ := r.get()
+	eq(t, "heads", heads, []string{"a4", "a5"})
+	eq(t, "logs", logs, []string{"+a4", "+a5"})
+}
+
+// TestFollowerSubscribedBeforeAnyTipGetsTheFirst: a subscription made
+// before braid knew a tip is sent the first one (it may have been mined
+// after the subscription), then the rest.
+func TestFollowerSubscribedBeforeAnyTipGetsTheFirst(t *testing.T) {
+	c := newFakeChain()
+	a3 := c.extend("a", 1, 3, common.Hash{})
+	f := newFollower(c, Options{})
+	var r recorder
+	f.Subscribe(false, r.fn)
+	if err := f.step(context.Background()); err != nil { // no tip yet: nothing
+		t.Fatal(err)
+	}
+	advance(t, f, a3)
+	a5 := c.extend("a", 4, 5, a3.Hash)
+	advance(t, f, a5)
+	heads, _, removed := r.get()
+	eq(t, "heads", heads, []string{"a3", "a4", "a5"})
+	eq(t, "removed", removed, nil)
+	// A reorg of the first tip takes back only what was sent.
+	b4 := c.extend("b", 3, 4, hashOf("a2"))
+	advance(t, f, b4)
+	heads, _, removed = r.get()
+	eq(t, "heads", heads, []string{"a3", "a4", "a5", "b3", "b4"})
+	eq(t, "removed", removed, []string{"a3", "a4", "a5"})
 }
