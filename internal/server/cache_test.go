@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/braidrpc/braid/internal/config"
 )
 
 // cachePost sends one call and returns its body and Braid-Cache header.
@@ -38,7 +40,9 @@ func waitTipKnown(t *testing.T, b *braid) {
 // errors are never kept.
 func TestCacheMergesIdenticalCallsAndKeepsWhatIsFinal(t *testing.T) {
 	f := newFake(t, "a", 1)
-	b := startBraid(t, nil, mainnet(f))
+	cfg := braidConfig(t, nil, mainnet(f))
+	cfg.Cache.Backend = config.CacheMemory
+	b := startBraidConfig(t, cfg, mainnet(f))
 	waitTipKnown(t, b) // the fake's finalized block is 0x10
 	f.ResetCalls()
 	f.SetLatency(200 * time.Millisecond)

@@ -277,6 +277,8 @@ func (f *fakeUpstream) answer(req fakeRequest, errAnswer string) string {
 		return `"result":"fake/` + f.name + `"`
 	case "eth_blockNumber":
 		return `"result":"0x10"`
+	case "eth_syncing":
+		return `"result":false`
 	case "eth_getBalance":
 		return `"result":"0xde0b6b3a7640000"`
 	case "eth_getTransactionByHash":
@@ -343,6 +345,10 @@ func braidConfig(t testing.TB, limits func(*config.Limits), nets ...netSpec) *co
 	t.Helper()
 	cfg := config.Default()
 	cfg.Listen = "127.0.0.1:0"
+	// These tests count the calls that reach the fakes: with braid's
+	// served tip known, a repeated read would be answered from the cache
+	// instead. cache_test.go turns it on.
+	cfg.Cache.Backend = config.CacheOff
 	if limits != nil {
 		limits(&cfg.Limits)
 	}
@@ -424,10 +430,35 @@ func startBraidConfig(t testing.TB, cfg *config.Config, nets ...netSpec) *braid 
 	for _, n := range nets {
 		b.fakes = append(b.fakes, n.fakes...)
 	}
+	servesTip(t, gw)
 	for _, f := range b.fakes {
 		f.ResetCalls()
 	}
 	return b
+}
+
+// servesTip polls every usable upstream's head once and waits (bounded)
+// until every network that has one serves a tip, so that a test sees
+// braid as it runs, not in the moment before its first head poll (when
+// it forwards eth_blockNumber and pins nothing): which of the two a test
+// met depended on how fast it ran.
+func servesTip(t testing.TB, gw *gateway.Gateway) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for _, n := range gw.Networks() {
+		if n.Usable() < n.Heads().MinOperators() {
+			continue // too few usable operators for a tip (e.g. one serves another chain)
+		}
+		for !n.Tip().Known {
+			for _, u := range n.Upstreams() {
+				_ = n.Heads().PollOnce(context.Background(), u) // not usable, or failing: the test's business
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("network %s serves no tip after polling every upstream", n.Name)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
 }
 
 // fake returns the fake upstream called name.
