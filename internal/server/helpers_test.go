@@ -65,7 +65,10 @@ type fakeUpstream struct {
 	maxInflight int
 	filters     map[string]bool
 	nextFilter  int
-	arrived     chan string // when set, receives each method as it arrives
+	arrived     chan string   // when set, receives each method as it arrives
+	holdMethod  string        // requests for it wait for hold to close
+	hold        chan struct{} // nil: nothing held
+	held        int           // requests waiting on hold now
 }
 
 // newFake starts a fake upstream serving chainID. It is closed when the
@@ -123,6 +126,29 @@ func (f *fakeUpstream) Answer(method, member string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.answers[method] = member
+}
+
+// Hold makes requests for method wait, unanswered, until release is
+// called (or the request is cancelled); Held counts those waiting.
+// release may be called more than once.
+func (f *fakeUpstream) Hold(method string) (release func()) {
+	ch := make(chan struct{})
+	f.mu.Lock()
+	f.holdMethod, f.hold = method, ch
+	f.mu.Unlock()
+	return sync.OnceFunc(func() {
+		f.mu.Lock()
+		f.hold = nil
+		f.mu.Unlock()
+		close(ch)
+	})
+}
+
+// Held is how many requests are waiting for a Hold to be released.
+func (f *fakeUpstream) Held() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.held
 }
 
 // Arrivals returns a channel receiving each method as a request for it
@@ -204,12 +230,29 @@ func (f *fakeUpstream) serve(w http.ResponseWriter, r *http.Request) {
 		default:
 		}
 	}
+	hold := f.hold
+	if req.Method != f.holdMethod {
+		hold = nil
+	}
 	f.mu.Unlock()
 	defer func() {
 		f.mu.Lock()
 		f.inflight--
 		f.mu.Unlock()
 	}()
+
+	if hold != nil {
+		f.mu.Lock()
+		f.held++
+		f.mu.Unlock()
+		select {
+		case <-hold:
+		case <-r.Context().Done():
+		}
+		f.mu.Lock()
+		f.held--
+		f.mu.Unlock()
+	}
 
 	if latency > 0 {
 		select {
