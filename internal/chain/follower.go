@@ -411,16 +411,16 @@ func (f *Follower) step(ctx context.Context) error {
 // begin starts the stream for its first consumers at from, the served
 // tip when the first of them subscribed: it is not itself sent
 // (subscriptions see new blocks), and every block after it is, however
-// far the tip moved before this first step ran or its fetch succeeded.
+// far the tip moved before this first step ran or its fetches succeeded.
+// from is a placeholder the walk from the target joins by hash (or, had a
+// reorg replaced it, emits the new branch from its height); as it was
+// never sent (seq 0), no consumer is told it is removed, and as nothing
+// is fetched for it, a block that is gone cannot hold the stream up.
 // When no tip was known at that time, the stream starts just below the
 // target, so that the first tip is sent too.
 func (f *Follower) begin(ctx context.Context, from, target Header) error {
 	if from.Hash != (common.Hash{}) {
-		h, err := f.header(ctx, from.Hash, from.Number)
-		if err != nil {
-			return err
-		}
-		f.chain = []*Block{{Header: h}}
+		f.chain = []*Block{{Header: Header{Number: from.Number, Hash: from.Hash}}}
 		return nil
 	}
 	h, err := f.header(ctx, target.Hash, target.Number)
@@ -431,8 +431,6 @@ func (f *Follower) begin(ctx context.Context, from, target Header) error {
 		f.chain = []*Block{{Header: h}} // genesis has no block below it
 		return nil
 	}
-	// A placeholder for the parent: the walk joins it, and as it was
-	// never sent (seq 0) no consumer is told it is removed.
 	f.chain = []*Block{{Header: Header{Number: h.Number - 1, Hash: h.ParentHash}}}
 	return nil
 }

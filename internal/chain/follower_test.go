@@ -413,3 +413,25 @@ func TestFollowerSubscribedBeforeAnyTipGetsTheFirst(t *testing.T) {
 	eq(t, "heads", heads, []string{"a3", "a4", "a5", "b3", "b4"})
 	eq(t, "removed", removed, []string{"a3", "a4", "a5"})
 }
+
+// TestFollowerStartsPastATipReorgedAway: the tip a subscription was made
+// at is replaced by a reorg and can no longer be fetched before the
+// stream's first step: the stream still starts, with the new branch from
+// that height, and takes nothing back it never sent.
+func TestFollowerStartsPastATipReorgedAway(t *testing.T) {
+	c := newFakeChain()
+	a3 := c.extend("a", 1, 3, common.Hash{})
+	f := newFollower(c, Options{})
+	f.Advance(a3.Number, a3.Hash)
+	var r recorder
+	f.Subscribe(true, r.fn)
+	b4 := c.extend("b", 3, 4, hashOf("a2"))
+	c.mu.Lock()
+	delete(c.headers, a3.Hash)
+	c.mu.Unlock()
+	advance(t, f, b4)
+	heads, logs, removed := r.get()
+	eq(t, "heads", heads, []string{"b3", "b4"})
+	eq(t, "logs", logs, []string{"+b3", "+b4"})
+	eq(t, "removed", removed, nil)
+}
