@@ -69,6 +69,7 @@ type fakeUpstream struct {
 	holdMethod  string        // requests for it wait for hold to close
 	hold        chan struct{} // nil: nothing held
 	held        int           // requests waiting on hold now
+	trap        *trap         // when set, may make this fake faulty on a call
 }
 
 // newFake starts a fake upstream serving chainID. It is closed when the
@@ -126,6 +127,49 @@ func (f *fakeUpstream) Answer(method, member string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.answers[method] = member
+}
+
+// trap makes whichever of a set of fakes first gets a call for method
+// faulty, before it answers that call: the upstream braid tries first,
+// whatever its ranking (which a head poll's measured latency decides
+// between equally good upstreams).
+type trap struct {
+	method string
+	fault  func(*fakeUpstream)
+	once   sync.Once
+	mu     sync.Mutex
+	sprung *fakeUpstream
+}
+
+// setTrap arms a trap on fakes.
+func setTrap(method string, fault func(*fakeUpstream), fakes ...*fakeUpstream) *trap {
+	tr := &trap{method: method, fault: fault}
+	for _, f := range fakes {
+		f.mu.Lock()
+		f.trap = tr
+		f.mu.Unlock()
+	}
+	return tr
+}
+
+// spring makes f faulty if this is the first call for the trap's method.
+func (tr *trap) spring(f *fakeUpstream, method string) {
+	if tr == nil || method != tr.method {
+		return
+	}
+	tr.once.Do(func() {
+		tr.fault(f)
+		tr.mu.Lock()
+		tr.sprung = f
+		tr.mu.Unlock()
+	})
+}
+
+// Sprung is the fake the trap made faulty (nil: none got the call yet).
+func (tr *trap) Sprung() *fakeUpstream {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	return tr.sprung
 }
 
 // Hold makes requests for method wait, unanswered, until release is
@@ -217,6 +261,11 @@ func (f *fakeUpstream) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, `{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"parse error"}}`, http.StatusOK)
 		return
 	}
+
+	f.mu.Lock()
+	tr := f.trap
+	f.mu.Unlock()
+	tr.spring(f, req.Method)
 
 	f.mu.Lock()
 	f.calls[req.Method]++
