@@ -24,6 +24,7 @@ import (
 	"github.com/ethereum/go-ethereum/rpc"
 	"github.com/gorilla/websocket"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/gateway"
@@ -90,8 +91,8 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l 
 func WithRegistry(reg *prometheus.Registry) Option { return func(o *options) { o.registry = reg } }
 
 // WithStartWait bounds how long New waits for every upstream to confirm
-// its chain id (default 10s; slower ones join when they answer). Zero
-// returns at once.
+// its chain id and for every network's first served tip (default 10s;
+// slower upstreams join when they answer). Zero returns at once.
 func WithStartWait(d time.Duration) Option { return func(o *options) { o.startWait = d } }
 
 // WithVersion sets the version braid reports (web3_clientVersion, logs).
@@ -120,7 +121,8 @@ type Braid struct {
 }
 
 // New checks cfg, starts the federation it describes and returns once the
-// upstreams have confirmed their chain id (see WithStartWait). cfg is
+// upstreams have confirmed their chain id and every network has a served
+// tip (see WithStartWait). cfg is
 // completed with defaults in place; it must not be changed afterwards.
 func New(cfg *Config, opts ...Option) (*Braid, error) {
 	o := options{startWait: defaultStartWait, version: "dev"}
@@ -135,6 +137,7 @@ func New(cfg *Config, opts ...Option) (*Braid, error) {
 	if o.registry == nil {
 		o.registry = prometheus.NewRegistry()
 	}
+	registerRuntime(o.registry, o.logger)
 	if cfg == nil {
 		return nil, errors.New("braid: nil config")
 	}
@@ -142,12 +145,17 @@ func New(cfg *Config, opts ...Option) (*Braid, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("braid: %w", err)
 	}
+	for i := range cfg.Networks {
+		for _, w := range cfg.Networks[i].Warnings() {
+			o.logger.Warn(w, "network", cfg.Networks[i].Name)
+		}
+	}
 	gw, err := gateway.New(cfg, gateway.Options{Version: o.version, Logger: o.logger, Registry: o.registry})
 	if err != nil {
 		return nil, fmt.Errorf("braid: %w", err)
 	}
-	srv := server.New(gw, server.Options{Limits: cfg.Limits, WebSocket: cfg.WebSocket, Logger: o.logger,
-		Gatherer: o.registry, Registry: o.registry})
+	srv := server.New(gw, server.Options{Limits: cfg.Limits, WebSocket: cfg.WebSocket, TrustedProxies: cfg.TrustedProxies,
+		CORS: cfg.CORS, Logger: o.logger, Gatherer: o.registry, Registry: o.registry})
 	for _, r := range o.routes {
 		srv.Handle(r.pattern, r.h)
 	}
@@ -166,7 +174,7 @@ func New(cfg *Config, opts ...Option) (*Braid, error) {
 }
 
 // Handler serves braid's endpoints: JSON-RPC over HTTP POST and WebSocket
-// at / (the first network) and /{network}, /healthz, /status and
+// at / (the first network) and /{network}, /healthz, /readyz, /status and
 // /metrics.
 func (b *Braid) Handler() http.Handler { return b.srv }
 
@@ -240,6 +248,25 @@ func (b *Braid) Close() error {
 	b.wg.Wait()
 	b.gw.Close()
 	return nil
+}
+
+// registerRuntime adds the Go runtime (go_*: goroutines, heap, GC) and
+// process (process_*: resident memory, CPU, open files) collectors to reg,
+// once: a registry that has them already (a program's own) keeps its
+// own, and one whose collectors clash with them is left without them,
+// with a warning.
+func registerRuntime(reg *prometheus.Registry, log *slog.Logger) {
+	for _, c := range []prometheus.Collector{
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	} {
+		if err := reg.Register(c); err != nil {
+			var dup prometheus.AlreadyRegisteredError
+			if !errors.As(err, &dup) {
+				log.Warn("metrics: the registry refused a runtime collector", "err", err)
+			}
+		}
+	}
 }
 
 var errClosed = errors.New("braid: closed")

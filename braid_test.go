@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -338,4 +340,76 @@ func TestLibraryClose(t *testing.T) {
 	if _, err := b.NetworkClient("nope"); err == nil {
 		t.Fatal("NetworkClient of a closed braid did not fail")
 	}
+}
+
+// TestLibraryWarnsAboutARepeatedURL configures one devnet provider's URL a
+// second time under another operator: braid starts, logs a warning naming
+// both upstreams (never the URL's path), and its centralization report
+// counts the endpoint once and carries the same warning.
+func TestLibraryWarnsAboutARepeatedURL(t *testing.T) {
+	dn, err := devnet.New(t.Context(), devnet.Options{Providers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dn.Close() })
+	ups := dn.Upstreams()
+	copyOf := ups[0]
+	copyOf.Name, copyOf.Operator, copyOf.URL = "copy", "someone-else", strings.TrimSuffix(copyOf.URL, "/")+"/"
+	cfg := braid.DefaultConfig()
+	cfg.Networks = []braid.Network{{Name: "devnet", ChainID: dn.ChainID(), Upstreams: append(ups, copyOf),
+		Head: braid.Head{PollInterval: 50 * time.Millisecond}}}
+	var logs syncBuffer
+	b, err := braid.New(cfg, braid.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+
+	want := fmt.Sprintf(`upstreams \"%s\" (operator %s) and \"copy\" (operator someone-else) have the same URL`, ups[0].Name, ups[0].Operator)
+	var line string
+	for l := range strings.SplitSeq(logs.String(), "\n") {
+		if strings.Contains(l, want) {
+			line = l
+		}
+	}
+	if !strings.Contains(line, "level=WARN") || !strings.Contains(line, "network=devnet") {
+		t.Fatalf("no WARN line with %s in the log:\n%s", want, logs.String())
+	}
+	rec := httptest.NewRecorder()
+	b.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/status/centralization", nil))
+	var rep struct {
+		Networks []struct {
+			Operators []struct{ Name string } `json:"operators"`
+			Warnings  []string                `json:"warnings"`
+		} `json:"networks"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &rep); err != nil || len(rep.Networks) != 1 {
+		t.Fatalf("centralization: %v\n%s", err, rec.Body.String())
+	}
+	if n := rep.Networks[0]; len(n.Operators) != 2 || len(n.Warnings) == 0 ||
+		!strings.Contains(n.Warnings[0], strings.ReplaceAll(want, `\"`, `"`)) {
+		t.Errorf("centralization counts %d operators, warnings %q; want 2 and the same-URL warning", len(n.Operators), n.Warnings)
+	}
+	if path := strings.SplitN(strings.TrimPrefix(ups[0].URL, "http://"), "/", 2); len(path) == 2 && path[1] != "" &&
+		(strings.Contains(logs.String(), path[1]) || strings.Contains(rec.Body.String(), path[1])) {
+		t.Errorf("the URL's path %q is shown", path[1])
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger and a test to share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -337,16 +337,21 @@ func checkGateway(t *testing.T, dep map[string]any, replicas int, source string)
 		}
 	}
 
-	// Probes: ready when /healthz says so; alive as long as the process
-	// answers, whatever the providers do.
-	if p := dig(c, "readinessProbe", "httpGet", "path"); p != "/healthz" {
-		t.Errorf("%s: readinessProbe should GET /healthz, has %v", source, p)
+	// Probes: ready when /readyz says so (a served tip that is not
+	// stalled); alive as long as /healthz answers, which it does (200)
+	// whatever the providers do. /readyz for liveness would restart every
+	// replica while the providers are down, which would not help.
+	if p := dig(c, "readinessProbe", "httpGet", "path"); p != "/readyz" {
+		t.Errorf("%s: readinessProbe should GET /readyz, has %v", source, p)
 	}
 	live := dig(c, "livenessProbe")
 	if live == nil {
 		t.Errorf("%s: no livenessProbe", source)
-	} else if dig(live, "httpGet", "path") == "/healthz" {
-		t.Errorf("%s: livenessProbe must not use /healthz: it is 503 while the providers are down, and restarts would not help", source)
+	} else if p := dig(live, "httpGet", "path"); p != "/healthz" {
+		t.Errorf("%s: livenessProbe should GET /healthz (200 while the process serves, whatever the providers do), has %v", source, p)
+	}
+	if p := dig(c, "startupProbe", "httpGet", "path"); p != nil && p != "/healthz" {
+		t.Errorf("%s: startupProbe should GET /healthz like the livenessProbe, has %v", source, p)
 	}
 	if f, _ := asInt(dig(live, "failureThreshold")); f < 3 {
 		t.Errorf("%s: livenessProbe failureThreshold %d is not generous", source, f)

@@ -171,8 +171,8 @@ func TestSystemd(t *testing.T) {
 		}
 	}
 	haproxy := string(read(t, "systemd/haproxy-braid.cfg"))
-	if !strings.Contains(haproxy, "http-check send meth GET uri /healthz") {
-		t.Errorf("systemd/haproxy-braid.cfg does not check GET /healthz")
+	if !strings.Contains(haproxy, "http-check send meth GET uri /readyz") {
+		t.Errorf("systemd/haproxy-braid.cfg does not check GET /readyz")
 	}
 	if _, port, _ := net.SplitHostPort(replica["BRAID_LISTEN"]); !strings.Contains(haproxy, "127.0.0.1:"+port) {
 		t.Errorf("systemd/haproxy-braid.cfg has no server at replica.env.example's port %s", port)

@@ -35,10 +35,10 @@ pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null || true; rm -rf "$tmp"' EXIT
 url=http://127.0.0.1:$PORT/
 for _ in $(seq 100); do
-  curl -fs 127.0.0.1:$PORT/healthz >/dev/null 2>&1 && break
+  curl -fs 127.0.0.1:$PORT/readyz >/dev/null 2>&1 && break
   sleep 0.2
 done
-curl -fs 127.0.0.1:$PORT/healthz >/dev/null || { echo "braid did not become healthy" >&2; cat "$tmp/demo.out" >&2; exit 1; }
+curl -fs 127.0.0.1:$PORT/readyz >/dev/null || { echo "braid did not become ready" >&2; cat "$tmp/demo.out" >&2; exit 1; }
 
 rpc() { curl -fs -m 5 "$url" -H 'content-type: application/json' -d "$1"; }
 hexnum() { grep -o "\"$1\":\"0x[0-9a-fA-F]*\"" | head -1 | sed 's/.*"\(0x[0-9a-fA-F]*\)"/\1/'; }

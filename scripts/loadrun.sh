@@ -17,7 +17,7 @@ go build -o "$bin" ./cmd/braid
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null || true' EXIT
 for _ in $(seq 100); do
-  curl -fs 127.0.0.1:$PORT/healthz >/dev/null 2>&1 && break
+  curl -fs 127.0.0.1:$PORT/readyz >/dev/null 2>&1 && break
   sleep 0.2
 done
 urls=$(curl -fs 127.0.0.1:$PORT/demo/faults | grep -o '"url": *"[^"]*"' | sed 's/.*"\(http[^"]*\)"/\1/')
@@ -42,7 +42,7 @@ cfg=$(mktemp --suffix .yaml)
 spid=$!
 trap 'kill $pid $spid 2>/dev/null; wait $pid $spid 2>/dev/null || true' EXIT
 for _ in $(seq 100); do
-  curl -fs 127.0.0.1:$((PORT+1))/healthz >/dev/null 2>&1 && break
+  curl -fs 127.0.0.1:$((PORT+1))/readyz >/dev/null 2>&1 && break
   sleep 0.2
 done
 braid=http://127.0.0.1:$((PORT+1))/

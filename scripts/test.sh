@@ -1,18 +1,28 @@
 #!/usr/bin/env bash
-# The test command of the README and of CI. The replica tests run real
-# redis-server processes, each on a free loopback port that the test starts
-# and stops itself (internal/redistest); this script only makes sure the
-# binary is there, installing Debian's redis-server package when it is not.
+# The test command of the README and of CI. Some tests run programs from
+# Debian's packages, which this script installs when they are missing:
+#   redis-server  the replica tests run real Redis servers, each on a free
+#                 loopback port that the test starts and stops itself
+#                 (internal/redistest);
+#   chromium      the status page test drives headless Chromium
+#                 (internal/server);
+#   promtool      (package prometheus) checks the alert rules in deploy/.
+# The tests fail, naming the package, when one is still missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v redis-server >/dev/null && [ ! -x /usr/bin/redis-server ]; then
-  echo "redis-server not found: installing Debian's redis-server package for the replica tests" >&2
+missing=()
+have() { command -v "$1" >/dev/null || [ -x "/usr/bin/$1" ]; }
+have redis-server || missing+=(redis-server)
+have chromium || missing+=(chromium)
+have promtool || missing+=(prometheus)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing Debian's ${missing[*]} for the tests" >&2
   sudo=""
   if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
   export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get install -y -qq redis-server >/dev/null ||
-    { $sudo apt-get update -qq && $sudo apt-get install -y -qq redis-server >/dev/null; }
+  $sudo apt-get install -y -qq "${missing[@]}" >/dev/null ||
+    { $sudo apt-get update -qq && $sudo apt-get install -y -qq "${missing[@]}" >/dev/null; }
 fi
 
 go vet ./...

@@ -2,8 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 
@@ -15,33 +13,20 @@ import (
 // centralized each network's access is under FILE and returns the exit
 // code: 0 when every require is met, 1 when one is not, 2 when the command
 // line or the config is wrong.
-func runCheck(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, `Usage: braid check --config FILE [--json]
+const checkUsage = `Usage: braid check --config FILE [--json]
 
 Reports, per network, the availability coefficient (the fewest operators
 whose loss stops service), the integrity coefficient (the fewest colluding
 operators that can make braid answer wrongly) and warnings. Exits 0 when
 every network meets its require section, 1 when one does not, 2 on errors.
+`
 
-Flags:
-`)
-		fs.PrintDefaults()
-	}
-	path := fs.String("config", "", "configuration file (YAML)")
+func runCheck(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("check", checkUsage, stderr)
+	path := fs.String("config", "", "configuration file (YAML); see docs/configuration.md")
 	asJSON := fs.Bool("json", false, "print the report as JSON (the same document the gateway serves)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "braid check: unexpected argument %q\n", fs.Arg(0))
-		fs.Usage()
-		return 2
+	if err := parseFlags(fs, args); err != nil {
+		return exitCode(err, stderr) // 0 for -h
 	}
 	if *path == "" {
 		fmt.Fprintln(stderr, "braid check: --config FILE is required")

@@ -91,6 +91,12 @@ func TestCheck(t *testing.T) {
 			stderr: "eth_sendRawTransaction",
 		},
 		{name: "help", args: []string{"-h"}, code: 0, stderr: "Usage: braid check --config FILE [--json]"},
+		{
+			name:   "quorum above the operators",
+			extra:  "    quorum: {k: 4}",
+			code:   2,
+			stderr: "quorum.k is 4 but the network has only 3 operators (infura, alchemy, self): no quorum read could ever get 4 to agree",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -148,5 +154,31 @@ func TestCheckJSON(t *testing.T) {
 	}
 	if strings.Contains(stdout.String(), "SECRETKEY") {
 		t.Errorf("JSON shows an upstream URL:\n%s", &stdout)
+	}
+}
+
+// TestCheckSameURL: a URL configured under a second operator is one
+// endpoint, counted once, and the report says so without showing the key.
+func TestCheckSameURL(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "braid.yaml")
+	cfg := strings.Replace(checkConfig, "%s", "    quorum: {k: 2}", 1)
+	cfg = strings.Replace(cfg, "https://eth-mainnet.g.alchemy.com/v2/SECRETKEY", "https://MAINNET.infura.io:443/v3/SECRETKEY_A/", 1)
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := runCheck([]string{"--config", path}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit code %d\n%s%s", code, &stdout, &stderr)
+	}
+	for _, want := range []string{
+		"network mainnet (chain 1): 2 operators, 3 upstreams",
+		`- upstreams "infura-a" (operator infura) and "alchemy" (operator alchemy) have the same URL (https://mainnet.infura.io/…)`,
+	} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("stdout lacks %q:\n%s", want, &stdout)
+		}
+	}
+	if strings.Contains(stdout.String()+stderr.String(), "SECRETKEY") {
+		t.Errorf("output shows an upstream URL:\n%s%s", &stdout, &stderr)
 	}
 }

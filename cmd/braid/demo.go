@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,8 +17,18 @@ import (
 	"github.com/braidrpc/braid/internal/server"
 )
 
-func runDemo(args []string) error {
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+const demoUsage = `Usage: braid demo [flags]
+
+Runs a go-ethereum dev chain, local providers (each its own operator) and
+the gateway in one process, with no network. The gateway is configured as
+braid serve would be; POST /demo/faults injects faults into a provider
+({"provider":"p1","down":true}, latency_ms, error_rate, lag_blocks,
+http_status, lie), GET /demo/faults lists them and GET /demo/info gives
+the chain id, a funded test account and the token.
+`
+
+func runDemo(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("demo", demoUsage, stderr)
 	listen := fs.String("listen", config.DefaultListen, "gateway listen address")
 	providers := fs.Int("providers", 4, "number of local providers, each its own operator")
 	blockTime := fs.Duration("block-time", time.Second, "time between blocks")
@@ -27,7 +36,7 @@ func runDemo(args []string) error {
 	verifyMode := fs.String("verify", config.VerifyOff, "off, or strict: return only answers proven against a trusted header")
 	var lf logFlags
 	lf.register(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *providers < 1 || *providers > 64 {
@@ -42,13 +51,13 @@ func runDemo(args []string) error {
 	if *blockTime <= 0 {
 		return fmt.Errorf("demo: --block-time must be positive, got %s", *blockTime)
 	}
-	log, err := lf.logger(os.Stderr)
+	log, err := lf.logger(stderr)
 	if err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return demo(ctx, demoOptions{listen: *listen, providers: *providers, blockTime: *blockTime, quorum: *quorum, verify: *verifyMode}, os.Stdout, log)
+	return demo(ctx, demoOptions{listen: *listen, providers: *providers, blockTime: *blockTime, quorum: *quorum, verify: *verifyMode}, stdout, log)
 }
 
 type demoOptions struct {

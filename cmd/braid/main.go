@@ -5,6 +5,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"runtime/debug"
 )
@@ -15,43 +16,34 @@ import (
 // explicit GOGC in the environment wins.
 const gcPercent = 400
 
-const usage = `braid: an Ethereum JSON-RPC gateway over many independent providers
-
-Usage:
-  braid serve   --config FILE   serve the networks in FILE
-  braid check   --config FILE   report how centralized each network's access is
-  braid demo    [flags]         run a dev chain, providers and the gateway in one process
-  braid version                 print the version
-
-Run "braid COMMAND -h" for a command's flags.
-`
-
 func main() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
 	}
-	if len(os.Args) < 2 {
-		fmt.Fprint(os.Stderr, usage)
-		os.Exit(2)
+	os.Exit(runMain(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// runMain runs the subcommand args name and returns the exit code.
+func runMain(args []string, stdout, stderr io.Writer) int {
+	if len(args) < 1 {
+		fmt.Fprint(stderr, usage)
+		return 2
 	}
 	var err error
-	switch cmd, args := os.Args[1], os.Args[2:]; cmd {
+	switch cmd, args := args[0], args[1:]; cmd {
 	case "serve":
-		err = runServe(args)
+		err = runServe(args, stderr)
 	case "demo":
-		err = runDemo(args)
+		err = runDemo(args, stdout, stderr)
 	case "check":
-		os.Exit(runCheck(args, os.Stdout, os.Stderr))
+		return runCheck(args, stdout, stderr)
 	case "version", "--version", "-version":
-		fmt.Println("braid", version())
+		fmt.Fprintln(stdout, "braid", version())
 	case "help", "-h", "--help":
-		fmt.Print(usage)
+		fmt.Fprint(stdout, usage)
 	default:
-		fmt.Fprintf(os.Stderr, "braid: unknown command %q\n\n%s", cmd, usage)
-		os.Exit(2)
+		fmt.Fprintf(stderr, "braid: unknown command %q\n\n%s", cmd, usage)
+		return 2
 	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "braid:", err)
-		os.Exit(1)
-	}
+	return exitCode(err, stderr)
 }

@@ -69,10 +69,10 @@ func TestDemo(t *testing.T) {
 		}
 	}
 
-	// Wait until healthy (upstreams confirmed), bounded.
+	// Wait until ready (a served tip), bounded.
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		resp, err := http.Get(endpoint + "/healthz")
+		resp, err := http.Get(endpoint + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
@@ -80,7 +80,7 @@ func TestDemo(t *testing.T) {
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("demo never became healthy")
+			t.Fatal("demo never became ready")
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -130,14 +130,14 @@ func TestServeRejectsBadConfig(t *testing.T) {
 	if err := os.WriteFile(path, []byte("networks:\n  - name: main\n    chain_id: 1\n    upstreams:\n      - name: a\n        url: https://example.invalid/SECRET\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	err := runServe([]string{"--config", path})
+	err := runServe([]string{"--config", path}, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "operator") || strings.Contains(err.Error(), "SECRET") {
 		t.Fatalf("err = %v", err)
 	}
-	if err := runServe(nil); err == nil || !strings.Contains(err.Error(), "--config") {
+	if err := runServe(nil, io.Discard); err == nil || !strings.Contains(err.Error(), "--config") {
 		t.Fatalf("no --config: %v", err)
 	}
-	if err := runServe([]string{"--config", path, "--log-format", "xml"}); err == nil || !strings.Contains(err.Error(), "log-format") {
+	if err := runServe([]string{"--config", path, "--log-format", "xml"}, io.Discard); err == nil || !strings.Contains(err.Error(), "log-format") {
 		t.Fatalf("bad log format: %v", err)
 	}
 }

@@ -3,7 +3,7 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -20,17 +20,26 @@ import (
 // id before it starts answering (slow ones join when they answer).
 const startupWait = 10 * time.Second
 
-func runServe(args []string) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	path := fs.String("config", "", "configuration file (YAML)")
+const serveUsage = `Usage: braid serve --config FILE [flags]
+
+Serves the networks configured in FILE (YAML) until SIGINT or SIGTERM:
+JSON-RPC over HTTP and WebSocket at / (the first network) and /{network},
+with /healthz, /status, /status/centralization and /metrics beside them.
+${NAME} in FILE is the environment variable NAME (API keys stay out of the
+file); braid never shows an upstream URL beyond its scheme and host.
+`
+
+func runServe(args []string, stderr io.Writer) error {
+	fs := newFlagSet("serve", serveUsage, stderr)
+	path := fs.String("config", "", "configuration file (YAML); see docs/configuration.md")
 	listen := fs.String("listen", "", "listen address (overrides the config's listen)")
 	var lf logFlags
 	lf.register(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *path == "" {
-		return errors.New("serve: --config FILE is required")
+		return usageError{error: errors.New(`serve: --config FILE is required (run "braid serve -h"; examples/ has configurations to start from)`)}
 	}
 	log, err := lf.logger(os.Stderr)
 	if err != nil {

@@ -110,13 +110,17 @@ type Follower struct {
 	mu       sync.Mutex
 	target   Header    // the newest served tip (Number and Hash)
 	targetAt time.Time // when it was announced
-	// from is the served tip when the first consumer of an idle stream
-	// subscribed (zero: no tip was known yet): where the stream starts,
-	// however late the first fetch runs or succeeds.
-	from     Header
-	subs     map[*Subscription]struct{}
-	wantLogs int
-	seq      uint64 // of the last event
+	// start is the served tip when the first consumer subscribed: the
+	// stream sends every block after it. If none was known then, it is
+	// the first tip announced since, and startSent says that it is sent
+	// too. restart tells Run to drop the chain it followed for earlier
+	// consumers.
+	start     Header
+	startSent bool
+	restart   bool
+	subs      map[*Subscription]struct{}
+	wantLogs  int
+	seq       uint64 // of the last event
 
 	// Owned by the Run goroutine.
 	chain   []*Block // emitted blocks, contiguous and ascending
@@ -152,6 +156,10 @@ func (f *Follower) Advance(number uint64, hash common.Hash) {
 	if f.target.Hash != hash {
 		f.target, f.targetAt = Header{Number: number, Hash: hash}, now
 	}
+	if len(f.subs) > 0 && f.start.Hash == (common.Hash{}) {
+		// Subscribed before any tip was known: this one is new to them.
+		f.start, f.startSent = f.target, true
+	}
 	f.mu.Unlock()
 	f.poke()
 }
@@ -178,12 +186,16 @@ type Subscription struct {
 // follower's goroutine, in order, and must not block. logs asks for the
 // blocks' logs to be fetched. Cancel stops it; after Cancel returns fn is
 // not called again.
+//
+// The first consumer fixes where the stream starts: the served tip at this
+// call. Every block after it is sent, however long the first fetches fail
+// meanwhile; with no tip known yet, the first one learnt is sent too.
 func (f *Follower) Subscribe(logs bool, fn func(Event)) *Subscription {
 	f.mu.Lock()
-	s := &Subscription{f: f, logs: logs, since: f.seq, fn: fn}
 	if len(f.subs) == 0 {
-		f.from = f.target
+		f.start, f.startSent, f.restart = f.target, false, true
 	}
+	s := &Subscription{f: f, logs: logs, since: f.seq, fn: fn}
 	f.subs[s] = struct{}{}
 	if logs {
 		f.wantLogs++
@@ -266,33 +278,57 @@ func (f *Follower) step(ctx context.Context) error {
 	// logs are fetched is decided for them. One that arrives meanwhile
 	// starts with the next event.
 	f.mu.Lock()
-	target, targetAt, wantLogs, from := f.target, f.targetAt, f.wantLogs > 0, f.from
+	target, targetAt, wantLogs := f.target, f.targetAt, f.wantLogs > 0
+	start, startSent, restart := f.start, f.startSent, f.restart
+	f.restart = false
 	served := make(map[*Subscription]bool, len(f.subs))
 	for s := range f.subs {
 		served[s] = true
 	}
 	f.mu.Unlock()
-	if len(served) == 0 {
-		f.chain = nil // nobody listens: fetch nothing, start afresh later
+	if len(served) == 0 || restart {
+		// Nobody listens: fetch nothing. A first consumer again: start
+		// afresh from its starting point.
+		f.chain = nil
 		clear(f.fetched)
-		return nil
 	}
-	if target.Hash == (common.Hash{}) {
-		return nil // no served tip yet
+	if len(served) == 0 || target.Hash == (common.Hash{}) {
+		return nil // no consumer, or no served tip yet
 	}
 	if len(f.chain) == 0 {
-		if err := f.begin(ctx, from, target); err != nil {
+		base, err := f.base(ctx, start, startSent)
+		if err != nil {
 			return err
 		}
+		f.chain = []*Block{{Header: base}}
 	}
 	if f.top().Hash == target.Hash {
 		return nil
 	}
+	added, join, err := f.walk(ctx, target)
+	if err != nil {
+		return err
+	}
+	if wantLogs {
+		if err := f.fetchLogs(ctx, added); err != nil {
+			return err
+		}
+	}
+	removed, keep := f.splice(join, added, target)
+	f.publish(served, keep, added, removed)
+	if f.delay != nil && len(added) > 0 && added[len(added)-1].Hash == target.Hash {
+		f.delay(f.clock.Now().Sub(targetAt))
+	}
+	return nil
+}
 
-	// Walk back from the target to a block already emitted.
+// walk fetches the blocks from the target back to one already emitted
+// (join, its index in f.chain) and returns them ascending. join is -1
+// when the walk ends below the remembered blocks or at the backfill limit.
+func (f *Follower) walk(ctx context.Context, target Header) (added []*Block, join int, err error) {
 	var branch []Header // descending
 	hash, num := target.Hash, target.Number
-	join := -1 // index in f.chain of the block the branch extends
+	join = -1
 	for {
 		if i := f.index(num); i >= 0 && f.chain[i].Hash == hash {
 			join = i
@@ -305,7 +341,7 @@ func (f *Follower) step(ctx context.Context) error {
 		}
 		h, err := f.header(ctx, hash, num)
 		if err != nil {
-			return err
+			return nil, 0, err
 		}
 		branch = append(branch, h)
 		if num == 0 || num-1 < f.chain[0].Number {
@@ -317,25 +353,31 @@ func (f *Follower) step(ctx context.Context) error {
 		}
 		hash, num = h.ParentHash, num-1
 	}
-
-	added := make([]*Block, 0, len(branch))
+	added = make([]*Block, 0, len(branch))
 	for i := len(branch) - 1; i >= 0; i-- {
 		added = append(added, &Block{Header: branch[i]})
 	}
-	if wantLogs {
-		for _, b := range added {
-			logs, err := f.src.Logs(ctx, b.Hash)
-			if err != nil {
-				return fmt.Errorf("logs of block %d %s: %w", b.Number, b.Hash, err)
-			}
-			if b.Logs, err = encodeLogs(b.Header, logs); err != nil {
-				return err
-			}
+	return added, join, nil
+}
+
+// fetchLogs fetches and encodes the logs of blocks.
+func (f *Follower) fetchLogs(ctx context.Context, blocks []*Block) error {
+	for _, b := range blocks {
+		logs, err := f.src.Logs(ctx, b.Hash)
+		if err != nil {
+			return fmt.Errorf("logs of block %d %s: %w", b.Number, b.Hash, err)
+		}
+		if b.Logs, err = encodeLogs(b.Header, logs); err != nil {
+			return err
 		}
 	}
+	return nil
+}
 
-	var removed []*Block
-	keep := f.chain
+// splice works out which emitted blocks the new ones replace (removed)
+// and which they extend (keep).
+func (f *Follower) splice(join int, added []*Block, target Header) (removed, keep []*Block) {
+	keep = f.chain
 	if join >= 0 {
 		removed, keep = f.chain[join+1:], f.chain[:join+1]
 	} else if len(added) > 0 {
@@ -362,7 +404,12 @@ func (f *Follower) step(ctx context.Context) error {
 			}
 		}
 	}
+	return removed, keep
+}
 
+// publish makes keep+added the emitted chain and sends the event to the
+// consumers this step serves.
+func (f *Follower) publish(served map[*Subscription]bool, keep, added, removed []*Block) {
 	type delivery struct {
 		s     *Subscription
 		since uint64
@@ -402,37 +449,23 @@ func (f *Follower) step(ctx context.Context) error {
 		}
 		d.s.deliver(ev)
 	}
-	if f.delay != nil && len(added) > 0 && added[len(added)-1].Hash == target.Hash {
-		f.delay(f.clock.Now().Sub(targetAt))
-	}
-	return nil
 }
 
-// begin starts the stream for its first consumers at from, the served
-// tip when the first of them subscribed: it is not itself sent
-// (subscriptions see new blocks), and every block after it is, however
-// far the tip moved before this first step ran or its fetches succeeded.
-// from is a placeholder the walk from the target joins by hash (or, had a
-// reorg replaced it, emits the new branch from its height); as it was
-// never sent (seq 0), no consumer is told it is removed, and as nothing
-// is fetched for it, a block that is gone cannot hold the stream up.
-// When no tip was known at that time, the stream starts just below the
-// target, so that the first tip is sent too.
-func (f *Follower) begin(ctx context.Context, from, target Header) error {
-	if from.Hash != (common.Hash{}) {
-		f.chain = []*Block{{Header: Header{Number: from.Number, Hash: from.Hash}}}
-		return nil
+// base is the block the stream starts after, itself never sent: the
+// served tip when the first consumer subscribed or, when none was known
+// then (sent), the parent of the first tip announced since. Only its
+// number and hash are needed (a walk back joins the chain at it), so the
+// starting point is fixed at Subscribe and a failing source cannot move
+// it.
+func (f *Follower) base(ctx context.Context, start Header, sent bool) (Header, error) {
+	if !sent || start.Number == 0 { // nothing comes before genesis
+		return Header{Number: start.Number, Hash: start.Hash}, nil
 	}
-	h, err := f.header(ctx, target.Hash, target.Number)
+	h, err := f.header(ctx, start.Hash, start.Number)
 	if err != nil {
-		return err
+		return Header{}, err
 	}
-	if h.Number == 0 {
-		f.chain = []*Block{{Header: h}} // genesis has no block below it
-		return nil
-	}
-	f.chain = []*Block{{Header: Header{Number: h.Number - 1, Hash: h.ParentHash}}}
-	return nil
+	return Header{Number: h.Number - 1, Hash: h.ParentHash}, nil
 }
 
 func (f *Follower) top() *Block { return f.chain[len(f.chain)-1] }

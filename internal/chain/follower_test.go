@@ -156,10 +156,10 @@ func TestFollowerEmitsEveryBlockOnceInOrder(t *testing.T) {
 	c := newFakeChain()
 	a3 := c.extend("a", 1, 3, common.Hash{})
 	f := newFollower(c, Options{})
+	f.Advance(a3.Number, a3.Hash)
 	var r recorder
-	f.Advance(a3.Number, a3.Hash) // the tip at subscription: where the stream starts, not sent
 	f.Subscribe(true, r.fn)
-	advance(t, f, a3)
+	advance(t, f, a3) // the tip at Subscribe: where the stream starts, not sent
 	a4 := c.extend("a", 4, 4, a3.Hash)
 	advance(t, f, a4)
 	advance(t, f, a4) // the same tip again: nothing
@@ -175,8 +175,8 @@ func TestFollowerReorgRemovesOldBranchAddsNew(t *testing.T) {
 	c := newFakeChain()
 	a5 := c.extend("a", 1, 5, common.Hash{})
 	f := newFollower(c, Options{})
-	var r recorder
 	f.Advance(2, hashOf("a2"))
+	var r recorder
 	f.Subscribe(true, r.fn)
 	advance(t, f, a5)
 	b7 := c.extend("b", 4, 7, hashOf("a3"))
@@ -201,9 +201,9 @@ func TestFollowerTakesBackOnlyWhatAConsumerWasSent(t *testing.T) {
 	c := newFakeChain()
 	a4 := c.extend("a", 1, 4, common.Hash{})
 	f := newFollower(c, Options{})
+	f.Advance(3, hashOf("a3"))
 	var early, late recorder
 	f.Subscribe(true, early.fn)
-	advance(t, f, c.headers[hashOf("a3")])
 	advance(t, f, a4)
 	f.Subscribe(true, late.fn)
 	a5 := c.extend("a", 5, 5, a4.Hash)
@@ -248,8 +248,8 @@ func TestFollowerFailedFetchEmitsNothingThenCatchesUp(t *testing.T) {
 	c := newFakeChain()
 	a2 := c.extend("a", 1, 2, common.Hash{})
 	f := newFollower(c, Options{})
-	var r recorder
 	f.Advance(a2.Number, a2.Hash)
+	var r recorder
 	f.Subscribe(true, r.fn)
 	advance(t, f, a2)
 	a6 := c.extend("a", 3, 6, a2.Hash)
@@ -269,6 +269,108 @@ func TestFollowerFailedFetchEmitsNothingThenCatchesUp(t *testing.T) {
 	eq(t, "logs", logs, []string{"+a3", "+a4", "+a5", "+a6", "+a7"})
 }
 
+// TestFollowerSendsEveryBlockAfterSubscribeWhileFetchesFail: a block
+// served after Subscribe returned is sent even when the stream's first
+// fetches fail while the tip moves on: the stream starts at the tip of
+// the moment the first consumer subscribed, not at the tip of the first
+// fetch that works.
+func TestFollowerSendsEveryBlockAfterSubscribeWhileFetchesFail(t *testing.T) {
+	c := newFakeChain()
+	a3 := c.extend("a", 1, 3, common.Hash{})
+	f := newFollower(c, Options{})
+	f.Advance(a3.Number, a3.Hash) // the served tip when the client subscribes
+	var r recorder
+	f.Subscribe(true, r.fn)
+	c.setFail(errors.New("every upstream down"))
+	tip := a3
+	for range 3 {
+		tip = c.extend("a", tip.Number+1, tip.Number+1, tip.Hash)
+		f.Advance(tip.Number, tip.Hash)
+		if err := f.step(context.Background()); err == nil {
+			t.Fatal("step succeeded while the source fails")
+		}
+	}
+	c.setFail(nil)
+	a7 := c.extend("a", 7, 7, tip.Hash)
+	advance(t, f, a7)
+	heads, logs, removed := r.get()
+	eq(t, "heads", heads, []string{"a4", "a5", "a6", "a7"})
+	eq(t, "logs", logs, []string{"+a4", "+a5", "+a6", "+a7"})
+	eq(t, "removed", removed, nil)
+}
+
+// TestFollowerWithoutATipSendsTheFirstOne: subscribed before braid knew
+// any tip, the consumer cannot have seen the first one: it is sent.
+func TestFollowerWithoutATipSendsTheFirstOne(t *testing.T) {
+	c := newFakeChain()
+	a3 := c.extend("a", 1, 3, common.Hash{})
+	f := newFollower(c, Options{})
+	var r recorder
+	f.Subscribe(false, r.fn)
+	c.setFail(errors.New("down"))
+	f.Advance(a3.Number, a3.Hash)
+	if err := f.step(context.Background()); err == nil {
+		t.Fatal("step succeeded while the source fails")
+	}
+	c.setFail(nil)
+	a4 := c.extend("a", 4, 4, a3.Hash)
+	advance(t, f, a4)
+	heads, _, _ := r.get()
+	eq(t, "heads", heads, []string{"a3", "a4"})
+}
+
+// TestFollowerRestartsAtTheNextFirstConsumer: when every consumer has left,
+// the next first consumer starts at the tip of its own Subscribe, neither
+// earlier (blocks from before it subscribed) nor later.
+func TestFollowerRestartsAtTheNextFirstConsumer(t *testing.T) {
+	c := newFakeChain()
+	a3 := c.extend("a", 1, 3, common.Hash{})
+	f := newFollower(c, Options{})
+	f.Advance(a3.Number, a3.Hash)
+	var first, second recorder
+	s := f.Subscribe(false, first.fn)
+	a4 := c.extend("a", 4, 4, a3.Hash)
+	advance(t, f, a4)
+	s.Cancel()
+	// The stream has not run since: it still holds the first consumer's
+	// chain, up to a4.
+	a6 := c.extend("a", 5, 6, a4.Hash)
+	f.Advance(a6.Number, a6.Hash)
+	f.Subscribe(false, second.fn)
+	c.setFail(errors.New("down"))
+	a7 := c.extend("a", 7, 7, a6.Hash)
+	f.Advance(a7.Number, a7.Hash)
+	if err := f.step(context.Background()); err == nil {
+		t.Fatal("step succeeded while the source fails")
+	}
+	c.setFail(nil)
+	a8 := c.extend("a", 8, 8, a7.Hash)
+	advance(t, f, a8)
+	heads, _, _ := first.get()
+	eq(t, "first heads", heads, []string{"a4"})
+	heads, _, _ = second.get()
+	eq(t, "second heads", heads, []string{"a7", "a8"})
+}
+
+// TestFollowerReorgAcrossTheStartingPoint: the chain reorgs below the tip
+// the consumer subscribed at before any fetch worked. The new branch is
+// sent from the starting point's height; the block the consumer was never
+// sent is not taken back.
+func TestFollowerReorgAcrossTheStartingPoint(t *testing.T) {
+	c := newFakeChain()
+	a5 := c.extend("a", 1, 5, common.Hash{})
+	f := newFollower(c, Options{})
+	f.Advance(a5.Number, a5.Hash)
+	var r recorder
+	f.Subscribe(true, r.fn)
+	b7 := c.extend("b", 4, 7, hashOf("a3"))
+	advance(t, f, b7)
+	heads, logs, removed := r.get()
+	eq(t, "heads", heads, []string{"b5", "b6", "b7"})
+	eq(t, "logs", logs, []string{"+b5", "+b6", "+b7"})
+	eq(t, "removed", removed, nil)
+}
+
 func TestFollowerRefusesAWrongHeader(t *testing.T) {
 	c := newFakeChain()
 	a2 := c.extend("a", 1, 2, common.Hash{})
@@ -285,8 +387,8 @@ func TestFollowerDeepReorgAndLongGap(t *testing.T) {
 	c := newFakeChain()
 	a10 := c.extend("a", 1, 10, common.Hash{})
 	f := newFollower(c, Options{Depth: 4, MaxBackfill: 3})
-	var r recorder
 	f.Advance(6, hashOf("a6"))
+	var r recorder
 	f.Subscribe(false, r.fn)
 	advance(t, f, c.headers[hashOf("a6")])
 	for n := 7; n <= 10; n++ {
@@ -361,31 +463,6 @@ func TestFollowerRunRetriesAndFollows(t *testing.T) {
 			t.Fatalf("blocks %v: not consecutive", seen)
 		}
 	}
-}
-
-// TestFollowerStartsAtTheTipOfSubscribe: a subscription sees every block
-// after the served tip at the time it was made, however late the
-// stream's first step runs (the tip moved meanwhile) and though its
-// first fetch fails.
-func TestFollowerStartsAtTheTipOfSubscribe(t *testing.T) {
-	c := newFakeChain()
-	a3 := c.extend("a", 1, 3, common.Hash{})
-	f := newFollower(c, Options{})
-	f.Advance(a3.Number, a3.Hash)
-	var r recorder
-	f.Subscribe(true, r.fn)
-	a4 := c.extend("a", 4, 4, a3.Hash)
-	f.Advance(a4.Number, a4.Hash) // before the first step ran
-	c.setFail(errors.New("every upstream down"))
-	if err := f.step(context.Background()); err == nil {
-		t.Fatal("step succeeded while the source fails")
-	}
-	c.setFail(nil)
-	a5 := c.extend("a", 5, 5, a4.Hash)
-	advance(t, f, a5)
-	heads, logs, _ := r.get()
-	eq(t, "heads", heads, []string{"a4", "a5"})
-	eq(t, "logs", logs, []string{"+a4", "+a5"})
 }
 
 // TestFollowerSubscribedBeforeAnyTipGetsTheFirst: a subscription made

@@ -12,9 +12,15 @@ type Config struct {
 	Limits    Limits    `yaml:"limits"`
 	WebSocket WebSocket `yaml:"websocket"`
 	Filters   Filters   `yaml:"filters"`
-	Cache     Cache     `yaml:"cache"`
-	Redis     Redis     `yaml:"redis"`
-	Networks  []Network `yaml:"networks"`
+	// TrustedProxies are the addresses (IPs or CIDR prefixes) of proxies
+	// in front of braid whose X-Forwarded-For header it believes when it
+	// tells clients apart for the per-client caps. Empty: a client is the
+	// remote address of its connection, and X-Forwarded-For is ignored.
+	TrustedProxies []string  `yaml:"trusted_proxies"`
+	CORS           CORS      `yaml:"cors"`
+	Cache          Cache     `yaml:"cache"`
+	Redis          Redis     `yaml:"redis"`
+	Networks       []Network `yaml:"networks"`
 }
 
 // Cache keeps answers by finality: answers about a block hash, a finalized
@@ -69,6 +75,11 @@ type WebSocket struct {
 	MaxConnections int `yaml:"max_connections"`
 	// MaxSubscriptions caps eth_subscribe subscriptions per connection.
 	MaxSubscriptions int `yaml:"max_subscriptions"`
+	// MaxConnectionsPerClient and MaxSubscriptionsPerClient cap the same
+	// per client address (see TrustedProxies), so that no one client can
+	// take what every client shares.
+	MaxConnectionsPerClient   int `yaml:"max_connections_per_client"`
+	MaxSubscriptionsPerClient int `yaml:"max_subscriptions_per_client"`
 	// MaxMessageBytes caps one incoming message; a larger one closes the
 	// connection with status 1009 (message too big).
 	MaxMessageBytes int64 `yaml:"max_message_bytes"`
@@ -92,6 +103,9 @@ type Filters struct {
 	Idle time.Duration `yaml:"idle"`
 	// Max caps installed filters per network.
 	Max int `yaml:"max"`
+	// MaxPerClient caps the filters one client address installs per
+	// network.
+	MaxPerClient int `yaml:"max_per_client"`
 	// MaxChanges caps the changes one filter holds between two polls; a
 	// filter that overflows is dropped (its next poll gets "filter not
 	// found") rather than silently losing entries.
@@ -110,9 +124,24 @@ type Limits struct {
 	MaxAttempts int `yaml:"max_attempts"`
 	// MaxResponseBytes caps an upstream answer braid will read.
 	MaxResponseBytes int64 `yaml:"max_response_bytes"`
+	// MaxBatchResponseBytes bounds the answers of one batch: once the
+	// answers of its first members pass it, the members after them are
+	// answered with an error (and those not started yet never start).
+	MaxBatchResponseBytes int64 `yaml:"max_batch_response_bytes"`
 	// ShutdownTimeout is how long in-flight requests get to finish on
 	// SIGINT/SIGTERM.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+}
+
+// CORS lets browser pages of other origins call braid. It is off unless
+// Origins is set.
+type CORS struct {
+	// Origins are the allowed origins ("https://app.example.com"), with at
+	// most one "*" standing for any run of characters
+	// ("https://*.example.com"); "*" alone allows every origin.
+	Origins []string `yaml:"origins"`
+	// MaxAge is how long a browser may cache a preflight's answer.
+	MaxAge time.Duration `yaml:"max_age"`
 }
 
 // Network is one chain served at POST /{name}. The first network is also
@@ -179,6 +208,11 @@ type Head struct {
 	// MaxLagBlocks is how far behind the tip an upstream may be and still
 	// get requests that do not name an older block.
 	MaxLagBlocks uint64 `yaml:"max_lag_blocks"`
+	// StallAfter is how long the highest head a usable upstream reports
+	// may stay above the served tip, with the tip not moving, before the
+	// tip counts as stalled (a WARN, /readyz 503). 0 means the longer of
+	// 30s and five poll intervals.
+	StallAfter time.Duration `yaml:"stall_after"`
 }
 
 // Hedge configures hedged reads: when the chosen upstream has not answered
@@ -308,17 +342,25 @@ const (
 	DefaultRequestTimeout   = 30 * time.Second
 	DefaultMaxAttempts      = 4
 	DefaultMaxResponseBytes = 128 << 20
-	DefaultShutdownTimeout  = 15 * time.Second
-	DefaultUpstreamTimeout  = 10 * time.Second
-	DefaultMaxIdleConns     = 64
+	// DefaultMaxBatchResponseBytes is go-ethereum's default
+	// (--rpc.batch-response-max-size), so a batch a geth node answers in
+	// full braid answers in full too.
+	DefaultMaxBatchResponseBytes = 25_000_000
+	DefaultShutdownTimeout       = 15 * time.Second
+	DefaultUpstreamTimeout       = 10 * time.Second
+	DefaultMaxIdleConns          = 64
 
 	DefaultWSMaxConnections   = 10000
 	DefaultWSMaxSubscriptions = 128
-	DefaultWSMaxMessageBytes  = 5 << 20
-	DefaultWSSendBuffer       = 4096
-	DefaultWSPingInterval     = 30 * time.Second
-	DefaultWSPingTimeout      = 10 * time.Second
-	DefaultWSWriteTimeout     = 10 * time.Second
+	// Per client address: a tenth of max_connections, and what about
+	// eight connections' full share of subscriptions comes to.
+	DefaultWSMaxConnectionsPerClient   = 1000
+	DefaultWSMaxSubscriptionsPerClient = 1000
+	DefaultWSMaxMessageBytes           = 5 << 20
+	DefaultWSSendBuffer                = 4096
+	DefaultWSPingInterval              = 30 * time.Second
+	DefaultWSPingTimeout               = 10 * time.Second
+	DefaultWSWriteTimeout              = 10 * time.Second
 
 	DefaultCacheMaxBytes      = 256 << 20
 	DefaultCacheMaxEntryBytes = 4 << 20
@@ -327,9 +369,13 @@ const (
 	DefaultRedisPrefix        = "braid"
 	DefaultRedisTimeout       = 250 * time.Millisecond
 
-	DefaultFilterIdle       = 5 * time.Minute
-	DefaultFilterMax        = 10000
-	DefaultFilterMaxChanges = 10000
+	DefaultFilterIdle = 5 * time.Minute
+	DefaultFilterMax  = 10000
+	// A tenth of filters.max: filling the table takes ten addresses.
+	DefaultFilterMaxPerClient = 1000
+	DefaultFilterMaxChanges   = 10000
+
+	DefaultCORSMaxAge = 10 * time.Minute // go-ethereum's
 
 	DefaultPollInterval    = 2 * time.Second
 	DefaultMaxLagBlocks    = 5

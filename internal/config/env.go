@@ -57,10 +57,13 @@ func (c *Config) expandEnv(lookup func(string) (string, bool)) error {
 	return errors.Join(errs...)
 }
 
-// expandString expands ${NAME} references in s. Only ${NAME} with NAME
-// matching [A-Za-z_][A-Za-z0-9_]* is special; a lone "$" (and "$$") is
-// kept as is. An unset variable, a "${" without "}" and an invalid name
-// are errors. Error texts never quote s.
+// expandString expands ${NAME} and ${NAME:-DEFAULT} references in s.
+// Only ${...} is special; a lone "$" (and "$$") is kept as is. NAME matches
+// [A-Za-z_][A-Za-z0-9_]*. A variable that is unset or set but empty is an
+// error, as it would leave a URL without its key; ${NAME:-DEFAULT} uses
+// DEFAULT (which may be empty, and is taken literally) instead. A "${"
+// without "}" and an invalid name are errors. Error texts never quote s
+// nor a variable's value.
 func expandString(s string, lookup func(string) (string, bool)) (string, error) {
 	if !strings.Contains(s, "${") {
 		return s, nil
@@ -79,16 +82,34 @@ func expandString(s string, lookup func(string) (string, bool)) (string, error) 
 		if end < 0 {
 			return "", fmt.Errorf(`"${" at character %d has no closing "}"`, pos)
 		}
-		name := rest[i+2 : i+2+end]
-		if !validEnvName(name) {
-			return "", fmt.Errorf(`invalid environment variable reference at character %d: write ${NAME}, where NAME is letters, digits and "_", not starting with a digit`, pos)
-		}
-		v, ok := lookup(name)
-		if !ok {
-			return "", fmt.Errorf("environment variable %s is not set", name)
+		v, err := expandRef(rest[i+2:i+2+end], pos, lookup)
+		if err != nil {
+			return "", err
 		}
 		b.WriteString(v)
 		rest = rest[i+2+end+1:]
+	}
+}
+
+// expandRef resolves the inside of one ${...} found at 1-based position pos.
+func expandRef(ref string, pos int, lookup func(string) (string, bool)) (string, error) {
+	name, def, hasDefault := strings.Cut(ref, ":-")
+	if !validEnvName(name) {
+		return "", fmt.Errorf(`invalid environment variable reference at character %d: write ${NAME} or ${NAME:-DEFAULT}, where NAME is letters, digits and "_", not starting with a digit`, pos)
+	}
+	if hasDefault && strings.Contains(def, "${") {
+		return "", fmt.Errorf(`the default of ${%s:-…} at character %d: a default may not hold "${" (nested references are not expanded)`, name, pos)
+	}
+	v, ok := lookup(name)
+	switch {
+	case ok && v != "":
+		return v, nil
+	case hasDefault:
+		return def, nil
+	case !ok:
+		return "", fmt.Errorf("environment variable %s is not set (set it, or write ${%s:-DEFAULT} for a default)", name, name)
+	default:
+		return "", fmt.Errorf("environment variable %s is set but empty (write ${%s:-} where empty is meant)", name, name)
 	}
 }
 

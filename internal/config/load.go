@@ -21,8 +21,8 @@ func Load(path string) (*Config, error) {
 	return Parse(data, path)
 }
 
-// Parse decodes one YAML document into a Config, applies defaults, expands
-// ${VAR} references from the process environment and validates the result.
+// Parse decodes one YAML document into a Config, expands ${VAR} references
+// from the process environment, applies defaults and validates the result.
 // source names the input (usually its file name) in error messages.
 //
 // Decoding is strict: an unknown key is an error naming the key and its
@@ -49,11 +49,12 @@ func ParseWithEnv(data []byte, source string, lookup func(string) (string, bool)
 	if err := dec.Decode(cfg); err != nil {
 		return nil, decodeError(err, source, doc)
 	}
-	cfg.ApplyDefaults()
-
+	// Expand before defaults: a default that depends on a value (the cache
+	// backend on redis.url) must see what ${VAR:-} expanded to.
 	if err := cfg.expandEnv(lookup); err != nil {
 		return nil, prefixEach(source, err)
 	}
+	cfg.ApplyDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, prefixEach(source, err)
 	}
@@ -94,26 +95,30 @@ func Default() *Config {
 	return &Config{
 		Listen: DefaultListen,
 		Limits: Limits{
-			MaxBodyBytes:     DefaultMaxBodyBytes,
-			MaxBatch:         DefaultMaxBatch,
-			RequestTimeout:   DefaultRequestTimeout,
-			MaxAttempts:      DefaultMaxAttempts,
-			MaxResponseBytes: DefaultMaxResponseBytes,
-			ShutdownTimeout:  DefaultShutdownTimeout,
+			MaxBodyBytes:          DefaultMaxBodyBytes,
+			MaxBatch:              DefaultMaxBatch,
+			RequestTimeout:        DefaultRequestTimeout,
+			MaxAttempts:           DefaultMaxAttempts,
+			MaxResponseBytes:      DefaultMaxResponseBytes,
+			MaxBatchResponseBytes: DefaultMaxBatchResponseBytes,
+			ShutdownTimeout:       DefaultShutdownTimeout,
 		},
 		WebSocket: WebSocket{
-			MaxConnections:   DefaultWSMaxConnections,
-			MaxSubscriptions: DefaultWSMaxSubscriptions,
-			MaxMessageBytes:  DefaultWSMaxMessageBytes,
-			SendBuffer:       DefaultWSSendBuffer,
-			PingInterval:     DefaultWSPingInterval,
-			PingTimeout:      DefaultWSPingTimeout,
-			WriteTimeout:     DefaultWSWriteTimeout,
+			MaxConnections:            DefaultWSMaxConnections,
+			MaxSubscriptions:          DefaultWSMaxSubscriptions,
+			MaxConnectionsPerClient:   DefaultWSMaxConnectionsPerClient,
+			MaxSubscriptionsPerClient: DefaultWSMaxSubscriptionsPerClient,
+			MaxMessageBytes:           DefaultWSMaxMessageBytes,
+			SendBuffer:                DefaultWSSendBuffer,
+			PingInterval:              DefaultWSPingInterval,
+			PingTimeout:               DefaultWSPingTimeout,
+			WriteTimeout:              DefaultWSWriteTimeout,
 		},
 		Filters: Filters{
-			Idle:       DefaultFilterIdle,
-			Max:        DefaultFilterMax,
-			MaxChanges: DefaultFilterMaxChanges,
+			Idle:         DefaultFilterIdle,
+			Max:          DefaultFilterMax,
+			MaxPerClient: DefaultFilterMaxPerClient,
+			MaxChanges:   DefaultFilterMaxChanges,
 		},
 		Cache: Cache{
 			MaxBytes:      DefaultCacheMaxBytes,
@@ -122,6 +127,7 @@ func Default() *Config {
 			FinalTTL:      DefaultCacheFinalTTL,
 		},
 		Redis: Redis{Prefix: DefaultRedisPrefix, Timeout: DefaultRedisTimeout},
+		CORS:  CORS{MaxAge: DefaultCORSMaxAge},
 	}
 }
 
@@ -132,6 +138,10 @@ func (c *Config) ApplyDefaults() {
 	orDefault(&c.Filters.Idle, DefaultFilterIdle)
 	orDefault(&c.Filters.Max, DefaultFilterMax)
 	orDefault(&c.Filters.MaxChanges, DefaultFilterMaxChanges)
+	orDefault(&c.Filters.MaxPerClient, DefaultFilterMaxPerClient)
+	orDefault(&c.Limits.MaxBatchResponseBytes, DefaultMaxBatchResponseBytes)
+	orDefault(&c.WebSocket.MaxConnectionsPerClient, DefaultWSMaxConnectionsPerClient)
+	orDefault(&c.WebSocket.MaxSubscriptionsPerClient, DefaultWSMaxSubscriptionsPerClient)
 	orDefault(&c.Cache.MaxBytes, DefaultCacheMaxBytes)
 	orDefault(&c.Cache.MaxEntryBytes, DefaultCacheMaxEntryBytes)
 	orDefault(&c.Cache.TipTTL, DefaultCacheTipTTL)

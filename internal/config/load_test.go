@@ -11,13 +11,14 @@ import (
 
 // testEnv is the environment the testdata files are parsed with.
 var testEnv = map[string]string{
-	"BRAID_PORT":       "9999",
-	"REDIS_PASSWORD":   "s3cret",
-	"NETWORK_NAME":     "mainnet",
-	"DENIED":           "debug_*",
-	"INFURA_KEY":       "ik123",
-	"ALCHEMY_KEY":      "ak456",
-	"ALCHEMY_OPERATOR": "alchemy",
+	"BRAID_PORT":           "9999",
+	"REDIS_PASSWORD":       "s3cret",
+	"NETWORK_NAME":         "mainnet",
+	"DENIED":               "debug_*",
+	"INFURA_KEY":           "ik123",
+	"ALCHEMY_KEY":          "ak456",
+	"ALCHEMY_OPERATOR":     "alchemy",
+	"BRAID_TEST_EMPTY_KEY": "",
 }
 
 func lookupIn(env map[string]string) func(string) (string, bool) {
@@ -43,7 +44,8 @@ func TestGoodFiles(t *testing.T) {
 	}{
 		{"minimal.good.yaml", func(t *testing.T, c *Config) {
 			want := Default()
-			if c.Listen != want.Listen || c.Limits != want.Limits {
+			if c.Listen != want.Listen || c.Limits != want.Limits || c.WebSocket != want.WebSocket || c.Filters != want.Filters ||
+				c.TrustedProxies != nil || c.CORS.Origins != nil || c.CORS.MaxAge != 10*time.Minute {
 				t.Errorf("top-level defaults not applied: listen %q limits %+v", c.Listen, c.Limits)
 			}
 			n := c.Network("mainnet")
@@ -65,17 +67,24 @@ func TestGoodFiles(t *testing.T) {
 				t.Errorf("listen = %q", c.Listen)
 			}
 			wantLimits := Limits{MaxBodyBytes: 1 << 20, MaxBatch: 50, RequestTimeout: 90 * time.Second,
-				MaxAttempts: 3, MaxResponseBytes: 64 << 20, ShutdownTimeout: 5 * time.Second}
+				MaxAttempts: 3, MaxResponseBytes: 64 << 20, MaxBatchResponseBytes: 32 << 20, ShutdownTimeout: 5 * time.Second}
 			if c.Limits != wantLimits {
 				t.Errorf("limits = %+v, want %+v", c.Limits, wantLimits)
 			}
-			wantWS := WebSocket{MaxConnections: 2000, MaxSubscriptions: 16, MaxMessageBytes: 1 << 20, SendBuffer: 256,
+			wantWS := WebSocket{MaxConnections: 2000, MaxSubscriptions: 16, MaxConnectionsPerClient: 50, MaxSubscriptionsPerClient: 64,
+				MaxMessageBytes: 1 << 20, SendBuffer: 256,
 				PingInterval: 20 * time.Second, PingTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second}
 			if c.WebSocket != wantWS {
 				t.Errorf("websocket = %+v, want %+v", c.WebSocket, wantWS)
 			}
-			if want := (Filters{Idle: 2 * time.Minute, Max: 500, MaxChanges: 2000}); c.Filters != want {
+			if want := (Filters{Idle: 2 * time.Minute, Max: 500, MaxPerClient: 20, MaxChanges: 2000}); c.Filters != want {
 				t.Errorf("filters = %+v, want %+v", c.Filters, want)
+			}
+			if want := []string{"127.0.0.1", "10.0.0.0/8", "::1"}; !reflect.DeepEqual(c.TrustedProxies, want) {
+				t.Errorf("trusted_proxies = %q, want %q", c.TrustedProxies, want)
+			}
+			if want := (CORS{Origins: []string{"https://app.example.com", "https://*.example.org"}, MaxAge: time.Hour}); !reflect.DeepEqual(c.CORS, want) {
+				t.Errorf("cors = %+v, want %+v", c.CORS, want)
 			}
 			if len(c.Networks) != 2 {
 				t.Fatalf("%d networks, want 2", len(c.Networks))
@@ -89,7 +98,7 @@ func TestGoodFiles(t *testing.T) {
 			if !reflect.DeepEqual(m.Methods, wantMethods) {
 				t.Errorf("methods = %+v", m.Methods)
 			}
-			if m.Head != (Head{PollInterval: time.Second, MinOperators: 2, MaxLagBlocks: 3}) {
+			if m.Head != (Head{PollInterval: time.Second, MinOperators: 2, MaxLagBlocks: 3, StallAfter: 45 * time.Second}) {
 				t.Errorf("head = %+v", m.Head)
 			}
 			if m.Hedge.On() || m.Hedge.Percentile != 0.95 || m.Hedge.MinDelay != 50*time.Millisecond ||
@@ -221,6 +230,8 @@ var badFiles = map[string][]string{
 	"url-without-host.bad.yaml": {`network "mainnet" upstream "local": url has no host`},
 	"unset-env.bad.yaml": {
 		`unset-env.bad.yaml: network "mainnet" upstream "infura": url: environment variable BRAID_TEST_UNSET_KEY is not set`},
+	"empty-env.bad.yaml": {
+		`empty-env.bad.yaml: network "mainnet" upstream "infura": url: environment variable BRAID_TEST_EMPTY_KEY is set but empty`},
 	"unterminated-env.bad.yaml": {`network "mainnet" upstream "infura": url: "${" at character 30 has no closing "}"`},
 	"invalid-env-name.bad.yaml": {`network "mainnet" upstream "infura": url: invalid environment variable reference at character 30`},
 	"empty.bad.yaml":            {`empty.bad.yaml is empty`},
@@ -235,8 +246,15 @@ var badFiles = map[string][]string{
 	"resilience.bad.yaml": {
 		`head.min_operators is 3 but the network has only 2 operators`,
 		`head.poll_interval must be at least 10ms`,
+		`head.stall_after must not be negative`,
 		`hedge.percentile must be between 0 and 1`,
 		`hedge.max_delay must not be below it`},
+	"quorum-above-operators.bad.yaml": {
+		`network "mainnet": quorum.k is 3 but the network has only 2 operators (infura, alchemy): no quorum read could ever get 3 to agree; lower it to at most 2, or add upstreams run by other operators`,
+		`network "mainnet": quorum.methods.eth_getLogs.k is 5 but the network has only 2 operators (infura, alchemy)`},
+	"same-url-operators.bad.yaml": {
+		`network "mainnet": head.min_operators is 3 but the network has only 2 operators (infura, alchemy; upstreams with the same URL count once): no block could ever be served`,
+		`network "mainnet": quorum.k is 3 but the network has only 2 operators (infura, alchemy; upstreams with the same URL count once)`},
 	"unknown-hedge-key.bad.yaml": {`line 5: unknown key "delay" in hedge`},
 	"quorum.bad.yaml": {
 		`quorum.k must be at least 1 (1: no quorum), got -1`,
@@ -274,6 +292,18 @@ var badFiles = map[string][]string{
 	"unknown-websocket-key.bad.yaml":   {`line 2: unknown key "max_conections" in websocket (did you mean "max_connections"?)`},
 	"quorum-scalar.bad.yaml":           {`line 4: quorum: expected a mapping such as "quorum: {k: 2}", got 2`},
 	"unknown-quorum-key.bad.yaml":      {`line 7: unknown key "ignore_field" in quorum method (did you mean "ignore_fields"?)`},
+	"front.bad.yaml": {
+		`limits: max_batch_response_bytes must be greater than 0 (default 25000000)`,
+		`websocket: max_connections_per_client must be greater than 0 (default 1000)`,
+		`websocket: max_subscriptions_per_client must be greater than 0 (default 1000)`,
+		`filters: max_per_client must be greater than 0 (default 1000)`,
+		`trusted_proxies item 2 "10.0.0.0/33" is neither an IP address nor a CIDR prefix`,
+		`trusted_proxies item 3 "proxy.local" is neither an IP address nor a CIDR prefix`,
+		`cors: origins item 1 "app.example.com" must be an origin such as "https://app.example.com"`,
+		`cors: origins item 2 "https://app.example.com/" must be scheme://host[:port] with no path`,
+		`cors: origins item 3 "https://*.*.example.com" may hold at most one "*"`,
+		`cors: origins item 4 "" is empty`,
+		`cors: max_age must not be negative (default 10m0s)`},
 	"zero-limits.bad.yaml": {
 		`limits: max_batch must be greater than 0`,
 		`limits: max_attempts must be at least 1`},
@@ -375,7 +405,18 @@ func TestExpandString(t *testing.T) {
 		{in: "plain", want: "plain"},
 		{in: "${A}", want: "x"},
 		{in: "pre-${A}-${B_2}-post", want: "pre-x-yy-post"},
-		{in: "${EMPTY}", want: ""},
+		{in: "${EMPTY}", wantErr: "environment variable EMPTY is set but empty"},
+		{in: "pre-${EMPTY}", wantErr: "environment variable EMPTY is set but empty (write ${EMPTY:-} where empty is meant)"},
+		{in: "${A:-fallback}", want: "x"},
+		{in: "${MISSING:-fallback}", want: "fallback"},
+		{in: "${EMPTY:-fallback}", want: "fallback"},
+		{in: "${MISSING:-}", want: ""},
+		{in: "${EMPTY:-}", want: ""},
+		{in: "redis://${MISSING:-127.0.0.1:6379}/0", want: "redis://127.0.0.1:6379/0"},
+		{in: "${MISSING:-a$b}-${A}", want: "a$b-x"},
+		{in: "${MISSING:-${A}}", wantErr: `a default may not hold "${" (nested references are not expanded)`},
+		{in: "${A:fallback}", wantErr: "invalid environment variable reference at character 1"},
+		{in: "${:-x}", wantErr: "invalid environment variable reference at character 1"},
 		{in: "$A $$ $${A} $", want: "$A $$ $x $"},
 		{in: "${A}}", want: "x}"},
 		{in: "${MISSING}", wantErr: "environment variable MISSING is not set"},
@@ -432,6 +473,35 @@ networks:
 	for _, want := range wants {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("missing %q in:\n%v", want, err)
+		}
+	}
+}
+
+// TestOptionalEnv loads a file whose redis.url is ${VAR:-}: the cache
+// backend follows the expanded value, not the reference.
+func TestOptionalEnv(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("testdata", "optional-env.good.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		env         map[string]string
+		wantRedis   string
+		wantBackend string
+		wantURL     string
+	}{
+		{nil, "", CacheMemory, "http://127.0.0.1:8545"},
+		{map[string]string{"BRAID_TEST_REDIS_URL": ""}, "", CacheMemory, "http://127.0.0.1:8545"},
+		{map[string]string{"BRAID_TEST_REDIS_URL": "redis://r:6379/0", "BRAID_TEST_HOST": "10.0.0.5"},
+			"redis://r:6379/0", CacheRedis, "http://10.0.0.5:8545"},
+	} {
+		c, err := ParseWithEnv(data, "optional-env.good.yaml", lookupIn(tt.env))
+		if err != nil {
+			t.Fatalf("env %v: %v", tt.env, err)
+		}
+		if c.Redis.URL != tt.wantRedis || c.Cache.Backend != tt.wantBackend || c.Networks[0].Upstreams[0].URL != tt.wantURL {
+			t.Errorf("env %v: redis %q backend %q url %q; want %q %q %q", tt.env, c.Redis.URL, c.Cache.Backend,
+				c.Networks[0].Upstreams[0].URL, tt.wantRedis, tt.wantBackend, tt.wantURL)
 		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 // reservedNames are paths braid serves itself, so no network may use them.
 var reservedNames = map[string]bool{
 	"healthz": true,
+	"readyz":  true,
 	"metrics": true,
 	"status":  true,
 	"demo":    true,
@@ -37,6 +38,8 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.Limits.validate()...)
 	errs = append(errs, c.WebSocket.validate()...)
 	errs = append(errs, c.Filters.validate()...)
+	errs = append(errs, validateProxies(c.TrustedProxies)...)
+	errs = append(errs, c.CORS.validate()...)
 	errs = append(errs, c.Cache.validate(c.Redis)...)
 	errs = append(errs, c.Redis.validate()...)
 
@@ -70,6 +73,7 @@ func (l *Limits) validate() []error {
 	check(l.RequestTimeout > 0, "limits: request_timeout must be greater than 0 (default %s)", DefaultRequestTimeout)
 	check(l.MaxAttempts >= 1, "limits: max_attempts must be at least 1 (default %d)", DefaultMaxAttempts)
 	check(l.MaxResponseBytes > 0, "limits: max_response_bytes must be greater than 0 (default %d)", DefaultMaxResponseBytes)
+	check(l.MaxBatchResponseBytes > 0, "limits: max_batch_response_bytes must be greater than 0 (default %d)", DefaultMaxBatchResponseBytes)
 	check(l.ShutdownTimeout >= 0, "limits: shutdown_timeout must not be negative (default %s)", DefaultShutdownTimeout)
 	return errs
 }
@@ -83,6 +87,8 @@ func (w *WebSocket) validate() []error {
 	}
 	check(w.MaxConnections > 0, "websocket: max_connections must be greater than 0 (default %d)", DefaultWSMaxConnections)
 	check(w.MaxSubscriptions > 0, "websocket: max_subscriptions must be greater than 0 (default %d)", DefaultWSMaxSubscriptions)
+	check(w.MaxConnectionsPerClient > 0, "websocket: max_connections_per_client must be greater than 0 (default %d)", DefaultWSMaxConnectionsPerClient)
+	check(w.MaxSubscriptionsPerClient > 0, "websocket: max_subscriptions_per_client must be greater than 0 (default %d)", DefaultWSMaxSubscriptionsPerClient)
 	check(w.MaxMessageBytes >= 1024, "websocket: max_message_bytes must be at least 1024 (default %d)", DefaultWSMaxMessageBytes)
 	check(w.SendBuffer > 0, "websocket: send_buffer must be greater than 0 (default %d)", DefaultWSSendBuffer)
 	check(w.PingInterval > 0, "websocket: ping_interval must be greater than 0 (default %s)", DefaultWSPingInterval)
@@ -100,6 +106,7 @@ func (f *Filters) validate() []error {
 	}
 	check(f.Idle > 0, "filters: idle must be greater than 0 (default %s)", DefaultFilterIdle)
 	check(f.Max > 0, "filters: max must be greater than 0 (default %d)", DefaultFilterMax)
+	check(f.MaxPerClient > 0, "filters: max_per_client must be greater than 0 (default %d)", DefaultFilterMaxPerClient)
 	check(f.MaxChanges > 0, "filters: max_changes must be greater than 0 (default %d)", DefaultFilterMaxChanges)
 	return errs
 }
@@ -171,11 +178,13 @@ func (n *Network) validate(i int) []error {
 	if n.Head.PollInterval != 0 && n.Head.PollInterval < 10*time.Millisecond {
 		add("head.poll_interval must be at least 10ms (default %s)", DefaultPollInterval)
 	}
+	if n.Head.StallAfter < 0 {
+		add("head.stall_after must not be negative (0 means the longer of 30s and five poll intervals)")
+	}
 	if n.Head.MinOperators < 0 {
 		add("head.min_operators must not be negative (0 means a majority of the operators)")
-	} else if ops := len(n.Operators()); n.Head.MinOperators > ops && ops > 0 {
-		add("head.min_operators is %d but the network has only %d operators: no block could ever be served", n.Head.MinOperators, ops)
 	}
+	errs = append(errs, n.validateOperatorCounts(label)...)
 	if p := n.Hedge.Percentile; p != 0 && !(p > 0 && p < 1) {
 		add("hedge.percentile must be between 0 and 1 (exclusive), e.g. 0.9")
 	}

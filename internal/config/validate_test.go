@@ -40,6 +40,7 @@ func TestValidate(t *testing.T) {
 		{"shutdown_timeout zero", func(c *Config) { c.Limits.ShutdownTimeout = 0 }, ""},
 		{"no networks", func(c *Config) { c.Networks = nil }, "no networks configured"},
 		{"reserved healthz", func(c *Config) { c.Networks[0].Name = "healthz" }, `network "healthz": name is reserved`},
+		{"reserved readyz", func(c *Config) { c.Networks[0].Name = "readyz" }, `network "readyz": name is reserved`},
 		{"reserved demo", func(c *Config) { c.Networks[0].Name = "demo" }, `network "demo": name is reserved`},
 		{"name with slash", func(c *Config) { c.Networks[0].Name = "main/net" }, "name must be usable as a URL path"},
 		{"name ok chars", func(c *Config) { c.Networks[0].Name = "base-sepolia_2" }, ""},
@@ -58,6 +59,21 @@ func TestValidate(t *testing.T) {
 		{"allow star only", func(c *Config) { c.Networks[0].Methods.Allow = []string{"*"} }, ""},
 		{"allow space", func(c *Config) { c.Networks[0].Methods.Allow = []string{"eth_call "} }, `methods.allow item 1 "eth_call " contains white space`},
 		{"deny leading star", func(c *Config) { c.Networks[0].Methods.Deny = []string{"*_call"} }, `methods.deny item 1 "*_call": "*" may only end a prefix`},
+		{"quorum k = operators", func(c *Config) { c.Networks[0].Quorum.K = 2 }, ""},
+		{"quorum k above operators", func(c *Config) { c.Networks[0].Quorum.K = 3 },
+			`network "mainnet": quorum.k is 3 but the network has only 2 operators (acme, self): no quorum read could ever get 3 to agree; lower it to at most 2`},
+		{"method k above operators", func(c *Config) {
+			c.Networks[0].Quorum.Methods = map[string]MethodQuorum{"eth_call": {K: 2}, "logs": {K: 4}}
+		}, `network "mainnet": quorum.methods.logs.k is 4 but the network has only 2 operators (acme, self)`},
+		{"quorum k above operators, best effort", func(c *Config) {
+			c.Networks[0].Quorum = Quorum{K: 5, OnShortfall: OnShortfallBestEffort}
+		}, `quorum.k is 5 but the network has only 2 operators`},
+		{"min_operators above operators", func(c *Config) { c.Networks[0].Head.MinOperators = 3 },
+			`head.min_operators is 3 but the network has only 2 operators (acme, self): no block could ever be served`},
+		{"same URL as another operator's counts once", func(c *Config) {
+			c.Networks[0].Upstreams[1].URL = "https://A.example:443/v3/K/"
+			c.Networks[0].Quorum.K = 2
+		}, `quorum.k is 2 but the network has only 1 operator (acme; upstreams with the same URL count once)`},
 		{"duplicate unnamed upstreams", func(c *Config) {
 			c.Networks[0].Upstreams[0].Name = ""
 			c.Networks[0].Upstreams[1].Name = ""

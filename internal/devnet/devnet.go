@@ -248,6 +248,14 @@ func (d *Devnet) Close() error {
 // ChainID is the chain's id (1337 for the simulated backend).
 func (d *Devnet) ChainID() uint64 { return d.chainID }
 
+// ChainConfig is the chain's configuration: the simulated backend runs
+// go-ethereum's params.AllDevChainProtocolChanges, every fork from genesis
+// (a copy: changing it changes nothing).
+func (d *Devnet) ChainConfig() *params.ChainConfig {
+	c := *params.AllDevChainProtocolChanges
+	return &c
+}
+
 // RPC is an honest in-process client of the chain, with no faults. Tests
 // compare providers' answers against it.
 func (d *Devnet) RPC() *rpc.Client { return d.rpc }

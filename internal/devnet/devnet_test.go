@@ -170,6 +170,12 @@ func TestChainServesDemoState(t *testing.T) {
 	if d.ChainID() != 1337 {
 		t.Errorf("ChainID() = %d, want 1337", d.ChainID())
 	}
+	if c := d.ChainConfig(); c.ChainID.Uint64() != d.ChainID() || !c.IsOsaka(big.NewInt(0), 0) {
+		t.Errorf("ChainConfig() = chain %v, Osaka at genesis %v; want chain %d with every fork", c.ChainID, c.IsOsaka(big.NewInt(0), 0), d.ChainID())
+	}
+	if c := d.ChainConfig(); c == params.AllDevChainProtocolChanges {
+		t.Error("ChainConfig() returns go-ethereum's shared configuration, not a copy")
+	}
 	want := new(big.Int).Mul(big.NewInt(10_000), big.NewInt(params.Ether))
 	if got := decodeQuantity(t, mustCall(t, p, "eth_getBalance", user, "latest")); got.Cmp(want) != 0 {
 		t.Errorf("user balance = %s, want %s", got, want)

@@ -70,8 +70,46 @@ func lie(method string, result json.RawMessage, variant int, kind string) json.R
 		return alterObject(result, func(o object) {
 			o.update("balance", plus(ether))
 		})
+	case "eth_createAccessList":
+		// Names other storage slots than the call reads.
+		return alterObject(result, func(o object) {
+			o.update("accessList", func(r json.RawMessage) json.RawMessage { return alterAccessList(r, flip) })
+			o.update("gasUsed", plus(big.NewInt(1000*v)))
+		})
 	}
 	return result
+}
+
+// alterAccessList XORs the last byte of every storage key of an access
+// list with flip.
+func alterAccessList(raw json.RawMessage, flip byte) json.RawMessage {
+	var entries []json.RawMessage
+	if json.Unmarshal(raw, &entries) != nil || entries == nil {
+		return raw
+	}
+	for i, e := range entries {
+		entries[i] = alterObject(e, func(o object) {
+			o.update("storageKeys", func(keys json.RawMessage) json.RawMessage {
+				var list []json.RawMessage
+				if json.Unmarshal(keys, &list) != nil || list == nil {
+					return keys
+				}
+				for j, k := range list {
+					list[j] = alterData(k, false, flip)
+				}
+				out, err := json.Marshal(list)
+				if err != nil {
+					return keys
+				}
+				return out
+			})
+		})
+	}
+	out, err := json.Marshal(entries)
+	if err != nil {
+		return raw
+	}
+	return out
 }
 
 // Lie kinds: what a lying provider does to lists (Faults.LieKind).
@@ -83,7 +121,7 @@ const (
 
 // lieList drops or repeats the last element of the list an answer is
 // about: a block's transactions, a receipt's logs, a logs answer, a
-// block's receipts' logs.
+// block's receipts' logs, an access list's entries.
 func lieList(method string, result json.RawMessage, kind string) json.RawMessage {
 	edit := func(raw json.RawMessage) json.RawMessage { return editList(raw, kind) }
 	switch method {
@@ -93,6 +131,8 @@ func lieList(method string, result json.RawMessage, kind string) json.RawMessage
 		return alterObject(result, func(o object) { o.update("logs", edit) })
 	case "eth_getLogs":
 		return edit(result)
+	case "eth_createAccessList":
+		return alterObject(result, func(o object) { o.update("accessList", edit) })
 	case "eth_getBlockReceipts":
 		var rs []json.RawMessage
 		if json.Unmarshal(result, &rs) != nil {

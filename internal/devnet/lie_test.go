@@ -29,6 +29,7 @@ func TestFaultLie(t *testing.T) {
 		{"eth_getLogs", []any{map[string]any{"fromBlock": "0x0", "address": d.Token()}}},
 		{"eth_getTransactionByHash", []any{ref.tokenTx}},
 		{"eth_getProof", []any{user, []string{}, "latest"}},
+		{"eth_createAccessList", []any{balanceOfCall(d, user), "latest"}},
 	}
 	for _, tt := range lies {
 		t.Run(tt.method, func(t *testing.T) {
@@ -134,9 +135,10 @@ func TestFaultLieKinds(t *testing.T) {
 		var o struct {
 			Transactions []json.RawMessage `json:"transactions"`
 			Logs         []json.RawMessage `json:"logs"`
+			AccessList   []json.RawMessage `json:"accessList"`
 		}
 		_ = json.Unmarshal(raw, &o)
-		return len(o.Transactions) + len(o.Logs)
+		return len(o.Transactions) + len(o.Logs) + len(o.AccessList)
 	}
 	logsFilter := map[string]any{"fromBlock": "0x0", "address": d.Token()}
 	calls := []struct {
@@ -146,6 +148,7 @@ func TestFaultLieKinds(t *testing.T) {
 		{"eth_getBlockByHash", []any{ref.block, true}},
 		{"eth_getTransactionReceipt", []any{ref.tokenTx}},
 		{"eth_getLogs", []any{logsFilter}},
+		{"eth_createAccessList", []any{balanceOfCall(d, d.UserAccount().Address), "latest"}},
 	}
 	honest := make([]int, len(calls))
 	for i, c := range calls {

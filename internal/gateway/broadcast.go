@@ -25,18 +25,9 @@ type sent struct {
 // background, on their own deadline. Only when every operator refuses
 // does the client see an error, the most specific one.
 func (n *Network) write(ctx context.Context, pl *plan.Plan) (*jsonrpc.Response, error) {
-	call := route.Call{Method: pl.Method, Params: pl.Params, Class: plan.ClassWrite}
-	var hash json.RawMessage
-	if pl.Method == "eth_sendRawTransaction" && len(pl.Args) == 1 {
-		if h, ok := txHash(pl.Args[0]); ok {
-			hash = h
-			call.Accept = func(_ int, e *jsonrpc.Error) (json.RawMessage, bool) {
-				if isAlreadyKnown(e.Message) {
-					return hash, true
-				}
-				return nil, false
-			}
-		}
+	call, hash, err := writeCall(pl)
+	if err != nil {
+		return nil, err // undecodable: refused here, not broadcast to every operator
 	}
 	ops := n.router.Operators(call)
 	if len(ops) == 0 {
@@ -106,6 +97,27 @@ func (n *Network) write(ctx context.Context, pl *plan.Plan) (*jsonrpc.Response, 
 			Message: "no operator accepted the transaction", Attempts: attempts}
 	}
 	return best.res.Response, nil
+}
+
+// writeCall is the call that broadcasts pl, and for a raw transaction its
+// hash (as a JSON string): "already known" is then acceptance. A payload
+// that does not decode is an error (-32602).
+func writeCall(pl *plan.Plan) (route.Call, json.RawMessage, error) {
+	call := route.Call{Method: pl.Method, Params: pl.Params, Class: plan.ClassWrite}
+	if pl.Method != "eth_sendRawTransaction" || len(pl.Args) != 1 {
+		return call, nil, nil
+	}
+	hash, err := txHash(pl.Args[0])
+	if err != nil {
+		return call, nil, err
+	}
+	call.Accept = func(_ int, e *jsonrpc.Error) (json.RawMessage, bool) {
+		if isAlreadyKnown(e.Message) {
+			return hash, true
+		}
+		return nil, false
+	}
+	return call, hash, nil
 }
 
 func (s *sent) rpcError() *jsonrpc.Error {

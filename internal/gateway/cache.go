@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -21,6 +22,8 @@ type answers struct {
 	finalTTL time.Duration
 	maxEntry int
 	sf       singleflight.Group
+
+	hits, misses atomic.Uint64 // lookups since start, for /status
 }
 
 // flight is what a merged fetch hands every caller waiting on it.
@@ -45,10 +48,12 @@ func (n *Network) readThrough(ctx context.Context, pl *plan.Plan) (*jsonrpc.Resp
 	for _, k := range c.Keys {
 		if v, ok := a.store.Get(ctx, a.prefix+k); ok {
 			n.metrics.cacheLookup(n.Name, pl.Method, true)
+			a.hits.Add(1)
 			return &jsonrpc.Response{Result: v, Cached: true}, nil
 		}
 	}
 	n.metrics.cacheLookup(n.Name, pl.Method, false)
+	a.misses.Add(1)
 	v, err := n.merged(ctx, &a.sf, c.Keys[0], func(fctx context.Context) (any, error) {
 		fctx, meta := WithMeta(fctx)
 		// The call is pinned to the tip its key names, even if the

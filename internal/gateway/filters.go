@@ -20,7 +20,9 @@ import (
 // is a consumer of the network's block stream (or of the pending feed) and
 // collects its changes until polled. No upstream holds them, so a filter
 // outlives the death of any upstream. A filter nobody polls for cfg.Idle
-// is dropped, as go-ethereum drops its own after five minutes.
+// is dropped, as go-ethereum drops its own after five minutes. The table
+// holds cfg.Max filters, and cfg.MaxPerClient of one client address, so
+// that no client can fill it for everyone else.
 type filters struct {
 	n     *Network
 	cfg   config.Filters
@@ -28,6 +30,7 @@ type filters struct {
 
 	mu        sync.Mutex
 	table     map[string]*filter
+	perClient map[string]int // installed filters by client ("" is not counted)
 	lastSweep time.Time
 }
 
@@ -44,6 +47,7 @@ const (
 )
 
 type filter struct {
+	client   string // who installed it (jsonrpc.Request.Client)
 	kind     filterKind
 	criteria json.RawMessage // a log filter's object as given, for eth_getFilterLogs
 	cancel   func()
@@ -55,7 +59,7 @@ type filter struct {
 }
 
 func newFilters(n *Network, cfg config.Filters) *filters {
-	return &filters{n: n, cfg: cfg, clock: n.clock, table: make(map[string]*filter)}
+	return &filters{n: n, cfg: cfg, clock: n.clock, table: make(map[string]*filter), perClient: make(map[string]int)}
 }
 
 var errFilterNotFound = &jsonrpc.Error{Code: -32000, Message: "filter not found"}
@@ -76,8 +80,9 @@ func (f *filter) add(cfg config.Filters, v json.RawMessage) {
 	f.changes = append(f.changes, v)
 }
 
-func (fs *filters) install(pl *plan.Plan) (*jsonrpc.Response, error) {
-	fl := &filter{lastUsed: fs.clock.Now()}
+// install installs the filter pl asks for on behalf of client.
+func (fs *filters) install(pl *plan.Plan, client string) (*jsonrpc.Response, error) {
+	fl := &filter{client: client, lastUsed: fs.clock.Now()}
 	switch pl.Method {
 	case "eth_newBlockFilter":
 		fl.kind = blockFilter
@@ -120,13 +125,19 @@ func (fs *filters) install(pl *plan.Plan) (*jsonrpc.Response, error) {
 		return nil, err
 	}
 	fs.mu.Lock()
+	if client != "" && fs.perClient[client] >= fs.cfg.MaxPerClient {
+		fs.lastSweep = time.Time{} // a full share may hold idle filters
+	}
 	fs.expireLocked(fs.clock.Now())
-	if len(fs.table) >= fs.cfg.Max {
+	if err := fs.fullLocked(client); err != nil {
 		fs.mu.Unlock()
 		fl.cancel()
-		return nil, jsonrpc.Errorf(jsonrpc.CodeLimitExceeded, "too many installed filters (limit %d); uninstall unused ones", fs.cfg.Max)
+		return nil, err
 	}
 	fs.table[id] = fl
+	if client != "" {
+		fs.perClient[client]++
+	}
 	fs.mu.Unlock()
 	return &jsonrpc.Response{Result: json.RawMessage(strconv.Quote(id))}, nil
 }
@@ -141,7 +152,7 @@ func (fs *filters) use(ctx context.Context, pl *plan.Plan) (*jsonrpc.Response, e
 	fs.expireLocked(now)
 	fl, ok := fs.table[id]
 	if ok && pl.Method == "eth_uninstallFilter" {
-		delete(fs.table, id)
+		fs.removeLocked(id, fl)
 	}
 	fs.mu.Unlock()
 	if pl.Method == "eth_uninstallFilter" {
@@ -184,10 +195,37 @@ func (fs *filters) use(ctx context.Context, pl *plan.Plan) (*jsonrpc.Response, e
 	return nil, jsonrpc.Errorf(jsonrpc.CodeMethodNotFound, "%s is not a filter method", pl.Method)
 }
 
+// fullLocked says which cap one more filter of client would pass, if
+// any; fs.mu must be held.
+func (fs *filters) fullLocked(client string) error {
+	if client != "" && fs.perClient[client] >= fs.cfg.MaxPerClient {
+		return jsonrpc.Errorf(jsonrpc.CodeLimitExceeded,
+			"too many installed filters from your address (filters.max_per_client %d); uninstall unused ones", fs.cfg.MaxPerClient)
+	}
+	if len(fs.table) >= fs.cfg.Max {
+		return jsonrpc.Errorf(jsonrpc.CodeLimitExceeded,
+			"too many installed filters (filters.max %d); uninstall unused ones", fs.cfg.Max)
+	}
+	return nil
+}
+
+// removeLocked takes filter id out of the table; fs.mu must be held.
+func (fs *filters) removeLocked(id string, fl *filter) {
+	delete(fs.table, id)
+	if fl.client == "" {
+		return
+	}
+	if fs.perClient[fl.client]--; fs.perClient[fl.client] <= 0 {
+		delete(fs.perClient, fl.client)
+	}
+}
+
 func (fs *filters) drop(id string) {
 	fs.mu.Lock()
 	fl, ok := fs.table[id]
-	delete(fs.table, id)
+	if ok {
+		fs.removeLocked(id, fl)
+	}
 	fs.mu.Unlock()
 	if ok {
 		fl.cancel()
@@ -214,7 +252,7 @@ func (fs *filters) expireLocked(now time.Time) {
 		idle := now.Sub(fl.lastUsed) > fs.cfg.Idle
 		fl.mu.Unlock()
 		if idle {
-			delete(fs.table, id)
+			fs.removeLocked(id, fl)
 			fl.cancel()
 		}
 	}

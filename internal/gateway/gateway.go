@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/braidrpc/braid/internal/block"
 	"github.com/braidrpc/braid/internal/cache"
 	"github.com/braidrpc/braid/internal/chain"
 	"github.com/braidrpc/braid/internal/clock"
@@ -138,13 +139,14 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 		tracker := head.New(nc.Name, ups, head.Options{
 			PollInterval: nc.Head.PollInterval,
 			MinOperators: nc.Head.MinOperators,
+			StallAfter:   nc.Head.StallAfter,
 			Clock:        opts.Clock,
 			Logger:       opts.Logger,
 			Registry:     opts.Registry,
 			// Block hashes established by number hold only while the
 			// chain below the tip stays: a new tip may be a reorg, and
 			// only finalized blocks cannot change.
-			OnTip: func(t head.Tip) {
+			OnTip: func(t block.Tip) {
 				headers.ForgetCanonicalFrom(t.Finalized.Number + 1)
 				if t.Known {
 					stream.Advance(t.Latest.Number, t.Latest.Hash)
@@ -208,6 +210,9 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 		g.networks = append(g.networks, n)
 		g.byName[n.Name] = n
 	}
+	if opts.Registry != nil {
+		opts.Registry.MustRegister(newCentralizationCollector(g))
+	}
 	if g.members != nil {
 		// N replicas sending to one provider each take 1/N of its budget.
 		g.members.OnChange(func(count int) {
@@ -247,10 +252,12 @@ func (g *Gateway) Networks() []*Network { return g.networks }
 // Network returns the named network, or nil.
 func (g *Gateway) Network(name string) *Network { return g.byName[name] }
 
-// Start checks every upstream's chain id, waiting up to wait for the first
-// round so that a healthy deployment serves from its first request, then
-// keeps asking the upstreams that did not answer in the background. An
-// upstream of another chain is quarantined and never used.
+// Start checks every upstream's chain id and polls each confirmed one at
+// once, waiting up to wait for the first round and then for every
+// network's first served tip, so that a healthy deployment serves from its
+// first request; then it keeps asking the upstreams that did not answer
+// in the background. An upstream of another chain is quarantined and never
+// used.
 func (g *Gateway) Start(ctx context.Context, wait time.Duration) {
 	first := make(chan struct{})
 	var firstOnce sync.Once
@@ -305,17 +312,46 @@ func (g *Gateway) Start(ctx context.Context, wait time.Duration) {
 			g.filterJanitor(ctx, n)
 		}()
 	}
+	g.awaitStart(ctx, first, wait)
+}
+
+// awaitStart waits, up to wait in all, for the first round of chain id
+// checks and then for each network's first served tip (its upstreams are
+// polled as soon as their chain id is confirmed), so that a healthy
+// deployment answers its first request from a known tip.
+func (g *Gateway) awaitStart(ctx context.Context, first <-chan struct{}, wait time.Duration) {
 	t := time.NewTimer(wait)
 	defer t.Stop()
 	select {
 	case <-first:
 	case <-t.C:
 		g.log.Warn("some upstreams did not confirm their chain id in time; they join when they answer", "waited", wait.String())
+		for _, n := range g.networks {
+			if n.Usable() == 0 {
+				g.log.Warn("network has no usable upstream yet", "network", n.Name)
+			}
+		}
+		return
 	case <-ctx.Done():
+		return
 	}
 	for _, n := range g.networks {
 		if n.Usable() == 0 {
 			g.log.Warn("network has no usable upstream yet", "network", n.Name)
+			continue
+		}
+		if ok, why := n.head.EnoughOperators(); !ok {
+			g.log.Warn("network cannot serve a tip yet", "network", n.Name, "reason", why)
+			continue
+		}
+		select {
+		case <-n.head.Known():
+		case <-t.C:
+			g.log.Warn("no served tip yet; requests that need one fail until operators agree (see /readyz)",
+				"network", n.Name, "waited", wait.String())
+			return
+		case <-ctx.Done():
+			return
 		}
 	}
 }
@@ -327,6 +363,11 @@ func (g *Gateway) verifyLoop(ctx context.Context, n *Network, u *upstream.Upstre
 		vctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		err := u.Verify(vctx, n.ChainID)
 		cancel()
+		if err == nil {
+			// Learn its head now, not a poll interval later: until the
+			// served tip is known, braid is not ready.
+			n.head.PollNow(u)
+		}
 		done()
 		if err == nil {
 			return

@@ -14,6 +14,7 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/braidrpc/braid/internal/block"
 	"github.com/braidrpc/braid/internal/chain"
 	"github.com/braidrpc/braid/internal/clock"
 	"github.com/braidrpc/braid/internal/config"
@@ -58,6 +59,7 @@ type Network struct {
 	quorum   config.Quorum
 	strikes  *quorum.Strikes
 	disputes *quorum.Log
+	lies     lieLog // answers that failed verification, for /status
 	qmetrics *quorum.Metrics
 	shares   *shares
 	quorumOn bool
@@ -72,7 +74,7 @@ type Network struct {
 // Tip returns the network's served tip in the planner's terms.
 func (n *Network) Tip() plan.Tip { return tipOf(n.head.Tip()) }
 
-func tipOf(t head.Tip) plan.Tip {
+func tipOf(t block.Tip) plan.Tip {
 	return plan.Tip{
 		Known:     t.Known,
 		Latest:    plan.BlockRef{Number: t.Latest.Number, Hash: t.Latest.Hash},
@@ -148,7 +150,7 @@ func (n *Network) execute(ctx context.Context, req *jsonrpc.Request) (*jsonrpc.R
 	case plan.Write:
 		return n.write(ctx, pl)
 	case plan.FilterInstall:
-		return n.filters.install(pl)
+		return n.filters.install(pl, req.Client)
 	case plan.FilterUse:
 		return n.filters.use(ctx, pl)
 	case plan.Subscribe:
@@ -188,6 +190,8 @@ func (n *Network) routeCall(pl *plan.Plan, pin plan.Pinning) route.Call {
 		Block:    pin.Block,
 		HasBlock: pin.HasBlock,
 		Data:     upstream.HistoryData,
+		Ahead:    pin.Ahead,
+		Floor:    pin.Floor,
 	}
 	if pin.State {
 		c.Data = upstream.StateData
@@ -251,16 +255,21 @@ func isNonceTooLow(msg string) bool {
 	return strings.Contains(strings.ToLower(msg), "nonce too low")
 }
 
-func txHash(arg json.RawMessage) (json.RawMessage, bool) {
+// txHash decodes a signed transaction (eth_sendRawTransaction's param) and
+// returns its hash as a JSON string. A payload that does not decode is
+// refused with -32602 and go-ethereum's own message for it ("rlp: …",
+// "typed transaction too short"): no node would accept it, so it is not
+// sent to any (go-ethereum answers it with -32000; docs/operations.md).
+func txHash(arg json.RawMessage) (json.RawMessage, error) {
 	var raw hexutil.Bytes
 	if err := json.Unmarshal(arg, &raw); err != nil {
-		return nil, false
+		return nil, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "invalid argument 0: %v", err)
 	}
 	var tx types.Transaction
 	if err := tx.UnmarshalBinary(raw); err != nil {
-		return nil, false
+		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: err.Error()}
 	}
-	return json.RawMessage(strconv.Quote(tx.Hash().Hex())), true
+	return json.RawMessage(strconv.Quote(tx.Hash().Hex())), nil
 }
 
 func isAlreadyKnown(msg string) bool {

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/braidrpc/braid/internal/block"
 	"github.com/braidrpc/braid/internal/head"
 	"github.com/braidrpc/braid/internal/plan"
 	"github.com/braidrpc/braid/internal/report"
@@ -24,7 +25,7 @@ type Status struct {
 type NetworkStatus struct {
 	Name         string           `json:"name"`
 	ChainID      uint64           `json:"chain_id"`
-	Tip          head.Tip         `json:"tip"`
+	Tip          block.Tip        `json:"tip"`
 	MinOperators int              `json:"min_operators"`
 	MaxLagBlocks uint64           `json:"max_lag_blocks"`
 	Quorum       QuorumStatus     `json:"quorum"`
@@ -34,6 +35,32 @@ type NetworkStatus struct {
 	// Replicas are the served tips every replica published (shared
 	// through Redis; absent without it).
 	Replicas []TipView `json:"replicas,omitempty"`
+
+	// TipAgeSeconds is how long the served latest block has not moved
+	// (before the first tip: since start).
+	TipAgeSeconds float64 `json:"tip_age_seconds"`
+	// HighestHead is the highest latest block a usable upstream reports
+	// (absent while none has reported).
+	HighestHead *uint64 `json:"highest_head,omitempty"`
+	// Stalled: the highest head has been above the tip for
+	// head.stall_after with the tip not moving; StallReason says why.
+	Stalled     bool   `json:"stalled"`
+	StallReason string `json:"stall_reason,omitempty"`
+
+	// Cache counts the cacheable calls since start (absent when the
+	// cache is off).
+	Cache *CacheStatus `json:"cache,omitempty"`
+	// Lies are the recent answers that failed verification, newest
+	// first (verify: strict).
+	Lies []Lie `json:"lies,omitempty"`
+}
+
+// CacheStatus is a network's answer-cache lookups since start: the JSON
+// view of braid_cache_requests_total.
+type CacheStatus struct {
+	Hits    uint64  `json:"hits"`
+	Misses  uint64  `json:"misses"`
+	HitRate float64 `json:"hit_rate"` // hits / (hits + misses); 0 before any
 }
 
 // StreamStatus counts what braid keeps for clients of new data: consumers
@@ -84,6 +111,10 @@ type UpstreamStatus struct {
 	Failures     uint64      `json:"failures"`
 	Depth        Depths      `json:"depth"`
 	Budget       BudgetState `json:"rate_budget"`
+
+	// BehindHighest is how far its latest is behind the network's highest
+	// head (lag_blocks is against the served tip, which may be stalled).
+	BehindHighest *uint64 `json:"behind_highest_blocks,omitempty"`
 }
 
 // Depths is how far back an upstream holds data, as braid learned it.
@@ -121,6 +152,9 @@ func (g *Gateway) Status() Status {
 				Filters: n.filters.count()},
 			Replicas: n.replicaTips(),
 		}
+		n.progressStatus(&ns)
+		ns.Cache = n.cacheStatus()
+		ns.Lies = n.lies.list()
 		qp, _ := plan.NewQuorumPolicy(n.quorum) // checked in New
 		ns.Quorum = QuorumStatus{K: n.quorum.K, OnDispute: n.quorum.OnDispute, OnShortfall: n.quorum.OnShortfall, Methods: qp.Methods()}
 		quarantined := n.strikes.Quarantined()
@@ -182,7 +216,35 @@ func upstreamStatus(n *Network, u *upstream.Upstream) UpstreamStatus {
 	if lag, ok := n.head.Lag(u); ok {
 		us.LagBlocks = &lag
 	}
+	if behind, ok := n.head.BehindHighest(u); ok {
+		us.BehindHighest = &behind
+	}
 	return us
+}
+
+// cacheStatus counts the network's cache lookups, or nil with caching off.
+func (n *Network) cacheStatus() *CacheStatus {
+	if n.answers.store == nil {
+		return nil
+	}
+	c := &CacheStatus{Hits: n.answers.hits.Load(), Misses: n.answers.misses.Load()}
+	if total := c.Hits + c.Misses; total > 0 {
+		c.HitRate = round3(float64(c.Hits) / float64(total))
+	}
+	return c
+}
+
+// progressStatus fills in how the served tip keeps up.
+func (n *Network) progressStatus(ns *NetworkStatus) {
+	p := n.head.Progress()
+	ns.TipAgeSeconds = round3(p.TipAge.Seconds())
+	ns.Stalled = p.Stalled
+	if p.HighestKnown {
+		ns.HighestHead = &p.Highest
+	}
+	if p.Stalled {
+		ns.StallReason = p.Reason
+	}
 }
 
 func depthString(d uint64) string {

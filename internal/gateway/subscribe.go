@@ -12,8 +12,8 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 
+	"github.com/braidrpc/braid/internal/block"
 	"github.com/braidrpc/braid/internal/chain"
-	"github.com/braidrpc/braid/internal/head"
 	"github.com/braidrpc/braid/internal/jsonrpc"
 	"github.com/braidrpc/braid/internal/verify"
 )
@@ -162,7 +162,7 @@ func (s streamSource) Header(ctx context.Context, hash common.Hash) (chain.Heade
 	if isNull(res.Result) {
 		return chain.Header{}, errNoBlock
 	}
-	var b head.Block
+	var b block.Block
 	if err := json.Unmarshal(res.Result, &b); err != nil {
 		return chain.Header{}, fmt.Errorf("block %s: %w", hash, err)
 	}

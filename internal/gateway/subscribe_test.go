@@ -1,14 +1,19 @@
 package gateway
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/braidrpc/braid/internal/chain"
+	"github.com/braidrpc/braid/internal/clock"
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/jsonrpc"
 )
@@ -133,5 +138,54 @@ func TestForEachLogOrder(t *testing.T) {
 	})
 	if strings.Join(got, ",") != "-4,-5,+4,+5" {
 		t.Errorf("order %v, want -4,-5,+4,+5", got)
+	}
+}
+
+// TestNewHeadsMissesNoBlockWhileTheStreamCannotFetch: blocks served after
+// eth_subscribe returned reach the subscriber even though the block
+// stream could not fetch them at first (the provider did not know them by
+// hash yet) while the served tip moved on.
+func TestNewHeadsMissesNoBlockWhileTheStreamCannotFetch(t *testing.T) {
+	fake := clock.NewFake(time.Unix(1000, 0))
+	node := newHeadNode(t, 7)
+	g := headGateway(t, fake, prometheus.NewRegistry(), node)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	g.Start(ctx, 5*time.Second)
+	n := g.Networks()[0]
+	eventually(t, "the served tip", func() bool { return n.head.Tip().Known })
+
+	got := make(chan string, 16)
+	unsubscribe, err := n.Subscribe(json.RawMessage(`["newHeads"]`), func(res json.RawMessage) {
+		var h struct{ Number string }
+		_ = json.Unmarshal(res, &h)
+		got <- h.Number
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unsubscribe()
+	for _, b := range []uint64{8, 9} { // the stream's fetches of these fail
+		node.setLatest(b)
+		advanceUntil(t, fake, 2*time.Second, fmt.Sprintf("served tip %d", b), func() bool { return n.head.Tip().Latest.Number == b })
+	}
+	node.mu.Lock()
+	node.byHash = true
+	node.mu.Unlock()
+	node.setLatest(10)
+	var seen []string
+	advanceUntil(t, fake, 2*time.Second, "newHeads 0x8, 0x9 and 0xa", func() bool {
+		for {
+			select {
+			case num := <-got:
+				seen = append(seen, num)
+				continue
+			default:
+			}
+			return len(seen) >= 3
+		}
+	})
+	if strings.Join(seen, ",") != "0x8,0x9,0xa" {
+		t.Fatalf("newHeads sent %v, want 0x8, 0x9, 0xa", seen)
 	}
 }

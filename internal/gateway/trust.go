@@ -57,12 +57,15 @@ func (n *Network) header(ctx context.Context, hash common.Hash) (*types.Header, 
 		defer cancel()
 		var h *types.Header
 		params := json.RawMessage(`["` + hash.Hex() + `",false]`)
-		_, err := n.fetchVerified(ctx, route.Call{Method: "eth_getBlockByHash", Params: params, Class: plan.ClassBlock, Data: upstream.HistoryData},
+		res, err := n.fetchVerified(ctx, route.Call{Method: "eth_getBlockByHash", Params: params, Class: plan.ClassBlock, Data: upstream.HistoryData},
 			true, func(res *route.Result) error {
 				var err error
 				h, err = verify.HeaderFromJSON(res.Response.Result, hash)
 				return err
 			})
+		if err == nil {
+			err = errorAnswer(res)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -94,8 +97,7 @@ func (n *Network) canonicalHash(ctx context.Context, number uint64) (common.Hash
 	}
 	switch {
 	case number > tip.Number:
-		return common.Hash{}, jsonrpc.Errorf(jsonrpc.CodeInvalidParams,
-			"block %d is not served yet: the trusted head is block %d", number, tip.Number)
+		return common.Hash{}, &aboveTipError{number: number, tip: tip.Number}
 	case number == tip.Number:
 		return tip.Hash, nil
 	}
@@ -117,7 +119,7 @@ func (n *Network) canonicalRange(ctx context.Context, from, to uint64) ([]common
 		return nil, err
 	}
 	if to > tip.Number {
-		return nil, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "block %d is not served yet: the trusted head is block %d", to, tip.Number)
+		return nil, &aboveTipError{number: to, tip: tip.Number}
 	}
 	out := make([]common.Hash, to-from+1)
 	var missing []uint64
@@ -218,12 +220,15 @@ func (n *Network) provenStorage(ctx context.Context, block common.Hash, address 
 	}
 	p, _ := json.Marshal([]any{address, keys, map[string]string{"blockHash": block.Hex()}})
 	var acct *verify.Account
-	_, err = n.fetchVerified(ctx, route.Call{Method: "eth_getProof", Params: p, Class: plan.ClassState, Data: upstream.StateData},
+	res, err := n.fetchVerified(ctx, route.Call{Method: "eth_getProof", Params: p, Class: plan.ClassState, Data: upstream.StateData},
 		false, func(res *route.Result) error {
 			var err error
 			acct, err = verify.VerifyProof(h.Root, address, slots, res.Response.Result)
 			return err
 		})
+	if err == nil {
+		err = errorAnswer(res)
+	}
 	return acct, err
 }
 

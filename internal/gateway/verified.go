@@ -106,6 +106,7 @@ func (n *Network) fetchVerified(ctx context.Context, call route.Call, nullOK boo
 // a failure.
 func (n *Network) caught(operator string, u *upstream.Upstream, method string, err error) {
 	n.metrics.verifyFailure(n.Name, method, operator)
+	n.lies.add(Lie{Time: n.clock.Now().UTC(), Operator: operator, Upstream: u.Name, Method: method, Reason: err.Error()})
 	u.Health().Failure()
 	n.log.Warn("answer failed verification", "method", method, "operator", operator, "upstream", u.Name, "err", err)
 	n.strike(operator, fmt.Sprintf("its answer to %s failed verification: %v", method, err))
@@ -136,11 +137,17 @@ func (n *Network) verified(ctx context.Context, pl *plan.Plan) (*jsonrpc.Respons
 		return nil, jsonrpc.Errorf(jsonrpc.CodeUnverifiable, "%s cannot be verified", pl.Method)
 	}
 	var passthrough *rpcAnswer
+	var above *aboveTipError
 	switch {
 	case errors.Is(err, errAllNull):
 		return &jsonrpc.Response{Result: json.RawMessage("null")}, nil
 	case errors.As(err, &passthrough):
 		return passthrough.resp, nil
+	case errors.As(err, &above):
+		if resp, ok := aboveTipAnswer(pl.Method); ok {
+			return resp, nil
+		}
+		return nil, err
 	case err != nil:
 		return nil, err
 	}
@@ -151,6 +158,17 @@ func (n *Network) verified(ctx context.Context, pl *plan.Plan) (*jsonrpc.Respons
 type rpcAnswer struct{ resp *jsonrpc.Response }
 
 func (a *rpcAnswer) Error() string { return a.resp.Error.Message }
+
+// errorAnswer is a fetchVerified result that is the nodes' own error
+// answer (no operator could serve the call, or it is the request's
+// fault), as an error to pass through; nil for a checked answer. Callers
+// that use what the check extracted must stop on it: nothing was checked.
+func errorAnswer(res *route.Result) error {
+	if res != nil && res.Response.Error != nil {
+		return &rpcAnswer{res.Response}
+	}
+	return nil
+}
 
 // answer turns a fetchVerified result into the raw result, or an error
 // answer to pass through.
@@ -173,29 +191,9 @@ func (n *Network) verifiedState(ctx context.Context, pl *plan.Plan) (json.RawMes
 		return nil, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "invalid params: address: %v", err)
 	}
 	blockIdx := pl.Spec.BlockParam
-	var slots []common.Hash
-	var keysParam json.RawMessage = json.RawMessage("[]")
-	switch pl.Method {
-	case "eth_getStorageAt":
-		slot, err := verify.SlotKey(pl.Args[1])
-		if err != nil {
-			return nil, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "invalid params: slot: %v", err)
-		}
-		slots = []common.Hash{slot}
-		keysParam, _ = json.Marshal([]string{slot.Hex()})
-	case "eth_getProof":
-		var keys []json.RawMessage
-		if err := json.Unmarshal(pl.Args[1], &keys); err != nil {
-			return nil, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "invalid params: storage keys: %v", err)
-		}
-		for _, k := range keys {
-			slot, err := verify.SlotKey(k)
-			if err != nil {
-				return nil, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "invalid params: storage key %s: %v", k, err)
-			}
-			slots = append(slots, slot)
-		}
-		keysParam = pl.Args[1] // echoed as the client wrote them
+	slots, keysParam, err := stateSlots(pl)
+	if err != nil {
+		return nil, err
 	}
 	var blockArg json.RawMessage
 	if blockIdx >= 0 && blockIdx < len(pl.Args) {
@@ -215,10 +213,6 @@ func (n *Network) verifiedState(ctx context.Context, pl *plan.Plan) (json.RawMes
 	proofParams, _ := json.Marshal([]json.RawMessage{pl.Args[0], keysParam, at})
 
 	// eth_getCode: the code goes out alongside the proof.
-	type codeAnswer struct {
-		res *route.Result
-		err error
-	}
 	var codeCh chan codeAnswer
 	codeCall := route.Call{Method: "eth_getCode", Class: plan.ClassState, Data: upstream.StateData, Hedge: true}
 	if pl.Method == "eth_getCode" {
@@ -252,8 +246,48 @@ func (n *Network) verifiedState(ctx context.Context, pl *plan.Plan) (json.RawMes
 	case "eth_getStorageAt":
 		return verify.StorageJSON(acct, slots[0]), nil
 	}
-	// eth_getCode
-	ca := <-codeCh
+	return n.verifiedCode(ctx, acct, codeCall, <-codeCh)
+}
+
+// stateSlots returns the storage slots a state read asks about, and the
+// storage keys param of the eth_getProof that answers it.
+func stateSlots(pl *plan.Plan) ([]common.Hash, json.RawMessage, error) {
+	switch pl.Method {
+	case "eth_getStorageAt":
+		slot, err := verify.SlotKey(pl.Args[1])
+		if err != nil {
+			return nil, nil, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "invalid params: slot: %v", err)
+		}
+		keys, _ := json.Marshal([]string{slot.Hex()})
+		return []common.Hash{slot}, keys, nil
+	case "eth_getProof":
+		var keys []json.RawMessage
+		if err := json.Unmarshal(pl.Args[1], &keys); err != nil {
+			return nil, nil, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "invalid params: storage keys: %v", err)
+		}
+		var slots []common.Hash
+		for _, k := range keys {
+			slot, err := verify.SlotKey(k)
+			if err != nil {
+				return nil, nil, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "invalid params: storage key %s: %v", k, err)
+			}
+			slots = append(slots, slot)
+		}
+		return slots, pl.Args[1], nil // the keys echoed as the client wrote them
+	}
+	return nil, json.RawMessage("[]"), nil
+}
+
+// codeAnswer is the eth_getCode answer fetched alongside a proof.
+type codeAnswer struct {
+	res *route.Result
+	err error
+}
+
+// verifiedCode returns the code whose hash acct proves: the answer
+// fetched alongside the proof when it checks out (its operator is caught
+// when it does not), otherwise one asked of the operators in turn.
+func (n *Network) verifiedCode(ctx context.Context, acct *verify.Account, codeCall route.Call, ca codeAnswer) (json.RawMessage, error) {
 	if ca.err == nil && !ca.res.Unserved && ca.res.Response.Error == nil {
 		var code hexutil.Bytes
 		err := json.Unmarshal(ca.res.Response.Result, &code)
@@ -270,12 +304,16 @@ func (n *Network) verifiedState(ctx context.Context, pl *plan.Plan) (json.RawMes
 		n.caught(ca.res.Upstream.Operator, ca.res.Upstream, "eth_getCode", err)
 	}
 	var code hexutil.Bytes
-	if _, err := n.fetchVerified(ctx, codeCall, false, func(res *route.Result) error {
+	res, err := n.fetchVerified(ctx, codeCall, false, func(res *route.Result) error {
 		if err := json.Unmarshal(res.Response.Result, &code); err != nil {
 			return &verify.Error{What: "code does not decode: " + err.Error()}
 		}
 		return verify.VerifyCode(acct, code)
-	}); err != nil {
+	})
+	if err == nil {
+		err = errorAnswer(res)
+	}
+	if err != nil {
 		return nil, err
 	}
 	return verify.CodeJSON(code), nil

@@ -10,7 +10,6 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/core/types"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/braidrpc/braid/internal/jsonrpc"
 	"github.com/braidrpc/braid/internal/plan"
@@ -40,7 +39,10 @@ func (n *Network) blockTxs(ctx context.Context, h *types.Header) (blockBody, err
 	if b, ok := n.bodies.get(h.Hash()); ok {
 		return b, nil
 	}
-	body, _, err := n.fetchBody(ctx, h)
+	body, res, err := n.fetchBody(ctx, h)
+	if err == nil {
+		err = errorAnswer(res)
+	}
 	return body, err
 }
 
@@ -136,8 +138,8 @@ func (n *Network) minedHeader(ctx context.Context, raw json.RawMessage) (*types.
 	}
 	canon, err := n.canonicalHash(ctx, uint64(*loc.BlockNumber))
 	if err != nil {
-		var je *jsonrpc.Error
-		if errors.As(err, &je) && je.Code == jsonrpc.CodeInvalidParams {
+		var above *aboveTipError
+		if errors.As(err, &above) {
 			return nil, &verify.Error{What: "the answer names block " + strconv.FormatUint(uint64(*loc.BlockNumber), 10) + ", beyond the trusted head"}
 		}
 		return nil, err
@@ -232,9 +234,10 @@ func (n *Network) blockReceipts(ctx context.Context, h *types.Header) ([]*types.
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	if res.Response.Error == nil {
-		n.receipts.add(h.Hash(), cachedReceipts{rs, raws})
+	if err := errorAnswer(res); err != nil {
+		return nil, nil, nil, err // the nodes' own error, not receipts
 	}
+	n.receipts.add(h.Hash(), cachedReceipts{rs, raws})
 	return rs, raws, res, nil
 }
 
@@ -290,159 +293,6 @@ func joinRaw(raws []json.RawMessage) json.RawMessage {
 		out = append(out, r...)
 	}
 	return append(out, ']')
-}
-
-// verifiedLogs answers eth_getLogs with logs that are in verified
-// receipts and match the filter. For a range up to verify.max_log_range
-// (or one block) the answer must also be complete: every block whose bloom
-// may match has its receipts verified, so a dropped log is caught.
-func (n *Network) verifiedLogs(ctx context.Context, pl *plan.Plan) (json.RawMessage, error) {
-	tip, err := n.trustedTip()
-	if err != nil {
-		return nil, err
-	}
-	t := n.Tip()
-	f, err := verify.ParseLogFilter(pl.Args[0], func(tag string) (uint64, error) {
-		switch tag {
-		case "latest", "pending", "":
-			return tip.Number, nil
-		case "safe":
-			return t.Safe.Number, nil
-		case "finalized":
-			return t.Finalized.Number, nil
-		case "earliest":
-			return 0, nil
-		}
-		return 0, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "invalid block tag %q", tag)
-	})
-	if err != nil {
-		var je *jsonrpc.Error
-		if errors.As(err, &je) {
-			return nil, je
-		}
-		return nil, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "invalid params: filter: %v", err)
-	}
-	receipts := map[common.Hash][]*types.Receipt{}
-	var mu sync.Mutex
-	collect := func(hs []*types.Header) error {
-		g, gctx := errgroup.WithContext(ctx)
-		g.SetLimit(fetchConcurrency)
-		for _, h := range hs {
-			g.Go(func() error {
-				rs, _, _, err := n.blockReceipts(gctx, h)
-				if err != nil {
-					return err
-				}
-				mu.Lock()
-				receipts[h.Hash()] = rs
-				mu.Unlock()
-				return nil
-			})
-		}
-		return g.Wait()
-	}
-
-	var blocks []*types.Header // blocks to check for completeness
-	complete := false
-	switch {
-	case f.BlockHash != nil:
-		h, err := n.header(ctx, *f.BlockHash)
-		if err != nil {
-			return nil, err
-		}
-		blocks, complete = []*types.Header{h}, true
-	case f.ToBlock < f.FromBlock:
-		complete = true // an empty range: the answer must be empty
-	case f.ToBlock-f.FromBlock+1 <= n.verifyCfg.MaxLogRange:
-		hashes, err := n.canonicalRange(ctx, f.FromBlock, f.ToBlock)
-		if err != nil {
-			return nil, err
-		}
-		blocks = make([]*types.Header, len(hashes))
-		g, gctx := errgroup.WithContext(ctx)
-		g.SetLimit(fetchConcurrency)
-		for i, hash := range hashes {
-			g.Go(func() error {
-				h, err := n.header(gctx, hash)
-				blocks[i] = h
-				return err
-			})
-		}
-		if err := g.Wait(); err != nil {
-			return nil, err
-		}
-		complete = true
-	}
-	var mayMatch []*types.Header
-	for _, h := range blocks {
-		if f.BloomMayMatch(h.Bloom) {
-			mayMatch = append(mayMatch, h)
-		}
-	}
-	if err := collect(mayMatch); err != nil {
-		return nil, err
-	}
-	// Ask for the logs over the pinned range, then check them.
-	params := pl.Params
-	if f.BlockHash == nil {
-		params = withRange(pl.Args[0], f.FromBlock, f.ToBlock)
-	}
-	res, err := n.fetchVerified(ctx, route.Call{Method: "eth_getLogs", Params: params, Class: plan.ClassLogs,
-		Data: upstream.HistoryData, Hedge: true}, false, func(res *route.Result) error {
-		if !complete {
-			// Too wide to check completeness: check each log's block.
-			hashes, err := verify.LogBlocks(res.Response.Result)
-			if err != nil {
-				return err
-			}
-			var hs []*types.Header
-			for _, hash := range hashes {
-				mu.Lock()
-				_, have := receipts[hash]
-				mu.Unlock()
-				if have {
-					continue
-				}
-				h, err := n.header(ctx, hash)
-				if err != nil {
-					if errors.Is(err, errAllNull) {
-						return &verify.Error{What: "a log names block " + hash.Hex() + ", which no operator knows"}
-					}
-					return err
-				}
-				if c, err := n.canonicalHash(ctx, h.Number.Uint64()); err != nil {
-					return err
-				} else if c != hash {
-					return &verify.Error{What: "a log names block " + hash.Hex() + ", which is not on the served chain"}
-				}
-				hs = append(hs, h)
-			}
-			if err := collect(hs); err != nil {
-				return err
-			}
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		return verify.VerifyLogs(f, res.Response.Result, receipts, complete)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return answer(res)
-}
-
-// withRange returns the eth_getLogs params for filter with its range
-// pinned to explicit block numbers.
-func withRange(filter json.RawMessage, from, to uint64) json.RawMessage {
-	var o map[string]json.RawMessage
-	_ = json.Unmarshal(filter, &o) // the planner checked it is an object
-	if o == nil {
-		o = map[string]json.RawMessage{}
-	}
-	o["fromBlock"] = json.RawMessage(strconv.Quote(hexutil.EncodeUint64(from)))
-	o["toBlock"] = json.RawMessage(strconv.Quote(hexutil.EncodeUint64(to)))
-	p, _ := json.Marshal([]any{o})
-	return p
 }
 
 type cachedReceipts struct {

@@ -18,6 +18,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/braidrpc/braid/internal/block"
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/upstream"
 )
@@ -33,14 +34,14 @@ func hash(n uint64, f byte) common.Hash {
 }
 
 // blk is block n of fork f whose parent is on the same fork.
-func blk(n uint64, f byte) Block { return child(n, f, f) }
+func blk(n uint64, f byte) block.Block { return child(n, f, f) }
 
 // child is block n of fork f whose parent is block n-1 of fork p.
-func child(n uint64, f, p byte) Block {
-	return Block{Number: n, Hash: hash(n, f), ParentHash: hash(n-1, p)}
+func child(n uint64, f, p byte) block.Block {
+	return block.Block{Number: n, Hash: hash(n, f), ParentHash: hash(n-1, p)}
 }
 
-func latest(b Block) Heads { return Heads{Latest: b} }
+func latest(b block.Block) Heads { return Heads{Latest: b} }
 
 // newUpstreams makes one usable upstream per operator name given (u0, u1,
 // …), all verified against one fake node that only answers eth_chainId.
@@ -161,7 +162,7 @@ func newFakeNode(t *testing.T) (*fakeNode, *httptest.Server) {
 	return n, srv
 }
 
-func blockJSONText(b Block) string {
+func blockJSONText(b block.Block) string {
 	raw, _ := json.Marshal(b)
 	// A real block has many more members; they must be ignored.
 	return strings.Replace(string(raw), "{", `{"miner":"0x0000000000000000000000000000000000000000","transactions":[],`, 1)

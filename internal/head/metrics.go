@@ -5,6 +5,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/braidrpc/braid/internal/block"
 	"github.com/braidrpc/braid/internal/upstream"
 )
 
@@ -15,6 +16,9 @@ type metrics struct {
 	block   *prometheus.GaugeVec
 	polls   *prometheus.CounterVec
 	changes *prometheus.CounterVec
+	tipAge  *prometheus.GaugeVec
+	highest *prometheus.GaugeVec
+	stalled *prometheus.GaugeVec
 }
 
 // newMetrics registers the collectors on reg (nil: no metrics). Trackers
@@ -45,6 +49,18 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Namespace: "braid", Name: "served_tip_changes_total",
 			Help: "Changes of the served latest block, by kind (advance, reorg).",
 		}, []string{"network", "kind"})),
+		tipAge: register(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "braid", Name: "tip_age_seconds",
+			Help: "Seconds since the served latest block last changed (before the first tip: since start), updated every poll interval.",
+		}, []string{"network"})),
+		highest: register(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "braid", Name: "highest_head_block",
+			Help: "The highest latest block any usable upstream reports.",
+		}, []string{"network"})),
+		stalled: register(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "braid", Name: "tip_stalled",
+			Help: "1 while the served tip cannot advance: the highest head has been above it for head.stall_after with the tip not moving.",
+		}, []string{"network"})),
 	}
 }
 
@@ -70,7 +86,7 @@ func (m *metrics) heads(network string, u *upstream.Upstream, h Heads) {
 	setKnown(m.head.WithLabelValues(network, u.Name, "finalized"), h.Finalized)
 }
 
-func setKnown(g prometheus.Gauge, b Block) {
+func setKnown(g prometheus.Gauge, b block.Block) {
 	if !b.IsZero() {
 		g.Set(float64(b.Number))
 	}
@@ -83,7 +99,7 @@ func (m *metrics) lag(network string, u *upstream.Upstream, lag uint64, known bo
 	m.lagG.WithLabelValues(network, u.Name).Set(float64(lag))
 }
 
-func (m *metrics) served(network string, tip Tip) {
+func (m *metrics) served(network string, tip block.Tip) {
 	if m == nil {
 		return
 	}
@@ -104,4 +120,19 @@ func (m *metrics) change(network, kind string) {
 		return
 	}
 	m.changes.WithLabelValues(network, kind).Inc()
+}
+
+func (m *metrics) progress(network string, p Progress) {
+	if m == nil {
+		return
+	}
+	m.tipAge.WithLabelValues(network).Set(p.TipAge.Seconds())
+	if p.HighestKnown {
+		m.highest.WithLabelValues(network).Set(float64(p.Highest))
+	}
+	stalled := 0.0
+	if p.Stalled {
+		stalled = 1
+	}
+	m.stalled.WithLabelValues(network).Set(stalled)
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/braidrpc/braid/internal/block"
 	"github.com/braidrpc/braid/internal/jsonrpc"
 	"github.com/braidrpc/braid/internal/upstream"
 )
@@ -27,19 +28,46 @@ var (
 	}
 )
 
-// pollLoop polls u now and then every interval until ctx ends. Upstreams
-// that are not usable are skipped until they are.
+// pollLoop polls u now and then every interval until ctx ends, and at
+// once when PollNow asks. Upstreams that are not usable are skipped until
+// they are. After every round it checks whether the served tip is stalled.
 func (t *Tracker) pollLoop(ctx context.Context, u *upstream.Upstream) {
 	defer t.wg.Done()
+	t.mu.Lock()
+	wake := t.states[u].wake
+	t.mu.Unlock()
 	for {
+		select {
+		case <-wake: // this round is the poll asked for
+		default:
+		}
 		if u.Usable() {
 			_ = t.PollOnce(ctx, u) // outcomes are logged and counted by PollOnce
 		}
+		t.checkStall()
 		select {
 		case <-ctx.Done():
 			return
+		case <-wake:
 		case <-t.clock.After(t.interval):
 		}
+	}
+}
+
+// PollNow makes u's poller poll at once instead of at its next interval,
+// e.g. as soon as u's chain id is confirmed, so the served tip is known
+// without waiting an interval. It never blocks; before Start, the first
+// round polls anyway.
+func (t *Tracker) PollNow(u *upstream.Upstream) {
+	t.mu.Lock()
+	st := t.states[u]
+	t.mu.Unlock()
+	if st == nil {
+		return
+	}
+	select {
+	case st.wake <- struct{}{}:
+	default:
 	}
 }
 
@@ -164,13 +192,13 @@ func (t *Tracker) pollSingle(ctx context.Context, u *upstream.Upstream, st *upSt
 
 // fetchTag asks for one tagged block. ok is false when nothing was learnt
 // (no budget, or no answer); an error answer or null is the zero Block.
-func (t *Tracker) fetchTag(ctx context.Context, u *upstream.Upstream, params json.RawMessage) (Block, bool) {
+func (t *Tracker) fetchTag(ctx context.Context, u *upstream.Upstream, params json.RawMessage) (block.Block, bool) {
 	if ok, _ := u.Budget().Take(); !ok {
-		return Block{}, false
+		return block.Block{}, false
 	}
 	resp, err := u.Call(ctx, "eth_getBlockByNumber", params)
 	if err != nil {
-		return Block{}, false
+		return block.Block{}, false
 	}
 	b, _ := parseBlock(resp)
 	return b, true
@@ -178,16 +206,16 @@ func (t *Tracker) fetchTag(ctx context.Context, u *upstream.Upstream, params jso
 
 // parseBlock reads a block answer. An error answer, null or a malformed
 // block is an error and the zero Block.
-func parseBlock(resp *jsonrpc.Response) (Block, error) {
+func parseBlock(resp *jsonrpc.Response) (block.Block, error) {
 	if resp.Error != nil {
-		return Block{}, resp.Error
+		return block.Block{}, resp.Error
 	}
 	if raw := bytes.TrimSpace(resp.Result); len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
-		return Block{}, errors.New("no such block (null)")
+		return block.Block{}, errors.New("no such block (null)")
 	}
-	var b Block
+	var b block.Block
 	if err := json.Unmarshal(resp.Result, &b); err != nil {
-		return Block{}, fmt.Errorf("malformed block: %w", err)
+		return block.Block{}, fmt.Errorf("malformed block: %w", err)
 	}
 	return b, nil
 }

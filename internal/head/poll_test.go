@@ -204,3 +204,31 @@ func TestCloseCancelsABlockedPoll(t *testing.T) {
 	tr.Start(context.Background()) // after Close: nothing happens
 	tr.Close()
 }
+
+// TestPollNowPollsAtOnce: an upstream whose chain id is confirmed after
+// the poller started is polled at once when asked, not an interval later,
+// so the served tip is known as soon as it can be.
+func TestPollNowPollsAtOnce(t *testing.T) {
+	fake := clock.NewFake(time.Unix(1000, 0))
+	node, srv := newFakeNode(t)
+	node.set("latest", blockJSONText(blk(100, 0)))
+	u := upstream.New(config.Upstream{Name: "p0", Operator: "op", URL: srv.URL, Timeout: 5 * time.Second},
+		upstream.Options{Network: "test", Clock: fake})
+	t.Cleanup(u.Close)
+	tr := New("test", []*upstream.Upstream{u}, Options{Clock: fake, PollInterval: time.Hour})
+	t.Cleanup(tr.Close)
+	tr.Start(context.Background())
+	waitFor(t, "the poller to wait, its upstream not usable yet", func() bool { return fake.Waiters() == 1 })
+	if got := node.log(); len(got) != 0 {
+		t.Fatalf("polled an unverified upstream: %v", got)
+	}
+	if err := u.Verify(context.Background(), testChainID); err != nil {
+		t.Fatal(err)
+	}
+	tr.PollNow(u)
+	waitFor(t, "the served tip, with the clock standing still", func() bool { return tr.Tip().Known })
+	if got := node.log(); len(got) != 1 {
+		t.Fatalf("requests %v, want one poll", got)
+	}
+	tr.PollNow(nil) // not tracked: nothing
+}

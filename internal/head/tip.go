@@ -1,6 +1,8 @@
 package head
 
 import (
+	"github.com/braidrpc/braid/internal/block"
+
 	"bytes"
 	"slices"
 
@@ -25,7 +27,7 @@ type reportedBlock struct {
 
 func reportBlocks(h Heads) []reportedBlock {
 	out := make([]reportedBlock, 0, 6)
-	for _, b := range []Block{h.Latest, h.Safe, h.Finalized} {
+	for _, b := range []block.Block{h.Latest, h.Safe, h.Finalized} {
 		if b.Hash == (common.Hash{}) {
 			continue
 		}
@@ -95,7 +97,7 @@ const (
 	tagFinalized
 )
 
-func (g tag) of(h Heads) Block {
+func (g tag) of(h Heads) block.Block {
 	switch g {
 	case tagSafe:
 		return h.Safe
@@ -195,7 +197,7 @@ func cmpUint(a, b uint64) int {
 // pick returns the highest block among numbers that at least k operators
 // vouch for, and how many do. At one number the block already served
 // (prefer) wins a tie, then the most operators, then the lower hash.
-func (v voters) pick(g tag, numbers []uint64, k int, prefer Block) (Block, int, bool) {
+func (v voters) pick(g tag, numbers []uint64, k int, prefer block.Block) (block.Block, int, bool) {
 	for _, n := range numbers {
 		c := v.counts(g, n)
 		var best common.Hash
@@ -210,10 +212,10 @@ func (v voters) pick(g tag, numbers []uint64, k int, prefer Block) (Block, int, 
 			}
 		}
 		if bestN > 0 {
-			return Block{Number: n, Hash: best, ParentHash: v.parentOf(n, best)}, bestN, true
+			return block.Block{Number: n, Hash: best, ParentHash: v.parentOf(n, best)}, bestN, true
 		}
 	}
-	return Block{}, 0, false
+	return block.Block{}, 0, false
 }
 
 // parentOf is the parent hash of (n, h) as its holders know it.
@@ -238,7 +240,7 @@ func (v voters) parentOf(n uint64, h common.Hash) common.Hash {
 
 // contradictors counts the operators holding, at some number from lo up
 // to the served block cur, a block other than the one braid served there.
-func (v voters) contradictors(lo uint64, cur Block, served map[uint64]common.Hash) int {
+func (v voters) contradictors(lo uint64, cur block.Block, served map[uint64]common.Hash) int {
 	hi := cur.Number
 	if hi >= window && lo < hi-window {
 		lo = hi - window
@@ -289,10 +291,10 @@ const (
 
 // tipChange describes one recomputation of the served tip.
 type tipChange struct {
-	old, new     Tip
-	kind         string // how Latest changed: "" (it did not), first, advance or reorg
-	operators    int    // operators vouching for the new Latest
-	finConflict  *Block // a finalized block K operators vouch for that contradicts the served one
+	old, new     block.Tip
+	kind         string       // how Latest changed: "" (it did not), first, advance or reorg
+	operators    int          // operators vouching for the new Latest
+	finConflict  *block.Block // a finalized block K operators vouch for that contradicts the served one
 	finOperators int
 }
 
@@ -353,7 +355,7 @@ func (t *Tracker) recomputeLocked() tipChange {
 // fillServed records b as served, with the ancestry its holders agree on
 // down to where it joins the chain served before. It reports whether that
 // rewrote anything served before (b does not extend the old chain).
-func (t *Tracker) fillServed(v voters, b Block) (rewrote bool) {
+func (t *Tracker) fillServed(v voters, b block.Block) (rewrote bool) {
 	for n := range t.served {
 		if n > b.Number {
 			delete(t.served, n)

@@ -1,6 +1,8 @@
 package head
 
 import (
+	"github.com/braidrpc/braid/internal/block"
+
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -13,23 +15,23 @@ type step struct {
 	down bool // quarantine upstream up instead of observing
 }
 
-func obs(up int, h Heads) step  { return step{up: up, h: h} }
-func obsL(up int, b Block) step { return step{up: up, h: latest(b)} }
-func down(up int) step          { return step{up: up, down: true} }
+func obs(up int, h Heads) step        { return step{up: up, h: h} }
+func obsL(up int, b block.Block) step { return step{up: up, h: latest(b)} }
+func down(up int) step                { return step{up: up, down: true} }
 
-func withTags(l, s, f Block) Heads { return Heads{Latest: l, Safe: s, Finalized: f} }
+func withTags(l, s, f block.Block) Heads { return Heads{Latest: l, Safe: s, Finalized: f} }
 
 func TestServedTip(t *testing.T) {
-	none := Block{}
+	none := block.Block{}
 	tests := []struct {
 		name      string
 		operators []string // one upstream per entry
 		k         int      // Options.MinOperators
 		steps     []step
 		wantK     int
-		latest    Block // zero: no tip known
-		safe      Block
-		finalized Block
+		latest    block.Block // zero: no tip known
+		safe      block.Block
+		finalized block.Block
 		advances  float64
 		reorgs    float64
 		logged    []string // substrings of one log line each
@@ -302,7 +304,7 @@ func TestServedTip(t *testing.T) {
 	}
 }
 
-func checkBlock(t *testing.T, what string, got, want Block) {
+func checkBlock(t *testing.T, what string, got, want block.Block) {
 	t.Helper()
 	if got.Number != want.Number || got.Hash != want.Hash {
 		t.Errorf("%s = %d %s, want %d %s", what, got.Number, got.Hash.TerminalString(), want.Number, want.Hash.TerminalString())

@@ -10,16 +10,15 @@ package head
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/braidrpc/braid/internal/block"
 	"github.com/braidrpc/braid/internal/clock"
 	"github.com/braidrpc/braid/internal/upstream"
 )
@@ -28,71 +27,13 @@ import (
 // Options.PollInterval is zero.
 const DefaultPollInterval = 2 * time.Second
 
-// Block identifies one block. The zero Block means unknown.
-type Block struct {
-	Number     uint64
-	Hash       common.Hash
-	ParentHash common.Hash
-}
-
-// IsZero reports whether b is the unknown block.
-func (b Block) IsZero() bool { return b == Block{} }
-
-type blockJSON struct {
-	Number     *hexutil.Uint64 `json:"number"`
-	Hash       *common.Hash    `json:"hash"`
-	ParentHash *common.Hash    `json:"parentHash"`
-}
-
-// MarshalJSON writes {"number":"0x…","hash":"0x…","parentHash":"0x…"},
-// or null for the unknown block.
-func (b Block) MarshalJSON() ([]byte, error) {
-	if b.IsZero() {
-		return []byte("null"), nil
-	}
-	n := hexutil.Uint64(b.Number)
-	return json.Marshal(blockJSON{Number: &n, Hash: &b.Hash, ParentHash: &b.ParentHash})
-}
-
-// UnmarshalJSON reads number, hash and parentHash from a block or header
-// object, ignoring its other members. null leaves b unchanged.
-func (b *Block) UnmarshalJSON(data []byte) error {
-	if string(data) == "null" {
-		return nil
-	}
-	var w blockJSON
-	if err := json.Unmarshal(data, &w); err != nil {
-		return err
-	}
-	if w.Number == nil || w.Hash == nil || w.ParentHash == nil {
-		return errors.New("block lacks number, hash or parentHash")
-	}
-	if *w.Hash == (common.Hash{}) {
-		return errors.New("block has a zero hash")
-	}
-	*b = Block{Number: uint64(*w.Number), Hash: *w.Hash, ParentHash: *w.ParentHash}
-	return nil
-}
-
 // Heads is one upstream's report of its chain head. A zero Safe or
 // Finalized means unknown (e.g. a chain without those tags).
 type Heads struct {
-	Latest    Block     `json:"latest"`
-	Safe      Block     `json:"safe"`
-	Finalized Block     `json:"finalized"`
-	UpdatedAt time.Time `json:"updatedAt"`
-}
-
-// Tip is the network's served tip. Known is false until operators first
-// agree on a latest block.
-type Tip struct {
-	Latest    Block `json:"latest"`
-	Safe      Block `json:"safe"`
-	Finalized Block `json:"finalized"`
-	Known     bool  `json:"known"`
-	// Seq counts the tip's changes: two reads with the same Seq saw the
-	// same tip, and so did every read between them.
-	Seq uint64 `json:"-"`
+	Latest    block.Block `json:"latest"`
+	Safe      block.Block `json:"safe"`
+	Finalized block.Block `json:"finalized"`
+	UpdatedAt time.Time   `json:"updatedAt"`
 }
 
 // Options configure a Tracker.
@@ -103,12 +44,17 @@ type Options struct {
 	// it is served. 0: a majority of the distinct operators of the
 	// upstreams given to New.
 	MinOperators int
-	Clock        clock.Clock           // nil: the wall clock
-	Logger       *slog.Logger          // nil: discard
-	Registry     prometheus.Registerer // nil: no metrics
+	// StallAfter is how long the highest head a usable upstream reports
+	// may stay above the served tip, with the tip not moving, before the
+	// tip counts as stalled (logged, and reported by Progress). 0: the
+	// longer of DefaultStallAfter and five poll intervals.
+	StallAfter time.Duration
+	Clock      clock.Clock           // nil: the wall clock
+	Logger     *slog.Logger          // nil: discard
+	Registry   prometheus.Registerer // nil: no metrics
 	// OnTip is called, outside the tracker's locks and in order, after
 	// every change of the served tip.
-	OnTip func(Tip)
+	OnTip func(block.Tip)
 }
 
 // Sentinel errors of PollOnce.
@@ -135,6 +81,7 @@ type upState struct {
 	extrasRound  uint64 // round of the last safe/finalized fetch in single-call mode
 	extrasDone   bool
 	failing      bool
+	wake         chan struct{} // PollNow: poll at once
 }
 
 // Tracker follows the heads of one network's upstreams and computes the
@@ -144,17 +91,22 @@ type Tracker struct {
 	ups      []*upstream.Upstream
 	interval time.Duration
 	k        int
-	clock    clock.Clock
-	log      *slog.Logger
-	metrics  *metrics
-	onTip    func(Tip)
+	// stallAfter is the resolved Options.StallAfter (progress.go).
+	stallAfter time.Duration
+	clock      clock.Clock
+	log        *slog.Logger
+	metrics    *metrics
+	onTip      func(block.Tip)
 
 	mu         sync.Mutex
 	states     map[*upstream.Upstream]*upState
-	tip        Tip
+	tip        block.Tip
 	served     map[uint64]common.Hash // the chain braid has served, by number
-	finWarned  Block                  // last conflicting finalized block warned about
-	pending    []Tip                  // OnTip calls not yet made
+	finWarned  block.Block            // last conflicting finalized block warned about
+	stall      stallState
+	known      chan struct{} // closed when the first tip has been handed to OnTip
+	knownOnce  sync.Once
+	pending    []block.Tip // OnTip calls not yet made
 	delivering bool
 
 	life    sync.Mutex
@@ -185,19 +137,23 @@ func New(network string, ups []*upstream.Upstream, opts Options) *Tracker {
 		k = len(operators)/2 + 1
 	}
 	t := &Tracker{
-		network:  network,
-		ups:      append([]*upstream.Upstream(nil), ups...),
-		interval: opts.PollInterval,
-		k:        k,
-		clock:    opts.Clock,
-		log:      opts.Logger.With("network", network),
-		metrics:  newMetrics(opts.Registry),
-		onTip:    opts.OnTip,
-		states:   make(map[*upstream.Upstream]*upState, len(ups)),
-		served:   map[uint64]common.Hash{},
+		network:    network,
+		ups:        append([]*upstream.Upstream(nil), ups...),
+		interval:   opts.PollInterval,
+		k:          k,
+		stallAfter: stallAfterFor(opts.StallAfter, opts.PollInterval),
+		clock:      opts.Clock,
+		log:        opts.Logger.With("network", network),
+		metrics:    newMetrics(opts.Registry),
+		onTip:      opts.OnTip,
+		states:     make(map[*upstream.Upstream]*upState, len(ups)),
+		served:     map[uint64]common.Hash{},
+		known:      make(chan struct{}),
 	}
+	t.stall.made = opts.Clock.Now()
+	t.stall.movedAt = t.stall.made
 	for _, u := range ups {
-		t.states[u] = &upState{u: u, view: chainView{}}
+		t.states[u] = &upState{u: u, view: chainView{}, wake: make(chan struct{}, 1)}
 	}
 	if k > len(operators) {
 		t.log.Warn("min_operators exceeds the number of operators: no tip will be served",
@@ -240,11 +196,15 @@ func (t *Tracker) Close() {
 }
 
 // Tip returns the served tip.
-func (t *Tracker) Tip() Tip {
+func (t *Tracker) Tip() block.Tip {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.tip
 }
+
+// Known is closed once the served tip is first known and OnTip has been
+// called with it.
+func (t *Tracker) Known() <-chan struct{} { return t.known }
 
 // MinOperators is how many distinct operators must hold a block for it to
 // be served.
@@ -286,7 +246,7 @@ func (t *Tracker) Observe(u *upstream.Upstream, h Heads) { t.observe(u, h, false
 
 // observeLatest records a new latest block for u, keeping its safe and
 // finalized blocks (the WebSocket follower learns only headers).
-func (t *Tracker) observeLatest(u *upstream.Upstream, b Block) {
+func (t *Tracker) observeLatest(u *upstream.Upstream, b block.Block) {
 	t.observe(u, Heads{Latest: b}, true)
 }
 
@@ -310,6 +270,11 @@ func (t *Tracker) observe(u *upstream.Upstream, h Heads, latestOnly bool) {
 	st.heads, st.reported = h, true
 	t.metrics.heads(t.network, u, h)
 	ch := t.recomputeLocked()
+	now := t.clock.Now()
+	if ch.kind != "" {
+		t.tipMovedLocked(now)
+	}
+	t.updateBehindLocked(now)
 	if ch.changed() {
 		t.pending = append(t.pending, ch.new)
 		t.metrics.served(t.network, ch.new)
@@ -336,6 +301,9 @@ func (t *Tracker) observe(u *upstream.Upstream, h Heads, latestOnly bool) {
 func (t *Tracker) flush() {
 	t.mu.Lock()
 	if t.delivering || t.onTip == nil {
+		if t.onTip == nil && t.tip.Known {
+			t.knownOnce.Do(func() { close(t.known) })
+		}
 		t.pending = nil
 		t.mu.Unlock()
 		return
@@ -347,6 +315,9 @@ func (t *Tracker) flush() {
 		t.mu.Unlock()
 		for _, tip := range batch {
 			t.onTip(tip)
+			if tip.Known {
+				t.knownOnce.Do(func() { close(t.known) })
+			}
 		}
 		t.mu.Lock()
 	}

@@ -7,14 +7,15 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/braidrpc/braid/internal/block"
 	"github.com/braidrpc/braid/internal/clock"
 )
 
 func TestOnTipIsCalledOncePerChangeOutsideTheLock(t *testing.T) {
 	ups := newUpstreams(t, "a", "b", "c")
-	var got []Tip
+	var got []block.Tip
 	var tr *Tracker
-	tr = New("test", ups, Options{OnTip: func(tip Tip) {
+	tr = New("test", ups, Options{OnTip: func(tip block.Tip) {
 		if tr.Tip() != tip { // would deadlock if called under the lock
 			t.Errorf("OnTip(%+v) but Tip() = %+v", tip, tr.Tip())
 		}
@@ -26,7 +27,7 @@ func TestOnTipIsCalledOncePerChangeOutsideTheLock(t *testing.T) {
 		obsL(2, blk(100, 0)), // no change
 		obsL(0, blk(101, 0)),
 		obsL(1, blk(101, 0)), // → 101
-		obs(2, withTags(blk(101, 0), blk(99, 0), Block{})),    // no change: one operator calls 99 safe
+		obs(2, withTags(blk(101, 0), blk(99, 0), block.Block{})),
 		obs(0, withTags(blk(101, 0), blk(99, 0), blk(98, 0))), // → safe 99
 		obs(1, withTags(blk(101, 0), blk(99, 0), blk(98, 0))), // → finalized 98
 		obsL(0, child(101, 1, 0)), obsL(1, child(101, 1, 0)),  // → reorg at 101
@@ -34,15 +35,15 @@ func TestOnTipIsCalledOncePerChangeOutsideTheLock(t *testing.T) {
 		obsL(2, blk(102, 1)), obsL(1, blk(102, 1)), // → 102
 		obsL(0, blk(102, 1)), obsL(0, blk(102, 1)), // no change
 		obs(0, withTags(blk(102, 1), blk(99, 0), blk(98, 0))), // no change
-		obsL(2, blk(103, 1)),                              // no change
-		obs(2, Heads{Safe: blk(99, 0)}),                   // ignored: no latest
-		obsL(1, Block{Number: 1, ParentHash: hash(0, 0)}), // ignored: no hash
-		obsL(1, blk(103, 1)),                              // → 103
+		obsL(2, blk(103, 1)),                                    // no change
+		obs(2, Heads{Safe: blk(99, 0)}),                         // ignored: no latest
+		obsL(1, block.Block{Number: 1, ParentHash: hash(0, 0)}), // ignored: no hash
+		obsL(1, blk(103, 1)),                                    // → 103
 	}
 	for _, s := range steps {
 		tr.Observe(ups[s.up], s.h)
 	}
-	want := []Block{blk(100, 0), blk(101, 0), blk(101, 0), blk(101, 0), child(101, 1, 0), blk(102, 1), blk(103, 1)}
+	want := []block.Block{blk(100, 0), blk(101, 0), blk(101, 0), blk(101, 0), child(101, 1, 0), blk(102, 1), blk(103, 1)}
 	if len(got) != len(want) {
 		t.Fatalf("OnTip called %d times, want %d: %+v", len(got), len(want), got)
 	}
@@ -129,7 +130,7 @@ func TestBlockJSON(t *testing.T) {
 	if string(raw) != want {
 		t.Fatalf("Marshal = %s, want %s", raw, want)
 	}
-	var back Block
+	var back block.Block
 	if err := json.Unmarshal([]byte(blockJSONText(b)), &back); err != nil || back != b {
 		t.Fatalf("Unmarshal = %+v, %v", back, err)
 	}
@@ -161,6 +162,35 @@ func TestMetricsShareARegistryAcrossNetworks(t *testing.T) {
 	} {
 		if got := metricValue(t, reg, c.name, c.labels); got != c.want {
 			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
+		}
+	}
+}
+
+// TestKnownClosesAfterTheFirstTipIsHandedOn: waiting on Known, a caller
+// finds the first tip already given to OnTip (the block stream, in braid).
+func TestKnownClosesAfterTheFirstTipIsHandedOn(t *testing.T) {
+	for _, withOnTip := range []bool{true, false} {
+		ups := newUpstreams(t, "a", "b")
+		var handed []block.Tip
+		opts := Options{}
+		if withOnTip {
+			opts.OnTip = func(tip block.Tip) { handed = append(handed, tip) }
+		}
+		tr := New("test", ups, opts)
+		tr.Observe(ups[0], latest(blk(5, 0)))
+		select {
+		case <-tr.Known():
+			t.Fatal("Known closed before any tip")
+		default:
+		}
+		tr.Observe(ups[1], latest(blk(5, 0)))
+		select {
+		case <-tr.Known():
+		default:
+			t.Fatalf("OnTip %v: Known not closed once the tip is known", withOnTip)
+		}
+		if withOnTip && (len(handed) != 1 || handed[0].Latest != blk(5, 0)) {
+			t.Fatalf("OnTip got %+v", handed)
 		}
 	}
 }

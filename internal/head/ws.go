@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/braidrpc/braid/internal/block"
 	"github.com/braidrpc/braid/internal/upstream"
 )
 
@@ -55,7 +56,7 @@ func (t *Tracker) follow(ctx context.Context, u *upstream.Upstream) {
 // established (so the next attempt starts from the shortest backoff).
 func (t *Tracker) followOnce(ctx context.Context, u *upstream.Upstream) (subscribed bool, err error) {
 	return u.Subscribe(ctx, json.RawMessage(`["newHeads"]`), func(result json.RawMessage) error {
-		var b Block
+		var b block.Block
 		if err := json.Unmarshal(result, &b); err != nil || b.IsZero() {
 			t.log.Debug("ignoring malformed newHeads notification", "upstream", u.Name, "operator", u.Operator)
 			return nil

@@ -13,6 +13,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/braidrpc/braid/internal/block"
 	"github.com/braidrpc/braid/internal/clock"
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/upstream"
@@ -34,7 +35,7 @@ type wsSub struct {
 	close chan struct{}
 }
 
-func (s *wsSub) notify(sub string, b Block) {
+func (s *wsSub) notify(sub string, b block.Block) {
 	s.send <- fmt.Sprintf(`{"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":%q,"result":%s}}`, sub, blockJSONText(b))
 }
 
@@ -123,7 +124,7 @@ func TestWebSocketFollower(t *testing.T) {
 	t.Cleanup(tr.Close)
 	tr.Start(context.Background())
 
-	waitLatest := func(want Block) {
+	waitLatest := func(want block.Block) {
 		t.Helper()
 		waitFor(t, fmt.Sprintf("latest %d", want.Number), func() bool {
 			h, _ := tr.Heads(u)

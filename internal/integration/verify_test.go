@@ -181,4 +181,17 @@ func TestVerifiedReadsSurviveThreeLiars(t *testing.T) {
 			t.Errorf("%s lied and was not caught: %v", liar, caught)
 		}
 	}
+	// /status lists the lies (for the status page), newest first.
+	lies := s.gw.Status().Networks[0].Lies
+	listed := map[string]bool{}
+	for i, l := range lies {
+		listed[l.Operator] = true
+		if l.Method == "" || l.Upstream == "" || !strings.Contains(l.Reason, "verification failed") ||
+			(i > 0 && l.Time.After(lies[i-1].Time)) {
+			t.Errorf("lie %d: %+v", i, l)
+		}
+	}
+	if listed["operator-1"] || !listed["operator-2"] || !listed["operator-3"] || !listed["operator-4"] {
+		t.Errorf("/status lies name %v", listed)
+	}
 }

@@ -21,6 +21,11 @@ const (
 	// itself refuses work because a configured limit was reached.
 	CodeLimitExceeded = -32005
 
+	// CodeResponseTooLarge is go-ethereum's code for a batch whose answers
+	// passed its size bound (rpc.batch-response-max-size): the members
+	// after that point get it instead of their answer.
+	CodeResponseTooLarge = -32003
+
 	// CodeUnavailable: no upstream of the network could be tried at all
 	// (none configured as usable, all quarantined or out of budget).
 	CodeUnavailable = -32040
@@ -150,6 +155,8 @@ func CodeString(code int) string {
 		return "internal"
 	case CodeLimitExceeded:
 		return "limit_exceeded"
+	case CodeResponseTooLarge:
+		return "response_too_large"
 	case CodeUnavailable:
 		return "unavailable"
 	case CodeUpstreamsFailed:

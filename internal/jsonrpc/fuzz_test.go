@@ -95,13 +95,17 @@ func checkDecode(t *testing.T, body []byte, maxBatch int) {
 			r = ResultResponse(req.ID, json.RawMessage("1"))
 		}
 		out := r.AppendJSON(nil)
+		if r.Size() != len(out) {
+			t.Fatalf("member %d: Size %d, wire form %d bytes", i, r.Size(), len(out))
+		}
 		if !validOut(out) {
 			t.Fatalf("member %d: answer is not valid JSON: %q", i, out)
 		}
 		answers = append(answers, r)
 	}
-	if out := AppendBatch(nil, answers); !validOut(out) {
-		t.Fatalf("batch answer is not valid JSON: %q", out)
+	var out bytes.Buffer
+	if n, err := WriteBatch(&out, answers); err != nil || n != int64(out.Len()) || BatchSize(answers) != out.Len() || !validOut(out.Bytes()) {
+		t.Fatalf("batch answer (%d bytes written, BatchSize %d, %v) is not valid JSON: %q", n, BatchSize(answers), err, out.Bytes())
 	}
 }
 

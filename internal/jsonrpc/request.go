@@ -14,6 +14,10 @@ type Request struct {
 	ID     json.RawMessage
 	Method string
 	Params json.RawMessage
+	// Client names who sent the call (its address, as the server tells
+	// clients apart) for the per-client caps; "" when unknown, which no
+	// per-client cap counts. Not part of the wire form.
+	Client string
 }
 
 // IsNotification reports whether the client sent no id, so expects no answer.

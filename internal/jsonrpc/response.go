@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strconv"
 )
 
@@ -65,16 +66,96 @@ func (e *Error) appendJSON(dst []byte) []byte {
 	return append(dst, '}')
 }
 
-// AppendBatch appends a JSON array of responses.
-func AppendBatch(dst []byte, rs []*Response) []byte {
-	dst = append(dst, '[')
+// Size is the length of r's wire form (what AppendJSON appends and WriteTo
+// writes), known without building it: a Content-Length, or what an answer
+// costs against a batch's bound.
+func (r *Response) Size() int {
+	n := len(`{"jsonrpc":"2.0","id":`) + rawLen(r.ID) + len("}")
+	if r.Error != nil {
+		return n + len(`,"error":`) + len(r.Error.appendJSON(nil))
+	}
+	return n + len(`,"result":`) + rawLen(r.Result)
+}
+
+// rawLen is the length raw is written with: null when empty.
+func rawLen(raw json.RawMessage) int {
+	if len(raw) == 0 {
+		return len("null")
+	}
+	return len(raw)
+}
+
+// WriteTo writes r's wire form to w: the bytes AppendJSON appends, with
+// the result bytes written as they are instead of copied, so that an
+// answer of many megabytes is never held twice.
+func (r *Response) WriteTo(w io.Writer) (int64, error) {
+	_, n, err := r.writeTo(w, nil)
+	return n, err
+}
+
+// writeTo is WriteTo with a scratch buffer for the envelope, returned for
+// reuse.
+func (r *Response) writeTo(w io.Writer, scratch []byte) ([]byte, int64, error) {
+	if r.Error != nil || len(r.Result) <= 256 {
+		scratch = r.AppendJSON(scratch[:0])
+		n, err := w.Write(scratch)
+		return scratch, int64(n), err
+	}
+	head := append(scratch[:0], `{"jsonrpc":"2.0","id":`...)
+	if len(r.ID) == 0 {
+		head = append(head, "null"...)
+	} else {
+		head = append(head, r.ID...)
+	}
+	head = append(head, `,"result":`...)
+	var total int64
+	for _, part := range [][]byte{head, r.Result, []byte("}")} {
+		n, err := w.Write(part)
+		total += int64(n)
+		if err != nil {
+			return head, total, err
+		}
+	}
+	return head, total, nil
+}
+
+// BatchSize is the length of the JSON array of rs that WriteBatch writes.
+func BatchSize(rs []*Response) int {
+	n := len("[]") + max(len(rs)-1, 0) // brackets and commas
+	for _, r := range rs {
+		n += r.Size()
+	}
+	return n
+}
+
+// WriteBatch writes the JSON array of rs to w member by member, each as
+// WriteTo writes it: the array is never assembled in memory.
+func WriteBatch(w io.Writer, rs []*Response) (int64, error) {
+	var scratch []byte
+	var total int64
+	write := func(b []byte) error {
+		n, err := w.Write(b)
+		total += int64(n)
+		return err
+	}
+	if err := write([]byte("[")); err != nil {
+		return total, err
+	}
 	for i, r := range rs {
 		if i > 0 {
-			dst = append(dst, ',')
+			if err := write([]byte(",")); err != nil {
+				return total, err
+			}
 		}
-		dst = r.AppendJSON(dst)
+		var n int64
+		var err error
+		scratch, n, err = r.writeTo(w, scratch)
+		total += n
+		if err != nil {
+			return total, err
+		}
 	}
-	return append(dst, ']')
+	return total, write([]byte("]"))
 }
 
 // AppendRequest appends the wire form of an outgoing call with a numeric id.

@@ -1,6 +1,7 @@
 package jsonrpc
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -90,7 +91,7 @@ func TestAppendJSONMessageRoundTrip(t *testing.T) {
 	}
 }
 
-func TestAppendBatch(t *testing.T) {
+func TestWriteBatch(t *testing.T) {
 	tests := []struct {
 		rs   []*Response
 		want string
@@ -101,18 +102,64 @@ func TestAppendBatch(t *testing.T) {
 			ResultResponse(json.RawMessage(`1`), json.RawMessage(`"0x1"`)),
 			ErrorResponse(json.RawMessage(`null`), Errorf(CodeInvalidRequest, "bad")),
 			ResultResponse(json.RawMessage(`"x"`), json.RawMessage(`{}`)),
-		}, `[{"jsonrpc":"2.0","id":1,"result":"0x1"},{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"bad"}},{"jsonrpc":"2.0","id":"x","result":{}}]`},
+			ResultResponse(nil, json.RawMessage(`"`+strings.Repeat("ab", 300)+`"`)),
+		}, `[{"jsonrpc":"2.0","id":1,"result":"0x1"},{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"bad"}},{"jsonrpc":"2.0","id":"x","result":{}},` +
+			`{"jsonrpc":"2.0","id":null,"result":"` + strings.Repeat("ab", 300) + `"}]`},
 	}
 	for _, tt := range tests {
-		got := AppendBatch(nil, tt.rs)
-		if string(got) != tt.want {
-			t.Errorf("got  %s\nwant %s", got, tt.want)
+		var b bytes.Buffer
+		n, err := WriteBatch(&b, tt.rs)
+		got := b.String()
+		if err != nil || got != tt.want {
+			t.Errorf("got  %s (%v)\nwant %s", got, err, tt.want)
 		}
-		if !json.Valid(got) {
+		if n != int64(len(got)) || BatchSize(tt.rs) != len(got) {
+			t.Errorf("WriteBatch says %d bytes, BatchSize %d, written %d", n, BatchSize(tt.rs), len(got))
+		}
+		if !json.Valid(b.Bytes()) {
 			t.Errorf("invalid JSON: %s", got)
 		}
 	}
 }
+
+// TestWriteToMatchesAppendJSON: WriteTo writes what AppendJSON appends,
+// Size says how long it is, and a large result is written from its own
+// bytes, never copied.
+func TestWriteToMatchesAppendJSON(t *testing.T) {
+	big := json.RawMessage(`"` + strings.Repeat("f", 1<<20) + `"`)
+	for _, r := range []*Response{
+		ResultResponse(json.RawMessage(`1`), json.RawMessage(`"0x1"`)),
+		ResultResponse(nil, nil),
+		ResultResponse(json.RawMessage(`"id"`), big),
+		ErrorResponse(json.RawMessage(`7`), &Error{Code: 3, Message: "é \"x\"", Data: json.RawMessage(`"0x08"`)}),
+		ErrorResponse(nil, &Error{}),
+	} {
+		want := r.AppendJSON(nil)
+		var b bytes.Buffer
+		n, err := r.WriteTo(&b)
+		if err != nil || b.String() != string(want) || n != int64(len(want)) || r.Size() != len(want) {
+			t.Errorf("WriteTo %.80s (%d, %v), Size %d; AppendJSON %.80s (%d)", b.String(), n, err, r.Size(), want, len(want))
+		}
+	}
+	var sizes []int
+	w := writerFunc(func(p []byte) (int, error) {
+		sizes = append(sizes, len(p))
+		if len(p) == len(big) && &p[0] != &big[0] {
+			t.Error("the result was copied before it was written")
+		}
+		return len(p), nil
+	})
+	if _, err := ResultResponse(json.RawMessage(`1`), big).WriteTo(w); err != nil {
+		t.Fatal(err)
+	}
+	if len(sizes) != 3 || sizes[1] != len(big) {
+		t.Errorf("writes of %v bytes, want the envelope, the result as one write, the closing brace", sizes)
+	}
+}
+
+type writerFunc func(p []byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
 func TestAppendRequest(t *testing.T) {
 	tests := []struct {

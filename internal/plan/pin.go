@@ -40,6 +40,13 @@ type Pinning struct {
 	Hash common.Hash
 	// Explicit: the client named the block by number (or "earliest").
 	Explicit bool
+	// Ahead: the call names a block above the served tip (MinHead is
+	// beyond it). Floor is then the served tip's number: when no upstream
+	// has reached MinHead, upstreams holding Floor answer what a node
+	// answers for a block it does not have yet (null, "header not found",
+	// a log range beyond its head) instead of the call failing.
+	Ahead bool
+	Floor uint64
 }
 
 // Pin fixes the call to tip. Calls about "now" are pinned to the tip's
@@ -51,6 +58,14 @@ type Pinning struct {
 // how far behind the tip an upstream may be for methods braid does not
 // know.
 func (pl *Plan) Pin(tip Tip, maxLag uint64) Pinning {
+	p := pl.pin(tip, maxLag)
+	if tip.Known && p.MinHead > tip.Latest.Number {
+		p.Ahead, p.Floor = true, tip.Latest.Number
+	}
+	return p
+}
+
+func (pl *Plan) pin(tip Tip, maxLag uint64) Pinning {
 	p := Pinning{Params: pl.Params}
 	if !tip.Known {
 		return p

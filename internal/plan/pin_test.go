@@ -33,6 +33,7 @@ func TestPin(t *testing.T) {
 		minHead              uint64
 		block                uint64
 		hasBlock, state      bool
+		ahead                bool // names a block above the tip: Floor is the tip
 	}{
 		{name: "blockNumber answered from the tip", method: "eth_blockNumber", params: `[]`, wantLocal: `"0x64"`},
 		{name: "latest pinned by hash", method: "eth_getBalance", params: `[` + pinAddr + `,"latest"]`,
@@ -48,7 +49,17 @@ func TestPin(t *testing.T) {
 		{name: "explicit old block", method: "eth_getBalance", params: `[` + pinAddr + `,"0x10"]`,
 			minHead: 16, block: 16, hasBlock: true, state: true},
 		{name: "explicit future block", method: "eth_getBlockByNumber", params: `["0x65",false]`,
-			minHead: 101, block: 101, hasBlock: true},
+			minHead: 101, block: 101, hasBlock: true, ahead: true},
+		{name: "explicit tip block is not ahead", method: "eth_getBlockByNumber", params: `["0x64",false]`,
+			minHead: 100, block: 100, hasBlock: true},
+		{name: "receipts of a future block", method: "eth_getBlockReceipts", params: `["0x1000"]`,
+			minHead: 4096, block: 4096, hasBlock: true, ahead: true},
+		{name: "state at a future block", method: "eth_getBalance", params: `[` + pinAddr + `,"0x65"]`,
+			minHead: 101, block: 101, hasBlock: true, state: true, ahead: true},
+		{name: "logs range past the tip", method: "eth_getLogs", params: `[{"fromBlock":"0x60","toBlock":"0x70"}]`,
+			wantParams: `[{"fromBlock":"0x60","toBlock":"0x70"}]`, minHead: 112, block: 96, hasBlock: true, ahead: true},
+		{name: "logs starting past the tip", method: "eth_getLogs", params: `[{"fromBlock":"0x70"}]`,
+			wantParams: `[{"fromBlock":"0x70","toBlock":"0x64"}]`, minHead: 112, block: 100, hasBlock: true, ahead: true},
 		{name: "EIP-1898 by number tag", method: "eth_getStorageAt", params: `[` + pinAddr + `,"0x0",{"blockNumber":"latest"}]`,
 			wantParams: `[` + pinAddr + `,"0x0",` + latestObj + `]`, minHead: 100, block: 100, hasBlock: true, state: true},
 		{name: "EIP-1898 by hash is sent as is", method: "eth_getBalance", params: `[` + pinAddr + `,` + safeObj + `]`,
@@ -87,6 +98,9 @@ func TestPin(t *testing.T) {
 			if got.MinHead != tt.minHead || got.Block != tt.block || got.HasBlock != tt.hasBlock || got.State != tt.state {
 				t.Errorf("minHead %d block %d hasBlock %v state %v; want %d %d %v %v",
 					got.MinHead, got.Block, got.HasBlock, got.State, tt.minHead, tt.block, tt.hasBlock, tt.state)
+			}
+			if got.Ahead != tt.ahead || (tt.ahead && got.Floor != testTip.Latest.Number) || (!tt.ahead && got.Floor != 0) {
+				t.Errorf("ahead %v floor %d; want %v", got.Ahead, got.Floor, tt.ahead)
 			}
 		})
 	}

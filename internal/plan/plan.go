@@ -43,11 +43,16 @@ func NewPlanner(p config.Methods, q *QuorumPolicy) *Planner {
 }
 
 // Plan classifies req and checks its params. The error, when not nil, is
-// what the client gets: -32601 for a method the policy refuses, -32602 for
-// params braid can tell are wrong.
+// what the client gets: -32601 for a method the policy refuses (the
+// network's deny and allow lists, and the node-private methods methods.allow
+// does not name), -32602 for params braid can tell are wrong.
 func (p *Planner) Plan(req *jsonrpc.Request) (*Plan, *jsonrpc.Error) {
 	if !p.allowed(req.Method) {
 		return nil, jsonrpc.Errorf(jsonrpc.CodeMethodNotFound, "the method %s is not allowed on this endpoint", req.Method)
+	}
+	if group, private := privatePattern(req.Method); private && !privateAllowed(p.allow, req.Method, group) {
+		return nil, jsonrpc.Errorf(jsonrpc.CodeMethodNotFound,
+			"the method %s is not available on this endpoint: it uses or changes a node's own keys or administration; an operator can allow it in methods.allow", req.Method)
 	}
 	verify, ok := p.verifyPolicy(req.Method)
 	if !ok {

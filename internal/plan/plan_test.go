@@ -59,7 +59,7 @@ func TestPlanPolicy(t *testing.T) {
 		{"deny prefix", config.Methods{Deny: []string{"debug_*", "txpool_*"}},
 			[]string{"eth_call", "trace_block", "debugx"}, []string{"debug_traceTransaction", "debug_", "txpool_content"}},
 		{"deny exact", config.Methods{Deny: []string{"eth_sendRawTransaction"}},
-			[]string{"eth_sendTransaction", "eth_sendRawTransactionX"}, []string{"eth_sendRawTransaction"}},
+			[]string{"eth_sendRawTransactionSync", "eth_sendRawTransactionX"}, []string{"eth_sendRawTransaction"}},
 		{"deny ignores case", config.Methods{Deny: []string{"debug_*", "eth_sendRawTransaction"}},
 			[]string{"eth_call"}, []string{"Debug_traceTransaction", "DEBUG_traceCall", "eth_SendRawTransaction"}},
 		{"deny wins over allow", config.Methods{Allow: []string{"debug_*", "eth_chainId"}, Deny: []string{"debug_traceCall"}},
@@ -91,6 +91,67 @@ func TestPlanPolicy(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestPlanNodePrivateMethods: methods that use or change a node's own keys
+// or administration are refused by default, with a message that says how
+// to allow them; methods.allow must name them (or their group), a broad
+// pattern is not enough; deny still wins.
+func TestPlanNodePrivateMethods(t *testing.T) {
+	private := []string{
+		"admin_peers", "admin_addPeer", "admin_startHTTP", "personal_unlockAccount", "personal_sign",
+		"miner_setEtherbase", "engine_newPayloadV4", "engine_forkchoiceUpdatedV3", "clique_propose", "les_serverInfo",
+		"eth_sign", "eth_signTransaction", "eth_signTypedData", "eth_signTypedData_v4", "eth_sendTransaction", "eth_resend",
+		"debug_setHead", "debug_setGCPercent", "debug_setBlockProfileRate", "debug_startCPUProfile",
+		"debug_writeMemProfile", "debug_chaindbCompact", "debug_freeOSMemory", "debug_verbosity",
+		"Admin_peers", "ETH_SIGN", "debug_SETHEAD",
+	}
+	public := []string{
+		"eth_accounts", "eth_sendRawTransaction", "eth_call", "eth_simulateV1", "debug_traceTransaction",
+		"debug_traceCall", "debug_getBadBlocks", "debug_getRawBlock", "txpool_content", "net_version",
+	}
+	p := NewPlanner(config.Methods{}, nil)
+	for _, m := range private {
+		_, err := p.Plan(req(m, ""))
+		want := "the method " + m + " is not available on this endpoint: it uses or changes a node's own keys or administration; an operator can allow it in methods.allow"
+		if err == nil || err.Code != jsonrpc.CodeMethodNotFound || err.Message != want {
+			t.Errorf("%s: got %v, want -32601 %q", m, err, want)
+		}
+	}
+	for _, m := range public {
+		if _, err := p.Plan(req(m, "")); err != nil && err.Code == jsonrpc.CodeMethodNotFound {
+			t.Errorf("%s refused: %s", m, err.Message)
+		}
+	}
+
+	for _, tt := range []struct {
+		allow   []string
+		allowed []string
+		refused []string
+	}{
+		{[]string{"admin_peers", "eth_sign"}, []string{"admin_peers", "eth_sign"}, []string{"admin_addPeer", "eth_signTransaction", "Admin_peers"}},
+		{[]string{"admin_*", "eth_sign*", "debug_setHead*"}, []string{"admin_addPeer", "eth_signTypedData_v4", "debug_setHead"}, []string{"personal_sign", "debug_setGCPercent"}},
+		{[]string{"*"}, []string{"eth_call", "debug_traceCall"}, []string{"admin_peers", "eth_sendTransaction"}},
+		{[]string{"eth_*", "debug_*"}, []string{"eth_call", "debug_traceCall"}, []string{"eth_sign", "eth_sendTransaction", "debug_setHead"}},
+		{[]string{"eth_s*"}, []string{"eth_sendRawTransaction"}, []string{"eth_sign", "eth_sendTransaction"}},
+	} {
+		p := NewPlanner(config.Methods{Allow: tt.allow}, nil)
+		for _, m := range tt.allowed {
+			if _, err := p.Plan(req(m, "")); err != nil && err.Code == jsonrpc.CodeMethodNotFound {
+				t.Errorf("allow %v: %s refused: %s", tt.allow, m, err.Message)
+			}
+		}
+		for _, m := range tt.refused {
+			if _, err := p.Plan(req(m, "")); err == nil || err.Code != jsonrpc.CodeMethodNotFound {
+				t.Errorf("allow %v: %s not refused (%v)", tt.allow, m, err)
+			}
+		}
+	}
+	// Deny wins over an explicit allow.
+	p = NewPlanner(config.Methods{Allow: []string{"admin_peers"}, Deny: []string{"admin_*"}}, nil)
+	if _, err := p.Plan(req("admin_peers", "")); err == nil || !strings.Contains(err.Message, "not allowed") {
+		t.Errorf("deny did not win: %v", err)
 	}
 }
 

@@ -151,6 +151,7 @@ func warnings(n *config.Network, r *Network, live *Live) []string {
 	ops, q := len(r.Operators), r.Quorum
 	bestEffort := q.OnShortfall == config.OnShortfallBestEffort
 
+	w = append(w, n.Warnings()...) // what config finds suspicious (the same URL twice)
 	if ops == 1 {
 		add("all upstreams are run by one operator (%s): its outage or its lie reaches every client", r.Operators[0].Name)
 	}
@@ -171,9 +172,13 @@ func warnings(n *config.Network, r *Network, live *Live) []string {
 		add("on_shortfall is best_effort: when operators fail, answers may rest on fewer than k operators")
 	}
 	if ops > 1 {
+		upstreams := 0 // distinct endpoints
 		for _, op := range r.Operators {
-			if 2*len(op.Upstreams) > len(n.Upstreams) {
-				add("operator %s runs %d of %d upstreams", op.Name, len(op.Upstreams), len(n.Upstreams))
+			upstreams += len(op.Upstreams)
+		}
+		for _, op := range r.Operators {
+			if 2*len(op.Upstreams) > upstreams {
+				add("operator %s runs %d of %d upstreams", op.Name, len(op.Upstreams), upstreams)
 			}
 		}
 	}

@@ -170,28 +170,52 @@ func Build(n *config.Network, live *Live) (*Network, error) {
 }
 
 // operators lists n's distinct operators with their upstreams and, when
-// live is set, their live figures.
+// live is set, their live figures. An upstream whose URL an earlier one
+// has is that one's endpoint: it is counted once, under the earlier
+// upstream's operator, and an operator with no endpoint of its own is not
+// counted at all (config.Network.DistinctOperators).
 func operators(n *config.Network, live *Live) []Operator {
-	names := n.Operators()
+	names := n.DistinctOperators()
 	ops := make([]Operator, len(names))
 	index := make(map[string]int, len(names))
 	for i, name := range names {
 		ops[i].Name = name
 		index[name] = i
 	}
-	for _, u := range n.Upstreams {
-		op := &ops[index[u.Operator]]
-		op.Upstreams = append(op.Upstreams, u.Name)
+	again := make(map[int]int) // a repeated upstream → the first with its URL
+	for _, d := range n.SameEndpoints() {
+		again[d.Again] = d.First
+	}
+	// alias maps an operator that is not counted to the one whose endpoint
+	// its upstreams are, so that the reads they served count there.
+	alias := make(map[string]string)
+	for j, u := range n.Upstreams {
+		first, repeated := again[j]
+		if !repeated {
+			op := &ops[index[u.Operator]]
+			op.Upstreams = append(op.Upstreams, u.Name)
+			continue
+		}
+		if _, counted := index[u.Operator]; !counted && alias[u.Operator] == "" {
+			alias[u.Operator] = n.Upstreams[first].Operator
+		}
 	}
 	if live == nil {
 		return ops
 	}
+	served := make(map[string]uint64, len(live.Served))
+	for name, v := range live.Served {
+		if to, ok := alias[name]; ok {
+			name = to
+		}
+		served[name] += v
+	}
 	var total uint64
 	for i := range ops {
 		op := &ops[i]
-		usable := live.Usable[op.Name]
+		usable := min(live.Usable[op.Name], len(op.Upstreams))
 		op.Usable = &usable
-		op.Served = live.Served[op.Name]
+		op.Served = served[op.Name]
 		total += op.Served
 		if until, ok := live.Quarantined[op.Name]; ok && (live.Now.IsZero() || until.After(live.Now)) {
 			until := until.UTC()

@@ -484,3 +484,89 @@ func TestVerifiedIntegrity(t *testing.T) {
 		})
 	}
 }
+
+// sameURL is topology(ops) with upstream again's URL set to first's,
+// spelled differently (upper-case host, default port, trailing slash).
+func sameURL(ops string, first, again int) config.Network {
+	n := topology(ops)
+	u := n.Upstreams[first].URL
+	n.Upstreams[again].URL = strings.Replace(strings.ToUpper(u[:8])+u[8:], ".com/", ".COM:443/", 1) + "/"
+	return n
+}
+
+// TestSameURLCountsOnce: one URL configured under two operators is one
+// endpoint run by one operator, counted once (as the first's) in every
+// figure; the report warns, naming both, and never shows the URL's path.
+func TestSameURLCountsOnce(t *testing.T) {
+	n := sameURL("a b c", 0, 1) // b's only URL is a's
+	n.Quorum = quorum(2, config.OnShortfallError)
+	r, err := Build(&n, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, op := range r.Operators {
+		got = append(got, op.Name+":"+strings.Join(op.Upstreams, ","))
+	}
+	if want := []string{"a:a-1", "c:c-1"}; !slices.Equal(got, want) {
+		t.Errorf("operators = %q, want %q", got, want)
+	}
+	// Two operators: a tip needs both, so losing one stops reads, and k 2
+	// needs both too.
+	if a := r.Availability; a.Reads != 1 || a.Transactions != 2 || a.Min != 1 || *a.QuorumReads != 1 {
+		t.Errorf("availability = %+v, want reads 1, transactions 2, min 1", a)
+	}
+	want := `upstreams "a-1" (operator a) and "b-1" (operator b) have the same URL (https://a.example.com/…): one endpoint cannot be two independent operators, so the report counts it once, as operator a's`
+	if len(r.Warnings) == 0 || !strings.HasPrefix(r.Warnings[0], want) {
+		t.Errorf("warnings = %q\nwant the first to start with %q", r.Warnings, want)
+	}
+	for _, w := range r.Warnings {
+		if strings.Contains(w, "SECRETKEY") || strings.Contains(w, "/v3") {
+			t.Errorf("warning shows the URL's path: %q", w)
+		}
+	}
+
+	// The same URL twice under one operator is one upstream.
+	n = sameURL("a a b", 0, 1)
+	r, err = Build(&n, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Operators) != 2 || !slices.Equal(r.Operators[0].Upstreams, []string{"a-1"}) {
+		t.Errorf("operators = %+v, want a with a-1 only, and b", r.Operators)
+	}
+	for _, w := range r.Warnings {
+		if strings.HasPrefix(w, "operator a runs") {
+			t.Errorf("a's repeated URL counted as a second upstream: %q", w)
+		}
+	}
+	if want := `upstreams "a-1" and "a-2" of operator a have the same URL (https://a.example.com/…): it is one endpoint and counts as one upstream`; !slices.Contains(r.Warnings, want) {
+		t.Errorf("warnings = %q, want %q", r.Warnings, want)
+	}
+}
+
+// TestSameURLLive: reads an uncounted operator's upstream served are the
+// shared endpoint's, so they count for the operator it is counted under;
+// usable counts no more upstreams than the operator has.
+func TestSameURLLive(t *testing.T) {
+	n := sameURL("a a b c", 0, 3)           // c's only URL is a's; a's two URLs differ
+	n.Upstreams[1].URL = n.Upstreams[0].URL // a-2 repeats a-1
+	r, err := Build(&n, &Live{
+		Window: time.Hour,
+		Served: map[string]uint64{"a": 10, "b": 20, "c": 10},
+		Usable: map[string]int{"a": 2, "b": 1, "c": 1},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Operators) != 2 {
+		t.Fatalf("operators = %+v, want a and b", r.Operators)
+	}
+	a, b := r.Operators[0], r.Operators[1]
+	if a.Served != 20 || b.Served != 20 || r.Requests != 40 || a.Share != 0.5 {
+		t.Errorf("served a %d, b %d, requests %d, a's share %v; want 20, 20, 40, 0.5", a.Served, b.Served, r.Requests, a.Share)
+	}
+	if *a.Usable != 1 || *b.Usable != 1 {
+		t.Errorf("usable a %d, b %d; want 1, 1", *a.Usable, *b.Usable)
+	}
+}

@@ -61,7 +61,10 @@ var (
 		"service unavailable", "backend", "upstream", "try again", "no response", "connection",
 		"overloaded", "busy", "server error",
 	}
-	finalPrefixes = []string{"execution reverted", "vm execution error", "revert"}
+	// "invalid block range params" is go-ethereum's answer to a log range
+	// that ends before it starts: the request's fault on every node (it
+	// would otherwise match "block range", a provider's range limit).
+	finalPrefixes = []string{"execution reverted", "vm execution error", "revert", "invalid block range params"}
 )
 
 // classify decides what an upstream's error answer means. Order matters: a

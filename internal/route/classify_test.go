@@ -21,6 +21,7 @@ func TestClassify(t *testing.T) {
 		{-32602, "invalid argument 0: hex string has length 3, want 40 for common.Address", final},
 		{-32003, "transaction rejected", final},
 		{-32000, "max fee per gas less than block base fee", final},
+		{-32602, "invalid block range params", final},
 		// This node cannot serve it.
 		{-32000, "missing trie node 1a2b (path )", unsupported},
 		{-32000, "header not found", unsupported},

@@ -74,6 +74,10 @@ type Router struct {
 	metrics     *upstream.Metrics
 	rmetrics    *Metrics
 	latency     *classRing
+	// doubts holds error answers that count against their upstream only
+	// once another operator could answer the same request (see doubt.go);
+	// nil when the network has a single operator.
+	doubts *doubts
 }
 
 // New returns a router over ups.
@@ -93,7 +97,18 @@ func New(ups []*upstream.Upstream, opts Options) *Router {
 	if opts.Rand == nil {
 		opts.Rand = rand.Float64
 	}
+	var ops []string
+	for _, u := range ups {
+		if !slices.Contains(ops, u.Operator) {
+			ops = append(ops, u.Operator)
+		}
+	}
+	var dbt *doubts
+	if len(ops) > 1 {
+		dbt = newDoubts(opts.Clock)
+	}
 	return &Router{
+		doubts:      dbt,
 		network:     opts.Network,
 		upstreams:   ups,
 		maxAttempts: opts.MaxAttempts,
@@ -141,6 +156,18 @@ type Call struct {
 	// Exclude keeps the call away from these operators' upstreams (ones
 	// whose answers already failed verification).
 	Exclude []string
+	// Ahead: the call names a block above the served tip, whose number is
+	// Floor. When no usable upstream has reached MinHead, the upstreams
+	// that hold Floor take the call instead, highest head first, and what
+	// they say about a block they do not have yet (null, "header not
+	// found", a log range beyond their head) is the answer, as a node's
+	// would be, not an outage: no upstream is marked for it.
+	Ahead bool
+	Floor uint64
+
+	// beyond: Ahead applies (no upstream reached MinHead when the call
+	// started); set by Do.
+	beyond bool
 }
 
 // Result is the answer a call got and who gave it.
@@ -152,6 +179,10 @@ type Result struct {
 	// specific error one of them gave (e.g. the method does not exist),
 	// not an answer about the chain.
 	Unserved bool
+	// Rejected (with Unserved): two operators gave Response, the same
+	// error, to this very request: the request is at fault, no other
+	// upstream would answer it otherwise, and nobody was marked for it.
+	Rejected bool
 }
 
 // outcome is one finished attempt, already recorded in the upstream's
@@ -165,6 +196,10 @@ type outcome struct {
 	hedge   bool
 }
 
+// rejected: a second operator answered the request with the same error
+// (see doubt.go); it is passed on as the request's fault.
+const rejected verdict = -1
+
 // Do routes c: the best upstream first; the next one on failure, or
 // alongside a slow first one (hedging), until an answer that is the call's
 // result, the attempt budget, or the deadline. Between rounds over
@@ -174,6 +209,7 @@ type outcome struct {
 func (r *Router) Do(ctx context.Context, c Call) (*Result, error) {
 	ctx, cancelAll := context.WithCancel(ctx)
 	defer cancelAll()
+	c = r.prepare(c)
 	var (
 		results  = make(chan outcome, r.maxAttempts)
 		tried    = map[*upstream.Upstream]bool{} // this round
@@ -256,30 +292,58 @@ func (r *Router) Do(ctx context.Context, c Call) (*Result, error) {
 			}
 		case o := <-results:
 			inflight--
-			if o.good {
-				if o.hedge {
-					r.rmetrics.hedge(r.network, "won")
-				} else if hedges > 0 {
-					r.rmetrics.hedge(r.network, "lost")
-				}
-				return &Result{Response: o.resp, Upstream: o.u, Attempts: launched}, nil
+			if res := r.result(o, launched, hedges); res != nil {
+				return res, nil
 			}
 			if ctx.Err() != nil {
 				return nil, r.deadline(ctx, attempts)
 			}
-			a := Attempt{Upstream: o.u.Name, Operator: o.u.Operator}
-			if o.err != nil {
-				a.Error = o.err.Error()
-			} else {
-				a.Error = o.verdict.String() + ": " + o.resp.Error.Message
+			attempts = append(attempts, o.attempt())
+			if o.err == nil {
 				lastRPC = &o
 			}
-			attempts = append(attempts, a)
 			if o.verdict == unsupported {
 				excluded[o.u] = true
 			}
 		}
 	}
+}
+
+// prepare readies c for Do: whether it names a block nobody has yet, and
+// the failures whose doubt ran out are counted.
+func (r *Router) prepare(c Call) Call {
+	c.beyond = r.beyondHeads(c)
+	if r.doubts != nil {
+		r.count(r.doubts.expired())
+	}
+	return c
+}
+
+// result is the call's result when attempt o ends it (an answer, or an
+// error that is the request's fault), nil when the call goes on.
+func (r *Router) result(o outcome, launched, hedges int) *Result {
+	switch {
+	case o.verdict == rejected:
+		return &Result{Response: o.resp, Upstream: o.u, Attempts: launched, Unserved: true, Rejected: true}
+	case !o.good:
+		return nil
+	case o.hedge:
+		r.rmetrics.hedge(r.network, "won")
+	case hedges > 0:
+		r.rmetrics.hedge(r.network, "lost")
+	}
+	return &Result{Response: o.resp, Upstream: o.u, Attempts: launched}
+}
+
+// attempt describes a failed attempt for the client's error data.
+func (o *outcome) attempt() Attempt {
+	a := Attempt{Upstream: o.u.Name, Operator: o.u.Operator}
+	if o.err != nil {
+		a.Error = o.err.Error()
+	} else {
+		a.Error = o.verdict.String() + ": " + o.resp.Error.Message
+	}
+	return a
 }
 
 // usable counts the upstreams that may be sent requests.
@@ -376,6 +440,11 @@ func (r *Router) attempt(ctx context.Context, u *upstream.Upstream, c Call, n in
 		}
 	}
 	o.verdict = classify(resp.Error)
+	if c.beyond && o.verdict == unsupported {
+		// Asked about a block no upstream has yet: "header not found" or
+		// "beyond the head" is the node's answer, as it would be from any.
+		o.verdict = final
+	}
 	switch o.verdict {
 	case final:
 		r.succeeded(u, c, latency)
@@ -388,9 +457,7 @@ func (r *Router) attempt(ctx context.Context, u *upstream.Upstream, c Call, n in
 		u.Breaker().Release()
 		r.metrics.Observe(u, "throttled", latency)
 	case failed:
-		u.Health().Failure()
-		u.Breaker().Failure()
-		r.metrics.Observe(u, "failed", latency)
+		o.verdict = r.failedAnswer(u, c, resp.Error, latency)
 	case unsupported:
 		u.Breaker().Release()
 		if kind, missing := missingData(resp.Error); missing && c.HasBlock {
@@ -404,6 +471,9 @@ func (r *Router) attempt(ctx context.Context, u *upstream.Upstream, c Call, n in
 }
 
 func (r *Router) succeeded(u *upstream.Upstream, c Call, latency time.Duration) {
+	if r.doubts != nil {
+		r.count(r.doubts.answered(c))
+	}
 	u.Health().Success(c.Class, latency)
 	u.Breaker().Success()
 	r.latency.add(c.Class, latency)
@@ -465,139 +535,4 @@ func (r *Router) deadline(ctx context.Context, attempts []Attempt) error {
 		msg = "request cancelled"
 	}
 	return &Failure{Code: jsonrpc.CodeTimeout, Message: msg, Attempts: attempts}
-}
-
-type cand struct {
-	u     *upstream.Upstream
-	score float64
-}
-
-// pick returns the best candidate not yet tried, admitted by its breaker
-// and rate budget, or, when only budget is lacking, how long until one
-// has some. Upstreams that are throttled, have an open breaker, or have
-// shown they lack the data are tried only after every other.
-func (r *Router) pick(c Call, tried, excluded map[*upstream.Upstream]bool) (*upstream.Upstream, time.Duration) {
-	best, rest := r.candidates(c, tried, excluded)
-	if len(best) > 1 && len(tried) == 0 && r.rand() < r.probeShare {
-		// A probe: a random non-best upstream goes first, so one that
-		// recovered is measured again instead of ignored for ever.
-		i := 1 + int(r.rand()*float64(len(best)-1))
-		best[0], best[i] = best[i], best[0]
-	}
-	// A half-open breaker waits for one probe to learn whether its
-	// upstream recovered: it goes first (failover covers a failed probe).
-	slices.SortStableFunc(best, func(a, b cand) int {
-		ah, bh := a.u.Breaker().State() == upstream.BreakerHalfOpen, b.u.Breaker().State() == upstream.BreakerHalfOpen
-		switch {
-		case ah && !bh:
-			return -1
-		case bh && !ah:
-			return 1
-		}
-		return 0
-	})
-	var wait time.Duration
-	all := append(best, rest...)
-	refused := false
-	for _, cd := range all {
-		if !cd.u.Breaker().Allow() {
-			refused = true
-			continue
-		}
-		ok, w := cd.u.Budget().Take()
-		if ok {
-			return cd.u, 0
-		}
-		cd.u.Breaker().Release()
-		if wait == 0 || w < wait {
-			wait = w
-		}
-	}
-	if refused && wait == 0 {
-		// Every candidate is held back by its breaker (open, or its one
-		// half-open probe already out): asking one is better than failing
-		// the client outright without trying anybody.
-		for _, cd := range all {
-			if ok, _ := cd.u.Budget().Take(); ok {
-				return cd.u, 0
-			}
-		}
-	}
-	return nil, wait
-}
-
-// Probe reports whether this call should be a probe (the configured
-// probe share of calls): a quorum read uses it to audit an operator the
-// ranking would not ask.
-func (r *Router) Probe() bool { return r.rand() < r.probeShare }
-
-// Operators returns the distinct operators that have an upstream able to
-// take c, best first: ranked by their best upstream, and operators whose
-// every upstream is a last resort (throttled, open breaker, lacking the
-// data) after the others.
-func (r *Router) Operators(c Call) []string {
-	best, rest := r.candidates(c, nil, nil)
-	var ops []string
-	for _, cd := range append(best, rest...) {
-		if !slices.Contains(ops, cd.u.Operator) {
-			ops = append(ops, cd.u.Operator)
-		}
-	}
-	return ops
-}
-
-// UsableOperators counts the distinct operators with a usable upstream.
-func (r *Router) UsableOperators() int {
-	var ops []string
-	for _, u := range r.upstreams {
-		if u.Usable() && !slices.Contains(ops, u.Operator) {
-			ops = append(ops, u.Operator)
-		}
-	}
-	return len(ops)
-}
-
-// candidates returns the upstreams that may take c and were not tried,
-// sorted by score: those to try first, and last resorts.
-func (r *Router) candidates(c Call, tried, excluded map[*upstream.Upstream]bool) (best, rest []cand) {
-	pool := r.upstreams
-	if c.Only != nil {
-		pool = []*upstream.Upstream{c.Only}
-	}
-	for _, u := range pool {
-		if !u.Usable() || tried[u] || excluded[u] || (c.Operator != "" && u.Operator != c.Operator) || slices.Contains(c.Exclude, u.Operator) {
-			continue
-		}
-		var head uint64
-		headKnown := false
-		if r.heads != nil {
-			head, headKnown = r.heads.Head(u)
-		}
-		if c.MinHead > 0 && (!headKnown || head < c.MinHead) {
-			continue // it lacks the block the call is pinned to
-		}
-		snap := u.Health().Snapshot(c.Class)
-		cd := cand{u, snap.Score}
-		lastResort := snap.Throttled || u.Breaker().State() == upstream.BreakerOpen
-		if c.HasBlock && headKnown && head >= c.Block && !u.MayHold(c.Data, head-c.Block) {
-			lastResort = true
-		}
-		if lastResort {
-			rest = append(rest, cd)
-		} else {
-			best = append(best, cd)
-		}
-	}
-	byScore := func(a, b cand) int {
-		switch {
-		case a.score < b.score:
-			return -1
-		case a.score > b.score:
-			return 1
-		}
-		return 0
-	}
-	slices.SortStableFunc(best, byScore)
-	slices.SortStableFunc(rest, byScore)
-	return best, rest
 }

@@ -1,14 +1,17 @@
 package server_test
 
 import (
+	"encoding/json"
 	"io"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/braidrpc/braid/internal/config"
+	"github.com/braidrpc/braid/internal/gateway"
 )
 
 // cachePost sends one call and returns its body and Braid-Cache header.
@@ -24,27 +27,15 @@ func cachePost(t *testing.T, url, body string) (string, string) {
 	return string(b), resp.Header.Get("Braid-Cache")
 }
 
-func waitTipKnown(t *testing.T, b *braid) {
-	t.Helper()
-	n := b.gw.Network("mainnet")
-	for deadline := time.Now().Add(5 * time.Second); !n.Tip().Known; time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("no served tip within 5s")
-		}
-	}
-}
-
 // TestCacheMergesIdenticalCallsAndKeepsWhatIsFinal: twenty identical
 // calls in flight reach the provider once; the answer (about a finalized
 // block) is then served from the cache with Braid-Cache: hit. Nulls and
 // errors are never kept.
 func TestCacheMergesIdenticalCallsAndKeepsWhatIsFinal(t *testing.T) {
 	f := newFake(t, "a", 1)
-	cfg := braidConfig(t, nil, mainnet(f))
-	cfg.Cache.Backend = config.CacheMemory
-	b := startBraidConfig(t, cfg, mainnet(f))
-	waitTipKnown(t, b) // the fake's finalized block is 0x10
-	f.ResetCalls()
+	b := startBraid(t, nil, mainnet(f))
+	// startBraid waited for the served tip; the fake's finalized block
+	// is 0x10.
 	f.SetLatency(200 * time.Millisecond)
 
 	const call = `{"jsonrpc":"2.0","id":1,"method":"eth_getBalance","params":["0x0000000000000000000000000000000000000001","0x5"]}`
@@ -104,6 +95,7 @@ func TestCacheMergesIdenticalCallsAndKeepsWhatIsFinal(t *testing.T) {
 	}
 
 	metrics := scrape(t, b.URL+"/metrics")
+	checkCacheStatus(t, b, metrics)
 	for _, want := range []string{
 		`braid_cache_requests_total{method="eth_getBalance",network="mainnet",result="hit"} 4`,
 		`braid_cache_stores_total{lifetime="final",network="mainnet"} 1`,
@@ -112,6 +104,40 @@ func TestCacheMergesIdenticalCallsAndKeepsWhatIsFinal(t *testing.T) {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("metrics lack %s", want)
 		}
+	}
+}
+
+// checkCacheStatus: /status counts the network's cache lookups as
+// braid_cache_requests_total does (its JSON view, for the status page).
+func checkCacheStatus(t *testing.T, b *braid, metrics string) {
+	t.Helper()
+	sum := map[string]float64{}
+	for line := range strings.Lines(metrics) {
+		if !strings.HasPrefix(line, "braid_cache_requests_total{") || !strings.Contains(line, `network="mainnet"`) {
+			continue
+		}
+		f := strings.Fields(line)
+		v, err := strconv.ParseFloat(f[len(f)-1], 64)
+		if err != nil {
+			t.Fatalf("metric line %q: %v", line, err)
+		}
+		for _, r := range []string{"hit", "miss"} {
+			if strings.Contains(line, `result="`+r+`"`) {
+				sum[r] += v
+			}
+		}
+	}
+	_, raw := doRequest(t, http.MethodGet, b.URL+"/status", "")
+	var st gateway.Status
+	if err := json.Unmarshal([]byte(raw), &st); err != nil {
+		t.Fatal(err)
+	}
+	c := st.Networks[0].Cache
+	if c == nil || float64(c.Hits) != sum["hit"] || float64(c.Misses) != sum["miss"] || c.Hits == 0 || c.Misses == 0 {
+		t.Fatalf("/status cache %+v, metrics count hits %v misses %v", c, sum["hit"], sum["miss"])
+	}
+	if want := math.Round(1000*sum["hit"]/(sum["hit"]+sum["miss"])) / 1000; c.HitRate != want {
+		t.Errorf("hit_rate %v, want %v", c.HitRate, want)
 	}
 }
 

@@ -1,8 +1,17 @@
 // Package server is braid's client front, HTTP and WebSocket on one
-// listener. Over HTTP it reads and bounds request bodies, decodes JSON-RPC
+// listener. Over HTTP it reads and bounds request bodies (a refused body
+// is read on, boundedly, so its client can read the 413), decodes JSON-RPC
 // (single, batch, notification), fans batch members out concurrently to the
-// gateway, writes answers with the client's ids, and serves /healthz,
-// /status and /metrics.
+// gateway within the batch's answer bound (limits.max_batch_response_bytes,
+// counted in the members' order as go-ethereum counts it), writes answers
+// with the client's ids straight from the providers' bytes, answers CORS
+// preflights when configured, and serves /healthz, /readyz, /status and /metrics. A
+// browser's GET / (Accept: text/html) is the status page (page.go):
+// server-rendered HTML that its inline script refreshes from /status.
+//
+// Clients are told apart by address (client.go: the remote IP, or what a
+// trusted proxy forwards for) for the per-client caps on filters,
+// WebSocket connections and subscriptions.
 //
 // A GET with a WebSocket upgrade on / (the first network) or /{network} is
 // a JSON-RPC connection to that network: every message is answered as the

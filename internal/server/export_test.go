@@ -19,3 +19,19 @@ func SetSubscribe(s *Server, f func(n *gateway.Network, params json.RawMessage, 
 func OnWebSocketClose(s *Server, f func(reason string)) {
 	s.onWSClose = f
 }
+
+// PageView is the status page's view of the three documents it shows
+// (/status, /status/centralization, /status/disputes), as JSON: what
+// page.js's braidPage.view must return for the same documents.
+func PageView(status, centralization, disputes []byte) ([]byte, error) {
+	v, err := buildView(pageDocs{Status: status, Centralization: centralization, Disputes: disputes})
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(v)
+}
+
+// RenderPage renders the status page for the three documents.
+func RenderPage(status, centralization, disputes []byte, refresh int) ([]byte, error) {
+	return renderDocs(pageDocs{Status: status, Centralization: centralization, Disputes: disputes}, refresh)
+}

@@ -2,14 +2,12 @@ package server
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -41,6 +39,12 @@ type Options struct {
 	Logger    *slog.Logger
 	Gatherer  prometheus.Gatherer   // for /metrics; nil serves no metrics
 	Registry  prometheus.Registerer // for the braid_ws_* collectors; nil records none
+	// TrustedProxies are config.Config.TrustedProxies: proxies whose
+	// X-Forwarded-For names the client the per-client caps count.
+	TrustedProxies []string
+	// CORS lets pages of the origins it lists call braid (off when it
+	// lists none).
+	CORS config.CORS
 }
 
 // subscribeFunc starts a subscription on n: Network.Subscribe, or a fake
@@ -57,6 +61,8 @@ type Server struct {
 	ws        config.WebSocket
 	wsm       *wsMetrics
 	wsConns   wsRegistry
+	clients   clients
+	cors      *cors // nil: off
 	subscribe subscribeFunc
 	onWSClose func(reason string) // tests: called when a connection is over
 }
@@ -78,7 +84,9 @@ func New(gw *gateway.Gateway, opts Options) *Server {
 			return n.Subscribe(params, deliver)
 		},
 	}
-	s.wsConns.init(opts.WebSocket.MaxConnections)
+	s.wsConns.init(opts.WebSocket)
+	s.clients.trusted = trustedProxies(opts.TrustedProxies, opts.Logger)
+	s.cors = newCORS(opts.CORS)
 	s.mux.HandleFunc("POST /{$}", s.serveDefault)
 	s.mux.HandleFunc("POST /{network}", s.serveNetwork)
 	// A GET on the same paths is a WebSocket upgrade (or, without one, the
@@ -86,6 +94,7 @@ func New(gw *gateway.Gateway, opts Options) *Server {
 	s.mux.HandleFunc("GET /{$}", s.serveWSDefault)
 	s.mux.HandleFunc("GET /{network}", s.serveWSNetwork)
 	s.mux.HandleFunc("GET /healthz", s.serveHealth)
+	s.mux.HandleFunc("GET /readyz", s.serveReady)
 	s.mux.HandleFunc("GET /status", s.serveStatus)
 	s.mux.HandleFunc("GET /status/disputes", s.serveDisputes)
 	s.mux.HandleFunc("GET /status/centralization", s.serveCentralization)
@@ -109,6 +118,9 @@ func withDefaults(l config.Limits) config.Limits {
 	if l.RequestTimeout <= 0 {
 		l.RequestTimeout = d.RequestTimeout
 	}
+	if l.MaxBatchResponseBytes <= 0 {
+		l.MaxBatchResponseBytes = d.MaxBatchResponseBytes
+	}
 	return l
 }
 
@@ -116,7 +128,12 @@ func withDefaults(l config.Limits) config.Limits {
 // listener.
 func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
 
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.cors != nil && s.cors.handle(w, r) {
+		return // a preflight, answered
+	}
+	s.mux.ServeHTTP(w, r)
+}
 
 func (s *Server) serveDefault(w http.ResponseWriter, r *http.Request) {
 	s.serveRPC(w, r, s.gw.Networks()[0])
@@ -167,8 +184,7 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request, n *gateway.Net
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			writeError(w, http.StatusRequestEntityTooLarge, jsonrpc.Errorf(jsonrpc.CodeInvalidRequest,
-				"invalid request: body exceeds the limit of %d bytes", s.limits.MaxBodyBytes))
+			s.refuseBody(w, r)
 			return
 		}
 		writeError(w, http.StatusBadRequest, jsonrpc.Errorf(jsonrpc.CodeParseError, "cannot read request body"))
@@ -178,6 +194,12 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request, n *gateway.Net
 	if bad != nil {
 		writeJSON(w, http.StatusOK, bad.AppendJSON(nil))
 		return
+	}
+	client := s.clients.of(r)
+	for _, m := range msg.Members {
+		if m.Req != nil {
+			m.Req.Client = client
+		}
 	}
 	ctx := r.Context()
 	var meta *gateway.Meta
@@ -205,7 +227,7 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request, n *gateway.Net
 		}
 		flag()
 		cacheHeader(w, resp)
-		writeJSON(w, http.StatusOK, resp.AppendJSON(make([]byte, 0, 128+len(resp.Result))))
+		writeAnswer(w, resp)
 		return
 	}
 	answers := s.runBatch(ctx, msg.Members, n.Handle)
@@ -215,7 +237,7 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request, n *gateway.Net
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	writeJSON(w, http.StatusOK, jsonrpc.AppendBatch(nil, answers))
+	writeBatch(w, answers)
 }
 
 // cacheHeader says whether braid's cache answered: "Braid-Cache: hit"
@@ -232,42 +254,6 @@ func cacheHeader(w http.ResponseWriter, answers ...*jsonrpc.Response) {
 		v = "miss"
 	}
 	w.Header().Set("Braid-Cache", v)
-}
-
-// callFunc answers one call: Network.Handle over HTTP; over WebSocket the
-// connection's own methods (eth_subscribe, eth_unsubscribe) first.
-type callFunc func(ctx context.Context, req *jsonrpc.Request) *jsonrpc.Response
-
-// runBatch executes the members concurrently with call and returns the
-// answers in the members' order (notifications have none). The whole batch
-// shares one request deadline: members still queued when it passes answer
-// a timeout instead of starting late.
-func (s *Server) runBatch(ctx context.Context, members []jsonrpc.Member, call callFunc) []*jsonrpc.Response {
-	ctx, cancel := context.WithTimeout(ctx, s.limits.RequestTimeout)
-	defer cancel()
-	out := make([]*jsonrpc.Response, len(members))
-	sem := make(chan struct{}, batchConcurrency)
-	var wg sync.WaitGroup
-	for i, m := range members {
-		if m.Req == nil {
-			out[i] = m.Err
-			continue
-		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			out[i] = call(ctx, m.Req)
-		}()
-	}
-	wg.Wait()
-	answers := out[:0]
-	for _, r := range out {
-		if r != nil {
-			answers = append(answers, r)
-		}
-	}
-	return answers
 }
 
 // readBody reads the whole body (braid never streams a client body to an
@@ -293,15 +279,38 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 	return buf.Bytes(), nil
 }
 
+// serveHealth is the liveness view: 200 whenever the process can answer
+// HTTP, since restarting braid brings no provider back. The body still
+// says, per network, how many upstreams are usable and why none is; its
+// status is "degraded" while some network has none. /readyz is the gate
+// for traffic.
 func (s *Server) serveHealth(w http.ResponseWriter, _ *http.Request) {
 	ok, report := s.gw.Health()
-	status, word := http.StatusOK, "ok"
+	word := "ok"
 	if !ok {
-		status, word = http.StatusServiceUnavailable, "unavailable"
+		word = "degraded"
 	}
 	b, _ := json.Marshal(struct {
 		Status   string                           `json:"status"`
 		Networks map[string]gateway.NetworkHealth `json:"networks"`
+	}{word, report})
+	writeJSON(w, http.StatusOK, b)
+}
+
+// serveReady answers load balancers and readiness probes: 200 only when
+// every network has a usable upstream and a served tip that is not
+// stalled; 503 with each network's problem otherwise. /healthz stays the
+// liveness view. (Where a network's tip comes from a light client, its
+// readiness is gateway.Ready's to decide: this handler only reports it.)
+func (s *Server) serveReady(w http.ResponseWriter, _ *http.Request) {
+	ok, report := s.gw.Ready()
+	status, word := http.StatusOK, "ready"
+	if !ok {
+		status, word = http.StatusServiceUnavailable, "not ready"
+	}
+	b, _ := json.Marshal(struct {
+		Status   string                              `json:"status"`
+		Networks map[string]gateway.NetworkReadiness `json:"networks"`
 	}{word, report})
 	writeJSON(w, status, b)
 }

@@ -47,9 +47,12 @@ import (
 // The fixture: network "mainnet" (chain 1, the default at /) over fake
 // upstreams "a" and "b", and network "devnet" (chain 1337) over "c", which
 // denies debug_* and admin_*. Both serve their tip (block 0x10) before the
-// first request, as braid does once it has polled its upstreams: so
-// eth_blockNumber is answered from the tip and "latest" is pinned to it.
-// The answer cache is off (cache_test.go tests it).
+// first request (startBraid waits for it), as braid does once it has
+// polled its upstreams: so eth_blockNumber is answered from the tip and
+// "latest" is pinned to it. The answer cache is on, as by default: a read
+// repeated at the same tip is answered from it, so @calls counts what
+// reached an upstream, not what was asked (transcripts that count use
+// eth_syncing, which is never cached or answered locally).
 
 type transcriptStep struct {
 	line int

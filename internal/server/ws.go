@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -37,6 +36,12 @@ func wsWithDefaults(w config.WebSocket) config.WebSocket {
 	if w.MaxSubscriptions <= 0 {
 		w.MaxSubscriptions = d.MaxSubscriptions
 	}
+	if w.MaxConnectionsPerClient <= 0 {
+		w.MaxConnectionsPerClient = d.MaxConnectionsPerClient
+	}
+	if w.MaxSubscriptionsPerClient <= 0 {
+		w.MaxSubscriptionsPerClient = d.MaxSubscriptionsPerClient
+	}
 	if w.MaxMessageBytes <= 0 {
 		w.MaxMessageBytes = d.MaxMessageBytes
 	}
@@ -57,7 +62,7 @@ func wsWithDefaults(w config.WebSocket) config.WebSocket {
 
 func (s *Server) serveWSDefault(w http.ResponseWriter, r *http.Request) {
 	if !isWebSocketUpgrade(r) {
-		s.serveFallback(w, r)
+		s.servePageOr(w, r, s.serveFallback) // page.go
 		return
 	}
 	s.serveWebSocket(w, r, s.gw.Networks()[0])
@@ -65,7 +70,7 @@ func (s *Server) serveWSDefault(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) serveWSNetwork(w http.ResponseWriter, r *http.Request) {
 	if !isWebSocketUpgrade(r) {
-		s.serveFallback(w, r)
+		s.redirectToPage(w, r, s.serveFallback) // page.go
 		return
 	}
 	if n := s.network(w, r); n != nil {
@@ -105,70 +110,6 @@ func (s *Server) CloseWebSockets() {
 	s.wsConns.wg.Wait()
 }
 
-// wsRegistry counts and lists the open connections.
-type wsRegistry struct {
-	mu      sync.Mutex
-	max     int
-	open    int // reserved at the upgrade, released when the connection is over
-	conns   map[*wsConn]struct{}
-	closing bool
-	wg      sync.WaitGroup // one per reserved connection
-}
-
-func (g *wsRegistry) init(max int) {
-	g.max = max
-	g.conns = make(map[*wsConn]struct{})
-}
-
-// reserve takes a connection slot, or says why there is none.
-func (g *wsRegistry) reserve() *jsonrpc.Error {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.closing {
-		return jsonrpc.Errorf(jsonrpc.CodeLimitExceeded, "server shutting down")
-	}
-	if g.open >= g.max {
-		return jsonrpc.Errorf(jsonrpc.CodeLimitExceeded,
-			"too many WebSocket connections (limit %d); try again later", g.max)
-	}
-	g.open++
-	g.wg.Add(1)
-	return nil
-}
-
-// add lists c for CloseWebSockets; false when shutdown has begun since
-// the slot was reserved.
-func (g *wsRegistry) add(c *wsConn) bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.closing {
-		return false
-	}
-	g.conns[c] = struct{}{}
-	return true
-}
-
-// release gives back a slot reserved by reserve (c is nil when the upgrade
-// failed).
-func (g *wsRegistry) release(c *wsConn) {
-	g.mu.Lock()
-	delete(g.conns, c)
-	g.open--
-	g.mu.Unlock()
-	g.wg.Done()
-}
-
-func (g *wsRegistry) shutdown() []*wsConn {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.closing = true
-	out := make([]*wsConn, 0, len(g.conns))
-	for c := range g.conns {
-		out = append(out, c)
-	}
-	return out
-}
-
 // hijackRecorder keeps the net.Conn websocket.Accept hijacks, so that a
 // close handshake with a peer that stopped reading can be cut short.
 type hijackRecorder struct {
@@ -185,8 +126,9 @@ func (h *hijackRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // serveWebSocket runs one WebSocket JSON-RPC connection to n until it is
 // over.
 func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request, n *gateway.Network) {
-	if e := s.wsConns.reserve(); e != nil {
-		writeError(w, http.StatusServiceUnavailable, e)
+	client := s.clients.of(r)
+	if status, e := s.wsConns.reserve(client); e != nil {
+		writeError(w, status, e)
 		return
 	}
 	rec := &hijackRecorder{ResponseWriter: w}
@@ -197,17 +139,18 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request, n *gatew
 		CompressionMode: websocket.CompressionDisabled,
 	})
 	if err != nil { // Accept has answered the client
-		s.wsConns.release(nil)
+		s.wsConns.release(nil, client)
 		s.log.Debug("websocket upgrade refused", "remote", r.RemoteAddr, "network", n.Name, "err", err)
 		return
 	}
 	conn.SetReadLimit(s.ws.MaxMessageBytes)
 	c := newWSConn(s, conn, rec.conn, n, r.RemoteAddr)
+	c.client = client
 	if !s.wsConns.add(c) {
 		c.fail(websocket.StatusGoingAway, "server shutting down", reasonShutdown)
 	}
 	reason := c.run()
-	s.wsConns.release(c)
+	s.wsConns.release(c, client)
 	if s.onWSClose != nil {
 		s.onWSClose(reason)
 	}
@@ -223,6 +166,7 @@ type wsConn struct {
 	raw    net.Conn // the hijacked connection; nil if unknown
 	n      *gateway.Network
 	remote string
+	client string // the per-client caps' name for the remote address
 	opened time.Time
 
 	// ctx is the context of the calls in progress; cancelled when the
@@ -252,13 +196,6 @@ type wsConn struct {
 	subsMu     sync.Mutex
 	subs       map[string]*wsSub
 	subsClosed bool
-}
-
-// wsOut is a message waiting to be written. release, if set, frees the
-// slot of the message it answers once it is written.
-type wsOut struct {
-	msg     []byte
-	release func()
 }
 
 func newWSConn(s *Server, conn *websocket.Conn, raw net.Conn, n *gateway.Network, remote string) *wsConn {
@@ -431,9 +368,10 @@ func (c *wsConn) handle(msg []byte) {
 	}
 	var after afterSend
 	call := func(ctx context.Context, req *jsonrpc.Request) *jsonrpc.Response {
+		req.Client = c.client
 		return c.call(ctx, req, &after)
 	}
-	var out []byte
+	var answers []*jsonrpc.Response
 	if !m.Batch {
 		mem := m.Members[0]
 		resp := mem.Err
@@ -441,15 +379,15 @@ func (c *wsConn) handle(msg []byte) {
 			resp = call(c.ctx, mem.Req)
 		}
 		if resp != nil {
-			out = resp.AppendJSON(make([]byte, 0, 128+len(resp.Result)))
+			answers = []*jsonrpc.Response{resp}
 		}
-	} else if answers := c.s.runBatch(c.ctx, m.Members, call); len(answers) > 0 {
-		out = jsonrpc.AppendBatch(nil, answers)
+	} else {
+		answers = c.s.runBatch(c.ctx, m.Members, call)
 	}
-	if out == nil { // only notifications
+	if len(answers) == 0 { // only notifications
 		c.releaseSlot()
 	} else {
-		c.send(out, c.releaseSlot)
+		c.sendAnswers(answers, m.Batch, c.releaseSlot)
 	}
 	after.run()
 }
@@ -487,132 +425,6 @@ func (a *afterSend) run() {
 	for _, f := range funcs {
 		f()
 	}
-}
-
-// send queues msg for the writer without blocking. A full queue means the
-// client does not read what it is sent: the connection is closed with 1008
-// rather than let memory grow. release runs once msg is written, or now
-// if it is not queued.
-func (c *wsConn) send(msg []byte, release func()) bool {
-	if !c.failing() {
-		if c.queue.push(wsOut{msg: msg, release: release}) {
-			return true
-		}
-		c.slowConsumer()
-	}
-	if release != nil {
-		release()
-	}
-	return false
-}
-
-// slowConsumer closes the connection of a client that leaves a full queue
-// unread, with status 1008.
-func (c *wsConn) slowConsumer() {
-	c.fail(websocket.StatusPolicyViolation,
-		fmt.Sprintf("slow consumer: %d messages unread", c.queue.limit), reasonSlowConsumer)
-}
-
-// writeLoop writes queued messages one at a time, each within
-// WriteTimeout, until the connection fails.
-func (c *wsConn) writeLoop() {
-	defer c.bg.Done()
-	for {
-		select {
-		case <-c.done:
-			return
-		case <-c.queue.ready:
-		}
-		batch := c.queue.take()
-		for i, out := range batch {
-			if c.failing() || !c.write(out) {
-				for _, rest := range batch[i+1:] {
-					if rest.release != nil {
-						rest.release()
-					}
-				}
-				return
-			}
-		}
-	}
-}
-
-// write writes one message and reports whether the connection is still
-// good.
-func (c *wsConn) write(out wsOut) bool {
-	ctx, cancel := context.WithTimeout(context.Background(), c.s.ws.WriteTimeout)
-	err := c.conn.Write(ctx, websocket.MessageText, out.msg)
-	cancel()
-	// Room in the queue first, then the slot: the answer to the message
-	// the slot lets in must find room.
-	c.queue.written()
-	if out.release != nil {
-		out.release()
-	}
-	if err != nil {
-		switch {
-		case errors.Is(err, context.DeadlineExceeded):
-			c.failWith(websocket.StatusPolicyViolation, "slow consumer: write timed out", reasonSlowConsumer, err)
-		case goneAway(err):
-			c.failWith(websocket.StatusNormalClosure, "", reasonClient, err)
-		default:
-			c.failWith(websocket.StatusInternalError, "write failed", reasonError, err)
-		}
-		return false
-	}
-	c.s.wsm.message("out")
-	return true
-}
-
-// sendQueue is a connection's bounded queue of messages to write. It
-// holds memory only for what is waiting (a channel of SendBuffer slots
-// would cost every idle connection its full size): limit counts messages
-// queued or being written.
-type sendQueue struct {
-	limit int
-	ready chan struct{} // signalled when items are added
-
-	mu      sync.Mutex
-	items   []wsOut
-	pending int // queued plus taken but not yet written
-}
-
-func newSendQueue(limit int) *sendQueue {
-	return &sendQueue{limit: limit, ready: make(chan struct{}, 1)}
-}
-
-// push adds o unless limit messages are already waiting.
-func (q *sendQueue) push(o wsOut) bool {
-	q.mu.Lock()
-	if q.pending >= q.limit {
-		q.mu.Unlock()
-		return false
-	}
-	q.items = append(q.items, o)
-	q.pending++
-	q.mu.Unlock()
-	select {
-	case q.ready <- struct{}{}:
-	default:
-	}
-	return true
-}
-
-// take hands the writer everything queued; each message still counts
-// against limit until written.
-func (q *sendQueue) take() []wsOut {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	batch := q.items
-	q.items = nil
-	return batch
-}
-
-// written marks one taken message as written.
-func (q *sendQueue) written() {
-	q.mu.Lock()
-	q.pending--
-	q.mu.Unlock()
 }
 
 // keepalive pings every PingInterval; a pong must come within

@@ -49,9 +49,13 @@ func (c *wsConn) subscribe(req *jsonrpc.Request, after *afterSend) *jsonrpc.Resp
 	case len(c.subs) >= limit:
 		c.subsMu.Unlock()
 		return jsonrpc.ErrorResponse(req.ID, jsonrpc.Errorf(jsonrpc.CodeLimitExceeded,
-			"too many subscriptions on this connection (limit %d)", limit))
+			"too many subscriptions on this connection (websocket.max_subscriptions %d); unsubscribe unused ones", limit))
 	}
-	c.subs[id] = sub // holds the slot while the feed is asked
+	if e := c.s.wsConns.takeSubscription(c.client); e != nil {
+		c.subsMu.Unlock()
+		return jsonrpc.ErrorResponse(req.ID, e)
+	}
+	c.subs[id] = sub // holds the slots while the feed is asked
 	c.subsMu.Unlock()
 
 	unsub, err := c.s.subscribe(c.n, req.Params, func(result json.RawMessage) { c.notify(sub, id, result) })
@@ -62,6 +66,7 @@ func (c *wsConn) subscribe(req *jsonrpc.Request, after *afterSend) *jsonrpc.Resp
 	if err != nil || c.subsClosed {
 		delete(c.subs, id)
 		c.subsMu.Unlock()
+		c.s.wsConns.giveSubscription(c.client)
 		if err != nil {
 			return jsonrpc.ErrorResponse(req.ID, jsonrpc.FromError(err))
 		}
@@ -154,6 +159,7 @@ func (c *wsConn) stop(sub *wsSub) {
 	sub.stopped, sub.pending = true, nil
 	sub.mu.Unlock()
 	sub.unsub()
+	c.s.wsConns.giveSubscription(c.client)
 	c.s.wsm.subscribed(-1)
 }
 

@@ -277,7 +277,7 @@ func TestWebSocketSubscriptionLimits(t *testing.T) {
 	id1, fs1 := subscribeRaw(t, b, c, 1)
 	subscribeRaw(t, b, c, 2)
 	const third = `{"jsonrpc":"2.0","id":3,"method":"eth_subscribe","params":["newHeads"]}`
-	if got, want := c.call(third), `{"jsonrpc":"2.0","id":3,"error":{"code":-32005,"message":"too many subscriptions on this connection (limit 2)"}}`; got != want {
+	if got, want := c.call(third), `{"jsonrpc":"2.0","id":3,"error":{"code":-32005,"message":"too many subscriptions on this connection (websocket.max_subscriptions 2); unsubscribe unused ones"}}`; got != want {
 		t.Errorf("third subscription:\n  got  %s\n  want %s", got, want)
 	}
 	// Other connections have their own allowance.

@@ -445,7 +445,7 @@ func TestWebSocketConnectionCap(t *testing.T) {
 		t.Fatalf("third connection: %v", err)
 	}
 	body := readAll(t, res)
-	want := `{"jsonrpc":"2.0","id":null,"error":{"code":-32005,"message":"too many WebSocket connections (limit 2); try again later"}}`
+	want := `{"jsonrpc":"2.0","id":null,"error":{"code":-32005,"message":"too many WebSocket connections (websocket.max_connections 2); try again later"}}`
 	if res.StatusCode != http.StatusServiceUnavailable || body != want {
 		t.Errorf("third connection: HTTP %d %s", res.StatusCode, body)
 	}

@@ -51,17 +51,18 @@ func (u *Upstream) CallBatch(ctx context.Context, calls []BatchCall) ([]*jsonrpc
 	}
 	var members []json.RawMessage
 	if err := json.Unmarshal(raw, &members); err != nil {
-		return nil, &AttemptError{Upstream: u.Name, Kind: ErrBadResponse, Err: err}
+		return nil, &AttemptError{Upstream: u.Name, Kind: ErrBadResponse, Err: u.redactErr(err)}
 	}
 	out := make([]*jsonrpc.Response, len(calls))
 	for _, m := range members {
 		resp, err := jsonrpc.DecodeResponse(m)
 		if err != nil {
-			return nil, &AttemptError{Upstream: u.Name, Kind: ErrBadResponse, Err: err}
+			return nil, &AttemptError{Upstream: u.Name, Kind: ErrBadResponse, Err: u.redactErr(err)}
 		}
+		u.redactError(resp.Error)
 		id, err := strconv.ParseUint(string(resp.ID), 10, 64)
 		if err != nil || id < first || id >= first+uint64(len(calls)) {
-			return nil, &AttemptError{Upstream: u.Name, Kind: ErrBadResponse, Err: fmt.Errorf("batch answer with unknown id %s", resp.ID)}
+			return nil, &AttemptError{Upstream: u.Name, Kind: ErrBadResponse, Err: fmt.Errorf("batch answer with unknown id %s", u.Redact(truncate(resp.ID)))}
 		}
 		out[id-first] = resp
 	}

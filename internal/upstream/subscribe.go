@@ -148,7 +148,8 @@ func readMessage(ctx context.Context, conn *websocket.Conn) (wsMessage, error) {
 }
 
 // RedactWSError is err as it may be logged or shown: without the
-// WebSocket URL, which may hold an API key. nil is "".
+// WebSocket URL, which may hold an API key, nor any other secret of the
+// upstream's URLs (see Redact). nil is "".
 func (u *Upstream) RedactWSError(err error) string {
 	if err == nil {
 		return ""
@@ -158,5 +159,5 @@ func (u *Upstream) RedactWSError(err error) string {
 	if errors.As(err, &ue) {
 		msg = strings.ReplaceAll(msg, ue.URL, "<ws_url>")
 	}
-	return strings.ReplaceAll(msg, u.WSURL, "<ws_url>")
+	return u.Redact(strings.ReplaceAll(msg, u.WSURL, "<ws_url>"))
 }

@@ -65,6 +65,7 @@ type Upstream struct {
 
 	url      string // secret: may embed an API key; never logged
 	redacted string
+	secrets  []string // parts of url and WSURL that Redact takes out
 	timeout  time.Duration
 	maxResp  int64
 	client   *http.Client
@@ -130,6 +131,7 @@ func New(cfg config.Upstream, opts Options) *Upstream {
 		Archive:   cfg.Archive,
 		url:       cfg.URL,
 		redacted:  config.Redact(cfg.URL),
+		secrets:   secretsOf(cfg.URL, cfg.WSURL),
 		timeout:   timeout,
 		maxResp:   opts.MaxResponseBytes,
 		client:    &http.Client{Transport: transport},
@@ -234,11 +236,11 @@ func (u *Upstream) Verify(ctx context.Context, chainID uint64) error {
 	}
 	var hex string
 	if err := json.Unmarshal(resp.Result, &hex); err != nil {
-		return fmt.Errorf("%s: eth_chainId answer %s is not a hex string", u.Name, truncate(resp.Result))
+		return fmt.Errorf("%s: eth_chainId answer %s is not a hex string", u.Name, u.Redact(truncate(resp.Result)))
 	}
 	got, err := parseQuantity(hex)
 	if err != nil {
-		return fmt.Errorf("%s: eth_chainId answer %q: %w", u.Name, hex, err)
+		return fmt.Errorf("%s: eth_chainId answer %q: %w", u.Name, u.Redact(hex), err)
 	}
 	if got != chainID {
 		u.Quarantine(fmt.Sprintf("chain id mismatch: upstream serves chain %d, network is configured for chain %d", got, chainID))
@@ -261,8 +263,9 @@ func (u *Upstream) Call(ctx context.Context, method string, params json.RawMessa
 	}
 	resp, err := jsonrpc.DecodeResponse(raw)
 	if err != nil {
-		return nil, &AttemptError{Upstream: u.Name, Kind: ErrBadResponse, Err: err}
+		return nil, &AttemptError{Upstream: u.Name, Kind: ErrBadResponse, Err: u.redactErr(err)}
 	}
+	u.redactError(resp.Error)
 	return resp, nil
 }
 
@@ -317,7 +320,7 @@ func (u *Upstream) transportError(ctx context.Context, err error) error {
 	case errors.Is(ctx.Err(), context.Canceled):
 		return &AttemptError{Upstream: u.Name, Kind: ErrTransport, Err: context.Canceled}
 	}
-	return &AttemptError{Upstream: u.Name, Kind: ErrTransport, Err: err}
+	return &AttemptError{Upstream: u.Name, Kind: ErrTransport, Err: u.redactErr(err)}
 }
 
 // readLimited reads a whole body of at most limit bytes. With a known

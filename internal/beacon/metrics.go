@@ -1,0 +1,127 @@
+package beacon
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are one client's collectors. A nil *metrics records nothing.
+// Clients of several networks share a registry: the vectors are shared,
+// the per-network collector (head age, readiness) is the client's own.
+type metrics struct {
+	reg     prometheus.Registerer
+	updates *prometheus.CounterVec
+	up      *prometheus.GaugeVec
+	own     *clientCollector
+	network string
+}
+
+func newMetrics(reg prometheus.Registerer, c *Client) (*metrics, error) {
+	if reg == nil {
+		return nil, nil
+	}
+	m := &metrics{reg: reg, network: c.spec.Name}
+	var err error
+	if m.updates, err = registerShared(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "braid", Subsystem: "beacon", Name: "updates_total",
+		Help: "Signed updates from beacon APIs by kind (optimistic, finality) and result (accepted, duplicate, old, low_signers, bad_signature, bad_proof, future, stale, rejected).",
+	}, []string{"network", "kind", "result"})); err != nil {
+		return nil, err
+	}
+	if m.up, err = registerShared(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: "braid", Subsystem: "beacon", Name: "endpoint_up",
+		Help: "1 while a beacon API is registered with the light client (reachable and not quarantined), else 0.",
+	}, []string{"network", "endpoint"})); err != nil {
+		return nil, err
+	}
+	m.own = &clientCollector{c: c, labels: prometheus.Labels{"network": c.spec.Name}}
+	m.own.init()
+	if err := reg.Register(m.own); err != nil {
+		return nil, fmt.Errorf("beacon: metrics for network %s: %w", c.spec.Name, err)
+	}
+	for _, ep := range c.eps {
+		m.up.WithLabelValues(m.network, ep.name).Set(0)
+	}
+	return m, nil
+}
+
+func registerShared[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(C); ok {
+				return existing, nil
+			}
+		}
+		return c, fmt.Errorf("beacon: metrics: %w", err)
+	}
+	return c, nil
+}
+
+func (m *metrics) update(kind, result string) {
+	if m != nil {
+		m.updates.WithLabelValues(m.network, kind, result).Inc()
+	}
+}
+
+func (m *metrics) setUp(endpoint string, up bool) {
+	if m == nil {
+		return
+	}
+	v := 0.0
+	if up {
+		v = 1
+	}
+	m.up.WithLabelValues(m.network, endpoint).Set(v)
+}
+
+func (m *metrics) unregister() {
+	if m == nil {
+		return
+	}
+	m.reg.Unregister(m.own)
+	for _, ep := range m.own.c.eps {
+		m.up.DeleteLabelValues(m.network, ep.name)
+	}
+}
+
+// clientCollector computes the head's age and readiness at scrape time.
+type clientCollector struct {
+	c      *Client
+	labels prometheus.Labels
+	age    *prometheus.Desc
+	ready  *prometheus.Desc
+	slot   *prometheus.Desc
+}
+
+func (cc *clientCollector) init() {
+	cc.age = prometheus.NewDesc("braid_beacon_head_age_seconds",
+		"Age of the light client's latest signed head (now − its slot's start); +Inf before the first head.", nil, cc.labels)
+	cc.ready = prometheus.NewDesc("braid_beacon_ready",
+		"1 when the light client has a fresh signed head and a reachable beacon API, else 0.", nil, cc.labels)
+	cc.slot = prometheus.NewDesc("braid_beacon_head_slot", "Slot of the latest signed head.", nil, cc.labels)
+}
+
+func (cc *clientCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- cc.age
+	ch <- cc.ready
+	ch <- cc.slot
+}
+
+func (cc *clientCollector) Collect(ch chan<- prometheus.Metric) {
+	h, err := cc.c.Head()
+	age, slot := math.Inf(1), 0.0
+	if h.Slot != 0 || h.BlockHash != ([32]byte{}) {
+		age, slot = h.Age(cc.c.clock.Now()).Seconds(), float64(h.Slot)
+	}
+	ready := 0.0
+	if err == nil {
+		ready = 1
+	}
+	ch <- prometheus.MustNewConstMetric(cc.age, prometheus.GaugeValue, age)
+	ch <- prometheus.MustNewConstMetric(cc.ready, prometheus.GaugeValue, ready)
+	ch <- prometheus.MustNewConstMetric(cc.slot, prometheus.GaugeValue, slot)
+}

@@ -1,0 +1,171 @@
+package history
+
+import (
+	"cmp"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+
+	"github.com/ethereum/go-ethereum/core/rawdb/eradb"
+	"github.com/ethereum/go-ethereum/core/types"
+
+	"github.com/braidrpc/braid/internal/verify"
+)
+
+// HeaderSource gives the canonical header of a block number from braid's
+// trusted path (providers keep headers when they prune bodies; under
+// quorum, headers agreed by operators). It is never a peer.
+type HeaderSource interface {
+	Header(ctx context.Context, number uint64) (*types.Header, error)
+}
+
+// eraEpochBlocks is the number of blocks of one era1/ere file's epoch.
+const eraEpochBlocks = 8192
+
+// eraName matches era1 and ere file names: <network>-<epoch>-<hash>.era1 or
+// <network>-<epoch>-<hash>(-<profile>)*.ere.
+var eraName = regexp.MustCompile(`^[a-z0-9]+-(\d{5})-[0-9a-f]{8}(\.era1|(-[a-z]+)*\.ere)$`)
+
+// ImportStats count what ImportEra did.
+type ImportStats struct {
+	Files    int   // era files read
+	Blocks   int   // blocks imported
+	Skipped  int   // blocks the store already held whole
+	Bytes    int64 // RLP bytes of the bodies and receipts imported
+	Last     uint64
+	HasBlock bool // Last is set
+}
+
+// ImportEra seeds the store from the era1 or ere files in dir, read with
+// go-ethereum's core/rawdb/eradb: for every block of every file, the
+// header comes from headers and the file's body and receipts must match
+// it (the store verifies them) before anything is stored; each block is
+// made canonical. It stops at the first error — a file's content that
+// does not match its trusted header is an error wrapping *verify.Error —
+// keeping what it imported before.
+func ImportEra(ctx context.Context, s *Store, dir string, headers HeaderSource) (ImportStats, error) {
+	var st ImportStats
+	files, err := eraFiles(dir)
+	if err != nil {
+		return st, err
+	}
+	db, err := eradb.New(dir)
+	if err != nil {
+		return st, fmt.Errorf("history: era files in %s: %w", dir, err)
+	}
+	defer db.Close()
+	for _, f := range files {
+		st.Files++
+		first := f.epoch * eraEpochBlocks
+		for n := first; n < first+f.count; n++ {
+			if err := ctx.Err(); err != nil {
+				return st, err
+			}
+			if err := importBlock(ctx, s, db, headers, n, &st); err != nil {
+				return st, fmt.Errorf("history: %s: block %d: %w", filepath.Base(f.path), n, err)
+			}
+			st.Last, st.HasBlock = n, true
+		}
+	}
+	return st, nil
+}
+
+func importBlock(ctx context.Context, s *Store, db *eradb.Store, headers HeaderSource, n uint64, st *ImportStats) error {
+	h, err := headers.Header(ctx, n)
+	if err != nil {
+		return fmt.Errorf("header: %w", err)
+	}
+	if h == nil || h.Number == nil || h.Number.Uint64() != n {
+		return fmt.Errorf("the header source gave no header for block %d", n)
+	}
+	hash := h.Hash()
+	if s.Has(hash, AllParts) {
+		st.Skipped++
+		return s.SetCanonical(n, hash)
+	}
+	body, err := db.GetRawBody(n)
+	if err != nil || body == nil {
+		return fmt.Errorf("read body: %w", errors.Join(err, errIf(body == nil, "not in the era files")))
+	}
+	receipts, err := db.GetRawReceipts(n)
+	if err != nil || receipts == nil {
+		return fmt.Errorf("read receipts: %w", errors.Join(err, errIf(receipts == nil, "not in the era files")))
+	}
+	// eradb converts receipts to go-ethereum's storage encoding.
+	if err := s.PutBlockRLP(h, body, receipts, verify.ReceiptsStorage, true); err != nil {
+		return err
+	}
+	st.Blocks++
+	st.Bytes += int64(len(body) + len(receipts))
+	return nil
+}
+
+func errIf(cond bool, msg string) error {
+	if cond {
+		return errors.New(msg)
+	}
+	return nil
+}
+
+// eraFile is one era1 or ere file and the blocks it holds.
+type eraFile struct {
+	path  string
+	epoch uint64
+	count uint64
+}
+
+// eraFiles lists the era files of dir by epoch, with their block counts.
+func eraFiles(dir string) ([]eraFile, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("history: %w", err)
+	}
+	var files []eraFile
+	for _, e := range entries {
+		m := eraName.FindStringSubmatch(e.Name())
+		if m == nil || e.IsDir() {
+			continue
+		}
+		epoch, _ := strconv.ParseUint(m[1], 10, 64)
+		path := filepath.Join(dir, e.Name())
+		count, err := eraCount(path)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, eraFile{path: path, epoch: epoch, count: count})
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("history: no era1 or ere files in %s", dir)
+	}
+	slices.SortFunc(files, func(a, b eraFile) int { return cmp.Compare(a.epoch, b.epoch) })
+	return files, nil
+}
+
+// eraCount reads how many blocks an era file holds: both formats end with
+// their block index, whose last 8 bytes are the count (little-endian).
+func eraCount(path string) (uint64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, fmt.Errorf("history: %w", err)
+	}
+	defer f.Close()
+	var b [8]byte
+	if _, err := f.Seek(-8, io.SeekEnd); err != nil {
+		return 0, fmt.Errorf("history: %s is too short for an era file: %w", filepath.Base(path), err)
+	}
+	if _, err := io.ReadFull(f, b[:]); err != nil {
+		return 0, fmt.Errorf("history: read %s: %w", filepath.Base(path), err)
+	}
+	count := binary.LittleEndian.Uint64(b[:])
+	if count == 0 || count > eraEpochBlocks {
+		return 0, fmt.Errorf("history: %s claims %d blocks (an era file holds 1 to %d)", filepath.Base(path), count, eraEpochBlocks)
+	}
+	return count, nil
+}

@@ -1,0 +1,198 @@
+package peers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/peerstore"
+)
+
+var (
+	// ErrNoHolders: the DHT found nobody (besides this node) holding the
+	// content.
+	ErrNoHolders = errors.New("peers: no holder found")
+	// ErrUnavailable: holders were found, but none delivered content that
+	// passed the check.
+	ErrUnavailable = errors.New("peers: no holder delivered")
+)
+
+// Fetch finds the holders of key in the DHT and asks them, one after
+// another (peers that delivered before first, peers that lied last),
+// until one's content passes check; holders that said busy are asked
+// again after their backoff, for up to Limits.FetchTimeout. Content that fails it is dropped and
+// recorded as the peer's lie (and counts towards its ban); a peer that is
+// not holding, busy, unreachable or dies mid-transfer is recorded and the
+// next one asked. It returns the verified bytes and the transfer that
+// delivered them. age, if known, goes into every transfer record (its
+// depth is filled from Options.Head when 0).
+//
+// At most Limits.Fetches run at once (more wait), and each holder gets
+// Limits.FetchTimeout; ctx bounds the whole.
+func (n *Node) Fetch(ctx context.Context, key Key, age Age, check Check) ([]byte, Transfer, error) {
+	if !key.Kind.Valid() {
+		return nil, Transfer{}, fmt.Errorf("peers: fetch of unknown kind %d", key.Kind)
+	}
+	select {
+	case n.fetches <- struct{}{}:
+		defer func() { <-n.fetches }()
+	case <-ctx.Done():
+		return nil, Transfer{}, ctx.Err()
+	case <-n.ctx.Done():
+		return nil, Transfer{}, errClosed
+	}
+	holders, err := n.FindHolders(ctx, key)
+	if err != nil {
+		return nil, Transfer{}, err
+	}
+	if len(holders) == 0 {
+		return nil, Transfer{}, fmt.Errorf("%w: %s", ErrNoHolders, key)
+	}
+	age = n.age(age)
+	byID := make(map[peer.ID]peer.AddrInfo, len(holders))
+	ids := make([]peer.ID, len(holders))
+	for i, h := range holders {
+		byID[h.ID], ids[i] = h, h.ID
+	}
+	var counts [Served + 1]int
+	order := n.tally.rank(ids)
+	retryUntil := n.clock.Now().Add(n.lim.FetchTimeout)
+	for round := 0; len(order) > 0 && (round == 0 || n.clock.Now().Before(retryUntil)); round++ {
+		var later []peer.ID // busy: asked again after their backoff
+		for _, id := range order {
+			if err := ctx.Err(); err != nil {
+				return nil, Transfer{}, err
+			}
+			if n.guard.banned(id) {
+				continue
+			}
+			t, data := n.attempt(ctx, byID[id], key)
+			t.Age, t.Holders = age, len(holders)
+			if t.Result == Verified { // delivered: now judge it
+				if err := check(data); err != nil {
+					if !IsLie(err) {
+						return nil, t, fmt.Errorf("peers: keeping %s from %s: %w", key, id, err)
+					}
+					t.Result, t.Err = Lie, err
+					n.guard.offend(id, offenceLie, "content failed verification")
+				}
+			}
+			n.record(t)
+			counts[t.Result]++
+			switch t.Result {
+			case Verified:
+				return data, t, nil
+			case Refused:
+				later = append(later, id)
+			}
+		}
+		order = later
+	}
+	return nil, Transfer{}, fmt.Errorf("%w: %s: %d holders, %d lied, %d not holding, %d refused, %d failed",
+		ErrUnavailable, key, len(holders), counts[Lie], counts[NotHeld], counts[Refused], counts[Failed])
+}
+
+var errClosed = errors.New("peers: node closed")
+
+// FindHolders asks the DHT who holds key, within Limits.FindTimeout and
+// up to Limits.MaxHolders peers, this node left out. The count is the
+// content's rarity as this node sees it.
+func (n *Node) FindHolders(ctx context.Context, key Key) ([]peer.AddrInfo, error) {
+	fctx, cancel := context.WithTimeout(ctx, n.lim.FindTimeout)
+	defer cancel()
+	var out []peer.AddrInfo
+	for ai := range n.dht.FindProvidersAsync(fctx, key.CID(), n.lim.MaxHolders+1) {
+		if ai.ID == n.host.ID() || len(out) >= n.lim.MaxHolders {
+			continue
+		}
+		out = append(out, ai)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// attempt asks one holder for key. A delivered payload comes back with
+// Result Verified, for the caller to check.
+func (n *Node) attempt(ctx context.Context, h peer.AddrInfo, key Key) (Transfer, []byte) {
+	start := n.clock.Now()
+	t := Transfer{Peer: h.ID, Direction: In, Key: key, At: start}
+	fail := func(r Result, err error) (Transfer, []byte) {
+		t.Result, t.Err, t.Latency = r, err, n.clock.Now().Sub(start)
+		return t, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, n.lim.FetchTimeout)
+	defer cancel()
+	release, err := n.guard.admitOutbound(ctx, h.ID)
+	if err != nil {
+		return fail(Failed, err)
+	}
+	defer release()
+	if len(h.Addrs) > 0 {
+		n.host.Peerstore().AddAddrs(h.ID, h.Addrs, peerstore.TempAddrTTL)
+	}
+	s, err := n.host.NewStream(ctx, h.ID, ContentProtocol)
+	if err != nil {
+		return fail(Failed, err)
+	}
+	defer context.AfterFunc(ctx, func() { _ = s.Reset() })()
+	_ = s.SetWriteDeadline(time.Now().Add(n.lim.IdleTimeout))
+	if _, err := s.Write(AppendRequest(make([]byte, 0, RequestSize), key)); err != nil {
+		_ = s.Reset()
+		return fail(Failed, err)
+	}
+	_ = s.CloseWrite()
+	resp, err := ReadResponse(idleReader{s: s, idle: n.lim.IdleTimeout}, key.Kind, func(size int) error {
+		return s.Scope().ReserveMemory(size, network.ReservationPriorityAlways)
+	})
+	if err != nil {
+		_ = s.Reset()
+		if errors.Is(err, ErrFrame) {
+			weight := offenceMalformed
+			if errors.Is(err, ErrOversized) {
+				weight = offenceOversized
+			}
+			n.guard.offend(h.ID, weight, err.Error())
+			return fail(Lie, err)
+		}
+		return fail(Failed, err)
+	}
+	_ = s.Close()
+	switch resp.Code {
+	case CodeOK:
+		n.guard.answered(h.ID)
+		t.Result, t.Bytes, t.Latency = Verified, len(resp.Payload), n.clock.Now().Sub(start)
+		return t, resp.Payload
+	case CodeNotHeld:
+		n.guard.answered(h.ID)
+		return fail(NotHeld, refusal(resp))
+	case CodeBusy, CodeLowStanding:
+		n.guard.busy(h.ID)
+		return fail(Refused, refusal(resp))
+	}
+	return fail(Failed, refusal(resp))
+}
+
+// refusal is a non-OK response as an error.
+func refusal(r Response) error {
+	return &Refusal{Code: r.Code, Reason: string(r.Payload)}
+}
+
+// idleReader renews the stream's read deadline before every read, so a
+// holder that stalls is dropped after idle, whatever the payload's size.
+type idleReader struct {
+	s    network.Stream
+	idle time.Duration
+}
+
+func (r idleReader) Read(b []byte) (int, error) {
+	_ = r.s.SetReadDeadline(time.Now().Add(r.idle))
+	return r.s.Read(b)
+}
+
+var _ io.Reader = idleReader{}

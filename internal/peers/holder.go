@@ -1,0 +1,35 @@
+package peers
+
+import (
+	"github.com/ethereum/go-ethereum/common"
+)
+
+// Holder is what a node serves: content in the encodings the Kinds name,
+// verified before it was stored. history.Store satisfies it.
+type Holder interface {
+	HeaderRLP(hash common.Hash) ([]byte, bool)
+	BodyRLP(hash common.Hash) ([]byte, bool)
+	ReceiptsRLP(hash common.Hash) ([]byte, bool)
+}
+
+// Numberer is an optional Holder method (history.Store has it): the number
+// of a held block, so served transfers carry the content's age.
+type Numberer interface {
+	Number(hash common.Hash) (uint64, bool)
+}
+
+// get reads key's content from h.
+func get(h Holder, key Key) ([]byte, bool) {
+	if h == nil {
+		return nil, false
+	}
+	switch key.Kind {
+	case Header:
+		return h.HeaderRLP(key.Hash)
+	case Body:
+		return h.BodyRLP(key.Hash)
+	case Receipts:
+		return h.ReceiptsRLP(key.Hash)
+	}
+	return nil, false
+}

@@ -1,0 +1,73 @@
+package peers
+
+import (
+	"testing"
+	"time"
+
+	"github.com/braidrpc/braid/internal/clock"
+	"github.com/braidrpc/braid/internal/history"
+	"github.com/braidrpc/braid/internal/verify"
+)
+
+// TestOnStoredAnnouncesWhatTheStoreHolds: a history store's Notify wired
+// to OnStored announces each part as it is stored; an evicted block's
+// keys are withdrawn (no longer announced again).
+func TestOnStoredAnnouncesWhatTheStoreHolds(t *testing.T) {
+	b := busyBlock(t)
+	nodes := cluster(t, 2, nil)
+	holder, other := nodes[0], nodes[1]
+	s, err := history.Open(t.TempDir(), history.Options{MaxBytes: 64 << 20, Notify: holder.OnStored, Logger: testLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.PutHeader(b.Header); err != nil {
+		t.Fatal(err)
+	}
+	waitHolders(t, other, Key{Header, b.Hash()}, 1)
+	if st := holder.Status(); st.Provided+st.Pending != 1 {
+		t.Fatalf("header only: %d keys tracked", st.Provided+st.Pending)
+	}
+	if err := s.PutBlockRLP(b.Header, b.BodyRLP, b.StorageRLP, verify.ReceiptsStorage, true); err != nil {
+		t.Fatal(err)
+	}
+	waitHolders(t, other, Key{Receipts, b.Hash()}, 1)
+	waitProvided(t, holder, 3)
+	holder.OnStored(history.Event{Hash: b.Hash(), Number: b.Number()}) // evicted
+	if st := holder.Status(); st.Provided+st.Pending != 0 {
+		t.Fatalf("%d keys tracked after eviction", st.Provided+st.Pending)
+	}
+}
+
+// TestKeysAreAnnouncedAgain: on the injected clock, every key is
+// announced again each Interval; keys over MaxKeys are refused.
+func TestKeysAreAnnouncedAgain(t *testing.T) {
+	b := busyBlock(t)
+	fake := clock.NewFake(time.Unix(1_700_000_000, 0))
+	nodes := cluster(t, 2, func(i int, o *Options) {
+		if i == 0 {
+			o.Clock = fake
+			o.Provide = ProvideOptions{Retry: time.Minute, Interval: time.Hour, MaxKeys: 2}
+		}
+	})
+	n := nodes[0]
+	n.Provide(keys(b)...)
+	waitProvided(t, n, 2)
+	if st := n.Status(); st.Refused != 1 || st.Announcements != 2 {
+		t.Fatalf("status %+v", st)
+	}
+	for range 59 { // not yet an hour: failed keys only, and none failed
+		waitFor(t, "the scheduler's timer", func() bool { return fake.Waiters() > 0 })
+		fake.Advance(time.Minute)
+	}
+	waitFor(t, "the scheduler's timer", func() bool { return fake.Waiters() > 0 })
+	if st := n.Status(); st.Announcements != 2 {
+		t.Fatalf("announced again early: %d", st.Announcements)
+	}
+	fake.Advance(time.Minute)
+	waitFor(t, "the keys announced again", func() bool { return n.Status().Announcements == 4 })
+	n.Withdraw(keys(b)...)
+	if st := n.Status(); st.Provided != 0 {
+		t.Fatalf("%d keys after withdrawal", st.Provided)
+	}
+}
