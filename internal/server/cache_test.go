@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"math"
 	"net/http"
@@ -40,15 +41,24 @@ func TestCacheMergesIdenticalCallsAndKeepsWhatIsFinal(t *testing.T) {
 
 	const call = `{"jsonrpc":"2.0","id":1,"method":"eth_getBalance","params":["0x0000000000000000000000000000000000000001","0x5"]}`
 	var wg sync.WaitGroup
-	answers := make([]string, 20)
+	answers, hdrs := make([]string, 20), make([]string, 20)
 	for i := range answers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			answers[i], _ = cachePost(t, b.URL, call)
+			answers[i], hdrs[i] = cachePost(t, b.URL, call)
 		}()
 	}
 	wg.Wait()
+	// On a loaded machine some of the twenty are sent only after the
+	// first answer was stored: those are hits, the rest misses (merged or
+	// not). Either way they reach the provider once.
+	early := 0
+	for _, h := range hdrs {
+		if h == "hit" {
+			early++
+		}
+	}
 	for _, a := range answers {
 		if a != answers[0] || !strings.Contains(a, `"result":"0xde0b6b3a7640000"`) {
 			t.Fatalf("answers differ or failed: %q vs %q", a, answers[0])
@@ -97,7 +107,8 @@ func TestCacheMergesIdenticalCallsAndKeepsWhatIsFinal(t *testing.T) {
 	metrics := scrape(t, b.URL+"/metrics")
 	checkCacheStatus(t, b, metrics)
 	for _, want := range []string{
-		`braid_cache_requests_total{method="eth_getBalance",network="mainnet",result="hit"} 4`,
+		// The next call, one member of the first batch, both of the second.
+		fmt.Sprintf(`braid_cache_requests_total{method="eth_getBalance",network="mainnet",result="hit"} %d`, 4+early),
 		`braid_cache_stores_total{lifetime="final",network="mainnet"} 1`,
 		`braid_cache_entries 1`,
 	} {
