@@ -157,6 +157,9 @@ type Network struct {
 	Strikes Strikes `yaml:"strikes"`
 	Require Require `yaml:"require"`
 	Verify  Verify  `yaml:"verify"`
+	// Peers shares verified history with other braid gateways (off by
+	// default).
+	Peers Peers `yaml:"peers"`
 	// Upstreams are the providers of this network.
 	Upstreams []Upstream `yaml:"upstreams"`
 }

@@ -66,6 +66,10 @@ func TestGoodFiles(t *testing.T) {
 			if c.Listen != "0.0.0.0:9000" {
 				t.Errorf("listen = %q", c.Listen)
 			}
+			if p := c.Networks[0].Peers; !p.Enabled || p.Keep != "pre-merge" || p.Store.MaxBytes != 100<<30 || p.Fill.BytesPerSecond != 4<<20 ||
+				p.Limits.StreamsPerPeer != 4 || len(p.Listen) != 2 || p.Identity != "/var/lib/braid/mainnet.key" {
+				t.Errorf("peers = %+v", p)
+			}
 			wantLimits := Limits{MaxBodyBytes: 1 << 20, MaxBatch: 50, RequestTimeout: 90 * time.Second,
 				MaxAttempts: 3, MaxResponseBytes: 64 << 20, MaxBatchResponseBytes: 32 << 20, ShutdownTimeout: 5 * time.Second}
 			if c.Limits != wantLimits {

@@ -214,6 +214,7 @@ func (n *Network) validate(i int) []error {
 	if n.Verify.HeaderCache < 0 || n.Verify.HistoryHops < 0 {
 		add("verify.header_cache and verify.history_hops must not be negative")
 	}
+	errs = append(errs, n.Peers.validate(label)...)
 	if n.Require.Availability < 0 || n.Require.Integrity < 0 {
 		add("require.availability and require.integrity must not be negative (0: no requirement)")
 	}

@@ -57,6 +57,30 @@ func TestValidate(t *testing.T) {
 		{"rps inf", func(c *Config) { c.Networks[0].Upstreams[0].RPS = inf() }, `upstream "a": rps must be a number of at least 0`},
 		{"max_idle_conns", func(c *Config) { c.Networks[0].Upstreams[0].MaxIdleConns = -1 }, `upstream "a": max_idle_conns must not be negative`},
 		{"allow star only", func(c *Config) { c.Networks[0].Methods.Allow = []string{"*"} }, ""},
+		{"peers off by default", func(c *Config) {}, ""},
+		{"peers enabled", func(c *Config) { c.Networks[0].Peers = goodPeers() }, ""},
+		{"peers no store", func(c *Config) { p := goodPeers(); p.Store.Path = ""; c.Networks[0].Peers = p },
+			`network "mainnet": peers.store.path is required when peers are enabled`},
+		{"peers no listen", func(c *Config) { p := goodPeers(); p.Listen = nil; c.Networks[0].Peers = p },
+			`network "mainnet": peers.listen is required when peers are enabled`},
+		{"peers listen not multiaddr", func(c *Config) { p := goodPeers(); p.Listen = []string{"0.0.0.0:4001"}; c.Networks[0].Peers = p },
+			`peers.listen item 1 "0.0.0.0:4001" must be a multiaddr`},
+		{"peers bootstrap without id", func(c *Config) {
+			p := goodPeers()
+			p.Bootstrap = []string{"/ip4/10.0.0.1/tcp/4001"}
+			c.Networks[0].Peers = p
+		},
+			`peers.bootstrap item 1 "/ip4/10.0.0.1/tcp/4001" must be a multiaddr ending in /p2p/<peer id>`},
+		{"peers keep", func(c *Config) { p := goodPeers(); p.Keep = "from 12"; c.Networks[0].Peers = p },
+			`peers.keep must be "none", "all", "pre-merge" or "from:N" (a block number), got "from 12"`},
+		{"peers keep from", func(c *Config) { p := goodPeers(); p.Keep = "from: 15537394"; c.Networks[0].Peers = p }, ""},
+		{"peers keep checked when off", func(c *Config) { c.Networks[0].Peers.Keep = "most" }, `peers.keep must be`},
+		{"peers tiny store", func(c *Config) { p := goodPeers(); p.Store.MaxBytes = 100; c.Networks[0].Peers = p },
+			"peers.store.max_bytes must be at least 1048576"},
+		{"peers dial range", func(c *Config) { p := goodPeers(); p.DialRanges = []string{"10.0.0.0"}; c.Networks[0].Peers = p },
+			`peers.dial_ranges item 1 "10.0.0.0" must be a CIDR prefix`},
+		{"peers negative limit", func(c *Config) { p := goodPeers(); p.Limits.Rate = -1; c.Networks[0].Peers = p },
+			"peers.limits must not be negative"},
 		{"allow space", func(c *Config) { c.Networks[0].Methods.Allow = []string{"eth_call "} }, `methods.allow item 1 "eth_call " contains white space`},
 		{"deny leading star", func(c *Config) { c.Networks[0].Methods.Deny = []string{"*_call"} }, `methods.deny item 1 "*_call": "*" may only end a prefix`},
 		{"quorum k = operators", func(c *Config) { c.Networks[0].Quorum.K = 2 }, ""},
@@ -135,5 +159,27 @@ func TestNetworkReturnsElement(t *testing.T) {
 	}
 	if c.Network("MAINNET") != nil || c.Network("") != nil {
 		t.Error("Network matched a different name")
+	}
+}
+
+func goodPeers() Peers {
+	return Peers{Enabled: true, Listen: []string{"/ip4/127.0.0.1/tcp/0"}, Store: PeerStore{Path: "/var/lib/braid/history", MaxBytes: 1 << 30},
+		Keep: "pre-merge", Bootstrap: []string{"/ip4/10.0.0.1/tcp/4001/p2p/12D3KooWExample"}, DialRanges: []string{"10.0.0.0/8"}}
+}
+
+func TestPeersDefaults(t *testing.T) {
+	c := validConfig()
+	c.Networks[0].Peers.Store.Path = "/data/h/"
+	c.ApplyDefaults()
+	p := c.Networks[0].Peers
+	if p.Enabled || p.Store.MaxBytes != DefaultPeerStoreMaxBytes || p.Fill.BytesPerSecond != DefaultPeerFillBytesPerSec ||
+		p.Keep != "none" || p.Identity != "/data/h/identity.key" {
+		t.Errorf("defaults: %+v", p)
+	}
+	for in, want := range map[string]PeerKeep{"": {Mode: "none"}, "all": {Mode: "all"}, "pre-merge": {Mode: "pre-merge"},
+		"from:7": {Mode: "from", From: 7}, " from: 15537394 ": {Mode: "from", From: 15537394}} {
+		if got, err := ParsePeerKeep(in); err != nil || got != want {
+			t.Errorf("ParsePeerKeep(%q) = %+v, %v; want %+v", in, got, err, want)
+		}
 	}
 }

@@ -37,6 +37,15 @@ type Faults struct {
 	// LieKind is what the lie does: "alter" values (default), "drop" the
 	// last transaction of a block or log of a list, or "add" a copy of it.
 	LieKind string `json:"lie_kind,omitempty"`
+	// PruneBelow makes the provider a node that pruned history (EIP-4444)
+	// below that block number: bodies, receipts and transaction lookups
+	// of older blocks are gone (go-ethereum's code 4444, "pruned history
+	// unavailable", or null for lookups by transaction hash, as geth
+	// answers; prune.go lists each method), headers and state stay.
+	PruneBelow uint64 `json:"prune_below,omitempty"`
+	// PruneKeep prunes every block but the newest PruneKeep: a moving
+	// cutoff at head+1-PruneKeep (with PruneBelow, the higher one wins).
+	PruneKeep uint64 `json:"prune_keep,omitempty"`
 }
 
 // Validate reports the first out-of-range field in words a user can act on.

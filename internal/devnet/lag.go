@@ -19,15 +19,24 @@ type lagView struct {
 }
 
 func (d *Devnet) newLagView(ctx context.Context, lag uint64) (*lagView, *rpcError) {
-	var head hexutil.Uint64
-	if err := d.rpc.CallContext(ctx, &head, "eth_blockNumber"); err != nil {
-		return nil, toRPCError(err)
+	head, err := d.headNumber(ctx)
+	if err != nil {
+		return nil, err
 	}
 	v := uint64(0)
-	if uint64(head) > lag {
-		v = uint64(head) - lag
+	if head > lag {
+		v = head - lag
 	}
 	return &lagView{d: d, view: v}, nil
+}
+
+// headNumber is the chain's head block number.
+func (d *Devnet) headNumber(ctx context.Context) (uint64, *rpcError) {
+	var head hexutil.Uint64
+	if err := d.rpc.CallContext(ctx, &head, "eth_blockNumber"); err != nil {
+		return 0, toRPCError(err)
+	}
+	return uint64(head), nil
 }
 
 // Methods whose first parameter is a block hash (and that have no block

@@ -368,9 +368,28 @@ func (p *Provider) call(ctx context.Context, f Faults, req request) (json.RawMes
 			return p.maybeLie(f, req.Method, result, err)
 		}
 	}
+	prune, err := p.d.newPruneView(ctx, f, func(ctx context.Context) (uint64, *rpcError) {
+		if lag != nil {
+			return lag.view, nil
+		}
+		return p.d.headNumber(ctx)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if prune != nil {
+		var result json.RawMessage
+		var done bool
+		if args, result, done, err = prune.rewrite(ctx, req.Method, args); done || err != nil {
+			return p.maybeLie(f, req.Method, result, err)
+		}
+	}
 	result, err := p.d.forward(ctx, req.Method, args)
 	if err == nil && lag != nil {
 		result = lag.filter(req.Method, result)
+	}
+	if err == nil && prune != nil {
+		result = prune.filter(ctx, req.Method, args, result)
 	}
 	return p.maybeLie(f, req.Method, result, err)
 }

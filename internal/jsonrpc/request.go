@@ -52,7 +52,7 @@ func Decode(body []byte, maxBatch int) (*Message, *Response) {
 	if len(trimmed) == 0 {
 		return nil, ErrorResponse(nullID, Errorf(CodeParseError, "parse error: empty body"))
 	}
-	if !json.Valid(trimmed) {
+	if !valid(trimmed) {
 		return nil, ErrorResponse(nullID, Errorf(CodeParseError, "parse error: body is not valid JSON"))
 	}
 	if trimmed[0] != '[' {

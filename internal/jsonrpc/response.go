@@ -3,6 +3,7 @@ package jsonrpc
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -188,16 +189,12 @@ func DecodeResponse(body []byte) (*Response, error) {
 	if len(body) == 0 || body[0] != '{' {
 		return nil, fmt.Errorf("upstream answer is not a JSON object")
 	}
-	if !json.Valid(body) {
-		var v any
-		err := json.Unmarshal(body, &v) // for the syntax error's wording
-		if err == nil {
-			err = fmt.Errorf("invalid JSON")
-		}
-		return nil, fmt.Errorf("upstream answer: %w", err)
-	}
+	// One pass checks the syntax (exactly as json.Valid would) and finds
+	// the members; the result's bytes are looked at once.
 	var f [3][]byte
-	fields(body, f[:], "id", "result", "error")
+	if !scanObject(body, f[:], "id", "result", "error") {
+		return nil, fmt.Errorf("upstream answer: %w", syntaxError(body))
+	}
 	id, result, rawErr := f[0], f[1], f[2]
 	resp := &Response{ID: id}
 	switch {
@@ -216,6 +213,17 @@ func DecodeResponse(body []byte) (*Response, error) {
 		return nil, fmt.Errorf("upstream answer has neither result nor error")
 	}
 	return resp, nil
+}
+
+// syntaxError words what is wrong with JSON text that failed the check:
+// encoding/json's message (which names the offset), found only on this
+// rare path.
+func syntaxError(b []byte) error {
+	var v struct{}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	return errors.New("invalid JSON")
 }
 
 // decodeError reads an error object (valid JSON) with exact member names:
