@@ -469,7 +469,7 @@ func TestFollowerRunRetriesAndFollows(t *testing.T) {
 func TestFollowerSubscribedBeforeAnyTipGetsTheFirst(t *testing.T) {
 	c := newFakeChain()
 	a3 := c.extend("a", 1, 3, common.Hash{})
-	f := newFollower(c, Options{})
+	f := newFollower(c, FollowerOptions{})
 	var r recorder
 	f.Subscribe(false, r.fn)
 	if err := f.step(context.Background()); err != nil { // no tip yet: nothing
@@ -496,8 +496,8 @@ func TestFollowerSubscribedBeforeAnyTipGetsTheFirst(t *testing.T) {
 func TestFollowerStartsPastATipReorgedAway(t *testing.T) {
 	c := newFakeChain()
 	a3 := c.extend("a", 1, 3, common.Hash{})
-	f := newFollower(c, Options{})
-	f.Advance(a3.Number, a3.Hash)
+	f := newFollower(c, FollowerOptions{})
+	f.Advance(a3.Block)
 	var r recorder
 	f.Subscribe(true, r.fn)
 	b4 := c.extend("b", 3, 4, hashOf("a2"))
