@@ -18,6 +18,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/gateway"
 	"github.com/braidrpc/braid/internal/server"
@@ -541,30 +542,28 @@ func startBraidConfig(t testing.TB, cfg *config.Config, nets ...netSpec) *braid 
 // down) is the test's business.
 func servesTip(t testing.TB, gw *gateway.Gateway) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second) // a bound on a hang, not a timing
 	for _, n := range gw.Networks() {
-		for !n.Tip().Known {
-			checked := true
+		checked := func() bool {
 			for _, u := range n.Upstreams() {
 				if st, _ := u.State(); st == upstream.Unverified {
-					checked = false
+					return false
 				}
 			}
-			if checked && n.Usable() < n.Heads().MinOperators() {
-				break
-			}
-			if time.Now().After(deadline) {
-				if checked {
-					t.Fatalf("network %s serves no tip after polling every upstream", n.Name)
-				}
-				break
+			return true
+		}
+		done := await.Poll(await.Timeout, func() bool {
+			if n.Tip().Known || (checked() && n.Usable() < n.Heads().MinOperators()) {
+				return true
 			}
 			for _, u := range n.Upstreams() {
 				if u.Usable() {
 					_ = n.Heads().PollOnce(context.Background(), u) // failing: the test's business
 				}
 			}
-			time.Sleep(10 * time.Millisecond)
+			return n.Tip().Known
+		})
+		if !done && checked() {
+			t.Fatalf("network %s serves no tip after polling its upstreams for %s", n.Name, await.Timeout)
 		}
 	}
 }
