@@ -101,7 +101,7 @@ func (n *Network) readThrough(ctx context.Context, pl *plan.Plan) (*jsonrpc.Resp
 // pinned and routed.
 func (n *Network) fetch(ctx context.Context, pl *plan.Plan) (*jsonrpc.Response, error) {
 	if pl.Verify {
-		return n.verified(ctx, pl)
+		return n.trust.Read(ctx, pl)
 	}
 	return n.forward(ctx, pl)
 }

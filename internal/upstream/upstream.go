@@ -3,6 +3,8 @@ package upstream
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -64,6 +66,7 @@ type Upstream struct {
 	Archive bool
 
 	url      string // secret: may embed an API key; never logged
+	endpoint string // Endpoint()
 	redacted string
 	secrets  []string // parts of url and WSURL that Redact takes out
 	timeout  time.Duration
@@ -131,6 +134,7 @@ func New(cfg config.Upstream, opts Options) *Upstream {
 		Archive:   cfg.Archive,
 		url:       cfg.URL,
 		redacted:  config.Redact(cfg.URL),
+		endpoint:  endpointID(cfg.Name, cfg.URL),
 		secrets:   secretsOf(cfg.URL, cfg.WSURL),
 		timeout:   timeout,
 		maxResp:   opts.MaxResponseBytes,
@@ -150,6 +154,21 @@ func New(cfg config.Upstream, opts Options) *Upstream {
 
 // RedactedURL is the URL as it may be shown: scheme and host only.
 func (u *Upstream) RedactedURL() string { return u.redacted }
+
+// Endpoint identifies the endpoint the upstream sends to without
+// revealing its URL: upstreams configured with the same URL (however
+// written, see config.EndpointKey) have the same Endpoint, so one
+// endpoint named under two operators is not counted as two.
+func (u *Upstream) Endpoint() string { return u.endpoint }
+
+func endpointID(name, rawURL string) string {
+	key := config.EndpointKey(rawURL)
+	if key == "" {
+		return "upstream " + name // unparsed: only itself
+	}
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:8])
+}
 
 // Health returns the upstream's health record.
 func (u *Upstream) Health() *Health { return u.health }
@@ -278,8 +297,8 @@ func (u *Upstream) post(ctx context.Context, body []byte) ([]byte, error) {
 		return nil, &AttemptError{Upstream: u.Name, Kind: ErrTransport, Err: errors.New("cannot build request")}
 	}
 	req.ContentLength = int64(len(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
+	req.Header["Content-Type"] = jsonHeader // shared: the transport only reads them
+	req.Header["Accept"] = jsonHeader
 	res, err := u.client.Do(req)
 	if err != nil {
 		return nil, u.transportError(ctx, err)
@@ -305,6 +324,8 @@ func (u *Upstream) post(ctx context.Context, body []byte) ([]byte, error) {
 	return raw, nil
 }
 
+var jsonHeader = []string{"application/json"}
+
 // transportError classifies a failed round trip, stripping the URL that
 // net/http puts into its errors.
 func (u *Upstream) transportError(ctx context.Context, err error) error {
@@ -324,7 +345,11 @@ func (u *Upstream) transportError(ctx context.Context, err error) error {
 }
 
 // readLimited reads a whole body of at most limit bytes. With a known
-// length it reads into one buffer of that size instead of growing one.
+// length it reads into one buffer of that size. Without one (a chunked
+// answer: go-ethereum sends any answer over 2 kB so) it reads into a
+// pooled buffer and keeps an exact copy, since the answer outlives the
+// call (it is passed on, compared, cached) and the buffer need not: one
+// allocation of the answer's size instead of a growing buffer's several.
 func readLimited(r io.Reader, length, limit int64) ([]byte, error) {
 	if length > limit {
 		return nil, ErrTooLarge
@@ -336,15 +361,41 @@ func readLimited(r io.Reader, length, limit int64) ([]byte, error) {
 		}
 		return buf, nil
 	}
-	raw, err := io.ReadAll(io.LimitReader(r, limit+1))
-	if err != nil {
-		return nil, err
+	bp := readPool.Get().(*[]byte)
+	defer func() {
+		if cap(*bp) <= maxPooledRead {
+			*bp = (*bp)[:0]
+			readPool.Put(bp)
+		}
+	}()
+	buf := (*bp)[:0]
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)] // grow
+		}
+		// Never read more than one byte past the limit.
+		room := min(int64(cap(buf)), limit+1)
+		n, err := r.Read(buf[len(buf):room])
+		buf = buf[:len(buf)+n]
+		*bp = buf
+		if int64(len(buf)) > limit {
+			return nil, ErrTooLarge
+		}
+		if err == io.EOF {
+			return bytes.Clone(buf), nil
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
-	if int64(len(raw)) > limit {
-		return nil, ErrTooLarge
-	}
-	return raw, nil
 }
+
+// readPool holds the buffers chunked answers are read into.
+var readPool = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
+
+// maxPooledRead: a buffer grown past this by a large answer is left to
+// the collector, so the pool never holds megabytes per processor.
+const maxPooledRead = 256 << 10
 
 // parseRetryAfter reads delta-seconds or an HTTP date; unknown → 0.
 func parseRetryAfter(v string, now time.Time) time.Duration {
@@ -372,27 +423,6 @@ func truncate(b []byte) string {
 		return string(b[:40]) + "…"
 	}
 	return string(b)
-}
-
-// ObservePoll records the outcome of a background head poll: a dead
-// upstream is noticed even when no client request reaches it.
-func (u *Upstream) ObservePoll(latency time.Duration, err error) {
-	var ae *AttemptError
-	if errors.As(err, &ae) && ae.Kind == ErrThrottled {
-		// A rate limit is not a failure: honour its Retry-After.
-		wait := ae.RetryAfter
-		if wait <= 0 {
-			wait = time.Second
-		}
-		u.health.Throttle(u.clock.Now().Add(min(wait, time.Minute)))
-		u.budget.Lower(wait)
-		return
-	}
-	if err != nil {
-		u.health.Failure()
-		return
-	}
-	u.health.Success(PollClass, latency)
 }
 
 // Close releases idle keep-alive connections.
