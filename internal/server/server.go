@@ -247,15 +247,20 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request, n *gateway.Net
 	var refused *jsonrpc.Error
 	handle := s.guard(caller, n.Name, n.Handle, func(e *jsonrpc.Error) { refused = e })
 	var meta *gateway.Meta
-	if n.QuorumOn() {
+	if n.QuorumOn() || n.Strict() {
 		ctx, meta = gateway.WithMeta(ctx)
 	}
-	// flag sets Braid-Quorum before the body is written: an answer backed
-	// by fewer operators than the quorum asks for says so ("1/2").
+	// flag sets Braid-Quorum and Braid-Proof before the body is written:
+	// an answer backed by fewer operators than the quorum asks for says
+	// so ("1/2"), and in strict mode one not fully proven says how much
+	// is ("partial; reason=…").
 	flag := func() {
 		if meta != nil {
 			if q := meta.Quorum(); q != "" {
 				w.Header().Set("Braid-Quorum", q)
+			}
+			if p := meta.Proof(); p != "" {
+				w.Header().Set("Braid-Proof", p)
 			}
 		}
 	}
