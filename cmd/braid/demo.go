@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -25,6 +27,13 @@ braid serve would be; POST /demo/faults injects faults into a provider
 ({"provider":"p1","down":true}, latency_ms, error_rate, lag_blocks,
 http_status, lie), GET /demo/faults lists them and GET /demo/info gives
 the chain id, a funded test account and the token.
+
+With --trust beacon, a simulated beacon chain runs next to the dev chain: a
+sync committee of 512 BLS keys signs every block, served by two beacon
+light-client APIs (b1, b2), and braid takes its tip from their signed heads
+(trust: beacon, verify: strict unless --verify says otherwise). POST
+/demo/beacon/faults injects their faults ({"api":"b1","forge":true},
+signers, stale, down); GET /demo/beacon/faults lists them.
 `
 
 func runDemo(args []string, stdout, stderr io.Writer) error {
@@ -34,6 +43,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	blockTime := fs.Duration("block-time", time.Second, "time between blocks")
 	quorum := fs.Int("quorum", 1, "distinct operators that must agree on each quorum read (1: off)")
 	verifyMode := fs.String("verify", config.VerifyOff, "off, or strict: return only answers proven against a trusted header")
+	trust := fs.String("trust", config.TrustOperators, "operators, or beacon: take the tip from a simulated sync committee's signatures")
 	var lf logFlags
 	lf.register(fs)
 	if err := parseFlags(fs, args); err != nil {
@@ -48,6 +58,14 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	if *verifyMode != config.VerifyOff && *verifyMode != config.VerifyStrict {
 		return fmt.Errorf("demo: --verify must be off or strict, got %q", *verifyMode)
 	}
+	if *trust != config.TrustOperators && *trust != config.TrustBeacon {
+		return fmt.Errorf("demo: --trust must be operators or beacon, got %q", *trust)
+	}
+	verifySet := false
+	fs.Visit(func(f *flag.Flag) { verifySet = verifySet || f.Name == "verify" })
+	if *trust == config.TrustBeacon && !verifySet {
+		*verifyMode = config.VerifyStrict
+	}
 	if *blockTime <= 0 {
 		return fmt.Errorf("demo: --block-time must be positive, got %s", *blockTime)
 	}
@@ -57,7 +75,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return demo(ctx, demoOptions{listen: *listen, providers: *providers, blockTime: *blockTime, quorum: *quorum, verify: *verifyMode}, stdout, log)
+	return demo(ctx, demoOptions{listen: *listen, providers: *providers, blockTime: *blockTime, quorum: *quorum, verify: *verifyMode, trust: *trust}, stdout, log)
 }
 
 type demoOptions struct {
@@ -66,6 +84,7 @@ type demoOptions struct {
 	blockTime time.Duration
 	quorum    int
 	verify    string
+	trust     string // operators or beacon
 }
 
 // demo runs chain, providers and gateway until ctx ends.
@@ -76,8 +95,29 @@ func demo(ctx context.Context, o demoOptions, stdout io.Writer, log *slog.Logger
 	}
 	defer dn.Close()
 
-	// The demo's gateway is configured exactly as braid serve would be.
+	// The demo's gateway is configured exactly as braid serve would be:
+	// strict mode's local EVM reads the dev chain's configuration from a
+	// file, as verify.evm.chain_config names it.
 	cfg := demoConfig(o.listen, dn, o.blockTime, o.quorum, o.verify)
+	if cfg.Networks[0].Verify.Strict() {
+		path, err := writeChainConfig(dn)
+		if err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+		defer os.Remove(path)
+		cfg.Networks[0].Verify.EVM.ChainConfig = path
+	}
+	routes := []braid.Option{braid.WithRoute("/demo/", dn.Handler())}
+	var bc *demoBeacon
+	if o.trust == config.TrustBeacon {
+		if bc, err = startDemoBeacon(ctx, dn, o.blockTime, log); err != nil {
+			return fmt.Errorf("demo: start beacon chain: %w", err)
+		}
+		defer bc.close()
+		cfg.Networks[0].Trust = bc.trust
+		cfg.ApplyDefaults()
+		routes = append(routes, braid.WithRoute("/demo/beacon/", bc.control))
+	}
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
@@ -86,8 +126,8 @@ func demo(ctx context.Context, o demoOptions, stdout io.Writer, log *slog.Logger
 		return fmt.Errorf("demo: %w", err)
 	}
 	cfg.Listen = ln.Addr().String()
-	printDemoBanner(stdout, cfg, dn)
-	return run(ctx, cfg, ln, log, braid.WithRoute("/demo/", dn.Handler()))
+	printDemoBanner(stdout, cfg, dn, bc)
+	return run(ctx, cfg, ln, log, routes...)
 }
 
 func demoConfig(listen string, dn *devnet.Devnet, blockTime time.Duration, quorum int, verify string) *config.Config {
@@ -107,7 +147,26 @@ func demoConfig(listen string, dn *devnet.Devnet, blockTime time.Duration, quoru
 	return cfg
 }
 
-func printDemoBanner(w io.Writer, cfg *config.Config, dn *devnet.Devnet) {
+// writeChainConfig writes the dev chain's configuration to a temporary
+// file and returns its path.
+func writeChainConfig(dn *devnet.Devnet) (string, error) {
+	b, err := json.Marshal(map[string]any{"config": dn.ChainConfig()})
+	if err != nil {
+		return "", err
+	}
+	f, err := os.CreateTemp("", "braid-demo-chain-*.json")
+	if err != nil {
+		return "", err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return "", err
+	}
+	return f.Name(), f.Close()
+}
+
+func printDemoBanner(w io.Writer, cfg *config.Config, dn *devnet.Devnet, bc *demoBeacon) {
 	info := dn.Info()
 	base := "http://" + cfg.Listen
 	var b strings.Builder
@@ -117,6 +176,7 @@ func printDemoBanner(w io.Writer, cfg *config.Config, dn *devnet.Devnet) {
 	for _, u := range cfg.Networks[0].Upstreams {
 		fmt.Fprintf(&b, "  provider   %-4s %-12s %s\n", u.Name, u.Operator, u.URL)
 	}
+	bc.banner(&b, cfg.Networks[0].Verify.Mode)
 	fmt.Fprintf(&b, "  account    %s (key %s: a public test key, never use it on a real chain)\n", info.Account.Address, info.Account.PrivateKey)
 	fmt.Fprintf(&b, "  token      %s (ERC-20)\n\n", info.Token.Hex())
 	fmt.Fprintf(&b, "Try:\n")
@@ -131,7 +191,11 @@ func printDemoBanner(w io.Writer, cfg *config.Config, dn *devnet.Devnet) {
 	}
 	if cfg.Networks[0].Verify.Strict() {
 		fmt.Fprintf(&b, "  curl -s %s/demo/faults -d '{\"provider\":\"p1\",\"lie\":true}'    # verify strict: p1's lies fail their proofs; reads stay true\n", base)
+		fmt.Fprintf(&b, "  curl -s %s -H 'content-type: application/json' -d '{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"eth_call\",\"params\":[{\"to\":\"%s\",\"data\":\"0x70a08231000000000000000000000000%s\"},\"latest\"]}'    # balanceOf on the local EVM over proven state\n",
+			base, info.Token.Hex(), strings.ToLower(info.Account.Address.Hex()[2:]))
+		fmt.Fprintf(&b, "  curl -s %s/status | jq '.networks[0].methods'    # which methods are proven, derived, quorum_only or refused\n", base)
 	}
+	bc.tryLines(&b, base)
 	fmt.Fprintf(&b, "  curl -s %s/status/centralization\n", base)
 	fmt.Fprintf(&b, "  curl -s %s/metrics | grep braid_upstream_requests_total\n\n", base)
 	_, _ = io.WriteString(w, b.String())

@@ -34,6 +34,7 @@ var sections = map[string]struct {
 	"config.Cache":        {"cache", reflect.TypeFor[Cache]()},
 	"config.Redis":        {"redis", reflect.TypeFor[Redis]()},
 	"config.Verify":       {"verify", reflect.TypeFor[Verify]()},
+	"config.EVM":          {"verify.evm", reflect.TypeFor[EVM]()},
 	"config.Network":      {"network", reflect.TypeFor[Network]()},
 	"config.Upstream":     {"upstream", reflect.TypeFor[Upstream]()},
 	"config.Methods":      {"methods", reflect.TypeFor[Methods]()},
@@ -44,6 +45,10 @@ var sections = map[string]struct {
 	"config.MethodQuorum": {"quorum method", reflect.TypeFor[MethodQuorum]()},
 	"config.Strikes":      {"strikes", reflect.TypeFor[Strikes]()},
 	"config.Require":      {"require", reflect.TypeFor[Require]()},
+	"config.Trust":        {"trust", reflect.TypeFor[Trust]()},
+	"config.BeaconAPI":    {"trust.beacon_apis entry", reflect.TypeFor[BeaconAPI]()},
+	"config.BeaconChain":  {"trust.beacon_chain", reflect.TypeFor[BeaconChain]()},
+	"config.BeaconFork":   {"trust.beacon_chain.forks entry", reflect.TypeFor[BeaconFork]()},
 }
 
 // syntaxError words an error from the YAML parser: yaml.v3's "yaml: "

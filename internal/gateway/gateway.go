@@ -135,10 +135,19 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 				},
 			}))
 		}
+		var bt *beaconTip
+		if nc.Trust.Beacon() {
+			var err error
+			if bt, err = newBeaconTip(nc, opts); err != nil {
+				g.closeBeacons()
+				return nil, fmt.Errorf("network %q: %w", nc.Name, err)
+			}
+		}
 		n := &Network{}
 		feed := stream.New(n.execute, n.pools, stream.Options{Filters: cfg.Filters, Context: g.ctx,
 			Clock: opts.Clock, Logger: opts.Logger.With("network", nc.Name), Delay: gm.streamDelay(nc.Name)})
 		tracker := head.New(nc.Name, ups, head.Options{
+			External:     bt != nil,
 			PollInterval: nc.Head.PollInterval,
 			MinOperators: nc.Head.MinOperators,
 			StallAfter:   nc.Head.StallAfter,
@@ -191,15 +200,25 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 			quorum:     nc.Quorum,
 			operators: operator.New(operator.Options{Network: nc.Name, Strikes: nc.Strikes, Upstreams: ups,
 				Clock: opts.Clock, Logger: opts.Logger, Metrics: om}),
-			disputes: g.disputes,
-			qmetrics: qm,
-			quorumOn: len(qp.Methods()) > 0,
+			disputes:  g.disputes,
+			qmetrics:  qm,
+			quorumOn:  len(qp.Methods()) > 0,
+			verifyCfg: nc.Verify,
+		}
+		var root trust.Root = tipRoot{tracker}
+		if bt != nil {
+			bt.n, n.beacon, root = n, bt, bt
 		}
 		n.trust = trust.New(trust.Options{Network: nc.Name, Verify: nc.Verify, Timeout: cfg.Limits.RequestTimeout,
-			Fetch: n.router, Root: tipRoot{tracker}, Clock: opts.Clock, Logger: opts.Logger, Metrics: tm,
+			Fetch: n.router, Root: root, Clock: opts.Clock, Logger: opts.Logger, Metrics: tm,
 			OnLie: func(op string, u *upstream.Upstream, method string, check error) {
 				n.operators.Lie(op, u, fmt.Sprintf("its answer to %s failed verification: %v", method, check))
 			}})
+		var noEVM string
+		if n.evm, n.chain, noEVM = newExecutor(nc, n); noEVM != "" {
+			n.planner.WithoutEVM(noEVM)
+			n.log.Warn("strict mode refuses eth_call, eth_estimateGas and eth_createAccessList", "reason", noEVM)
+		}
 		if store != nil {
 			n.answers = answers{store: store, prefix: nc.Name + "|", tipTTL: cfg.Cache.TipTTL,
 				finalTTL: cfg.Cache.FinalTTL, maxEntry: int(cfg.Cache.MaxEntryBytes)}
@@ -289,6 +308,7 @@ func (g *Gateway) Start(ctx context.Context, wait time.Duration) {
 	}
 	for _, n := range g.networks {
 		n.head.Start(ctx)
+		g.startBeacon(ctx, n)
 		if n.share != nil {
 			g.wg.Add(1)
 			go func() {
@@ -419,6 +439,7 @@ func (g *Gateway) Close() {
 			n.head.Close()
 		}
 		g.wg.Wait()
+		g.closeBeacons()
 		for _, n := range g.networks {
 			for _, u := range n.Upstreams() {
 				u.Close()

@@ -12,11 +12,13 @@ import (
 
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/params"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/braidrpc/braid/internal/block"
 	"github.com/braidrpc/braid/internal/clock"
 	"github.com/braidrpc/braid/internal/config"
+	"github.com/braidrpc/braid/internal/evm"
 	"github.com/braidrpc/braid/internal/head"
 	"github.com/braidrpc/braid/internal/jsonrpc"
 	"github.com/braidrpc/braid/internal/operator"
@@ -62,7 +64,14 @@ type Network struct {
 	operators *operator.Standing
 	quorumOn  bool
 
-	trust *trust.Reader
+	trust  *trust.Reader
+	beacon *beaconTip // trust: beacon (beacontip.go); nil: operators decide the tip
+	// verifyCfg is the network's verify section (defaults applied).
+	verifyCfg config.Verify
+	// evm runs eth_call and its kin over proven state (strict mode; nil
+	// when off or without a chain configuration), on chain.
+	evm   *evm.Executor
+	chain *params.ChainConfig
 }
 
 // Tip returns the network's served tip in the planner's terms.
@@ -140,6 +149,7 @@ func (n *Network) execute(ctx context.Context, req *jsonrpc.Request) (*jsonrpc.R
 	case plan.Local:
 		return n.local(pl)
 	case plan.Static:
+		n.noteUnproven(ctx, pl)
 		return n.staticAnswer(ctx, pl)
 	case plan.Write:
 		return n.write(ctx, pl)
@@ -154,7 +164,11 @@ func (n *Network) execute(ctx context.Context, req *jsonrpc.Request) (*jsonrpc.R
 
 // forward pins the call to the served tip and routes it.
 func (n *Network) forward(ctx context.Context, pl *plan.Plan) (*jsonrpc.Response, error) {
-	pin := pl.Pin(n.tipFor(ctx), n.maxLag)
+	tip := n.tipFor(ctx)
+	if err := n.needsTrustedTip(pl, tip); err != nil {
+		return nil, err
+	}
+	pin := pl.Pin(tip, n.maxLag)
 	if pin.Local != nil {
 		return &jsonrpc.Response{Result: pin.Local}, nil
 	}

@@ -55,9 +55,17 @@ type NetworkStatus struct {
 	// Cache counts the cacheable calls since start (absent when the
 	// cache is off).
 	Cache *CacheStatus `json:"cache,omitempty"`
+	// Trust is where the served tip comes from: "operators" or "beacon";
+	// Beacon is the light client's state with trust: beacon.
+	Trust  string        `json:"trust"`
+	Beacon *BeaconStatus `json:"beacon,omitempty"`
 	// Lies are the recent answers that failed verification, newest
 	// first (verify: strict).
 	Lies []trust.Lie `json:"lies,omitempty"`
+	// Methods says, in strict mode, how each method braid knows is
+	// answered: proven, derived, quorum_only, or refused (with why).
+	// Methods braid does not know are answered -32601.
+	Methods *plan.MethodProofs `json:"methods,omitempty"`
 }
 
 // CacheStatus is a network's answer-cache lookups since start: the JSON
@@ -151,8 +159,13 @@ func (g *Gateway) Status() Status {
 			Replicas:     n.replicaTips(),
 		}
 		n.progressStatus(&ns)
+		ns.Trust = n.cfg.Trust.Source
+		if n.beacon != nil {
+			ns.Beacon = n.beacon.status()
+		}
 		ns.Cache = n.cacheStatus()
 		ns.Lies = n.trust.Lies()
+		ns.Methods = n.Proofs()
 		qp, _ := plan.NewQuorumPolicy(n.quorum) // checked in New
 		ns.Quorum = QuorumStatus{K: n.quorum.K, OnDispute: n.quorum.OnDispute, OnShortfall: n.quorum.OnShortfall, Methods: qp.Methods()}
 		quarantined := n.operators.Quarantined()
