@@ -110,6 +110,8 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 		g.members = replica.NewMembers(link, syncInterval)
 	}
 	store := newStore(cfg.Cache, g.link, opts)
+	var hm *historyMetrics
+	reg := &registryTaken{}
 	g.ctx, g.cancel = context.WithCancel(context.Background())
 	for _, nc := range cfg.Networks {
 		qp, err := plan.NewQuorumPolicy(nc.Quorum)
@@ -205,6 +207,15 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 			n.share = newShared(g.link, g.members, nc.Name)
 		}
 		src.n = n
+		if nc.Peers.Enabled {
+			if hm == nil && opts.Registry != nil {
+				hm = newHistoryMetrics(opts.Registry, g)
+			}
+			if n.archive, err = newArchive(nc.Name, nc.ChainID, nc.Peers, opts, hm, reg, n.tipNumber); err != nil {
+				g.closeArchives()
+				return nil, fmt.Errorf("network %q: %w", nc.Name, err)
+			}
+		}
 		n.filters = newFilters(n, cfg.Filters)
 		n.pending = newPendingFeed(n, g.ctx)
 		g.networks = append(g.networks, n)
@@ -311,6 +322,7 @@ func (g *Gateway) Start(ctx context.Context, wait time.Duration) {
 			defer g.wg.Done()
 			g.filterJanitor(ctx, n)
 		}()
+		g.startFill(ctx, n)
 	}
 	g.awaitStart(ctx, first, wait)
 }
@@ -442,6 +454,7 @@ func (g *Gateway) Close() {
 		if g.link != nil {
 			_ = g.link.Close()
 		}
+		g.closeArchives()
 	})
 }
 

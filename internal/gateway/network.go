@@ -69,6 +69,10 @@ type Network struct {
 	headers   *verify.Headers
 	receipts  *bounded[cachedReceipts]
 	bodies    *bounded[blockBody]
+
+	// archive is the history store and peer node (nil unless
+	// peers.enabled): history_stage.go.
+	archive *archive
 }
 
 // Tip returns the network's served tip in the planner's terms.
@@ -122,6 +126,7 @@ func (n *Network) Handle(ctx context.Context, req *jsonrpc.Request) *jsonrpc.Res
 	default:
 		resp = jsonrpc.ResultResponse(req.ID, result.Result)
 		resp.Cached = result.Cached
+		resp.Source = result.Source
 	}
 	n.metrics.observe(n.Name, req.Method, outcome, n.clock.Now().Sub(start))
 	if req.IsNotification() {

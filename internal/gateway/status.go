@@ -53,6 +53,11 @@ type NetworkStatus struct {
 	// Lies are the recent answers that failed verification, newest
 	// first (verify: strict).
 	Lies []Lie `json:"lies,omitempty"`
+	// Peers are the other gateways this network's peer node knows and
+	// History its store and where history answers came from (absent
+	// unless peers.enabled).
+	Peers   []PeerView     `json:"peers,omitempty"`
+	History *HistoryStatus `json:"history,omitempty"`
 }
 
 // CacheStatus is a network's answer-cache lookups since start: the JSON
@@ -155,6 +160,7 @@ func (g *Gateway) Status() Status {
 		n.progressStatus(&ns)
 		ns.Cache = n.cacheStatus()
 		ns.Lies = n.lies.list()
+		n.historyStatus(&ns)
 		qp, _ := plan.NewQuorumPolicy(n.quorum) // checked in New
 		ns.Quorum = QuorumStatus{K: n.quorum.K, OnDispute: n.quorum.OnDispute, OnShortfall: n.quorum.OnShortfall, Methods: qp.Methods()}
 		quarantined := n.strikes.Quarantined()

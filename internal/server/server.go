@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -227,12 +228,14 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request, n *gateway.Net
 		}
 		flag()
 		cacheHeader(w, resp)
+		sourceHeader(w, resp)
 		writeAnswer(w, resp)
 		return
 	}
 	answers := s.runBatch(ctx, msg.Members, n.Handle)
 	flag()
 	cacheHeader(w, answers...)
+	sourceHeader(w, answers...)
 	if len(answers) == 0 { // only notifications: nothing is returned
 		w.WriteHeader(http.StatusNoContent)
 		return
@@ -254,6 +257,34 @@ func cacheHeader(w http.ResponseWriter, answers ...*jsonrpc.Response) {
 		v = "miss"
 	}
 	w.Header().Set("Braid-Cache", v)
+}
+
+// sourceHeader says where the answers came from: "Braid-Source: store" or
+// "peer" for history braid answered itself (every provider had pruned it),
+// "provider" otherwise; a batch lists each source its answers came from
+// ("provider, store").
+func sourceHeader(w http.ResponseWriter, answers ...*jsonrpc.Response) {
+	var seen [3]bool
+	for _, a := range answers {
+		switch a.Source {
+		case "store":
+			seen[1] = true
+		case "peer":
+			seen[2] = true
+		default:
+			seen[0] = true
+		}
+	}
+	var parts []string
+	for i, name := range []string{"provider", "store", "peer"} {
+		if seen[i] {
+			parts = append(parts, name)
+		}
+	}
+	if len(parts) == 0 {
+		parts = []string{"provider"}
+	}
+	w.Header().Set("Braid-Source", strings.Join(parts, ", "))
 }
 
 // readBody reads the whole body (braid never streams a client body to an
