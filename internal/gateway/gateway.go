@@ -13,7 +13,6 @@ import (
 
 	"github.com/braidrpc/braid/internal/block"
 	"github.com/braidrpc/braid/internal/cache"
-	"github.com/braidrpc/braid/internal/chain"
 	"github.com/braidrpc/braid/internal/clock"
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/head"
@@ -21,6 +20,7 @@ import (
 	"github.com/braidrpc/braid/internal/quorum"
 	"github.com/braidrpc/braid/internal/replica"
 	"github.com/braidrpc/braid/internal/route"
+	"github.com/braidrpc/braid/internal/stream"
 	"github.com/braidrpc/braid/internal/upstream"
 	"github.com/braidrpc/braid/internal/verify"
 )
@@ -107,7 +107,7 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 			return nil, fmt.Errorf("redis: %w", err)
 		}
 		g.link = link
-		g.members = replica.NewMembers(link, syncInterval)
+		g.members = replica.NewMembers(link, replica.SyncInterval)
 	}
 	store := newStore(cfg.Cache, g.link, opts)
 	var hm *historyMetrics
@@ -135,9 +135,9 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 			}))
 		}
 		headers := verify.NewHeaders(nc.Verify.HeaderCache)
-		src := &streamSource{}
-		stream := chain.New(src, chain.Options{Clock: opts.Clock, Logger: opts.Logger.With("network", nc.Name),
-			Delay: gm.streamDelay(nc.Name)})
+		n := &Network{}
+		feed := stream.New(n.execute, n.pools, stream.Options{Filters: cfg.Filters, Context: g.ctx,
+			Clock: opts.Clock, Logger: opts.Logger.With("network", nc.Name), Delay: gm.streamDelay(nc.Name)})
 		tracker := head.New(nc.Name, ups, head.Options{
 			PollInterval: nc.Head.PollInterval,
 			MinOperators: nc.Head.MinOperators,
@@ -151,11 +151,11 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 			OnTip: func(t block.Tip) {
 				headers.ForgetCanonicalFrom(t.Finalized.Number + 1)
 				if t.Known {
-					stream.Advance(t.Latest.Number, t.Latest.Hash)
+					feed.Advance(t.Latest)
 				}
 			},
 		})
-		n := &Network{
+		*n = Network{
 			Name:    nc.Name,
 			ChainID: nc.ChainID,
 			planner: plan.NewPlanner(nc.Methods, qp).WithVerify(nc.Verify),
@@ -185,7 +185,7 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 			metrics:    gm,
 			chainIDHex: []byte(strconv.Quote("0x" + strconv.FormatUint(nc.ChainID, 16))),
 			static:     make(map[string]json.RawMessage),
-			stream:     stream,
+			stream:     feed,
 			cfg:        nc,
 			quorum:     nc.Quorum,
 			strikes:    quorum.NewStrikes(nc.Name, nc.Strikes, opts.Clock, opts.Logger, qm),
@@ -204,9 +204,8 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 				finalTTL: cfg.Cache.FinalTTL, maxEntry: int(cfg.Cache.MaxEntryBytes)}
 		}
 		if g.link != nil {
-			n.share = newShared(g.link, g.members, nc.Name)
+			n.share = n.newSync(g.link, g.members)
 		}
-		src.n = n
 		if nc.Peers.Enabled {
 			if hm == nil && opts.Registry != nil {
 				hm = newHistoryMetrics(opts.Registry, g)
@@ -216,8 +215,6 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 				return nil, fmt.Errorf("network %q: %w", nc.Name, err)
 			}
 		}
-		n.filters = newFilters(n, cfg.Filters)
-		n.pending = newPendingFeed(n, g.ctx)
 		g.networks = append(g.networks, n)
 		g.byName[n.Name] = n
 	}
@@ -303,10 +300,13 @@ func (g *Gateway) Start(ctx context.Context, wait time.Duration) {
 			g.wg.Add(1)
 			go func() {
 				defer g.wg.Done()
-				g.replicaLoop(ctx, n)
+				rctx, cancel := context.WithCancel(ctx)
+				defer cancel()
+				defer context.AfterFunc(g.ctx, cancel)()
+				n.share.Run(rctx)
 			}()
 		}
-		g.wg.Add(3)
+		g.wg.Add(2)
 		go func() {
 			defer g.wg.Done()
 			g.assessLoop(ctx, n)
@@ -317,10 +317,6 @@ func (g *Gateway) Start(ctx context.Context, wait time.Duration) {
 			defer cancel()
 			defer context.AfterFunc(g.ctx, cancel)()
 			n.stream.Run(sctx)
-		}()
-		go func() {
-			defer g.wg.Done()
-			g.filterJanitor(ctx, n)
 		}()
 		g.startFill(ctx, n)
 	}
@@ -420,27 +416,12 @@ func (g *Gateway) assessLoop(ctx context.Context, n *Network) {
 	}
 }
 
-// filterJanitor drops idle filters, so one nobody polls stops costing
-// block fetches.
-func (g *Gateway) filterJanitor(ctx context.Context, n *Network) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-g.ctx.Done():
-			return
-		case <-g.clock.After(time.Minute):
-		}
-		n.filters.expire()
-	}
-}
-
 // Close stops background work and releases upstream connections.
 func (g *Gateway) Close() {
 	g.once.Do(func() {
 		g.cancel()
 		for _, n := range g.networks {
-			n.pending.wait()
+			n.stream.Wait()
 		}
 		for _, n := range g.networks {
 			n.head.Close()

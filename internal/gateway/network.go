@@ -15,14 +15,15 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/braidrpc/braid/internal/block"
-	"github.com/braidrpc/braid/internal/chain"
 	"github.com/braidrpc/braid/internal/clock"
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/head"
 	"github.com/braidrpc/braid/internal/jsonrpc"
 	"github.com/braidrpc/braid/internal/plan"
 	"github.com/braidrpc/braid/internal/quorum"
+	"github.com/braidrpc/braid/internal/replica"
 	"github.com/braidrpc/braid/internal/route"
+	"github.com/braidrpc/braid/internal/stream"
 	"github.com/braidrpc/braid/internal/upstream"
 	"github.com/braidrpc/braid/internal/verify"
 )
@@ -49,11 +50,9 @@ type Network struct {
 	sf       singleflight.Group
 
 	answers answers
-	share   *shared // nil: no replicas to share with
+	share   *replica.Sync // nil: no replicas to share with
 
-	filters *filters
-	stream  *chain.Follower
-	pending *pendingFeed
+	stream *stream.Stream
 
 	cfg      config.Network // as configured, defaults applied (for reports)
 	quorum   config.Quorum
@@ -154,10 +153,8 @@ func (n *Network) execute(ctx context.Context, req *jsonrpc.Request) (*jsonrpc.R
 		return n.staticAnswer(ctx, pl)
 	case plan.Write:
 		return n.write(ctx, pl)
-	case plan.FilterInstall:
-		return n.filters.install(pl, req.Client)
-	case plan.FilterUse:
-		return n.filters.use(ctx, pl)
+	case plan.FilterInstall, plan.FilterUse:
+		return n.stream.Filter(ctx, pl.Method, pl.Args, req.Client)
 	case plan.Subscribe:
 		return nil, jsonrpc.Errorf(jsonrpc.CodeMethodNotFound,
 			"%s needs a connection that can carry notifications; this endpoint is HTTP", pl.Method)

@@ -111,7 +111,7 @@ func (n *Network) strike(operator, reason string) {
 		n.suspend(operator, until)
 	}
 	if n.share != nil {
-		n.shareStrike(operator, until, quarantined)
+		n.share.Strike(operator, until, quarantined)
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/clock"
 	"github.com/braidrpc/braid/internal/config"
 )
@@ -124,19 +125,6 @@ func (n *headNode) serve(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, n.answer(r, req))
 }
 
-// advanceUntil moves the fake clock on by step until cond holds (the
-// pollers may not wait on the clock yet when it first moves), for up to
-// 10s of real time.
-func advanceUntil(t *testing.T, fake *clock.Fake, step time.Duration, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within 10s", what)
-		}
-		fake.Advance(step)
-	}
-}
-
 // headGateway is a gateway over nodes (one operator each) on a fake clock.
 func headGateway(t *testing.T, fake *clock.Fake, reg *prometheus.Registry, nodes ...*headNode) *Gateway {
 	t.Helper()
@@ -175,7 +163,7 @@ func TestStartPollsAsSoonAsTheChainIDIsConfirmed(t *testing.T) {
 
 	// The poller has had its first round (it publishes the tip's age after
 	// each) and now waits for its interval on the fake clock.
-	eventually(t, "the poller's first round", func() bool {
+	await.Until(t, "the poller's first round", func() bool {
 		families, _ := reg.Gather()
 		for _, f := range families {
 			if f.GetName() == "braid_tip_age_seconds" {
@@ -188,9 +176,9 @@ func TestStartPollsAsSoonAsTheChainIDIsConfirmed(t *testing.T) {
 		t.Fatalf("ready before any upstream is usable: %+v", r)
 	}
 	close(node.gate)
-	eventually(t, "the chain id check", func() bool { return n.Usable() == 1 })
+	await.Until(t, "the chain id check", func() bool { return n.Usable() == 1 })
 	// The clock never moves: only a poll made at once can find the tip.
-	eventually(t, "the served tip without a poll interval passing", func() bool { return n.head.Tip().Known })
+	await.Until(t, "the served tip without a poll interval passing", func() bool { return n.head.Tip().Known })
 	if ok, r := g.Ready(); !ok || !r["mainnet"].Ready || r["mainnet"].Tip == nil || *r["mainnet"].Tip != 7 {
 		t.Fatalf("not ready with a served tip: %+v", r)
 	}
@@ -208,7 +196,7 @@ func TestReadyFailsWhileTheTipCannotAdvance(t *testing.T) {
 	defer cancel()
 	g.Start(ctx, 5*time.Second)
 	n := g.Networks()[0]
-	eventually(t, "every upstream's head", func() bool {
+	await.Until(t, "every upstream's head", func() bool {
 		for _, u := range n.Upstreams() {
 			if _, ok := n.head.Heads(u); !ok {
 				return false
@@ -223,7 +211,7 @@ func TestReadyFailsWhileTheTipCannotAdvance(t *testing.T) {
 	n.upstream("p1").Quarantine("test: serves another chain")
 	n.upstream("p2").Quarantine("test: serves another chain")
 	nodes[0].setLatest(43)
-	advanceUntil(t, fake, 2*time.Second, "p0's head at 43", func() bool { return n.head.Progress().Highest == 43 })
+	await.Advancing(t, fake, 2*time.Second, "p0's head at 43", func() bool { return n.head.Progress().Highest == 43 })
 	if ok, r := g.Ready(); !ok {
 		t.Fatalf("not ready before head.stall_after: %+v", r)
 	}
@@ -264,7 +252,7 @@ func TestReadyFailsWhenNoUpstreamAnswers(t *testing.T) {
 	defer cancel()
 	g.Start(ctx, 5*time.Second)
 	n := g.Networks()[0]
-	eventually(t, "the served tip", func() bool { return n.head.Tip().Known })
+	await.Until(t, "the served tip", func() bool { return n.head.Tip().Known })
 	for _, node := range nodes {
 		node.setDown(true)
 	}

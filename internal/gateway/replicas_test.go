@@ -5,8 +5,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/redistest"
+	"github.com/braidrpc/braid/internal/replica"
 )
 
 // twoReplicas builds two gateways of one configuration sharing redisURL,
@@ -38,24 +40,17 @@ func twoReplicas(t *testing.T, redisURL string) (a, b *Network) {
 	return build(), build()
 }
 
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within 10s", what)
-		}
-	}
-}
-
 // TestReplicasShareBudgetsThrottlesAndQuarantines: two replicas each take
 // half of a provider's rate budget; a rate limit one of them meets lowers
 // the other's too; strikes counted on both quarantine the operator on both.
+// (internal/replica tests the sync itself; this is the gateway's wiring of
+// it to upstreams' budgets and operators' standing.)
 func TestReplicasShareBudgetsThrottlesAndQuarantines(t *testing.T) {
 	rs := redistest.Start(t)
 	a, b := twoReplicas(t, rs.URL())
 	ua, ub := a.upstream("a"), b.upstream("a")
 
-	eventually(t, "each replica takes half of the budget", func() bool {
+	await.Until(t, "each replica takes half of the budget", func() bool {
 		_, ea, _ := ua.Budget().Rate()
 		_, eb, _ := ub.Budget().Rate()
 		return ea == 50 && eb == 50
@@ -68,8 +63,8 @@ func TestReplicasShareBudgetsThrottlesAndQuarantines(t *testing.T) {
 		t.Fatal("Lower did not lower")
 	}
 	ctx := context.Background()
-	a.syncShared(ctx)
-	b.syncShared(ctx)
+	a.share.Step(ctx)
+	b.share.Step(ctx)
 	if _, eb, _ := ub.Budget().Rate(); eb > lowered+1e-9 {
 		t.Fatalf("replica b sends %.2f/s to a provider that rate-limited replica a down to %.2f/s", eb, lowered)
 	}
@@ -77,16 +72,21 @@ func TestReplicasShareBudgetsThrottlesAndQuarantines(t *testing.T) {
 	// Two strikes on a, one on b: the cluster's third quarantines op-a.
 	a.strike("op-a", "test")
 	a.strike("op-a", "test")
-	key := a.share.link.Key("strikes", "mainnet", "op-a")
-	eventually(t, "a's strikes reach redis", func() bool {
-		return a.share.link.Client().ZCard(ctx, key).Val() == 2
+	watch, err := replica.NewLink(replica.LinkOptions{URL: rs.URL(), Prefix: "braid-gw-test", Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watch.Close()
+	key := watch.Key("strikes", "mainnet", "op-a")
+	await.Until(t, "a's strikes reach redis", func() bool {
+		return watch.Client().ZCard(ctx, key).Val() == 2
 	})
 	if len(a.strikes.Quarantined()) != 0 {
 		t.Fatal("two strikes of three quarantined op-a")
 	}
 	b.strike("op-a", "test")
-	eventually(t, "replica b quarantines op-a", func() bool { _, ok := b.strikes.Quarantined()["op-a"]; return ok })
-	a.syncShared(ctx)
+	await.Until(t, "replica b quarantines op-a", func() bool { _, ok := b.strikes.Quarantined()["op-a"]; return ok })
+	a.share.Step(ctx)
 	if _, ok := a.strikes.Quarantined()["op-a"]; !ok {
 		t.Fatal("replica a did not adopt the quarantine")
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/braidrpc/braid/internal/head"
 	"github.com/braidrpc/braid/internal/plan"
 	"github.com/braidrpc/braid/internal/report"
+	"github.com/braidrpc/braid/internal/stream"
 	"github.com/braidrpc/braid/internal/upstream"
 )
 
@@ -68,14 +69,8 @@ type CacheStatus struct {
 	HitRate float64 `json:"hit_rate"` // hits / (hits + misses); 0 before any
 }
 
-// StreamStatus counts what braid keeps for clients of new data: consumers
-// of the block stream (newHeads and logs subscriptions, block and log
-// filters), listeners for pending transactions, and installed filters.
-type StreamStatus struct {
-	BlockConsumers   int `json:"block_consumers"`
-	PendingListeners int `json:"pending_listeners"`
-	Filters          int `json:"filters"`
-}
+// StreamStatus counts what braid keeps for clients of new data.
+type StreamStatus = stream.Counts
 
 // QuorumStatus is a network's quorum policy: k per method above 1.
 type QuorumStatus struct {
@@ -153,9 +148,8 @@ func (g *Gateway) Status() Status {
 			Tip:          n.head.Tip(),
 			MinOperators: n.head.MinOperators(),
 			MaxLagBlocks: n.maxLag,
-			Streams: StreamStatus{BlockConsumers: n.stream.Subscribers(), PendingListeners: n.pending.listeners(),
-				Filters: n.filters.count()},
-			Replicas: n.replicaTips(),
+			Streams:      n.stream.Counts(),
+			Replicas:     n.replicaTips(),
 		}
 		n.progressStatus(&ns)
 		ns.Cache = n.cacheStatus()

@@ -198,6 +198,10 @@ func FuzzDecodeResponse(f *testing.F) {
 		`{"jsonrpc":"2.0","id":1,"result":{"hash":"0x1","txs":[]}}`,
 		`{"jsonrpc":"2.0","id":1,"error":{"code":3,"message":"execution reverted","data":"0x"}}`,
 		`{"id":1,"error":{"code":-1,"message":null,"code":null,"data":{"a":"}"}}}`,
+		`{"id":1,"result":[1,,2]}`,
+		`{"id":1,"result":{"a" 1},"x":"\u00e9\"}`,
+		"{\"id\":1,\"result\":\"a\x01\"}",
+		`{"id":"x","result":[{"a":[-0.5e+3,true,false,null]}],"error":null}`,
 	} {
 		f.Add([]byte(s))
 	}

@@ -34,6 +34,11 @@ type Member struct {
 type Message struct {
 	Batch   bool
 	Members []Member
+
+	// A single call's member and request live in the message itself:
+	// decoding one call allocates the message and its bytes, no more.
+	one [1]Member
+	req Request
 }
 
 var nullID = json.RawMessage("null")
@@ -52,12 +57,14 @@ func Decode(body []byte, maxBatch int) (*Message, *Response) {
 	if len(trimmed) == 0 {
 		return nil, ErrorResponse(nullID, Errorf(CodeParseError, "parse error: empty body"))
 	}
-	if !json.Valid(trimmed) {
+	if !valid(trimmed) {
 		return nil, ErrorResponse(nullID, Errorf(CodeParseError, "parse error: body is not valid JSON"))
 	}
 	if trimmed[0] != '[' {
-		m := decodeMember(bytes.Clone(trimmed))
-		return &Message{Members: []Member{m}}, nil
+		msg := &Message{}
+		msg.one[0] = decodeMember(bytes.Clone(trimmed), &msg.req)
+		msg.Members = msg.one[:]
+		return msg, nil
 	}
 	n := 0
 	for it := newElements(trimmed); ; n++ {
@@ -75,17 +82,19 @@ func Decode(body []byte, maxBatch int) (*Message, *Response) {
 	// One copy of the body backs every member's id and params.
 	owned := bytes.Clone(trimmed)
 	msg := &Message{Batch: true, Members: make([]Member, n)}
+	reqs := make([]Request, n) // one allocation for every member's request
 	it := newElements(owned)
 	for i := range msg.Members {
 		raw, _ := it.next()
-		msg.Members[i] = decodeMember(raw)
+		msg.Members[i] = decodeMember(raw, &reqs[i])
 	}
 	return msg, nil
 }
 
 // decodeMember checks one call. raw is valid JSON, owned by the caller's
-// message: the request's ID and Params alias it.
-func decodeMember(raw []byte) Member {
+// message: the request's ID and Params alias it. A valid call is stored in
+// into, which the member then points to.
+func decodeMember(raw []byte, into *Request) Member {
 	invalid := func(id json.RawMessage, format string, args ...any) Member {
 		if id == nil {
 			id = nullID
@@ -126,7 +135,7 @@ func decodeMember(raw []byte) Member {
 	if len(rawMethod) == 0 || rawMethod[0] != '"' {
 		return invalid(id, "method must be a string")
 	}
-	method, ok := unquote(rawMethod)
+	method, ok := methodName(rawMethod)
 	if !ok || method == "" {
 		return invalid(id, "method must be a non-empty string")
 	}
@@ -139,7 +148,8 @@ func decodeMember(raw []byte) Member {
 			return invalid(id, "params must be an array or an object")
 		}
 	}
-	return Member{Req: &Request{ID: id, Method: method, Params: params}}
+	*into = Request{ID: id, Method: method, Params: params}
+	return Member{Req: into}
 }
 
 // truncate shortens b to at most n bytes, cutting at a character boundary.
@@ -167,9 +177,21 @@ func (r *Request) ParamList() ([]json.RawMessage, error) {
 	if params[0] != '[' {
 		return nil, fmt.Errorf("params must be an array")
 	}
-	var list []json.RawMessage
-	if err := json.Unmarshal(params, &list); err != nil {
-		return nil, fmt.Errorf("params: %w", err)
+	if !valid(params) {
+		return nil, fmt.Errorf("params: %w", syntaxError(params))
+	}
+	// The elements alias the params (each capped at its end, so an append
+	// copies): one allocation, for the list.
+	n := 0
+	for it := newElements(params); ; n++ {
+		if _, ok := it.next(); !ok {
+			break
+		}
+	}
+	list := make([]json.RawMessage, n)
+	it := newElements(params)
+	for i := range list {
+		list[i], _ = it.next()
 	}
 	return list, nil
 }

@@ -3,9 +3,11 @@ package jsonrpc
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
+	"sync"
 )
 
 // Response is one answer. Result holds the raw result bytes exactly as an
@@ -61,8 +63,7 @@ func (e *Error) appendJSON(dst []byte) []byte {
 	dst = append(dst, `{"code":`...)
 	dst = strconv.AppendInt(dst, int64(e.Code), 10)
 	dst = append(dst, `,"message":`...)
-	msg, _ := json.Marshal(e.Message) // a string always marshals
-	dst = append(dst, msg...)
+	dst = appendString(dst, e.Message)
 	if len(e.Data) > 0 {
 		dst = append(dst, `,"data":`...)
 		dst = append(dst, e.Data...)
@@ -91,11 +92,34 @@ func rawLen(raw json.RawMessage) int {
 
 // WriteTo writes r's wire form to w: the bytes AppendJSON appends, with
 // the result bytes written as they are instead of copied, so that an
-// answer of many megabytes is never held twice.
+// answer of many megabytes is never held twice. The envelope is built in
+// a pooled buffer: writing an answer allocates nothing.
 func (r *Response) WriteTo(w io.Writer) (int64, error) {
-	_, n, err := r.writeTo(w, nil)
+	buf := scratchPool.Get().(*[]byte)
+	var n int64
+	var err error
+	*buf, n, err = r.writeTo(w, *buf)
+	putScratch(buf)
 	return n, err
 }
+
+// scratchPool holds the buffers answers' envelopes are built in.
+var scratchPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// maxPooledScratch: a buffer that grew past this (an error answer with
+// large data) is left to the collector rather than kept.
+const maxPooledScratch = 64 << 10
+
+func putScratch(buf *[]byte) {
+	if cap(*buf) <= maxPooledScratch {
+		*buf = (*buf)[:0]
+		scratchPool.Put(buf)
+	}
+}
+
+// closeBrace is the answer's last byte, as a slice that costs nothing to
+// write.
+var closeBrace = []byte("}")
 
 // writeTo is WriteTo with a scratch buffer for the envelope, returned for
 // reuse.
@@ -112,15 +136,17 @@ func (r *Response) writeTo(w io.Writer, scratch []byte) ([]byte, int64, error) {
 		head = append(head, r.ID...)
 	}
 	head = append(head, `,"result":`...)
-	var total int64
-	for _, part := range [][]byte{head, r.Result, []byte("}")} {
-		n, err := w.Write(part)
+	n, err := w.Write(head)
+	total := int64(n)
+	if err == nil {
+		n, err = w.Write(r.Result)
 		total += int64(n)
-		if err != nil {
-			return head, total, err
-		}
 	}
-	return head, total, nil
+	if err == nil {
+		n, err = w.Write(closeBrace)
+		total += int64(n)
+	}
+	return head, total, err
 }
 
 // BatchSize is the length of the JSON array of rs that WriteBatch writes.
@@ -135,32 +161,39 @@ func BatchSize(rs []*Response) int {
 // WriteBatch writes the JSON array of rs to w member by member, each as
 // WriteTo writes it: the array is never assembled in memory.
 func WriteBatch(w io.Writer, rs []*Response) (int64, error) {
-	var scratch []byte
+	buf := scratchPool.Get().(*[]byte)
+	defer func() { putScratch(buf) }()
 	var total int64
 	write := func(b []byte) error {
 		n, err := w.Write(b)
 		total += int64(n)
 		return err
 	}
-	if err := write([]byte("[")); err != nil {
+	if err := write(openBracket); err != nil {
 		return total, err
 	}
 	for i, r := range rs {
 		if i > 0 {
-			if err := write([]byte(",")); err != nil {
+			if err := write(comma); err != nil {
 				return total, err
 			}
 		}
 		var n int64
 		var err error
-		scratch, n, err = r.writeTo(w, scratch)
+		*buf, n, err = r.writeTo(w, *buf)
 		total += n
 		if err != nil {
 			return total, err
 		}
 	}
-	return total, write([]byte("]"))
+	return total, write(closeBracket)
 }
+
+var (
+	openBracket  = []byte("[")
+	comma        = []byte(",")
+	closeBracket = []byte("]")
+)
 
 // AppendRequest appends the wire form of an outgoing call with a numeric id.
 // params may be nil (sent as []).
@@ -168,8 +201,7 @@ func AppendRequest(dst []byte, id uint64, method string, params json.RawMessage)
 	dst = append(dst, `{"jsonrpc":"2.0","id":`...)
 	dst = strconv.AppendUint(dst, id, 10)
 	dst = append(dst, `,"method":`...)
-	m, _ := json.Marshal(method)
-	dst = append(dst, m...)
+	dst = appendString(dst, method)
 	dst = append(dst, `,"params":`...)
 	if len(params) == 0 {
 		dst = append(dst, "[]"...)
@@ -192,16 +224,12 @@ func DecodeResponse(body []byte) (*Response, error) {
 	if len(body) == 0 || body[0] != '{' {
 		return nil, fmt.Errorf("upstream answer is not a JSON object")
 	}
-	if !json.Valid(body) {
-		var v any
-		err := json.Unmarshal(body, &v) // for the syntax error's wording
-		if err == nil {
-			err = fmt.Errorf("invalid JSON")
-		}
-		return nil, fmt.Errorf("upstream answer: %w", err)
-	}
+	// One pass checks the syntax (exactly as json.Valid would) and finds
+	// the members; the result's bytes are looked at once.
 	var f [3][]byte
-	fields(body, f[:], "id", "result", "error")
+	if !scanObject(body, f[:], "id", "result", "error") {
+		return nil, fmt.Errorf("upstream answer: %w", syntaxError(body))
+	}
 	id, result, rawErr := f[0], f[1], f[2]
 	resp := &Response{ID: id}
 	switch {
@@ -220,6 +248,32 @@ func DecodeResponse(body []byte) (*Response, error) {
 		return nil, fmt.Errorf("upstream answer has neither result nor error")
 	}
 	return resp, nil
+}
+
+// syntaxError words what is wrong with JSON text that failed the check:
+// encoding/json's message (which names the offset), found only on this
+// rare path.
+func syntaxError(b []byte) error {
+	var v struct{}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	return errors.New("invalid JSON")
+}
+
+// appendString appends s as a JSON string, as json.Marshal writes it
+// (HTML characters escaped, invalid UTF-8 replaced), without allocating
+// for the plain ASCII that method names and most messages are.
+func appendString(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s) // a string always marshals
+			return append(dst, q...)
+		}
+	}
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
 }
 
 // decodeError reads an error object (valid JSON) with exact member names:

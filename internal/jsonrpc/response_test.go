@@ -237,6 +237,22 @@ func TestDecodeResponse(t *testing.T) {
 		{name: "html", body: `<html>502 Bad Gateway</html>`, fail: "not a JSON object"},
 		{name: "truncated", body: `{"jsonrpc":"2.0","id":1,"result":"0x`, fail: "upstream answer"},
 		{name: "trailing garbage", body: `{"id":1,"result":1}x`, fail: "upstream answer"},
+		// Balanced but malformed results: a check that only matched
+		// brackets and string ends would pass these on to a client.
+		{name: "result with an empty element", body: `{"id":1,"result":[1,,2]}`, fail: "upstream answer"},
+		{name: "result member without a colon", body: `{"id":1,"result":{"a" 1}}`, fail: "upstream answer"},
+		{name: "result elements without a comma", body: `{"id":1,"result":["0x1" "0x2"]}`, fail: "upstream answer"},
+		{name: "result with a raw control character", body: "{\"id\":1,\"result\":\"0x\n1\"}", fail: "upstream answer"},
+		{name: "result with a bad escape", body: `{"id":1,"result":"\x41"}`, fail: "upstream answer"},
+		{name: "result a bare word", body: `{"id":1,"result":nul}`, fail: "upstream answer"},
+		{name: "result a bad number", body: `{"id":1,"result":01}`, fail: "upstream answer"},
+		{name: "result with a trailing comma", body: `{"id":1,"result":{"a":1,}}`, fail: "upstream answer"},
+		{name: "unknown member malformed", body: `{"id":1,"result":1,"x":[}`, fail: "upstream answer"},
+		{name: "envelope trailing comma", body: `{"id":1,"result":1,}`, fail: "upstream answer"},
+		{name: "nested too deep", body: `{"id":1,"result":` + strings.Repeat("[", 10000) + strings.Repeat("]", 10000) + `}`, fail: "upstream answer"},
+		{name: "nested as deep as encoding/json allows", body: `{"id":1,"result":` + strings.Repeat("[", 9999) + strings.Repeat("]", 9999) + `}`,
+			wantID: "1", wantResult: strings.Repeat("[", 9999) + strings.Repeat("]", 9999)},
+		{name: "invalid UTF-8 passes as with json.Valid", body: "{\"id\":1,\"result\":\"\xff\"}", wantID: "1", wantResult: "\"\xff\""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

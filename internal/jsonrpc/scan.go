@@ -6,7 +6,7 @@ import (
 	"unicode/utf8"
 )
 
-// The functions in this file walk JSON text that json.Valid has already
+// The functions in this file walk JSON text that valid (valid.go) has already
 // accepted. They find the extent of values and members without checking
 // syntax again and without copying; on text that is not valid JSON their
 // results are meaningless (but they never read out of bounds).

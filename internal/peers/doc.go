@@ -73,7 +73,10 @@
 // and for ordering holders) and hands them to Options.Ledger, whose Admit
 // also decides, before a request is served, whether to serve it now, queue
 // it or refuse it with a code and reason: serving by standing plugs in
-// there without changing this package. Status is the node's state for
+// there without changing this package. Options.Ranker (the ledger again)
+// orders the holders a Fetch found before they are asked, and so learns who
+// advertises what; FetchFrom asks one named peer without a DHT search (a
+// retention audit of content it advertised). Status is the node's state for
 // /status (peers, addresses, latency, transfers, lies, keys announced);
 // the metrics are braid_peers, braid_peer_transfers_total{direction,kind,
 // result}, braid_peer_bytes_total{direction}, braid_peer_bans_total,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
@@ -60,6 +61,9 @@ func (n *Node) Fetch(ctx context.Context, key Key, age Age, check Check) ([]byte
 	}
 	var counts [Served + 1]int
 	order := n.tally.rank(ids)
+	if n.opts.Ranker != nil {
+		order = reorder(n.opts.Ranker.Rank(key, age, slices.Clone(order)), order)
+	}
 	retryUntil := n.clock.Now().Add(n.lim.FetchTimeout)
 	for round := 0; len(order) > 0 && (round == 0 || n.clock.Now().Before(retryUntil)); round++ {
 		var later []peer.ID // busy: asked again after their backoff
@@ -72,14 +76,8 @@ func (n *Node) Fetch(ctx context.Context, key Key, age Age, check Check) ([]byte
 			}
 			t, data := n.attempt(ctx, byID[id], key)
 			t.Age, t.Holders = age, len(holders)
-			if t.Result == Verified { // delivered: now judge it
-				if err := check(data); err != nil {
-					if !IsLie(err) {
-						return nil, t, fmt.Errorf("peers: keeping %s from %s: %w", key, id, err)
-					}
-					t.Result, t.Err = Lie, err
-					n.guard.offend(id, offenceLie, "content failed verification")
-				}
+			if err := n.judge(&t, data, check); err != nil {
+				return nil, t, err
 			}
 			n.record(t)
 			counts[t.Result]++
@@ -97,6 +95,104 @@ func (n *Node) Fetch(ctx context.Context, key Key, age Age, check Check) ([]byte
 }
 
 var errClosed = errors.New("peers: node closed")
+
+// judge checks delivered content (t.Result Verified) with check: content
+// that fails it becomes the peer's lie (an offence). A check's error that
+// is no lie is the caller's own, returned as is (nothing is recorded).
+func (n *Node) judge(t *Transfer, data []byte, check Check) error {
+	if t.Result != Verified {
+		return nil
+	}
+	if err := check(data); err != nil {
+		if !IsLie(err) {
+			return fmt.Errorf("peers: keeping %s from %s: %w", t.Key, t.Peer, err)
+		}
+		t.Result, t.Err = Lie, err
+		n.guard.offend(t.Peer, offenceLie, "content failed verification")
+	}
+	return nil
+}
+
+// reorder returns the ids of ranked that are in order (each once), then
+// those of order that ranked left out, in order's order: a Ranker can
+// reorder the holders but neither add nor drop one.
+func reorder(ranked, order []peer.ID) []peer.ID {
+	known := make(map[peer.ID]bool, len(order))
+	for _, id := range order {
+		known[id] = true
+	}
+	out := make([]peer.ID, 0, len(order))
+	for _, id := range ranked {
+		if known[id] {
+			out = append(out, id)
+			delete(known, id)
+		}
+	}
+	for _, id := range order {
+		if known[id] {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// FetchFrom asks one peer, id, for key, as Fetch asks each holder (the
+// same limits, check, records and offences) but without a DHT search:
+// a retention audit (issue 16) asks a peer for content it advertised.
+// The peer's addresses come from the peerstore (a FindHolders keeps them
+// a while) or, when it is neither known nor connected, from a DHT search.
+// It returns the verified bytes and the transfer; any other outcome is an
+// error wrapping ErrUnavailable, with the transfer saying what happened
+// (Lie, NotHeld, Refused, Failed; Holders is 0: nobody searched). A banned
+// peer is not asked (Result Refused, nothing recorded).
+func (n *Node) FetchFrom(ctx context.Context, id peer.ID, key Key, age Age, check Check) ([]byte, Transfer, error) {
+	if !key.Kind.Valid() {
+		return nil, Transfer{}, fmt.Errorf("peers: fetch of unknown kind %d", key.Kind)
+	}
+	if id == n.host.ID() {
+		return nil, Transfer{}, errors.New("peers: fetch from this node itself")
+	}
+	select {
+	case n.fetches <- struct{}{}:
+		defer func() { <-n.fetches }()
+	case <-ctx.Done():
+		return nil, Transfer{}, ctx.Err()
+	case <-n.ctx.Done():
+		return nil, Transfer{}, errClosed
+	}
+	age = n.age(age)
+	if n.guard.banned(id) {
+		t := Transfer{Peer: id, Direction: In, Key: key, Result: Refused, Age: age, At: n.clock.Now(), Err: errBanned}
+		return nil, t, fmt.Errorf("%w: %s from %s: %w", ErrUnavailable, key, id, errBanned)
+	}
+	t, data := n.attempt(ctx, n.addrInfo(ctx, id), key)
+	t.Age = age
+	if err := n.judge(&t, data, check); err != nil {
+		return nil, t, err
+	}
+	n.record(t)
+	if t.Result != Verified {
+		return nil, t, fmt.Errorf("%w: %s from %s: %s: %w", ErrUnavailable, key, id, t.Result, t.Err)
+	}
+	return data, t, nil
+}
+
+var errBanned = errors.New("peer banned")
+
+// addrInfo is how to reach id: as the host knows it (connected, or with
+// addresses in the peerstore), else as the DHT finds it.
+func (n *Node) addrInfo(ctx context.Context, id peer.ID) peer.AddrInfo {
+	info := peer.AddrInfo{ID: id}
+	if n.host.Network().Connectedness(id) == network.Connected || len(n.host.Peerstore().Addrs(id)) > 0 {
+		return info
+	}
+	fctx, cancel := context.WithTimeout(ctx, n.lim.FindTimeout)
+	defer cancel()
+	if found, err := n.dht.FindPeer(fctx, id); err == nil {
+		return found
+	}
+	return info
+}
 
 // FindHolders asks the DHT who holds key, within Limits.FindTimeout and
 // up to Limits.MaxHolders peers, this node left out. The count is the

@@ -157,3 +157,13 @@ func record(l Ledger, t Transfer) {
 		l.Missed(t)
 	}
 }
+
+// Ranker orders the holders of key that a Fetch found (ids, in the
+// Tally's order: deliverers first, liars last) before they are asked, and
+// so learns which peers advertise which content. age is the content's, as
+// the fetch knows it. It must not block. Whatever it returns, every holder
+// found is asked at most once: ids it leaves out are asked last, ids it
+// adds are ignored.
+type Ranker interface {
+	Rank(key Key, age Age, ids []peer.ID) []peer.ID
+}

@@ -48,6 +48,10 @@ type Options struct {
 	// Ledger, if set, is told of every transfer and admits requests (issue
 	// 16); the node's own Tally records them either way.
 	Ledger Ledger
+	// Ranker, if set, orders the holders a Fetch found before it asks
+	// them, after the Tally's order (issue 16's ledger puts peers whose
+	// retention audits failed last, and learns who advertises what).
+	Ranker Ranker
 	// Head, if set, is the served tip's number, to give served and fetched
 	// content a depth when only its number is known.
 	Head func() (uint64, bool)

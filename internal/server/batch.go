@@ -201,6 +201,6 @@ func writeBatch(w http.ResponseWriter, answers []*jsonrpc.Response) {
 
 func setJSONHeaders(w http.ResponseWriter, size int) {
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
+	h["Content-Type"] = jsonContentType
 	h.Set("Content-Length", strconv.Itoa(size))
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -181,7 +182,9 @@ func (s *Server) serveFallback(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request, n *gateway.Network) {
-	body, err := readBody(w, r, s.limits.MaxBodyBytes)
+	buf := bodyPool.Get().(*bytes.Buffer)
+	defer putBody(buf)
+	body, err := readBody(w, r, s.limits.MaxBodyBytes, buf)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
@@ -256,8 +259,17 @@ func cacheHeader(w http.ResponseWriter, answers ...*jsonrpc.Response) {
 	if len(answers) == 0 {
 		v = "miss"
 	}
-	w.Header().Set("Braid-Cache", v)
+	w.Header()["Braid-Cache"] = cacheValues[v]
 }
+
+// Header values every answer carries, shared: net/http only reads them,
+// and setting one costs no allocation. (An Add to one appends to a full
+// slice, which copies it.)
+var (
+	cacheValues     = map[string][]string{"hit": {"hit"}, "miss": {"miss"}}
+	sourceValues    = map[string][]string{"": {"provider"}, "provider": {"provider"}, "store": {"store"}, "peer": {"peer"}}
+	jsonContentType = []string{"application/json"}
+)
 
 // sourceHeader says where the answers came from: "Braid-Source: store" or
 // "peer" for history braid answered itself (every provider had pruned it),
@@ -281,23 +293,27 @@ func sourceHeader(w http.ResponseWriter, answers ...*jsonrpc.Response) {
 			parts = append(parts, name)
 		}
 	}
-	if len(parts) == 0 {
-		parts = []string{"provider"}
+	if len(parts) <= 1 {
+		// The common case costs no allocation (see cacheValues).
+		w.Header()["Braid-Source"] = sourceValues[strings.Join(parts, "")]
+		return
 	}
 	w.Header().Set("Braid-Source", strings.Join(parts, ", "))
 }
 
 // readBody reads the whole body (braid never streams a client body to an
-// upstream) within limit. Memory follows the bytes that arrive, not the
-// length a client announces: the first allocation is capped.
-func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+// upstream) within limit into buf, a pooled buffer: jsonrpc.Decode copies
+// what it keeps, so the buffer serves the next request. Memory follows
+// the bytes that arrive, not the length a client announces: the first
+// growth is capped.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64, buf *bytes.Buffer) ([]byte, error) {
 	if r.ContentLength > limit {
 		return nil, &http.MaxBytesError{Limit: limit}
 	}
 	// A client that announces a body and then stalls must not hold a
 	// connection (and its buffer) for ever.
 	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(bodyReadTimeout))
-	var buf bytes.Buffer
+	buf.Reset()
 	if r.ContentLength > 0 {
 		buf.Grow(int(min(r.ContentLength, initialBodyBuffer)))
 	}
@@ -308,6 +324,19 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 		return nil, io.ErrUnexpectedEOF
 	}
 	return buf.Bytes(), nil
+}
+
+// bodyPool holds request body buffers; one grown past maxPooledBody by a
+// large batch is left to the collector.
+var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+const maxPooledBody = 64 << 10
+
+func putBody(buf *bytes.Buffer) {
+	if buf.Cap() <= maxPooledBody {
+		buf.Reset()
+		bodyPool.Put(buf)
+	}
 }
 
 // serveHealth is the liveness view: 200 whenever the process can answer
@@ -408,7 +437,7 @@ func writeError(w http.ResponseWriter, status int, e *jsonrpc.Error) {
 
 func writeJSON(w http.ResponseWriter, status int, b []byte) {
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
+	h["Content-Type"] = jsonContentType
 	h.Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
 	_, _ = w.Write(b)

@@ -1,14 +1,14 @@
 package server_test
 
-// State that outlives one call: braid-kept filters, remembered static answers,
-// and transactions the network already has.
+// State that outlives one call: remembered static answers and transactions
+// the network already has. (Braid-kept filters are tested in
+// internal/stream, and through the gateway in internal/gateway.)
 
 import (
 	"context"
 	"crypto/ecdsa"
 	"math/big"
 	"net/http"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -18,84 +18,6 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 )
-
-var braidFilterID = regexp.MustCompile(`^"0x[0-9a-f]{32}"$`)
-
-// TestFiltersAreBraids: braid keeps filters itself, fed by its block
-// stream, so no upstream is asked to install or poll one, and a filter
-// outlives any upstream (the devnet test TestFiltersSurviveUpstreamDeath
-// shows it with blocks and logs).
-func TestFiltersAreBraids(t *testing.T) {
-	a, c := newFake(t, "a", 1), newFake(t, "b", 1)
-	b := startBraid(t, nil, mainnet(a, c))
-	ids := map[string]bool{}
-	for _, tc := range []struct{ method, params string }{
-		{"eth_newFilter", `[{"address":"` + testAddr + `"}]`},
-		{"eth_newFilter", `[{"address":"` + testAddr + `","fromBlock":"0x10","toBlock":"latest"}]`},
-		{"eth_newBlockFilter", ""},
-		{"eth_newPendingTransactionFilter", ""},
-		{"eth_newPendingTransactionFilter", "[false]"},
-	} {
-		ans := b.call("/", tc.method, tc.params)
-		if ans.Error != nil || !braidFilterID.Match(ans.Result) {
-			t.Fatalf("%s %s: %+v %s", tc.method, tc.params, ans.Error, ans.Result)
-		}
-		ids[string(ans.Result)] = true
-	}
-	if len(ids) != 5 {
-		t.Fatalf("ids not distinct: %v", ids)
-	}
-	for id := range ids {
-		if ans := b.call("/", "eth_getFilterChanges", "["+id+"]"); ans.Error != nil || string(ans.Result) != "[]" {
-			t.Errorf("poll %s: %+v %s, want []", id, ans.Error, ans.Result)
-		}
-	}
-	// A block or pending filter has no logs, as go-ethereum answers.
-	for id := range ids {
-		ans := b.call("/", "eth_getFilterLogs", "["+id+"]")
-		if ans.Error != nil && ans.Error.Message != "filter not found" {
-			t.Errorf("getFilterLogs %s: %+v", id, ans.Error)
-		}
-	}
-	for id := range ids {
-		if ans := b.call("/", "eth_uninstallFilter", "["+id+"]"); string(ans.Result) != "true" {
-			t.Errorf("uninstall %s: %+v %s", id, ans.Error, ans.Result)
-		}
-		if ans := b.call("/", "eth_uninstallFilter", "["+id+"]"); string(ans.Result) != "false" {
-			t.Errorf("uninstall %s twice: %+v %s", id, ans.Error, ans.Result)
-		}
-		if ans := b.call("/", "eth_getFilterChanges", "["+id+"]"); ans.Error == nil || ans.Error.Message != "filter not found" {
-			t.Errorf("poll %s after uninstall: %+v %s", id, ans.Error, ans.Result)
-		}
-	}
-	// (The pending filter is fed by pending-transaction filters braid
-	// itself keeps on every upstream while anyone listens.)
-	for _, f := range []*fakeUpstream{a, c} {
-		for _, m := range []string{"eth_newFilter", "eth_newBlockFilter"} {
-			if n := f.Calls(m); n != 0 {
-				t.Errorf("upstream %s got %d %s calls", f.name, n, m)
-			}
-		}
-	}
-}
-
-// TestFilterBadCriteria: criteria braid cannot follow are refused with
-// -32602 and a reason, not installed.
-func TestFilterBadCriteria(t *testing.T) {
-	b := startBraid(t, nil, mainnet(newFake(t, "a", 1)))
-	for _, tc := range []struct{ method, params, want string }{
-		{"eth_newFilter", `[{"blockHash":"0x` + strings.Repeat("ab", 32) + `"}]`, "cannot name a blockHash"},
-		{"eth_newFilter", `[{"fromBlock":"soon"}]`, "unknown block tag"},
-		{"eth_newFilter", `[{"topics":[[],[],[],[],[]]}]`, "more than 4 topics"},
-		{"eth_newFilter", `[{"address":"0x12"}]`, "address"},
-		{"eth_newPendingTransactionFilter", `[true]`, "hashes only"},
-	} {
-		ans := b.call("/", tc.method, tc.params)
-		if ans.Error == nil || ans.Error.Code != -32602 || !strings.Contains(ans.Error.Message, tc.want) {
-			t.Errorf("%s %s: %+v %s, want -32602 mentioning %q", tc.method, tc.params, ans.Error, ans.Result, tc.want)
-		}
-	}
-}
 
 func signedTx(t *testing.T, key *ecdsa.PrivateKey, nonce uint64) (raw string, hash string) {
 	t.Helper()

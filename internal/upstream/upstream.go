@@ -278,8 +278,8 @@ func (u *Upstream) post(ctx context.Context, body []byte) ([]byte, error) {
 		return nil, &AttemptError{Upstream: u.Name, Kind: ErrTransport, Err: errors.New("cannot build request")}
 	}
 	req.ContentLength = int64(len(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
+	req.Header["Content-Type"] = jsonHeader // shared: the transport only reads them
+	req.Header["Accept"] = jsonHeader
 	res, err := u.client.Do(req)
 	if err != nil {
 		return nil, u.transportError(ctx, err)
@@ -305,6 +305,8 @@ func (u *Upstream) post(ctx context.Context, body []byte) ([]byte, error) {
 	return raw, nil
 }
 
+var jsonHeader = []string{"application/json"}
+
 // transportError classifies a failed round trip, stripping the URL that
 // net/http puts into its errors.
 func (u *Upstream) transportError(ctx context.Context, err error) error {
@@ -324,7 +326,11 @@ func (u *Upstream) transportError(ctx context.Context, err error) error {
 }
 
 // readLimited reads a whole body of at most limit bytes. With a known
-// length it reads into one buffer of that size instead of growing one.
+// length it reads into one buffer of that size. Without one (a chunked
+// answer: go-ethereum sends any answer over 2 kB so) it reads into a
+// pooled buffer and keeps an exact copy, since the answer outlives the
+// call (it is passed on, compared, cached) and the buffer need not: one
+// allocation of the answer's size instead of a growing buffer's several.
 func readLimited(r io.Reader, length, limit int64) ([]byte, error) {
 	if length > limit {
 		return nil, ErrTooLarge
@@ -336,15 +342,41 @@ func readLimited(r io.Reader, length, limit int64) ([]byte, error) {
 		}
 		return buf, nil
 	}
-	raw, err := io.ReadAll(io.LimitReader(r, limit+1))
-	if err != nil {
-		return nil, err
+	bp := readPool.Get().(*[]byte)
+	defer func() {
+		if cap(*bp) <= maxPooledRead {
+			*bp = (*bp)[:0]
+			readPool.Put(bp)
+		}
+	}()
+	buf := (*bp)[:0]
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)] // grow
+		}
+		// Never read more than one byte past the limit.
+		room := min(int64(cap(buf)), limit+1)
+		n, err := r.Read(buf[len(buf):room])
+		buf = buf[:len(buf)+n]
+		*bp = buf
+		if int64(len(buf)) > limit {
+			return nil, ErrTooLarge
+		}
+		if err == io.EOF {
+			return bytes.Clone(buf), nil
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
-	if int64(len(raw)) > limit {
-		return nil, ErrTooLarge
-	}
-	return raw, nil
 }
+
+// readPool holds the buffers chunked answers are read into.
+var readPool = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
+
+// maxPooledRead: a buffer grown past this by a large answer is left to
+// the collector, so the pool never holds megabytes per processor.
+const maxPooledRead = 256 << 10
 
 // parseRetryAfter reads delta-seconds or an HTTP date; unknown → 0.
 func parseRetryAfter(v string, now time.Time) time.Duration {

@@ -1,4 +1,4 @@
-package chain
+package stream
 
 import (
 	"context"
@@ -14,6 +14,8 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"github.com/braidrpc/braid/internal/await"
+	"github.com/braidrpc/braid/internal/block"
 	"github.com/braidrpc/braid/internal/clock"
 )
 
@@ -22,7 +24,7 @@ import (
 // creation.
 type fakeChain struct {
 	mu       sync.Mutex
-	headers  map[common.Hash]Header
+	headers  map[common.Hash]block.Header
 	logs     map[common.Hash][]*types.Log
 	fail     error
 	headerN  int
@@ -31,20 +33,20 @@ type fakeChain struct {
 }
 
 func newFakeChain() *fakeChain {
-	return &fakeChain{headers: map[common.Hash]Header{}, logs: map[common.Hash][]*types.Log{}}
+	return &fakeChain{headers: map[common.Hash]block.Header{}, logs: map[common.Hash][]*types.Log{}}
 }
 
 func hashOf(name string) common.Hash { return crypto.Keccak256Hash([]byte(name)) }
 
 // extend adds blocks branch+from..branch+to on top of parent and returns
 // the last one's header. Each block has one log whose data names it.
-func (c *fakeChain) extend(branch string, from, to uint64, parent common.Hash) Header {
+func (c *fakeChain) extend(branch string, from, to uint64, parent common.Hash) block.Header {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var h Header
+	var h block.Header
 	for n := from; n <= to; n++ {
 		name := fmt.Sprintf("%s%d", branch, n)
-		h = Header{Number: n, Hash: hashOf(name), ParentHash: parent}
+		h = block.Header{Block: block.Block{Number: n, Hash: hashOf(name), ParentHash: parent}}
 		h.JSON = json.RawMessage(fmt.Sprintf(`{"number":"0x%x","name":%q}`, n, name))
 		c.headers[h.Hash] = h
 		c.logs[h.Hash] = []*types.Log{{Address: common.Address{1}, Topics: []common.Hash{hashOf("Transfer")},
@@ -54,16 +56,16 @@ func (c *fakeChain) extend(branch string, from, to uint64, parent common.Hash) H
 	return h
 }
 
-func (c *fakeChain) Header(_ context.Context, hash common.Hash) (Header, error) {
+func (c *fakeChain) Header(_ context.Context, hash common.Hash) (block.Header, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.headerN++
 	if c.fail != nil {
-		return Header{}, c.fail
+		return block.Header{}, c.fail
 	}
 	h, ok := c.headers[hash]
 	if !ok {
-		return Header{}, errors.New("not found")
+		return block.Header{}, errors.New("not found")
 	}
 	if c.wrongNum {
 		h.Number++
@@ -137,16 +139,16 @@ func eq(t *testing.T, what string, got, want []string) {
 	}
 }
 
-func newFollower(c *fakeChain, opts Options) *Follower {
+func newFollower(c *fakeChain, opts FollowerOptions) *Follower {
 	if opts.Clock == nil {
 		opts.Clock = clock.NewFake(time.Unix(0, 0))
 	}
-	return New(c, opts)
+	return NewFollower(c, opts)
 }
 
-func advance(t *testing.T, f *Follower, h Header) {
+func advance(t *testing.T, f *Follower, h block.Header) {
 	t.Helper()
-	f.Advance(h.Number, h.Hash)
+	f.Advance(h.Block)
 	if err := f.step(context.Background()); err != nil {
 		t.Fatalf("step to %d: %v", h.Number, err)
 	}
@@ -155,8 +157,8 @@ func advance(t *testing.T, f *Follower, h Header) {
 func TestFollowerEmitsEveryBlockOnceInOrder(t *testing.T) {
 	c := newFakeChain()
 	a3 := c.extend("a", 1, 3, common.Hash{})
-	f := newFollower(c, Options{})
-	f.Advance(a3.Number, a3.Hash)
+	f := newFollower(c, FollowerOptions{})
+	f.Advance(a3.Block)
 	var r recorder
 	f.Subscribe(true, r.fn)
 	advance(t, f, a3) // the tip at Subscribe: where the stream starts, not sent
@@ -174,8 +176,8 @@ func TestFollowerEmitsEveryBlockOnceInOrder(t *testing.T) {
 func TestFollowerReorgRemovesOldBranchAddsNew(t *testing.T) {
 	c := newFakeChain()
 	a5 := c.extend("a", 1, 5, common.Hash{})
-	f := newFollower(c, Options{})
-	f.Advance(2, hashOf("a2"))
+	f := newFollower(c, FollowerOptions{})
+	f.Advance(block.Block{Number: 2, Hash: hashOf("a2")})
 	var r recorder
 	f.Subscribe(true, r.fn)
 	advance(t, f, a5)
@@ -200,8 +202,8 @@ func TestFollowerReorgRemovesOldBranchAddsNew(t *testing.T) {
 func TestFollowerTakesBackOnlyWhatAConsumerWasSent(t *testing.T) {
 	c := newFakeChain()
 	a4 := c.extend("a", 1, 4, common.Hash{})
-	f := newFollower(c, Options{})
-	f.Advance(3, hashOf("a3"))
+	f := newFollower(c, FollowerOptions{})
+	f.Advance(block.Block{Number: 3, Hash: hashOf("a3")})
 	var early, late recorder
 	f.Subscribe(true, early.fn)
 	advance(t, f, a4)
@@ -221,7 +223,7 @@ func TestFollowerTakesBackOnlyWhatAConsumerWasSent(t *testing.T) {
 func TestFollowerFetchesNothingWithoutConsumers(t *testing.T) {
 	c := newFakeChain()
 	a3 := c.extend("a", 1, 3, common.Hash{})
-	f := newFollower(c, Options{})
+	f := newFollower(c, FollowerOptions{})
 	advance(t, f, a3)
 	if c.headerN+c.logsN != 0 {
 		t.Fatalf("%d header and %d logs fetches without a consumer", c.headerN, c.logsN)
@@ -247,14 +249,14 @@ func TestFollowerFetchesNothingWithoutConsumers(t *testing.T) {
 func TestFollowerFailedFetchEmitsNothingThenCatchesUp(t *testing.T) {
 	c := newFakeChain()
 	a2 := c.extend("a", 1, 2, common.Hash{})
-	f := newFollower(c, Options{})
-	f.Advance(a2.Number, a2.Hash)
+	f := newFollower(c, FollowerOptions{})
+	f.Advance(a2.Block)
 	var r recorder
 	f.Subscribe(true, r.fn)
 	advance(t, f, a2)
 	a6 := c.extend("a", 3, 6, a2.Hash)
 	c.setFail(errors.New("every upstream down"))
-	f.Advance(a6.Number, a6.Hash)
+	f.Advance(a6.Block)
 	if err := f.step(context.Background()); err == nil {
 		t.Fatal("step succeeded while the source fails")
 	}
@@ -277,15 +279,15 @@ func TestFollowerFailedFetchEmitsNothingThenCatchesUp(t *testing.T) {
 func TestFollowerSendsEveryBlockAfterSubscribeWhileFetchesFail(t *testing.T) {
 	c := newFakeChain()
 	a3 := c.extend("a", 1, 3, common.Hash{})
-	f := newFollower(c, Options{})
-	f.Advance(a3.Number, a3.Hash) // the served tip when the client subscribes
+	f := newFollower(c, FollowerOptions{})
+	f.Advance(a3.Block) // the served tip when the client subscribes
 	var r recorder
 	f.Subscribe(true, r.fn)
 	c.setFail(errors.New("every upstream down"))
 	tip := a3
 	for range 3 {
 		tip = c.extend("a", tip.Number+1, tip.Number+1, tip.Hash)
-		f.Advance(tip.Number, tip.Hash)
+		f.Advance(tip.Block)
 		if err := f.step(context.Background()); err == nil {
 			t.Fatal("step succeeded while the source fails")
 		}
@@ -304,11 +306,11 @@ func TestFollowerSendsEveryBlockAfterSubscribeWhileFetchesFail(t *testing.T) {
 func TestFollowerWithoutATipSendsTheFirstOne(t *testing.T) {
 	c := newFakeChain()
 	a3 := c.extend("a", 1, 3, common.Hash{})
-	f := newFollower(c, Options{})
+	f := newFollower(c, FollowerOptions{})
 	var r recorder
 	f.Subscribe(false, r.fn)
 	c.setFail(errors.New("down"))
-	f.Advance(a3.Number, a3.Hash)
+	f.Advance(a3.Block)
 	if err := f.step(context.Background()); err == nil {
 		t.Fatal("step succeeded while the source fails")
 	}
@@ -325,8 +327,8 @@ func TestFollowerWithoutATipSendsTheFirstOne(t *testing.T) {
 func TestFollowerRestartsAtTheNextFirstConsumer(t *testing.T) {
 	c := newFakeChain()
 	a3 := c.extend("a", 1, 3, common.Hash{})
-	f := newFollower(c, Options{})
-	f.Advance(a3.Number, a3.Hash)
+	f := newFollower(c, FollowerOptions{})
+	f.Advance(a3.Block)
 	var first, second recorder
 	s := f.Subscribe(false, first.fn)
 	a4 := c.extend("a", 4, 4, a3.Hash)
@@ -335,11 +337,11 @@ func TestFollowerRestartsAtTheNextFirstConsumer(t *testing.T) {
 	// The stream has not run since: it still holds the first consumer's
 	// chain, up to a4.
 	a6 := c.extend("a", 5, 6, a4.Hash)
-	f.Advance(a6.Number, a6.Hash)
+	f.Advance(a6.Block)
 	f.Subscribe(false, second.fn)
 	c.setFail(errors.New("down"))
 	a7 := c.extend("a", 7, 7, a6.Hash)
-	f.Advance(a7.Number, a7.Hash)
+	f.Advance(a7.Block)
 	if err := f.step(context.Background()); err == nil {
 		t.Fatal("step succeeded while the source fails")
 	}
@@ -359,8 +361,8 @@ func TestFollowerRestartsAtTheNextFirstConsumer(t *testing.T) {
 func TestFollowerReorgAcrossTheStartingPoint(t *testing.T) {
 	c := newFakeChain()
 	a5 := c.extend("a", 1, 5, common.Hash{})
-	f := newFollower(c, Options{})
-	f.Advance(a5.Number, a5.Hash)
+	f := newFollower(c, FollowerOptions{})
+	f.Advance(a5.Block)
 	var r recorder
 	f.Subscribe(true, r.fn)
 	b7 := c.extend("b", 4, 7, hashOf("a3"))
@@ -374,10 +376,10 @@ func TestFollowerReorgAcrossTheStartingPoint(t *testing.T) {
 func TestFollowerRefusesAWrongHeader(t *testing.T) {
 	c := newFakeChain()
 	a2 := c.extend("a", 1, 2, common.Hash{})
-	f := newFollower(c, Options{})
+	f := newFollower(c, FollowerOptions{})
 	f.Subscribe(false, func(Event) {})
 	c.wrongNum = true
-	f.Advance(a2.Number, a2.Hash)
+	f.Advance(a2.Block)
 	if err := f.step(context.Background()); !errors.Is(err, ErrWrongHeader) {
 		t.Fatalf("err = %v, want ErrWrongHeader", err)
 	}
@@ -386,8 +388,8 @@ func TestFollowerRefusesAWrongHeader(t *testing.T) {
 func TestFollowerDeepReorgAndLongGap(t *testing.T) {
 	c := newFakeChain()
 	a10 := c.extend("a", 1, 10, common.Hash{})
-	f := newFollower(c, Options{Depth: 4, MaxBackfill: 3})
-	f.Advance(6, hashOf("a6"))
+	f := newFollower(c, FollowerOptions{Depth: 4, MaxBackfill: 3})
+	f.Advance(block.Block{Number: 6, Hash: hashOf("a6")})
 	var r recorder
 	f.Subscribe(false, r.fn)
 	advance(t, f, c.headers[hashOf("a6")])
@@ -418,7 +420,8 @@ func TestFollowerDeepReorgAndLongGap(t *testing.T) {
 func TestFollowerRunRetriesAndFollows(t *testing.T) {
 	c := newFakeChain()
 	tip := c.extend("a", 1, 1, common.Hash{})
-	f := New(c, Options{}) // the wall clock: Run's retry timer is real
+	fake := clock.NewFake(time.Unix(0, 0))
+	f := NewFollower(c, FollowerOptions{Clock: fake})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { f.Run(ctx); close(done) }()
@@ -431,36 +434,31 @@ func TestFollowerRunRetriesAndFollows(t *testing.T) {
 		}
 	})
 	c.setFail(errors.New("down"))
-	f.Advance(tip.Number, tip.Hash) // fails; retried with backoff
-	time.Sleep(50 * time.Millisecond)
+	f.Advance(tip.Block) // fails; retried after a backoff on the clock
+	await.Until(t, "the failed fetch's retry timer", func() bool { return fake.Waiters() > 0 })
 	c.setFail(nil)
-	// New tips keep coming; once the stream runs, every block arrives once
-	// and in order.
+	// New tips keep coming; once the stream runs (the clock moves on to
+	// its retry), every block arrives once and in order.
 	var seen []uint64
-	deadline := time.After(10 * time.Second)
-	for len(seen) < 5 {
-		tip = c.extend("a", tip.Number+1, tip.Number+1, tip.Hash)
-		f.Advance(tip.Number, tip.Hash)
-		select {
-		case n := <-got:
-			seen = append(seen, n)
-		case <-time.After(20 * time.Millisecond):
-		case <-deadline:
-			t.Fatalf("saw %v", seen)
+	await.Advancing(t, fake, retryStart, "five blocks", func() bool {
+		for {
+			select {
+			case n := <-got:
+				seen = append(seen, n)
+				continue
+			default:
+			}
+			break
 		}
-	}
-	for {
-		select {
-		case n := <-got:
-			seen = append(seen, n)
-			continue
-		case <-time.After(100 * time.Millisecond):
+		if len(seen) > 0 && tip.Number < 5 {
+			tip = c.extend("a", tip.Number+1, tip.Number+1, tip.Hash)
+			f.Advance(tip.Block)
 		}
-		break
-	}
+		return len(seen) >= 5
+	})
 	for i := 1; i < len(seen); i++ {
-		if seen[i] != seen[i-1]+1 {
-			t.Fatalf("blocks %v: not consecutive", seen)
+		if seen[i] != seen[i-1]+1 || seen[0] != 1 {
+			t.Fatalf("blocks %v: not consecutive from 1", seen)
 		}
 	}
 }

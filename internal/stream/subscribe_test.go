@@ -1,39 +1,18 @@
-package gateway
+package stream
 
 import (
-	"context"
 	"encoding/json"
-	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
-	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/braidrpc/braid/internal/chain"
-	"github.com/braidrpc/braid/internal/clock"
-	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/jsonrpc"
 )
 
-func testNetwork(t *testing.T) *Network {
-	t.Helper()
-	cfg := config.Default()
-	cfg.Networks = []config.Network{{Name: "mainnet", ChainID: 1, Upstreams: []config.Upstream{
-		{Name: "a", Operator: "op", URL: "http://127.0.0.1:1"}}}}
-	cfg.ApplyDefaults()
-	g, err := New(cfg, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(g.Close)
-	return g.Networks()[0]
-}
-
 func TestSubscribeRefusesWhatItCannotServe(t *testing.T) {
-	n := testNetwork(t)
+	h := newHarness(t)
 	for _, tc := range []struct{ params, want string }{
 		{`[]`, "takes a subscription name"},
 		{`{}`, "takes a subscription name"},
@@ -47,7 +26,7 @@ func TestSubscribeRefusesWhatItCannotServe(t *testing.T) {
 		{`["logs",[1]]`, "not an object"},
 		{`["newPendingTransactions",true]`, "hashes only"},
 	} {
-		_, err := n.Subscribe(json.RawMessage(tc.params), func(json.RawMessage) {})
+		_, err := h.Subscribe(json.RawMessage(tc.params), func(json.RawMessage) {})
 		je, ok := err.(*jsonrpc.Error)
 		if !ok || je.Code != jsonrpc.CodeInvalidParams || !strings.Contains(je.Message, tc.want) {
 			t.Errorf("%s: %v, want -32602 mentioning %q", tc.params, err, tc.want)
@@ -56,17 +35,17 @@ func TestSubscribeRefusesWhatItCannotServe(t *testing.T) {
 	for _, ok := range []string{`["newHeads"]`, `["newHeads",null]`, `["logs"]`, `["logs",{}]`,
 		`["logs",{"address":["0x0000000000000000000000000000000000000001"],"topics":[null,["0x` + strings.Repeat("11", 32) + `"]]}]`,
 		`["newPendingTransactions"]`, `["newPendingTransactions",false]`} {
-		cancel, err := n.Subscribe(json.RawMessage(ok), func(json.RawMessage) {})
+		cancel, err := h.Subscribe(json.RawMessage(ok), func(json.RawMessage) {})
 		if err != nil {
 			t.Errorf("%s: %v", ok, err)
 			continue
 		}
 		cancel()
 	}
-	if got := n.stream.Subscribers(); got != 0 {
+	if got := h.follower.Subscribers(); got != 0 {
 		t.Errorf("%d stream consumers left after unsubscribing", got)
 	}
-	if got := n.pending.listeners(); got != 0 {
+	if got := h.pending.listeners(); got != 0 {
 		t.Errorf("%d pending listeners left after unsubscribing", got)
 	}
 }
@@ -88,7 +67,7 @@ func TestLogFilterBounds(t *testing.T) {
 		{`{"fromBlock":"earliest","toBlock":"0x2"}`, []uint64{0, 2}, []uint64{3}},
 		{`{"address":"0x0000000000000000000000000000000000000002"}`, nil, []uint64{1}},
 	} {
-		f, err := streamLogFilter(json.RawMessage(tc.filter))
+		f, err := parseLogFilter(json.RawMessage(tc.filter))
 		if err != nil {
 			t.Fatalf("%s: %v", tc.filter, err)
 		}
@@ -108,19 +87,19 @@ func TestLogFilterBounds(t *testing.T) {
 // TestForEachLogOrder: removed logs first (with removed: true), then the
 // added ones, each only when the filter selects it.
 func TestForEachLogOrder(t *testing.T) {
-	mk := func(n uint64, addr byte) chain.Log {
+	mk := func(n uint64, addr byte) Log {
 		l := &types.Log{Address: common.Address{addr}, BlockNumber: n, Topics: []common.Hash{}}
 		b, _ := json.Marshal(l)
 		c := *l
 		c.Removed = true
 		rb, _ := json.Marshal(&c)
-		return chain.Log{Log: l, JSON: b, RemovedJSON: rb}
+		return Log{Log: l, JSON: b, RemovedJSON: rb}
 	}
-	ev := chain.Event{
-		Removed: []*chain.Block{{Logs: []chain.Log{mk(4, 1), mk(4, 2)}}, {Logs: []chain.Log{mk(5, 1)}}},
-		Added:   []*chain.Block{{Logs: []chain.Log{mk(4, 1)}}, {Logs: []chain.Log{mk(5, 2), mk(5, 1)}}},
+	ev := Event{
+		Removed: []*Block{{Logs: []Log{mk(4, 1), mk(4, 2)}}, {Logs: []Log{mk(5, 1)}}},
+		Added:   []*Block{{Logs: []Log{mk(4, 1)}}, {Logs: []Log{mk(5, 2), mk(5, 1)}}},
 	}
-	f, err := streamLogFilter(json.RawMessage(`{"address":"0x0100000000000000000000000000000000000000"}`))
+	f, err := parseLogFilter(json.RawMessage(`{"address":"0x0100000000000000000000000000000000000000"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,51 +120,39 @@ func TestForEachLogOrder(t *testing.T) {
 	}
 }
 
-// TestNewHeadsMissesNoBlockWhileTheStreamCannotFetch: blocks served after
-// eth_subscribe returned reach the subscriber even though the block
-// stream could not fetch them at first (the provider did not know them by
-// hash yet) while the served tip moved on.
-func TestNewHeadsMissesNoBlockWhileTheStreamCannotFetch(t *testing.T) {
-	fake := clock.NewFake(time.Unix(1000, 0))
-	node := newHeadNode(t, 7)
-	g := headGateway(t, fake, prometheus.NewRegistry(), node)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	g.Start(ctx, 5*time.Second)
-	n := g.Networks()[0]
-	eventually(t, "the served tip", func() bool { return n.head.Tip().Known })
-
-	got := make(chan string, 16)
-	unsubscribe, err := n.Subscribe(json.RawMessage(`["newHeads"]`), func(res json.RawMessage) {
-		var h struct{ Number string }
-		_ = json.Unmarshal(res, &h)
-		got <- h.Number
-	})
+// TestSubscribeSendsHeadsAndLogs: newHeads subscribers get each new
+// block's header object (the block without its body members), logs
+// subscribers the logs their filter selects; both stop at unsubscribe.
+func TestSubscribeSendsHeadsAndLogs(t *testing.T) {
+	h := newHarness(t)
+	a2 := h.chain.extend("a", 1, 2, common.Hash{})
+	h.advance(t, a2)
+	var heads, logs []string
+	stopHeads, err := h.Subscribe(json.RawMessage(`["newHeads"]`), func(r json.RawMessage) { heads = append(heads, string(r)) })
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer unsubscribe()
-	for _, b := range []uint64{8, 9} { // the stream's fetches of these fail
-		node.setLatest(b)
-		advanceUntil(t, fake, 2*time.Second, fmt.Sprintf("served tip %d", b), func() bool { return n.head.Tip().Latest.Number == b })
+	stopLogs, err := h.Subscribe(json.RawMessage(`["logs",{"address":"0x0100000000000000000000000000000000000000"}]`),
+		func(r json.RawMessage) { logs = append(logs, string(r)) })
+	if err != nil {
+		t.Fatal(err)
 	}
-	node.mu.Lock()
-	node.byHash = true
-	node.mu.Unlock()
-	node.setLatest(10)
-	var seen []string
-	advanceUntil(t, fake, 2*time.Second, "newHeads 0x8, 0x9 and 0xa", func() bool {
-		for {
-			select {
-			case num := <-got:
-				seen = append(seen, num)
-				continue
-			default:
-			}
-			return len(seen) >= 3
+	h.advance(t, h.chain.extend("a", 3, 4, a2.Hash))
+	if len(heads) != 2 || !strings.Contains(heads[0], `"name":"a3"`) || !strings.Contains(heads[1], `"name":"a4"`) {
+		t.Fatalf("newHeads sent %v, want a3 and a4", heads)
+	}
+	for _, body := range []string{"transactions", "uncles", "size"} {
+		if strings.Contains(heads[0], body) {
+			t.Errorf("newHeads header carries %q: %s", body, heads[0])
 		}
-	})
-	if strings.Join(seen, ",") != "0x8,0x9,0xa" {
-		t.Fatalf("newHeads sent %v, want 0x8, 0x9, 0xa", seen)
+	}
+	if len(logs) != 2 || !strings.Contains(logs[0], `"removed":false`) {
+		t.Fatalf("logs sent %v, want the two blocks' logs", logs)
+	}
+	stopHeads()
+	stopLogs()
+	h.advance(t, h.chain.extend("a", 5, 5, hashOf("a4")))
+	if len(heads) != 2 || len(logs) != 2 {
+		t.Fatalf("sent after unsubscribing: %d heads, %d logs", len(heads), len(logs))
 	}
 }

@@ -1,19 +1,18 @@
-package gateway
+package stream
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"log/slog"
 	"strconv"
 	"sync"
 	"time"
 
-	"github.com/braidrpc/braid/internal/chain"
 	"github.com/braidrpc/braid/internal/clock"
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/jsonrpc"
-	"github.com/braidrpc/braid/internal/plan"
 )
 
 // filters are the eth_newFilter family, kept by braid itself: each filter
@@ -24,9 +23,12 @@ import (
 // holds cfg.Max filters, and cfg.MaxPerClient of one client address, so
 // that no client can fill it for everyone else.
 type filters struct {
-	n     *Network
-	cfg   config.Filters
-	clock clock.Clock
+	follower *Follower
+	pending  *pendingFeed
+	call     Caller
+	cfg      config.Filters
+	clock    clock.Clock
+	log      *slog.Logger
 
 	mu        sync.Mutex
 	table     map[string]*filter
@@ -58,8 +60,9 @@ type filter struct {
 	lastUsed time.Time
 }
 
-func newFilters(n *Network, cfg config.Filters) *filters {
-	return &filters{n: n, cfg: cfg, clock: n.clock, table: make(map[string]*filter), perClient: make(map[string]int)}
+func newFilters(s *Stream, cfg config.Filters) *filters {
+	return &filters{follower: s.follower, pending: s.pending, call: s.call, cfg: cfg, clock: s.clock, log: s.log,
+		table: make(map[string]*filter), perClient: make(map[string]int)}
 }
 
 var errFilterNotFound = &jsonrpc.Error{Code: -32000, Message: "filter not found"}
@@ -80,44 +83,12 @@ func (f *filter) add(cfg config.Filters, v json.RawMessage) {
 	f.changes = append(f.changes, v)
 }
 
-// install installs the filter pl asks for on behalf of client.
-func (fs *filters) install(pl *plan.Plan, client string) (*jsonrpc.Response, error) {
-	fl := &filter{client: client, lastUsed: fs.clock.Now()}
-	switch pl.Method {
-	case "eth_newBlockFilter":
-		fl.kind = blockFilter
-		s := fs.n.stream.Subscribe(false, func(ev chain.Event) {
-			for _, b := range ev.Added {
-				fl.add(fs.cfg, json.RawMessage(`"`+b.Hash.Hex()+`"`))
-			}
-		})
-		fl.cancel = s.Cancel
-	case "eth_newFilter":
-		var crit json.RawMessage
-		if len(pl.Args) > 0 {
-			crit = pl.Args[0]
-		}
-		lf, err := streamLogFilter(crit)
-		if err != nil {
-			return nil, err
-		}
-		fl.kind, fl.criteria = logFilter, crit
-		s := fs.n.stream.Subscribe(true, func(ev chain.Event) {
-			forEachLog(ev, lf, func(l json.RawMessage) { fl.add(fs.cfg, l) })
-		})
-		fl.cancel = s.Cancel
-	case "eth_newPendingTransactionFilter":
-		opt := json.RawMessage("null")
-		if len(pl.Args) > 0 {
-			opt = pl.Args[0]
-		}
-		if err := hashesOnly(opt); err != nil {
-			return nil, err
-		}
-		fl.kind = pendingFilter
-		fl.cancel = fs.n.pending.subscribe(func(h json.RawMessage) { fl.add(fs.cfg, h) })
-	default:
-		return nil, jsonrpc.Errorf(jsonrpc.CodeMethodNotFound, "%s is not a filter method", pl.Method)
+// install installs the filter method (with args) asks for on behalf of
+// client.
+func (fs *filters) install(method string, args []json.RawMessage, client string) (*jsonrpc.Response, error) {
+	fl, err := fs.start(method, args, client)
+	if err != nil {
+		return nil, err
 	}
 	id, err := newFilterID()
 	if err != nil {
@@ -142,20 +113,64 @@ func (fs *filters) install(pl *plan.Plan, client string) (*jsonrpc.Response, err
 	return &jsonrpc.Response{Result: json.RawMessage(strconv.Quote(id))}, nil
 }
 
-func (fs *filters) use(ctx context.Context, pl *plan.Plan) (*jsonrpc.Response, error) {
+// start makes the filter method asks for and connects it to its feed.
+func (fs *filters) start(method string, args []json.RawMessage, client string) (*filter, error) {
+	fl := &filter{client: client, lastUsed: fs.clock.Now()}
+	switch method {
+	case "eth_newBlockFilter":
+		fl.kind = blockFilter
+		s := fs.follower.Subscribe(false, func(ev Event) {
+			for _, b := range ev.Added {
+				fl.add(fs.cfg, json.RawMessage(`"`+b.Hash.Hex()+`"`))
+			}
+		})
+		fl.cancel = s.Cancel
+	case "eth_newFilter":
+		var crit json.RawMessage
+		if len(args) > 0 {
+			crit = args[0]
+		}
+		lf, err := parseLogFilter(crit)
+		if err != nil {
+			return nil, err
+		}
+		fl.kind, fl.criteria = logFilter, crit
+		s := fs.follower.Subscribe(true, func(ev Event) {
+			forEachLog(ev, lf, func(l json.RawMessage) { fl.add(fs.cfg, l) })
+		})
+		fl.cancel = s.Cancel
+	case "eth_newPendingTransactionFilter":
+		opt := json.RawMessage("null")
+		if len(args) > 0 {
+			opt = args[0]
+		}
+		if err := hashesOnly(opt); err != nil {
+			return nil, err
+		}
+		fl.kind = pendingFilter
+		fl.cancel = fs.pending.subscribe(func(h json.RawMessage) { fl.add(fs.cfg, h) })
+	default:
+		return nil, jsonrpc.Errorf(jsonrpc.CodeMethodNotFound, "%s is not a filter method", method)
+	}
+	return fl, nil
+}
+
+// use answers eth_getFilterChanges, eth_getFilterLogs and
+// eth_uninstallFilter.
+func (fs *filters) use(ctx context.Context, method string, args []json.RawMessage) (*jsonrpc.Response, error) {
 	var id string
-	if len(pl.Args) != 1 || json.Unmarshal(pl.Args[0], &id) != nil {
-		return nil, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "invalid params: %s takes one filter id", pl.Method)
+	if len(args) != 1 || json.Unmarshal(args[0], &id) != nil {
+		return nil, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "invalid params: %s takes one filter id", method)
 	}
 	now := fs.clock.Now()
 	fs.mu.Lock()
 	fs.expireLocked(now)
 	fl, ok := fs.table[id]
-	if ok && pl.Method == "eth_uninstallFilter" {
+	if ok && method == "eth_uninstallFilter" {
 		fs.removeLocked(id, fl)
 	}
 	fs.mu.Unlock()
-	if pl.Method == "eth_uninstallFilter" {
+	if method == "eth_uninstallFilter" {
 		if ok {
 			fl.cancel()
 		}
@@ -168,7 +183,7 @@ func (fs *filters) use(ctx context.Context, pl *plan.Plan) (*jsonrpc.Response, e
 	fl.lastUsed = now
 	fl.mu.Unlock()
 
-	switch pl.Method {
+	switch method {
 	case "eth_getFilterChanges":
 		fl.mu.Lock()
 		changes, overflow := fl.changes, fl.overflow
@@ -176,7 +191,7 @@ func (fs *filters) use(ctx context.Context, pl *plan.Plan) (*jsonrpc.Response, e
 		fl.mu.Unlock()
 		if overflow {
 			fs.drop(id)
-			fs.n.log.Warn("filter dropped: more changes than filters.max_changes between two polls",
+			fs.log.Warn("filter dropped: more changes than filters.max_changes between two polls",
 				"max_changes", fs.cfg.MaxChanges)
 			return nil, errFilterNotFound
 		}
@@ -190,9 +205,9 @@ func (fs *filters) use(ctx context.Context, pl *plan.Plan) (*jsonrpc.Response, e
 			crit = json.RawMessage("{}")
 		}
 		params := append(append(json.RawMessage("["), crit...), ']')
-		return fs.n.execute(ctx, &jsonrpc.Request{Method: "eth_getLogs", Params: params})
+		return fs.call(ctx, &jsonrpc.Request{Method: "eth_getLogs", Params: params})
 	}
-	return nil, jsonrpc.Errorf(jsonrpc.CodeMethodNotFound, "%s is not a filter method", pl.Method)
+	return nil, jsonrpc.Errorf(jsonrpc.CodeMethodNotFound, "%s is not a filter method", method)
 }
 
 // fullLocked says which cap one more filter of client would pass, if

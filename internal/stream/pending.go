@@ -1,4 +1,4 @@
-package gateway
+package stream
 
 import (
 	"context"
@@ -12,9 +12,6 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/braidrpc/braid/internal/clock"
-	"github.com/braidrpc/braid/internal/plan"
-	"github.com/braidrpc/braid/internal/route"
-	"github.com/braidrpc/braid/internal/upstream"
 )
 
 const (
@@ -26,13 +23,33 @@ const (
 	pendingBackoffMax = 30 * time.Second
 )
 
+// Pool is one upstream's transaction pool, as the pending feed follows
+// it. The gateway implements it over an upstream and the router.
+type Pool interface {
+	// Name and Operator name the upstream in logs.
+	Name() string
+	Operator() string
+	// Usable reports whether the upstream may be sent requests now.
+	Usable() bool
+	// CanSubscribe reports whether the upstream takes subscriptions (it
+	// has a ws_url).
+	CanSubscribe() bool
+	// SubscribePending follows newPendingTransactions until ctx ends or
+	// the subscription fails, calling fn with each result; established
+	// says whether it was ever made. Its error names no secret.
+	SubscribePending(ctx context.Context, fn func(result json.RawMessage) error) (established bool, err error)
+	// Call sends one call to this upstream only and returns its result
+	// (an error answer as an error).
+	Call(ctx context.Context, method string, params json.RawMessage) (json.RawMessage, error)
+}
+
 // pendingFeed gathers pending transaction hashes from every usable
 // upstream (a newPendingTransactions subscription over ws_url, else a
 // polled pending-transaction filter), sends each hash once, and runs only
 // while someone listens. It is best effort by nature: a pool's content is
 // each node's own.
 type pendingFeed struct {
-	n     *Network
+	pools func() []Pool
 	clock clock.Clock
 	log   *slog.Logger
 
@@ -52,8 +69,8 @@ type pendingSub struct {
 	fn     func(json.RawMessage)
 }
 
-func newPendingFeed(n *Network, base context.Context) *pendingFeed {
-	return &pendingFeed{n: n, clock: n.clock, log: n.log, base: base,
+func newPendingFeed(pools func() []Pool, base context.Context, clk clock.Clock, log *slog.Logger) *pendingFeed {
+	return &pendingFeed{pools: pools, clock: clk, log: log, base: base,
 		subs: make(map[*pendingSub]struct{}), seen: make(map[common.Hash]struct{})}
 }
 
@@ -67,7 +84,7 @@ func (p *pendingFeed) subscribe(fn func(json.RawMessage)) func() {
 	if p.cancel == nil {
 		ctx, cancel := context.WithCancel(p.base)
 		p.cancel = cancel
-		for _, u := range p.n.Upstreams() {
+		for _, u := range p.pools() {
 			p.wg.Add(1)
 			go func() {
 				defer p.wg.Done()
@@ -140,7 +157,7 @@ func (p *pendingFeed) publish(hashes []common.Hash) {
 
 // source follows one upstream's pool until ctx ends, reconnecting with
 // backoff; an unusable upstream is skipped until it is usable again.
-func (p *pendingFeed) source(ctx context.Context, u *upstream.Upstream) {
+func (p *pendingFeed) source(ctx context.Context, u Pool) {
 	backoff := pendingPoll
 	quiet := false
 	wsFails := 0 // a ws_url that keeps failing gives way to polling, then is tried again
@@ -149,8 +166,8 @@ func (p *pendingFeed) source(ctx context.Context, u *upstream.Upstream) {
 		established := false
 		if !u.Usable() {
 			err = errors.New("upstream not usable")
-		} else if u.WSURL != "" && wsFails < 2 {
-			established, err = u.Subscribe(ctx, json.RawMessage(`["newPendingTransactions"]`), func(r json.RawMessage) error {
+		} else if u.CanSubscribe() && wsFails < 2 {
+			established, err = u.SubscribePending(ctx, func(r json.RawMessage) error {
 				var h common.Hash
 				if json.Unmarshal(r, &h) == nil {
 					p.publish([]common.Hash{h})
@@ -173,8 +190,8 @@ func (p *pendingFeed) source(ctx context.Context, u *upstream.Upstream) {
 			backoff, quiet = pendingPoll, false
 		}
 		if !quiet {
-			p.log.Debug("pending transactions source failed; retrying", "upstream", u.Name, "operator", u.Operator,
-				"err", u.RedactWSError(err), "retry_in", backoff.String())
+			p.log.Debug("pending transactions source failed; retrying", "upstream", u.Name(), "operator", u.Operator(),
+				"err", err, "retry_in", backoff.String())
 		}
 		quiet = true
 		select {
@@ -188,17 +205,8 @@ func (p *pendingFeed) source(ctx context.Context, u *upstream.Upstream) {
 
 // poll installs a pending-transaction filter on u and polls it until an
 // error or ctx ends; the filter is removed on the way out.
-func (p *pendingFeed) poll(ctx context.Context, u *upstream.Upstream) (established bool, err error) {
-	call := func(ctx context.Context, method string, params json.RawMessage) (json.RawMessage, error) {
-		res, err := p.n.router.Do(ctx, route.Call{Method: method, Params: params, Only: u, Class: plan.ClassOf(method)})
-		if err != nil {
-			return nil, err
-		}
-		if res.Response.Error != nil {
-			return nil, res.Response.Error
-		}
-		return res.Response.Result, nil
-	}
+func (p *pendingFeed) poll(ctx context.Context, u Pool) (established bool, err error) {
+	call := u.Call
 	id, err := call(ctx, "eth_newPendingTransactionFilter", json.RawMessage(`[]`))
 	if err != nil {
 		return false, fmt.Errorf("eth_newPendingTransactionFilter: %w", err)

@@ -1,0 +1,168 @@
+package ledger
+
+import (
+	"math/rand/v2"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/braidrpc/braid/internal/peers"
+)
+
+// Flow counts content one way in one age bucket: transfers, payload bytes
+// and their credit.
+type Flow struct {
+	Transfers int64   `json:"transfers"`
+	Bytes     int64   `json:"bytes"`
+	Credits   float64 `json:"credits"`
+}
+
+// claim is an advertisement of a peer: it was found holding key, a block
+// of number, last at seen. Audits pick from them.
+type claim struct {
+	Kind   peers.Kind  `json:"k"`
+	Hash   common.Hash `json:"h"`
+	Number uint64      `json:"n"`
+	Seen   time.Time   `json:"s"`
+}
+
+// account is this node's bilateral ledger with one peer: what it gave us
+// (In) and took (Out), per age bucket, its penalties and audits. It is
+// written to the database as JSON under its peer id.
+type account struct {
+	// Balance is In − Out − Penalties + Forgiven, in credits, as of At.
+	Balance float64   `json:"balance"`
+	At      time.Time `json:"at"`
+	// In and Out are per age bucket (Config.bucket).
+	In         []Flow  `json:"in"`
+	Out        []Flow  `json:"out"`
+	InCredits  float64 `json:"in_credits"`
+	OutCredits float64 `json:"out_credits"`
+	Penalties  float64 `json:"penalties"`
+	Forgiven   float64 `json:"forgiven"`
+	// Passed and Failed count retention audits, Lies content that failed
+	// verification, Misses fetches it did not answer with content.
+	Passed int64     `json:"audits_passed"`
+	Failed int64     `json:"audits_failed"`
+	Lies   int64     `json:"lies"`
+	Misses int64     `json:"misses"`
+	Seen   time.Time `json:"seen"`
+	Claims []claim   `json:"claims,omitempty"`
+}
+
+func newAccount(buckets int, now time.Time) *account {
+	return &account{In: make([]Flow, buckets), Out: make([]Flow, buckets), At: now, Seen: now}
+}
+
+// settle brings the balance to now: debt is forgiven at rate credits per
+// second, down to zero (Bee's refreshment). Credit does not decay.
+func (a *account) settle(now time.Time, rate float64) {
+	if !now.After(a.At) {
+		return
+	}
+	if a.Balance < 0 {
+		f := min(rate*now.Sub(a.At).Seconds(), -a.Balance)
+		a.Balance += f
+		a.Forgiven += f
+	}
+	a.At = now
+}
+
+// exchanged reports whether any content went either way.
+func (a *account) exchanged() bool { return a.InCredits > 0 || a.OutCredits > 0 || a.Penalties > 0 }
+
+// standing is the peer's reliability in [0, 1]: passed audits against
+// failed ones and lies. A peer with no record stands at 1.
+func (a *account) standing(c *Config) float64 {
+	if a == nil {
+		return 1
+	}
+	p := float64(a.Passed)
+	return (1 + p) / (1 + p + c.AuditWeight*float64(a.Failed) + c.LieWeight*float64(a.Lies))
+}
+
+// newcomer reports whether the peer has given nothing yet and taken less
+// than NewcomerCredit.
+func (a *account) newcomer(c *Config) bool {
+	return a == nil || (a.InCredits == 0 && a.OutCredits < c.NewcomerCredit && a.Balance > -c.DebtLimit)
+}
+
+// claim remembers that the peer advertises key, a block of number: a
+// claim of the same key is refreshed; when full, a random one is replaced
+// (so old claims are not all pushed out by a burst of new ones).
+func (a *account) claim(key peers.Key, number uint64, now time.Time, limit int, rnd *rand.Rand) {
+	if !key.Kind.Valid() {
+		return // nothing to audit
+	}
+	for i := range a.Claims {
+		if c := &a.Claims[i]; c.Hash == key.Hash && c.Kind == key.Kind {
+			c.Seen, c.Number = now, number
+			return
+		}
+	}
+	c := claim{Kind: key.Kind, Hash: key.Hash, Number: number, Seen: now}
+	if len(a.Claims) < limit {
+		a.Claims = append(a.Claims, c)
+		return
+	}
+	a.Claims[rnd.IntN(len(a.Claims))] = c
+}
+
+// dropClaim forgets the claim of key.
+func (a *account) dropClaim(key peers.Key) {
+	for i, c := range a.Claims {
+		if c.Hash == key.Hash && c.Kind == key.Kind {
+			a.Claims = append(a.Claims[:i], a.Claims[i+1:]...)
+			return
+		}
+	}
+}
+
+// fit resizes the per-bucket flows to buckets (a changed AgeBuckets drops
+// the old split, keeping the totals).
+func (a *account) fit(buckets int) {
+	if len(a.In) != buckets {
+		a.In = make([]Flow, buckets)
+	}
+	if len(a.Out) != buckets {
+		a.Out = make([]Flow, buckets)
+	}
+}
+
+// PeerSnapshot is one peer's account, for /status/peers.
+type PeerSnapshot struct {
+	ID string `json:"id"`
+	// Balance is what the peer gave minus what it took, less penalties,
+	// plus forgiveness, in credits: its place in the serving order.
+	Balance float64 `json:"balance"`
+	// Standing is its reliability in [0, 1] from audits and lies: the
+	// weight of its advertisements.
+	Standing float64 `json:"standing"`
+	// Debtor: its debt is past DebtLimit (served from spare capacity
+	// only); Newcomer: it has given nothing and taken little.
+	Debtor   bool `json:"debtor,omitempty"`
+	Newcomer bool `json:"newcomer,omitempty"`
+	// Received and Served are per age bucket (Snapshot.AgeBuckets): what
+	// the peer delivered to this node and what this node served it.
+	Received     []Flow    `json:"received"`
+	Served       []Flow    `json:"served"`
+	AuditsPassed int64     `json:"audits_passed"`
+	AuditsFailed int64     `json:"audits_failed"`
+	Lies         int64     `json:"lies"`
+	Misses       int64     `json:"misses"`
+	Penalties    float64   `json:"penalties"`
+	Forgiven     float64   `json:"forgiven"`
+	Claims       int       `json:"claims"`
+	LastSeen     time.Time `json:"last_seen"`
+}
+
+func (a *account) snapshot(id peer.ID, c *Config) PeerSnapshot {
+	return PeerSnapshot{
+		ID: id.String(), Balance: a.Balance, Standing: a.standing(c),
+		Debtor: a.Balance < -c.DebtLimit, Newcomer: a.newcomer(c),
+		Received: append([]Flow(nil), a.In...), Served: append([]Flow(nil), a.Out...),
+		AuditsPassed: a.Passed, AuditsFailed: a.Failed, Lies: a.Lies, Misses: a.Misses,
+		Penalties: a.Penalties, Forgiven: a.Forgiven, Claims: len(a.Claims), LastSeen: a.Seen,
+	}
+}

@@ -1,0 +1,227 @@
+package ledger
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+)
+
+// Config holds every factor of the ledger's economics. A zero field takes
+// its default (DefaultConfig); a negative interval turns its task off.
+// The lead maps it to the YAML section peers.ledger.
+type Config struct {
+	// AgeDepth is the depth from which content is old (default 128): a
+	// block more than 127 below the tip, as Lava prices archive requests
+	// for blocks older than latest−127.
+	AgeDepth uint64
+	// AgeMultiplier is the price factor of old content (default 5, Lava's
+	// archive multiplier): old content costs a holder five times the
+	// storage of new content over its life, and providers no longer serve
+	// it (EIP-4444), so it is worth more to whoever still can.
+	AgeMultiplier float64
+	// TargetCopies is how many copies of a piece of content the network
+	// should hold (default 8): with peers online half of the time and
+	// independently, 8 copies leave it unreachable 0.4 % of the time
+	// (0.5⁸); more copies than that earn no rarity premium.
+	TargetCopies float64
+	// RarityCap caps the rarity factor TargetCopies/copies (default 8,
+	// which is TargetCopies: the only copy earns eight times a common
+	// one). A lower cap limits what a peer gains by keeping content
+	// nobody else announces, should rarity estimates be gamed.
+	RarityCap float64
+	// UnknownCopies is the copies assumed for content whose holders were
+	// never counted (default 4, half of TargetCopies: a rarity factor of
+	// 2, between content known to be common and content known to be rare).
+	UnknownCopies float64
+
+	// DebtLimit is the debt, in credits, past which a peer is served only
+	// from spare capacity (default 256 MiB of credit: about a hundred old
+	// mainnet blocks' bodies and receipts, at half a megabyte each and ×5
+	// for age). Bee's disconnect threshold is its payment threshold
+	// (13.5 M units) plus a 25 % tolerance; braid has no payments, so the
+	// threshold is where serving by standing stops.
+	DebtLimit float64
+	// ForgiveRate is the debt forgiven per second (default 16 KiB/s, a
+	// DebtLimit in about 4.5 hours), as Bee's refreshment forgives a
+	// peer's debt over time: a peer that gives nothing still gets about
+	// 16 KB/s of new content (3 KB/s of old) from each gateway — enough
+	// for a light client, not for a scraper.
+	ForgiveRate float64
+	// NewcomerCredit is what a peer that has given nothing may take and
+	// still count as a newcomer (default 32 MiB of credit, an eighth of
+	// DebtLimit).
+	NewcomerCredit float64
+	// LiePenalty is the credit a lie costs (default 64 MiB, a quarter of
+	// DebtLimit: four lies make a peer with no credit a debtor).
+	LiePenalty float64
+	// MissPenalty is the credit a miss costs (default 64 KiB, about the
+	// price of one small block): a peer that advertised content it does
+	// not hold, or did not answer, wasted a round trip.
+	MissPenalty float64
+	// AuditWeight and LieWeight are how much a failed audit and a lie
+	// weigh against passed audits in a peer's standing (defaults 2 and 4):
+	// standing = (1+passed) / (1+passed + AuditWeight·failed + LieWeight·lies).
+	AuditWeight float64
+	LieWeight   float64
+
+	// Capacity is how many requests are served at once before the rest
+	// wait in order of balance (default 16). Keep it below the peer
+	// layer's limits.serving (default 64), whose remainder is what can
+	// wait.
+	Capacity int
+	// NewcomerEvery: every NewcomerEvery-th slot handed to a waiting
+	// request goes to the longest-waiting newcomer, if one waits (default
+	// 4, BitTorrent's one optimistic unchoke in four upload slots);
+	// negative: never.
+	NewcomerEvery int
+	// MaxWaiting bounds the requests waiting (default 64); when full, a
+	// better-standing request pushes out the worst one.
+	MaxWaiting int
+
+	// AuditInterval is the mean time between retention audits (default
+	// 5 min; the times are random, exponentially distributed); negative:
+	// no audits. AuditTimeout is an audit's short deadline (default 10 s).
+	AuditInterval time.Duration
+	AuditTimeout  time.Duration
+	// ClaimsPerPeer bounds the advertisements remembered per peer to
+	// audit (default 32), ClaimTTL how long one stays worth auditing
+	// after it was last seen (default 1 h).
+	ClaimsPerPeer int
+	ClaimTTL      time.Duration
+
+	// SampleInterval is how often the holders of held content are
+	// counted (default 1 min; negative: never), SampleBatch how many
+	// blocks each time (default 8).
+	SampleInterval time.Duration
+	SampleBatch    int
+	// RepairInterval is how often old content held by fewer than
+	// TargetCopies peers is looked for, to fill (default 1 min; negative:
+	// never), RepairBatch how many random old blocks each time (default
+	// 2), RepairFrom the first block looked at (default 0, genesis).
+	RepairInterval time.Duration
+	RepairBatch    int
+	RepairFrom     uint64
+
+	// MaxPeers bounds the peers with an account (default 4096), MaxHeld
+	// the blocks whose rarity is tracked (default 1,000,000).
+	MaxPeers int
+	MaxHeld  int
+	// FlushInterval is how often changed accounts are written (default
+	// 1 min); Close writes the rest.
+	FlushInterval time.Duration
+	// AgeBuckets are the depths that split content into age buckets for
+	// status and metrics (default 128, 7200, 216000, 2628000: new, a day,
+	// a month, a year, older; at 12-second slots).
+	AgeBuckets []uint64
+}
+
+// DefaultConfig is the configuration a zero field takes its value from.
+var DefaultConfig = Config{
+	AgeDepth:       128,
+	AgeMultiplier:  5,
+	TargetCopies:   8,
+	RarityCap:      8,
+	UnknownCopies:  4,
+	DebtLimit:      256 << 20,
+	ForgiveRate:    16 << 10,
+	NewcomerCredit: 32 << 20,
+	LiePenalty:     64 << 20,
+	MissPenalty:    64 << 10,
+	AuditWeight:    2,
+	LieWeight:      4,
+	Capacity:       16,
+	NewcomerEvery:  4,
+	MaxWaiting:     64,
+	AuditInterval:  5 * time.Minute,
+	AuditTimeout:   10 * time.Second,
+	ClaimsPerPeer:  32,
+	ClaimTTL:       time.Hour,
+	SampleInterval: time.Minute,
+	SampleBatch:    8,
+	RepairInterval: time.Minute,
+	RepairBatch:    2,
+	MaxPeers:       4096,
+	MaxHeld:        1_000_000,
+	FlushInterval:  time.Minute,
+	AgeBuckets:     []uint64{128, 7200, 216000, 2628000},
+}
+
+// WithDefaults returns c with every zero field set from DefaultConfig.
+func (c Config) WithDefaults() Config {
+	d := DefaultConfig
+	def(&c.AgeDepth, d.AgeDepth)
+	def(&c.AgeMultiplier, d.AgeMultiplier)
+	def(&c.TargetCopies, d.TargetCopies)
+	def(&c.RarityCap, d.RarityCap)
+	def(&c.UnknownCopies, d.UnknownCopies)
+	def(&c.DebtLimit, d.DebtLimit)
+	def(&c.ForgiveRate, d.ForgiveRate)
+	def(&c.NewcomerCredit, d.NewcomerCredit)
+	def(&c.LiePenalty, d.LiePenalty)
+	def(&c.MissPenalty, d.MissPenalty)
+	def(&c.AuditWeight, d.AuditWeight)
+	def(&c.LieWeight, d.LieWeight)
+	def(&c.Capacity, d.Capacity)
+	def(&c.NewcomerEvery, d.NewcomerEvery)
+	def(&c.MaxWaiting, d.MaxWaiting)
+	def(&c.AuditInterval, d.AuditInterval)
+	def(&c.AuditTimeout, d.AuditTimeout)
+	def(&c.ClaimsPerPeer, d.ClaimsPerPeer)
+	def(&c.ClaimTTL, d.ClaimTTL)
+	def(&c.SampleInterval, d.SampleInterval)
+	def(&c.SampleBatch, d.SampleBatch)
+	def(&c.RepairInterval, d.RepairInterval)
+	def(&c.RepairBatch, d.RepairBatch)
+	def(&c.MaxPeers, d.MaxPeers)
+	def(&c.MaxHeld, d.MaxHeld)
+	def(&c.FlushInterval, d.FlushInterval)
+	if len(c.AgeBuckets) == 0 {
+		c.AgeBuckets = slices.Clone(d.AgeBuckets)
+	}
+	return c
+}
+
+// def sets a zero *v to d (negative values stay: they turn a task off).
+func def[T uint64 | int | float64 | time.Duration](v *T, d T) {
+	if *v == 0 {
+		*v = d
+	}
+}
+
+// Validate reports the first value that makes no sense, once defaults are
+// applied.
+func (c Config) Validate() error {
+	c = c.WithDefaults()
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{
+		{"age_multiplier", c.AgeMultiplier}, {"target_copies", c.TargetCopies}, {"rarity_cap", c.RarityCap},
+		{"unknown_copies", c.UnknownCopies}, {"debt_limit", c.DebtLimit}, {"forgive_rate", c.ForgiveRate},
+		{"newcomer_credit", c.NewcomerCredit}, {"lie_penalty", c.LiePenalty}, {"miss_penalty", c.MissPenalty},
+		{"audit_weight", c.AuditWeight}, {"lie_weight", c.LieWeight},
+	} {
+		if f.v <= 0 || math.IsInf(f.v, 0) || math.IsNaN(f.v) {
+			return fmt.Errorf("ledger: %s must be a positive number, got %v", f.name, f.v)
+		}
+	}
+	switch {
+	case c.AgeMultiplier < 1:
+		return fmt.Errorf("ledger: age_multiplier must be at least 1 (old content is worth no less than new), got %v", c.AgeMultiplier)
+	case c.RarityCap < 1:
+		return fmt.Errorf("ledger: rarity_cap must be at least 1, got %v", c.RarityCap)
+	case c.Capacity < 1 || c.MaxWaiting < 1 || c.ClaimsPerPeer < 1 || c.SampleBatch < 1 || c.RepairBatch < 1:
+		return errors.New("ledger: capacity, max_waiting, claims_per_peer, sample_batch and repair_batch must be positive")
+	case c.MaxPeers < 1 || c.MaxHeld < 1:
+		return errors.New("ledger: max_peers and max_held must be positive")
+	case c.AuditTimeout < 0 || c.ClaimTTL < 0 || c.FlushInterval < 0:
+		return errors.New("ledger: audit_timeout, claim_ttl and flush_interval must be positive")
+	case !slices.IsSorted(c.AgeBuckets) || slices.Contains(c.AgeBuckets, 0) || len(slices.Compact(slices.Clone(c.AgeBuckets))) != len(c.AgeBuckets):
+		return fmt.Errorf("ledger: age_buckets must be increasing depths above 0, got %v", c.AgeBuckets)
+	case len(c.AgeBuckets) > 16:
+		return fmt.Errorf("ledger: at most 16 age_buckets, got %d", len(c.AgeBuckets))
+	}
+	return nil
+}
