@@ -37,6 +37,8 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 		err = runDemo(args, stdout, stderr)
 	case "check":
 		return runCheck(args, stdout, stderr)
+	case "history":
+		err = runHistory(args, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "braid", version())
 	case "help", "-h", "--help":

@@ -13,6 +13,7 @@ Usage:
   braid serve   --config FILE   serve the networks in FILE
   braid check   --config FILE   report how centralized each network's access is
   braid demo    [flags]         run a dev chain, providers and the gateway in one process
+  braid history import --config FILE DIR   seed a network's history store from era1 files
   braid version                 print the version
 
 Run "braid COMMAND -h" for a command's flags.

@@ -211,3 +211,17 @@ func (g *Gateway) closeArchives() {
 		}
 	}
 }
+
+// ErrNoHistory is returned for a network without peers.enabled.
+var ErrNoHistory = errors.New("the network has no history store (peers.enabled is off)")
+
+// ImportEra seeds the network's history store from the era1 files in dir,
+// checking every block against the header braid's trusted path gives for
+// its number (history.ImportEra). The gateway must have started (a served
+// tip).
+func (n *Network) ImportEra(ctx context.Context, dir string) (history.ImportStats, error) {
+	if n.archive == nil {
+		return history.ImportStats{}, ErrNoHistory
+	}
+	return history.ImportEra(ctx, n.archive.store, dir, fillSource{n})
+}
