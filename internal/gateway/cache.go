@@ -103,7 +103,7 @@ func (n *Network) fetch(ctx context.Context, pl *plan.Plan) (*jsonrpc.Response, 
 	var resp *jsonrpc.Response
 	var err error
 	if pl.Verify {
-		resp, err = n.verified(ctx, pl)
+		resp, err = n.trust.Read(ctx, pl)
 	} else {
 		resp, err = n.forward(ctx, pl)
 	}

@@ -16,13 +16,14 @@ import (
 	"github.com/braidrpc/braid/internal/clock"
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/head"
+	"github.com/braidrpc/braid/internal/operator"
 	"github.com/braidrpc/braid/internal/plan"
 	"github.com/braidrpc/braid/internal/quorum"
 	"github.com/braidrpc/braid/internal/replica"
 	"github.com/braidrpc/braid/internal/route"
 	"github.com/braidrpc/braid/internal/stream"
+	"github.com/braidrpc/braid/internal/trust"
 	"github.com/braidrpc/braid/internal/upstream"
-	"github.com/braidrpc/braid/internal/verify"
 )
 
 // assessInterval is how often upstream conditions are re-derived.
@@ -44,10 +45,6 @@ type Options struct {
 	Registry   prometheus.Registerer
 }
 
-// blockCacheSize bounds the blocks whose verified transactions and
-// receipts are kept (for verified reads).
-const blockCacheSize = 1024
-
 // disputeLogSize bounds the dispute log shown at /status/disputes.
 const disputeLogSize = 256
 
@@ -60,6 +57,7 @@ type Gateway struct {
 
 	networks []*Network
 	disputes *quorum.Log
+	memory   memorySource // the answer cache's size, for Status
 	byName   map[string]*Network
 	log      *slog.Logger
 	clock    clock.Clock
@@ -92,11 +90,15 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 	var um *upstream.Metrics
 	var rm *route.Metrics
 	var qm *quorum.Metrics
+	var om *operator.Metrics
+	var tm *trust.Metrics
 	if opts.Registry != nil {
 		gm = NewMetrics(opts.Registry)
 		um = upstream.NewMetrics(opts.Registry)
 		rm = route.NewMetrics(opts.Registry)
 		qm = quorum.NewMetrics(opts.Registry)
+		om = operator.NewMetrics(opts.Registry)
+		tm = trust.NewMetrics(opts.Registry)
 	}
 	g := &Gateway{byName: make(map[string]*Network), log: opts.Logger, clock: opts.Clock,
 		disputes: quorum.NewLog(disputeLogSize)}
@@ -112,6 +114,7 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 	store := newStore(cfg.Cache, g.link, opts)
 	var hm *historyMetrics
 	reg := &registryTaken{}
+	g.memory = newMemorySource(store, cfg.Cache, opts.Registry)
 	g.ctx, g.cancel = context.WithCancel(context.Background())
 	for _, nc := range cfg.Networks {
 		qp, err := plan.NewQuorumPolicy(nc.Quorum)
@@ -134,7 +137,6 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 				},
 			}))
 		}
-		headers := verify.NewHeaders(nc.Verify.HeaderCache)
 		n := &Network{}
 		feed := stream.New(n.execute, n.pools, stream.Options{Filters: cfg.Filters, Context: g.ctx,
 			Clock: opts.Clock, Logger: opts.Logger.With("network", nc.Name), Delay: gm.streamDelay(nc.Name)})
@@ -149,7 +151,9 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 			// chain below the tip stays: a new tip may be a reorg, and
 			// only finalized blocks cannot change.
 			OnTip: func(t block.Tip) {
-				headers.ForgetCanonicalFrom(t.Finalized.Number + 1)
+				if n.trust != nil {
+					n.trust.Advanced(t)
+				}
 				if t.Known {
 					feed.Advance(t.Latest)
 				}
@@ -171,10 +175,9 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 					MaxDelay:   nc.Hedge.MaxDelay,
 					MaxExtra:   nc.Hedge.MaxExtra,
 				},
-				Clock:   opts.Clock,
-				Logger:  opts.Logger,
-				Metrics: um,
-				Route:   rm,
+				Clock:  opts.Clock,
+				Logger: opts.Logger,
+				Route:  rm,
 			}),
 			head:       tracker,
 			maxLag:     nc.Head.MaxLagBlocks,
@@ -188,23 +191,24 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 			stream:     feed,
 			cfg:        nc,
 			quorum:     nc.Quorum,
-			strikes:    quorum.NewStrikes(nc.Name, nc.Strikes, opts.Clock, opts.Logger, qm),
-			disputes:   g.disputes,
-			qmetrics:   qm,
-			shares:     newShares(opts.Clock),
-			quorumOn:   len(qp.Methods()) > 0,
-			verifyCfg:  nc.Verify,
-			headers:    headers,
-			receipts:   newBounded[cachedReceipts](blockCacheSize),
-			bodies:     newBounded[blockBody](blockCacheSize),
+			operators: operator.New(operator.Options{Network: nc.Name, Strikes: nc.Strikes, Upstreams: ups,
+				Clock: opts.Clock, Logger: opts.Logger, Metrics: om}),
+			disputes: g.disputes,
+			qmetrics: qm,
+			quorumOn: len(qp.Methods()) > 0,
 		}
-		n.trust = tipRoot{n}
+		n.trust = trust.New(trust.Options{Network: nc.Name, Verify: nc.Verify, Timeout: cfg.Limits.RequestTimeout,
+			Fetch: n.router, Root: tipRoot{tracker}, Clock: opts.Clock, Logger: opts.Logger, Metrics: tm,
+			OnLie: func(op string, u *upstream.Upstream, method string, check error) {
+				n.operators.Lie(op, u, fmt.Sprintf("its answer to %s failed verification: %v", method, check))
+			}})
 		if store != nil {
 			n.answers = answers{store: store, prefix: nc.Name + "|", tipTTL: cfg.Cache.TipTTL,
 				finalTTL: cfg.Cache.FinalTTL, maxEntry: int(cfg.Cache.MaxEntryBytes)}
 		}
 		if g.link != nil {
 			n.share = n.newSync(g.link, g.members)
+			n.operators.OnStrike(n.share.Strike)
 		}
 		if nc.Peers.Enabled {
 			if hm == nil && opts.Registry != nil {
@@ -486,3 +490,9 @@ func (h headView) Head(u *upstream.Upstream) (uint64, bool) {
 	}
 	return max(hs.Latest.Number, hs.Safe.Number, hs.Finalized.Number), true
 }
+
+// tipRoot trusts the network's served tip: a block hash held by
+// head.min_operators distinct operators.
+type tipRoot struct{ t *head.Tracker }
+
+func (r tipRoot) Trusted() block.Tip { return r.t.Tip() }

@@ -14,9 +14,7 @@ import (
 	"github.com/braidrpc/braid/internal/ethjson"
 	"github.com/braidrpc/braid/internal/history"
 	"github.com/braidrpc/braid/internal/peers"
-	"github.com/braidrpc/braid/internal/plan"
-	"github.com/braidrpc/braid/internal/route"
-	"github.com/braidrpc/braid/internal/upstream"
+	"github.com/braidrpc/braid/internal/trust"
 	"github.com/braidrpc/braid/internal/verify"
 )
 
@@ -75,16 +73,12 @@ func (n *Network) historyHash(ctx context.Context, raw json.RawMessage) (common.
 // trustedCanonical is the canonical hash of block number from braid's
 // trusted path: the store's record for a finalized block (set by the
 // trusted path before), else the served tip and EIP-2935 proofs back from
-// it (trust.go). Never from a peer.
+// it (the verified reader). Never from a peer.
 func (n *Network) trustedCanonical(ctx context.Context, number uint64) (common.Hash, error) {
 	if h, ok := n.archive.store.Canonical(number); ok && number <= n.Tip().Finalized.Number {
 		return h, nil
 	}
-	h, err := n.canonicalHash(ctx, number)
-	if err != nil {
-		return common.Hash{}, err
-	}
-	return h, nil
+	return n.trust.CanonicalHash(ctx, number)
 }
 
 // trustedHeader is the header of hash: stored (it was trusted when
@@ -94,29 +88,11 @@ func (n *Network) trustedHeader(ctx context.Context, hash common.Hash) (*types.H
 	if h, ok := n.archive.store.Header(hash); ok {
 		return h, nil
 	}
-	if h, ok := n.headers.Get(hash); ok {
-		return h, nil
+	h, err := n.trust.PrunedHeader(ctx, hash)
+	if errors.Is(err, trust.ErrNotFound) {
+		return nil, errNotHeld
 	}
-	// eth_getHeaderByHash: a node that pruned the block's body answers
-	// eth_getBlockByHash with 4444, but keeps its header.
-	var h *types.Header
-	res, err := n.fetchVerified(ctx, route.Call{Method: "eth_getHeaderByHash", Params: hashParams(hash), Class: plan.ClassBlock,
-		Data: upstream.HistoryData}, true, func(res *route.Result) error {
-		var err error
-		h, err = verify.HeaderFromJSON(res.Response.Result, hash)
-		return err
-	})
-	if err == nil {
-		err = errorAnswer(res)
-	}
-	if err != nil {
-		if errors.Is(err, errAllNull) {
-			return nil, errNotHeld
-		}
-		return nil, err
-	}
-	n.headers.Add(h)
-	return h, nil
+	return h, err
 }
 
 // blockParts returns the block of hash with its body (and receipts when
@@ -231,11 +207,7 @@ func (n *Network) ageOf(h *types.Header) peers.Age {
 // whose bloom may match has its receipts checked and read, and the logs are
 // filtered as go-ethereum filters them.
 func (n *Network) historyLogs(ctx context.Context, raw json.RawMessage) (json.RawMessage, string, error) {
-	tip, err := n.trustedTip()
-	if err != nil {
-		return nil, "", err
-	}
-	f, err := n.parseLogFilter(raw, tip)
+	f, err := n.trust.LogFilter(raw)
 	if err != nil {
 		return nil, "", errNotHeld // the providers' answer to a bad filter stands
 	}
@@ -243,7 +215,8 @@ func (n *Network) historyLogs(ctx context.Context, raw json.RawMessage) (json.Ra
 	if f.BlockHash != nil {
 		hashes = []common.Hash{*f.BlockHash}
 	} else {
-		if f.ToBlock > tip.Number || f.FromBlock > f.ToBlock || f.ToBlock-f.FromBlock >= n.verifyCfg.MaxLogRange {
+		tip := n.Tip()
+		if !tip.Known || f.ToBlock > tip.Latest.Number || f.FromBlock > f.ToBlock || f.ToBlock-f.FromBlock >= n.trust.MaxLogRange() {
 			return nil, "", errNotHeld
 		}
 		for num := f.FromBlock; num <= f.ToBlock; num++ {
@@ -285,27 +258,15 @@ func (n *Network) logBlock(ctx context.Context, h *types.Header) (*ethjson.Block
 	if err == nil || !errors.Is(err, errNotHeld) {
 		return b, src, err
 	}
-	body, err := n.blockTxs(ctx, h)
+	txs, err := n.trust.BlockTxs(ctx, h)
 	if err != nil {
 		return nil, "", fmt.Errorf("%w: %w", errNotHeld, err)
 	}
-	rs, _, _, err := n.blockReceipts(ctx, h)
+	receipts, err := n.trust.BlockReceipts(ctx, h)
 	if err != nil {
 		return nil, "", fmt.Errorf("%w: %w", errNotHeld, err)
 	}
-	receipts := make(types.Receipts, len(rs))
-	for i, r := range rs {
-		// A copy, logs too: rendering derives fields in place, and the
-		// verified reader keeps its receipts cached.
-		c := *r
-		c.Logs = make([]*types.Log, len(r.Logs))
-		for j, l := range r.Logs {
-			lc := *l
-			c.Logs[j] = &lc
-		}
-		receipts[i] = &c
-	}
-	b, err = n.archive.render.NewBlock(h, &types.Body{Transactions: body.txs}, receipts)
+	b, err = n.archive.render.NewBlock(h, &types.Body{Transactions: txs}, receipts)
 	if err != nil {
 		return nil, "", err
 	}

@@ -2,20 +2,15 @@ package gateway
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/rlp"
 
 	"github.com/braidrpc/braid/internal/history"
 	"github.com/braidrpc/braid/internal/peers"
-	"github.com/braidrpc/braid/internal/plan"
-	"github.com/braidrpc/braid/internal/route"
-	"github.com/braidrpc/braid/internal/upstream"
 	"github.com/braidrpc/braid/internal/verify"
 )
 
@@ -30,11 +25,11 @@ var _ history.Source = fillSource{}
 
 // Head is the trusted tip's number.
 func (s fillSource) Head(ctx context.Context) (uint64, error) {
-	tip, err := s.n.trustedTip()
-	if err != nil {
-		return 0, err
+	tip := s.n.Tip()
+	if !tip.Known {
+		return 0, errors.New("no served tip yet")
 	}
-	return tip.Number, nil
+	return tip.Latest.Number, nil
 }
 
 // Header is the canonical header of number from the trusted path.
@@ -46,15 +41,15 @@ func (s fillSource) Header(ctx context.Context, number uint64) (*types.Header, e
 	return s.n.trustedHeader(ctx, hash)
 }
 
-// Body is the block's body in canonical RLP: rebuilt from a provider's
-// verified full block (its transactions, withdrawals and uncle headers),
-// else fetched from peers.
+// Body is the block's body in canonical RLP: a provider's, checked through
+// the verified reader (transactions, withdrawals and uncles), else fetched
+// from peers.
 func (s fillSource) Body(ctx context.Context, hash common.Hash, number uint64) ([]byte, error) {
 	h, err := s.n.trustedHeader(ctx, hash)
 	if err != nil {
 		return nil, err
 	}
-	body, perr := s.providerBody(ctx, h)
+	body, perr := s.n.trust.Body(ctx, h)
 	if perr == nil {
 		return rlp.EncodeToBytes(body)
 	}
@@ -63,68 +58,6 @@ func (s fillSource) Body(ctx context.Context, hash common.Hash, number uint64) (
 		return nil, fmt.Errorf("providers: %w; peers: %w", perr, err)
 	}
 	return raw, nil
-}
-
-// providerBody rebuilds a body from providers' answers, each checked: the
-// transactions against the header's root (the verified reader), the
-// withdrawals and uncles by the store when it keeps the body.
-func (s fillSource) providerBody(ctx context.Context, h *types.Header) (*types.Body, error) {
-	n := s.n
-	var body types.Body
-	res, err := n.fetchVerified(ctx, route.Call{Method: "eth_getBlockByHash", Params: hashParams(h.Hash(), true),
-		Class: plan.ClassBlock, Data: upstream.HistoryData, Hedge: true}, false, func(res *route.Result) error {
-		txs, err := verify.VerifyBlockTxs(h, res.Response.Result)
-		if err != nil {
-			return err
-		}
-		var extra struct {
-			Withdrawals []*types.Withdrawal `json:"withdrawals"`
-			Uncles      []common.Hash       `json:"uncles"`
-		}
-		if err := json.Unmarshal(res.Response.Result, &extra); err != nil {
-			return &verify.Error{What: "block withdrawals: " + err.Error()}
-		}
-		body = types.Body{Transactions: txs, Withdrawals: extra.Withdrawals}
-		if h.WithdrawalsHash != nil && body.Withdrawals == nil {
-			body.Withdrawals = []*types.Withdrawal{}
-		}
-		if len(extra.Uncles) > 0 {
-			uncles, err := s.uncles(ctx, h, len(extra.Uncles))
-			if err != nil {
-				return err
-			}
-			body.Uncles = uncles
-		}
-		return verify.CheckBody(h, &body)
-	})
-	if err == nil {
-		err = errorAnswer(res)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return &body, nil
-}
-
-// uncles fetches a block's uncle headers by index.
-func (s fillSource) uncles(ctx context.Context, h *types.Header, count int) ([]*types.Header, error) {
-	out := make([]*types.Header, count)
-	for i := range out {
-		res, err := s.n.router.Do(ctx, route.Call{Method: "eth_getUncleByBlockHashAndIndex",
-			Params: hashParams(h.Hash(), hexutil.Uint64(i)), Class: plan.ClassBlock, Data: upstream.HistoryData})
-		if err != nil {
-			return nil, err
-		}
-		if res.Response.Error != nil {
-			return nil, errors.New(res.Response.Error.Message)
-		}
-		var u types.Header
-		if err := json.Unmarshal(res.Response.Result, &u); err != nil {
-			return nil, &verify.Error{What: "uncle header: " + err.Error()}
-		}
-		out[i] = &u
-	}
-	return out, nil
 }
 
 // Receipts are the block's receipts: a provider's, checked through the
@@ -136,9 +69,9 @@ func (s fillSource) Receipts(ctx context.Context, hash common.Hash, number uint6
 	if err != nil {
 		return nil, 0, err
 	}
-	rs, _, _, perr := n.blockReceipts(ctx, h)
+	rs, perr := n.trust.BlockReceipts(ctx, h)
 	if perr == nil {
-		raw, err := rlp.EncodeToBytes(types.Receipts(rs))
+		raw, err := rlp.EncodeToBytes(rs)
 		return raw, verify.ReceiptsConsensus, err
 	}
 	body, ok := n.archive.store.Body(hash)

@@ -15,7 +15,6 @@ type Metrics struct {
 	duration *prometheus.HistogramVec
 	errors   *prometheus.CounterVec
 	sends    *prometheus.CounterVec
-	verify   *prometheus.CounterVec
 	stream   *prometheus.HistogramVec
 	cache    *prometheus.CounterVec
 	stores   *prometheus.CounterVec
@@ -42,10 +41,6 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Namespace: "braid", Name: "broadcast_total",
 			Help: "Transactions sent to each operator, by network, operator and result (accepted, refused: the node said no, failed: no answer).",
 		}, []string{"network", "operator", "result"}),
-		verify: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "braid", Name: "verify_failures_total",
-			Help: "Answers that failed verification against a trusted header (each one a strike), by network, method and operator.",
-		}, []string{"network", "method", "operator"}),
 		stream: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: "braid", Name: "stream_delay_seconds",
 			Help:    "Time from a new served tip to its block going out to subscribers and filters (fetching its header, any missing ancestors and, when wanted, logs), by network.",
@@ -64,24 +59,15 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "How far this replica's served tip trails the highest tip any replica published through Redis, by network (0: it leads or is level).",
 		}, []string{"network"}),
 	}
-	reg.MustRegister(m.requests, m.duration, m.errors, m.sends, m.verify, m.stream, m.cache, m.stores, m.behind)
+	reg.MustRegister(m.requests, m.duration, m.errors, m.sends, m.stream, m.cache, m.stores, m.behind)
 	return m
-}
-
-// methodLabel keeps label cardinality bounded: unknown methods share one
-// label, so a client cannot mint series by inventing method names.
-func methodLabel(method string) string {
-	if plan.Lookup(method) != nil {
-		return method
-	}
-	return "other"
 }
 
 func (m *Metrics) observe(network, method, outcome string, d time.Duration) {
 	if m == nil {
 		return
 	}
-	ml := methodLabel(method)
+	ml := plan.MethodLabel(method)
 	m.requests.WithLabelValues(network, ml, outcome).Inc()
 	m.duration.WithLabelValues(network, ml).Observe(d.Seconds())
 }
@@ -99,13 +85,6 @@ func (m *Metrics) broadcast(network, operator, result string) {
 		return
 	}
 	m.sends.WithLabelValues(network, operator, result).Inc()
-}
-
-func (m *Metrics) verifyFailure(network, method, operator string) {
-	if m == nil {
-		return
-	}
-	m.verify.WithLabelValues(network, methodLabel(method), operator).Inc()
 }
 
 // streamDelay returns the observer of the network's block stream delay,
@@ -126,7 +105,7 @@ func (m *Metrics) cacheLookup(network, method string, hit bool) {
 	if hit {
 		r = "hit"
 	}
-	m.cache.WithLabelValues(network, methodLabel(method), r).Inc()
+	m.cache.WithLabelValues(network, plan.MethodLabel(method), r).Inc()
 }
 
 func (m *Metrics) cacheStore(network string, life plan.Lifetime) {

@@ -19,13 +19,14 @@ import (
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/head"
 	"github.com/braidrpc/braid/internal/jsonrpc"
+	"github.com/braidrpc/braid/internal/operator"
 	"github.com/braidrpc/braid/internal/plan"
 	"github.com/braidrpc/braid/internal/quorum"
 	"github.com/braidrpc/braid/internal/replica"
 	"github.com/braidrpc/braid/internal/route"
 	"github.com/braidrpc/braid/internal/stream"
+	"github.com/braidrpc/braid/internal/trust"
 	"github.com/braidrpc/braid/internal/upstream"
-	"github.com/braidrpc/braid/internal/verify"
 )
 
 // Network is the runtime of one configured chain.
@@ -54,20 +55,14 @@ type Network struct {
 
 	stream *stream.Stream
 
-	cfg      config.Network // as configured, defaults applied (for reports)
-	quorum   config.Quorum
-	strikes  *quorum.Strikes
-	disputes *quorum.Log
-	lies     lieLog // answers that failed verification, for /status
-	qmetrics *quorum.Metrics
-	shares   *shares
-	quorumOn bool
+	cfg       config.Network // as configured, defaults applied (for reports)
+	quorum    config.Quorum
+	disputes  *quorum.Log
+	qmetrics  *quorum.Metrics
+	operators *operator.Standing
+	quorumOn  bool
 
-	verifyCfg config.Verify
-	trust     TrustRoot
-	headers   *verify.Headers
-	receipts  *bounded[cachedReceipts]
-	bodies    *bounded[blockBody]
+	trust *trust.Reader
 
 	// archive is the history store and peer node (nil unless
 	// peers.enabled): history_stage.go.
@@ -178,7 +173,7 @@ func (n *Network) forward(ctx context.Context, pl *plan.Plan) (*jsonrpc.Response
 		return nil, err
 	}
 	if !res.Unserved {
-		n.shares.add(res.Upstream.Operator)
+		n.operators.Served(res.Upstream.Operator)
 	}
 	return res.Response, nil
 }

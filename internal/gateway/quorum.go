@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strconv"
 	"time"
 
@@ -61,7 +60,7 @@ func (n *Network) quorumRead(ctx context.Context, pl *plan.Plan, pin plan.Pinnin
 	if o.Decision != "" && len(o.Agreed) < o.K {
 		metaFrom(ctx).noteQuorum(len(o.Agreed), o.K)
 	}
-	n.shares.add(o.Agreed...)
+	n.operators.Served(o.Agreed...)
 	return o.Response, nil
 }
 
@@ -89,29 +88,14 @@ func (n *Network) dispute(pl *plan.Plan, pin plan.Pinning, o *quorum.Outcome) {
 	n.disputes.Add(d)
 	n.log.Warn("operators disagree", "method", pl.Method, "block", d.Block, "decision", o.Decision,
 		"agreed", o.Agreed, "losers", o.Losers, "params_hash", d.ParamsHash)
-	// A wrong answer is a failure of the upstream that gave it: its score
-	// drops, so it is not among the first asked while it keeps lying.
-	for _, a := range o.Answers {
-		if a.Hash != "" && slices.Contains(o.Losers, a.Operator) {
-			if u := n.upstream(a.Upstream); u != nil {
-				u.Health().Failure()
+	for _, op := range o.Losers {
+		var u *upstream.Upstream
+		for _, a := range o.Answers {
+			if a.Operator == op && a.Hash != "" {
+				u = n.upstream(a.Upstream)
 			}
 		}
-	}
-	for _, op := range o.Losers {
-		n.strike(op, fmt.Sprintf("its answer to %s at block %d lost a dispute to %v", pl.Method, d.Block, o.Agreed))
-	}
-}
-
-// strike records a wrong answer by operator (a lost dispute or a failed
-// verification); past the strike limit its upstreams are suspended.
-func (n *Network) strike(operator, reason string) {
-	until, quarantined := n.strikes.Strike(operator, reason)
-	if quarantined {
-		n.suspend(operator, until)
-	}
-	if n.share != nil {
-		n.share.Strike(operator, until, quarantined)
+		n.operators.Lie(op, u, fmt.Sprintf("its answer to %s at block %d lost a dispute to %v", pl.Method, d.Block, o.Agreed))
 	}
 }
 
@@ -122,14 +106,4 @@ func (n *Network) upstream(name string) *upstream.Upstream {
 		}
 	}
 	return nil
-}
-
-// suspend takes every upstream of operator out of use until the given
-// time.
-func (n *Network) suspend(operator string, until time.Time) {
-	for _, u := range n.router.Upstreams() {
-		if u.Operator == operator {
-			u.Suspend(until, fmt.Sprintf("operator %s lost too many disputes", operator))
-		}
-	}
 }

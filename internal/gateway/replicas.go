@@ -1,8 +1,6 @@
 package gateway
 
 import (
-	"time"
-
 	"github.com/braidrpc/braid/internal/replica"
 )
 
@@ -29,7 +27,7 @@ func (n *Network) newSync(link *replica.Link, members *replica.Members) *replica
 		Network:  n.Name,
 		Tip:      n.head.Tip,
 		Budgets:  n.budgets,
-		Standing: standing{n},
+		Standing: n.operators,
 		Clock:    n.clock,
 		Behind:   func(blocks uint64) { n.metrics.replicaBehind(n.Name, blocks) },
 	})
@@ -44,19 +42,3 @@ func (n *Network) budgets() map[string]replica.Budget {
 	}
 	return out
 }
-
-// standing is the network's operators' strikes and quarantines as the
-// replicas share them.
-type standing struct{ n *Network }
-
-var _ replica.Standing = standing{}
-
-func (s standing) Adopt(operator string, until time.Time) bool {
-	if !s.n.strikes.Adopt(operator, until) {
-		return false
-	}
-	s.n.suspend(operator, until)
-	return true
-}
-
-func (s standing) Limits() (int, time.Duration, time.Duration) { return s.n.strikes.Limits() }

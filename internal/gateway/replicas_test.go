@@ -70,8 +70,8 @@ func TestReplicasShareBudgetsThrottlesAndQuarantines(t *testing.T) {
 	}
 
 	// Two strikes on a, one on b: the cluster's third quarantines op-a.
-	a.strike("op-a", "test")
-	a.strike("op-a", "test")
+	a.operators.Lie("op-a", nil, "test")
+	a.operators.Lie("op-a", nil, "test")
 	watch, err := replica.NewLink(replica.LinkOptions{URL: rs.URL(), Prefix: "braid-gw-test", Timeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -81,19 +81,19 @@ func TestReplicasShareBudgetsThrottlesAndQuarantines(t *testing.T) {
 	await.Until(t, "a's strikes reach redis", func() bool {
 		return watch.Client().ZCard(ctx, key).Val() == 2
 	})
-	if len(a.strikes.Quarantined()) != 0 {
+	if len(a.operators.Quarantined()) != 0 {
 		t.Fatal("two strikes of three quarantined op-a")
 	}
-	b.strike("op-a", "test")
-	await.Until(t, "replica b quarantines op-a", func() bool { _, ok := b.strikes.Quarantined()["op-a"]; return ok })
+	b.operators.Lie("op-a", nil, "test")
+	await.Until(t, "replica b quarantines op-a", func() bool { _, ok := b.operators.Quarantined()["op-a"]; return ok })
 	a.share.Step(ctx)
-	if _, ok := a.strikes.Quarantined()["op-a"]; !ok {
+	if _, ok := a.operators.Quarantined()["op-a"]; !ok {
 		t.Fatal("replica a did not adopt the quarantine")
 	}
 	if _, _, suspended := ua.Suspended(); !suspended {
 		t.Fatal("replica a still uses op-a's upstream")
 	}
-	if _, ok := a.strikes.Quarantined()["op-b"]; ok {
+	if _, ok := a.operators.Quarantined()["op-b"]; ok {
 		t.Fatal("op-b quarantined too")
 	}
 }

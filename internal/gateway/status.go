@@ -7,9 +7,11 @@ import (
 
 	"github.com/braidrpc/braid/internal/block"
 	"github.com/braidrpc/braid/internal/head"
+	"github.com/braidrpc/braid/internal/operator"
 	"github.com/braidrpc/braid/internal/plan"
 	"github.com/braidrpc/braid/internal/report"
 	"github.com/braidrpc/braid/internal/stream"
+	"github.com/braidrpc/braid/internal/trust"
 	"github.com/braidrpc/braid/internal/upstream"
 )
 
@@ -20,6 +22,8 @@ type Status struct {
 	// (absent without redis.url).
 	Replica  *ReplicaStatus  `json:"replica,omitempty"`
 	Networks []NetworkStatus `json:"networks"`
+	// Memory is the process's heap beside the answer cache's bytes.
+	Memory MemoryStatus `json:"memory"`
 }
 
 // NetworkStatus is one network in Status.
@@ -53,7 +57,7 @@ type NetworkStatus struct {
 	Cache *CacheStatus `json:"cache,omitempty"`
 	// Lies are the recent answers that failed verification, newest
 	// first (verify: strict).
-	Lies []Lie `json:"lies,omitempty"`
+	Lies []trust.Lie `json:"lies,omitempty"`
 	// Peers are the other gateways this network's peer node knows and
 	// History its store and where history answers came from (absent
 	// unless peers.enabled).
@@ -134,7 +138,7 @@ type BudgetState struct {
 
 // Status returns the current status of every network.
 func (g *Gateway) Status() Status {
-	var st Status
+	st := Status{Memory: g.memory.status()}
 	if g.link != nil {
 		st.Replica = &ReplicaStatus{ID: g.link.ID(), Redis: "down", Replicas: g.members.Count()}
 		if g.link.Up() {
@@ -153,13 +157,13 @@ func (g *Gateway) Status() Status {
 		}
 		n.progressStatus(&ns)
 		ns.Cache = n.cacheStatus()
-		ns.Lies = n.lies.list()
+		ns.Lies = n.trust.Lies()
 		n.historyStatus(&ns)
 		qp, _ := plan.NewQuorumPolicy(n.quorum) // checked in New
 		ns.Quorum = QuorumStatus{K: n.quorum.K, OnDispute: n.quorum.OnDispute, OnShortfall: n.quorum.OnShortfall, Methods: qp.Methods()}
-		quarantined := n.strikes.Quarantined()
+		quarantined := n.operators.Quarantined()
 		for _, op := range n.cfg.Operators() {
-			os := OperatorStatus{Name: op, Strikes: n.strikes.Count(op), MaxStrikes: n.cfg.Strikes.Max}
+			os := OperatorStatus{Name: op, Strikes: n.operators.Strikes(op), MaxStrikes: n.cfg.Strikes.Max}
 			for _, u := range n.cfg.Upstreams {
 				if u.Operator == op {
 					os.Upstreams++
@@ -263,16 +267,16 @@ func round3(f float64) float64 {
 
 // Centralization returns the centralization report of every network,
 // with live figures: which operators served the reads of the last
-// shareWindow, which upstreams are usable, which operators are
+// operator.ShareWindow, which upstreams are usable, which operators are
 // quarantined.
 func (g *Gateway) Centralization() *report.Report {
 	nets := make([]*report.Network, 0, len(g.networks))
 	for _, n := range g.networks {
 		live := &report.Live{
-			Window:      shareWindow,
-			Served:      n.shares.snapshot(),
+			Window:      operator.ShareWindow,
+			Served:      n.operators.Reads(),
 			Usable:      map[string]int{},
-			Quarantined: n.strikes.Quarantined(),
+			Quarantined: n.operators.Quarantined(),
 			Now:         g.clock.Now(),
 		}
 		for _, u := range n.Upstreams() {

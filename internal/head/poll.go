@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/braidrpc/braid/internal/block"
 	"github.com/braidrpc/braid/internal/jsonrpc"
@@ -131,7 +132,7 @@ func (t *Tracker) PollOnce(ctx context.Context, u *upstream.Upstream) error {
 		// Cancelled (Close): neither a success nor a failure of u.
 		return ctx.Err()
 	}
-	u.ObservePoll(t.clock.Now().Sub(start), err)
+	u.Record(pollOutcome(t.clock.Now().Sub(start), err))
 	t.pollOutcome(u, st, err)
 	if err != nil {
 		return err
@@ -238,4 +239,15 @@ func (t *Tracker) pollOutcome(u *upstream.Upstream, st *upState, err error) {
 	if wasFailing {
 		t.log.Info("head poll recovered", "upstream", u.Name, "operator", u.Operator)
 	}
+}
+
+// pollOutcome is what a finished head poll says about its upstream: a dead
+// upstream is noticed even when no client request reaches it.
+func pollOutcome(latency time.Duration, err error) upstream.Outcome {
+	if err == nil {
+		return upstream.Outcome{Kind: upstream.Success, Latency: latency, Poll: true}
+	}
+	o := upstream.FailureOf(err, upstream.PollClass, latency)
+	o.Poll = true
+	return o
 }

@@ -213,3 +213,13 @@ func init() {
 // Lookup returns the known method name, or nil for one braid does not know
 // (which is forwarded unchecked).
 func Lookup(name string) *Method { return methods[name] }
+
+// MethodLabel is a method's metric label: its name when braid knows it,
+// "other" otherwise, so a client cannot mint series by inventing method
+// names.
+func MethodLabel(method string) string {
+	if Lookup(method) != nil {
+		return method
+	}
+	return "other"
+}

@@ -4,10 +4,8 @@ import "github.com/prometheus/client_golang/prometheus"
 
 // Metrics are the quorum collectors. A nil *Metrics records nothing.
 type Metrics struct {
-	reads       *prometheus.CounterVec
-	disputes    *prometheus.CounterVec
-	strikes     *prometheus.CounterVec
-	quarantined *prometheus.GaugeVec
+	reads    *prometheus.CounterVec
+	disputes *prometheus.CounterVec
 }
 
 // NewMetrics registers the quorum collectors on reg.
@@ -21,16 +19,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Namespace: "braid", Name: "quorum_disputes_total",
 			Help: "Quorum reads whose operators gave different answers, by network and method.",
 		}, []string{"network", "method"}),
-		strikes: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "braid", Name: "operator_strikes_total",
-			Help: "Strikes against operators whose answer lost a dispute, by network and operator.",
-		}, []string{"network", "operator"}),
-		quarantined: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Namespace: "braid", Name: "operator_quarantined",
-			Help: "1 while an operator is quarantined for lost disputes, by network and operator.",
-		}, []string{"network", "operator"}),
 	}
-	reg.MustRegister(m.reads, m.disputes, m.strikes, m.quarantined)
+	reg.MustRegister(m.reads, m.disputes)
 	return m
 }
 
@@ -45,21 +35,5 @@ func (m *Metrics) Read(network, decision string) {
 func (m *Metrics) Dispute(network, method string) {
 	if m != nil {
 		m.disputes.WithLabelValues(network, method).Inc()
-	}
-}
-
-func (m *Metrics) strike(network, operator string) {
-	if m != nil {
-		m.strikes.WithLabelValues(network, operator).Inc()
-	}
-}
-
-func (m *Metrics) setQuarantined(network, operator string, on bool) {
-	if m != nil {
-		v := 0.0
-		if on {
-			v = 1
-		}
-		m.quarantined.WithLabelValues(network, operator).Set(v)
 	}
 }

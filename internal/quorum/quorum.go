@@ -111,10 +111,25 @@ type reply struct {
 	err error
 }
 
+// group is the operators that gave one answer. An endpoint counts once:
+// an operator whose answer came from an endpoint another operator of the
+// group already answered from (one URL configured under two operators)
+// is in same, not ops.
 type group struct {
-	fp  Fingerprint
-	ops []string
-	res *route.Result
+	fp   Fingerprint
+	ops  []string
+	ends []string
+	same []string
+	res  *route.Result
+}
+
+// add counts op's answer from endpoint, once per endpoint.
+func (g *group) add(op, endpoint string) {
+	if slices.Contains(g.ends, endpoint) {
+		g.same = append(g.same, op)
+		return
+	}
+	g.ops, g.ends = append(g.ops, op), append(g.ends, endpoint)
 }
 
 // Run asks req.Call of req.K distinct operators, best-scored first, and
@@ -233,7 +248,7 @@ wait:
 				g = &group{fp: fp, res: r.res}
 				groups = append(groups, g)
 			}
-			g.ops = append(g.ops, r.op)
+			g.add(r.op, r.res.Upstream.Endpoint())
 			largest = max(largest, len(g.ops))
 			if len(g.ops) >= k {
 				decision := Agreed
@@ -273,7 +288,7 @@ func outcome(win *group, groups []*group, answers []Answer, k int, decision stri
 		Disagreed: len(groups) > 1, Answers: answers}
 	for _, g := range groups {
 		if g != win {
-			o.Losers = append(o.Losers, g.ops...)
+			o.Losers = append(append(o.Losers, g.ops...), g.same...)
 		}
 	}
 	return o

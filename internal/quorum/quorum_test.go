@@ -24,6 +24,7 @@ type script struct {
 	rpc    *jsonrpc.Error
 	hang   bool // answer only when the call is cancelled
 	unserv bool
+	url    string // the upstream's URL (default: one of the operator's own)
 }
 
 type fakeAsker struct {
@@ -50,7 +51,11 @@ func (f *fakeAsker) Do(ctx context.Context, c route.Call) (*route.Result, error)
 	if s.err != nil {
 		return nil, s.err
 	}
-	u := upstream.New(config.Upstream{Name: c.Operator + "-1", Operator: c.Operator, URL: "http://127.0.0.1:1"}, upstream.Options{})
+	url := s.url
+	if url == "" {
+		url = "http://127.0.0.1:1/" + c.Operator
+	}
+	u := upstream.New(config.Upstream{Name: c.Operator + "-1", Operator: c.Operator, URL: url}, upstream.Options{})
 	resp := &jsonrpc.Response{Result: json.RawMessage(s.result)}
 	if s.rpc != nil {
 		resp = &jsonrpc.Response{Error: s.rpc}
@@ -136,6 +141,17 @@ func TestAgreement(t *testing.T) {
 		{name: "a revert against a result is a dispute", ops: []string{"a", "b"},
 			by: map[string]script{"a": {rpc: &jsonrpc.Error{Code: 3, Message: "execution reverted"}}, "b": honest}, k: 2,
 			wantCode: jsonrpc.CodeDispute, decision: Disputed, asked: 2},
+		// One endpoint configured under two operators is one answer: the
+		// quorum waits for a third operator (issue 13).
+		{name: "one URL under two operators counts once", ops: []string{"a", "copy", "b"},
+			by: map[string]script{"a": {result: `"0x10"`, url: "http://10.0.0.5:8545/"}, "copy": {result: `"0x10"`, url: "HTTP://10.0.0.5:8545"}, "b": honest}, k: 2,
+			want: `"0x10"`, decision: Agreed, asked: 3},
+		{name: "one URL under two operators is no quorum alone", ops: []string{"a", "copy"},
+			by: map[string]script{"a": {result: `"0x11"`, url: "http://10.0.0.5:8545"}, "copy": {result: `"0x11"`, url: "http://10.0.0.5:8545"}}, k: 2,
+			wantCode: jsonrpc.CodeQuorumShortfall, decision: Shortfall, asked: 2},
+		{name: "a lying endpoint under two operators loses twice", ops: []string{"a", "copy", "b", "c"},
+			by: map[string]script{"a": {result: `"0x11"`, url: "http://10.0.0.5:8545"}, "copy": {result: `"0x11"`, url: "http://10.0.0.5:8545"}, "b": honest, "c": honest}, k: 2,
+			want: `"0x10"`, decision: Resolved, agreed: []string{"b", "c"}, losers: []string{"a", "copy"}, asked: 4},
 		{name: "unserved everywhere passes the error through", ops: []string{"a", "b"},
 			by: map[string]script{"a": {rpc: &jsonrpc.Error{Code: -32601, Message: "no such method"}, unserv: true},
 				"b": {rpc: &jsonrpc.Error{Code: -32601, Message: "no such method"}, unserv: true}}, k: 2,
@@ -169,6 +185,7 @@ func TestAgreement(t *testing.T) {
 			if tt.agreed != nil && !slices.Equal(o.Agreed, tt.agreed) {
 				t.Errorf("agreed %v, want %v", o.Agreed, tt.agreed)
 			}
+			slices.Sort(o.Losers)
 			if !slices.Equal(o.Losers, tt.losers) {
 				t.Errorf("losers %v, want %v", o.Losers, tt.losers)
 			}

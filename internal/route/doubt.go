@@ -199,14 +199,14 @@ func (r *Router) failedAnswer(u *upstream.Upstream, c Call, e *jsonrpc.Error, la
 		r.count([]suspect{{u: u, latency: latency}})
 		return failed
 	}
-	u.Breaker().Release() // its outcome is not known yet
+	u.Record(upstream.Outcome{Kind: upstream.Deferred, Class: c.Class, Latency: latency}) // its outcome is not known yet
 	fault, forgiven, due := r.doubts.add(keyOf(c), suspect{u: u, code: e.Code, msg: e.Message, latency: latency})
 	r.count(due)
 	if !fault {
 		return failed
 	}
 	for _, s := range forgiven {
-		r.metrics.Observe(s.u, "rejected", s.latency)
+		s.u.Record(upstream.Outcome{Kind: upstream.Rejected, Latency: s.latency})
 	}
 	r.log.Debug("error answer is the request's fault: two operators gave it", "network", r.network,
 		"method", c.Method, "code", e.Code, "upstream", u.Name)
@@ -216,8 +216,6 @@ func (r *Router) failedAnswer(u *upstream.Upstream, c Call, e *jsonrpc.Error, la
 // count records failures whose doubt ended: the nodes failed.
 func (r *Router) count(failures []suspect) {
 	for _, s := range failures {
-		s.u.Health().Failure()
-		s.u.Breaker().Failure()
-		r.metrics.Observe(s.u, "failed", s.latency)
+		s.u.Record(upstream.Outcome{Kind: upstream.Failure, Latency: s.latency})
 	}
 }

@@ -283,3 +283,54 @@ func TestHalfOpenProbeInFlightDoesNotFailOtherCalls(t *testing.T) {
 		t.Fatalf("a call failed without trying the only upstream while its probe was out: %v", err)
 	}
 }
+
+// A slow upstream whose attempts always lose to a hedge is measured by
+// them: its cancelled attempts' elapsed time is a lower bound of its
+// latency, so after a hedged call or two it is no longer asked first
+// (issue 13: it kept its old fast score, and every call waited for the
+// hedge delay).
+func TestSlowUpstreamStopsBeingAskedFirst(t *testing.T) {
+	h := newHarness(t, 2, nil) // u1 measured at 1ms, u2 at 2ms: u1 is asked first
+	h.withHeads(nil, HedgeConfig{Enabled: true, Percentile: 0.9, MinDelay: 10 * time.Millisecond, MaxDelay: 100 * time.Millisecond, MaxExtra: 1})
+	release := blocking(h.fakes[0]) // u1 has become slow: it never answers in time
+	defer release()
+	h.fakes[1].set(func(string) (int, string) {
+		h.clock.Advance(2 * time.Millisecond) // u2 keeps answering in 2ms
+		return 200, `{"jsonrpc":"2.0","id":1,"result":"0xfast"}`
+	})
+	for call := 1; call <= 4; call++ {
+		before := h.fakes[0].calls.Load()
+		done := make(chan *Result, 1)
+		go func() {
+			res, err := h.router.Do(context.Background(), Call{Method: "eth_getBalance", Class: "state", Hedge: true})
+			if err != nil {
+				t.Error(err)
+			}
+			done <- res
+		}()
+		waitFor(t, func() bool { return len(done) == 1 || h.fakes[0].calls.Load() > before })
+		if h.fakes[0].calls.Load() == before {
+			if res := <-done; res == nil || res.Upstream != h.ups[1] {
+				t.Fatalf("call %d: result %+v", call, res)
+			}
+			if call > 3 {
+				t.Fatalf("the slow upstream was asked first until call %d", call)
+			}
+			return // the fast upstream went first, without waiting for a hedge
+		}
+		// u1 went first: the hedge goes to u2 after the delay.
+		waitFor(t, func() bool { return h.clock.Waiters() == 1 })
+		h.clock.Advance(100 * time.Millisecond)
+		if res := <-done; res == nil || res.Upstream != h.ups[1] {
+			t.Fatalf("call %d: result %+v", call, res)
+		}
+		// Its cancelled attempt ends (and is recorded, if at all) once its
+		// HTTP request is aborted: give it a moment before the next pick.
+		for end := time.Now().Add(2 * time.Second); time.Now().Before(end); time.Sleep(time.Millisecond) {
+			if h.ups[0].Health().Snapshot("state").Latency > time.Millisecond {
+				break
+			}
+		}
+	}
+	t.Fatal("the slow upstream is still asked first after 4 hedged calls")
+}

@@ -16,10 +16,6 @@ import (
 )
 
 const (
-	// defaultBackoff is how long a provider that rate-limited braid
-	// without a Retry-After is left alone.
-	defaultBackoff = time.Second
-	maxBackoff     = time.Minute
 	// retryBase and retryCap bound the pause before another round over
 	// upstreams that all failed transiently.
 	retryBase = 25 * time.Millisecond
@@ -56,7 +52,6 @@ type Options struct {
 	Rand       func() float64 // nil: math/rand/v2
 	Clock      clock.Clock
 	Logger     *slog.Logger
-	Metrics    *upstream.Metrics
 	Route      *Metrics
 }
 
@@ -71,7 +66,6 @@ type Router struct {
 	rand        func() float64
 	clock       clock.Clock
 	log         *slog.Logger
-	metrics     *upstream.Metrics
 	rmetrics    *Metrics
 	latency     *classRing
 	// doubts holds error answers that count against their upstream only
@@ -118,7 +112,6 @@ func New(ups []*upstream.Upstream, opts Options) *Router {
 		rand:        opts.Rand,
 		clock:       opts.Clock,
 		log:         opts.Logger,
-		metrics:     opts.Metrics,
 		rmetrics:    opts.Route,
 		latency:     newClassRing(),
 	}
@@ -207,8 +200,8 @@ const rejected verdict = -1
 // when not nil, is a *Failure and maps to a JSON-RPC error through
 // jsonrpc.FromError.
 func (r *Router) Do(ctx context.Context, c Call) (*Result, error) {
-	ctx, cancelAll := context.WithCancel(ctx)
-	defer cancelAll()
+	ctx, cancelAll := context.WithCancelCause(ctx)
+	defer cancelAll(nil)
 	c = r.prepare(c)
 	var (
 		results  = make(chan outcome, r.maxAttempts)
@@ -293,6 +286,9 @@ func (r *Router) Do(ctx context.Context, c Call) (*Result, error) {
 		case o := <-results:
 			inflight--
 			if res := r.result(o, launched, hedges); res != nil {
+				if o.good {
+					cancelAll(errAnswered) // the attempts still out lost to this one
+				}
 				return res, nil
 			}
 			if ctx.Err() != nil {
@@ -408,10 +404,16 @@ func (r *Router) hedgeDelay(class string) time.Duration {
 	return min(max(d, r.hedge.MinDelay), r.hedge.MaxDelay)
 }
 
-// attempt runs one try and records what it says about the upstream:
-// health, breaker, depth, throttling and metrics. An attempt cancelled
-// because the call ended (another attempt won, or the deadline) says
-// nothing and is recorded as neither success nor failure.
+// errAnswered ends the attempts of a call still out when another attempt
+// answered it.
+var errAnswered = errors.New("another attempt answered")
+
+// attempt runs one try and records what it says about the upstream
+// (upstream.Record): health, breaker, depth, throttling and metrics. An
+// attempt cancelled because the call ended (another attempt won, or the
+// deadline) is neither a success nor a failure; when it lost to another
+// attempt's answer, its elapsed time is a lower bound of the upstream's
+// latency.
 func (r *Router) attempt(ctx context.Context, u *upstream.Upstream, c Call, n int, hedge bool) outcome {
 	start := r.clock.Now()
 	resp, err := u.Call(ctx, c.Method, c.Params)
@@ -419,22 +421,28 @@ func (r *Router) attempt(ctx context.Context, u *upstream.Upstream, c Call, n in
 	o := outcome{u: u, resp: resp, err: err, hedge: hedge}
 	if err != nil {
 		if ctx.Err() != nil {
-			u.Breaker().Release()
-			r.metrics.Observe(u, "cancelled", latency)
+			rec := upstream.Outcome{Kind: upstream.Cancelled, Class: c.Class}
+			if errors.Is(context.Cause(ctx), errAnswered) {
+				// It lost to an answer: it takes at least this long.
+				rec.Latency = latency
+			}
+			u.Record(rec)
 			return o
 		}
-		r.failedAttempt(u, err, latency)
+		f := upstream.FailureOf(err, c.Class, latency)
+		u.Record(f)
+		r.log.Debug("upstream attempt failed", "network", r.network, "upstream", u.Name, "outcome", f.Label, "err", err)
 		o.verdict = failed
 		return o
 	}
 	if resp.Error == nil {
-		r.succeeded(u, c, latency)
+		r.succeeded(u, c, latency, "")
 		o.good = true
 		return o
 	}
 	if c.Accept != nil {
 		if result, ok := c.Accept(n, resp.Error); ok {
-			r.succeeded(u, c, latency)
+			r.succeeded(u, c, latency, "")
 			o.resp, o.good = jsonrpc.ResultResponse(nil, result), true
 			return o
 		}
@@ -447,42 +455,35 @@ func (r *Router) attempt(ctx context.Context, u *upstream.Upstream, c Call, n in
 	}
 	switch o.verdict {
 	case final:
-		r.succeeded(u, c, latency)
-		r.metrics.Observe(u, "rpc_error", latency)
+		r.succeeded(u, c, latency, "rpc_error")
 		o.good = true
-		return o
 	case throttled:
-		u.Health().Throttle(r.clock.Now().Add(defaultBackoff))
-		u.Budget().Lower(defaultBackoff)
-		u.Breaker().Release()
-		r.metrics.Observe(u, "throttled", latency)
+		u.Record(upstream.Outcome{Kind: upstream.RateLimited, Class: c.Class, Latency: latency})
 	case failed:
 		o.verdict = r.failedAnswer(u, c, resp.Error, latency)
 	case unsupported:
-		u.Breaker().Release()
+		rec := upstream.Outcome{Kind: upstream.Unsupported, Class: c.Class, Latency: latency}
 		if kind, missing := missingData(resp.Error); missing && c.HasBlock {
-			if d, ok := r.depthOf(u, c.Block); ok {
-				u.LacksData(kind, d)
-			}
+			rec.Data = kind
+			rec.Depth, rec.HasDepth = r.depthOf(u, c.Block)
 		}
-		r.metrics.Observe(u, "unsupported", latency)
+		u.Record(rec)
 	}
 	return o
 }
 
-func (r *Router) succeeded(u *upstream.Upstream, c Call, latency time.Duration) {
+// succeeded records an answer (label "" is "ok"; "rpc_error" an error
+// answer that is the request's own).
+func (r *Router) succeeded(u *upstream.Upstream, c Call, latency time.Duration, label string) {
 	if r.doubts != nil {
 		r.count(r.doubts.answered(c))
 	}
-	u.Health().Success(c.Class, latency)
-	u.Breaker().Success()
 	r.latency.add(c.Class, latency)
+	rec := upstream.Outcome{Kind: upstream.Success, Class: c.Class, Latency: latency, Label: label, Data: c.Data}
 	if c.HasBlock {
-		if d, ok := r.depthOf(u, c.Block); ok {
-			u.HoldsData(c.Data, d)
-		}
+		rec.Depth, rec.HasDepth = r.depthOf(u, c.Block)
 	}
-	r.metrics.Observe(u, "ok", latency)
+	u.Record(rec)
 }
 
 func (r *Router) depthOf(u *upstream.Upstream, block uint64) (uint64, bool) {
@@ -494,39 +495,6 @@ func (r *Router) depthOf(u *upstream.Upstream, block uint64) (uint64, bool) {
 		return 0, false
 	}
 	return h - block, true
-}
-
-func (r *Router) failedAttempt(u *upstream.Upstream, err error, latency time.Duration) {
-	outcome := "transport"
-	var ae *upstream.AttemptError
-	if errors.As(err, &ae) {
-		switch ae.Kind {
-		case upstream.ErrThrottled:
-			outcome = "throttled"
-			backoff := ae.RetryAfter
-			if backoff <= 0 {
-				backoff = defaultBackoff
-			}
-			backoff = min(backoff, maxBackoff)
-			u.Health().Throttle(r.clock.Now().Add(backoff))
-			u.Budget().Lower(backoff)
-			u.Breaker().Release()
-		case upstream.ErrTimeout:
-			outcome = "timeout"
-		case upstream.ErrHTTPStatus:
-			outcome = "http_status"
-		case upstream.ErrBadResponse:
-			outcome = "bad_response"
-		case upstream.ErrTooLarge:
-			outcome = "too_large"
-		}
-	}
-	if outcome != "throttled" {
-		u.Health().Failure()
-		u.Breaker().Failure()
-	}
-	r.metrics.Observe(u, outcome, latency)
-	r.log.Debug("upstream attempt failed", "network", r.network, "upstream", u.Name, "outcome", outcome, "err", err)
 }
 
 func (r *Router) deadline(ctx context.Context, attempts []Attempt) error {

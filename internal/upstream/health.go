@@ -81,6 +81,28 @@ func (h *Health) Success(class string, latency time.Duration) {
 	h.successes++
 }
 
+// AtLeast records that an attempt of a method class took at least
+// latency without finishing (it was cancelled): the estimate rises toward
+// it when below, and an unmeasured upstream is measured by it. Neither a
+// success nor a failure is counted.
+func (h *Health) AtLeast(class string, latency time.Duration) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s := latency.Seconds()
+	if !h.measured {
+		h.latency, h.measured = s, true
+	} else if s > h.latency {
+		h.latency += latencyAlpha * (s - h.latency)
+	}
+	cl := h.classes[class]
+	switch {
+	case cl == nil:
+		h.classes[class] = &classLatency{ewma: s}
+	case s > cl.ewma:
+		cl.ewma += latencyAlpha * (s - cl.ewma)
+	}
+}
+
 // Failure records a failed attempt (transport, timeout, HTTP error, or an
 // error answer that means "this node cannot serve").
 func (h *Health) Failure() {

@@ -3,6 +3,8 @@ package upstream
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -64,6 +66,7 @@ type Upstream struct {
 	Archive bool
 
 	url      string // secret: may embed an API key; never logged
+	endpoint string // Endpoint()
 	redacted string
 	secrets  []string // parts of url and WSURL that Redact takes out
 	timeout  time.Duration
@@ -131,6 +134,7 @@ func New(cfg config.Upstream, opts Options) *Upstream {
 		Archive:   cfg.Archive,
 		url:       cfg.URL,
 		redacted:  config.Redact(cfg.URL),
+		endpoint:  endpointID(cfg.Name, cfg.URL),
 		secrets:   secretsOf(cfg.URL, cfg.WSURL),
 		timeout:   timeout,
 		maxResp:   opts.MaxResponseBytes,
@@ -150,6 +154,21 @@ func New(cfg config.Upstream, opts Options) *Upstream {
 
 // RedactedURL is the URL as it may be shown: scheme and host only.
 func (u *Upstream) RedactedURL() string { return u.redacted }
+
+// Endpoint identifies the endpoint the upstream sends to without
+// revealing its URL: upstreams configured with the same URL (however
+// written, see config.EndpointKey) have the same Endpoint, so one
+// endpoint named under two operators is not counted as two.
+func (u *Upstream) Endpoint() string { return u.endpoint }
+
+func endpointID(name, rawURL string) string {
+	key := config.EndpointKey(rawURL)
+	if key == "" {
+		return "upstream " + name // unparsed: only itself
+	}
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:8])
+}
 
 // Health returns the upstream's health record.
 func (u *Upstream) Health() *Health { return u.health }
@@ -404,27 +423,6 @@ func truncate(b []byte) string {
 		return string(b[:40]) + "…"
 	}
 	return string(b)
-}
-
-// ObservePoll records the outcome of a background head poll: a dead
-// upstream is noticed even when no client request reaches it.
-func (u *Upstream) ObservePoll(latency time.Duration, err error) {
-	var ae *AttemptError
-	if errors.As(err, &ae) && ae.Kind == ErrThrottled {
-		// A rate limit is not a failure: honour its Retry-After.
-		wait := ae.RetryAfter
-		if wait <= 0 {
-			wait = time.Second
-		}
-		u.health.Throttle(u.clock.Now().Add(min(wait, time.Minute)))
-		u.budget.Lower(wait)
-		return
-	}
-	if err != nil {
-		u.health.Failure()
-		return
-	}
-	u.health.Success(PollClass, latency)
 }
 
 // Close releases idle keep-alive connections.

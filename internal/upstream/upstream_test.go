@@ -177,18 +177,20 @@ func TestParseRetryAfter(t *testing.T) {
 	}
 }
 
-func TestObservePollHonoursRateLimits(t *testing.T) {
+func TestPollOutcomeHonoursRateLimits(t *testing.T) {
 	u := newTestUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", "3")
 		w.WriteHeader(http.StatusTooManyRequests)
 	}, nil)
 	_, err := u.Call(context.Background(), "eth_getBlockByNumber", nil)
-	u.ObservePoll(time.Millisecond, err)
+	o := FailureOf(err, PollClass, time.Millisecond)
+	o.Poll = true
+	u.Record(o)
 	s := u.Health().Snapshot("")
 	if !s.Throttled || s.Failures != 0 {
 		t.Fatalf("a 429 on a head poll: throttled %v, failures %d; want throttled and no failure", s.Throttled, s.Failures)
 	}
-	u.ObservePoll(time.Millisecond, errors.New("boom"))
+	u.Record(Outcome{Kind: Failure, Latency: time.Millisecond, Poll: true})
 	if u.Health().Snapshot("").Failures != 1 {
 		t.Fatal("a failed poll did not count as a failure")
 	}

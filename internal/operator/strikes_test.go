@@ -1,4 +1,4 @@
-package quorum
+package operator
 
 import (
 	"testing"
@@ -10,7 +10,7 @@ import (
 
 func TestStrikesQuarantine(t *testing.T) {
 	fc := clock.NewFake(time.Unix(1000, 0))
-	s := NewStrikes("test", config.Strikes{Max: 3, Window: time.Minute, Quarantine: 10 * time.Minute}, fc, nil, nil)
+	s := newStrikes("test", config.Strikes{Max: 3, Window: time.Minute, Quarantine: 10 * time.Minute}, fc, nil, nil)
 	if _, q := s.Strike("liar", "lost"); q {
 		t.Fatal("quarantined after one strike")
 	}
@@ -35,19 +35,5 @@ func TestStrikesQuarantine(t *testing.T) {
 	fc.Advance(10 * time.Minute)
 	if got := s.Quarantined(); len(got) != 0 {
 		t.Fatalf("quarantine did not end: %v", got)
-	}
-}
-
-func TestLogIsBounded(t *testing.T) {
-	l := NewLog(3)
-	if len(l.List()) != 0 {
-		t.Fatal("new log not empty")
-	}
-	for i := range 5 {
-		l.Add(Dispute{Block: uint64(i)})
-	}
-	got := l.List()
-	if len(got) != 3 || got[0].Block != 4 || got[2].Block != 2 {
-		t.Fatalf("List() = %+v, want blocks 4,3,2", got)
 	}
 }

@@ -1,4 +1,4 @@
-package gateway
+package trust
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/braidrpc/braid/internal/block"
 	"github.com/braidrpc/braid/internal/jsonrpc"
 	"github.com/braidrpc/braid/internal/plan"
 	"github.com/braidrpc/braid/internal/route"
@@ -23,30 +24,30 @@ import (
 // receipts and match the filter. For a range up to verify.max_log_range
 // (or one block) the answer must also be complete: every block whose bloom
 // may match has its receipts verified, so a dropped log is caught.
-func (n *Network) verifiedLogs(ctx context.Context, pl *plan.Plan) (json.RawMessage, error) {
-	tip, err := n.trustedTip()
+func (r *Reader) verifiedLogs(ctx context.Context, pl *plan.Plan) (json.RawMessage, error) {
+	tip, err := r.trusted()
 	if err != nil {
 		return nil, err
 	}
-	f, err := n.parseLogFilter(pl.Args[0], tip)
+	f, err := r.parseLogFilter(pl.Args[0], tip)
 	if err != nil {
 		return nil, err
 	}
 	if err := checkLogRange(f, tip.Number); err != nil {
 		return nil, err
 	}
-	lr := &logReceipts{n: n, m: map[common.Hash][]*types.Receipt{}}
+	lr := &logReceipts{r: r, m: map[common.Hash][]*types.Receipt{}}
 	var blocks []*types.Header // blocks to check for completeness
 	complete := false
 	switch {
 	case f.BlockHash != nil:
-		h, err := n.header(ctx, *f.BlockHash)
+		h, err := r.Header(ctx, *f.BlockHash)
 		if err != nil {
 			return nil, err
 		}
 		blocks, complete = []*types.Header{h}, true
-	case f.ToBlock-f.FromBlock+1 <= n.verifyCfg.MaxLogRange:
-		if blocks, err = n.rangeHeaders(ctx, f.FromBlock, f.ToBlock); err != nil {
+	case f.ToBlock-f.FromBlock+1 <= r.cfg.MaxLogRange:
+		if blocks, err = r.rangeHeaders(ctx, f.FromBlock, f.ToBlock); err != nil {
 			return nil, err
 		}
 		complete = true
@@ -65,11 +66,11 @@ func (n *Network) verifiedLogs(ctx context.Context, pl *plan.Plan) (json.RawMess
 	if f.BlockHash == nil {
 		params = withRange(pl.Args[0], f.FromBlock, f.ToBlock)
 	}
-	res, err := n.fetchVerified(ctx, route.Call{Method: "eth_getLogs", Params: params, Class: plan.ClassLogs,
+	res, err := r.fetchVerified(ctx, route.Call{Method: "eth_getLogs", Params: params, Class: plan.ClassLogs,
 		Data: upstream.HistoryData, Hedge: true}, false, func(res *route.Result) error {
 		if !complete {
 			// Too wide to check completeness: check each log's block.
-			hs, err := n.logHeaders(ctx, res.Response.Result, lr)
+			hs, err := r.logHeaders(ctx, res.Response.Result, lr)
 			if err != nil {
 				return err
 			}
@@ -89,8 +90,8 @@ func (n *Network) verifiedLogs(ctx context.Context, pl *plan.Plan) (json.RawMess
 
 // parseLogFilter reads an eth_getLogs filter with its tags resolved
 // against the trusted tip (and the served safe and finalized blocks).
-func (n *Network) parseLogFilter(raw json.RawMessage, tip plan.BlockRef) (*verify.LogFilter, error) {
-	t := n.Tip()
+func (r *Reader) parseLogFilter(raw json.RawMessage, tip block.Block) (*verify.LogFilter, error) {
+	t := r.root.Trusted()
 	f, err := verify.ParseLogFilter(raw, func(tag string) (uint64, error) {
 		switch tag {
 		case "latest", "pending", "":
@@ -117,7 +118,7 @@ func (n *Network) parseLogFilter(raw json.RawMessage, tip plan.BlockRef) (*verif
 // logReceipts are the verified receipts of the blocks a log answer is
 // checked against, by block hash.
 type logReceipts struct {
-	n  *Network
+	r  *Reader
 	mu sync.Mutex
 	m  map[common.Hash][]*types.Receipt
 }
@@ -128,7 +129,7 @@ func (lr *logReceipts) collect(ctx context.Context, hs []*types.Header) error {
 	g.SetLimit(fetchConcurrency)
 	for _, h := range hs {
 		g.Go(func() error {
-			rs, _, _, err := lr.n.blockReceipts(gctx, h)
+			rs, _, _, err := lr.r.blockReceipts(gctx, h)
 			if err != nil {
 				return err
 			}
@@ -151,7 +152,7 @@ func (lr *logReceipts) have(hash common.Hash) bool {
 // logHeaders returns the verified headers of the blocks a log answer
 // names whose receipts lr lacks; a block not on the served chain (or
 // beyond the range asked) makes the answer a lie.
-func (n *Network) logHeaders(ctx context.Context, result json.RawMessage, lr *logReceipts) ([]*types.Header, error) {
+func (r *Reader) logHeaders(ctx context.Context, result json.RawMessage, lr *logReceipts) ([]*types.Header, error) {
 	hashes, err := verify.LogBlocks(result)
 	if err != nil {
 		return nil, err
@@ -161,7 +162,7 @@ func (n *Network) logHeaders(ctx context.Context, result json.RawMessage, lr *lo
 		if lr.have(hash) {
 			continue
 		}
-		h, err := n.header(ctx, hash)
+		h, err := r.Header(ctx, hash)
 		if err != nil {
 			if errors.Is(err, errAllNull) {
 				return nil, &verify.Error{What: "a log names block " + hash.Hex() + ", which no operator knows"}
@@ -169,7 +170,7 @@ func (n *Network) logHeaders(ctx context.Context, result json.RawMessage, lr *lo
 			return nil, err
 		}
 		var above *aboveTipError
-		if c, err := n.canonicalHash(ctx, h.Number.Uint64()); errors.As(err, &above) {
+		if c, err := r.CanonicalHash(ctx, h.Number.Uint64()); errors.As(err, &above) {
 			return nil, &verify.Error{What: "a log names block " + hash.Hex() + ", beyond the range asked"}
 		} else if err != nil {
 			return nil, err
@@ -183,8 +184,8 @@ func (n *Network) logHeaders(ctx context.Context, result json.RawMessage, lr *lo
 
 // rangeHeaders returns the verified headers of the served chain's blocks
 // from..to.
-func (n *Network) rangeHeaders(ctx context.Context, from, to uint64) ([]*types.Header, error) {
-	hashes, err := n.canonicalRange(ctx, from, to)
+func (r *Reader) rangeHeaders(ctx context.Context, from, to uint64) ([]*types.Header, error) {
+	hashes, err := r.canonicalRange(ctx, from, to)
 	if err != nil {
 		return nil, err
 	}
@@ -193,7 +194,7 @@ func (n *Network) rangeHeaders(ctx context.Context, from, to uint64) ([]*types.H
 	g.SetLimit(fetchConcurrency)
 	for i, hash := range hashes {
 		g.Go(func() error {
-			h, err := n.header(gctx, hash)
+			h, err := r.Header(gctx, hash)
 			blocks[i] = h
 			return err
 		})

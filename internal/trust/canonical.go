@@ -1,4 +1,4 @@
-package gateway
+package trust
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/params"
 
+	"github.com/braidrpc/braid/internal/block"
 	"github.com/braidrpc/braid/internal/jsonrpc"
 	"github.com/braidrpc/braid/internal/plan"
 	"github.com/braidrpc/braid/internal/route"
@@ -25,39 +26,24 @@ import (
 // history contract, whose storage slot for that number is proven against
 // a trusted header's state root.
 
-// TrustRoot is where verified reads get the block they start from. Today
-// it is the served tip; a beacon light client can take its place.
-type TrustRoot interface {
-	// Trusted returns the latest trusted block, false while there is none.
-	Trusted() (plan.BlockRef, bool)
-}
-
-// tipRoot trusts the network's served tip.
-type tipRoot struct{ n *Network }
-
-func (t tipRoot) Trusted() (plan.BlockRef, bool) {
-	tip := t.n.Tip()
-	return tip.Latest, tip.Known
-}
-
 // errAllNull: every operator able to answer said null, and null cannot be
 // proven either way; the client gets null.
 var errAllNull = errors.New("every operator answered null")
 
-// header returns the verified header of hash, from the cache or fetched
+// Header returns the verified header of hash, from the cache or fetched
 // (concurrent first requests for one header share one fetch).
-func (n *Network) header(ctx context.Context, hash common.Hash) (*types.Header, error) {
-	if h, ok := n.headers.Get(hash); ok {
+func (r *Reader) Header(ctx context.Context, hash common.Hash) (*types.Header, error) {
+	if h, ok := r.headers.Get(hash); ok {
 		return h, nil
 	}
-	v, err, _ := n.sf.Do("header:"+hash.Hex(), func() (any, error) {
+	v, err, _ := r.sf.Do("header:"+hash.Hex(), func() (any, error) {
 		// Shared by every caller waiting for this header: one leaving
 		// must not fail the others.
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), n.timeout)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.timeout)
 		defer cancel()
 		var h *types.Header
 		params := json.RawMessage(`["` + hash.Hex() + `",false]`)
-		res, err := n.fetchVerified(ctx, route.Call{Method: "eth_getBlockByHash", Params: params, Class: plan.ClassBlock, Data: upstream.HistoryData},
+		res, err := r.fetchVerified(ctx, route.Call{Method: "eth_getBlockByHash", Params: params, Class: plan.ClassBlock, Data: upstream.HistoryData},
 			true, func(res *route.Result) error {
 				var err error
 				h, err = verify.HeaderFromJSON(res.Response.Result, hash)
@@ -69,7 +55,7 @@ func (n *Network) header(ctx context.Context, hash common.Hash) (*types.Header, 
 		if err != nil {
 			return nil, err
 		}
-		n.headers.Add(h)
+		r.headers.Add(h)
 		return h, nil
 	})
 	if err != nil {
@@ -78,20 +64,20 @@ func (n *Network) header(ctx context.Context, hash common.Hash) (*types.Header, 
 	return v.(*types.Header), nil
 }
 
-// trustedTip returns the trust root's block, or an error the client can
-// read while there is none.
-func (n *Network) trustedTip() (plan.BlockRef, error) {
-	ref, ok := n.trust.Trusted()
-	if !ok {
-		return plan.BlockRef{}, jsonrpc.Errorf(jsonrpc.CodeUnavailable,
-			"no trusted block yet: too few operators agree on the chain head of network %s", n.Name)
+// trusted returns the trust root's latest block, or an error the client
+// can read while there is none.
+func (r *Reader) trusted() (block.Block, error) {
+	t := r.root.Trusted()
+	if !t.Known {
+		return block.Block{}, jsonrpc.Errorf(jsonrpc.CodeUnavailable,
+			"no trusted block yet: too few operators agree on the chain head of network %s", r.network)
 	}
-	return ref, nil
+	return t.Latest, nil
 }
 
-// canonicalHash returns the hash of block number on the served chain.
-func (n *Network) canonicalHash(ctx context.Context, number uint64) (common.Hash, error) {
-	tip, err := n.trustedTip()
+// CanonicalHash returns the hash of block number on the trusted chain.
+func (r *Reader) CanonicalHash(ctx context.Context, number uint64) (common.Hash, error) {
+	tip, err := r.trusted()
 	if err != nil {
 		return common.Hash{}, err
 	}
@@ -101,10 +87,10 @@ func (n *Network) canonicalHash(ctx context.Context, number uint64) (common.Hash
 	case number == tip.Number:
 		return tip.Hash, nil
 	}
-	if h, ok := n.headers.Canonical(number); ok {
+	if h, ok := r.headers.Canonical(number); ok {
 		return h, nil
 	}
-	hashes, err := n.historyHashes(ctx, tip, []uint64{number}, n.verifyCfg.HistoryHops)
+	hashes, err := r.historyHashes(ctx, tip, []uint64{number}, r.cfg.HistoryHops)
 	if err != nil {
 		return common.Hash{}, err
 	}
@@ -113,8 +99,8 @@ func (n *Network) canonicalHash(ctx context.Context, number uint64) (common.Hash
 
 // canonicalRange returns the hashes of blocks from..to (to at most the
 // trusted tip), asking the history contract for all unknown ones at once.
-func (n *Network) canonicalRange(ctx context.Context, from, to uint64) ([]common.Hash, error) {
-	tip, err := n.trustedTip()
+func (r *Reader) canonicalRange(ctx context.Context, from, to uint64) ([]common.Hash, error) {
+	tip, err := r.trusted()
 	if err != nil {
 		return nil, err
 	}
@@ -127,7 +113,7 @@ func (n *Network) canonicalRange(ctx context.Context, from, to uint64) ([]common
 		num := from + uint64(i)
 		if num == tip.Number {
 			out[i] = tip.Hash
-		} else if h, ok := n.headers.Canonical(num); ok {
+		} else if h, ok := r.headers.Canonical(num); ok {
 			out[i] = h
 		} else {
 			missing = append(missing, num)
@@ -136,7 +122,7 @@ func (n *Network) canonicalRange(ctx context.Context, from, to uint64) ([]common
 	if len(missing) == 0 {
 		return out, nil
 	}
-	hashes, err := n.historyHashes(ctx, tip, missing, n.verifyCfg.HistoryHops)
+	hashes, err := r.historyHashes(ctx, tip, missing, r.cfg.HistoryHops)
 	if err != nil {
 		return nil, err
 	}
@@ -150,7 +136,7 @@ func (n *Network) canonicalRange(ctx context.Context, from, to uint64) ([]common
 // EIP-2935 history contract's storage at anchor: one eth_getProof for the
 // numbers within its window, and, hops permitting, a hop to an older
 // anchor for the others.
-func (n *Network) historyHashes(ctx context.Context, anchor plan.BlockRef, numbers []uint64, hops int) ([]common.Hash, error) {
+func (r *Reader) historyHashes(ctx context.Context, anchor block.Block, numbers []uint64, hops int) ([]common.Hash, error) {
 	out := make([]common.Hash, len(numbers))
 	var near []int // indexes of numbers within anchor's window
 	byHop := map[uint64][]int{}
@@ -162,7 +148,7 @@ func (n *Network) historyHashes(ctx context.Context, anchor plan.BlockRef, numbe
 		if hops <= 1 {
 			return nil, jsonrpc.Errorf(jsonrpc.CodeUnverifiable,
 				"block %d is too old to verify: braid reaches %d blocks below the trusted head (verify.history_hops × %d)",
-				num, uint64(n.verifyCfg.HistoryHops)*params.HistoryServeWindow, params.HistoryServeWindow)
+				num, uint64(r.cfg.HistoryHops)*params.HistoryServeWindow, params.HistoryServeWindow)
 		}
 		// The block whose history window starts at num.
 		hop := num + params.HistoryServeWindow
@@ -173,7 +159,7 @@ func (n *Network) historyHashes(ctx context.Context, anchor plan.BlockRef, numbe
 		for j, i := range near {
 			slots[j] = common.BigToHash(new(big.Int).SetUint64(numbers[i] % params.HistoryServeWindow))
 		}
-		acct, err := n.provenStorage(ctx, anchor.Hash, params.HistoryStorageAddress, slots)
+		acct, err := r.provenStorage(ctx, anchor.Hash, params.HistoryStorageAddress, slots)
 		if err != nil {
 			return nil, err
 		}
@@ -184,11 +170,11 @@ func (n *Network) historyHashes(ctx context.Context, anchor plan.BlockRef, numbe
 					"cannot establish the hash of block %d: the chain's history contract (EIP-2935) holds none", numbers[i])
 			}
 			out[i] = h
-			n.headers.SetCanonical(numbers[i], h)
+			r.headers.SetCanonical(numbers[i], h)
 		}
 	}
 	for hop, idx := range byHop {
-		hopHash, err := n.historyHashes(ctx, anchor, []uint64{hop}, hops-1)
+		hopHash, err := r.historyHashes(ctx, anchor, []uint64{hop}, hops-1)
 		if err != nil {
 			return nil, err
 		}
@@ -196,7 +182,7 @@ func (n *Network) historyHashes(ctx context.Context, anchor plan.BlockRef, numbe
 		for j, i := range idx {
 			sub[j] = numbers[i]
 		}
-		hashes, err := n.historyHashes(ctx, plan.BlockRef{Number: hop, Hash: hopHash[0]}, sub, hops-1)
+		hashes, err := r.historyHashes(ctx, block.Block{Number: hop, Hash: hopHash[0]}, sub, hops-1)
 		if err != nil {
 			return nil, err
 		}
@@ -209,33 +195,18 @@ func (n *Network) historyHashes(ctx context.Context, anchor plan.BlockRef, numbe
 
 // provenStorage returns account address at block hash, with slots,
 // proven against the block's state root.
-func (n *Network) provenStorage(ctx context.Context, block common.Hash, address common.Address, slots []common.Hash) (*verify.Account, error) {
-	h, err := n.header(ctx, block)
+func (r *Reader) provenStorage(ctx context.Context, hash common.Hash, address common.Address, slots []common.Hash) (*verify.Account, error) {
+	h, err := r.Header(ctx, hash)
 	if err != nil {
 		return nil, err
 	}
-	keys := make([]string, len(slots))
-	for i, s := range slots {
-		keys[i] = s.Hex()
-	}
-	p, _ := json.Marshal([]any{address, keys, map[string]string{"blockHash": block.Hex()}})
-	var acct *verify.Account
-	res, err := n.fetchVerified(ctx, route.Call{Method: "eth_getProof", Params: p, Class: plan.ClassState, Data: upstream.StateData},
-		false, func(res *route.Result) error {
-			var err error
-			acct, err = verify.VerifyProof(h.Root, address, slots, res.Response.Result)
-			return err
-		})
-	if err == nil {
-		err = errorAnswer(res)
-	}
-	return acct, err
+	return r.Account(ctx, h, address, slots)
 }
 
-// resolveBlock turns a block parameter (absent, a tag, a number, a hash,
+// Resolve turns a block parameter (absent, a tag, a number, a hash,
 // or an EIP-1898 object) into the hash of the block to verify against.
-func (n *Network) resolveBlock(ctx context.Context, raw json.RawMessage) (common.Hash, error) {
-	tip, err := n.trustedTip()
+func (r *Reader) Resolve(ctx context.Context, raw json.RawMessage) (common.Hash, error) {
+	tip, err := r.trusted()
 	if err != nil {
 		return common.Hash{}, err
 	}
@@ -253,11 +224,11 @@ func (n *Network) resolveBlock(ctx context.Context, raw json.RawMessage) (common
 		}
 		if o.BlockHash != nil {
 			if o.RequireCanonical {
-				h, err := n.header(ctx, *o.BlockHash)
+				h, err := r.Header(ctx, *o.BlockHash)
 				if err != nil {
 					return common.Hash{}, err
 				}
-				if c, err := n.canonicalHash(ctx, h.Number.Uint64()); err != nil {
+				if c, err := r.CanonicalHash(ctx, h.Number.Uint64()); err != nil {
 					return common.Hash{}, err
 				} else if c != *o.BlockHash {
 					return common.Hash{}, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "block %s is not canonical", o.BlockHash.Hex())
@@ -275,7 +246,7 @@ func (n *Network) resolveBlock(ctx context.Context, raw json.RawMessage) (common
 	case "latest":
 		return tip.Hash, nil
 	case "safe", "finalized":
-		t := n.Tip()
+		t := r.root.Trusted()
 		ref := t.Safe
 		if s == "finalized" {
 			ref = t.Finalized
@@ -285,7 +256,7 @@ func (n *Network) resolveBlock(ctx context.Context, raw json.RawMessage) (common
 		}
 		return ref.Hash, nil
 	case "earliest":
-		return n.canonicalHash(ctx, 0)
+		return r.CanonicalHash(ctx, 0)
 	case "pending":
 		return common.Hash{}, jsonrpc.Errorf(jsonrpc.CodeUnverifiable, `the "pending" block cannot be verified: it is each node's own guess`)
 	}
@@ -299,5 +270,5 @@ func (n *Network) resolveBlock(ctx context.Context, raw json.RawMessage) (common
 	if err != nil {
 		return common.Hash{}, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "invalid block %q", s)
 	}
-	return n.canonicalHash(ctx, num)
+	return r.CanonicalHash(ctx, num)
 }

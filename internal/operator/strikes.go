@@ -1,4 +1,4 @@
-package quorum
+package operator
 
 import (
 	"log/slog"
@@ -10,10 +10,10 @@ import (
 	"github.com/braidrpc/braid/internal/config"
 )
 
-// Strikes counts, per operator of one network, answers that were shown
+// strikes counts, per operator of one network, answers that were shown
 // wrong. Max strikes within Window quarantine the operator for
 // Quarantine; its strikes then start again from zero.
-type Strikes struct {
+type strikes struct {
 	network    string
 	max        int
 	window     time.Duration
@@ -27,16 +27,16 @@ type Strikes struct {
 	until map[string]time.Time   // operator → quarantined until
 }
 
-// NewStrikes returns the strike record of network under cfg (defaults
+// newStrikes returns the strike record of network under cfg (defaults
 // applied).
-func NewStrikes(network string, cfg config.Strikes, clk clock.Clock, log *slog.Logger, m *Metrics) *Strikes {
+func newStrikes(network string, cfg config.Strikes, clk clock.Clock, log *slog.Logger, m *Metrics) *strikes {
 	if clk == nil {
 		clk = clock.Real{}
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Strikes{
+	return &strikes{
 		network: network, max: max(cfg.Max, 1), window: cfg.Window, quarantine: cfg.Quarantine,
 		clock: clk, log: log, metrics: m,
 		hits: map[string][]time.Time{}, until: map[string]time.Time{},
@@ -46,7 +46,7 @@ func NewStrikes(network string, cfg config.Strikes, clk clock.Clock, log *slog.L
 // Strike records one wrong answer by operator, for reason. When it is the
 // strike that reaches the limit, it returns the end of the quarantine it
 // starts and true; the caller takes the operator's upstreams out of use.
-func (s *Strikes) Strike(operator, reason string) (time.Time, bool) {
+func (s *strikes) Strike(operator, reason string) (time.Time, bool) {
 	now := s.clock.Now()
 	s.metrics.strike(s.network, operator)
 	s.mu.Lock()
@@ -74,7 +74,7 @@ func (s *Strikes) Strike(operator, reason string) (time.Time, bool) {
 }
 
 // Count returns the operator's strikes within the window.
-func (s *Strikes) Count(operator string) int {
+func (s *strikes) Count(operator string) int {
 	now := s.clock.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -88,7 +88,7 @@ func (s *Strikes) Count(operator string) int {
 }
 
 // Quarantined returns the operators quarantined now and until when.
-func (s *Strikes) Quarantined() map[string]time.Time {
+func (s *strikes) Quarantined() map[string]time.Time {
 	now := s.clock.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -105,7 +105,7 @@ func (s *Strikes) Quarantined() map[string]time.Time {
 // Adopt records a quarantine decided elsewhere (another replica counted
 // the operator's strikes past the limit). It reports whether it is news:
 // the operator was not already quarantined that long here.
-func (s *Strikes) Adopt(operator string, until time.Time) bool {
+func (s *strikes) Adopt(operator string, until time.Time) bool {
 	now := s.clock.Now()
 	if !until.After(now) {
 		return false
@@ -124,6 +124,6 @@ func (s *Strikes) Adopt(operator string, until time.Time) bool {
 }
 
 // Limits returns the strike limit, its window and the quarantine length.
-func (s *Strikes) Limits() (maxStrikes int, window, quarantine time.Duration) {
+func (s *strikes) Limits() (maxStrikes int, window, quarantine time.Duration) {
 	return s.max, s.window, s.quarantine
 }

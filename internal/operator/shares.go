@@ -1,4 +1,4 @@
-package gateway
+package operator
 
 import (
 	"sync"
@@ -7,18 +7,18 @@ import (
 	"github.com/braidrpc/braid/internal/clock"
 )
 
-// shareWindow is how far back the centralization report counts which
+// ShareWindow is how far back the centralization report counts which
 // operators served reads, in shareBuckets slices.
 const (
-	shareWindow  = time.Hour
+	ShareWindow  = time.Hour
 	shareBuckets = 60
 )
 
-// shares counts reads answered per operator over the last shareWindow.
+// shares counts reads answered per operator over the last ShareWindow.
 type shares struct {
 	clock clock.Clock
 	mu    sync.Mutex
-	// buckets[i] counts the reads of one shareWindow/shareBuckets slice,
+	// buckets[i] counts the reads of one ShareWindow/shareBuckets slice,
 	// started at starts[i].
 	buckets [shareBuckets]map[string]uint64
 	starts  [shareBuckets]time.Time
@@ -28,7 +28,7 @@ func newShares(clk clock.Clock) *shares { return &shares{clock: clk} }
 
 func (s *shares) add(operators ...string) {
 	now := s.clock.Now()
-	slice := shareWindow / shareBuckets
+	slice := ShareWindow / shareBuckets
 	start := now.Truncate(slice)
 	i := int(start.UnixNano()/int64(slice)) % shareBuckets
 	s.mu.Lock()
@@ -49,7 +49,7 @@ func (s *shares) snapshot() map[string]uint64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i, b := range s.buckets {
-		if b == nil || now.Sub(s.starts[i]) >= shareWindow {
+		if b == nil || now.Sub(s.starts[i]) >= ShareWindow {
 			continue
 		}
 		for op, c := range b {
