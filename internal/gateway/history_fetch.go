@@ -10,6 +10,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/core/types"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/braidrpc/braid/internal/ethjson"
 	"github.com/braidrpc/braid/internal/history"
@@ -219,35 +220,63 @@ func (n *Network) historyLogs(ctx context.Context, raw json.RawMessage) (json.Ra
 		if !tip.Known || f.ToBlock > tip.Latest.Number || f.FromBlock > f.ToBlock || f.ToBlock-f.FromBlock >= n.trust.MaxLogRange() {
 			return nil, "", errNotHeld
 		}
-		for num := f.FromBlock; num <= f.ToBlock; num++ {
-			h, err := n.trustedCanonical(ctx, num)
-			if err != nil {
-				return nil, "", err
-			}
-			hashes = append(hashes, h)
+		if hashes, err = n.canonicalRange(ctx, f.FromBlock, f.ToBlock); err != nil {
+			return nil, "", err
 		}
+	}
+	blocks := make([]*ethjson.Block, len(hashes))
+	sources := make([]string, len(hashes))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(historyConcurrency)
+	for i, hash := range hashes {
+		g.Go(func() error {
+			h, err := n.trustedHeader(gctx, hash)
+			if err != nil || !f.BloomMayMatch(h.Bloom) {
+				return err
+			}
+			blocks[i], sources[i], err = n.logBlock(gctx, h)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, "", err
 	}
 	src := sourceStore
-	var blocks []*ethjson.Block
-	for _, hash := range hashes {
-		h, err := n.trustedHeader(ctx, hash)
-		if err != nil {
-			return nil, "", err
-		}
-		if !f.BloomMayMatch(h.Bloom) {
+	var matched []*ethjson.Block
+	for i, b := range blocks {
+		if b == nil {
 			continue
 		}
-		b, bsrc, err := n.logBlock(ctx, h)
-		if err != nil {
-			return nil, "", err
+		matched = append(matched, b)
+		if sources[i] == sourcePeer || (sources[i] == sourceProvider && src == sourceStore) {
+			src = sources[i]
 		}
-		if bsrc != sourceStore {
-			src = bsrc
-		}
-		blocks = append(blocks, b)
 	}
-	out, err := n.archive.render.Logs(f, blocks)
+	out, err := n.archive.render.Logs(f, matched)
 	return out, src, err
+}
+
+// historyConcurrency bounds the blocks one history log read works on at
+// once.
+const historyConcurrency = 16
+
+// canonicalRange is trustedCanonical for from..to: the store's records of
+// finalized blocks, the rest proven at once by the verified reader.
+func (n *Network) canonicalRange(ctx context.Context, from, to uint64) ([]common.Hash, error) {
+	out := make([]common.Hash, 0, to-from+1)
+	fin := n.Tip().Finalized.Number
+	for num := from; num <= to; num++ {
+		h, ok := n.archive.store.Canonical(num)
+		if !ok || num > fin {
+			rest, err := n.trust.CanonicalRange(ctx, num, to)
+			if err != nil {
+				return nil, err
+			}
+			return append(out, rest...), nil
+		}
+		out = append(out, h)
+	}
+	return out, nil
 }
 
 // logBlock is a block with its receipts for eth_getLogs: from the store or

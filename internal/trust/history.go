@@ -147,3 +147,9 @@ func (r *Reader) LogFilter(raw json.RawMessage) (*verify.LogFilter, error) {
 // MaxLogRange is verify.max_log_range: the widest log range the history
 // stage reads block by block.
 func (r *Reader) MaxLogRange() uint64 { return r.cfg.MaxLogRange }
+
+// CanonicalRange returns the hashes of blocks from..to on the trusted
+// chain (to at most the trusted tip), proving all unknown ones at once.
+func (r *Reader) CanonicalRange(ctx context.Context, from, to uint64) ([]common.Hash, error) {
+	return r.canonicalRange(ctx, from, to)
+}
