@@ -13,6 +13,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/beacon"
 )
 
@@ -60,7 +61,7 @@ func TestCheckpointPersistsAcrossRestart(t *testing.T) {
 	if want == anchor {
 		t.Fatal("the simulated chain did not finalize past its anchor")
 	}
-	waitFor(t, "the finalized checkpoint on disk", func() bool {
+	await.Until(t, "the finalized checkpoint on disk", func() bool {
 		s, ok := readSaved(t, dir)
 		return ok && s.Root == want
 	})
@@ -76,16 +77,21 @@ func TestCheckpointPersistsAcrossRestart(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
 		configured common.Hash
+		preset     common.Hash // DefaultCheckpoint
+		dir        string
 		root       common.Hash
 		source     string
 	}{
-		{"saved only", common.Hash{}, want, beacon.SourceSaved},
-		{"configured anchor, newer saved", anchor, want, beacon.SourceSaved},
-		{"another configured root wins", h.blockRoot(t, 2), h.blockRoot(t, 2), beacon.SourceConfigured},
+		{"saved only", common.Hash{}, common.Hash{}, dir, want, beacon.SourceSaved},
+		{"saved wins over a preset", common.Hash{}, anchor, dir, want, beacon.SourceSaved},
+		{"preset without a saved one", common.Hash{}, h.blockRoot(t, 1), t.TempDir(), h.blockRoot(t, 1), beacon.SourcePreset},
+		{"configured anchor, newer saved", anchor, common.Hash{}, dir, want, beacon.SourceSaved},
+		{"another configured root wins", h.blockRoot(t, 2), anchor, dir, h.blockRoot(t, 2), beacon.SourceConfigured},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := h.config()
-			cfg.DataDir, cfg.Checkpoint, cfg.Registerer = dir, tc.configured, prometheus.NewRegistry()
+			cfg.DataDir, cfg.Checkpoint, cfg.Registerer = tc.dir, tc.configured, prometheus.NewRegistry()
+			cfg.DefaultCheckpoint = tc.preset
 			c2, err := beacon.New(cfg)
 			if err != nil {
 				t.Fatal(err)
@@ -97,7 +103,7 @@ func TestCheckpointPersistsAcrossRestart(t *testing.T) {
 			if err := c2.Start(); err != nil {
 				t.Fatal(err)
 			}
-			waitFor(t, "the bootstrap", func() bool { return c2.Status().Checkpoint.Bootstrapped })
+			await.Until(t, "the bootstrap", func() bool { return c2.Status().Checkpoint.Bootstrapped })
 			h.nextSlot()
 			h.waitHead(c2, h.feed())
 		})
@@ -120,7 +126,7 @@ func TestTooOldCheckpointRefused(t *testing.T) {
 	h := newHarness(t, options{})
 	h.clk.Advance(15 * 24 * time.Hour)
 	c := h.start(h.config())
-	waitFor(t, "the refusal", func() bool { return errors.Is(c.Ready(), beacon.ErrCheckpointTooOld) })
+	await.Until(t, "the refusal", func() bool { return errors.Is(c.Ready(), beacon.ErrCheckpointTooOld) })
 	err := c.Ready()
 	for _, want := range []string{"configured checkpoint", "15.0 days old", "checkpoint_max_age 14.0 days", "trust.checkpoint"} {
 		if !strings.Contains(err.Error(), want) {

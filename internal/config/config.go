@@ -157,6 +157,9 @@ type Network struct {
 	Strikes Strikes `yaml:"strikes"`
 	Require Require `yaml:"require"`
 	Verify  Verify  `yaml:"verify"`
+	// Trust says where the served tip comes from (operators or a beacon
+	// light client); see trust.go.
+	Trust Trust `yaml:"trust"`
 	// Peers shares verified history with other braid gateways (off by
 	// default).
 	Peers Peers `yaml:"peers"`

@@ -53,6 +53,17 @@ func (c *Config) expandEnv(lookup func(string) (string, bool)) error {
 			expand(uwhere+": ws_url", &u.WSURL)
 			expand(uwhere+": operator", &u.Operator)
 		}
+		expand(where+": trust.checkpoint", &n.Trust.Checkpoint)
+		expand(where+": trust.data_dir", &n.Trust.DataDir)
+		for j := range n.Trust.BeaconAPIs {
+			a := &n.Trust.BeaconAPIs[j]
+			awhere := fmt.Sprintf("%s: trust.beacon_apis #%d", where, j+1)
+			expand(awhere+": url", &a.URL)
+			for k, v := range a.Headers { // values only: names are not secret
+				expand(awhere+": header "+quote(k), &v)
+				a.Headers[k] = v
+			}
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -176,6 +176,7 @@ func (c *Config) ApplyDefaults() {
 		orDefault(&n.Verify.MaxLogRange, DefaultMaxLogRange)
 		orDefault(&n.Verify.HeaderCache, DefaultHeaderCache)
 		orDefault(&n.Verify.HistoryHops, DefaultHistoryHops)
+		n.Trust.applyDefaults()
 		n.Peers.applyDefaults()
 		ups := c.Networks[i].Upstreams
 		for j := range ups {

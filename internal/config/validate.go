@@ -57,6 +57,7 @@ func (c *Config) Validate() error {
 			}
 		}
 		errs = append(errs, n.validate(i)...)
+		errs = append(errs, n.Peers.validate(networkLabel(i, n.Name))...)
 	}
 	return errors.Join(errs...)
 }
@@ -214,7 +215,7 @@ func (n *Network) validate(i int) []error {
 	if n.Verify.HeaderCache < 0 || n.Verify.HistoryHops < 0 {
 		add("verify.header_cache and verify.history_hops must not be negative")
 	}
-	errs = append(errs, n.Peers.validate(label)...)
+	errs = append(errs, n.Trust.validate(label, n.ChainID)...)
 	if n.Require.Availability < 0 || n.Require.Integrity < 0 {
 		add("require.availability and require.integrity must not be negative (0: no requirement)")
 	}

@@ -112,8 +112,7 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 		g.members = replica.NewMembers(link, replica.SyncInterval)
 	}
 	store := newStore(cfg.Cache, g.link, opts)
-	var hm *historyMetrics
-	reg := &registryTaken{}
+	hr := &historyRegistry{}
 	g.memory = newMemorySource(store, cfg.Cache, opts.Registry)
 	g.ctx, g.cancel = context.WithCancel(context.Background())
 	for _, nc := range cfg.Networks {
@@ -137,10 +136,19 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 				},
 			}))
 		}
+		var bt *beaconTip
+		if nc.Trust.Beacon() {
+			var err error
+			if bt, err = newBeaconTip(nc, opts); err != nil {
+				g.closeBeacons()
+				return nil, fmt.Errorf("network %q: %w", nc.Name, err)
+			}
+		}
 		n := &Network{}
 		feed := stream.New(n.execute, n.pools, stream.Options{Filters: cfg.Filters, Context: g.ctx,
 			Clock: opts.Clock, Logger: opts.Logger.With("network", nc.Name), Delay: gm.streamDelay(nc.Name)})
 		tracker := head.New(nc.Name, ups, head.Options{
+			External:     bt != nil,
 			PollInterval: nc.Head.PollInterval,
 			MinOperators: nc.Head.MinOperators,
 			StallAfter:   nc.Head.StallAfter,
@@ -197,8 +205,12 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 			qmetrics: qm,
 			quorumOn: len(qp.Methods()) > 0,
 		}
+		var root trust.Root = tipRoot{tracker}
+		if bt != nil {
+			bt.n, n.beacon, root = n, bt, bt
+		}
 		n.trust = trust.New(trust.Options{Network: nc.Name, Verify: nc.Verify, Timeout: cfg.Limits.RequestTimeout,
-			Fetch: n.router, Root: tipRoot{tracker}, Clock: opts.Clock, Logger: opts.Logger, Metrics: tm,
+			Fetch: n.router, Root: root, Clock: opts.Clock, Logger: opts.Logger, Metrics: tm,
 			OnLie: func(op string, u *upstream.Upstream, method string, check error) {
 				n.operators.Lie(op, u, fmt.Sprintf("its answer to %s failed verification: %v", method, check))
 			}})
@@ -210,14 +222,8 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 			n.share = n.newSync(g.link, g.members)
 			n.operators.OnStrike(n.share.Strike)
 		}
-		if nc.Peers.Enabled {
-			if hm == nil && opts.Registry != nil {
-				hm = newHistoryMetrics(opts.Registry, g)
-			}
-			if n.archive, err = newArchive(nc.Name, nc.ChainID, nc.Peers, opts, hm, reg, n.tipNumber); err != nil {
-				g.closeArchives()
-				return nil, fmt.Errorf("network %q: %w", nc.Name, err)
-			}
+		if err := g.addArchive(n, nc, opts, hr); err != nil {
+			return nil, err
 		}
 		g.networks = append(g.networks, n)
 		g.byName[n.Name] = n
@@ -300,6 +306,7 @@ func (g *Gateway) Start(ctx context.Context, wait time.Duration) {
 	}
 	for _, n := range g.networks {
 		n.head.Start(ctx)
+		g.startBeacon(ctx, n)
 		if n.share != nil {
 			g.wg.Add(1)
 			go func() {
@@ -431,6 +438,7 @@ func (g *Gateway) Close() {
 			n.head.Close()
 		}
 		g.wg.Wait()
+		g.closeBeacons()
 		for _, n := range g.networks {
 			for _, u := range n.Upstreams() {
 				u.Close()

@@ -40,13 +40,36 @@ type archive struct {
 	closeErr  error
 }
 
-// registryTaken is set once a peer node took the gateway's registry: one
-// registry takes one node (peers.Options.Registerer).
-type registryTaken struct{ done bool }
+// historyRegistry is what the networks' archives share of the gateway's
+// metrics registry: the history collectors (registered once), and whether
+// a peer node took the registry (one registry takes one node:
+// peers.Options.Registerer).
+type historyRegistry struct {
+	metrics *historyMetrics
+	node    bool
+}
+
+// addArchive opens network n's history store and peer node when its
+// config has peers on; on failure every archive opened so far is closed.
+func (g *Gateway) addArchive(n *Network, nc config.Network, opts Options, hr *historyRegistry) error {
+	if !nc.Peers.Enabled {
+		return nil
+	}
+	if hr.metrics == nil && opts.Registry != nil {
+		hr.metrics = newHistoryMetrics(opts.Registry, g)
+	}
+	a, err := newArchive(nc.Name, nc.ChainID, nc.Peers, opts, hr, n.tipNumber)
+	if err != nil {
+		g.closeArchives()
+		return fmt.Errorf("network %q: %w", nc.Name, err)
+	}
+	n.archive = a
+	return nil
+}
 
 // newArchive opens the network's history store and starts its peer node.
 // head gives the served tip's number for content ages.
-func newArchive(name string, chainID uint64, pc config.Peers, opts Options, hm *historyMetrics, reg *registryTaken, head func() (uint64, bool)) (*archive, error) {
+func newArchive(name string, chainID uint64, pc config.Peers, opts Options, hr *historyRegistry, head func() (uint64, bool)) (*archive, error) {
 	cc, ok := ethjson.ChainConfig(chainID)
 	if !ok {
 		return nil, fmt.Errorf("peers: chain id %d has no chain configuration braid knows (mainnet, sepolia, hoodi, the devnet), so history cannot be rendered as a node would", chainID)
@@ -56,7 +79,7 @@ func newArchive(name string, chainID uint64, pc config.Peers, opts Options, hm *
 		return nil, fmt.Errorf("peers.keep: %w", err)
 	}
 	log := opts.Logger.With("network", name, "component", "history")
-	a := &archive{render: ethjson.New(cc), keep: keep, fill: pc.Fill, log: log, clock: opts.Clock, metrics: hm}
+	a := &archive{render: ethjson.New(cc), keep: keep, fill: pc.Fill, log: log, clock: opts.Clock, metrics: hr.metrics}
 	if err := os.MkdirAll(pc.Store.Path, 0o700); err != nil {
 		return nil, fmt.Errorf("peers.store.path: %w", err)
 	}
@@ -78,9 +101,9 @@ func newArchive(name string, chainID uint64, pc config.Peers, opts Options, hm *
 		Allow: pc.Allow, DialRanges: pc.DialRanges, Holder: a.store, Head: head, Clock: opts.Clock, Logger: log,
 		Limits: peers.Limits{Rate: pc.Limits.Rate, Burst: pc.Limits.Burst, StreamsPerPeer: pc.Limits.StreamsPerPeer,
 			Serving: pc.Limits.Serving, Peers: pc.Limits.MaxPeers, Memory: pc.Limits.MemoryBytes, ContentMemory: pc.Limits.MemoryBytes / 2}}
-	if opts.Registry != nil && !reg.done {
+	if opts.Registry != nil && !hr.node {
 		po.Registerer = opts.Registry
-		reg.done = true
+		hr.node = true
 	}
 	nd, err := peers.New(po)
 	if err != nil {

@@ -62,7 +62,8 @@ type Network struct {
 	operators *operator.Standing
 	quorumOn  bool
 
-	trust *trust.Reader
+	trust  *trust.Reader
+	beacon *beaconTip // trust: beacon (beacontip.go); nil: operators decide the tip
 
 	// archive is the history store and peer node (nil unless
 	// peers.enabled): history_stage.go.
@@ -159,7 +160,11 @@ func (n *Network) execute(ctx context.Context, req *jsonrpc.Request) (*jsonrpc.R
 
 // forward pins the call to the served tip and routes it.
 func (n *Network) forward(ctx context.Context, pl *plan.Plan) (*jsonrpc.Response, error) {
-	pin := pl.Pin(n.tipFor(ctx), n.maxLag)
+	tip := n.tipFor(ctx)
+	if err := n.needsTrustedTip(pl, tip); err != nil {
+		return nil, err
+	}
+	pin := pl.Pin(tip, n.maxLag)
 	if pin.Local != nil {
 		return &jsonrpc.Response{Result: pin.Local}, nil
 	}
