@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -111,8 +112,18 @@ func demo(ctx context.Context, o demoOptions, stdout io.Writer, log *slog.Logger
 	}
 	defer dn.Close()
 
-	// The demo's gateway is configured exactly as braid serve would be.
+	// The demo's gateway is configured exactly as braid serve would be:
+	// strict mode's local EVM reads the dev chain's configuration from a
+	// file, as verify.evm.chain_config names it.
 	cfg := demoConfig(o.listen, dn, o.blockTime, o.quorum, o.verify)
+	if cfg.Networks[0].Verify.Strict() {
+		path, err := writeChainConfig(dn)
+		if err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+		defer os.Remove(path)
+		cfg.Networks[0].Verify.EVM.ChainConfig = path
+	}
 	routes := []braid.Option{braid.WithRoute("/demo/", dn.Handler())}
 	var bc *demoBeacon
 	if o.trust == config.TrustBeacon {
@@ -153,6 +164,25 @@ func demoConfig(listen string, dn *devnet.Devnet, blockTime time.Duration, quoru
 	return cfg
 }
 
+// writeChainConfig writes the dev chain's configuration to a temporary
+// file and returns its path.
+func writeChainConfig(dn *devnet.Devnet) (string, error) {
+	b, err := json.Marshal(map[string]any{"config": dn.ChainConfig()})
+	if err != nil {
+		return "", err
+	}
+	f, err := os.CreateTemp("", "braid-demo-chain-*.json")
+	if err != nil {
+		return "", err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return "", err
+	}
+	return f.Name(), f.Close()
+}
+
 func printDemoBanner(w io.Writer, cfg *config.Config, dn *devnet.Devnet, bc *demoBeacon) {
 	info := dn.Info()
 	base := "http://" + cfg.Listen
@@ -178,6 +208,9 @@ func printDemoBanner(w io.Writer, cfg *config.Config, dn *devnet.Devnet, bc *dem
 	}
 	if cfg.Networks[0].Verify.Strict() {
 		fmt.Fprintf(&b, "  curl -s %s/demo/faults -d '{\"provider\":\"p1\",\"lie\":true}'    # verify strict: p1's lies fail their proofs; reads stay true\n", base)
+		fmt.Fprintf(&b, "  curl -s %s -H 'content-type: application/json' -d '{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"eth_call\",\"params\":[{\"to\":\"%s\",\"data\":\"0x70a08231000000000000000000000000%s\"},\"latest\"]}'    # balanceOf on the local EVM over proven state\n",
+			base, info.Token.Hex(), strings.ToLower(info.Account.Address.Hex()[2:]))
+		fmt.Fprintf(&b, "  curl -s %s/status | jq '.networks[0].methods'    # which methods are proven, derived, quorum_only or refused\n", base)
 	}
 	bc.tryLines(&b, base)
 	fmt.Fprintf(&b, "  curl -s %s/status/centralization\n", base)

@@ -30,6 +30,8 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 		return runCheck(args, stdout, stderr)
 	case "history":
 		err = runHistory(args, stdout, stderr)
+	case "keys":
+		err = runKeys(args, stdout, stderr)
 	case "sim":
 		err = runSim(args, stdout, stderr)
 	case "version", "--version", "-version":

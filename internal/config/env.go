@@ -29,6 +29,14 @@ func (c *Config) expandEnv(lookup func(string) (string, bool)) error {
 	expand("listen", &c.Listen)
 	expand("redis: url", &c.Redis.URL)
 	expand("redis: prefix", &c.Redis.Prefix)
+	expand("auth: file", &c.Auth.File)
+	for i := range c.Keys {
+		// The message names the key by position: its name may come from
+		// the environment too, and its value never appears.
+		expand(fmt.Sprintf("keys item %d: name", i+1), &c.Keys[i].Name)
+		expand(fmt.Sprintf("keys item %d: key", i+1), &c.Keys[i].Key)
+		expand(fmt.Sprintf("keys item %d: hash", i+1), &c.Keys[i].Hash)
+	}
 	for i := range c.Networks {
 		n := &c.Networks[i]
 		where := fmt.Sprintf("network #%d", i+1)

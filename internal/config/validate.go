@@ -42,6 +42,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.CORS.validate()...)
 	errs = append(errs, c.Cache.validate(c.Redis)...)
 	errs = append(errs, c.Redis.validate()...)
+	errs = append(errs, c.validateAuth()...)
 
 	if len(c.Networks) == 0 {
 		add(`no networks configured: add at least one under "networks:"`)
@@ -212,8 +213,11 @@ func (n *Network) validate(i int) []error {
 		add("verify.mode must be %q or %q, got %s", VerifyOff, VerifyStrict, quote(n.Verify.Mode))
 	}
 	errs = append(errs, validateMethods(label+": verify.allow_unverified", n.Verify.AllowUnverified)...)
-	if n.Verify.HeaderCache < 0 || n.Verify.HistoryHops < 0 {
-		add("verify.header_cache and verify.history_hops must not be negative")
+	if n.Verify.HeaderCache < 0 || n.Verify.HistoryHops < 0 || n.Verify.ParentWalk < 0 {
+		add("verify.header_cache, verify.history_hops and verify.parent_walk must not be negative")
+	}
+	if n.Verify.EVM.Timeout < 0 {
+		add("verify.evm.timeout must not be negative (default %s)", DefaultEVMTimeout)
 	}
 	errs = append(errs, n.Trust.validate(label, n.ChainID)...)
 	if n.Require.Availability < 0 || n.Require.Integrity < 0 {

@@ -201,9 +201,10 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 			quorum:     nc.Quorum,
 			operators: operator.New(operator.Options{Network: nc.Name, Strikes: nc.Strikes, Upstreams: ups,
 				Clock: opts.Clock, Logger: opts.Logger, Metrics: om}),
-			disputes: g.disputes,
-			qmetrics: qm,
-			quorumOn: len(qp.Methods()) > 0,
+			disputes:  g.disputes,
+			qmetrics:  qm,
+			quorumOn:  len(qp.Methods()) > 0,
+			verifyCfg: nc.Verify,
 		}
 		var root trust.Root = tipRoot{tracker}
 		if bt != nil {
@@ -214,6 +215,11 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 			OnLie: func(op string, u *upstream.Upstream, method string, check error) {
 				n.operators.Lie(op, u, fmt.Sprintf("its answer to %s failed verification: %v", method, check))
 			}})
+		var noEVM string
+		if n.evm, n.chain, noEVM = newExecutor(nc, n); noEVM != "" {
+			n.planner.WithoutEVM(noEVM)
+			n.log.Warn("strict mode refuses eth_call, eth_estimateGas and eth_createAccessList", "reason", noEVM)
+		}
 		if store != nil {
 			n.answers = answers{store: store, prefix: nc.Name + "|", tipTTL: cfg.Cache.TipTTL,
 				finalTTL: cfg.Cache.FinalTTL, maxEntry: int(cfg.Cache.MaxEntryBytes)}

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -88,6 +90,9 @@ type liveOptions struct {
 	// scenarios measure what providers' faults do to routing, quorum and
 	// verification, and the cache would answer most calls itself.
 	cache bool
+	// evm gives strict mode's local EVM the devnet's chain configuration
+	// (verify.evm.chain_config), so it answers eth_call and its kin.
+	evm bool
 }
 
 func newLiveStackWith(t testing.TB, opts liveOptions) *liveStack {
@@ -133,6 +138,9 @@ func newLiveStackWith(t testing.TB, opts liveOptions) *liveStack {
 		off := false
 		nc.Hedge.Enabled = &off
 	}
+	if opts.evm {
+		nc.Verify.EVM.ChainConfig = writeChainConfig(t, dn)
+	}
 	cfg.Networks = []config.Network{nc}
 	if !opts.cache {
 		cfg.Cache.Backend = config.CacheOff
@@ -156,6 +164,21 @@ func newLiveStackWith(t testing.TB, opts liveOptions) *liveStack {
 		t.Fatalf("braid served no tip within %s", liveTipWait)
 	}
 	return s
+}
+
+// writeChainConfig writes dn's chain configuration as a genesis file
+// braid reads (verify.evm.chain_config) and returns its path.
+func writeChainConfig(t testing.TB, dn *devnet.Devnet) string {
+	t.Helper()
+	b, err := json.Marshal(map[string]any{"config": dn.ChainConfig()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "genesis.json")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // tip is braid's served tip.

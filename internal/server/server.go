@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/braidrpc/braid/internal/access"
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/gateway"
 	"github.com/braidrpc/braid/internal/jsonrpc"
@@ -47,6 +48,9 @@ type Options struct {
 	// CORS lets pages of the origins it lists call braid (off when it
 	// lists none).
 	CORS config.CORS
+	// Access checks API keys and limits callers (nil: anyone may call,
+	// uncounted). It is the caller's to Start and Close.
+	Access *access.Control
 }
 
 // subscribeFunc starts a subscription on n: Network.Subscribe, or a fake
@@ -64,7 +68,8 @@ type Server struct {
 	wsm       *wsMetrics
 	wsConns   wsRegistry
 	clients   clients
-	cors      *cors // nil: off
+	cors      *cors           // nil: off
+	access    *access.Control // nil: off
 	subscribe subscribeFunc
 	onWSClose func(reason string) // tests: called when a connection is over
 }
@@ -89,6 +94,9 @@ func New(gw *gateway.Gateway, opts Options) *Server {
 	s.wsConns.init(opts.WebSocket)
 	s.clients.trusted = trustedProxies(opts.TrustedProxies, opts.Logger)
 	s.cors = newCORS(opts.CORS)
+	if s.access = opts.Access; s.access != nil {
+		s.access.OnKeysChange(s.closeRevoked)
+	}
 	s.mux.HandleFunc("POST /{$}", s.serveDefault)
 	s.mux.HandleFunc("POST /{network}", s.serveNetwork)
 	// A GET on the same paths is a WebSocket upgrade (or, without one, the
@@ -138,23 +146,34 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) serveDefault(w http.ResponseWriter, r *http.Request) {
-	s.serveRPC(w, r, s.gw.Networks()[0])
+	s.serveRPC(w, r, s.gw.Networks()[0], "")
 }
 
+// serveNetwork serves /{network}, and, with API keys on, /{key} for the
+// first network (a key's prefix is one no network name has).
 func (s *Server) serveNetwork(w http.ResponseWriter, r *http.Request) {
+	if key := r.PathValue("network"); s.access != nil && access.LooksLikeKey(key) {
+		s.serveRPC(w, r, s.gw.Networks()[0], key)
+		return
+	}
 	if n := s.network(w, r); n != nil {
-		s.serveRPC(w, r, n)
+		s.serveRPC(w, r, n, "")
 	}
 }
 
 // network returns the network the path names, or answers 404 and returns
 // nil.
 func (s *Server) network(w http.ResponseWriter, r *http.Request) *gateway.Network {
-	name := r.PathValue("network")
+	return s.networkNamed(w, r.PathValue("network"))
+}
+
+// networkNamed returns the network called name, or answers 404 (never
+// showing a name that could be an API key) and returns nil.
+func (s *Server) networkNamed(w http.ResponseWriter, name string) *gateway.Network {
 	n := s.gw.Network(name)
 	if n == nil {
 		writeError(w, http.StatusNotFound, jsonrpc.Errorf(jsonrpc.CodeMethodNotFound,
-			"unknown network %q: this endpoint serves %s", name, s.networkNames()))
+			"unknown network %q: this endpoint serves %s", redactPath(name), s.networkNames()))
 	}
 	return n
 }
@@ -171,6 +190,18 @@ func (s *Server) networkNames() string {
 }
 
 func (s *Server) serveFallback(w http.ResponseWriter, r *http.Request) {
+	if network, key, ok := twoSegments(r.URL.Path); ok && s.access != nil && (r.Method == http.MethodPost || isWebSocketUpgrade(r)) {
+		// /{network}/{key}: not a mux pattern, which would clash with
+		// mounted prefixes such as the demo's /demo/.
+		if n := s.networkNamed(w, network); n != nil {
+			if r.Method == http.MethodPost {
+				s.serveRPC(w, r, n, key)
+			} else {
+				s.serveWebSocket(w, r, n, key)
+			}
+		}
+		return
+	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		writeError(w, http.StatusMethodNotAllowed, jsonrpc.Errorf(jsonrpc.CodeInvalidRequest,
@@ -178,10 +209,14 @@ func (s *Server) serveFallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeError(w, http.StatusNotFound, jsonrpc.Errorf(jsonrpc.CodeMethodNotFound,
-		"no such path %q: this endpoint serves %s", r.URL.Path, s.networkNames()))
+		"no such path %q: this endpoint serves %s", redactPath(r.URL.Path), s.networkNames()))
 }
 
-func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request, n *gateway.Network) {
+func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request, n *gateway.Network, pathKey string) {
+	caller, ok := s.identify(w, r, n, pathKey)
+	if !ok {
+		return
+	}
 	buf := bodyPool.Get().(*bytes.Buffer)
 	defer putBody(buf)
 	body, err := readBody(w, r, s.limits.MaxBodyBytes, buf)
@@ -206,16 +241,27 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request, n *gateway.Net
 		}
 	}
 	ctx := r.Context()
+	if ref := s.checkMessage(ctx, caller, msg); ref != nil {
+		refuse(w, ref, msg)
+		return
+	}
+	var refused *jsonrpc.Error
+	handle := s.guard(caller, n.Name, n.Handle, func(e *jsonrpc.Error) { refused = e })
 	var meta *gateway.Meta
-	if n.QuorumOn() {
+	if n.QuorumOn() || n.Strict() {
 		ctx, meta = gateway.WithMeta(ctx)
 	}
-	// flag sets Braid-Quorum before the body is written: an answer backed
-	// by fewer operators than the quorum asks for says so ("1/2").
+	// flag sets Braid-Quorum and Braid-Proof before the body is written:
+	// an answer backed by fewer operators than the quorum asks for says
+	// so ("1/2"), and in strict mode one not fully proven says how much
+	// is ("partial; reason=…").
 	flag := func() {
 		if meta != nil {
 			if q := meta.Quorum(); q != "" {
 				w.Header().Set("Braid-Quorum", q)
+			}
+			if p := meta.Proof(); p != "" {
+				w.Header().Set("Braid-Proof", p)
 			}
 		}
 	}
@@ -223,7 +269,11 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request, n *gateway.Net
 		m := msg.Members[0]
 		resp := m.Err
 		if m.Req != nil {
-			resp = n.Handle(ctx, m.Req)
+			resp = handle(ctx, m.Req)
+		}
+		if refused != nil { // over auth.max_queue
+			refuse(w, &access.Refusal{Status: http.StatusTooManyRequests, Err: refused, RetryAfter: time.Second}, msg)
+			return
 		}
 		if resp == nil { // a notification
 			w.WriteHeader(http.StatusNoContent)
@@ -235,7 +285,7 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request, n *gateway.Net
 		writeAnswer(w, resp)
 		return
 	}
-	answers := s.runBatch(ctx, msg.Members, n.Handle)
+	answers := s.runBatch(ctx, msg.Members, s.guard(caller, n.Name, n.Handle, nil))
 	flag()
 	cacheHeader(w, answers...)
 	sourceHeader(w, answers...)
