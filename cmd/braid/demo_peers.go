@@ -73,7 +73,7 @@ func demoPeers(ctx context.Context, o demoOptions, stdout io.Writer, log *slog.L
 		if i == 1 {
 			// The others bootstrap from the first: its peer node is up
 			// once it serves.
-			if err := waitStatus(ctx, gws[0], func(demoStatus) bool { return true }); err != nil {
+			if err := waitDemoStatus(ctx, gws[0], func(demoStatus) bool { return true }); err != nil {
 				return err
 			}
 		}
@@ -90,7 +90,7 @@ func demoPeers(ctx context.Context, o demoOptions, stdout io.Writer, log *slog.L
 	}
 	// The providers prune once the first gateway has kept what they are
 	// about to drop.
-	if err := waitStatus(ctx, gws[0], func(st demoStatus) bool { return st.filled(demoPremine) }); err != nil {
+	if err := waitDemoStatus(ctx, gws[0], func(st demoStatus) bool { return st.filled(demoPremine) }); err != nil {
 		return err
 	}
 	for _, p := range dn.Providers() {
@@ -117,9 +117,9 @@ func (s demoStatus) filled(n uint64) bool {
 		s.Networks[0].History.Fill.Next > n
 }
 
-// waitStatus polls a gateway's /status until ok says so (or ctx ends,
+// waitDemoStatus polls a gateway's /status until ok says so (or ctx ends,
 // or two minutes pass).
-func waitStatus(ctx context.Context, g demoGateway, ok func(demoStatus) bool) error {
+func waitDemoStatus(ctx context.Context, g demoGateway, ok func(demoStatus) bool) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	url := "http://" + g.ln.Addr().String() + "/status"
