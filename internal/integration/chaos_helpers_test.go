@@ -292,6 +292,15 @@ func (s *liveStack) counter(t testing.TB, name, label, value string) float64 {
 	return sum
 }
 
+// A load run smaller than this proves nothing (assertClean). How long it
+// takes to get there depends on the machine: runs last until they are at
+// least this big, within liveLoadLimit.
+const (
+	minLoadCalls   = 100
+	minLoadChecked = 10
+	liveLoadLimit  = time.Minute
+)
+
 // loadStats is what a load run saw.
 type loadStats struct {
 	Calls     int64 // calls made
@@ -325,7 +334,7 @@ func (l *loadStats) String() string {
 // and on a run too small to prove anything.
 func (l *loadStats) assertClean(t testing.TB) {
 	t.Helper()
-	if l.Calls < 100 || l.Checked < 10 {
+	if l.Calls < minLoadCalls || l.Checked < minLoadChecked {
 		t.Errorf("only %d calls (%d checked) were made: the run proved nothing", l.Calls, l.Checked)
 	}
 	if l.Errors > 0 {
@@ -384,10 +393,27 @@ func (s *liveStack) startLoad(clients int, max int64) *load {
 	return l
 }
 
-// runLoad runs clients for d (or until max calls) and returns the stats.
+// runLoad runs clients for d and until the run is big enough to prove
+// anything (or until max calls), and returns the stats.
 func (s *liveStack) runLoad(clients int, max int64, d time.Duration) *loadStats {
 	l := s.startLoad(clients, max)
 	time.Sleep(d)
+	return l.finish()
+}
+
+// finish waits (within liveLoadLimit) until the run is big enough to
+// prove anything, or has made its max calls, then stops it and returns
+// the stats. A phase of fixed length made too few calls to count on a
+// loaded machine.
+func (l *load) finish() *loadStats {
+	waitFor(liveLoadLimit, func() bool {
+		if l.n.Load() >= l.max {
+			return true
+		}
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return l.stats.Calls >= minLoadCalls && l.stats.Checked >= minLoadChecked
+	})
 	return l.stop()
 }
 
