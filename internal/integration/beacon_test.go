@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +21,7 @@ import (
 	"github.com/ethereum/go-ethereum/rpc"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/beaconsim"
 	"github.com/braidrpc/braid/internal/clock"
 	"github.com/braidrpc/braid/internal/config"
@@ -78,7 +81,9 @@ func newBeaconChain(t *testing.T, providers int, simClock clock.Clock) *beaconCh
 	if c.cp, err = sim.Checkpoint(); err != nil {
 		t.Fatal(err)
 	}
-	c.mine(t, dn) // a signed head for braid to start from
+	if simClock == nil {
+		c.mine(t, dn) // a signed head for braid to start from
+	}
 	return c
 }
 
@@ -101,11 +106,11 @@ func (c *beaconChain) mine(t *testing.T, dn *devnet.Devnet) common.Hash {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "the next slot", 30*time.Second, func() bool { return c.sim.CurrentSlot() > last.Slot })
+	await.Within(t, 30*time.Second, "the next slot", func() bool { return c.sim.CurrentSlot() > last.Slot })
 	var h common.Hash
 	if dn == c.dn {
 		h = dn.Commit()
-		waitUntil(t, "the simulator signs the block", 30*time.Second, func() bool {
+		await.Within(t, 30*time.Second, "the simulator signs the block", func() bool {
 			head, err := c.sim.Head()
 			return err == nil && head.BlockHash == h
 		})
@@ -121,7 +126,7 @@ func (c *beaconChain) mineUntilServed(t *testing.T, gw *gateway.Gateway) common.
 	t.Helper()
 	for range 10 {
 		h := c.mine(t, c.dn)
-		if waitFor(5*time.Second, func() bool { return served(gw) == h }) {
+		if await.Poll(5*time.Second, func() bool { return served(gw) == h }) {
 			return h
 		}
 	}
@@ -130,7 +135,7 @@ func (c *beaconChain) mineUntilServed(t *testing.T, gw *gateway.Gateway) common.
 }
 
 // beaconGateway serves braid over the given upstreams with trust: beacon.
-func beaconGateway(t *testing.T, c *beaconChain, ups []config.Upstream, tr config.Trust, strict bool) (*gateway.Gateway, string) {
+func beaconGateway(t testing.TB, c *beaconChain, ups []config.Upstream, tr config.Trust, strict bool) (*gateway.Gateway, string) {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Cache.Backend = config.CacheOff
@@ -211,7 +216,7 @@ func TestBeaconTipFollowsTheSyncCommittee(t *testing.T) {
 	c.mineUntilServed(t, gw)
 	for i := range 5 {
 		h := c.mine(t, c.dn)
-		waitUntil(t, fmt.Sprintf("braid serves head %d", i), 30*time.Second, func() bool { return served(gw) == h })
+		await.Within(t, 30*time.Second, fmt.Sprintf("braid serves head %d", i), func() bool { return served(gw) == h })
 		var blk struct{ Hash common.Hash }
 		if err := braid.Call(&blk, "eth_getBlockByNumber", "latest", false); err != nil || blk.Hash != h {
 			t.Fatalf("latest block = %s, %v; want %s", blk.Hash, err, h)
@@ -227,9 +232,9 @@ func TestBeaconTipFollowsTheSyncCommittee(t *testing.T) {
 	c.apis[0].SetFaults(beaconsim.Faults{Forge: true})
 	for i := range 3 {
 		h := c.mine(t, c.dn)
-		waitUntil(t, fmt.Sprintf("braid serves head %d with b1 forging", i), 30*time.Second, func() bool { return served(gw) == h })
+		await.Within(t, 30*time.Second, fmt.Sprintf("braid serves head %d with b1 forging", i), func() bool { return served(gw) == h })
 	}
-	waitUntil(t, "b1 quarantined", 30*time.Second, func() bool {
+	await.Within(t, 30*time.Second, "b1 quarantined", func() bool {
 		st := beaconStatus(t, url)
 		return len(st.Endpoints) == 2 && st.Endpoints[0].Quarantined && !st.Endpoints[1].Quarantined
 	})
@@ -239,7 +244,7 @@ func TestBeaconTipFollowsTheSyncCommittee(t *testing.T) {
 	}
 	before := served(gw)
 	refused := c.mine(t, c.dn)
-	waitUntil(t, "too few signers noted", 30*time.Second, func() bool {
+	await.Within(t, 30*time.Second, "too few signers noted", func() bool {
 		return strings.Contains(beaconStatus(t, url).Endpoints[1].LastError, "300 signers")
 	})
 	if got := served(gw); got == refused || got != before {
@@ -247,7 +252,7 @@ func TestBeaconTipFollowsTheSyncCommittee(t *testing.T) {
 	}
 	c.apis[1].SetFaults(beaconsim.Faults{})
 	h := c.mine(t, c.dn)
-	waitUntil(t, "braid serves the next fully signed head", 30*time.Second, func() bool { return served(gw) == h })
+	await.Within(t, 30*time.Second, "braid serves the next fully signed head", func() bool { return served(gw) == h })
 }
 
 // TestBeaconStaleHeadNotReady: when no beacon API brings a new head, the
@@ -264,7 +269,7 @@ func TestBeaconStaleHeadNotReady(t *testing.T) {
 		c.dn.Commit() // operators move on; the committee's head does not reach braid
 	}
 	var body string
-	waitUntil(t, "/readyz fails", 30*time.Second, func() bool {
+	await.Within(t, 30*time.Second, "/readyz fails", func() bool {
 		var code int
 		code, body = readyz(t, url)
 		return code == http.StatusServiceUnavailable
@@ -286,7 +291,7 @@ func TestBeaconStaleHeadNotReady(t *testing.T) {
 	c.apis[0].SetFaults(beaconsim.Faults{})
 	c.apis[1].SetFaults(beaconsim.Faults{})
 	h = c.mine(t, c.dn)
-	waitUntil(t, "ready again on a fresh head", 30*time.Second, func() bool {
+	await.Within(t, 30*time.Second, "ready again on a fresh head", func() bool {
 		code, _ := readyz(t, url)
 		return served(gw) == h && code == http.StatusOK
 	})
@@ -339,7 +344,7 @@ func TestBeaconEveryProviderOnAFork(t *testing.T) {
 		}
 		c.mine(t, c.dn)
 	}
-	waitUntil(t, "/readyz says why", 30*time.Second, func() bool {
+	await.Within(t, 30*time.Second, "/readyz says why", func() bool {
 		code, body := readyz(t, url)
 		return code == http.StatusServiceUnavailable && strings.Contains(body, "no provider gave its header")
 	})
@@ -379,4 +384,69 @@ func dial(t *testing.T, url string) *rpc.Client {
 	}
 	t.Cleanup(c.Close)
 	return c
+}
+
+// TestBeaconCheckpointAcrossRestart: braid keeps the last finalized
+// checkpoint in trust.data_dir; restarted without a configured checkpoint
+// it starts from the saved one and follows the chain again.
+func TestBeaconCheckpointAcrossRestart(t *testing.T) {
+	c := newBeaconChain(t, 1, nil)
+	dir := t.TempDir()
+	gw, _ := beaconGateway(t, c, c.dn.Upstreams(), c.trust(dir), true)
+	c.mineUntilServed(t, gw)
+	path := filepath.Join(dir, "beacon-devnet-checkpoint.json")
+	var saved struct {
+		Root common.Hash `json:"root"`
+		Slot uint64      `json:"slot"`
+	}
+	// One block per epoch: finality trails the head by two epochs.
+	for epoch := c.sim.CurrentSlot()/32 + 1; ; epoch++ {
+		await.Within(t, 30*time.Second, "the next epoch", func() bool { return c.sim.CurrentSlot() >= epoch*32 })
+		c.mine(t, c.dn)
+		data, err := os.ReadFile(path)
+		if err == nil && json.Unmarshal(data, &saved) == nil && saved.Root != c.cp {
+			break
+		}
+		if epoch > 12 {
+			t.Fatalf("no checkpoint past the anchor saved after %d epochs (%s: %v)", epoch, path, err)
+		}
+	}
+	gw.Close()
+	data, err := os.ReadFile(path) // what the first run left: it may have saved a newer one meanwhile
+	if err != nil || json.Unmarshal(data, &saved) != nil {
+		t.Fatalf("saved checkpoint: %v", err)
+	}
+
+	tr := c.trust(dir)
+	tr.Checkpoint = "" // only the saved one
+	gw2, url2 := beaconGateway(t, c, c.dn.Upstreams(), tr, true)
+	h := c.mineUntilServed(t, gw2)
+	st := beaconStatus(t, url2)
+	if st.Checkpoint.Source != "saved" || st.Checkpoint.Root != saved.Root || st.Serving == nil || st.Serving.BlockHash != h {
+		t.Fatalf("restarted from checkpoint %+v serving %+v; want the saved %s", st.Checkpoint, st.Serving, saved.Root)
+	}
+}
+
+// TestBeaconCheckpointTooOld: a configured checkpoint older than
+// checkpoint_max_age is refused with a message that says so; braid stays
+// not ready and refuses reads.
+func TestBeaconCheckpointTooOld(t *testing.T) {
+	old := clock.NewFake(time.Now().Add(-15 * 24 * time.Hour))
+	c := newBeaconChain(t, 1, old) // the anchor's slot is 15 days ago
+	_, url := beaconGateway(t, c, c.dn.Upstreams(), c.trust(""), true)
+	var body string
+	await.Within(t, 30*time.Second, "/readyz refuses the checkpoint", func() bool {
+		var code int
+		code, body = readyz(t, url)
+		return code == http.StatusServiceUnavailable && strings.Contains(body, "checkpoint too old")
+	})
+	for _, want := range []string{"configured checkpoint " + c.cp.Hex(), "days old, over checkpoint_max_age 14.0 days", "trust.checkpoint"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/readyz lacks %q: %s", want, body)
+		}
+	}
+	var n hexutil.Uint64
+	if err := dial(t, url).Call(&n, "eth_blockNumber"); err == nil || !strings.Contains(err.Error(), "checkpoint too old") {
+		t.Errorf("eth_blockNumber with a refused checkpoint: %v, %v", n, err)
+	}
 }
