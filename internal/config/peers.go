@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/braidrpc/braid/internal/ledger"
 )
 
 // Peers makes this network's gateway a peer of other braid gateways
@@ -38,6 +40,10 @@ type Peers struct {
 	Fill PeerFill `yaml:"fill"`
 	// Limits bound what peers can make this node do.
 	Limits PeerLimits `yaml:"limits"`
+	// Ledger is the peer economy (issue 16): credit per peer, price by
+	// age and rarity, serving by standing, retention audits, what to
+	// keep. Zero keys take internal/ledger's defaults.
+	Ledger ledger.Config `yaml:"ledger"`
 }
 
 // PeerStore is the history store of a network.
@@ -146,6 +152,9 @@ func (p *Peers) validate(label string) []error {
 	l := p.Limits
 	if l.Rate < 0 || l.Burst < 0 || l.StreamsPerPeer < 0 || l.Serving < 0 || l.MaxPeers < 0 || l.MemoryBytes < 0 {
 		add("limits must not be negative (0: the default)")
+	}
+	if err := p.Ledger.Validate(); err != nil {
+		add("ledger: %s", strings.TrimPrefix(err.Error(), "ledger: "))
 	}
 	return errs
 }
