@@ -58,6 +58,7 @@ func (c *Config) Validate() error {
 			}
 		}
 		errs = append(errs, n.validate(i)...)
+		errs = append(errs, n.Peers.validate(networkLabel(i, n.Name))...)
 	}
 	return errors.Join(errs...)
 }
@@ -219,7 +220,6 @@ func (n *Network) validate(i int) []error {
 		add("verify.evm.timeout must not be negative (default %s)", DefaultEVMTimeout)
 	}
 	errs = append(errs, n.Trust.validate(label, n.ChainID)...)
-	errs = append(errs, n.Peers.validate(label)...)
 	if n.Require.Availability < 0 || n.Require.Integrity < 0 {
 		add("require.availability and require.integrity must not be negative (0: no requirement)")
 	}

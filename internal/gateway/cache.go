@@ -109,13 +109,17 @@ func (n *Network) readThrough(ctx context.Context, pl *plan.Plan) (*jsonrpc.Resp
 // fetch executes a forwarded read: verified in strict mode, otherwise
 // pinned and routed.
 func (n *Network) fetch(ctx context.Context, pl *plan.Plan) (*jsonrpc.Response, error) {
+	var resp *jsonrpc.Response
+	var err error
 	switch {
 	case pl.Verify:
-		return n.verified(ctx, pl)
+		resp, err = n.verified(ctx, pl)
 	case n.verifyCfg.Strict():
-		return n.unproven(ctx, pl)
+		resp, err = n.unproven(ctx, pl)
+	default:
+		resp, err = n.forward(ctx, pl)
 	}
-	return n.forward(ctx, pl)
+	return n.withHistory(ctx, pl, resp, err)
 }
 
 // tipKey carries the tip a cached call is pinned to.

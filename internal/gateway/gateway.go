@@ -112,6 +112,7 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 		g.members = replica.NewMembers(link, replica.SyncInterval)
 	}
 	store := newStore(cfg.Cache, g.link, opts)
+	hr := &historyRegistry{}
 	g.memory = newMemorySource(store, cfg.Cache, opts.Registry)
 	g.ctx, g.cancel = context.WithCancel(context.Background())
 	for _, nc := range cfg.Networks {
@@ -227,6 +228,9 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 			n.share = n.newSync(g.link, g.members)
 			n.operators.OnStrike(n.share.Strike)
 		}
+		if err := g.addArchive(n, nc, opts, hr); err != nil {
+			return nil, err
+		}
 		g.networks = append(g.networks, n)
 		g.byName[n.Name] = n
 	}
@@ -331,6 +335,7 @@ func (g *Gateway) Start(ctx context.Context, wait time.Duration) {
 			defer context.AfterFunc(g.ctx, cancel)()
 			n.stream.Run(sctx)
 		}()
+		g.startFill(ctx, n)
 	}
 	g.awaitStart(ctx, first, wait)
 }
@@ -448,6 +453,7 @@ func (g *Gateway) Close() {
 		if g.link != nil {
 			_ = g.link.Close()
 		}
+		g.closeArchives()
 	})
 }
 

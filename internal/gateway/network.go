@@ -72,6 +72,10 @@ type Network struct {
 	// when off or without a chain configuration), on chain.
 	evm   *evm.Executor
 	chain *params.ChainConfig
+
+	// archive is the history store and peer node (nil unless
+	// peers.enabled): history_stage.go.
+	archive *archive
 }
 
 // Tip returns the network's served tip in the planner's terms.
@@ -125,6 +129,7 @@ func (n *Network) Handle(ctx context.Context, req *jsonrpc.Request) *jsonrpc.Res
 	default:
 		resp = jsonrpc.ResultResponse(req.ID, result.Result)
 		resp.Cached = result.Cached
+		resp.Source = result.Source
 	}
 	n.metrics.observe(n.Name, req.Method, outcome, n.clock.Now().Sub(start))
 	if req.IsNotification() {
