@@ -58,8 +58,9 @@ func (n *Network) noteUnproven(ctx context.Context, pl *plan.Plan) {
 // pendingNonce answers eth_getTransactionCount(addr, "pending"): the
 // operators' count of the account's transactions including those in
 // their pools (a read under the network's quorum), never below the
-// account's nonce proven at the trusted tip. Without an answer from the
-// operators the proven nonce is the answer.
+// account's nonce proven at the trusted tip nor more than pendingSlack
+// above it (pending.go). Without a believable answer from the operators
+// the proven nonce is the answer.
 func (n *Network) pendingNonce(ctx context.Context, pl *plan.Plan) (*jsonrpc.Response, error) {
 	latest := *pl
 	latest.Args = []json.RawMessage{pl.Args[0], json.RawMessage(`"latest"`)}
@@ -72,15 +73,14 @@ func (n *Network) pendingNonce(ctx context.Context, pl *plan.Plan) (*jsonrpc.Res
 		return nil, err
 	}
 	answer := proven.ToInt()
-	resp, err := n.forward(ctx, pl)
-	var pending hexutil.Big
+	pending, why := n.pendingCount(ctx, pl, answer)
 	switch {
-	case err != nil, resp.Error != nil, json.Unmarshal(resp.Result, &pending) != nil:
-		metaFrom(ctx).notePartial("no operator's pending count: the nonce proven at the trusted latest block")
-	case pending.ToInt().Cmp(answer) < 0:
+	case pending == nil:
+		metaFrom(ctx).notePartial(why + ": the nonce proven at the trusted latest block")
+	case pending.Cmp(answer) < 0:
 		metaFrom(ctx).notePartial("the operators' pending count was below the proven latest nonce: the proven nonce")
 	default:
-		answer = pending.ToInt()
+		answer = pending
 		metaFrom(ctx).notePartial("the pending nonce is the operators' count, at least the nonce proven at the trusted latest block")
 	}
 	out, _ := json.Marshal((*hexutil.Big)(new(big.Int).Set(answer)))

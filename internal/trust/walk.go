@@ -66,8 +66,14 @@ func (r *Reader) ancestorHashes(ctx context.Context, from *types.Header, numbers
 		if err != nil {
 			return nil, err
 		}
+		// Every header of the batch names its own block: the numbers
+		// between the batch's ends are answered by it too.
 		for _, h := range hs {
 			r.headers.Add(h)
+			found[h.Number.Uint64()] = h.Hash()
+			if mark {
+				r.headers.SetCanonical(h.Number.Uint64(), h.Hash())
+			}
 		}
 		cur = hs[len(hs)-1]
 	}
