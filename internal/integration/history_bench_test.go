@@ -37,7 +37,7 @@ func benchGateway(b *testing.B, dn *devnet.Devnet, peersOn bool, boot []string) 
 		b.Fatal(err)
 	}
 	gw, url := serveGateway(b, cfg, len(dn.Providers()))
-	if peersOn && len(boot) > 0 && !waitFor(30*time.Second, func() bool {
+	if peersOn && len(boot) > 0 && !await.Poll(30*time.Second, func() bool {
 		return gw.Status().Networks[0].History.Node.RoutingTable > 0
 	}) {
 		b.Fatal("the gateway did not join its bootstrap peer")
