@@ -420,15 +420,15 @@ func TestBeaconCheckpointAcrossRestart(t *testing.T) {
 		Slot uint64      `json:"slot"`
 	}
 	// One block per epoch: finality trails the head by two epochs.
-	for epoch := c.sim.CurrentSlot()/32 + 1; ; epoch++ {
+	for i, epoch := 0, c.sim.CurrentSlot()/32+1; ; i, epoch = i+1, epoch+1 {
 		waitUntil(t, "the next epoch", 30*time.Second, func() bool { return c.sim.CurrentSlot() >= epoch*32 })
 		c.mine(t, c.dn)
 		data, err := os.ReadFile(path)
 		if err == nil && json.Unmarshal(data, &saved) == nil && saved.Root != c.cp {
 			break
 		}
-		if epoch > 12 {
-			t.Fatalf("no checkpoint past the anchor saved after %d epochs (%s: %v)", epoch, path, err)
+		if i == 12 {
+			t.Fatalf("no checkpoint past the anchor saved after %d epochs (%s: %v)", i+1, path, err)
 		}
 	}
 	gw.Close()
