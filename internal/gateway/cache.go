@@ -30,6 +30,10 @@ type answers struct {
 type flight struct {
 	resp          *jsonrpc.Response
 	agreed, quota int // a quorum read that fell short (quota 0: none)
+	// proof and reasons: an answer not fully proven (strict mode; "":
+	// proven or needing no proof).
+	proof   string
+	reasons []string
 }
 
 // readThrough answers a forwarded read from the cache when it can, and
@@ -65,10 +69,12 @@ func (n *Network) readThrough(ctx context.Context, pl *plan.Plan) (*jsonrpc.Resp
 		}
 		f := &flight{resp: resp}
 		f.agreed, f.quota = meta.shortfall()
+		f.proof, f.reasons = meta.proofNotes()
 		switch {
-		case resp.Error != nil, f.quota > 0:
+		case resp.Error != nil, f.quota > 0, f.proof != "":
 			// Errors may clear; an answer fewer operators backed than the
-			// quorum asks for is served with its header, never kept.
+			// quorum asks for, or one not fully proven, is served with its
+			// header, never kept.
 		case pl.Verify && c.FollowsTip && n.head.Tip().Seq != ht.Seq:
 			// Verified reads consult the trusted tip as they go; if it
 			// moved meanwhile, the answer may be about a block the key
@@ -94,16 +100,26 @@ func (n *Network) readThrough(ctx context.Context, pl *plan.Plan) (*jsonrpc.Resp
 	if f.quota > 0 {
 		metaFrom(ctx).noteQuorum(f.agreed, f.quota)
 	}
+	if f.proof != "" {
+		metaFrom(ctx).copyProof(f.proof, f.reasons)
+	}
 	return f.resp, nil
 }
 
 // fetch executes a forwarded read: verified in strict mode, otherwise
 // pinned and routed.
 func (n *Network) fetch(ctx context.Context, pl *plan.Plan) (*jsonrpc.Response, error) {
-	if pl.Verify {
-		return n.trust.Read(ctx, pl)
+	var resp *jsonrpc.Response
+	var err error
+	switch {
+	case pl.Verify:
+		resp, err = n.verified(ctx, pl)
+	case n.verifyCfg.Strict():
+		resp, err = n.unproven(ctx, pl)
+	default:
+		resp, err = n.forward(ctx, pl)
 	}
-	return n.forward(ctx, pl)
+	return n.withHistory(ctx, pl, resp, err)
 }
 
 // tipKey carries the tip a cached call is pinned to.

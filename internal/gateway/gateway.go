@@ -112,6 +112,7 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 		g.members = replica.NewMembers(link, replica.SyncInterval)
 	}
 	store := newStore(cfg.Cache, g.link, opts)
+	hr := &historyRegistry{}
 	g.memory = newMemorySource(store, cfg.Cache, opts.Registry)
 	g.ctx, g.cancel = context.WithCancel(context.Background())
 	for _, nc := range cfg.Networks {
@@ -200,9 +201,10 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 			quorum:     nc.Quorum,
 			operators: operator.New(operator.Options{Network: nc.Name, Strikes: nc.Strikes, Upstreams: ups,
 				Clock: opts.Clock, Logger: opts.Logger, Metrics: om}),
-			disputes: g.disputes,
-			qmetrics: qm,
-			quorumOn: len(qp.Methods()) > 0,
+			disputes:  g.disputes,
+			qmetrics:  qm,
+			quorumOn:  len(qp.Methods()) > 0,
+			verifyCfg: nc.Verify,
 		}
 		var root trust.Root = tipRoot{tracker}
 		if bt != nil {
@@ -213,6 +215,11 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 			OnLie: func(op string, u *upstream.Upstream, method string, check error) {
 				n.operators.Lie(op, u, fmt.Sprintf("its answer to %s failed verification: %v", method, check))
 			}})
+		var noEVM string
+		if n.evm, n.chain, noEVM = newExecutor(nc, n); noEVM != "" {
+			n.planner.WithoutEVM(noEVM)
+			n.log.Warn("strict mode refuses eth_call, eth_estimateGas and eth_createAccessList", "reason", noEVM)
+		}
 		if store != nil {
 			n.answers = answers{store: store, prefix: nc.Name + "|", tipTTL: cfg.Cache.TipTTL,
 				finalTTL: cfg.Cache.FinalTTL, maxEntry: int(cfg.Cache.MaxEntryBytes)}
@@ -220,6 +227,9 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 		if g.link != nil {
 			n.share = n.newSync(g.link, g.members)
 			n.operators.OnStrike(n.share.Strike)
+		}
+		if err := g.addArchive(n, nc, opts, hr); err != nil {
+			return nil, err
 		}
 		g.networks = append(g.networks, n)
 		g.byName[n.Name] = n
@@ -325,6 +335,7 @@ func (g *Gateway) Start(ctx context.Context, wait time.Duration) {
 			defer context.AfterFunc(g.ctx, cancel)()
 			n.stream.Run(sctx)
 		}()
+		g.startFill(ctx, n)
 	}
 	g.awaitStart(ctx, first, wait)
 }
@@ -442,6 +453,7 @@ func (g *Gateway) Close() {
 		if g.link != nil {
 			_ = g.link.Close()
 		}
+		g.closeArchives()
 	})
 }
 

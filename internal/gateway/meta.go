@@ -2,7 +2,9 @@ package gateway
 
 import (
 	"context"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -11,6 +13,10 @@ import (
 type Meta struct {
 	mu            sync.Mutex
 	agreed, quota int
+	// proof is the weakest proof of an answer ("" for proven, "partial"
+	// or "none") and why, for the Braid-Proof header (strict mode).
+	proof   string
+	reasons []string
 }
 
 type metaKey struct{}
@@ -59,4 +65,63 @@ func (m *Meta) shortfall() (agreed, k int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.agreed, m.quota
+}
+
+// Proof levels of an answer that is not fully proven (Braid-Proof).
+const (
+	// ProofPartial: part of the answer is proven (a base fee, a nonce
+	// floor), the rest is the operators' word.
+	ProofPartial = "partial"
+	// ProofNone: the answer is the operators' word (a method strict mode
+	// serves unchecked: verify.allow_unverified, net_version, the pending
+	// pool).
+	ProofNone = "none"
+)
+
+// notePartial records an answer only partly proven, and why.
+func (m *Meta) notePartial(reason string) { m.noteProof(ProofPartial, reason) }
+
+// noteProof records an answer proven only to level, and why; a batch
+// reports its weakest member and every reason once.
+func (m *Meta) noteProof(level, reason string) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.proof != ProofNone {
+		m.proof = level
+	}
+	if !slices.Contains(m.reasons, reason) {
+		m.reasons = append(m.reasons, reason)
+	}
+}
+
+// Proof is the Braid-Proof header value: the level and the reasons
+// (`partial; reason="…"`), or "" when every answer was proven or needs
+// no proof.
+func (m *Meta) Proof() string {
+	level, reasons := m.proofNotes()
+	if level == "" {
+		return ""
+	}
+	return level + "; reason=" + strconv.Quote(strings.Join(reasons, "; "))
+}
+
+// proofNotes returns what noteProof recorded.
+func (m *Meta) proofNotes() (string, []string) {
+	if m == nil {
+		return "", nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.proof, slices.Clone(m.reasons)
+}
+
+// copyProof records in m what other recorded (a merged fetch's notes for
+// each caller).
+func (m *Meta) copyProof(level string, reasons []string) {
+	for _, r := range reasons {
+		m.noteProof(level, r)
+	}
 }

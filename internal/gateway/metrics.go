@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/braidrpc/braid/internal/cache"
+	"github.com/braidrpc/braid/internal/evm"
 	"github.com/braidrpc/braid/internal/plan"
 )
 
@@ -19,6 +20,8 @@ type Metrics struct {
 	cache    *prometheus.CounterVec
 	stores   *prometheus.CounterVec
 	behind   *prometheus.GaugeVec
+	evmTrips *prometheus.CounterVec
+	evmState *prometheus.CounterVec
 }
 
 // NewMetrics registers the request collectors on reg.
@@ -58,8 +61,16 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Namespace: "braid", Name: "replica_behind_blocks",
 			Help: "How far this replica's served tip trails the highest tip any replica published through Redis, by network (0: it leads or is level).",
 		}, []string{"network"}),
+		evmTrips: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "braid", Name: "evm_round_trips_total",
+			Help: "Upstream round trips of calls run on the local EVM (strict mode), by network, method and kind (access_list: the prefetch hint, proofs: a batch of proofs and code, code, block_hashes; misses: those made on demand after the prefetch).",
+		}, []string{"network", "method", "kind"}),
+		evmState: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "braid", Name: "evm_state_proven_total",
+			Help: "State proven for calls on the local EVM (strict mode), by network and kind (accounts, slots, code_bytes).",
+		}, []string{"network", "kind"}),
 	}
-	reg.MustRegister(m.requests, m.duration, m.errors, m.sends, m.stream, m.cache, m.stores, m.behind)
+	reg.MustRegister(m.requests, m.duration, m.errors, m.sends, m.stream, m.cache, m.stores, m.behind, m.evmTrips, m.evmState)
 	return m
 }
 
@@ -138,4 +149,22 @@ func (m *Metrics) replicaBehind(network string, blocks uint64) {
 		return
 	}
 	m.behind.WithLabelValues(network).Set(float64(blocks))
+}
+
+// evmCall counts what a call on the local EVM asked of the operators.
+func (m *Metrics) evmCall(network, method string, s evm.Stats) {
+	if m == nil {
+		return
+	}
+	for kind, v := range map[string]int{"access_list": s.AccessLists, "proofs": s.Batches, "code": s.Codes,
+		"block_hashes": s.BlockHashes, "misses": s.Misses} {
+		if v > 0 {
+			m.evmTrips.WithLabelValues(network, method, kind).Add(float64(v))
+		}
+	}
+	for kind, v := range map[string]int{"accounts": s.Accounts, "slots": s.Slots, "code_bytes": s.CodeBytes} {
+		if v > 0 {
+			m.evmState.WithLabelValues(network, kind).Add(float64(v))
+		}
+	}
 }

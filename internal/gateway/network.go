@@ -12,11 +12,13 @@ import (
 
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/params"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/braidrpc/braid/internal/block"
 	"github.com/braidrpc/braid/internal/clock"
 	"github.com/braidrpc/braid/internal/config"
+	"github.com/braidrpc/braid/internal/evm"
 	"github.com/braidrpc/braid/internal/head"
 	"github.com/braidrpc/braid/internal/jsonrpc"
 	"github.com/braidrpc/braid/internal/operator"
@@ -64,6 +66,16 @@ type Network struct {
 
 	trust  *trust.Reader
 	beacon *beaconTip // trust: beacon (beacontip.go); nil: operators decide the tip
+	// verifyCfg is the network's verify section (defaults applied).
+	verifyCfg config.Verify
+	// evm runs eth_call and its kin over proven state (strict mode; nil
+	// when off or without a chain configuration), on chain.
+	evm   *evm.Executor
+	chain *params.ChainConfig
+
+	// archive is the history store and peer node (nil unless
+	// peers.enabled): history_stage.go.
+	archive *archive
 }
 
 // Tip returns the network's served tip in the planner's terms.
@@ -117,6 +129,7 @@ func (n *Network) Handle(ctx context.Context, req *jsonrpc.Request) *jsonrpc.Res
 	default:
 		resp = jsonrpc.ResultResponse(req.ID, result.Result)
 		resp.Cached = result.Cached
+		resp.Source = result.Source
 	}
 	n.metrics.observe(n.Name, req.Method, outcome, n.clock.Now().Sub(start))
 	if req.IsNotification() {
@@ -141,6 +154,7 @@ func (n *Network) execute(ctx context.Context, req *jsonrpc.Request) (*jsonrpc.R
 	case plan.Local:
 		return n.local(pl)
 	case plan.Static:
+		n.noteUnproven(ctx, pl)
 		return n.staticAnswer(ctx, pl)
 	case plan.Write:
 		return n.write(ctx, pl)

@@ -21,6 +21,7 @@ import (
 	"github.com/ethereum/go-ethereum/rpc"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/beaconsim"
 	"github.com/braidrpc/braid/internal/clock"
 	"github.com/braidrpc/braid/internal/config"
@@ -115,11 +116,11 @@ func (c *beaconChain) mine(t *testing.T, dn *devnet.Devnet) common.Hash {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "the next slot", 30*time.Second, func() bool { return c.sim.CurrentSlot() > last.Slot })
+	await.Within(t, 30*time.Second, "the next slot", func() bool { return c.sim.CurrentSlot() > last.Slot })
 	var h common.Hash
 	if dn == c.dn {
 		h = dn.Commit()
-		waitUntil(t, "the simulator signs the block", 30*time.Second, func() bool {
+		await.Within(t, 30*time.Second, "the simulator signs the block", func() bool {
 			head, err := c.sim.Head()
 			return err == nil && head.BlockHash == h
 		})
@@ -135,7 +136,7 @@ func (c *beaconChain) mineUntilServed(t *testing.T, gw *gateway.Gateway) common.
 	t.Helper()
 	for range 10 {
 		h := c.mine(t, c.dn)
-		if waitFor(5*time.Second, func() bool { return served(gw) == h }) {
+		if await.Poll(5*time.Second, func() bool { return served(gw) == h }) {
 			return h
 		}
 	}
@@ -225,7 +226,7 @@ func TestBeaconTipFollowsTheSyncCommittee(t *testing.T) {
 	c.mineUntilServed(t, gw)
 	for i := range 5 {
 		h := c.mine(t, c.dn)
-		waitUntil(t, fmt.Sprintf("braid serves head %d", i), 30*time.Second, func() bool { return served(gw) == h })
+		await.Within(t, 30*time.Second, fmt.Sprintf("braid serves head %d", i), func() bool { return served(gw) == h })
 		var blk struct{ Hash common.Hash }
 		if err := braid.Call(&blk, "eth_getBlockByNumber", "latest", false); err != nil || blk.Hash != h {
 			t.Fatalf("latest block = %s, %v; want %s", blk.Hash, err, h)
@@ -252,9 +253,9 @@ func TestBeaconTipFollowsTheSyncCommittee(t *testing.T) {
 	c.apis[0].SetFaults(beaconsim.Faults{Forge: true})
 	for i := range 3 {
 		h := c.mine(t, c.dn)
-		waitUntil(t, fmt.Sprintf("braid serves head %d with b1 forging", i), 30*time.Second, func() bool { return served(gw) == h })
+		await.Within(t, 30*time.Second, fmt.Sprintf("braid serves head %d with b1 forging", i), func() bool { return served(gw) == h })
 	}
-	waitUntil(t, "b1 quarantined", 30*time.Second, func() bool {
+	await.Within(t, 30*time.Second, "b1 quarantined", func() bool {
 		st := beaconStatus(t, url)
 		return len(st.Endpoints) == 2 && st.Endpoints[0].Quarantined && !st.Endpoints[1].Quarantined
 	})
@@ -264,7 +265,7 @@ func TestBeaconTipFollowsTheSyncCommittee(t *testing.T) {
 	}
 	before := served(gw)
 	refused := c.mine(t, c.dn)
-	waitUntil(t, "too few signers noted", 30*time.Second, func() bool {
+	await.Within(t, 30*time.Second, "too few signers noted", func() bool {
 		return strings.Contains(beaconStatus(t, url).Endpoints[1].LastError, "300 signers")
 	})
 	if got := served(gw); got == refused || got != before {
@@ -272,7 +273,7 @@ func TestBeaconTipFollowsTheSyncCommittee(t *testing.T) {
 	}
 	c.apis[1].SetFaults(beaconsim.Faults{})
 	h := c.mine(t, c.dn)
-	waitUntil(t, "braid serves the next fully signed head", 30*time.Second, func() bool { return served(gw) == h })
+	await.Within(t, 30*time.Second, "braid serves the next fully signed head", func() bool { return served(gw) == h })
 }
 
 // TestBeaconStaleHeadNotReady: when no beacon API brings a new head, the
@@ -289,7 +290,7 @@ func TestBeaconStaleHeadNotReady(t *testing.T) {
 		c.dn.Commit() // operators move on; the committee's head does not reach braid
 	}
 	var body string
-	waitUntil(t, "/readyz fails", 30*time.Second, func() bool {
+	await.Within(t, 30*time.Second, "/readyz fails", func() bool {
 		var code int
 		code, body = readyz(t, url)
 		return code == http.StatusServiceUnavailable
@@ -311,7 +312,7 @@ func TestBeaconStaleHeadNotReady(t *testing.T) {
 	c.apis[0].SetFaults(beaconsim.Faults{})
 	c.apis[1].SetFaults(beaconsim.Faults{})
 	h = c.mine(t, c.dn)
-	waitUntil(t, "ready again on a fresh head", 30*time.Second, func() bool {
+	await.Within(t, 30*time.Second, "ready again on a fresh head", func() bool {
 		code, _ := readyz(t, url)
 		return served(gw) == h && code == http.StatusOK
 	})
@@ -364,7 +365,7 @@ func TestBeaconEveryProviderOnAFork(t *testing.T) {
 		}
 		c.mine(t, c.dn)
 	}
-	waitUntil(t, "/readyz says why", 30*time.Second, func() bool {
+	await.Within(t, 30*time.Second, "/readyz says why", func() bool {
 		code, body := readyz(t, url)
 		return code == http.StatusServiceUnavailable && strings.Contains(body, "no provider gave its header")
 	})
@@ -421,7 +422,7 @@ func TestBeaconCheckpointAcrossRestart(t *testing.T) {
 	}
 	// One block per epoch: finality trails the head by two epochs.
 	for i, epoch := 0, c.sim.CurrentSlot()/32+1; ; i, epoch = i+1, epoch+1 {
-		waitUntil(t, "the next epoch", 30*time.Second, func() bool { return c.sim.CurrentSlot() >= epoch*32 })
+		await.Within(t, 30*time.Second, "the next epoch", func() bool { return c.sim.CurrentSlot() >= epoch*32 })
 		c.mine(t, c.dn)
 		data, err := os.ReadFile(path)
 		if err == nil && json.Unmarshal(data, &saved) == nil && saved.Root != c.cp {
@@ -455,7 +456,7 @@ func TestBeaconCheckpointTooOld(t *testing.T) {
 	c := newBeaconChain(t, 1, old) // the anchor's slot is 15 days ago
 	_, url := beaconGateway(t, c, c.dn.Upstreams(), c.trust(""), true)
 	var body string
-	waitUntil(t, "/readyz refuses the checkpoint", 30*time.Second, func() bool {
+	await.Within(t, 30*time.Second, "/readyz refuses the checkpoint", func() bool {
 		var code int
 		code, body = readyz(t, url)
 		return code == http.StatusServiceUnavailable && strings.Contains(body, "checkpoint too old")

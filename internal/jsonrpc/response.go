@@ -20,6 +20,10 @@ type Response struct {
 	// Cached: the answer came from braid's cache (the Braid-Cache
 	// header). Not part of the wire form.
 	Cached bool
+	// Source is where a history answer came from when not the providers:
+	// "store" or "peer" (the Braid-Source header). Not part of the wire
+	// form.
+	Source string
 }
 
 // ErrorResponse builds an error answer for id.

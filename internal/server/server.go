@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -247,15 +248,20 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request, n *gateway.Net
 	var refused *jsonrpc.Error
 	handle := s.guard(caller, n.Name, n.Handle, func(e *jsonrpc.Error) { refused = e })
 	var meta *gateway.Meta
-	if n.QuorumOn() {
+	if n.QuorumOn() || n.Strict() {
 		ctx, meta = gateway.WithMeta(ctx)
 	}
-	// flag sets Braid-Quorum before the body is written: an answer backed
-	// by fewer operators than the quorum asks for says so ("1/2").
+	// flag sets Braid-Quorum and Braid-Proof before the body is written:
+	// an answer backed by fewer operators than the quorum asks for says
+	// so ("1/2"), and in strict mode one not fully proven says how much
+	// is ("partial; reason=…").
 	flag := func() {
 		if meta != nil {
 			if q := meta.Quorum(); q != "" {
 				w.Header().Set("Braid-Quorum", q)
+			}
+			if p := meta.Proof(); p != "" {
+				w.Header().Set("Braid-Proof", p)
 			}
 		}
 	}
@@ -275,12 +281,14 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request, n *gateway.Net
 		}
 		flag()
 		cacheHeader(w, resp)
+		sourceHeader(w, resp)
 		writeAnswer(w, resp)
 		return
 	}
 	answers := s.runBatch(ctx, msg.Members, s.guard(caller, n.Name, n.Handle, nil))
 	flag()
 	cacheHeader(w, answers...)
+	sourceHeader(w, answers...)
 	if len(answers) == 0 { // only notifications: nothing is returned
 		w.WriteHeader(http.StatusNoContent)
 		return
@@ -309,8 +317,39 @@ func cacheHeader(w http.ResponseWriter, answers ...*jsonrpc.Response) {
 // slice, which copies it.)
 var (
 	cacheValues     = map[string][]string{"hit": {"hit"}, "miss": {"miss"}}
+	sourceValues    = map[string][]string{"": {"provider"}, "provider": {"provider"}, "store": {"store"}, "peer": {"peer"}}
 	jsonContentType = []string{"application/json"}
 )
+
+// sourceHeader says where the answers came from: "Braid-Source: store" or
+// "peer" for history braid answered itself (every provider had pruned it),
+// "provider" otherwise; a batch lists each source its answers came from
+// ("provider, store").
+func sourceHeader(w http.ResponseWriter, answers ...*jsonrpc.Response) {
+	var seen [3]bool
+	for _, a := range answers {
+		switch a.Source {
+		case "store":
+			seen[1] = true
+		case "peer":
+			seen[2] = true
+		default:
+			seen[0] = true
+		}
+	}
+	var parts []string
+	for i, name := range []string{"provider", "store", "peer"} {
+		if seen[i] {
+			parts = append(parts, name)
+		}
+	}
+	if len(parts) <= 1 {
+		// The common case costs no allocation (see cacheValues).
+		w.Header()["Braid-Source"] = sourceValues[strings.Join(parts, "")]
+		return
+	}
+	w.Header().Set("Braid-Source", strings.Join(parts, ", "))
+}
 
 // readBody reads the whole body (braid never streams a client body to an
 // upstream) within limit into buf, a pooled buffer: jsonrpc.Decode copies
