@@ -34,7 +34,7 @@ func writeLedgers(cfg *config.Config, w io.Writer) error {
 			fmt.Fprintln(w, "  no ledger yet: the gateway has not run with peers enabled")
 			continue
 		}
-		led, err := ledger.Open(dir, ledger.Options{Config: n.Peers.Ledger, Logger: slog.New(slog.DiscardHandler)})
+		led, err := ledger.Open(dir, ledger.Options{Config: ledger.Config(n.Peers.Ledger), Logger: slog.New(slog.DiscardHandler)})
 		if err != nil {
 			fmt.Fprintf(w, "  cannot read it (%v): a running gateway holds it; see GET /status/peers?network=%s\n", err, n.Name)
 			continue

@@ -25,7 +25,7 @@ func LedgerDir(storePath string) string {
 // metrics go to the gateway's registry for the first network only (one
 // registry takes one ledger, as one peer node).
 func openLedger(pc config.Peers, opts Options, hr *historyRegistry, head func() (uint64, bool), a *archive) (*ledger.Ledger, error) {
-	lo := ledger.Options{Config: pc.Ledger, Head: head, Clock: opts.Clock, Logger: a.log.With("component", "ledger")}
+	lo := ledger.Options{Config: ledger.Config(pc.Ledger), Head: head, Clock: opts.Clock, Logger: a.log.With("component", "ledger")}
 	if opts.Registry != nil && !hr.ledger {
 		lo.Registerer = opts.Registry
 		hr.ledger = true
