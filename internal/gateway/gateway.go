@@ -134,7 +134,7 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 			}))
 		}
 		n := &Network{}
-		feed := stream.New(n.execute, n.pools, stream.Options{Filters: cfg.Filters, Context: g.ctx,
+		feed := stream.New(n.call, n.pools, stream.Options{Filters: cfg.Filters, Context: g.ctx,
 			Clock: opts.Clock, Logger: opts.Logger.With("network", nc.Name), Delay: gm.streamDelay(nc.Name)})
 		tracker := head.New(nc.Name, ups, head.Options{
 			PollInterval: nc.Head.PollInterval,
@@ -191,7 +191,6 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 				Clock: opts.Clock, Logger: opts.Logger, Metrics: om}),
 			disputes: g.disputes,
 			qmetrics: qm,
-			quorumOn: len(qp.Methods()) > 0,
 		}
 		n.trust = trust.New(trust.Options{Network: nc.Name, Verify: nc.Verify, Timeout: cfg.Limits.RequestTimeout,
 			Fetch: n.router, Root: tipRoot{tracker}, Clock: opts.Clock, Logger: opts.Logger, Metrics: tm,

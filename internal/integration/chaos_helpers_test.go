@@ -17,10 +17,10 @@ import (
 	"github.com/ethereum/go-ethereum/rpc"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/braidrpc/braid/internal/block"
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/devnet"
 	"github.com/braidrpc/braid/internal/gateway"
-	"github.com/braidrpc/braid/internal/plan"
 )
 
 // Chaos settings: a devnet producing blocks on its own, and braid tuned so
@@ -159,7 +159,7 @@ func newLiveStackWith(t testing.TB, opts liveOptions) *liveStack {
 }
 
 // tip is braid's served tip.
-func (s *liveStack) tip() plan.Tip { return s.gw.Networks()[0].Tip() }
+func (s *liveStack) tip() block.Tip { return s.gw.Networks()[0].Tip() }
 
 // waitFor polls cond every 50 ms until it holds or d has passed.
 func waitFor(d time.Duration, cond func() bool) bool {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -204,38 +205,27 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request, n *gateway.Net
 			m.Req.Client = client
 		}
 	}
+	var rep report
+	call := func(ctx context.Context, req *jsonrpc.Request) *jsonrpc.Response {
+		return rep.note(n.Execute(ctx, req))
+	}
 	ctx := r.Context()
-	var meta *gateway.Meta
-	if n.QuorumOn() {
-		ctx, meta = gateway.WithMeta(ctx)
-	}
-	// flag sets Braid-Quorum before the body is written: an answer backed
-	// by fewer operators than the quorum asks for says so ("1/2").
-	flag := func() {
-		if meta != nil {
-			if q := meta.Quorum(); q != "" {
-				w.Header().Set("Braid-Quorum", q)
-			}
-		}
-	}
 	if !msg.Batch {
 		m := msg.Members[0]
 		resp := m.Err
 		if m.Req != nil {
-			resp = n.Handle(ctx, m.Req)
+			resp = call(ctx, m.Req)
 		}
 		if resp == nil { // a notification
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
-		flag()
-		cacheHeader(w, resp)
+		rep.headers(w, resp)
 		writeAnswer(w, resp)
 		return
 	}
-	answers := s.runBatch(ctx, msg.Members, n.Handle)
-	flag()
-	cacheHeader(w, answers...)
+	answers := s.runBatch(ctx, msg.Members, call)
+	rep.headers(w, answers...)
 	if len(answers) == 0 { // only notifications: nothing is returned
 		w.WriteHeader(http.StatusNoContent)
 		return
@@ -243,12 +233,46 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request, n *gateway.Net
 	writeBatch(w, answers)
 }
 
-// cacheHeader says whether braid's cache answered: "Braid-Cache: hit"
-// when every answer came from it, "miss" otherwise.
-func cacheHeader(w http.ResponseWriter, answers ...*jsonrpc.Response) {
+// report gathers what the answers of one request (a batch's members)
+// say beyond JSON-RPC, for its response headers.
+type report struct {
+	mu            sync.Mutex
+	cached        map[*jsonrpc.Response]bool // answers braid's cache gave
+	agreed, quota int                        // the weakest quorum shortfall (quota 0: none)
+}
+
+// note records one call's result and returns its response.
+func (r *report) note(res gateway.Result) *jsonrpc.Response {
+	if !res.Cached && res.K == 0 {
+		return res.Response
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if res.Cached && res.Response != nil {
+		if r.cached == nil {
+			r.cached = make(map[*jsonrpc.Response]bool)
+		}
+		r.cached[res.Response] = true
+	}
+	// A batch reports its weakest member.
+	if res.K > 0 && (r.quota == 0 || res.Agreed*r.quota < r.agreed*res.K) {
+		r.agreed, r.quota = res.Agreed, res.K
+	}
+	return res.Response
+}
+
+// headers sets Braid-Quorum, "agreed/k" (e.g. "1/2"), when an answer was
+// backed by fewer operators than the quorum asks for, and Braid-Cache:
+// "hit" when braid's cache gave every answer, "miss" otherwise.
+func (r *report) headers(w http.ResponseWriter, answers ...*jsonrpc.Response) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.quota > 0 {
+		w.Header().Set("Braid-Quorum", strconv.Itoa(r.agreed)+"/"+strconv.Itoa(r.quota))
+	}
 	v := "hit"
 	for _, a := range answers {
-		if !a.Cached {
+		if !r.cached[a] {
 			v = "miss"
 			break
 		}
