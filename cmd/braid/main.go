@@ -7,19 +7,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
 )
 
-// gcPercent is braid's default GOGC. A gateway keeps a small live heap and
-// allocates per request, so Go's default (100) collects very often; 400
-// spends a little memory to take most GC work off the request path. An
-// explicit GOGC in the environment wins.
-const gcPercent = 400
-
 func main() {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(gcPercent)
-	}
+	setGCPercent() // and, once the config is read, setMemoryLimit (memory.go)
 	os.Exit(runMain(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -37,6 +28,8 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 		err = runDemo(args, stdout, stderr)
 	case "check":
 		return runCheck(args, stdout, stderr)
+	case "sim":
+		err = runSim(args, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "braid", version())
 	case "help", "-h", "--help":

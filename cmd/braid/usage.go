@@ -13,6 +13,7 @@ Usage:
   braid serve   --config FILE   serve the networks in FILE
   braid check   --config FILE   report how centralized each network's access is
   braid demo    [flags]         run a dev chain, providers and the gateway in one process
+  braid sim     [flags]         simulate the peer economy (incentive regimes compared)
   braid version                 print the version
 
 Run "braid COMMAND -h" for a command's flags.

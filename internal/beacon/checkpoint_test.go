@@ -13,6 +13,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/beacon"
 )
 
@@ -60,7 +61,7 @@ func TestCheckpointPersistsAcrossRestart(t *testing.T) {
 	if want == anchor {
 		t.Fatal("the simulated chain did not finalize past its anchor")
 	}
-	waitFor(t, "the finalized checkpoint on disk", func() bool {
+	await.Until(t, "the finalized checkpoint on disk", func() bool {
 		s, ok := readSaved(t, dir)
 		return ok && s.Root == want
 	})
@@ -97,7 +98,7 @@ func TestCheckpointPersistsAcrossRestart(t *testing.T) {
 			if err := c2.Start(); err != nil {
 				t.Fatal(err)
 			}
-			waitFor(t, "the bootstrap", func() bool { return c2.Status().Checkpoint.Bootstrapped })
+			await.Until(t, "the bootstrap", func() bool { return c2.Status().Checkpoint.Bootstrapped })
 			h.nextSlot()
 			h.waitHead(c2, h.feed())
 		})
@@ -120,7 +121,7 @@ func TestTooOldCheckpointRefused(t *testing.T) {
 	h := newHarness(t, options{})
 	h.clk.Advance(15 * 24 * time.Hour)
 	c := h.start(h.config())
-	waitFor(t, "the refusal", func() bool { return errors.Is(c.Ready(), beacon.ErrCheckpointTooOld) })
+	await.Until(t, "the refusal", func() bool { return errors.Is(c.Ready(), beacon.ErrCheckpointTooOld) })
 	err := c.Ready()
 	for _, want := range []string{"configured checkpoint", "15.0 days old", "checkpoint_max_age 14.0 days", "trust.checkpoint"} {
 		if !strings.Contains(err.Error(), want) {

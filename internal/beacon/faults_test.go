@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/beacon"
 	"github.com/braidrpc/braid/internal/beaconsim"
 )
@@ -46,7 +47,7 @@ func TestRefusesForgedSignature(t *testing.T) {
 	c := h.start(h.config())
 	h.nextSlot()
 	h.feed()
-	waitFor(t, "the forger's quarantine", func() bool { return endpoint(t, c, 0).Quarantined })
+	await.Until(t, "the forger's quarantine", func() bool { return endpoint(t, c, 0).Quarantined })
 	if _, err := c.Head(); !errors.Is(err, beacon.ErrNotReady) {
 		t.Fatalf("a forged head was served (err %v)", err)
 	}
@@ -70,7 +71,7 @@ func TestSupermajorityThreshold(t *testing.T) {
 	c := h.start(h.config())
 	h.nextSlot()
 	h.feed()
-	waitFor(t, "the low-signer refusal", func() bool { return h.updates("optimistic", "low_signers") > 0 })
+	await.Until(t, "the low-signer refusal", func() bool { return h.updates("optimistic", "low_signers") > 0 })
 	if head, err := c.Head(); err == nil || head.Slot != 0 {
 		t.Fatalf("head with 341 signers: %+v, err %v", head, err)
 	}
@@ -95,7 +96,7 @@ func TestForgingEndpointDroppedHonestContinues(t *testing.T) {
 		h.nextSlot()
 		h.waitHead(c, h.feed())
 	}
-	waitFor(t, "the forger's quarantine", func() bool { return endpoint(t, c, 1).Quarantined })
+	await.Until(t, "the forger's quarantine", func() bool { return endpoint(t, c, 1).Quarantined })
 	if st := endpoint(t, c, 0); !st.Up || st.Quarantined {
 		t.Fatalf("honest endpoint %+v", st)
 	}
@@ -116,7 +117,7 @@ func TestOneEndpointDownOtherServes(t *testing.T) {
 		h.nextSlot()
 		h.waitHead(c, h.feed())
 	}
-	waitFor(t, "the down endpoint's error", func() bool { return strings.Contains(endpoint(t, c, 0).LastError, "HTTP 503") })
+	await.Until(t, "the down endpoint's error", func() bool { return strings.Contains(endpoint(t, c, 0).LastError, "HTTP 503") })
 	if st := endpoint(t, c, 0); st.Up || st.Quarantined {
 		t.Fatalf("down endpoint %+v", st)
 	}
@@ -125,7 +126,7 @@ func TestOneEndpointDownOtherServes(t *testing.T) {
 	}
 	// Both down: not ready, and saying so.
 	h.apis[1].SetFaults(beaconsim.Faults{Down: true})
-	waitFor(t, "no reachable endpoint", func() bool { return errors.Is(c.Ready(), beacon.ErrNoEndpoint) })
+	await.Until(t, "no reachable endpoint", func() bool { return errors.Is(c.Ready(), beacon.ErrNoEndpoint) })
 	// The first comes back: the client follows again (reconnect back-off
 	// runs on the injected clock).
 	h.apis[0].SetFaults(beaconsim.Faults{})

@@ -14,6 +14,7 @@ import (
 	ctypes "github.com/ethereum/go-ethereum/core/types"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/beacon"
 	"github.com/braidrpc/braid/internal/beaconsim"
 	"github.com/braidrpc/braid/internal/clock"
@@ -127,37 +128,13 @@ func (h *harness) feed() beaconsim.Head {
 // nextSlot moves the clock to the next slot.
 func (h *harness) nextSlot() { h.clk.Advance(h.sim.SlotDuration()) }
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
-// progress waits for cond like waitFor, but nudges the injected clock one
-// second forward every 50 ms of real time: goroutines that wait on the
-// clock (stream reconnects, quarantines) then run whenever they reached
-// their waits, with no ordering assumed between them and the test.
+// progress waits for cond like await.Until, but moves the injected clock
+// a second forward between polls: goroutines that wait on the clock
+// (stream reconnects, quarantines) then run whenever they reached their
+// waits, with no ordering assumed between them and the test.
 func (h *harness) progress(what string, cond func() bool) {
 	h.t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	nudge := time.Now().Add(50 * time.Millisecond)
-	for !cond() {
-		now := time.Now()
-		if now.After(deadline) {
-			h.t.Fatalf("timed out waiting for %s", what)
-		}
-		if now.After(nudge) {
-			h.clk.Advance(time.Second)
-			nudge = now.Add(50 * time.Millisecond)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	await.Advancing(h.t, h.clk, time.Second, what, cond)
 }
 
 // serves reports whether the client's fresh head is the fed block.
@@ -172,7 +149,7 @@ func serves(c *beacon.Client, fed beaconsim.Head) func() bool {
 func (h *harness) waitHead(c *beacon.Client, want beaconsim.Head) beacon.Head {
 	h.t.Helper()
 	var got beacon.Head
-	waitFor(h.t, "head at slot "+itoa(want.Slot), func() bool {
+	await.Until(h.t, "head at slot "+itoa(want.Slot), func() bool {
 		var err error
 		got, err = c.Head()
 		return err == nil && got.BlockHash == want.BlockHash

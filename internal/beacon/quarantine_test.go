@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/beaconsim"
 )
 
@@ -16,7 +17,7 @@ func TestQuarantineEndsAndRepeats(t *testing.T) {
 	c := h.start(h.config())
 	h.nextSlot()
 	h.waitHead(c, h.feed())
-	waitFor(t, "the first quarantine", func() bool { return endpoint(t, c, 1).Quarantined })
+	await.Until(t, "the first quarantine", func() bool { return endpoint(t, c, 1).Quarantined })
 	first := endpoint(t, c, 1).QuarantinedUntil.Sub(h.clk.Now())
 	if first <= 0 || first > time.Minute {
 		t.Fatalf("first quarantine lasts %v", first)
@@ -24,7 +25,7 @@ func TestQuarantineEndsAndRepeats(t *testing.T) {
 	// Heads keep coming from the honest endpoint while the clock passes the
 	// quarantine; the forger is back and forges again.
 	var second time.Duration
-	waitFor(t, "the second, longer quarantine", func() bool {
+	await.Until(t, "the second, longer quarantine", func() bool {
 		h.nextSlot()
 		h.waitHead(c, h.feed())
 		st := endpoint(t, c, 1)

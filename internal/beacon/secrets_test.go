@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/common/expfmt"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/beacon"
 )
 
@@ -76,7 +77,7 @@ func TestSecretsStayWithTheirEndpoint(t *testing.T) {
 		h.nextSlot()
 		h.waitHead(c, h.feed())
 	}
-	waitFor(t, "the dead endpoint's error", func() bool { return c.Status().Endpoints[2].LastError != "" })
+	await.Until(t, "the dead endpoint's error", func() bool { return c.Status().Endpoints[2].LastError != "" })
 	if recs[0].saw("TOKENSECRET-B") || recs[1].saw("HEADERSECRET-A") {
 		t.Fatal("one endpoint's header reached another")
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/beacon"
 	"github.com/braidrpc/braid/internal/beaconsim"
 	"github.com/braidrpc/braid/internal/clock"
@@ -59,8 +60,8 @@ func TestOldHeadRefusedOnArrival(t *testing.T) {
 	h.feed()
 	h.clk.Advance(2 * beacon.DefaultMaxHeadAge) // the chain stalls before the client starts
 	c := h.start(h.config())
-	waitFor(t, "the bootstrap", func() bool { return c.Status().Checkpoint.Bootstrapped })
-	waitFor(t, "the stale refusal", func() bool { return h.updates("optimistic", "stale") > 0 })
+	await.Until(t, "the bootstrap", func() bool { return c.Status().Checkpoint.Bootstrapped })
+	await.Until(t, "the stale refusal", func() bool { return h.updates("optimistic", "stale") > 0 })
 	if _, err := c.Head(); !errors.Is(err, beacon.ErrNoHead) {
 		t.Fatalf("a stale head was accepted: %v", err)
 	}
@@ -79,7 +80,7 @@ func TestFutureHeadRefused(t *testing.T) {
 	c := h.start(cfg)
 	h.nextSlot()
 	h.feed()
-	waitFor(t, "the future refusal", func() bool { return h.updates("optimistic", "future") > 0 })
+	await.Until(t, "the future refusal", func() bool { return h.updates("optimistic", "future") > 0 })
 	if _, err := c.Head(); err == nil {
 		t.Fatal("a future head was accepted")
 	}

@@ -24,6 +24,15 @@ func NewTiered(local, shared Store, fill time.Duration) *Tiered {
 	return &Tiered{local: local, shared: shared, fill: fill}
 }
 
+// Stats returns the local store's counters (zero unless it is a
+// *Memory): what this process holds.
+func (t *Tiered) Stats() MemoryStats {
+	if m, ok := t.local.(*Memory); ok {
+		return m.Stats()
+	}
+	return MemoryStats{}
+}
+
 // Get returns the local value, else the shared one.
 func (t *Tiered) Get(ctx context.Context, key string) ([]byte, bool) {
 	if v, ok := t.local.Get(ctx, key); ok {

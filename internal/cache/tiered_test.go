@@ -58,3 +58,14 @@ func TestTiered(t *testing.T) {
 		t.Fatal("sharing did not resume")
 	}
 }
+
+// TestTieredStats: a tiered store counts what this process holds, its
+// memory tier.
+func TestTieredStats(t *testing.T) {
+	mem := NewMemory(MemoryOptions{MaxBytes: 1 << 20})
+	tiered := NewTiered(mem, NewMemory(MemoryOptions{MaxBytes: 1 << 20}), time.Minute)
+	tiered.Set(context.Background(), "k", []byte("answer"), 0)
+	if got, want := tiered.Stats(), mem.Stats(); got.Entries != 1 || got != want {
+		t.Fatalf("tiered stats %+v, memory tier's %+v", got, want)
+	}
+}

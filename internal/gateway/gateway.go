@@ -57,6 +57,7 @@ type Gateway struct {
 
 	networks []*Network
 	disputes *quorum.Log
+	memory   memorySource // the answer cache's size, for Status
 	byName   map[string]*Network
 	log      *slog.Logger
 	clock    clock.Clock
@@ -111,6 +112,7 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 		g.members = replica.NewMembers(link, replica.SyncInterval)
 	}
 	store := newStore(cfg.Cache, g.link, opts)
+	g.memory = newMemorySource(store, cfg.Cache, opts.Registry)
 	g.ctx, g.cancel = context.WithCancel(context.Background())
 	for _, nc := range cfg.Networks {
 		qp, err := plan.NewQuorumPolicy(nc.Quorum)

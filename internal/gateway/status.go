@@ -22,6 +22,8 @@ type Status struct {
 	// (absent without redis.url).
 	Replica  *ReplicaStatus  `json:"replica,omitempty"`
 	Networks []NetworkStatus `json:"networks"`
+	// Memory is the process's heap beside the answer cache's bytes.
+	Memory MemoryStatus `json:"memory"`
 }
 
 // NetworkStatus is one network in Status.
@@ -131,7 +133,7 @@ type BudgetState struct {
 
 // Status returns the current status of every network.
 func (g *Gateway) Status() Status {
-	var st Status
+	st := Status{Memory: g.memory.status()}
 	if g.link != nil {
 		st.Replica = &ReplicaStatus{ID: g.link.ID(), Redis: "down", Replicas: g.members.Count()}
 		if g.link.Up() {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 
+	"github.com/braidrpc/braid/internal/jsonrpc"
 	"github.com/braidrpc/braid/internal/plan"
 	"github.com/braidrpc/braid/internal/route"
 	"github.com/braidrpc/braid/internal/stream"
@@ -16,6 +17,18 @@ import (
 // called).
 func (n *Network) Subscribe(params json.RawMessage, deliver func(result json.RawMessage)) (unsubscribe func(), err error) {
 	return n.stream.Subscribe(params, deliver)
+}
+
+// Admit runs req through the network's planner, as every call the
+// network executes is: allow and deny lists, node-private methods, strict
+// mode and params. The server asks it for the calls it answers itself
+// (eth_subscribe and eth_unsubscribe over WebSocket), so no policy
+// depends on the transport. The error is what the client gets.
+func (n *Network) Admit(req *jsonrpc.Request) error {
+	if _, err := n.planner.Plan(req); err != nil {
+		return err
+	}
+	return nil
 }
 
 // pools are the network's upstreams as the pending feed follows them.

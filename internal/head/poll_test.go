@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/clock"
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/upstream"
@@ -172,14 +173,14 @@ func TestPollerLoopFollowsTheClock(t *testing.T) {
 	tr, _, node := newPolled(t, nil, Options{Clock: fake, PollInterval: 3 * time.Second})
 	tr.Start(context.Background())
 	for i := 1; i <= 3; i++ {
-		waitFor(t, "the poller to wait for its interval", func() bool { return len(node.log()) == i && fake.Waiters() == 1 })
+		await.Until(t, "the poller to wait for its interval", func() bool { return len(node.log()) == i && fake.Waiters() == 1 })
 		fake.Advance(2 * time.Second) // not yet due
 		if got := len(node.log()); got != i {
 			t.Fatalf("polled %d times before the interval, want %d", got, i)
 		}
 		fake.Advance(time.Second)
 	}
-	waitFor(t, "the fourth poll", func() bool { return len(node.log()) == 4 })
+	await.Until(t, "the fourth poll", func() bool { return len(node.log()) == 4 })
 	tr.Close()
 }
 
@@ -218,7 +219,7 @@ func TestPollNowPollsAtOnce(t *testing.T) {
 	tr := New("test", []*upstream.Upstream{u}, Options{Clock: fake, PollInterval: time.Hour})
 	t.Cleanup(tr.Close)
 	tr.Start(context.Background())
-	waitFor(t, "the poller to wait, its upstream not usable yet", func() bool { return fake.Waiters() == 1 })
+	await.Until(t, "the poller to wait, its upstream not usable yet", func() bool { return fake.Waiters() == 1 })
 	if got := node.log(); len(got) != 0 {
 		t.Fatalf("polled an unverified upstream: %v", got)
 	}
@@ -226,7 +227,7 @@ func TestPollNowPollsAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	tr.PollNow(u)
-	waitFor(t, "the served tip, with the clock standing still", func() bool { return tr.Tip().Known })
+	await.Until(t, "the served tip, with the clock standing still", func() bool { return tr.Tip().Known })
 	if got := node.log(); len(got) != 1 {
 		t.Fatalf("requests %v, want one poll", got)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/clock"
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/upstream"
@@ -235,7 +236,7 @@ func TestPollersCheckForStalls(t *testing.T) {
 	tr.Start(context.Background())
 	round := func() {
 		t.Helper()
-		waitFor(t, "both pollers to finish their round", func() bool { return fake.Waiters() == 2 })
+		await.Until(t, "both pollers to finish their round", func() bool { return fake.Waiters() == 2 })
 	}
 	round()
 	if tip := tr.Tip(); tip.Latest != blk(5, 0) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/block"
 	"github.com/braidrpc/braid/internal/clock"
 	"github.com/braidrpc/braid/internal/config"
@@ -126,7 +127,7 @@ func TestWebSocketFollower(t *testing.T) {
 
 	waitLatest := func(want block.Block) {
 		t.Helper()
-		waitFor(t, fmt.Sprintf("latest %d", want.Number), func() bool {
+		await.Until(t, fmt.Sprintf("latest %d", want.Number), func() bool {
 			h, _ := tr.Heads(u)
 			return h.Latest == want
 		})
@@ -143,7 +144,7 @@ func TestWebSocketFollower(t *testing.T) {
 
 	// The server closes: reconnect after 500ms and subscribe again.
 	close(sub.close)
-	waitFor(t, "the reconnect backoff", func() bool { return fake.Waiters() == 2 })
+	await.Until(t, "the reconnect backoff", func() bool { return fake.Waiters() == 2 })
 	fake.Advance(499 * time.Millisecond)
 	if n := node.attemptCount(); n != 1 {
 		t.Fatalf("reconnected before the backoff: %d attempts", n)
@@ -164,7 +165,7 @@ func TestWebSocketFollower(t *testing.T) {
 	close(sub2.close)
 	for i, backoff := range []time.Duration{500 * time.Millisecond, 500 * time.Millisecond, time.Second, 2 * time.Second} {
 		attempts := 2 + i
-		waitFor(t, "a backoff wait", func() bool { return node.attemptCount() == attempts && fake.Waiters() == 2 })
+		await.Until(t, "a backoff wait", func() bool { return node.attemptCount() == attempts && fake.Waiters() == 2 })
 		fake.Advance(backoff - time.Millisecond)
 		if n := node.attemptCount(); n != attempts {
 			t.Fatalf("attempt %d before its %v backoff", n, backoff)

@@ -12,6 +12,7 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/rlp"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/verify"
 )
 
@@ -91,18 +92,6 @@ func synthChain(t testing.TB, n int, preMergeUntil uint64) []*synthBlock {
 	return blocks
 }
 
-// waitFor polls cond until it holds, failing t after a bounded wait.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 // runFiller runs f in the background; stop cancels it and returns Run's
 // error.
 func runFiller(t testing.TB, f *Filler) (stop func() error, done <-chan error) {
@@ -134,7 +123,7 @@ func TestFillerStaysWithinItsBudget(t *testing.T) {
 			t.Fatalf("not filled after %d steps: %+v", steps, f.Progress())
 		}
 		// The filler has spent what it may and waits on the clock.
-		waitFor(t, "the filler to wait on the clock", func() bool { return fake.Waiters() > 0 })
+		await.Until(t, "the filler to wait on the clock", func() bool { return fake.Waiters() > 0 })
 		elapsed := fake.Now().Sub(start).Seconds()
 		if got, allowed := src.bytes(), int64(burst+rate*elapsed)+src.maxSent; got > allowed {
 			t.Fatalf("%d bytes fetched after %.1fs, the budget allows %d", got, elapsed, allowed)
@@ -170,7 +159,7 @@ func TestFillerResumesAfterRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	stop, _ := runFiller(t, f)
-	waitFor(t, "half the range filled", func() bool { return f.Progress().Next >= 15 })
+	await.Until(t, "half the range filled", func() bool { return f.Progress().Next >= 15 })
 	if err := stop(); !errors.Is(err, context.Canceled) {
 		t.Fatal(err)
 	}
@@ -195,7 +184,7 @@ func TestFillerResumesAfterRestart(t *testing.T) {
 		t.Fatalf("resumed at %d, stopped at %d", f2.Progress().Next, stopped)
 	}
 	stop2, _ := runFiller(t, f2)
-	waitFor(t, "the range filled", func() bool { return f2.Progress().Next == uint64(len(blocks)) })
+	await.Until(t, "the range filled", func() bool { return f2.Progress().Next == uint64(len(blocks)) })
 	if err := stop2(); !errors.Is(err, context.Canceled) {
 		t.Fatal(err)
 	}
@@ -238,13 +227,13 @@ func TestFillerRejectsLiesAndAsksAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	stop, _ := runFiller(t, f)
-	waitFor(t, "the lie rejected", func() bool { return f.Progress().Rejected == 1 })
+	await.Until(t, "the lie rejected", func() bool { return f.Progress().Rejected == 1 })
 	if s.Has(blocks[3].hash(), BodyPart) || f.Progress().Next != 3 {
 		t.Fatalf("after the lie: progress %+v", f.Progress())
 	}
-	waitFor(t, "the filler to wait before asking again", func() bool { return fake.Waiters() > 0 })
+	await.Until(t, "the filler to wait before asking again", func() bool { return fake.Waiters() > 0 })
 	fake.Advance(time.Second)
-	waitFor(t, "the range filled", func() bool { return f.Progress().Next == uint64(len(blocks)) })
+	await.Until(t, "the range filled", func() bool { return f.Progress().Next == uint64(len(blocks)) })
 	stop()
 	mu.Lock()
 	defer mu.Unlock()

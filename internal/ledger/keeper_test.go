@@ -186,3 +186,26 @@ func TestRepairOnce(t *testing.T) {
 		t.Fatalf("after a refusal: %d refusals in %d rare", fulls, tried)
 	}
 }
+
+// TestKeeperUncountedIsTheOnlyCopy: a block whose holders were never
+// counted is kept as if it were the only copy (it may be), over old
+// content known to be common; once counted common it goes first.
+func TestKeeperUncountedIsTheOnlyCopy(t *testing.T) {
+	e := newEnv(t, Config{})
+	l := e.l
+	k := l.Keeper()
+	item := func(n uint64) history.Item { return history.Item{Hash: synthHeader(n).Hash(), Number: n} }
+	l.Rank(key(peers.Receipts, 100), e.age(100), ids10()) // old, ten others: common
+	oldCommon := k.Value(item(100), e.clk.Now())
+	fresh := k.Value(item(testHead-1), e.clk.Now()) // new, never counted
+	if oldCommon != 5 || fresh != 8 {
+		t.Fatalf("old common %v, new uncounted %v: want 5 and 8", oldCommon, fresh)
+	}
+	l.OnStored(history.Event{Hash: item(testHead - 1).Hash, Number: testHead - 1, Parts: history.AllParts})
+	l.mu.Lock()
+	l.held.counted(item(testHead-1).Hash, 9, 9, e.clk.Now())
+	l.mu.Unlock()
+	if got := k.Value(item(testHead-1), e.clk.Now()); got != 1 {
+		t.Fatalf("new block counted common: %v, want 1", got)
+	}
+}

@@ -133,30 +133,35 @@ func (l *Ledger) acct(p peer.ID, now time.Time) *account {
 	return a
 }
 
-// forgetOne drops the account least worth keeping: one that never
-// exchanged content (only claims) before one that did, then the least
-// recently seen. l.mu must be held.
+// forgetOne makes room for an account: it drops the accounts least worth
+// keeping — ones that never exchanged content (only claims) before ones
+// that did, then the least recently seen — a sixteenth of MaxPeers at
+// once (at least one), so that a stream of new peers costs a sort per
+// batch, not a scan per peer. l.mu must be held.
 func (l *Ledger) forgetOne() {
-	var victim peer.ID
-	var va *account
+	type rank struct {
+		id        peer.ID
+		exchanged bool
+		seen      time.Time
+	}
+	rs := make([]rank, 0, len(l.accounts))
 	for id, a := range l.accounts {
-		if va == nil || worse(a, va) || (!worse(va, a) && id < victim) {
-			victim, va = id, a
+		rs = append(rs, rank{id, a.exchanged(), a.Seen})
+	}
+	slices.SortFunc(rs, func(a, b rank) int {
+		if a.exchanged != b.exchanged {
+			if a.exchanged {
+				return 1
+			}
+			return -1
 		}
+		return cmp.Or(a.seen.Compare(b.seen), cmp.Compare(a.id, b.id))
+	})
+	for _, r := range rs[:min(len(rs), max(1, l.cfg.MaxPeers/16))] {
+		delete(l.accounts, r.id)
+		delete(l.dirty, r.id)
+		l.gone[r.id] = true
 	}
-	if va != nil {
-		delete(l.accounts, victim)
-		delete(l.dirty, victim)
-		l.gone[victim] = true
-	}
-}
-
-// worse reports whether a is less worth keeping than b.
-func worse(a, b *account) bool {
-	if a.exchanged() != b.exchanged() {
-		return !a.exchanged()
-	}
-	return a.Seen.Before(b.Seen)
 }
 
 // touch marks p's account as changed and seen now. l.mu must be held.
@@ -204,7 +209,9 @@ func (l *Ledger) Lied(t peers.Transfer) {
 
 // Missed costs a peer that did not hold what it advertised (NotHeld), or
 // did not answer (Failed), MissPenalty; a refusal (busy, or this node's
-// own low standing with it) costs nothing.
+// own low standing with it) costs nothing. A claim stays to be audited:
+// the audit, not a fetch that may have met a stale DHT record, decides
+// the peer's standing.
 func (l *Ledger) Missed(t peers.Transfer) {
 	if t.Result != peers.NotHeld && t.Result != peers.Failed {
 		return
@@ -215,9 +222,6 @@ func (l *Ledger) Missed(t peers.Transfer) {
 	a.Misses++
 	a.Balance -= l.cfg.MissPenalty
 	a.Penalties += l.cfg.MissPenalty
-	if t.Result == peers.NotHeld {
-		a.dropClaim(t.Key)
-	}
 	l.touch(t.Peer, a, now)
 	l.mu.Unlock()
 	l.metrics.penalty("miss")

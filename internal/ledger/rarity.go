@@ -157,11 +157,8 @@ func (l *Ledger) copiesIn(t peers.Transfer) float64 {
 // copiesOut is the copies of content this node holds: its last count of
 // other holders plus itself, else UnknownCopies. l.mu must be held.
 func (l *Ledger) copiesOut(hash common.Hash) float64 {
-	if e := l.held.m[hash]; e != nil && !e.Sampled.IsZero() {
-		return e.Copies + 1
-	}
-	if c, ok := l.found.get(hash); ok {
-		return c + 1
+	if c, ok := l.keptCopies(hash); ok {
+		return c
 	}
 	return l.cfg.UnknownCopies
 }
@@ -271,12 +268,32 @@ var _ history.Keeper = Keeper{}
 // Keeper returns the ledger's history.Keeper (history.Options.Keeper).
 func (l *Ledger) Keeper() Keeper { return Keeper{l} }
 
-// Value is the block's price per byte. It takes the ledger's lock (never
-// the store's) and calls Options.Head, which must not call the store.
+// Value is the block's price per byte. A block whose holders were never
+// counted (by SampleOnce, or the fetch that brought it) is valued as the
+// only copy until they are: the keeper must not drop what may be the
+// last copy on a guess, and the next count (least recently counted
+// first) tells. It takes the ledger's lock (never the store's) and calls
+// Options.Head, which must not call the store.
 func (k Keeper) Value(it history.Item, _ time.Time) float64 {
 	head, known := k.l.headNow()
 	k.l.mu.Lock()
-	copies := k.l.copiesOut(it.Hash)
+	copies, counted := k.l.keptCopies(it.Hash)
 	k.l.mu.Unlock()
+	if !counted {
+		copies = 1
+	}
 	return k.l.cfg.AgeFactor(depthAge(it.Number, head, known)) * k.l.cfg.RarityFactor(copies)
+}
+
+// keptCopies is the copies of a held block by this node's last count of
+// its other holders plus itself, or by the fetch that brought it; false
+// when they were never counted. l.mu must be held.
+func (l *Ledger) keptCopies(hash common.Hash) (float64, bool) {
+	if e := l.held.m[hash]; e != nil && !e.Sampled.IsZero() {
+		return e.Copies + 1, true
+	}
+	if c, ok := l.found.get(hash); ok {
+		return c + 1, true
+	}
+	return 0, false
 }

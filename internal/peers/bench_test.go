@@ -16,6 +16,7 @@ import (
 	"github.com/ethereum/go-ethereum/params"
 	"github.com/ethereum/go-ethereum/trie"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/history"
 )
 
@@ -224,7 +225,7 @@ func BenchmarkPeers50(b *testing.B) {
 		o.Holder = stores[i]
 	})
 	for _, n := range nodes {
-		waitFor(b, "routing tables to fill", func() bool { return n.dht.RoutingTable().Size() >= 8 })
+		await.Within(b, peerWait, "routing tables to fill", func() bool { return n.dht.RoutingTable().Size() >= 8 })
 	}
 	for i, bb := range blocks[:count] {
 		if err := stores[i].PutHeader(bb.header); err != nil {

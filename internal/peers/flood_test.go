@@ -12,6 +12,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/clock"
 )
 
@@ -108,15 +109,15 @@ func TestStreamFloodIsCutOff(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	waitFor(t, "the flooder banned", func() bool { return victim.guard.banned(attacker.ID()) })
+	await.Within(t, peerWait, "the flooder banned", func() bool { return victim.guard.banned(attacker.ID()) })
 	t.Logf("%d streams opened", len(streams))
-	waitFor(t, "the flooder disconnected", func() bool {
+	await.Within(t, peerWait, "the flooder disconnected", func() bool {
 		return victim.host.Network().Connectedness(attacker.ID()) != network.Connected
 	})
 	for _, s := range streams {
 		s.Reset()
 	}
-	waitFor(t, "stream goroutines to end", func() bool { return runtime.NumGoroutine() < goroutines+50 })
+	await.Within(t, peerWait, "stream goroutines to end", func() bool { return runtime.NumGoroutine() < goroutines+50 })
 	if grown := heapInUse() - before; grown > maxGrowth {
 		t.Fatalf("heap grew %d bytes", grown)
 	}
@@ -225,7 +226,7 @@ func TestMalformedRequestsAreCutOff(t *testing.T) {
 	if answered == 0 || answered > 4 {
 		t.Fatalf("answered %d malformed requests, want 1 to 4 before the ban", answered)
 	}
-	waitFor(t, "the sender banned", func() bool { return victim.guard.banned(attacker.ID()) })
+	await.Within(t, peerWait, "the sender banned", func() bool { return victim.guard.banned(attacker.ID()) })
 	if grown := heapInUse() - before; grown > maxGrowth {
 		t.Fatalf("heap grew %d bytes", grown)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/clock"
 )
 
@@ -148,7 +149,7 @@ func TestGuardOutboundWaitsForTokens(t *testing.T) {
 		}
 		done <- err
 	}()
-	waitFor(t, "the fetch to wait for a token", func() bool { return fake.Waiters() > 0 })
+	await.Within(t, peerWait, "the fetch to wait for a token", func() bool { return fake.Waiters() > 0 })
 	fake.Advance(time.Second)
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -173,14 +174,14 @@ func TestGuardBacksOffABusyPeer(t *testing.T) {
 		}
 		done <- err
 	}()
-	waitFor(t, "the fetch to wait out the pause", func() bool { return fake.Waiters() > 0 })
+	await.Within(t, peerWait, "the fetch to wait out the pause", func() bool { return fake.Waiters() > 0 })
 	fake.Advance(2*minPause - time.Millisecond)
 	select {
 	case <-done:
 		t.Fatal("asked a busy peer before its pause ended")
 	default:
 	}
-	waitFor(t, "the fetch to wait again", func() bool { return fake.Waiters() > 0 })
+	await.Within(t, peerWait, "the fetch to wait again", func() bool { return fake.Waiters() > 0 })
 	fake.Advance(time.Millisecond)
 	if err := <-done; err != nil {
 		t.Fatal(err)

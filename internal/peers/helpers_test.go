@@ -17,6 +17,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/history"
 	"github.com/braidrpc/braid/internal/history/historytest"
 	"github.com/braidrpc/braid/internal/verify"
@@ -111,7 +112,7 @@ func cluster(t testing.TB, count int, edit func(i int, o *Options)) []*Node {
 		nodes[i] = startNode(t, o)
 	}
 	for _, n := range nodes {
-		waitFor(t, "a routing table peer", func() bool { return n.dht.RoutingTable().Size() > 0 })
+		await.Within(t, peerWait, "a routing table peer", func() bool { return n.dht.RoutingTable().Size() > 0 })
 	}
 	return nodes
 }
@@ -140,16 +141,20 @@ func keys(b *historytest.Block) []Key {
 	return []Key{{Header, b.Hash()}, {Body, b.Hash()}, {Receipts, b.Hash()}}
 }
 
+// peerWait bounds every wait for peers (a generous bound: the machine is
+// shared and slow, and DHTs take a while).
+const peerWait = 60 * time.Second
+
 // waitProvided waits until n has announced want keys.
 func waitProvided(t testing.TB, n *Node, want int) {
 	t.Helper()
-	waitFor(t, "keys announced", func() bool { return n.Status().Provided >= want })
+	await.Within(t, peerWait, "keys announced", func() bool { return n.Status().Provided >= want })
 }
 
 // waitHolders waits until n finds want holders of key in the DHT.
 func waitHolders(t testing.TB, n *Node, key Key, want int) {
 	t.Helper()
-	waitFor(t, "holders found", func() bool {
+	await.Within(t, peerWait, "holders found", func() bool {
 		hs, err := n.FindHolders(context.Background(), key)
 		return err == nil && len(hs) >= want
 	})
@@ -175,19 +180,6 @@ func wantBytes(b *historytest.Block, k Kind) []byte {
 		return b.BodyRLP
 	}
 	return b.StorageRLP
-}
-
-// waitFor polls cond until it holds, failing after a generous bound (the
-// machine is shared and slow).
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // prefer makes n ask p before peers it knows nothing of (a verified

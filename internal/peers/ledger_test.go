@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/braidrpc/braid/internal/await"
 )
 
 // ledger is a test Ledger: it records every call and admits as told.
@@ -170,12 +172,12 @@ func TestLedgerRefusesAndQueues(t *testing.T) {
 	asked := len(in)
 	got := make(chan Response, 1)
 	go func() { resp, _ := ask(fetcher, holder, key); got <- resp }()
-	waitFor(t, "the request queued", func() bool { in, _, _, _ := holderBook.snapshot(); return len(in) == asked+1 })
+	await.Within(t, peerWait, "the request queued", func() bool { in, _, _, _ := holderBook.snapshot(); return len(in) == asked+1 })
 	close(release)
 	if resp := <-got; resp.Code != CodeOK {
 		t.Fatalf("queued request: %v %q", resp.Code, resp.Payload)
 	}
-	waitFor(t, "done called", func() bool { doneMu.Lock(); defer doneMu.Unlock(); return doneCall == 1 })
+	await.Within(t, peerWait, "done called", func() bool { doneMu.Lock(); defer doneMu.Unlock(); return doneCall == 1 })
 }
 
 // TestMetricsRegistryTakesOneNodeAtATime: a second node on a registry in

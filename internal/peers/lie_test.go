@@ -11,6 +11,7 @@ import (
 	"github.com/ethereum/go-ethereum/rlp"
 	"github.com/libp2p/go-libp2p/core/network"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/history/historytest"
 	"github.com/braidrpc/braid/internal/verify"
 )
@@ -162,7 +163,7 @@ func TestLiesGetALiarBanned(t *testing.T) {
 			t.Fatalf("err = %v, want ErrUnavailable", err)
 		}
 	}
-	waitFor(t, "the liar disconnected", func() bool {
+	await.Within(t, peerWait, "the liar disconnected", func() bool {
 		return fetcher.host.Network().Connectedness(l.ID()) != network.Connected
 	})
 	if !fetcher.guard.banned(l.ID()) || fetcher.Status().Banned != 1 {

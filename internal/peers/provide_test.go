@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/clock"
 	"github.com/braidrpc/braid/internal/history"
 	"github.com/braidrpc/braid/internal/verify"
@@ -57,15 +58,15 @@ func TestKeysAreAnnouncedAgain(t *testing.T) {
 		t.Fatalf("status %+v", st)
 	}
 	for range 59 { // not yet an hour: failed keys only, and none failed
-		waitFor(t, "the scheduler's timer", func() bool { return fake.Waiters() > 0 })
+		await.Within(t, peerWait, "the scheduler's timer", func() bool { return fake.Waiters() > 0 })
 		fake.Advance(time.Minute)
 	}
-	waitFor(t, "the scheduler's timer", func() bool { return fake.Waiters() > 0 })
+	await.Within(t, peerWait, "the scheduler's timer", func() bool { return fake.Waiters() > 0 })
 	if st := n.Status(); st.Announcements != 2 {
 		t.Fatalf("announced again early: %d", st.Announcements)
 	}
 	fake.Advance(time.Minute)
-	waitFor(t, "the keys announced again", func() bool { return n.Status().Announcements == 4 })
+	await.Within(t, peerWait, "the keys announced again", func() bool { return n.Status().Announcements == 4 })
 	n.Withdraw(keys(b)...)
 	if st := n.Status(); st.Provided != 0 {
 		t.Fatalf("%d keys after withdrawal", st.Provided)

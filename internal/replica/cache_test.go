@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/redistest"
 )
 
@@ -64,7 +65,7 @@ func TestCacheTTL(t *testing.T) {
 	if _, ok := c.Get(ctx, "k"); !ok {
 		t.Fatal("miss right after Set")
 	}
-	eventually(t, 10*time.Second, func() bool { _, ok := c.Get(ctx, "k"); return !ok }, "value never expired")
+	await.Within(t, 10*time.Second, "the value to expire", func() bool { _, ok := c.Get(ctx, "k"); return !ok })
 }
 
 func TestCacheMissWhenDown(t *testing.T) {

@@ -51,19 +51,6 @@ func newLink(t *testing.T, url string, clk clock.Clock, log *slog.Logger) *Link 
 	return l
 }
 
-// eventually polls cond every 10ms for up to d and fails with msg if it
-// never holds.
-func eventually(t *testing.T, d time.Duration, cond func() bool, msg string, args ...any) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: "+msg, append([]any{d}, args...)...)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // refusedAddr is a loopback address nobody listens on.
 func refusedAddr(t *testing.T) string {
 	t.Helper()

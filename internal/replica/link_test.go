@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/clock"
 	"github.com/braidrpc/braid/internal/redistest"
 )
@@ -75,7 +76,7 @@ func TestLinkOutageAndRecovery(t *testing.T) {
 		}
 
 		srv.Restart()
-		eventually(t, 10*time.Second, l.Up, "link not up again after restart")
+		await.Within(t, 10*time.Second, "the link up again after restart", l.Up)
 		select {
 		case <-ups:
 		case <-time.After(10 * time.Second):
@@ -149,7 +150,7 @@ func TestLinkComesUpLater(t *testing.T) {
 	ran := make(chan struct{}, 1)
 	l.OnUp(func() { ran <- struct{}{} })
 	srv.Restart()
-	eventually(t, 10*time.Second, l.Up, "link did not come up")
+	await.Within(t, 10*time.Second, "the link up", l.Up)
 	select {
 	case <-ran:
 	case <-time.After(10 * time.Second):

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/redistest"
 )
 
@@ -48,19 +49,18 @@ func TestMembers(t *testing.T) {
 	stopB := runMembers(t, b)
 	stopC := runMembers(t, c)
 	for _, m := range []*Members{a, b, c} {
-		eventually(t, 10*time.Second, func() bool { return m.Count() == 3 }, "Count = %d, want 3", m.Count())
+		await.Within(t, 10*time.Second, "Count 3", func() bool { return m.Count() == 3 })
 	}
 
 	// c crashes: its link dies first, so it cannot say goodbye, and the
 	// others drop it once it has been silent for three periods.
 	lc.Close()
 	stopC()
-	eventually(t, 10*time.Second, func() bool { return a.Count() == 2 && b.Count() == 2 },
-		"counts %d, %d after a crash, want 2", a.Count(), b.Count())
+	await.Within(t, 10*time.Second, "both counts 2 after a crash", func() bool { return a.Count() == 2 && b.Count() == 2 })
 
 	// b leaves cleanly.
 	stopB()
-	eventually(t, 10*time.Second, func() bool { return a.Count() == 1 }, "Count = %d after b left, want 1", a.Count())
+	await.Within(t, 10*time.Second, "Count 1 after b left", func() bool { return a.Count() == 1 })
 
 	mu.Lock()
 	defer mu.Unlock()
@@ -81,10 +81,10 @@ func TestMembersKeepCountWhileDown(t *testing.T) {
 	a, b := NewMembers(la, beat), NewMembers(lb, beat)
 	runMembers(t, a)
 	runMembers(t, b)
-	eventually(t, 10*time.Second, func() bool { return a.Count() == 2 }, "Count = %d, want 2", a.Count())
+	await.Within(t, 10*time.Second, "Count 2", func() bool { return a.Count() == 2 })
 
 	srv.Stop()
-	eventually(t, 10*time.Second, func() bool { return !la.Up() }, "link a still up")
+	await.Within(t, 10*time.Second, "link a down", func() bool { return !la.Up() })
 	time.Sleep(5 * beat) // rounds fail meanwhile
 	if a.Count() != 2 {
 		t.Fatalf("Count = %d while Redis is down, want the last known 2", a.Count())
@@ -92,7 +92,7 @@ func TestMembersKeepCountWhileDown(t *testing.T) {
 
 	// Redis comes back empty; the heartbeats fill it again.
 	srv.Restart()
-	eventually(t, 10*time.Second, func() bool {
+	await.Within(t, 10*time.Second, "the membership rebuilt after restart", func() bool {
 		return la.Client().ZCard(context.Background(), "braid:members").Val() == 2 && a.Count() == 2
-	}, "membership not rebuilt after restart")
+	})
 }

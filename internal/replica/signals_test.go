@@ -9,6 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/clock"
 	"github.com/braidrpc/braid/internal/redistest"
 )
@@ -111,9 +112,8 @@ func TestThrottlesExpireInRedis(t *testing.T) {
 	if err := th.Publish(ctx, "x", Throttle{Rate: 1, Until: time.Now().Add(200 * time.Millisecond)}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, func() bool { got, _ := th.Read(ctx); return len(got) == 0 }, "throttle never ended")
-	eventually(t, 20*time.Second, func() bool { return l.Client().Exists(ctx, "braid:throttle:eth").Val() == 0 },
-		"throttle hash never expired")
+	await.Within(t, 10*time.Second, "the throttle to end", func() bool { got, _ := th.Read(ctx); return len(got) == 0 })
+	await.Within(t, 20*time.Second, "the throttle hash to expire", func() bool { return l.Client().Exists(ctx, "braid:throttle:eth").Val() == 0 })
 }
 
 func TestStrikes(t *testing.T) {

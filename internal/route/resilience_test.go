@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/upstream"
 )
 
@@ -42,17 +43,6 @@ func blocking(f *fake) (release func()) {
 	return func() { once.Do(func() { close(ch) }) }
 }
 
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not reached")
-		}
-		time.Sleep(100 * time.Microsecond)
-	}
-}
-
 func TestHedgeWinsAgainstASlowUpstream(t *testing.T) {
 	h := newHarness(t, 2, nil)
 	h.withHeads(nil, HedgeConfig{Enabled: true, Percentile: 0.9, MinDelay: 10 * time.Millisecond, MaxDelay: 100 * time.Millisecond, MaxExtra: 1})
@@ -68,7 +58,7 @@ func TestHedgeWinsAgainstASlowUpstream(t *testing.T) {
 		done <- res
 	}()
 	// The first attempt is in flight and the hedge timer is set.
-	waitFor(t, func() bool { return h.fakes[0].calls.Load() == 1 && h.clock.Waiters() == 1 })
+	await.Until(t, "the first attempt in flight and the hedge timer set", func() bool { return h.fakes[0].calls.Load() == 1 && h.clock.Waiters() == 1 })
 	if h.fakes[1].calls.Load() != 0 {
 		t.Fatal("hedged before the delay")
 	}
@@ -95,7 +85,7 @@ func TestNoHedgeForWrites(t *testing.T) {
 			t.Error(err)
 		}
 	}()
-	waitFor(t, func() bool { return h.fakes[0].calls.Load() == 1 })
+	await.Until(t, "the first attempt in flight", func() bool { return h.fakes[0].calls.Load() == 1 })
 	if h.clock.Waiters() != 0 {
 		t.Fatal("a write set a hedge timer")
 	}
@@ -308,7 +298,7 @@ func TestSlowUpstreamStopsBeingAskedFirst(t *testing.T) {
 			}
 			done <- res
 		}()
-		waitFor(t, func() bool { return len(done) == 1 || h.fakes[0].calls.Load() > before })
+		await.Until(t, "the call answered or the slow upstream asked", func() bool { return len(done) == 1 || h.fakes[0].calls.Load() > before })
 		if h.fakes[0].calls.Load() == before {
 			if res := <-done; res == nil || res.Upstream != h.ups[1] {
 				t.Fatalf("call %d: result %+v", call, res)
@@ -319,18 +309,14 @@ func TestSlowUpstreamStopsBeingAskedFirst(t *testing.T) {
 			return // the fast upstream went first, without waiting for a hedge
 		}
 		// u1 went first: the hedge goes to u2 after the delay.
-		waitFor(t, func() bool { return h.clock.Waiters() == 1 })
+		await.Until(t, "the hedge timer set", func() bool { return h.clock.Waiters() == 1 })
 		h.clock.Advance(100 * time.Millisecond)
 		if res := <-done; res == nil || res.Upstream != h.ups[1] {
 			t.Fatalf("call %d: result %+v", call, res)
 		}
 		// Its cancelled attempt ends (and is recorded, if at all) once its
 		// HTTP request is aborted: give it a moment before the next pick.
-		for end := time.Now().Add(2 * time.Second); time.Now().Before(end); time.Sleep(time.Millisecond) {
-			if h.ups[0].Health().Snapshot("state").Latency > time.Millisecond {
-				break
-			}
-		}
+		await.Poll(2*time.Second, func() bool { return h.ups[0].Health().Snapshot("state").Latency > time.Millisecond })
 	}
 	t.Fatal("the slow upstream is still asked first after 4 hedged calls")
 }

@@ -66,6 +66,7 @@ type fakeUpstream struct {
 	filters     map[string]bool
 	nextFilter  int
 	arrived     chan string // when set, receives each method as it arrives
+	advanced    bool        // the chain has grown by block 0x11 (Advance)
 }
 
 // newFake starts a fake upstream serving chainID. It is closed when the
@@ -239,12 +240,12 @@ func (f *fakeUpstream) serve(w http.ResponseWriter, r *http.Request) {
 		id = "null"
 	}
 	var out string
-	if member, ok := aboveHead(req); ok && errAnswer == "" && f.override(req.Method) == "" {
+	if member, ok := aboveHead(req, f.head()); ok && errAnswer == "" && f.override(req.Method) == "" {
 		out = `{"jsonrpc":"2.0","id":` + id + `,` + member + "}\n"
-	} else if req.Method == "eth_getBlockByNumber" && errAnswer == "" && f.override(req.Method) == "" {
+	} else if result, ok := f.blockAnswer(req); ok && errAnswer == "" && f.override(req.Method) == "" {
 		// Result first, odd spacing: only a byte-for-byte pass-through
 		// keeps this shape.
-		out = `{"jsonrpc":"2.0", "result" : ` + blockResult + ` , "id":` + id + "}\n"
+		out = `{"jsonrpc":"2.0", "result" : ` + result + ` , "id":` + id + "}\n"
 	} else {
 		member := f.answer(req, errAnswer)
 		out = `{"jsonrpc":"2.0","id":` + id + `,` + member + "}\n"

@@ -1,10 +1,7 @@
 package server_test
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -37,6 +34,24 @@ import (
 //	                                        N calls for method so far
 //	@tip                                    wait (bounded) until every
 //	                                        network serves a tip (block 0x10)
+//	@advance                                every fake's chain grows by block
+//	                                        0x11 (with one log); wait until
+//	                                        every network serves it
+//	@ws [path]                              open a WebSocket connection to
+//	                                        path (default /): the requests
+//	                                        after it go over it
+//	@http                                   close it; back to HTTP
+//
+// Over WebSocket "-->" is a message sent and the next "<--" the next
+// message read, byte for byte; a "<--" with no request before it reads one
+// more message (a notification), and "<--" alone after a request reads
+// nothing (a notification is not answered). @path, @method and @status do
+// not apply there.
+//
+// An answer may capture a value the server makes up: "$name" in an
+// expected answer stands for a 0x-prefixed hex string (a subscription or
+// filter id) and binds it the first time; after that "$name" in requests
+// and answers is that value. Everything else is compared byte for byte.
 //
 // Batch answers (an array for an array request) are always matched member
 // by member by id, each member byte for byte; unless @unordered, the whole
@@ -45,7 +60,8 @@ import (
 //
 // The fixture: network "mainnet" (chain 1, the default at /) over fake
 // upstreams "a" and "b", and network "devnet" (chain 1337) over "c", which
-// denies debug_* and admin_*.
+// denies debug_*, admin_* and eth_subscribe (so that transcripts show a
+// policy holds over WebSocket too).
 
 type transcriptStep struct {
 	line int
@@ -61,8 +77,15 @@ type transcriptStep struct {
 	callsUpstream, callsMethod string
 	calls                      int
 
-	// or a wait for the served tips
-	waitTip bool
+	// or a wait for the served tips, or for block 0x11 after the fakes
+	// advance
+	waitTip, advance bool
+
+	// or a WebSocket connection opened (to wsPath) or closed; overWS: a
+	// request (or a read alone) on it
+	wsOpen, wsClose bool
+	wsPath          string
+	overWS          bool
 }
 
 type transcript struct {
@@ -71,98 +94,146 @@ type transcript struct {
 }
 
 func parseTranscript(name string, data []byte) (*transcript, error) {
-	tr := &transcript{limits: map[string]string{}}
-	var pending transcriptStep
-	pending.status = -1
-	haveRequest := false
+	p := &transcriptParser{name: name, tr: &transcript{limits: map[string]string{}}, pending: transcriptStep{status: -1}}
 	for i, raw := range strings.Split(string(data), "\n") {
-		ln := i + 1
-		line := strings.TrimRight(raw, "\r")
-		trimmed := strings.TrimSpace(line)
-		fail := func(format string, args ...any) error {
-			return fmt.Errorf("%s:%d: %s", name, ln, fmt.Sprintf(format, args...))
-		}
-		switch {
-		case trimmed == "" || strings.HasPrefix(trimmed, "//"):
-		case strings.HasPrefix(line, "-->"):
-			if haveRequest {
-				return nil, fail("request without an answer line before it")
-			}
-			pending.request = strings.TrimPrefix(strings.TrimPrefix(line, "-->"), " ")
-			pending.line = ln
-			haveRequest = true
-		case strings.HasPrefix(line, "<--"):
-			if !haveRequest {
-				return nil, fail("answer without a request")
-			}
-			pending.answer = strings.TrimPrefix(strings.TrimPrefix(line, "<--"), " ")
-			tr.steps = append(tr.steps, pending)
-			pending = transcriptStep{status: -1}
-			haveRequest = false
-		case strings.HasPrefix(line, "@"):
-			if haveRequest {
-				return nil, fail("directive between a request and its answer")
-			}
-			f := strings.Fields(line)
-			switch f[0] {
-			case "@path":
-				if len(f) != 2 {
-					return nil, fail("@path takes one path")
-				}
-				pending.path = f[1]
-			case "@method":
-				if len(f) != 2 {
-					return nil, fail("@method takes one HTTP method")
-				}
-				pending.method = f[1]
-			case "@status":
-				if len(f) != 2 {
-					return nil, fail("@status takes one code")
-				}
-				n, err := strconv.Atoi(f[1])
-				if err != nil {
-					return nil, fail("@status %q: %v", f[1], err)
-				}
-				pending.status = n
-			case "@unordered":
-				pending.unordered = true
-			case "@tip":
-				tr.steps = append(tr.steps, transcriptStep{line: ln, waitTip: true})
-			case "@limits":
-				if len(tr.steps) > 0 {
-					return nil, fail("@limits must come before the first request")
-				}
-				for _, kv := range f[1:] {
-					k, v, ok := strings.Cut(kv, "=")
-					if !ok {
-						return nil, fail("@limits wants key=value, got %q", kv)
-					}
-					tr.limits[k] = v
-				}
-			case "@calls":
-				if len(f) != 3 && len(f) != 4 {
-					return nil, fail("@calls takes [upstream] method count")
-				}
-				n, err := strconv.Atoi(f[len(f)-1])
-				if err != nil {
-					return nil, fail("@calls count %q: %v", f[len(f)-1], err)
-				}
-				st := transcriptStep{line: ln, callsMethod: f[len(f)-2], calls: n}
-				if len(f) == 4 {
-					st.callsUpstream = f[1]
-				}
-				tr.steps = append(tr.steps, st)
-			default:
-				return nil, fail("unknown directive %s", f[0])
-			}
-		default:
-			return nil, fail("line must start with -->, <--, @ or //: %q", line)
+		if err := p.line(i+1, strings.TrimRight(raw, "\r")); err != nil {
+			return nil, err
 		}
 	}
-	if haveRequest {
+	if p.haveRequest {
 		return nil, fmt.Errorf("%s: the last request has no answer line", name)
 	}
-	return tr, nil
+	return p.tr, nil
+}
+
+// transcriptParser reads a transcript line by line.
+type transcriptParser struct {
+	name        string
+	tr          *transcript
+	pending     transcriptStep
+	haveRequest bool
+	ws          bool // requests go over a WebSocket connection
+}
+
+func (p *transcriptParser) line(ln int, line string) error {
+	trimmed := strings.TrimSpace(line)
+	switch {
+	case trimmed == "" || strings.HasPrefix(trimmed, "//"):
+	case strings.HasPrefix(line, "-->"):
+		if p.haveRequest {
+			return p.fail(ln, "request without an answer line before it")
+		}
+		p.pending.request = strings.TrimPrefix(strings.TrimPrefix(line, "-->"), " ")
+		p.pending.line = ln
+		p.pending.overWS = p.ws
+		p.haveRequest = true
+	case strings.HasPrefix(line, "<--"):
+		if !p.haveRequest && !p.ws {
+			return p.fail(ln, "answer without a request")
+		}
+		if !p.haveRequest {
+			p.pending.line, p.pending.overWS = ln, true // a read alone
+		}
+		p.pending.answer = strings.TrimPrefix(strings.TrimPrefix(line, "<--"), " ")
+		p.tr.steps = append(p.tr.steps, p.pending)
+		p.pending = transcriptStep{status: -1}
+		p.haveRequest = false
+	case strings.HasPrefix(line, "@"):
+		if p.haveRequest {
+			return p.fail(ln, "directive between a request and its answer")
+		}
+		return p.directive(ln, strings.Fields(line))
+	default:
+		return p.fail(ln, "line must start with -->, <--, @ or //: %q", line)
+	}
+	return nil
+}
+
+func (p *transcriptParser) fail(ln int, format string, args ...any) error {
+	return fmt.Errorf("%s:%d: %s", p.name, ln, fmt.Sprintf(format, args...))
+}
+
+// directive reads one @ line.
+func (p *transcriptParser) directive(ln int, f []string) error {
+	switch f[0] {
+	case "@path", "@method", "@status", "@unordered":
+		return p.requestDirective(ln, f)
+	case "@tip":
+		p.tr.steps = append(p.tr.steps, transcriptStep{line: ln, waitTip: true})
+	case "@advance":
+		p.tr.steps = append(p.tr.steps, transcriptStep{line: ln, advance: true})
+	case "@ws":
+		if len(f) > 2 {
+			return p.fail(ln, "@ws takes at most a path")
+		}
+		st := transcriptStep{line: ln, wsOpen: true, wsPath: "/"}
+		if len(f) == 2 {
+			st.wsPath = f[1]
+		}
+		p.tr.steps = append(p.tr.steps, st)
+		p.ws = true
+	case "@http":
+		p.tr.steps = append(p.tr.steps, transcriptStep{line: ln, wsClose: true})
+		p.ws = false
+	case "@limits":
+		if len(p.tr.steps) > 0 {
+			return p.fail(ln, "@limits must come before the first request")
+		}
+		for _, kv := range f[1:] {
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok {
+				return p.fail(ln, "@limits wants key=value, got %q", kv)
+			}
+			p.tr.limits[k] = v
+		}
+	case "@calls":
+		if len(f) != 3 && len(f) != 4 {
+			return p.fail(ln, "@calls takes [upstream] method count")
+		}
+		n, err := strconv.Atoi(f[len(f)-1])
+		if err != nil {
+			return p.fail(ln, "@calls count %q: %v", f[len(f)-1], err)
+		}
+		st := transcriptStep{line: ln, callsMethod: f[len(f)-2], calls: n}
+		if len(f) == 4 {
+			st.callsUpstream = f[1]
+		}
+		p.tr.steps = append(p.tr.steps, st)
+	default:
+		return p.fail(ln, "unknown directive %s", f[0])
+	}
+	return nil
+}
+
+// requestDirective reads a directive about the next request.
+func (p *transcriptParser) requestDirective(ln int, f []string) error {
+	if p.ws && f[0] != "@unordered" {
+		return p.fail(ln, "%s does not apply over WebSocket", f[0])
+	}
+	switch f[0] {
+	case "@path":
+		if len(f) != 2 {
+			return p.fail(ln, "@path takes one path")
+		}
+		p.pending.path = f[1]
+	case "@method":
+		if len(f) != 2 {
+			return p.fail(ln, "@method takes one HTTP method")
+		}
+		p.pending.method = f[1]
+	case "@status":
+		if len(f) != 2 {
+			return p.fail(ln, "@status takes one code")
+		}
+		n, err := strconv.Atoi(f[1])
+		if err != nil {
+			return p.fail(ln, "@status %q: %v", f[1], err)
+		}
+		p.pending.status = n
+	case "@unordered":
+		p.pending.unordered = true
+	}
+	return nil
 }
 
 func (tr *transcript) applyLimits(l *config.Limits) error {
@@ -208,137 +279,4 @@ func TestTranscripts(t *testing.T) {
 			runTranscript(t, file, tr)
 		})
 	}
-}
-
-func runTranscript(t *testing.T, file string, tr *transcript) {
-	var limitsErr error
-	b := startBraid(t, func(l *config.Limits) { limitsErr = tr.applyLimits(l) },
-		netSpec{name: "mainnet", chainID: 1, fakes: []*fakeUpstream{newFake(t, "a", 1), newFake(t, "b", 1)}},
-		netSpec{name: "devnet", chainID: 1337, fakes: []*fakeUpstream{newFake(t, "c", 1337)},
-			methods: config.Methods{Deny: []string{"debug_*", "admin_*"}}},
-	)
-	if limitsErr != nil {
-		t.Fatal(limitsErr)
-	}
-	for _, st := range tr.steps {
-		where := fmt.Sprintf("%s:%d", file, st.line)
-		if st.waitTip {
-			b.waitTips(where)
-			continue
-		}
-		if st.callsMethod != "" {
-			got := 0
-			if st.callsUpstream != "" {
-				got = b.fake(st.callsUpstream).Calls(st.callsMethod)
-			} else {
-				got = b.calls(st.callsMethod)
-			}
-			if got != st.calls {
-				t.Errorf("%s: %s %s: %d calls reached the upstreams, want %d", where, st.callsUpstream, st.callsMethod, got, st.calls)
-			}
-			continue
-		}
-		method := st.method
-		if method == "" {
-			method = http.MethodPost
-		}
-		path := st.path
-		if path == "" {
-			path = "/"
-		}
-		req, err := http.NewRequest(method, b.URL+path, strings.NewReader(st.request))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if st.request != "" {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatalf("%s: %v", where, err)
-		}
-		var buf bytes.Buffer
-		_, err = buf.ReadFrom(res.Body)
-		res.Body.Close()
-		if err != nil {
-			t.Fatalf("%s: reading answer: %v", where, err)
-		}
-		got := buf.String()
-
-		wantStatus := st.status
-		if wantStatus < 0 {
-			wantStatus = http.StatusOK
-			if st.answer == "" {
-				wantStatus = http.StatusNoContent
-			}
-		}
-		if res.StatusCode != wantStatus {
-			t.Errorf("%s: HTTP status %d, want %d (body %s)", where, res.StatusCode, wantStatus, got)
-		}
-		if got != "" {
-			if ct := res.Header.Get("Content-Type"); ct != "application/json" {
-				t.Errorf("%s: Content-Type %q, want application/json", where, ct)
-			}
-		}
-		compareAnswer(t, where, st, got)
-	}
-}
-
-// compareAnswer checks got against the transcript's expected answer.
-func compareAnswer(t *testing.T, where string, st transcriptStep, got string) {
-	t.Helper()
-	want := st.answer
-	isBatch := strings.HasPrefix(strings.TrimSpace(st.request), "[") && strings.HasPrefix(want, "[")
-	if !isBatch {
-		if got != want {
-			t.Errorf("%s: answer differs\n--> %s\ngot  %s\nwant %s", where, st.request, got, want)
-		}
-		return
-	}
-	var gotMembers, wantMembers []json.RawMessage
-	if err := json.Unmarshal([]byte(want), &wantMembers); err != nil {
-		t.Fatalf("%s: expected answer is not a JSON array: %v", where, err)
-	}
-	if err := json.Unmarshal([]byte(got), &gotMembers); err != nil {
-		t.Errorf("%s: answer is not a JSON array: %v\ngot  %s\nwant %s", where, err, got, want)
-		return
-	}
-	if len(gotMembers) != len(wantMembers) {
-		t.Errorf("%s: %d answers, want %d\ngot  %s\nwant %s", where, len(gotMembers), len(wantMembers), got, want)
-		return
-	}
-	// Match by id: answers with equal ids (several null ids) pair up in order.
-	byID := map[string][]string{}
-	for _, m := range gotMembers {
-		id := memberID(m)
-		byID[id] = append(byID[id], string(m))
-	}
-	for _, m := range wantMembers {
-		id := memberID(m)
-		if len(byID[id]) == 0 {
-			t.Errorf("%s: no answer with id %s\ngot  %s\nwant %s", where, id, got, want)
-			continue
-		}
-		g := byID[id][0]
-		byID[id] = byID[id][1:]
-		if g != string(m) {
-			t.Errorf("%s: answer for id %s differs\ngot  %s\nwant %s", where, id, g, m)
-		}
-	}
-	if !st.unordered && got != want {
-		t.Errorf("%s: batch answer differs (order or spacing)\ngot  %s\nwant %s", where, got, want)
-	}
-}
-
-// memberID returns the raw id of an answer object ("<none>" when absent).
-func memberID(m json.RawMessage) string {
-	var obj map[string]json.RawMessage
-	if json.Unmarshal(m, &obj) != nil {
-		return "<not an object>"
-	}
-	id, ok := obj["id"]
-	if !ok {
-		return "<none>"
-	}
-	return string(id)
 }

@@ -393,12 +393,21 @@ func (c *wsConn) handle(msg []byte) {
 }
 
 // call answers one call of a message: the subscription methods here, the
-// rest as over HTTP.
+// rest as over HTTP. The subscription methods pass the network's planner
+// first, as every other call does in Handle, so allow and deny lists and
+// every policy apply over WebSocket as over HTTP.
 func (c *wsConn) call(ctx context.Context, req *jsonrpc.Request, after *afterSend) *jsonrpc.Response {
 	switch req.Method {
-	case "eth_subscribe":
-		return c.subscribe(req, after)
-	case "eth_unsubscribe":
+	case "eth_subscribe", "eth_unsubscribe":
+		if err := c.n.Admit(req); err != nil {
+			if req.IsNotification() {
+				return nil
+			}
+			return jsonrpc.ErrorResponse(req.ID, jsonrpc.FromError(err))
+		}
+		if req.Method == "eth_subscribe" {
+			return c.subscribe(req, after)
+		}
 		return c.unsubscribe(req)
 	}
 	return c.n.Handle(ctx, req)

@@ -165,7 +165,7 @@ func TestWebSocketSubscribe(t *testing.T) {
 		{`{"jsonrpc":"2.0","id":2,"method":"eth_unsubscribe","params":["0x00000000000000000000000000000000"]}`,
 			`{"jsonrpc":"2.0","id":2,"error":` + notFound + `}`},
 		{`{"jsonrpc":"2.0","id":3,"method":"eth_unsubscribe","params":[]}`,
-			`{"jsonrpc":"2.0","id":3,"error":{"code":-32602,"message":"invalid params: eth_unsubscribe takes [subscription id]"}}`},
+			`{"jsonrpc":"2.0","id":3,"error":{"code":-32602,"message":"invalid params: eth_unsubscribe needs at least 1 params, got 0"}}`},
 		{`{"jsonrpc":"2.0","id":4,"method":"eth_unsubscribe","params":[` + id + `]}`,
 			`{"jsonrpc":"2.0","id":4,"result":true}`},
 		{`{"jsonrpc":"2.0","id":5,"method":"eth_unsubscribe","params":[` + id + `]}`,

@@ -100,6 +100,7 @@ type Follower struct {
 	subs      map[*Subscription]struct{}
 	wantLogs  int
 	seq       uint64 // of the last event
+	made      uint64 // subscriptions made
 
 	// Owned by the Run goroutine.
 	chain   []*Block // emitted blocks, contiguous and ascending
@@ -153,6 +154,7 @@ func (f *Follower) poke() {
 // Subscription is one consumer of the stream.
 type Subscription struct {
 	f     *Follower
+	order uint64 // consumers are sent each event in the order they subscribed
 	logs  bool
 	since uint64 // the last event before it started; guarded by Follower.mu
 
@@ -174,7 +176,8 @@ func (f *Follower) Subscribe(logs bool, fn func(Event)) *Subscription {
 	if len(f.subs) == 0 {
 		f.start, f.startSent, f.restart = f.target, false, true
 	}
-	s := &Subscription{f: f, logs: logs, since: f.seq, fn: fn}
+	f.made++
+	s := &Subscription{f: f, order: f.made, logs: logs, since: f.seq, fn: fn}
 	f.subs[s] = struct{}{}
 	if logs {
 		f.wantLogs++

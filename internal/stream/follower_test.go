@@ -462,3 +462,26 @@ func TestFollowerRunRetriesAndFollows(t *testing.T) {
 		}
 	}
 }
+
+// TestFollowerDeliversInSubscriptionOrder: each event reaches its
+// consumers in the order they subscribed, so that the notifications of one
+// connection's subscriptions come in a stable order.
+func TestFollowerDeliversInSubscriptionOrder(t *testing.T) {
+	c := newFakeChain()
+	a1 := c.extend("a", 1, 1, common.Hash{})
+	f := newFollower(c, FollowerOptions{})
+	f.Advance(a1.Block)
+	var got []int
+	for i := range 20 {
+		f.Subscribe(i%2 == 0, func(Event) { got = append(got, i) })
+	}
+	advance(t, f, c.extend("a", 2, 2, a1.Hash))
+	for i, n := range got {
+		if n != i {
+			t.Fatalf("delivered to consumers %v, want 0..19 in order", got)
+		}
+	}
+	if len(got) != 20 {
+		t.Fatalf("delivered to %d consumers, want 20", len(got))
+	}
+}

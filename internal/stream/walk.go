@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -164,6 +165,7 @@ func (f *Follower) publish(served map[*Subscription]bool, keep, added, removed [
 		subs = append(subs, delivery{s, s.since})
 	}
 	f.mu.Unlock()
+	slices.SortFunc(subs, func(a, b delivery) int { return cmp.Compare(a.s.order, b.s.order) })
 	for _, b := range added {
 		b.seq = seq
 	}

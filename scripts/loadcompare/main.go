@@ -1,0 +1,163 @@
+// Command loadcompare measures braid against a bare Go reverse proxy
+// (httputil.ReverseProxy) and a direct call, side by side in one run, in
+// front of one fast fake upstream on loopback: answered locally
+// (eth_blockNumber), a small pass-through (eth_getBalance), a 14 kB
+// pass-through with braid's cache off (eth_getBlockByNumber with full
+// transactions) and the same call answered from braid's cache, each at 1
+// and 32 connections. It prints throughput, p50/p99 latency, the latency
+// each gateway adds over the direct call, the CPU each process spends per
+// call, and braid's ratios to the proxy.
+//
+// It is a development tool, not part of braid: every process it starts
+// listens on 127.0.0.1, and every run is bounded in time.
+//
+//	go run ./scripts/loadcompare                       # about 3 minutes
+//	go run ./scripts/loadcompare -duration 10s -conns 1,32,128
+//	go run ./scripts/loadcompare -memory               # RSS with a full cache (see memory.go)
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// scenario is one kind of call.
+type scenario struct {
+	name  string
+	body  string
+	cache bool // braid with its cache on, warmed
+}
+
+var scenarios = []scenario{
+	{name: "local", body: `{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber","params":[]}`},
+	{name: "small", body: `{"jsonrpc":"2.0","id":1,"method":"eth_getBalance","params":["0x00000000219ab540356cbb839cbe05303d7705fa","latest"]}`},
+	{name: "14kB", body: `{"jsonrpc":"2.0","id":1,"method":"eth_getBlockByNumber","params":["0x1863c",true]}`},
+	{name: "cachehit", body: `{"jsonrpc":"2.0","id":1,"method":"eth_getBlockByNumber","params":["0x1863c",true]}`, cache: true},
+}
+
+type options struct {
+	duration, warm, timeout time.Duration
+	conns                   []int
+	only                    map[string]bool
+	braidBin                string
+	memory                  bool
+	cacheMB                 int64
+}
+
+func main() {
+	log.SetFlags(0)
+	role := flag.String("role", "", "internal: run as the fake upstream (upstream) or the reverse proxy (proxy)")
+	target := flag.String("target", "", "internal: the proxy's upstream URL")
+	var o options
+	flag.DurationVar(&o.duration, "duration", 5*time.Second, "measured time per run")
+	flag.DurationVar(&o.warm, "warm", time.Second, "unmeasured warm-up per run")
+	flag.DurationVar(&o.timeout, "timeout", 15*time.Minute, "bound on the whole run")
+	conns := flag.String("conns", "1,32", "connections, comma-separated")
+	only := flag.String("scenarios", "local,small,14kB,cachehit", "scenarios to run")
+	flag.StringVar(&o.braidBin, "braid", "", "braid binary (default: go build ./cmd/braid)")
+	flag.BoolVar(&o.memory, "memory", false, "measure braid's RSS with a full cache instead")
+	flag.Int64Var(&o.cacheMB, "cache-mb", 256, "cache size for -memory, MiB")
+	flag.Parse()
+	switch *role {
+	case "upstream":
+		serveRole(newFakeUpstream())
+		return
+	case "proxy":
+		u, err := url.Parse(*target)
+		if err != nil || *target == "" {
+			log.Fatal("proxy: -target URL is required")
+		}
+		serveRole(newProxy(u))
+		return
+	}
+	for _, c := range strings.Split(*conns, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(c))
+		if err != nil || n < 1 {
+			log.Fatalf("-conns: %q is not a positive number", c)
+		}
+		o.conns = append(o.conns, n)
+	}
+	o.only = map[string]bool{}
+	for _, s := range strings.Split(*only, ",") {
+		o.only[strings.TrimSpace(s)] = true
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
+	defer cancel()
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// serveRole serves h on a loopback port, printing it, until SIGINT/SIGTERM.
+func serveRole(h http.Handler) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("listening", ln.Addr())
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+		<-sig
+		_ = srv.Close()
+	}()
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Fatal(err)
+	}
+}
+
+// newProxy is the bare reverse proxy: httputil.ReverseProxy with enough
+// idle connections for the load (the default, 2 per host, would make it
+// dial at 32 connections).
+func newProxy(target *url.URL) http.Handler {
+	return &httputil.ReverseProxy{
+		Rewrite:   func(r *httputil.ProxyRequest) { r.SetURL(target) },
+		Transport: &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 256, IdleConnTimeout: 90 * time.Second},
+	}
+}
+
+// buildBraid builds cmd/braid into dir.
+func buildBraid(ctx context.Context, dir string) (string, error) {
+	bin := filepath.Join(dir, "braid")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/braid")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/braid (run from the repository's root): %w", err)
+	}
+	return bin, nil
+}
+
+func run(ctx context.Context, o options) error {
+	dir, err := os.MkdirTemp("", "loadcompare")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	if o.braidBin == "" {
+		if o.braidBin, err = buildBraid(ctx, dir); err != nil {
+			return err
+		}
+	}
+	if o.memory {
+		return runMemory(ctx, o, dir)
+	}
+	return runCompare(ctx, o, dir)
+}
