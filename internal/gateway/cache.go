@@ -15,6 +15,7 @@ import (
 // the gateway's networks, keys prefixed with the network.
 type answers struct {
 	store    cache.Store // nil: caching off
+	metrics  *cache.Metrics
 	prefix   string
 	tipTTL   time.Duration
 	finalTTL time.Duration
@@ -40,12 +41,12 @@ func (n *Network) lookup(ctx context.Context, pl *plan.Plan, c plan.Caching) (*j
 	}
 	for _, k := range c.Keys {
 		if v, ok := a.store.Get(ctx, a.prefix+k); ok {
-			n.metrics.cacheLookup(n.Name, pl.Method, true)
+			a.metrics.Lookup(n.Name, plan.MethodLabel(pl.Method), true)
 			a.hits.Add(1)
 			return &jsonrpc.Response{Result: v}, true
 		}
 	}
-	n.metrics.cacheLookup(n.Name, pl.Method, false)
+	a.metrics.Lookup(n.Name, plan.MethodLabel(pl.Method), false)
 	a.misses.Add(1)
 	return nil, false
 }
@@ -81,6 +82,6 @@ func (n *Network) keep(ctx context.Context, pl *plan.Plan, c plan.Caching, tip b
 			ttl = a.finalTTL
 		}
 		a.store.Set(ctx, a.prefix+key, resp.Result, ttl)
-		n.metrics.cacheStore(n.Name, life)
+		a.metrics.Stored(n.Name, life.String())
 	}
 }

@@ -92,6 +92,9 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 	var qm *quorum.Metrics
 	var om *operator.Metrics
 	var tm *trust.Metrics
+	var cm *cache.Metrics
+	var sm *stream.Metrics
+	var pm *replica.Metrics
 	if opts.Registry != nil {
 		gm = NewMetrics(opts.Registry)
 		um = upstream.NewMetrics(opts.Registry)
@@ -99,6 +102,9 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 		qm = quorum.NewMetrics(opts.Registry)
 		om = operator.NewMetrics(opts.Registry)
 		tm = trust.NewMetrics(opts.Registry)
+		cm = cache.NewMetrics(opts.Registry)
+		sm = stream.NewMetrics(opts.Registry)
+		pm = replica.NewMetrics(opts.Registry)
 	}
 	g := &Gateway{byName: make(map[string]*Network), log: opts.Logger, clock: opts.Clock,
 		disputes: quorum.NewLog(disputeLogSize)}
@@ -137,7 +143,7 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 		}
 		n := &Network{}
 		feed := stream.New(n.call, n.pools, stream.Options{Filters: cfg.Filters, Context: g.ctx,
-			Clock: opts.Clock, Logger: opts.Logger.With("network", nc.Name), Delay: gm.streamDelay(nc.Name)})
+			Clock: opts.Clock, Logger: opts.Logger.With("network", nc.Name), Delay: sm.Delay(nc.Name)})
 		tracker := head.New(nc.Name, ups, head.Options{
 			PollInterval: nc.Head.PollInterval,
 			MinOperators: nc.Head.MinOperators,
@@ -200,11 +206,11 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 				n.operators.Lie(op, u, fmt.Sprintf("its answer to %s failed verification: %v", method, check))
 			}})
 		if store != nil {
-			n.answers = answers{store: store, prefix: nc.Name + "|", tipTTL: cfg.Cache.TipTTL,
+			n.answers = answers{store: store, metrics: cm, prefix: nc.Name + "|", tipTTL: cfg.Cache.TipTTL,
 				finalTTL: cfg.Cache.FinalTTL, maxEntry: int(cfg.Cache.MaxEntryBytes)}
 		}
 		if g.link != nil {
-			n.share = n.newSync(g.link, g.members)
+			n.share = n.newSync(g.link, g.members, pm.Behind(nc.Name))
 			n.operators.OnStrike(n.share.Strike)
 		}
 		g.networks = append(g.networks, n)
@@ -234,7 +240,7 @@ func newStore(cfg config.Cache, link *replica.Link, opts Options) cache.Store {
 	}
 	mem := cache.NewMemory(cache.MemoryOptions{MaxBytes: cfg.MaxBytes, Clock: opts.Clock})
 	if opts.Registry != nil {
-		registerCacheMetrics(opts.Registry, mem)
+		cache.RegisterMemory(opts.Registry, mem)
 	}
 	if cfg.Backend != config.CacheRedis || link == nil {
 		return mem
@@ -242,8 +248,12 @@ func newStore(cfg config.Cache, link *replica.Link, opts Options) cache.Store {
 	return cache.NewTiered(mem, replica.NewCache(link, "answers"), cfg.TipTTL)
 }
 
+// Dispute is one quorum read whose operators gave different answers, as
+// /status/disputes lists it.
+type Dispute = quorum.Dispute
+
 // Disputes returns the recent disputes of every network, newest first.
-func (g *Gateway) Disputes() []quorum.Dispute { return g.disputes.List() }
+func (g *Gateway) Disputes() []Dispute { return g.disputes.List() }
 
 // Networks returns the networks in configuration order; the first is the
 // default.

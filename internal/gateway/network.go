@@ -4,13 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
-
-	"github.com/ethereum/go-ethereum/common/hexutil"
-	"github.com/ethereum/go-ethereum/core/types"
 
 	"github.com/braidrpc/braid/internal/block"
 	"github.com/braidrpc/braid/internal/clock"
@@ -90,31 +85,4 @@ func (n *Network) knowsTx(ctx context.Context, hash json.RawMessage) bool {
 	req := &jsonrpc.Request{Method: "eth_getTransactionByHash", Params: append(append(json.RawMessage("["), hash...), ']')}
 	res, err := n.call(ctx, req)
 	return err == nil && res.Error == nil && string(res.Result) != "null"
-}
-
-func isNonceTooLow(msg string) bool {
-	return strings.Contains(strings.ToLower(msg), "nonce too low")
-}
-
-// txHash decodes a signed transaction (eth_sendRawTransaction's param) and
-// returns its hash as a JSON string. A payload that does not decode is
-// refused with -32602 and go-ethereum's own message for it ("rlp: …",
-// "typed transaction too short"): no node would accept it, so it is not
-// sent to any (go-ethereum answers it with -32000; docs/operations.md).
-func txHash(arg json.RawMessage) (json.RawMessage, error) {
-	var raw hexutil.Bytes
-	if err := json.Unmarshal(arg, &raw); err != nil {
-		return nil, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "invalid argument 0: %v", err)
-	}
-	var tx types.Transaction
-	if err := tx.UnmarshalBinary(raw); err != nil {
-		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: err.Error()}
-	}
-	return json.RawMessage(strconv.Quote(tx.Hash().Hex())), nil
-}
-
-func isAlreadyKnown(msg string) bool {
-	m := strings.ToLower(msg)
-	return strings.Contains(m, "already known") || strings.Contains(m, "known transaction") ||
-		strings.Contains(m, "already imported") || strings.Contains(m, "alreadyknown")
 }

@@ -18,7 +18,6 @@ import (
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/gateway"
 	"github.com/braidrpc/braid/internal/jsonrpc"
-	"github.com/braidrpc/braid/internal/quorum"
 )
 
 const (
@@ -392,7 +391,7 @@ func (s *Server) serveDisputes(w http.ResponseWriter, r *http.Request) {
 		list = kept
 	}
 	b, err := json.MarshalIndent(struct {
-		Disputes []quorum.Dispute `json:"disputes"`
+		Disputes []gateway.Dispute `json:"disputes"`
 	}{list}, "", "  ")
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, jsonrpc.Errorf(jsonrpc.CodeInternal, "disputes: %v", err))
