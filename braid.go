@@ -50,6 +50,11 @@ type (
 	Require   = config.Require
 	WebSocket = config.WebSocket
 	Filters   = config.Filters
+	// API keys and limits on callers (Config.Auth, Config.Keys).
+	Auth         = config.Auth
+	APIKey       = config.APIKey
+	KeyLimits    = config.KeyLimits
+	ClientLimits = config.ClientLimits
 )
 
 // LoadConfig reads, checks and completes a YAML configuration file,
@@ -114,6 +119,7 @@ type Braid struct {
 
 	pipe *pipeListener
 	wg   sync.WaitGroup
+	keys *keys // API keys and limits; nil when not configured
 
 	mu      sync.Mutex
 	clients map[string]*rpc.Client
@@ -154,14 +160,20 @@ func New(cfg *Config, opts ...Option) (*Braid, error) {
 	if err != nil {
 		return nil, fmt.Errorf("braid: %w", err)
 	}
+	ctx, stop := context.WithCancel(context.Background())
+	keys, err := startKeys(ctx, cfg, &o)
+	if err != nil {
+		stop()
+		gw.Close()
+		return nil, err
+	}
 	srv := server.New(gw, server.Options{Limits: cfg.Limits, WebSocket: cfg.WebSocket, TrustedProxies: cfg.TrustedProxies,
-		CORS: cfg.CORS, Logger: o.logger, Gatherer: o.registry, Registry: o.registry})
+		CORS: cfg.CORS, Logger: o.logger, Gatherer: o.registry, Registry: o.registry, Access: keys.control()})
 	for _, r := range o.routes {
 		srv.Handle(r.pattern, r.h)
 	}
-	ctx, stop := context.WithCancel(context.Background())
 	b := &Braid{cfg: cfg, gw: gw, srv: srv, log: o.logger, stop: stop, pipe: newPipeListener(),
-		clients: make(map[string]*rpc.Client)}
+		clients: make(map[string]*rpc.Client), keys: keys}
 	gw.Start(ctx, o.startWait)
 	b.wg.Add(1)
 	go func() {
@@ -188,7 +200,8 @@ func (b *Braid) Serve(ctx context.Context, ln net.Listener) error {
 // Client returns a go-ethereum RPC client for the first configured
 // network, connected in-process: calls go straight into braid with no
 // network in between, and subscriptions (eth_subscribe) work. The client
-// is shared; Close closes it.
+// is shared; Close closes it. It belongs to the program that embeds
+// braid: it needs no API key and no limit counts its calls.
 func (b *Braid) Client() *rpc.Client {
 	c, err := b.NetworkClient(b.cfg.Networks[0].Name)
 	if err != nil {
@@ -246,6 +259,7 @@ func (b *Braid) Close() error {
 	}
 	b.stop()
 	b.wg.Wait()
+	b.keys.close()
 	b.gw.Close()
 	return nil
 }

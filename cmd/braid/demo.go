@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -25,6 +26,13 @@ braid serve would be; POST /demo/faults injects faults into a provider
 ({"provider":"p1","down":true}, latency_ms, error_rate, lag_blocks,
 http_status, lie), GET /demo/faults lists them and GET /demo/info gives
 the chain id, a funded test account and the token.
+
+With --trust beacon, a simulated beacon chain runs next to the dev chain: a
+sync committee of 512 BLS keys signs every block, served by two beacon
+light-client APIs (b1, b2), and braid takes its tip from their signed heads
+(trust: beacon, verify: strict unless --verify says otherwise). POST
+/demo/beacon/faults injects their faults ({"api":"b1","forge":true},
+signers, stale, down); GET /demo/beacon/faults lists them.
 `
 
 func runDemo(args []string, stdout, stderr io.Writer) error {
@@ -34,6 +42,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	blockTime := fs.Duration("block-time", time.Second, "time between blocks")
 	quorum := fs.Int("quorum", 1, "distinct operators that must agree on each quorum read (1: off)")
 	verifyMode := fs.String("verify", config.VerifyOff, "off, or strict: return only answers proven against a trusted header")
+	trust := fs.String("trust", config.TrustOperators, "operators, or beacon: take the tip from a simulated sync committee's signatures")
 	var lf logFlags
 	lf.register(fs)
 	if err := parseFlags(fs, args); err != nil {
@@ -48,6 +57,14 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	if *verifyMode != config.VerifyOff && *verifyMode != config.VerifyStrict {
 		return fmt.Errorf("demo: --verify must be off or strict, got %q", *verifyMode)
 	}
+	if *trust != config.TrustOperators && *trust != config.TrustBeacon {
+		return fmt.Errorf("demo: --trust must be operators or beacon, got %q", *trust)
+	}
+	verifySet := false
+	fs.Visit(func(f *flag.Flag) { verifySet = verifySet || f.Name == "verify" })
+	if *trust == config.TrustBeacon && !verifySet {
+		*verifyMode = config.VerifyStrict
+	}
 	if *blockTime <= 0 {
 		return fmt.Errorf("demo: --block-time must be positive, got %s", *blockTime)
 	}
@@ -57,7 +74,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return demo(ctx, demoOptions{listen: *listen, providers: *providers, blockTime: *blockTime, quorum: *quorum, verify: *verifyMode}, stdout, log)
+	return demo(ctx, demoOptions{listen: *listen, providers: *providers, blockTime: *blockTime, quorum: *quorum, verify: *verifyMode, trust: *trust}, stdout, log)
 }
 
 type demoOptions struct {
@@ -66,6 +83,7 @@ type demoOptions struct {
 	blockTime time.Duration
 	quorum    int
 	verify    string
+	trust     string // operators or beacon
 }
 
 // demo runs chain, providers and gateway until ctx ends.
@@ -78,6 +96,17 @@ func demo(ctx context.Context, o demoOptions, stdout io.Writer, log *slog.Logger
 
 	// The demo's gateway is configured exactly as braid serve would be.
 	cfg := demoConfig(o.listen, dn, o.blockTime, o.quorum, o.verify)
+	routes := []braid.Option{braid.WithRoute("/demo/", dn.Handler())}
+	var bc *demoBeacon
+	if o.trust == config.TrustBeacon {
+		if bc, err = startDemoBeacon(ctx, dn, o.blockTime, log); err != nil {
+			return fmt.Errorf("demo: start beacon chain: %w", err)
+		}
+		defer bc.close()
+		cfg.Networks[0].Trust = bc.trust
+		cfg.ApplyDefaults()
+		routes = append(routes, braid.WithRoute("/demo/beacon/", bc.control))
+	}
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
@@ -86,8 +115,8 @@ func demo(ctx context.Context, o demoOptions, stdout io.Writer, log *slog.Logger
 		return fmt.Errorf("demo: %w", err)
 	}
 	cfg.Listen = ln.Addr().String()
-	printDemoBanner(stdout, cfg, dn)
-	return run(ctx, cfg, ln, log, braid.WithRoute("/demo/", dn.Handler()))
+	printDemoBanner(stdout, cfg, dn, bc)
+	return run(ctx, cfg, ln, log, routes...)
 }
 
 func demoConfig(listen string, dn *devnet.Devnet, blockTime time.Duration, quorum int, verify string) *config.Config {
@@ -107,7 +136,7 @@ func demoConfig(listen string, dn *devnet.Devnet, blockTime time.Duration, quoru
 	return cfg
 }
 
-func printDemoBanner(w io.Writer, cfg *config.Config, dn *devnet.Devnet) {
+func printDemoBanner(w io.Writer, cfg *config.Config, dn *devnet.Devnet, bc *demoBeacon) {
 	info := dn.Info()
 	base := "http://" + cfg.Listen
 	var b strings.Builder
@@ -117,6 +146,7 @@ func printDemoBanner(w io.Writer, cfg *config.Config, dn *devnet.Devnet) {
 	for _, u := range cfg.Networks[0].Upstreams {
 		fmt.Fprintf(&b, "  provider   %-4s %-12s %s\n", u.Name, u.Operator, u.URL)
 	}
+	bc.banner(&b, cfg.Networks[0].Verify.Mode)
 	fmt.Fprintf(&b, "  account    %s (key %s: a public test key, never use it on a real chain)\n", info.Account.Address, info.Account.PrivateKey)
 	fmt.Fprintf(&b, "  token      %s (ERC-20)\n\n", info.Token.Hex())
 	fmt.Fprintf(&b, "Try:\n")
@@ -132,6 +162,7 @@ func printDemoBanner(w io.Writer, cfg *config.Config, dn *devnet.Devnet) {
 	if cfg.Networks[0].Verify.Strict() {
 		fmt.Fprintf(&b, "  curl -s %s/demo/faults -d '{\"provider\":\"p1\",\"lie\":true}'    # verify strict: p1's lies fail their proofs; reads stay true\n", base)
 	}
+	bc.tryLines(&b, base)
 	fmt.Fprintf(&b, "  curl -s %s/status/centralization\n", base)
 	fmt.Fprintf(&b, "  curl -s %s/metrics | grep braid_upstream_requests_total\n\n", base)
 	_, _ = io.WriteString(w, b.String())

@@ -12,6 +12,7 @@ const usage = `braid: an Ethereum JSON-RPC gateway over many independent provide
 Usage:
   braid serve   --config FILE   serve the networks in FILE
   braid check   --config FILE   report how centralized each network's access is
+  braid keys    add|list|revoke manage the API keys braid serve accepts
   braid demo    [flags]         run a dev chain, providers and the gateway in one process
   braid sim     [flags]         simulate the peer economy (incentive regimes compared)
   braid version                 print the version

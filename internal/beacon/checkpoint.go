@@ -18,6 +18,7 @@ import (
 const (
 	SourceConfigured = "configured"
 	SourceSaved      = "saved"
+	SourcePreset     = "preset"
 )
 
 // savedCheckpoint is the restart checkpoint a run leaves in DataDir.
@@ -127,6 +128,8 @@ func (c *Client) resolveCheckpoint() (checkpointChoice, error) {
 		return checkpointChoice{Root: saved.Root, Slot: saved.Slot, Source: SourceSaved, Anchor: configured}, nil
 	case configured != (common.Hash{}):
 		return checkpointChoice{Root: configured, Source: SourceConfigured, Anchor: configured}, nil
+	case saved == nil && c.cfg.DefaultCheckpoint != (common.Hash{}):
+		return checkpointChoice{Root: c.cfg.DefaultCheckpoint, Source: SourcePreset, Anchor: c.cfg.DefaultCheckpoint}, nil
 	case saved == nil:
 		return checkpointChoice{}, fmt.Errorf("beacon: %w for network %s: configure trust.checkpoint (a recent finalized beacon block root, 0x…)", ErrNoCheckpoint, c.spec.Name)
 	case savedErr != nil:

@@ -77,16 +77,21 @@ func TestCheckpointPersistsAcrossRestart(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
 		configured common.Hash
+		preset     common.Hash // DefaultCheckpoint
+		dir        string
 		root       common.Hash
 		source     string
 	}{
-		{"saved only", common.Hash{}, want, beacon.SourceSaved},
-		{"configured anchor, newer saved", anchor, want, beacon.SourceSaved},
-		{"another configured root wins", h.blockRoot(t, 2), h.blockRoot(t, 2), beacon.SourceConfigured},
+		{"saved only", common.Hash{}, common.Hash{}, dir, want, beacon.SourceSaved},
+		{"saved wins over a preset", common.Hash{}, anchor, dir, want, beacon.SourceSaved},
+		{"preset without a saved one", common.Hash{}, h.blockRoot(t, 1), t.TempDir(), h.blockRoot(t, 1), beacon.SourcePreset},
+		{"configured anchor, newer saved", anchor, common.Hash{}, dir, want, beacon.SourceSaved},
+		{"another configured root wins", h.blockRoot(t, 2), anchor, dir, h.blockRoot(t, 2), beacon.SourceConfigured},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := h.config()
-			cfg.DataDir, cfg.Checkpoint, cfg.Registerer = dir, tc.configured, prometheus.NewRegistry()
+			cfg.DataDir, cfg.Checkpoint, cfg.Registerer = tc.dir, tc.configured, prometheus.NewRegistry()
+			cfg.DefaultCheckpoint = tc.preset
 			c2, err := beacon.New(cfg)
 			if err != nil {
 				t.Fatal(err)

@@ -34,9 +34,12 @@ type Config struct {
 	// start). Zero means: use the checkpoint saved in DataDir by an earlier
 	// run. A saved checkpoint reached from the configured one by verified
 	// sync is preferred to it; a different configured root always wins.
-	Checkpoint       common.Hash
-	CheckpointMaxAge time.Duration // older checkpoints are refused; 0 = 14 days
-	MaxHeadAge       time.Duration // an older signed head makes the client not ready; 0 = 60 s
+	Checkpoint common.Hash
+	// DefaultCheckpoint is used when neither Checkpoint nor a saved
+	// checkpoint exists: a preset's (PresetCheckpoint).
+	DefaultCheckpoint common.Hash
+	CheckpointMaxAge  time.Duration // older checkpoints are refused; 0 = 14 days
+	MaxHeadAge        time.Duration // an older signed head makes the client not ready; 0 = 60 s
 	// DataDir keeps the last finalized checkpoint (one small JSON file per
 	// network) for restarts; "" keeps nothing.
 	DataDir string

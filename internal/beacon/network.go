@@ -71,6 +71,21 @@ func NetworkByName(name string) (Network, error) {
 	return Network{}, fmt.Errorf("beacon: no preset for network %q (known: mainnet, sepolia, hoodi)", name)
 }
 
+// PresetCheckpoint returns the checkpoint go-ethereum ships with a
+// preset (mainnet, sepolia, hoodi). It is as old as braid's go-ethereum:
+// checkpoint_max_age refuses it once that is too long ago.
+func PresetCheckpoint(name string) (common.Hash, bool) {
+	switch strings.ToLower(name) {
+	case "mainnet":
+		return params.MainnetLightConfig.Checkpoint, true
+	case "sepolia":
+		return params.SepoliaLightConfig.Checkpoint, true
+	case "hoodi":
+		return params.HoodiLightConfig.Checkpoint, true
+	}
+	return common.Hash{}, false
+}
+
 // NetworkFromChainConfig copies a go-ethereum chain configuration (without
 // its checkpoint) into a Network, e.g. the offline simulator's.
 func NetworkFromChainConfig(name string, c *params.ChainConfig, slot time.Duration) Network {

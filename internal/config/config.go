@@ -21,6 +21,10 @@ type Config struct {
 	Cache          Cache     `yaml:"cache"`
 	Redis          Redis     `yaml:"redis"`
 	Networks       []Network `yaml:"networks"`
+
+	// Auth and Keys are API keys and the limits on callers (auth.go).
+	Auth Auth     `yaml:"auth"`
+	Keys []APIKey `yaml:"keys"`
 }
 
 // Cache keeps answers by finality: answers about a block hash, a finalized
@@ -157,6 +161,9 @@ type Network struct {
 	Strikes Strikes `yaml:"strikes"`
 	Require Require `yaml:"require"`
 	Verify  Verify  `yaml:"verify"`
+	// Trust says where the served tip comes from (operators or a beacon
+	// light client); see trust.go.
+	Trust Trust `yaml:"trust"`
 	// Peers shares verified history with other braid gateways (off by
 	// default).
 	Peers Peers `yaml:"peers"`

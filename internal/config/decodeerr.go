@@ -44,6 +44,10 @@ var sections = map[string]struct {
 	"config.MethodQuorum": {"quorum method", reflect.TypeFor[MethodQuorum]()},
 	"config.Strikes":      {"strikes", reflect.TypeFor[Strikes]()},
 	"config.Require":      {"require", reflect.TypeFor[Require]()},
+	"config.Trust":        {"trust", reflect.TypeFor[Trust]()},
+	"config.BeaconAPI":    {"trust.beacon_apis entry", reflect.TypeFor[BeaconAPI]()},
+	"config.BeaconChain":  {"trust.beacon_chain", reflect.TypeFor[BeaconChain]()},
+	"config.BeaconFork":   {"trust.beacon_chain.forks entry", reflect.TypeFor[BeaconFork]()},
 }
 
 // syntaxError words an error from the YAML parser: yaml.v3's "yaml: "

@@ -29,6 +29,14 @@ func (c *Config) expandEnv(lookup func(string) (string, bool)) error {
 	expand("listen", &c.Listen)
 	expand("redis: url", &c.Redis.URL)
 	expand("redis: prefix", &c.Redis.Prefix)
+	expand("auth: file", &c.Auth.File)
+	for i := range c.Keys {
+		// The message names the key by position: its name may come from
+		// the environment too, and its value never appears.
+		expand(fmt.Sprintf("keys item %d: name", i+1), &c.Keys[i].Name)
+		expand(fmt.Sprintf("keys item %d: key", i+1), &c.Keys[i].Key)
+		expand(fmt.Sprintf("keys item %d: hash", i+1), &c.Keys[i].Hash)
+	}
 	for i := range c.Networks {
 		n := &c.Networks[i]
 		where := fmt.Sprintf("network #%d", i+1)
@@ -52,6 +60,17 @@ func (c *Config) expandEnv(lookup func(string) (string, bool)) error {
 			expand(uwhere+": url", &u.URL)
 			expand(uwhere+": ws_url", &u.WSURL)
 			expand(uwhere+": operator", &u.Operator)
+		}
+		expand(where+": trust.checkpoint", &n.Trust.Checkpoint)
+		expand(where+": trust.data_dir", &n.Trust.DataDir)
+		for j := range n.Trust.BeaconAPIs {
+			a := &n.Trust.BeaconAPIs[j]
+			awhere := fmt.Sprintf("%s: trust.beacon_apis #%d", where, j+1)
+			expand(awhere+": url", &a.URL)
+			for k, v := range a.Headers { // values only: names are not secret
+				expand(awhere+": header "+quote(k), &v)
+				a.Headers[k] = v
+			}
 		}
 	}
 	return errors.Join(errs...)

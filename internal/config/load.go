@@ -148,6 +148,7 @@ func (c *Config) ApplyDefaults() {
 	orDefault(&c.Cache.FinalTTL, DefaultCacheFinalTTL)
 	orDefault(&c.Redis.Prefix, DefaultRedisPrefix)
 	orDefault(&c.Redis.Timeout, DefaultRedisTimeout)
+	c.Auth.applyDefaults(c.Keys)
 	if c.Cache.Backend == "" {
 		c.Cache.Backend = CacheMemory
 		if c.Redis.URL != "" {
@@ -176,6 +177,7 @@ func (c *Config) ApplyDefaults() {
 		orDefault(&n.Verify.MaxLogRange, DefaultMaxLogRange)
 		orDefault(&n.Verify.HeaderCache, DefaultHeaderCache)
 		orDefault(&n.Verify.HistoryHops, DefaultHistoryHops)
+		n.Trust.applyDefaults()
 		n.Peers.applyDefaults()
 		ups := c.Networks[i].Upstreams
 		for j := range ups {

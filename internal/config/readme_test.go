@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"os"
 	"regexp"
 	"slices"
@@ -24,7 +25,15 @@ func TestReadmeExampleParses(t *testing.T) {
 		t.Fatal("README.md has no yaml example")
 	}
 	given := serveEnv(t, string(readme))
+	var main []byte
 	for _, b := range blocks {
+		if bytes.HasPrefix(b[1], []byte(fragmentMark)) {
+			checkFragment(t, main, b[1])
+			continue
+		}
+		if main == nil {
+			main = b[1]
+		}
 		var used []string
 		only := func(name string) (string, bool) {
 			used = append(used, name)
@@ -58,6 +67,33 @@ func TestReadmeExampleParses(t *testing.T) {
 		if _, err := ParseWithEnv(b[1], "README.md", all); err != nil {
 			t.Fatalf("README example does not load with every variable set:\n%v", err)
 		}
+	}
+}
+
+// fragmentMark starts a yaml block that adds to the README's braid.yaml
+// rather than standing alone.
+const fragmentMark = "# added to braid.yaml\n"
+
+// checkFragment loads the README's braid.yaml with fragment added, every
+// ${VAR} set (Redis too): the sections it shows must be valid there.
+func checkFragment(t *testing.T, main, fragment []byte) {
+	t.Helper()
+	if main == nil {
+		t.Fatal("a README fragment comes before the braid.yaml it adds to")
+	}
+	all := func(name string) (string, bool) {
+		if name == "REDIS_URL" {
+			return "redis://127.0.0.1:6379/0", true
+		}
+		return "dummy-value-of-" + strings.ToLower(name), true
+	}
+	doc := append(append(append([]byte{}, main...), '\n'), fragment...)
+	cfg, err := ParseWithEnv(doc, "README.md", all)
+	if err != nil {
+		t.Fatalf("README fragment does not load added to braid.yaml:\n%v\n%s", err, fragment)
+	}
+	if !cfg.AuthOn() {
+		t.Errorf("README fragment turns nothing on:\n%s", fragment)
 	}
 }
 

@@ -42,6 +42,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.CORS.validate()...)
 	errs = append(errs, c.Cache.validate(c.Redis)...)
 	errs = append(errs, c.Redis.validate()...)
+	errs = append(errs, c.validateAuth()...)
 
 	if len(c.Networks) == 0 {
 		add(`no networks configured: add at least one under "networks:"`)
@@ -214,6 +215,7 @@ func (n *Network) validate(i int) []error {
 	if n.Verify.HeaderCache < 0 || n.Verify.HistoryHops < 0 {
 		add("verify.header_cache and verify.history_hops must not be negative")
 	}
+	errs = append(errs, n.Trust.validate(label, n.ChainID)...)
 	errs = append(errs, n.Peers.validate(label)...)
 	if n.Require.Availability < 0 || n.Require.Integrity < 0 {
 		add("require.availability and require.integrity must not be negative (0: no requirement)")

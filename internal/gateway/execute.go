@@ -107,6 +107,9 @@ func (n *Network) execute(ctx context.Context, req *jsonrpc.Request) (answer, er
 	tip := n.head.Tip()
 	pin := pl.Pin(tip, n.maxLag)
 	if pin.Local != nil {
+		if err := n.needsTrustedTip(pl, tip); err != nil {
+			return answer{}, err
+		}
 		return answer{resp: &jsonrpc.Response{Result: pin.Local}}, nil
 	}
 	if resp, ok := n.remembered(pl); ok {
@@ -120,10 +123,10 @@ func (n *Network) execute(ctx context.Context, req *jsonrpc.Request) (answer, er
 	if !ok {
 		ctx, cancel := context.WithTimeout(ctx, n.timeout)
 		defer cancel()
-		return n.read(ctx, pl, pin)
+		return n.read(ctx, pl, tip, pin)
 	}
 	return n.merged(ctx, key, func(fctx context.Context) (answer, error) {
-		a, err := n.read(fctx, pl, pin)
+		a, err := n.read(fctx, pl, tip, pin)
 		if err == nil {
 			n.keep(fctx, pl, c, tip, a)
 		}
@@ -152,11 +155,14 @@ func (n *Network) act(ctx context.Context, pl *plan.Plan, req *jsonrpc.Request) 
 	return answer{}, fmt.Errorf("no executor step for %s", pl.Method)
 }
 
-// read answers a pinned read with exactly one stage: the verified reader
-// (verify: strict), a quorum of operators, or the router.
-func (n *Network) read(ctx context.Context, pl *plan.Plan, pin plan.Pinning) (answer, error) {
+// read answers a read pinned to tip with exactly one stage: the verified
+// reader (verify: strict), a quorum of operators, or the router.
+func (n *Network) read(ctx context.Context, pl *plan.Plan, tip block.Tip, pin plan.Pinning) (answer, error) {
 	if pl.Verify {
-		return answerOf(n.trust.Read(ctx, pl))
+		return answerOf(n.trust.Read(ctx, pl)) // from the trust root, which says when there is none
+	}
+	if err := n.needsTrustedTip(pl, tip); err != nil {
+		return answer{}, err // trust: beacon and no signed head: never forwarded unpinned
 	}
 	call := routeCall(pl, pin)
 	if pl.Quorum.K > 1 && pl.Kind == plan.Forward {

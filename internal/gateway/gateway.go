@@ -141,10 +141,19 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 				},
 			}))
 		}
+		var bt *beaconTip
+		if nc.Trust.Beacon() {
+			var err error
+			if bt, err = newBeaconTip(nc, opts); err != nil {
+				g.closeBeacons()
+				return nil, fmt.Errorf("network %q: %w", nc.Name, err)
+			}
+		}
 		n := &Network{}
 		feed := stream.New(n.call, n.pools, stream.Options{Filters: cfg.Filters, Context: g.ctx,
 			Clock: opts.Clock, Logger: opts.Logger.With("network", nc.Name), Delay: sm.Delay(nc.Name)})
 		tracker := head.New(nc.Name, ups, head.Options{
+			External:     bt != nil,
 			PollInterval: nc.Head.PollInterval,
 			MinOperators: nc.Head.MinOperators,
 			StallAfter:   nc.Head.StallAfter,
@@ -200,8 +209,12 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 			disputes: g.disputes,
 			qmetrics: qm,
 		}
+		var root trust.Root = tipRoot{tracker}
+		if bt != nil {
+			bt.n, n.beacon, root = n, bt, bt
+		}
 		n.trust = trust.New(trust.Options{Network: nc.Name, Verify: nc.Verify, Timeout: cfg.Limits.RequestTimeout,
-			Fetch: n.router, Root: tipRoot{tracker}, Clock: opts.Clock, Logger: opts.Logger, Metrics: tm,
+			Fetch: n.router, Root: root, Clock: opts.Clock, Logger: opts.Logger, Metrics: tm,
 			OnLie: func(op string, u *upstream.Upstream, method string, check error) {
 				n.operators.Lie(op, u, fmt.Sprintf("its answer to %s failed verification: %v", method, check))
 			}})
@@ -298,6 +311,7 @@ func (g *Gateway) Start(ctx context.Context, wait time.Duration) {
 	}
 	for _, n := range g.networks {
 		n.head.Start(ctx)
+		g.startBeacon(ctx, n)
 		if n.share != nil {
 			g.wg.Add(1)
 			go func() {
@@ -428,6 +442,7 @@ func (g *Gateway) Close() {
 			n.head.Close()
 		}
 		g.wg.Wait()
+		g.closeBeacons()
 		for _, n := range g.networks {
 			for _, u := range n.Upstreams() {
 				u.Close()

@@ -54,7 +54,8 @@ type Network struct {
 	qmetrics  *quorum.Metrics
 	operators *operator.Standing
 
-	trust *trust.Reader
+	trust  *trust.Reader
+	beacon *beaconTip // trust: beacon (beacontip.go); nil: operators decide the tip
 }
 
 // Tip returns the network's served tip.

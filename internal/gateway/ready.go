@@ -47,10 +47,13 @@ func (n *Network) readiness(h NetworkHealth) NetworkReadiness {
 	}
 	// Each case is one reason the network cannot serve now; a tip that
 	// comes from the beacon light client (trust: beacon) adds its own
-	// (the light client has no head, or it is behind) as another case.
+	// (no reachable beacon API, a refused checkpoint, a stale signed
+	// head, or a head no provider serves): never a fallback to operators.
 	switch {
 	case h.Problem != "":
 		r.Problem = h.Problem
+	case n.beacon != nil && n.beacon.problem() != "":
+		r.Problem = n.beacon.problem()
 	case !tip.Known:
 		r.Problem = "no served tip yet: " + p.Reason
 	case p.Stalled:

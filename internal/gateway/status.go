@@ -55,6 +55,10 @@ type NetworkStatus struct {
 	// Cache counts the cacheable calls since start (absent when the
 	// cache is off).
 	Cache *CacheStatus `json:"cache,omitempty"`
+	// Trust is where the served tip comes from: "operators" or "beacon";
+	// Beacon is the light client's state with trust: beacon.
+	Trust  string        `json:"trust"`
+	Beacon *BeaconStatus `json:"beacon,omitempty"`
 	// Lies are the recent answers that failed verification, newest
 	// first (verify: strict).
 	Lies []trust.Lie `json:"lies,omitempty"`
@@ -151,6 +155,10 @@ func (g *Gateway) Status() Status {
 			Replicas:     n.replicaTips(),
 		}
 		n.progressStatus(&ns)
+		ns.Trust = n.cfg.Trust.Source
+		if n.beacon != nil {
+			ns.Beacon = n.beacon.status()
+		}
 		ns.Cache = n.cacheStatus()
 		ns.Lies = n.trust.Lies()
 		qp, _ := plan.NewQuorumPolicy(n.quorum) // checked in New

@@ -55,6 +55,10 @@ type Options struct {
 	// OnTip is called, outside the tracker's locks and in order, after
 	// every change of the served tip.
 	OnTip func(block.Tip)
+	// External makes the served tip come from outside (SetTip: a beacon
+	// light client) instead of the operators' agreement. The upstreams'
+	// reports still decide who can answer (Lag, Progress, metrics).
+	External bool
 }
 
 // Sentinel errors of PollOnce.
@@ -97,6 +101,7 @@ type Tracker struct {
 	log        *slog.Logger
 	metrics    *metrics
 	onTip      func(block.Tip)
+	external   bool // Options.External
 
 	mu         sync.Mutex
 	states     map[*upstream.Upstream]*upState
@@ -133,7 +138,9 @@ func New(network string, ups []*upstream.Upstream, opts Options) *Tracker {
 		operators[u.Operator] = true
 	}
 	k := opts.MinOperators
-	if k <= 0 {
+	if opts.External {
+		k = 1 // one operator holding the trusted block can answer for it
+	} else if k <= 0 {
 		k = len(operators)/2 + 1
 	}
 	t := &Tracker{
@@ -146,6 +153,7 @@ func New(network string, ups []*upstream.Upstream, opts Options) *Tracker {
 		log:        opts.Logger.With("network", network),
 		metrics:    newMetrics(opts.Registry),
 		onTip:      opts.OnTip,
+		external:   opts.External,
 		states:     make(map[*upstream.Upstream]*upState, len(ups)),
 		served:     map[uint64]common.Hash{},
 		known:      make(chan struct{}),
@@ -269,7 +277,10 @@ func (t *Tracker) observe(u *upstream.Upstream, h Heads, latestOnly bool) {
 	reorgAt, reorged := st.view.record(h)
 	st.heads, st.reported = h, true
 	t.metrics.heads(t.network, u, h)
-	ch := t.recomputeLocked()
+	ch := tipChange{old: t.tip, new: t.tip}
+	if !t.external {
+		ch = t.recomputeLocked()
+	}
 	now := t.clock.Now()
 	if ch.kind != "" {
 		t.tipMovedLocked(now)

@@ -49,6 +49,11 @@ const (
 	// CodeUnverifiable: in strict mode, a method braid cannot check and
 	// the configuration does not allow unchecked.
 	CodeUnverifiable = -32046
+	// CodeUnauthorized: the request has no API key where one is required,
+	// an unknown or revoked one, or one not valid for the network (sent
+	// with HTTP 401 or 403). braid's own code: EIP-1474's -32001 means
+	// "resource not found", and clients (viem) name it so.
+	CodeUnauthorized = -32047
 )
 
 // Error is a JSON-RPC error object. It is both what braid sends and how an
@@ -171,6 +176,8 @@ func CodeString(code int) string {
 		return "verification_failed"
 	case CodeUnverifiable:
 		return "unverifiable"
+	case CodeUnauthorized:
+		return "unauthorized"
 	case 3:
 		return "execution_reverted"
 	}

@@ -162,10 +162,10 @@ func warnings(n *config.Network, r *Network, live *Live) []string {
 			add("quorum k=%d exceeds the number of operators (%d): quorum reads always fail", q.KMax, ops)
 		}
 	}
-	if q.KMax <= 1 && ops > 1 {
+	if q.KMax <= 1 && ops > 1 && !(n.Trust.Beacon() && n.Verify.Strict()) {
 		add("no quorum: any one operator can return a wrong answer (set quorum.k)")
 	}
-	if minOperators(n.Head.MinOperators, ops) == 1 && ops > 1 {
+	if minOperators(n.Head.MinOperators, ops) == 1 && ops > 1 && !n.Trust.Beacon() {
 		add("head.min_operators is 1: any one operator can move the served tip")
 	}
 	if bestEffort && q.KMax > 1 {

@@ -59,6 +59,8 @@ type Network struct {
 	Integrity    Integrity    `json:"integrity"`
 	// Verify is the network's verify.mode ("off" or "strict").
 	Verify string `json:"verify"`
+	// Trust is where the served tip comes from: "operators" or "beacon".
+	Trust string `json:"trust"`
 	// HHI is the Herfindahl–Hirschman index of the operators' shares of
 	// served reads, in percent squared: 10000 when one operator served
 	// every read, 10000/N when N operators served equally, 0 with no
@@ -128,6 +130,10 @@ type Integrity struct {
 	// ReadsOutsideQuorum is the same figure for methods quorum does not
 	// cover (gas price, fee history, …): one operator answers them.
 	ReadsOutsideQuorum int `json:"reads_outside_quorum"`
+	// Unbounded: no set of operators can make a verified answer wrong
+	// (trust: beacon with verify: strict); Value is then the operators
+	// plus one, and meets every requirement.
+	Unbounded bool `json:"unbounded,omitempty"`
 	// Note says it in words.
 	Note string `json:"note"`
 }
@@ -151,6 +157,7 @@ func Build(n *config.Network, live *Live) (*Network, error) {
 		ChainID:   n.ChainID,
 		Operators: operators(n, live),
 		Quorum:    quorumOf(n.Quorum, policy),
+		Trust:     config.TrustOperators,
 		Warnings:  []string{},
 	}
 	opCount := len(r.Operators)
@@ -159,6 +166,13 @@ func Build(n *config.Network, live *Live) (*Network, error) {
 	r.Verify = orDefault(n.Verify.Mode, config.VerifyOff)
 	if n.Verify.Strict() {
 		r.Integrity = verifiedIntegrity(n.Verify, r.Quorum, policy, minOperators(n.Head.MinOperators, opCount), opCount)
+	}
+	if n.Trust.Beacon() {
+		r.Trust = config.TrustBeacon
+		r.Availability = beaconAvailability(r.Availability, opCount)
+		if n.Verify.Strict() {
+			r.Integrity = beaconIntegrity(n.Verify, r.Quorum, policy, opCount)
+		}
 	}
 	if live != nil {
 		r.Window = windowString(live.Window)
@@ -275,7 +289,7 @@ func require(req config.Require, r *Network) (Require, bool) {
 	if req.Availability > 0 && r.Availability.Min < req.Availability {
 		out.Unmet = append(out.Unmet, fmt.Sprintf("availability %d is below the required %d", r.Availability.Min, req.Availability))
 	}
-	if req.Integrity > 0 && r.Integrity.Value < req.Integrity {
+	if req.Integrity > 0 && r.Integrity.Value < req.Integrity && !r.Integrity.Unbounded {
 		out.Unmet = append(out.Unmet, fmt.Sprintf("integrity %d is below the required %d", r.Integrity.Value, req.Integrity))
 	}
 	return out, len(out.Unmet) == 0

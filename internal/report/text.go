@@ -68,6 +68,9 @@ func (n *Network) writeText(b *strings.Builder) {
 	} else {
 		row("verify", "off: answers are not checked against block headers")
 	}
+	if n.Trust == config.TrustBeacon {
+		row("trust", "beacon: the served tip is the head the sync committee signed, not the operators' choice")
+	}
 
 	a := n.Availability
 	parts := []string{"reads " + strconv.Itoa(a.Reads)}
@@ -78,7 +81,11 @@ func (n *Network) writeText(b *strings.Builder) {
 	row("availability", fmt.Sprintf("%-4d%s", a.Min, "the fewest operators whose loss stops service"))
 	cont("    " + strings.Join(parts, " · "))
 
-	row("integrity", fmt.Sprintf("%-4d%s", n.Integrity.Value, "the fewest colluding operators that can make braid answer wrongly"))
+	if n.Integrity.Unbounded {
+		row("integrity", fmt.Sprintf("%-4s%s", "∞", "no set of operators can make braid answer wrongly: only the sync committee can"))
+	} else {
+		row("integrity", fmt.Sprintf("%-4d%s", n.Integrity.Value, "the fewest colluding operators that can make braid answer wrongly"))
+	}
 	cont("    " + n.Integrity.Note)
 
 	if n.Window != "" {
@@ -179,7 +186,11 @@ func (r Require) text(n *Network) string {
 		parts = append(parts, fmt.Sprintf("%s ≥ %d: %s", name, want, verdict))
 	}
 	check("availability", r.Availability, n.Availability.Min)
-	check("integrity", r.Integrity, n.Integrity.Value)
+	integrity := n.Integrity.Value
+	if n.Integrity.Unbounded {
+		integrity = max(integrity, r.Integrity)
+	}
+	check("integrity", r.Integrity, integrity)
 	if len(parts) == 0 {
 		return "none (set require.availability and require.integrity for braid check to enforce)"
 	}

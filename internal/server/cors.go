@@ -10,8 +10,8 @@ import (
 )
 
 // exposedHeaders are braid's own response headers, which a page of another
-// origin may read.
-const exposedHeaders = "Braid-Cache, Braid-Quorum"
+// origin may read (Retry-After: when a limit refused it).
+const exposedHeaders = "Braid-Cache, Braid-Quorum, Retry-After"
 
 // cors answers browsers' cross-origin checks for the origins configured
 // (config.CORS). Requests of other origins get no CORS header, so the

@@ -13,6 +13,16 @@
 // trusted proxy forwards for) for the per-client caps on filters,
 // WebSocket connections and subscriptions.
 //
+// With Options.Access (internal/access), a request is checked before its
+// body is read: its API key (path /{network}/{key} or /{key},
+// Authorization: Bearer, X-Api-Key; the same on a WebSocket upgrade) or a
+// 401/403; then each message's calls are counted against its key's and
+// its address's limits (429, Retry-After, -32005; over WebSocket per
+// call, the connection staying open), and each call passes the key's
+// method lists and the network's fair admission (access.go). A revoked
+// key's WebSocket connections are closed with 1008. The in-process
+// clients of library mode (net.Pipe connections) are not checked.
+//
 // A GET with a WebSocket upgrade on / (the first network) or /{network} is
 // a JSON-RPC connection to that network: every message is answered as the
 // same HTTP body would be (concurrently, so answers may come out of order),

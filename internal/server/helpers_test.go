@@ -67,6 +67,15 @@ type fakeUpstream struct {
 	nextFilter  int
 	arrived     chan string // when set, receives each method as it arrives
 	advanced    bool        // the chain has grown by block 0x11 (Advance)
+
+	// A provider's capacity: more than capacity calls of capMethod at
+	// once get HTTP 429 (counted in rejected).
+	capMethod   string
+	capacity    int
+	capInflight int
+	capPeak     int
+	rejected    int
+	capGivenUp  int // capped calls the client gave up on before the answer
 }
 
 // newFake starts a fake upstream serving chainID. It is closed when the
@@ -160,6 +169,25 @@ func (f *fakeUpstream) Params(method string) []string {
 	return append([]string(nil), f.params[method]...)
 }
 
+// SetCapacity makes the fake serve at most n calls of method at once;
+// more get HTTP 429, as a provider's concurrency limit answers.
+func (f *fakeUpstream) SetCapacity(method string, n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.capMethod, f.capacity = method, n
+}
+
+// Capacity reports the most calls of the capped method served at once,
+// how many were refused for passing the capacity, and how many the client
+// gave up on (cancelled) while the fake was serving them: the fake learns
+// of that only when its server notices the closed connection, so for a
+// moment such a call still counts against the capacity.
+func (f *fakeUpstream) Capacity() (peak, rejected, givenUp int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.capPeak, f.rejected, f.capGivenUp
+}
+
 // MaxInflight is the most requests the fake was serving at once.
 func (f *fakeUpstream) MaxInflight() int {
 	f.mu.Lock()
@@ -199,6 +227,16 @@ func (f *fakeUpstream) serve(w http.ResponseWriter, r *http.Request) {
 	f.inflight++
 	f.maxInflight = max(f.maxInflight, f.inflight)
 	down, status, retryAfter, latency, errAnswer := f.down, f.status, f.retryAfter, f.latency, f.errAnswer
+	capped := req.Method == f.capMethod && f.capacity > 0
+	if capped {
+		f.capInflight++
+		if f.capInflight > f.capacity {
+			f.rejected++
+			status = http.StatusTooManyRequests
+		} else {
+			f.capPeak = max(f.capPeak, f.capInflight)
+		}
+	}
 	if f.arrived != nil {
 		select {
 		case f.arrived <- req.Method:
@@ -209,6 +247,9 @@ func (f *fakeUpstream) serve(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		f.mu.Lock()
 		f.inflight--
+		if capped {
+			f.capInflight--
+		}
 		f.mu.Unlock()
 	}()
 
@@ -216,6 +257,11 @@ func (f *fakeUpstream) serve(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-time.After(latency):
 		case <-r.Context().Done():
+			if capped {
+				f.mu.Lock()
+				f.capGivenUp++
+				f.mu.Unlock()
+			}
 			return
 		}
 	}

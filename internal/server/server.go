@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/braidrpc/braid/internal/access"
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/gateway"
 	"github.com/braidrpc/braid/internal/jsonrpc"
@@ -46,6 +47,9 @@ type Options struct {
 	// CORS lets pages of the origins it lists call braid (off when it
 	// lists none).
 	CORS config.CORS
+	// Access checks API keys and limits callers (nil: anyone may call,
+	// uncounted). It is the caller's to Start and Close.
+	Access *access.Control
 }
 
 // subscribeFunc starts a subscription on n: Network.Subscribe, or a fake
@@ -63,7 +67,8 @@ type Server struct {
 	wsm       *wsMetrics
 	wsConns   wsRegistry
 	clients   clients
-	cors      *cors // nil: off
+	cors      *cors           // nil: off
+	access    *access.Control // nil: off
 	subscribe subscribeFunc
 	onWSClose func(reason string) // tests: called when a connection is over
 }
@@ -88,6 +93,9 @@ func New(gw *gateway.Gateway, opts Options) *Server {
 	s.wsConns.init(opts.WebSocket)
 	s.clients.trusted = trustedProxies(opts.TrustedProxies, opts.Logger)
 	s.cors = newCORS(opts.CORS)
+	if s.access = opts.Access; s.access != nil {
+		s.access.OnKeysChange(s.closeRevoked)
+	}
 	s.mux.HandleFunc("POST /{$}", s.serveDefault)
 	s.mux.HandleFunc("POST /{network}", s.serveNetwork)
 	// A GET on the same paths is a WebSocket upgrade (or, without one, the
@@ -137,23 +145,34 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) serveDefault(w http.ResponseWriter, r *http.Request) {
-	s.serveRPC(w, r, s.gw.Networks()[0])
+	s.serveRPC(w, r, s.gw.Networks()[0], "")
 }
 
+// serveNetwork serves /{network}, and, with API keys on, /{key} for the
+// first network (a key's prefix is one no network name has).
 func (s *Server) serveNetwork(w http.ResponseWriter, r *http.Request) {
+	if key := r.PathValue("network"); s.access != nil && access.LooksLikeKey(key) {
+		s.serveRPC(w, r, s.gw.Networks()[0], key)
+		return
+	}
 	if n := s.network(w, r); n != nil {
-		s.serveRPC(w, r, n)
+		s.serveRPC(w, r, n, "")
 	}
 }
 
 // network returns the network the path names, or answers 404 and returns
 // nil.
 func (s *Server) network(w http.ResponseWriter, r *http.Request) *gateway.Network {
-	name := r.PathValue("network")
+	return s.networkNamed(w, r.PathValue("network"))
+}
+
+// networkNamed returns the network called name, or answers 404 (never
+// showing a name that could be an API key) and returns nil.
+func (s *Server) networkNamed(w http.ResponseWriter, name string) *gateway.Network {
 	n := s.gw.Network(name)
 	if n == nil {
 		writeError(w, http.StatusNotFound, jsonrpc.Errorf(jsonrpc.CodeMethodNotFound,
-			"unknown network %q: this endpoint serves %s", name, s.networkNames()))
+			"unknown network %q: this endpoint serves %s", redactPath(name), s.networkNames()))
 	}
 	return n
 }
@@ -170,6 +189,18 @@ func (s *Server) networkNames() string {
 }
 
 func (s *Server) serveFallback(w http.ResponseWriter, r *http.Request) {
+	if network, key, ok := twoSegments(r.URL.Path); ok && s.access != nil && (r.Method == http.MethodPost || isWebSocketUpgrade(r)) {
+		// /{network}/{key}: not a mux pattern, which would clash with
+		// mounted prefixes such as the demo's /demo/.
+		if n := s.networkNamed(w, network); n != nil {
+			if r.Method == http.MethodPost {
+				s.serveRPC(w, r, n, key)
+			} else {
+				s.serveWebSocket(w, r, n, key)
+			}
+		}
+		return
+	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		writeError(w, http.StatusMethodNotAllowed, jsonrpc.Errorf(jsonrpc.CodeInvalidRequest,
@@ -177,10 +208,14 @@ func (s *Server) serveFallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeError(w, http.StatusNotFound, jsonrpc.Errorf(jsonrpc.CodeMethodNotFound,
-		"no such path %q: this endpoint serves %s", r.URL.Path, s.networkNames()))
+		"no such path %q: this endpoint serves %s", redactPath(r.URL.Path), s.networkNames()))
 }
 
-func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request, n *gateway.Network) {
+func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request, n *gateway.Network, pathKey string) {
+	caller, ok := s.identify(w, r, n, pathKey)
+	if !ok {
+		return
+	}
 	buf := bodyPool.Get().(*bytes.Buffer)
 	defer putBody(buf)
 	body, err := readBody(w, r, s.limits.MaxBodyBytes, buf)
@@ -209,11 +244,21 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request, n *gateway.Net
 		return rep.note(n.Execute(ctx, req))
 	}
 	ctx := r.Context()
+	if ref := s.checkMessage(ctx, caller, msg); ref != nil {
+		refuse(w, ref, msg)
+		return
+	}
+	var refused *jsonrpc.Error
+	handle := s.guard(caller, n.Name, call, func(e *jsonrpc.Error) { refused = e })
 	if !msg.Batch {
 		m := msg.Members[0]
 		resp := m.Err
 		if m.Req != nil {
-			resp = call(ctx, m.Req)
+			resp = handle(ctx, m.Req)
+		}
+		if refused != nil { // over auth.max_queue
+			refuse(w, &access.Refusal{Status: http.StatusTooManyRequests, Err: refused, RetryAfter: time.Second}, msg)
+			return
 		}
 		if resp == nil { // a notification
 			w.WriteHeader(http.StatusNoContent)
@@ -223,7 +268,7 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request, n *gateway.Net
 		writeAnswer(w, resp)
 		return
 	}
-	answers := s.runBatch(ctx, msg.Members, call)
+	answers := s.runBatch(ctx, msg.Members, s.guard(caller, n.Name, call, nil))
 	rep.headers(w, answers...)
 	if len(answers) == 0 { // only notifications: nothing is returned
 		w.WriteHeader(http.StatusNoContent)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/braidrpc/braid/internal/access"
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/gateway"
 	"github.com/braidrpc/braid/internal/jsonrpc"
@@ -65,7 +66,7 @@ func (s *Server) serveWSDefault(w http.ResponseWriter, r *http.Request) {
 		s.servePageOr(w, r, s.serveFallback) // page.go
 		return
 	}
-	s.serveWebSocket(w, r, s.gw.Networks()[0])
+	s.serveWebSocket(w, r, s.gw.Networks()[0], "")
 }
 
 func (s *Server) serveWSNetwork(w http.ResponseWriter, r *http.Request) {
@@ -73,8 +74,12 @@ func (s *Server) serveWSNetwork(w http.ResponseWriter, r *http.Request) {
 		s.redirectToPage(w, r, s.serveFallback) // page.go
 		return
 	}
+	if key := r.PathValue("network"); s.access != nil && access.LooksLikeKey(key) {
+		s.serveWebSocket(w, r, s.gw.Networks()[0], key)
+		return
+	}
 	if n := s.network(w, r); n != nil {
-		s.serveWebSocket(w, r, n)
+		s.serveWebSocket(w, r, n, "")
 	}
 }
 
@@ -124,8 +129,12 @@ func (h *hijackRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 }
 
 // serveWebSocket runs one WebSocket JSON-RPC connection to n until it is
-// over.
-func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request, n *gateway.Network) {
+// over. The upgrade carries the API key as an HTTP request would.
+func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request, n *gateway.Network, pathKey string) {
+	caller, ok := s.identify(w, r, n, pathKey)
+	if !ok {
+		return
+	}
 	client := s.clients.of(r)
 	if status, e := s.wsConns.reserve(client); e != nil {
 		writeError(w, status, e)
@@ -145,7 +154,7 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request, n *gatew
 	}
 	conn.SetReadLimit(s.ws.MaxMessageBytes)
 	c := newWSConn(s, conn, rec.conn, n, r.RemoteAddr)
-	c.client = client
+	c.client, c.caller = client, caller
 	if !s.wsConns.add(c) {
 		c.fail(websocket.StatusGoingAway, "server shutting down", reasonShutdown)
 	}
@@ -166,7 +175,8 @@ type wsConn struct {
 	raw    net.Conn // the hijacked connection; nil if unknown
 	n      *gateway.Network
 	remote string
-	client string // the per-client caps' name for the remote address
+	client string         // the per-client caps' name for the remote address
+	caller *access.Caller // its API key and limits; nil: none apply
 	opened time.Time
 
 	// ctx is the context of the calls in progress; cancelled when the
@@ -366,11 +376,16 @@ func (c *wsConn) handle(msg []byte) {
 		c.send(bad.AppendJSON(nil), c.releaseSlot)
 		return
 	}
+	if ref := c.check(m); ref != nil {
+		// Over a limit: every call gets the error, the connection stays.
+		c.sendRefusal(m, ref, c.releaseSlot)
+		return
+	}
 	var after afterSend
-	call := func(ctx context.Context, req *jsonrpc.Request) *jsonrpc.Response {
+	call := c.s.guard(c.caller, c.n.Name, func(ctx context.Context, req *jsonrpc.Request) *jsonrpc.Response {
 		req.Client = c.client
 		return c.call(ctx, req, &after)
-	}
+	}, nil)
 	var answers []*jsonrpc.Response
 	if !m.Batch {
 		mem := m.Members[0]

@@ -69,6 +69,11 @@ func (r *Reader) Header(ctx context.Context, hash common.Hash) (*types.Header, e
 func (r *Reader) trusted() (block.Block, error) {
 	t := r.root.Trusted()
 	if !t.Known {
+		if e, ok := r.root.(Explainer); ok {
+			if why := e.Untrusted(); why != "" {
+				return block.Block{}, jsonrpc.Errorf(jsonrpc.CodeUnavailable, "no trusted block on network %s: %s", r.network, why)
+			}
+		}
 		return block.Block{}, jsonrpc.Errorf(jsonrpc.CodeUnavailable,
 			"no trusted block yet: too few operators agree on the chain head of network %s", r.network)
 	}

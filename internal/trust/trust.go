@@ -41,6 +41,12 @@ type Root interface {
 	Trusted() block.Tip
 }
 
+// Explainer is a Root that can say why it trusts no block now (a beacon
+// light client whose head is stale); its words reach the client.
+type Explainer interface {
+	Untrusted() string
+}
+
 // OnLie is told of every answer that failed its check: operator's
 // upstream u answered method with a lie the check describes. It decides
 // what the lie costs (package operator's rule).

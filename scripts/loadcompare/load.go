@@ -21,6 +21,20 @@ type result struct {
 	Example       string          // the first answer, cut short
 }
 
+// add is r with another run of the same target added.
+func (r result) add(o result) result {
+	r.Calls += o.Calls
+	r.Errors += o.Errors
+	r.Elapsed += o.Elapsed
+	r.CPU += o.CPU
+	r.Lat = append(r.Lat, o.Lat...)
+	slices.Sort(r.Lat)
+	if r.Example == "" || o.Errors > 0 {
+		r.Example = o.Example
+	}
+	return r
+}
+
 func (r result) rate() float64 { return float64(r.Calls) / r.Elapsed.Seconds() }
 
 // quantile is the q-quantile of the (sorted) latencies.

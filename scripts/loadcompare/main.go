@@ -52,9 +52,11 @@ var scenarios = []scenario{
 
 type options struct {
 	duration, warm, timeout time.Duration
+	rounds                  int
 	conns                   []int
 	only                    map[string]bool
 	braidBin                string
+	baseline                string // another braid binary, run as a fourth target
 	memory                  bool
 	cacheMB                 int64
 }
@@ -66,10 +68,12 @@ func main() {
 	var o options
 	flag.DurationVar(&o.duration, "duration", 5*time.Second, "measured time per run")
 	flag.DurationVar(&o.warm, "warm", time.Second, "unmeasured warm-up per run")
+	flag.IntVar(&o.rounds, "rounds", 1, "rounds per scenario and connection count, the targets' order rotating each round")
 	flag.DurationVar(&o.timeout, "timeout", 15*time.Minute, "bound on the whole run")
 	conns := flag.String("conns", "1,32", "connections, comma-separated")
 	only := flag.String("scenarios", "local,small,14kB,cachehit", "scenarios to run")
 	flag.StringVar(&o.braidBin, "braid", "", "braid binary (default: go build ./cmd/braid)")
+	flag.StringVar(&o.baseline, "baseline", "", "another braid binary (say, built from an earlier commit) to run as a fourth target, \"baseline\"")
 	flag.BoolVar(&o.memory, "memory", false, "measure braid's RSS with a full cache instead")
 	flag.Int64Var(&o.cacheMB, "cache-mb", 256, "cache size for -memory, MiB")
 	flag.Parse()
@@ -84,6 +88,9 @@ func main() {
 		}
 		serveRole(newProxy(u))
 		return
+	}
+	if o.rounds < 1 {
+		log.Fatal("-rounds must be at least 1")
 	}
 	for _, c := range strings.Split(*conns, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(c))

@@ -5,10 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"sync"
 	"sync/atomic"
-	"text/tabwriter"
 	"time"
 )
 
@@ -70,8 +68,8 @@ func runMemory(ctx context.Context, o options, dir string) error {
 	fmt.Printf("memory run: cache.max_bytes %d MiB of 14 kB blocks, filled, then %s of churn (new blocks evicting old) at 8 connections;\n"+
 		"without cache: %s of 14 kB pass-through at 32 connections. RSS from /proc (VmRSS at the end, VmHWM the peak).\n",
 		o.cacheMB, o.duration, o.duration)
-	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "variant\tGOGC\tlimit MiB\tcache MiB\theap MiB\tRSS MiB\tanon MiB\tpeak RSS MiB\tRSS/cache\tcalls/s\tcpu/call µs\t")
+	const row = "%-34s %4v %9v %9v %8v %8v %8v %12v %9v %7v %11v\n"
+	fmt.Printf(row, "variant", "GOGC", "limit MiB", "cache MiB", "heap MiB", "RSS MiB", "anon MiB", "peak RSS MiB", "RSS/cache", "calls/s", "cpu/call µs")
 	for _, v := range memVariants {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -105,9 +103,8 @@ func runMemory(ctx context.Context, o options, dir string) error {
 		if calls > 0 {
 			perCall = micro(cpu / time.Duration(calls))
 		}
-		fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.0f\t%d\t\n", v.name, m.GOGC, mib(m.LimitBytes), mib(m.CacheBytes),
-			mib(m.HeapBytes), mib(now), mib(anon), mib(peak), ratio, rate, perCall)
-		w.Flush()
+		fmt.Printf(row, v.name, m.GOGC, mib(m.LimitBytes), mib(m.CacheBytes),
+			mib(m.HeapBytes), mib(now), mib(anon), mib(peak), ratio, fmt.Sprintf("%.0f", rate), perCall)
 	}
 	return nil
 }

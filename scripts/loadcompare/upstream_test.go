@@ -72,3 +72,12 @@ func TestResultFigures(t *testing.T) {
 		t.Fatal("an empty result has figures")
 	}
 }
+
+func TestResultAdd(t *testing.T) {
+	a := result{Calls: 2, Elapsed: time.Second, CPU: 2 * time.Millisecond, Lat: []time.Duration{5, 1}}
+	b := result{Calls: 2, Errors: 1, Elapsed: time.Second, CPU: 2 * time.Millisecond, Lat: []time.Duration{3, 2}, Example: "cut"}
+	sum := result{}.add(a).add(b)
+	if sum.Calls != 4 || sum.Errors != 1 || sum.rate() != 2 || sum.cpuPerCall() != time.Millisecond || sum.quantile(0) != 1 || sum.quantile(1) != 5 || sum.Example != "cut" {
+		t.Fatalf("sum %+v", sum)
+	}
+}

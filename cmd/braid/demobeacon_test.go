@@ -1,0 +1,97 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/braidrpc/braid/internal/config"
+	"github.com/braidrpc/braid/internal/gateway"
+	"github.com/braidrpc/braid/internal/report"
+)
+
+// TestDemoTrustBeacon runs `braid demo --trust beacon`: the banner says
+// where the tip comes from, braid becomes ready on the simulated sync
+// committee's heads, serves them, reports unbounded integrity, and the
+// beacon faults control answers.
+func TestDemoTrustBeacon(t *testing.T) {
+	pr, pw := io.Pipe()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- demo(ctx, demoOptions{listen: "127.0.0.1:0", providers: 2, blockTime: 200 * time.Millisecond, quorum: 1,
+			verify: config.VerifyStrict, trust: config.TrustBeacon}, pw, slog.New(slog.DiscardHandler))
+		pw.Close()
+	}()
+	endpoint := ""
+	sc := bufio.NewScanner(pr)
+	re := regexp.MustCompile(`endpoint\s+(http://\S+)`)
+	var banner strings.Builder
+	for sc.Scan() {
+		banner.WriteString(sc.Text() + "\n")
+		if m := re.FindStringSubmatch(sc.Text()); m != nil {
+			endpoint = m[1]
+		}
+		if strings.Contains(sc.Text(), "/metrics") {
+			break
+		}
+	}
+	go io.Copy(io.Discard, pr)
+	for _, want := range []string{"trust      beacon", "verify strict", "beacon     b1", "beacon     b2", "/demo/beacon/faults"} {
+		if !strings.Contains(banner.String(), want) {
+			t.Errorf("banner lacks %q:\n%s", want, banner.String())
+		}
+	}
+	if endpoint == "" {
+		t.Fatal("no endpoint in the banner")
+	}
+
+	var st gateway.Status
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(endpoint + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 && json.Unmarshal([]byte(get(t, endpoint+"/status")), &st) == nil {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("demo never became ready: %s", get(t, endpoint+"/readyz"))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	ns := st.Networks[0]
+	if ns.Trust != config.TrustBeacon || ns.Beacon == nil || ns.Beacon.Serving == nil || ns.Beacon.Serving.Signers != 512 {
+		t.Fatalf("status trust %q beacon %+v", ns.Trust, ns.Beacon)
+	}
+	if len(ns.Beacon.Endpoints) != 2 {
+		t.Errorf("beacon endpoints %+v", ns.Beacon.Endpoints)
+	}
+	var rep report.Report
+	if got := get(t, endpoint+"/status/centralization"); json.Unmarshal([]byte(got), &rep) != nil || !rep.Networks[0].Integrity.Unbounded {
+		t.Errorf("centralization report not unbounded under trust beacon:\n%s", got)
+	}
+	if got := post(t, endpoint+"/demo/beacon/faults", `{"api":"b1","forge":true}`); !strings.Contains(got, `"forge":true`) {
+		t.Fatalf("beacon fault: %s", got)
+	}
+	if got := get(t, endpoint+"/demo/faults"); !strings.Contains(got, "p1") {
+		t.Fatalf("provider faults control gone: %s", got)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("demo returned %v on shutdown", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("demo did not shut down")
+	}
+}

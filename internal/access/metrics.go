@@ -1,0 +1,107 @@
+package access
+
+import (
+	"errors"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Results of a request's key check, as braid_auth_requests_total's result
+// label.
+const (
+	resultOK          = "ok"          // a valid key
+	resultAnonymous   = "anonymous"   // no key, where none is required
+	resultMissing     = "missing"     // no key, where one is required
+	resultUnknown     = "unknown"     // a key braid does not know
+	resultRevoked     = "revoked"     // a revoked key
+	resultForbidden   = "forbidden"   // a valid key, not for this network
+	resultUnavailable = "unavailable" // the key store could not be read yet
+)
+
+// metrics are the access collectors. A nil *metrics records nothing. The
+// key label is a key's configured name ("" without one), never the key.
+type metrics struct {
+	auth     *prometheus.CounterVec
+	rejected *prometheus.CounterVec
+	credits  *prometheus.CounterVec
+	local    prometheus.Gauge
+	waiting  *prometheus.GaugeVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	if reg == nil {
+		return nil
+	}
+	return &metrics{
+		auth: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "braid", Name: "auth_requests_total",
+			Help: "Requests (HTTP requests, WebSocket upgrades, and messages on a connection whose key was revoked) by the result of their key check (ok, anonymous, missing, unknown, revoked, forbidden, unavailable) and key name.",
+		}, []string{"result", "key"})),
+		rejected: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "braid", Name: "limit_rejections_total",
+			Help: "Requests or calls refused by a limit (rps, quota, client_rps, client_quota, concurrency, method, batch), by key name (\"\" without a key).",
+		}, []string{"limit", "key"})),
+		credits: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "braid", Name: "credits_total",
+			Help: "Credits (method weights) charged against daily quotas, by key name (\"\" without a key).",
+		}, []string{"key"})),
+		local: register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "braid", Name: "limits_local",
+			Help: "1 while limits are counted by each replica alone because Redis is unreachable (a cluster may then allow up to N times a limit).",
+		})),
+		waiting: register(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "braid", Name: "admission_waiting",
+			Help: "Calls waiting for one of the network's auth.max_inflight slots.",
+		}, []string{"network"})),
+	}
+}
+
+// register registers c on reg, or returns the collector already
+// registered under the same description (two Controls on one registry).
+func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(C); ok {
+				return existing
+			}
+		}
+		panic(err)
+	}
+	return c
+}
+
+func (m *metrics) authResult(result, key string) {
+	if m != nil {
+		m.auth.WithLabelValues(result, key).Inc()
+	}
+}
+
+func (m *metrics) rejection(limit, key string) {
+	if m != nil {
+		m.rejected.WithLabelValues(limit, key).Inc()
+	}
+}
+
+func (m *metrics) charged(key string, credits int64) {
+	if m != nil && credits > 0 {
+		m.credits.WithLabelValues(key).Add(float64(credits))
+	}
+}
+
+func (m *metrics) setLocal(on bool) {
+	if m == nil {
+		return
+	}
+	if on {
+		m.local.Set(1)
+	} else {
+		m.local.Set(0)
+	}
+}
+
+func (m *metrics) waitingDelta(network string, d float64) {
+	if m != nil {
+		m.waiting.WithLabelValues(network).Add(d)
+	}
+}

@@ -1,0 +1,121 @@
+package access
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/braidrpc/braid/internal/config"
+	"github.com/braidrpc/braid/internal/redistest"
+)
+
+func record(name string) (Record, string) {
+	key := NewKey()
+	return Record{Name: name, Hash: config.HashAPIKey(key), RPS: 5, Created: start}, key
+}
+
+func storeCases(t *testing.T, s Store) {
+	ctx := context.Background()
+	v0, err := s.Version(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, keyA := record("app-a")
+	b, _ := record("app-b")
+	for _, r := range []Record{a, b} {
+		if err := s.Add(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v1, _ := s.Version(ctx)
+	if v1 == v0 {
+		t.Error("version unchanged by Add")
+	}
+	dup, _ := record("app-a")
+	if err := s.Add(ctx, dup); !errors.Is(err, ErrNameTaken) {
+		t.Errorf("a second app-a: %v, want ErrNameTaken", err)
+	}
+	list, err := s.List(ctx)
+	if err != nil || len(list) != 2 {
+		t.Fatalf("List = %v, %v", list, err)
+	}
+	for _, r := range list {
+		if strings.Contains(r.Hash, keyA) {
+			t.Fatal("a store holds the key")
+		}
+	}
+	// Revoke by id, then by name.
+	got, err := s.Revoke(ctx, a.ID(), start.Add(time.Hour))
+	if err != nil || got.Name != "app-a" || got.Revoked == nil || !got.Revoked.Equal(start.Add(time.Hour)) {
+		t.Fatalf("Revoke(id) = %+v, %v", got, err)
+	}
+	if _, err := s.Revoke(ctx, "app-a", start); !errors.Is(err, ErrNoKey) {
+		t.Errorf("revoking a revoked key: %v, want ErrNoKey", err)
+	}
+	if _, err := s.Revoke(ctx, "app-b", start); err != nil {
+		t.Fatal(err)
+	}
+	if v2, _ := s.Version(ctx); v2 == v1 {
+		t.Error("version unchanged by Revoke")
+	}
+	// The name of a revoked key may be used again.
+	again, _ := record("app-a")
+	if err := s.Add(ctx, again); err != nil {
+		t.Errorf("re-adding a revoked key's name: %v", err)
+	}
+	list, _ = s.List(ctx)
+	if len(list) != 3 {
+		t.Errorf("%d records, want 3 (revoked ones stay listed)", len(list))
+	}
+}
+
+func TestFileStore(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keys.json")
+	s := NewFileStore(path)
+	storeCases(t, s)
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("key file mode %v, want 0600", fi.Mode().Perm())
+	}
+	if err := os.WriteFile(path, []byte("{not json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.List(context.Background()); err == nil || !strings.Contains(err.Error(), "not braid's JSON") {
+		t.Errorf("a corrupt file: %v", err)
+	}
+}
+
+func TestRedisStore(t *testing.T) {
+	srv := redistest.Start(t)
+	storeCases(t, NewRedisStore(newLink(t, srv.URL())))
+}
+
+// TestKeyringSkipsBadRecords: a record edited into nonsense is skipped
+// with a WARN naming it, and the others still work.
+func TestKeyringSkipsBadRecords(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keys.json")
+	s := NewFileStore(path)
+	good, key := record("good")
+	bad, _ := record("bad")
+	bad.Hash = "md5:abc"
+	for _, r := range []Record{good, bad} {
+		if err := s.Add(context.Background(), r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var logs logBuf
+	c, _ := newControl(t, testConfig(t, config.Auth{Store: config.KeyStoreFile, File: path}), Options{Logger: logs.logger()})
+	if caller, ref := c.Identify("mainnet", key, ""); ref != nil || caller.Name() != "good" {
+		t.Fatalf("Identify(good) = %+v, %+v", caller, ref)
+	}
+	if logs.count(`msg="ignoring a stored API key" store=file item=2 name=bad`) != 1 {
+		t.Errorf("no WARN for the bad record:\n%s", logs.String())
+	}
+}

@@ -1,0 +1,382 @@
+package integration
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/ethclient"
+	"github.com/ethereum/go-ethereum/rpc"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/braidrpc/braid/internal/beaconsim"
+	"github.com/braidrpc/braid/internal/clock"
+	"github.com/braidrpc/braid/internal/config"
+	"github.com/braidrpc/braid/internal/devnet"
+	"github.com/braidrpc/braid/internal/gateway"
+	"github.com/braidrpc/braid/internal/server"
+)
+
+// beaconSlot is the simulated slot in these tests: short, so that a test
+// crosses epochs (finality) in seconds. Blocks are mined one per slot.
+const beaconSlot = 50 * time.Millisecond
+
+// beaconChain is a devnet whose every head a simulated sync committee
+// signs, served by two beacon APIs (b1, b2) on loopback.
+type beaconChain struct {
+	dn   *devnet.Devnet
+	sim  *beaconsim.Sim
+	apis []*beaconsim.API
+	urls []string
+	cp   common.Hash // the anchor: the light client's checkpoint
+}
+
+// newBeaconChain starts a manual devnet and the simulator following it;
+// simClock (nil: the wall clock) times the simulated slots.
+func newBeaconChain(t *testing.T, providers int, simClock clock.Clock) *beaconChain {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	dn, err := devnet.New(ctx, devnet.Options{Providers: providers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim, err := beaconsim.New(beaconsim.Config{SlotDuration: beaconSlot, Clock: simClock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &beaconChain{dn: dn, sim: sim}
+	for range 2 {
+		api := sim.NewAPI()
+		srv := httptest.NewServer(api)
+		t.Cleanup(srv.Close)
+		c.apis, c.urls = append(c.apis, api), append(c.urls, srv.URL)
+	}
+	ready, done := make(chan struct{}), make(chan error, 1)
+	go func() { done <- sim.Follow(ctx, dn.RPC(), func() { close(ready) }) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		dn.Close()
+	})
+	select {
+	case <-ready:
+	case err := <-done:
+		t.Fatalf("the simulator does not follow the devnet: %v", err)
+	case <-time.After(60 * time.Second): // 512 BLS keys to make, under -race on a busy machine
+		t.Fatal("the simulator did not start following the devnet")
+	}
+	if c.cp, err = sim.Checkpoint(); err != nil {
+		t.Fatal(err)
+	}
+	c.mine(t, dn) // a signed head for braid to start from
+	return c
+}
+
+// trust is the trust section that makes braid follow the simulator.
+func (c *beaconChain) trust(dataDir string) config.Trust {
+	tr := config.Trust{Source: config.TrustBeacon, BeaconChain: c.sim.BeaconChain(), Checkpoint: c.cp.Hex(),
+		MaxHeadAge: 5 * time.Second, CheckpointMaxAge: config.DefaultCheckpointMaxAge, DataDir: dataDir}
+	for i, u := range c.urls {
+		tr.BeaconAPIs = append(tr.BeaconAPIs, config.BeaconAPI{Name: fmt.Sprintf("b%d", i+1), URL: u})
+	}
+	return tr
+}
+
+// mine commits one block in a slot of its own (waiting for the simulated
+// clock to leave the last block's slot, so heads never run ahead of it)
+// and returns its hash once the simulator has signed it.
+func (c *beaconChain) mine(t *testing.T, dn *devnet.Devnet) common.Hash {
+	t.Helper()
+	last, err := c.sim.Head()
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the next slot", 30*time.Second, func() bool { return c.sim.CurrentSlot() > last.Slot })
+	var h common.Hash
+	if dn == c.dn {
+		h = dn.Commit()
+		waitUntil(t, "the simulator signs the block", 30*time.Second, func() bool {
+			head, err := c.sim.Head()
+			return err == nil && head.BlockHash == h
+		})
+	} else {
+		h = dn.Commit() // another chain: the committee never signs it
+	}
+	return h
+}
+
+// mineUntilServed mines blocks until gw serves one: a light client that
+// subscribed to the events after a block was announced learns of the next.
+func (c *beaconChain) mineUntilServed(t *testing.T, gw *gateway.Gateway) common.Hash {
+	t.Helper()
+	for range 10 {
+		h := c.mine(t, c.dn)
+		if waitFor(5*time.Second, func() bool { return served(gw) == h }) {
+			return h
+		}
+	}
+	t.Fatal("braid serves none of 10 signed heads")
+	return common.Hash{}
+}
+
+// beaconGateway serves braid over the given upstreams with trust: beacon.
+func beaconGateway(t *testing.T, c *beaconChain, ups []config.Upstream, tr config.Trust, strict bool) (*gateway.Gateway, string) {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Cache.Backend = config.CacheOff
+	nc := config.Network{Name: "devnet", ChainID: c.dn.ChainID(), Upstreams: ups, Trust: tr,
+		Head: config.Head{PollInterval: 50 * time.Millisecond}}
+	if strict {
+		nc.Verify.Mode = config.VerifyStrict
+	}
+	cfg.Networks = []config.Network{nc}
+	cfg.ApplyDefaults()
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	log := slog.New(slog.DiscardHandler)
+	gw, err := gateway.New(cfg, gateway.Options{Logger: log, Registry: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(gw.Close)
+	// The tip comes with the light client's first head: tests wait for it
+	// themselves, so start does not.
+	gw.Start(context.Background(), time.Second)
+	srv := httptest.NewServer(server.New(gw, server.Options{Limits: cfg.Limits, Logger: log, Gatherer: reg}))
+	t.Cleanup(srv.Close)
+	return gw, srv.URL
+}
+
+// served is braid's served latest block hash (zero while none).
+func served(gw *gateway.Gateway) common.Hash {
+	tip := gw.Networks()[0].Heads().Tip()
+	if !tip.Known {
+		return common.Hash{}
+	}
+	return tip.Latest.Hash
+}
+
+// readyz returns /readyz's status code and body.
+func readyz(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func beaconStatus(t *testing.T, url string) *gateway.BeaconStatus {
+	t.Helper()
+	resp, err := http.Get(url + "/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var st gateway.Status
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Networks[0].Trust != config.TrustBeacon || st.Networks[0].Beacon == nil {
+		t.Fatalf("/status has no beacon section: trust %q", st.Networks[0].Trust)
+	}
+	return st.Networks[0].Beacon
+}
+
+// TestBeaconTipFollowsTheSyncCommittee: every devnet head the committee
+// signs becomes braid's served tip; with API b1 forging signatures it is
+// quarantined and b2 carries on; heads with too few signers are refused.
+func TestBeaconTipFollowsTheSyncCommittee(t *testing.T) {
+	c := newBeaconChain(t, 2, nil)
+	gw, url := beaconGateway(t, c, c.dn.Upstreams(), c.trust(""), true)
+	braid, err := rpc.DialHTTP(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer braid.Close()
+	c.mineUntilServed(t, gw)
+	for i := range 5 {
+		h := c.mine(t, c.dn)
+		waitUntil(t, fmt.Sprintf("braid serves head %d", i), 30*time.Second, func() bool { return served(gw) == h })
+		var blk struct{ Hash common.Hash }
+		if err := braid.Call(&blk, "eth_getBlockByNumber", "latest", false); err != nil || blk.Hash != h {
+			t.Fatalf("latest block = %s, %v; want %s", blk.Hash, err, h)
+		}
+	}
+	if code, body := readyz(t, url); code != http.StatusOK {
+		t.Fatalf("/readyz %d: %s", code, body)
+	}
+	if st := beaconStatus(t, url); st.Serving == nil || st.Serving.Signers != 512 || !st.Ready {
+		t.Fatalf("beacon status %+v", st)
+	}
+
+	c.apis[0].SetFaults(beaconsim.Faults{Forge: true})
+	for i := range 3 {
+		h := c.mine(t, c.dn)
+		waitUntil(t, fmt.Sprintf("braid serves head %d with b1 forging", i), 30*time.Second, func() bool { return served(gw) == h })
+	}
+	waitUntil(t, "b1 quarantined", 30*time.Second, func() bool {
+		st := beaconStatus(t, url)
+		return len(st.Endpoints) == 2 && st.Endpoints[0].Quarantined && !st.Endpoints[1].Quarantined
+	})
+
+	for _, a := range c.apis {
+		a.SetFaults(beaconsim.Faults{Signers: 300})
+	}
+	before := served(gw)
+	refused := c.mine(t, c.dn)
+	waitUntil(t, "too few signers noted", 30*time.Second, func() bool {
+		return strings.Contains(beaconStatus(t, url).Endpoints[1].LastError, "300 signers")
+	})
+	if got := served(gw); got == refused || got != before {
+		t.Fatalf("served %s after a head signed by 300 of 512 (before %s)", got, before)
+	}
+	c.apis[1].SetFaults(beaconsim.Faults{})
+	h := c.mine(t, c.dn)
+	waitUntil(t, "braid serves the next fully signed head", 30*time.Second, func() bool { return served(gw) == h })
+}
+
+// TestBeaconStaleHeadNotReady: when no beacon API brings a new head, the
+// signed head turns older than max_head_age and braid is not ready, with
+// the reason, while operators go on reporting newer blocks: braid never
+// falls back to them.
+func TestBeaconStaleHeadNotReady(t *testing.T) {
+	c := newBeaconChain(t, 2, nil)
+	gw, url := beaconGateway(t, c, c.dn.Upstreams(), c.trust(""), true)
+	h := c.mineUntilServed(t, gw)
+	c.apis[0].SetFaults(beaconsim.Faults{Stale: true})
+	c.apis[1].SetFaults(beaconsim.Faults{Down: true})
+	for range 3 {
+		c.dn.Commit() // operators move on; the committee's head does not reach braid
+	}
+	var body string
+	waitUntil(t, "/readyz fails", 30*time.Second, func() bool {
+		var code int
+		code, body = readyz(t, url)
+		return code == http.StatusServiceUnavailable
+	})
+	if !strings.Contains(body, "stale head") || !strings.Contains(body, "max_head_age") {
+		t.Errorf("/readyz does not say the head is stale: %s", body)
+	}
+	if got := served(gw); got != h {
+		t.Fatalf("served %s, want the last signed head %s: braid fell back to the operators", got, h)
+	}
+	var bal hexutil.Big
+	if err := dial(t, url).Call(&bal, "eth_getBalance", c.dn.UserAccount().Address, "latest"); err == nil ||
+		!strings.Contains(err.Error(), "stale head") {
+		t.Errorf("a read while the head is stale answered %v, %v: want a refusal naming the stale head", &bal, err)
+	}
+	if st := beaconStatus(t, url); st.Ready || !strings.Contains(st.Reason, "stale head") {
+		t.Errorf("beacon status ready=%v reason %q", st.Ready, st.Reason)
+	}
+	c.apis[0].SetFaults(beaconsim.Faults{})
+	c.apis[1].SetFaults(beaconsim.Faults{})
+	h = c.mine(t, c.dn)
+	waitUntil(t, "ready again on a fresh head", 30*time.Second, func() bool {
+		code, _ := readyz(t, url)
+		return served(gw) == h && code == http.StatusOK
+	})
+}
+
+// TestBeaconEveryProviderOnAFork: every provider agrees on a chain the
+// sync committee never signed (another devnet with other transactions).
+// Under verify: strict + trust: beacon no answer comes from that fork:
+// braid is not ready and refuses. With one honest provider added, braid
+// serves the signed chain through it alone.
+func TestBeaconEveryProviderOnAFork(t *testing.T) {
+	c := newBeaconChain(t, 1, nil)
+	fork, err := devnet.New(context.Background(), devnet.Options{Providers: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fork.Close()
+	ctx := context.Background()
+	for range 3 {
+		if _, err := fork.Step(ctx); err != nil { // transfers only the fork has
+			t.Fatal(err)
+		}
+		c.mine(t, c.dn)
+	}
+	forkHead, _ := ethclient.NewClient(fork.RPC()).HeaderByNumber(ctx, nil)
+	signed, _ := c.sim.Head()
+	if forkHead.Hash() == signed.BlockHash {
+		t.Fatal("the fork is not a fork")
+	}
+	forkBlock, err := ethclient.NewClient(fork.RPC()).BlockByHash(ctx, forkHead.Hash())
+	if err != nil || len(forkBlock.Transactions()) == 0 {
+		t.Fatalf("fork head has no transactions: %v", err)
+	}
+	tx := forkBlock.Transactions()[0]
+	user, err := types.Sender(types.LatestSignerForChainID(tx.ChainId()), tx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forkBalance, _ := ethclient.NewClient(fork.RPC()).BalanceAt(ctx, user, nil)
+	trueBalance, _ := ethclient.NewClient(c.dn.RPC()).BalanceAt(ctx, user, nil)
+	if forkBalance.Cmp(trueBalance) == 0 {
+		t.Fatal("the fork's balance equals the signed chain's")
+	}
+
+	gw, url := beaconGateway(t, c, fork.Upstreams(), c.trust(""), true)
+	braid := ethclient.NewClient(dial(t, url))
+	for range 3 {
+		if _, err := fork.Step(ctx); err != nil {
+			t.Fatal(err)
+		}
+		c.mine(t, c.dn)
+	}
+	waitUntil(t, "/readyz says why", 30*time.Second, func() bool {
+		code, body := readyz(t, url)
+		return code == http.StatusServiceUnavailable && strings.Contains(body, "no provider gave its header")
+	})
+	if got := served(gw); got != (common.Hash{}) {
+		t.Fatalf("braid serves %s from providers on a fork", got)
+	}
+	if h, err := braid.HeaderByNumber(ctx, nil); err == nil {
+		t.Fatalf("latest header %s answered from the fork", h.Hash())
+	}
+	if b, err := braid.BalanceAt(ctx, user, nil); err == nil {
+		t.Fatalf("balance %s answered (fork %s)", b, forkBalance)
+	}
+	if n, err := braid.BlockNumber(ctx); err == nil {
+		t.Fatalf("block number %d answered from the fork", n)
+	}
+
+	honest := append(fork.Upstreams(), c.dn.Upstreams()[0])
+	honest[len(honest)-1].Name, honest[len(honest)-1].Operator = "honest", "honest-op"
+	gw2, url2 := beaconGateway(t, c, honest, c.trust(""), true)
+	h := c.mineUntilServed(t, gw2) // through the honest provider alone
+	braid2 := ethclient.NewClient(dial(t, url2))
+	got, err := braid2.HeaderByNumber(ctx, nil)
+	if err != nil || got.Hash() != h {
+		t.Fatalf("latest header = %v, %v; want %s", got, err, h)
+	}
+	bal, err := braid2.BalanceAt(ctx, user, nil)
+	if err != nil || bal.Cmp(trueBalance) != 0 {
+		t.Fatalf("balance = %v, %v; want the signed chain's %s (fork: %s)", bal, err, trueBalance, forkBalance)
+	}
+}
+
+func dial(t *testing.T, url string) *rpc.Client {
+	t.Helper()
+	c, err := rpc.DialHTTP(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
