@@ -2,10 +2,8 @@ package gateway
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"sync"
 	"time"
 
@@ -16,13 +14,8 @@ import (
 	"github.com/braidrpc/braid/internal/clock"
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/head"
-	"github.com/braidrpc/braid/internal/operator"
-	"github.com/braidrpc/braid/internal/plan"
 	"github.com/braidrpc/braid/internal/quorum"
 	"github.com/braidrpc/braid/internal/replica"
-	"github.com/braidrpc/braid/internal/route"
-	"github.com/braidrpc/braid/internal/stream"
-	"github.com/braidrpc/braid/internal/trust"
 	"github.com/braidrpc/braid/internal/upstream"
 )
 
@@ -76,7 +69,6 @@ type Gateway struct {
 // policy that Validate cannot check alone (a quorum entry naming a method
 // that is not a read).
 func New(cfg *config.Config, opts Options) (*Gateway, error) {
-	cfg.ApplyDefaults() // idempotent: a Config built in code gets the file defaults
 	if opts.Clock == nil {
 		opts.Clock = clock.Real{}
 	}
@@ -86,26 +78,7 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 	if opts.Version == "" {
 		opts.Version = "dev"
 	}
-	var gm *Metrics
-	var um *upstream.Metrics
-	var rm *route.Metrics
-	var qm *quorum.Metrics
-	var om *operator.Metrics
-	var tm *trust.Metrics
-	var cm *cache.Metrics
-	var sm *stream.Metrics
-	var pm *replica.Metrics
-	if opts.Registry != nil {
-		gm = NewMetrics(opts.Registry)
-		um = upstream.NewMetrics(opts.Registry)
-		rm = route.NewMetrics(opts.Registry)
-		qm = quorum.NewMetrics(opts.Registry)
-		om = operator.NewMetrics(opts.Registry)
-		tm = trust.NewMetrics(opts.Registry)
-		cm = cache.NewMetrics(opts.Registry)
-		sm = stream.NewMetrics(opts.Registry)
-		pm = replica.NewMetrics(opts.Registry)
-	}
+	m := newStageMetrics(opts.Registry)
 	g := &Gateway{byName: make(map[string]*Network), log: opts.Logger, clock: opts.Clock,
 		disputes: quorum.NewLog(disputeLogSize)}
 	if cfg.Redis.URL != "" {
@@ -121,110 +94,10 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 	g.memory = newMemorySource(store, cfg.Cache, opts.Registry)
 	g.ctx, g.cancel = context.WithCancel(context.Background())
 	for _, nc := range cfg.Networks {
-		qp, err := plan.NewQuorumPolicy(nc.Quorum)
+		n, err := g.newNetwork(cfg, nc, store, m, opts)
 		if err != nil {
+			g.closeBeacons()
 			return nil, fmt.Errorf("network %q: %w", nc.Name, err)
-		}
-		ups := make([]*upstream.Upstream, 0, len(nc.Upstreams))
-		for _, uc := range nc.Upstreams {
-			ups = append(ups, upstream.New(uc, upstream.Options{
-				Network:          nc.Name,
-				MaxResponseBytes: cfg.Limits.MaxResponseBytes,
-				Clock:            opts.Clock,
-				Logger:           opts.Logger,
-				Metrics:          um,
-				Breaker: upstream.BreakerConfig{
-					Failures:  nc.Breaker.Failures,
-					Window:    nc.Breaker.Window,
-					OpenFor:   nc.Breaker.OpenFor,
-					Successes: nc.Breaker.Successes,
-				},
-			}))
-		}
-		var bt *beaconTip
-		if nc.Trust.Beacon() {
-			var err error
-			if bt, err = newBeaconTip(nc, opts); err != nil {
-				g.closeBeacons()
-				return nil, fmt.Errorf("network %q: %w", nc.Name, err)
-			}
-		}
-		n := &Network{}
-		feed := stream.New(n.call, n.pools, stream.Options{Filters: cfg.Filters, Context: g.ctx,
-			Clock: opts.Clock, Logger: opts.Logger.With("network", nc.Name), Delay: sm.Delay(nc.Name)})
-		tracker := head.New(nc.Name, ups, head.Options{
-			External:     bt != nil,
-			PollInterval: nc.Head.PollInterval,
-			MinOperators: nc.Head.MinOperators,
-			StallAfter:   nc.Head.StallAfter,
-			Clock:        opts.Clock,
-			Logger:       opts.Logger,
-			Registry:     opts.Registry,
-			// Block hashes established by number hold only while the
-			// chain below the tip stays: a new tip may be a reorg, and
-			// only finalized blocks cannot change.
-			OnTip: func(t block.Tip) {
-				if n.trust != nil {
-					n.trust.Advanced(t)
-				}
-				if t.Known {
-					feed.Advance(t.Latest)
-				}
-			},
-		})
-		*n = Network{
-			Name:    nc.Name,
-			ChainID: nc.ChainID,
-			planner: plan.NewPlanner(nc.Methods, qp).WithVerify(nc.Verify),
-			router: route.New(ups, route.Options{
-				Network:     nc.Name,
-				MaxAttempts: cfg.Limits.MaxAttempts,
-				Heads:       headView{tracker},
-				ProbeShare:  opts.ProbeShare,
-				Hedge: route.HedgeConfig{
-					Enabled:    nc.Hedge.On(),
-					Percentile: nc.Hedge.Percentile,
-					MinDelay:   nc.Hedge.MinDelay,
-					MaxDelay:   nc.Hedge.MaxDelay,
-					MaxExtra:   nc.Hedge.MaxExtra,
-				},
-				Clock:  opts.Clock,
-				Logger: opts.Logger,
-				Route:  rm,
-			}),
-			head:       tracker,
-			maxLag:     nc.Head.MaxLagBlocks,
-			timeout:    cfg.Limits.RequestTimeout,
-			version:    opts.Version,
-			clock:      opts.Clock,
-			log:        opts.Logger.With("network", nc.Name),
-			metrics:    gm,
-			chainIDHex: []byte(strconv.Quote("0x" + strconv.FormatUint(nc.ChainID, 16))),
-			static:     make(map[string]json.RawMessage),
-			stream:     feed,
-			cfg:        nc,
-			quorum:     nc.Quorum,
-			operators: operator.New(operator.Options{Network: nc.Name, Strikes: nc.Strikes, Upstreams: ups,
-				Clock: opts.Clock, Logger: opts.Logger, Metrics: om}),
-			disputes: g.disputes,
-			qmetrics: qm,
-		}
-		var root trust.Root = tipRoot{tracker}
-		if bt != nil {
-			bt.n, n.beacon, root = n, bt, bt
-		}
-		n.trust = trust.New(trust.Options{Network: nc.Name, Verify: nc.Verify, Timeout: cfg.Limits.RequestTimeout,
-			Fetch: n.router, Root: root, Clock: opts.Clock, Logger: opts.Logger, Metrics: tm,
-			OnLie: func(op string, u *upstream.Upstream, method string, check error) {
-				n.operators.Lie(op, u, fmt.Sprintf("its answer to %s failed verification: %v", method, check))
-			}})
-		if store != nil {
-			n.answers = answers{store: store, metrics: cm, prefix: nc.Name + "|", tipTTL: cfg.Cache.TipTTL,
-				finalTTL: cfg.Cache.FinalTTL, maxEntry: int(cfg.Cache.MaxEntryBytes)}
-		}
-		if g.link != nil {
-			n.share = n.newSync(g.link, g.members, pm.Behind(nc.Name))
-			n.operators.OnStrike(n.share.Strike)
 		}
 		g.networks = append(g.networks, n)
 		g.byName[n.Name] = n
