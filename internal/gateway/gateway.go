@@ -16,6 +16,8 @@ import (
 	"github.com/braidrpc/braid/internal/head"
 	"github.com/braidrpc/braid/internal/quorum"
 	"github.com/braidrpc/braid/internal/replica"
+	"github.com/braidrpc/braid/internal/route"
+	"github.com/braidrpc/braid/internal/trust"
 	"github.com/braidrpc/braid/internal/upstream"
 )
 
@@ -64,7 +66,9 @@ type Gateway struct {
 	cancel context.CancelFunc
 }
 
-// New builds the runtime for cfg (validated, defaults applied). No upstream
+// New builds the runtime for cfg, validated and with its defaults applied
+// (config.Load, or ApplyDefaults for a Config built in code: New applies
+// none). No upstream
 // is used until Start has confirmed its chain id. It fails only on a
 // policy that Validate cannot check alone (a quorum entry naming a method
 // that is not a read).
@@ -214,7 +218,9 @@ func (g *Gateway) Start(ctx context.Context, wait time.Duration) {
 // awaitStart waits, up to wait in all, for the first round of chain id
 // checks and then for each network's first served tip (its upstreams are
 // polled as soon as their chain id is confirmed), so that a healthy
-// deployment answers its first request from a known tip.
+// deployment answers its first request from a known tip. wait is wall
+// time on purpose: it bounds how long the caller of Start blocks, whatever
+// clock the gateway's own timing runs on.
 func (g *Gateway) awaitStart(ctx context.Context, first <-chan struct{}, wait time.Duration) {
 	t := time.NewTimer(wait)
 	defer t.Stop()
@@ -275,7 +281,7 @@ func (g *Gateway) verifyLoop(ctx context.Context, n *Network, u *upstream.Upstre
 			return
 		case <-g.ctx.Done():
 			return
-		case <-time.After(verifyRetry):
+		case <-g.clock.After(verifyRetry):
 		}
 	}
 }
@@ -366,6 +372,11 @@ type NetworkHealth struct {
 // poll answered while a block arrived, where "safe" (read after "latest")
 // can be newer; the tip counts that block as held, so routing must too.
 type headView struct{ t *head.Tracker }
+
+var (
+	_ route.HeadView = headView{}
+	_ trust.Root     = tipRoot{}
+)
 
 func (h headView) Head(u *upstream.Upstream) (uint64, bool) {
 	hs, ok := h.t.Heads(u)

@@ -80,7 +80,6 @@ func New(gw *gateway.Gateway, opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	opts.Limits = withDefaults(opts.Limits)
 	opts.WebSocket = wsWithDefaults(opts.WebSocket)
 	s := &Server{
 		gw: gw, limits: opts.Limits, log: opts.Logger, mux: http.NewServeMux(),
@@ -114,24 +113,6 @@ func New(gw *gateway.Gateway, opts Options) *Server {
 	return s
 }
 
-// withDefaults fills limits left at zero, so a Server built in code with
-// an empty Limits behaves like one built from a config file.
-func withDefaults(l config.Limits) config.Limits {
-	d := config.Default().Limits
-	if l.MaxBodyBytes <= 0 {
-		l.MaxBodyBytes = d.MaxBodyBytes
-	}
-	if l.MaxBatch <= 0 {
-		l.MaxBatch = d.MaxBatch
-	}
-	if l.RequestTimeout <= 0 {
-		l.RequestTimeout = d.RequestTimeout
-	}
-	if l.MaxBatchResponseBytes <= 0 {
-		l.MaxBatchResponseBytes = d.MaxBatchResponseBytes
-	}
-	return l
-}
 
 // Handle mounts an extra handler (the demo's /demo/ endpoints) on the same
 // listener.
