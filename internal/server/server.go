@@ -113,7 +113,6 @@ func New(gw *gateway.Gateway, opts Options) *Server {
 	return s
 }
 
-
 // Handle mounts an extra handler (the demo's /demo/ endpoints) on the same
 // listener.
 func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
