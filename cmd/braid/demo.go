@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -24,8 +25,8 @@ Runs a go-ethereum dev chain, local providers (each its own operator) and
 the gateway in one process, with no network. The gateway is configured as
 braid serve would be; POST /demo/faults injects faults into a provider
 ({"provider":"p1","down":true}, latency_ms, error_rate, lag_blocks,
-http_status, lie), GET /demo/faults lists them and GET /demo/info gives
-the chain id, a funded test account and the token.
+http_status, lie, prune_below, prune_keep), GET /demo/faults lists them
+and GET /demo/info gives the chain id, a funded test account and the token.
 
 With --trust beacon, a simulated beacon chain runs next to the dev chain: a
 sync committee of 512 BLS keys signs every block, served by two beacon
@@ -33,6 +34,11 @@ light-client APIs (b1, b2), and braid takes its tip from their signed heads
 (trust: beacon, verify: strict unless --verify says otherwise). POST
 /demo/beacon/faults injects their faults ({"api":"b1","forge":true},
 signers, stale, down); GET /demo/beacon/faults lists them.
+
+With --peers N it runs N gateways instead of one, each with its own
+libp2p host (loopback) and history store, over providers that prune all
+but the newest 64 blocks: the first gateway keeps every block, and old
+reads through any gateway succeed.
 `
 
 func runDemo(args []string, stdout, stderr io.Writer) error {
@@ -42,6 +48,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	blockTime := fs.Duration("block-time", time.Second, "time between blocks")
 	quorum := fs.Int("quorum", 1, "distinct operators that must agree on each quorum read (1: off)")
 	verifyMode := fs.String("verify", config.VerifyOff, "off, or strict: return only answers proven against a trusted header")
+	peerCount := fs.Int("peers", 0, "run this many gateways sharing verified history over libp2p, with providers that prune all but the newest 64 blocks (0: one gateway, no pruning)")
 	trust := fs.String("trust", config.TrustOperators, "operators, or beacon: take the tip from a simulated sync committee's signatures")
 	var lf logFlags
 	lf.register(fs)
@@ -56,6 +63,9 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	}
 	if *verifyMode != config.VerifyOff && *verifyMode != config.VerifyStrict {
 		return fmt.Errorf("demo: --verify must be off or strict, got %q", *verifyMode)
+	}
+	if *peerCount < 0 || *peerCount > 16 {
+		return fmt.Errorf("demo: --peers must be between 0 and 16, got %d", *peerCount)
 	}
 	if *trust != config.TrustOperators && *trust != config.TrustBeacon {
 		return fmt.Errorf("demo: --trust must be operators or beacon, got %q", *trust)
@@ -74,7 +84,14 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return demo(ctx, demoOptions{listen: *listen, providers: *providers, blockTime: *blockTime, quorum: *quorum, verify: *verifyMode, trust: *trust}, stdout, log)
+	o := demoOptions{listen: *listen, providers: *providers, blockTime: *blockTime, quorum: *quorum, verify: *verifyMode, trust: *trust, peers: *peerCount}
+	if o.peers > 0 {
+		if o.trust != config.TrustOperators {
+			return fmt.Errorf("demo: --peers runs with --trust operators")
+		}
+		return demoPeers(ctx, o, stdout, log)
+	}
+	return demo(ctx, o, stdout, log)
 }
 
 type demoOptions struct {
@@ -84,6 +101,7 @@ type demoOptions struct {
 	quorum    int
 	verify    string
 	trust     string // operators or beacon
+	peers     int
 }
 
 // demo runs chain, providers and gateway until ctx ends.
@@ -94,8 +112,18 @@ func demo(ctx context.Context, o demoOptions, stdout io.Writer, log *slog.Logger
 	}
 	defer dn.Close()
 
-	// The demo's gateway is configured exactly as braid serve would be.
+	// The demo's gateway is configured exactly as braid serve would be:
+	// strict mode's local EVM reads the dev chain's configuration from a
+	// file, as verify.evm.chain_config names it.
 	cfg := demoConfig(o.listen, dn, o.blockTime, o.quorum, o.verify)
+	if cfg.Networks[0].Verify.Strict() {
+		path, err := writeChainConfig(dn)
+		if err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+		defer os.Remove(path)
+		cfg.Networks[0].Verify.EVM.ChainConfig = path
+	}
 	routes := []braid.Option{braid.WithRoute("/demo/", dn.Handler())}
 	var bc *demoBeacon
 	if o.trust == config.TrustBeacon {
@@ -136,6 +164,25 @@ func demoConfig(listen string, dn *devnet.Devnet, blockTime time.Duration, quoru
 	return cfg
 }
 
+// writeChainConfig writes the dev chain's configuration to a temporary
+// file and returns its path.
+func writeChainConfig(dn *devnet.Devnet) (string, error) {
+	b, err := json.Marshal(map[string]any{"config": dn.ChainConfig()})
+	if err != nil {
+		return "", err
+	}
+	f, err := os.CreateTemp("", "braid-demo-chain-*.json")
+	if err != nil {
+		return "", err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return "", err
+	}
+	return f.Name(), f.Close()
+}
+
 func printDemoBanner(w io.Writer, cfg *config.Config, dn *devnet.Devnet, bc *demoBeacon) {
 	info := dn.Info()
 	base := "http://" + cfg.Listen
@@ -161,6 +208,9 @@ func printDemoBanner(w io.Writer, cfg *config.Config, dn *devnet.Devnet, bc *dem
 	}
 	if cfg.Networks[0].Verify.Strict() {
 		fmt.Fprintf(&b, "  curl -s %s/demo/faults -d '{\"provider\":\"p1\",\"lie\":true}'    # verify strict: p1's lies fail their proofs; reads stay true\n", base)
+		fmt.Fprintf(&b, "  curl -s %s -H 'content-type: application/json' -d '{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"eth_call\",\"params\":[{\"to\":\"%s\",\"data\":\"0x70a08231000000000000000000000000%s\"},\"latest\"]}'    # balanceOf on the local EVM over proven state\n",
+			base, info.Token.Hex(), strings.ToLower(info.Account.Address.Hex()[2:]))
+		fmt.Fprintf(&b, "  curl -s %s/status | jq '.networks[0].methods'    # which methods are proven, derived, quorum_only or refused\n", base)
 	}
 	bc.tryLines(&b, base)
 	fmt.Fprintf(&b, "  curl -s %s/status/centralization\n", base)

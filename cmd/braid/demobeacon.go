@@ -33,11 +33,15 @@ type demoBeacon struct {
 	wg      sync.WaitGroup
 }
 
-// startDemoBeacon starts the simulator following dn and serves two APIs.
-// Its slots last one block time; the committee signs each block as it is
-// sealed.
+// startDemoBeacon starts the simulator following dn and serves two APIs;
+// the committee signs each block as it is sealed. Its slots last half a
+// block time: a block takes the current slot or the next free one, so
+// with slots as long as blocks, two blocks sealed close together (a busy
+// machine) would push every later one a slot ahead of the clock for good,
+// until the light client refuses them as from the future. Shorter slots
+// leave room to catch up.
 func startDemoBeacon(ctx context.Context, dn *devnet.Devnet, blockTime time.Duration, log *slog.Logger) (_ *demoBeacon, err error) {
-	sim, err := beaconsim.New(beaconsim.Config{SlotDuration: blockTime})
+	sim, err := beaconsim.New(beaconsim.Config{SlotDuration: max(blockTime/2, time.Millisecond)})
 	if err != nil {
 		return nil, err
 	}

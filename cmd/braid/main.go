@@ -28,6 +28,8 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 		err = runDemo(args, stdout, stderr)
 	case "check":
 		return runCheck(args, stdout, stderr)
+	case "history":
+		err = runHistory(args, stdout, stderr)
 	case "keys":
 		err = runKeys(args, stdout, stderr)
 	case "sim":

@@ -14,6 +14,7 @@ Usage:
   braid check   --config FILE   report how centralized each network's access is
   braid keys    add|list|revoke manage the API keys braid serve accepts
   braid demo    [flags]         run a dev chain, providers and the gateway in one process
+  braid history import --config FILE DIR   seed a network's history store from era1 files
   braid sim     [flags]         simulate the peer economy (incentive regimes compared)
   braid version                 print the version
 

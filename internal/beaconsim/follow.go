@@ -17,7 +17,10 @@ import (
 // newHeads subscription over c, e.g. a devnet's in-process RPC client)
 // until ctx ends or the subscription fails. With no block fed yet, the
 // chain's current head is fed first: the anchor. ready, if not nil, is
-// called once the subscription is open and the anchor fed.
+// called once the subscription is open and the anchor fed. Give the
+// simulator slots shorter than the chain's block time: a block takes the
+// current slot or the next free one, so blocks as frequent as slots drift
+// ahead of the clock whenever two come close together.
 func (s *Sim) Follow(ctx context.Context, c *rpc.Client, ready func()) error {
 	ec := ethclient.NewClient(c)
 	heads := make(chan *ctypes.Header, 64)

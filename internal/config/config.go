@@ -314,7 +314,36 @@ type Verify struct {
 	// through the EIP-2935 history contract: each hop reaches 8191 blocks
 	// further from the tip.
 	HistoryHops int `yaml:"history_hops"`
+	// ParentWalk bounds how many headers braid walks back by parent hash
+	// from a trusted header to reach a block the history contract cannot
+	// name (before Prague, or further back than HistoryHops reach), and
+	// the ancestors BLOCKHASH needs before Prague.
+	ParentWalk int `yaml:"parent_walk"`
+	// EVM configures the local EVM that answers eth_call, eth_estimateGas
+	// and eth_createAccessList over proven state in strict mode.
+	EVM EVM `yaml:"evm"`
 }
+
+// EVM configures strict mode's local EVM.
+type EVM struct {
+	// Enabled runs calls on the local EVM (the default in strict mode);
+	// false refuses them unless verify.allow_unverified names them.
+	Enabled *bool `yaml:"enabled"`
+	// GasCap caps the gas of a call and of gas estimation, as geth's
+	// --rpc.gascap does.
+	GasCap uint64 `yaml:"gas_cap"`
+	// Timeout bounds one eth_call's execution, state fetched on demand
+	// included, as geth's --rpc.evmtimeout does.
+	Timeout time.Duration `yaml:"timeout"`
+	// ChainConfig is a file holding the chain's go-ethereum chain
+	// configuration (a genesis file, or its "config" object), for a chain
+	// without a preset (mainnet, Sepolia, Holešky, Hoodi and go-ethereum's
+	// dev chain 1337 have one).
+	ChainConfig string `yaml:"chain_config"`
+}
+
+// On reports whether the local EVM answers calls (strict mode only).
+func (e EVM) On() bool { return e.Enabled == nil || *e.Enabled }
 
 // Verify modes.
 const (
@@ -406,4 +435,9 @@ const (
 	DefaultMaxLogRange = 1000
 	DefaultHeaderCache = 8192
 	DefaultHistoryHops = 4
+	DefaultParentWalk  = 8192
+	// DefaultEVMGasCap is go-ethereum's default --rpc.gascap.
+	DefaultEVMGasCap = 50_000_000
+	// DefaultEVMTimeout is go-ethereum's default --rpc.evmtimeout.
+	DefaultEVMTimeout = 5 * time.Second
 )

@@ -34,6 +34,7 @@ var sections = map[string]struct {
 	"config.Cache":        {"cache", reflect.TypeFor[Cache]()},
 	"config.Redis":        {"redis", reflect.TypeFor[Redis]()},
 	"config.Verify":       {"verify", reflect.TypeFor[Verify]()},
+	"config.EVM":          {"verify.evm", reflect.TypeFor[EVM]()},
 	"config.Network":      {"network", reflect.TypeFor[Network]()},
 	"config.Upstream":     {"upstream", reflect.TypeFor[Upstream]()},
 	"config.Methods":      {"methods", reflect.TypeFor[Methods]()},

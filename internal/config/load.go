@@ -177,6 +177,9 @@ func (c *Config) ApplyDefaults() {
 		orDefault(&n.Verify.MaxLogRange, DefaultMaxLogRange)
 		orDefault(&n.Verify.HeaderCache, DefaultHeaderCache)
 		orDefault(&n.Verify.HistoryHops, DefaultHistoryHops)
+		orDefault(&n.Verify.ParentWalk, DefaultParentWalk)
+		orDefault(&n.Verify.EVM.GasCap, DefaultEVMGasCap)
+		orDefault(&n.Verify.EVM.Timeout, DefaultEVMTimeout)
 		n.Trust.applyDefaults()
 		n.Peers.applyDefaults()
 		ups := c.Networks[i].Upstreams

@@ -123,7 +123,12 @@ func TestGoodFiles(t *testing.T) {
 			if v := m.Verify; !v.Strict() || v.MaxLogRange != 500 || v.HeaderCache != 1024 || v.HistoryHops != 2 || len(v.AllowUnverified) != 2 {
 				t.Errorf("verify = %+v", v)
 			}
-			if v := c.Network("sepolia").Verify; v.Strict() || v.Mode != VerifyOff || v.MaxLogRange != DefaultMaxLogRange || v.HeaderCache != DefaultHeaderCache || v.HistoryHops != DefaultHistoryHops {
+			if v := m.Verify; v.ParentWalk != 512 || v.EVM.GasCap != 30_000_000 || v.EVM.Timeout != 2*time.Second ||
+				!v.EVM.On() || v.EVM.ChainConfig != "/etc/braid/genesis.json" {
+				t.Errorf("verify evm = %+v", v)
+			}
+			if v := c.Network("sepolia").Verify; v.Strict() || v.Mode != VerifyOff || v.MaxLogRange != DefaultMaxLogRange || v.HeaderCache != DefaultHeaderCache || v.HistoryHops != DefaultHistoryHops ||
+				v.ParentWalk != DefaultParentWalk || v.EVM.GasCap != DefaultEVMGasCap || v.EVM.Timeout != DefaultEVMTimeout || !v.EVM.On() {
 				t.Errorf("sepolia verify defaults = %+v", v)
 			}
 			if s := c.Network("sepolia"); s.Quorum.K != 1 || s.Quorum.OnDispute != OnDisputeError || s.Quorum.OnShortfall != OnShortfallError ||
@@ -271,7 +276,8 @@ var badFiles = map[string][]string{
 	"verify.bad.yaml": {
 		`verify.mode must be "off" or "strict", got "paranoid"`,
 		`verify.allow_unverified item 1 "eth_*call": "*" may only end a prefix`,
-		`verify.header_cache and verify.history_hops must not be negative`},
+		`verify.header_cache, verify.history_hops and verify.parent_walk must not be negative`,
+		`verify.evm.timeout must not be negative (default 5s)`},
 	"websocket.bad.yaml": {
 		`websocket: max_connections must be greater than 0 (default 10000)`,
 		`websocket: max_subscriptions must be greater than 0 (default 128)`,

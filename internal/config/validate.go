@@ -58,6 +58,7 @@ func (c *Config) Validate() error {
 			}
 		}
 		errs = append(errs, n.validate(i)...)
+		errs = append(errs, n.Peers.validate(networkLabel(i, n.Name))...)
 	}
 	return errors.Join(errs...)
 }
@@ -212,11 +213,13 @@ func (n *Network) validate(i int) []error {
 		add("verify.mode must be %q or %q, got %s", VerifyOff, VerifyStrict, quote(n.Verify.Mode))
 	}
 	errs = append(errs, validateMethods(label+": verify.allow_unverified", n.Verify.AllowUnverified)...)
-	if n.Verify.HeaderCache < 0 || n.Verify.HistoryHops < 0 {
-		add("verify.header_cache and verify.history_hops must not be negative")
+	if n.Verify.HeaderCache < 0 || n.Verify.HistoryHops < 0 || n.Verify.ParentWalk < 0 {
+		add("verify.header_cache, verify.history_hops and verify.parent_walk must not be negative")
+	}
+	if n.Verify.EVM.Timeout < 0 {
+		add("verify.evm.timeout must not be negative (default %s)", DefaultEVMTimeout)
 	}
 	errs = append(errs, n.Trust.validate(label, n.ChainID)...)
-	errs = append(errs, n.Peers.validate(label)...)
 	if n.Require.Availability < 0 || n.Require.Integrity < 0 {
 		add("require.availability and require.integrity must not be negative (0: no requirement)")
 	}

@@ -367,16 +367,15 @@ func TestCloseStopsEverything(t *testing.T) {
 	}()
 	time.Sleep(20 * time.Millisecond)
 
-	start := time.Now()
 	var wg sync.WaitGroup
 	errs := make([]error, 3)
 	for i := range errs {
 		wg.Go(func() { errs[i] = d.Close() })
 	}
 	wg.Wait()
-	if took := time.Since(start); took > shutdownGrace {
-		t.Errorf("Close took %s", took)
-	}
+	// Had the slow request held Close up, the providers' graceful
+	// shutdown would have run out of its grace period and Close would
+	// say so (a wall-clock bound here failed on a loaded machine).
 	for _, err := range append(errs, d.Close()) {
 		if err != nil {
 			t.Errorf("Close: %v", err)

@@ -37,6 +37,9 @@ type Faults struct {
 	// LieKind is what the lie does: "alter" values (default), "drop" the
 	// last transaction of a block or log of a list, or "add" a copy of it.
 	LieKind string `json:"lie_kind,omitempty"`
+	// LieMethod, when set, confines Lie to answers of that one method
+	// (e.g. eth_getTransactionCount: a pool count no proof covers).
+	LieMethod string `json:"lie_method,omitempty"`
 	// PruneBelow makes the provider a node that pruned history (EIP-4444)
 	// below that block number: bodies, receipts and transaction lookups
 	// of older blocks are gone (go-ethereum's code 4444, "pruned history

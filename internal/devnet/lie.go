@@ -67,6 +67,13 @@ func lie(method string, result json.RawMessage, variant int, kind string) json.R
 			o.update("value", plus(big.NewInt(v)))
 		})
 	case "eth_getProof":
+		// Odd variants lie about the balance, even ones about the
+		// storage values proven (the balance when none is asked for).
+		if v%2 == 0 && hasStorageProof(result) {
+			return alterObject(result, func(o object) {
+				o.update("storageProof", func(r json.RawMessage) json.RawMessage { return alterStorageValues(r, v) })
+			})
+		}
 		return alterObject(result, func(o object) {
 			o.update("balance", plus(ether))
 		})
@@ -78,6 +85,32 @@ func lie(method string, result json.RawMessage, variant int, kind string) json.R
 		})
 	}
 	return result
+}
+
+// hasStorageProof reports whether an eth_getProof answer proves a slot.
+func hasStorageProof(result json.RawMessage) bool {
+	var p struct {
+		StorageProof []json.RawMessage `json:"storageProof"`
+	}
+	return json.Unmarshal(result, &p) == nil && len(p.StorageProof) > 0
+}
+
+// alterStorageValues adds v to the value of every storage proof entry.
+func alterStorageValues(raw json.RawMessage, v int64) json.RawMessage {
+	var entries []json.RawMessage
+	if json.Unmarshal(raw, &entries) != nil {
+		return raw
+	}
+	for i, e := range entries {
+		entries[i] = alterObject(e, func(o object) {
+			o.update("value", func(r json.RawMessage) json.RawMessage { return addQuantity(r, big.NewInt(v)) })
+		})
+	}
+	out, err := json.Marshal(entries)
+	if err != nil {
+		return raw
+	}
+	return out
 }
 
 // alterAccessList XORs the last byte of every storage key of an access

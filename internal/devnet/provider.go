@@ -395,7 +395,7 @@ func (p *Provider) call(ctx context.Context, f Faults, req request) (json.RawMes
 }
 
 func (p *Provider) maybeLie(f Faults, method string, result json.RawMessage, err *rpcError) (json.RawMessage, *rpcError) {
-	if err != nil || !f.Lie {
+	if err != nil || !f.Lie || (f.LieMethod != "" && f.LieMethod != method) {
 		return result, err
 	}
 	return lie(method, result, f.LieVariant, f.LieKind), nil

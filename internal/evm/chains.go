@@ -25,9 +25,10 @@ const (
 var holeskySpec []byte
 
 // ChainConfig returns go-ethereum's chain configuration for a public
-// network's chain id: mainnet, Sepolia, Holešky, Hoodi. A devnet passes its
-// own genesis configuration to New instead. The configuration returned is
-// shared: do not change it.
+// network's chain id: mainnet, Sepolia, Holešky, Hoodi. Another chain (a
+// devnet: chain ids like 1337 mean different forks to different tools)
+// passes its own configuration to New (ParseChainConfig). The
+// configuration returned is shared: do not change it.
 func ChainConfig(chainID uint64) (*params.ChainConfig, error) {
 	switch chainID {
 	case MainnetChainID:
@@ -39,8 +40,31 @@ func ChainConfig(chainID uint64) (*params.ChainConfig, error) {
 	case HoleskyChainID:
 		return holesky, nil
 	}
-	return nil, fmt.Errorf("evm: no chain configuration for chain id %d (known: mainnet %d, Sepolia %d, Holešky %d, Hoodi %d)",
+	return nil, fmt.Errorf("evm: no chain configuration for chain id %d (known: mainnet %d, Sepolia %d, Holešky %d, Hoodi %d; set verify.evm.chain_config)",
 		chainID, MainnetChainID, SepoliaChainID, HoleskyChainID, HoodiChainID)
+}
+
+// ParseChainConfig reads a go-ethereum chain configuration: a genesis
+// file (its "config" object) or the configuration object alone. It must
+// name chainID.
+func ParseChainConfig(data []byte, chainID uint64) (*params.ChainConfig, error) {
+	var genesis struct {
+		Config json.RawMessage `json:"config"`
+	}
+	if err := json.Unmarshal(data, &genesis); err != nil {
+		return nil, fmt.Errorf("evm: chain configuration: %w", err)
+	}
+	if len(genesis.Config) > 0 {
+		data = genesis.Config
+	}
+	c := new(params.ChainConfig)
+	if err := json.Unmarshal(data, c); err != nil {
+		return nil, fmt.Errorf("evm: chain configuration: %w", err)
+	}
+	if c.ChainID == nil || !c.ChainID.IsUint64() || c.ChainID.Uint64() != chainID {
+		return nil, fmt.Errorf("evm: chain configuration is for chain id %v, not %d", c.ChainID, chainID)
+	}
+	return c, nil
 }
 
 var holesky = func() *params.ChainConfig {

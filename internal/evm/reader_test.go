@@ -344,6 +344,19 @@ func TestChainConfigs(t *testing.T) {
 	if _, err := New(Config{}); err == nil {
 		t.Error("New without a chain configuration")
 	}
+	dev, _ := json.Marshal(map[string]any{"config": params.AllDevChainProtocolChanges, "alloc": map[string]any{}})
+	if c, err := ParseChainConfig(dev, 1337); err != nil || c.PragueTime == nil || c.ChainID.Uint64() != 1337 {
+		t.Errorf("genesis file: %+v %v", c, err)
+	}
+	bare, _ := json.Marshal(params.SepoliaChainConfig)
+	if c, err := ParseChainConfig(bare, SepoliaChainID); err != nil || c.ChainID.Uint64() != SepoliaChainID {
+		t.Errorf("bare configuration: %+v %v", c, err)
+	}
+	for _, bad := range []string{`[`, `{"config":{"chainId":"x"}}`, `{"chainId":5}`, `{}`} {
+		if _, err := ParseChainConfig([]byte(bad), SepoliaChainID); err == nil {
+			t.Errorf("%s: accepted", bad)
+		}
+	}
 }
 
 // TestDoNeedsItsInputs: Do refuses to run without a Source, a complete

@@ -65,9 +65,10 @@ func (n *Network) keep(ctx context.Context, pl *plan.Plan, c plan.Caching, tip b
 	a := &n.answers
 	switch {
 	case a.store == nil || !c.Cacheable():
-	case resp.Error != nil, ans.k > 0:
+	case resp.Error != nil, ans.k > 0, ans.proof != "":
 		// Errors may clear; an answer fewer operators backed than the
-		// quorum asks for is served with its header, never kept.
+		// quorum asks for, or one not fully proven, is served with its
+		// header, never kept.
 	case pl.Verify && c.FollowsTip && n.head.Tip().Seq != tip.Seq:
 		// Verified reads consult the trusted tip as they go; if it moved
 		// meanwhile, the answer may be about a block the key does not

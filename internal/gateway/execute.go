@@ -40,6 +40,11 @@ type Result struct {
 	// operators than it asks for (on_shortfall: best_effort), Agreed of
 	// K (the Braid-Quorum header). K is 0 when no quorum fell short.
 	Agreed, K int
+	// Proof and Reasons: in strict mode, an answer not fully proven
+	// (ProofPartial or ProofNone) and why (the Braid-Proof header); ""
+	// when proven or needing no proof.
+	Proof   string
+	Reasons []string
 }
 
 // answer is what a stage produces: a result or an upstream's error answer
@@ -48,6 +53,8 @@ type answer struct {
 	resp      *jsonrpc.Response
 	cached    bool
 	agreed, k int
+	proof     string // a merged fetch's proof notes, for each caller
+	reasons   []string
 }
 
 func answerOf(resp *jsonrpc.Response, err error) (answer, error) {
@@ -58,6 +65,10 @@ func answerOf(resp *jsonrpc.Response, err error) (answer, error) {
 // batch) all come through here.
 func (n *Network) Execute(ctx context.Context, req *jsonrpc.Request) Result {
 	start := n.clock.Now()
+	var notes *proofNotes
+	if n.verifyCfg.Strict() {
+		ctx, notes = withProofNotes(ctx)
+	}
 	a, err := n.execute(ctx, req)
 	outcome := "ok"
 	var res Result
@@ -73,6 +84,10 @@ func (n *Network) Execute(ctx context.Context, req *jsonrpc.Request) Result {
 	default:
 		res = Result{Response: jsonrpc.ResultResponse(req.ID, a.resp.Result), Cached: a.cached, Agreed: a.agreed, K: a.k}
 	}
+	if a.resp != nil && err == nil {
+		res.Response.Source = a.resp.Source
+	}
+	res.Proof, res.Reasons = notes.notes()
 	n.metrics.observe(n.Name, req.Method, outcome, n.clock.Now().Sub(start))
 	if req.IsNotification() {
 		res.Response = nil
@@ -97,9 +112,9 @@ func (n *Network) call(ctx context.Context, req *jsonrpc.Request) (*jsonrpc.Resp
 
 // execute runs the request path (see the top of this file).
 func (n *Network) execute(ctx context.Context, req *jsonrpc.Request) (answer, error) {
-	pl, err := n.planner.Plan(req)
-	if err != nil {
-		return answer{}, err
+	pl, perr := n.planner.Plan(req)
+	if perr != nil {
+		return answer{}, perr
 	}
 	if pl.Kind != plan.Forward && pl.Kind != plan.Static {
 		return n.act(ctx, pl, req)
@@ -111,6 +126,9 @@ func (n *Network) execute(ctx context.Context, req *jsonrpc.Request) (answer, er
 			return answer{}, err
 		}
 		return answer{resp: &jsonrpc.Response{Result: pin.Local}}, nil
+	}
+	if pl.Kind == plan.Static {
+		n.noteUnproven(ctx, pl)
 	}
 	if resp, ok := n.remembered(pl); ok {
 		return answer{resp: resp}, nil
@@ -125,13 +143,19 @@ func (n *Network) execute(ctx context.Context, req *jsonrpc.Request) (answer, er
 		defer cancel()
 		return n.read(ctx, pl, tip, pin)
 	}
-	return n.merged(ctx, key, func(fctx context.Context) (answer, error) {
+	a, err := n.merged(ctx, key, func(fctx context.Context) (answer, error) {
+		fctx, notes := withProofNotes(fctx) // the flight's own, copied to each caller
 		a, err := n.read(fctx, pl, tip, pin)
+		a.proof, a.reasons = notes.notes()
 		if err == nil {
 			n.keep(fctx, pl, c, tip, a)
 		}
 		return a, err
 	})
+	if a.proof != "" {
+		metaFrom(ctx).copyProof(a.proof, a.reasons)
+	}
+	return a, err
 }
 
 // act executes a call that is not a read of the chain at the tip: a
@@ -156,11 +180,42 @@ func (n *Network) act(ctx context.Context, pl *plan.Plan, req *jsonrpc.Request) 
 }
 
 // read answers a read pinned to tip with exactly one stage: the verified
-// reader (verify: strict), a quorum of operators, or the router.
+// reader (verify: strict; verified.go), strict mode's unproven path
+// (strict.go), or the operators (a quorum or the router); then the
+// history stage (history_stage.go) answers what every provider pruned.
 func (n *Network) read(ctx context.Context, pl *plan.Plan, tip block.Tip, pin plan.Pinning) (answer, error) {
-	if pl.Verify {
-		return answerOf(n.trust.Read(ctx, pl)) // from the trust root, which says when there is none
+	var a answer
+	var err error
+	switch {
+	case pl.Verify:
+		a, err = answerOf(n.verified(ctx, pl)) // from the trust root, which says when there is none
+	case n.verifyCfg.Strict():
+		a, err = answerOf(n.unproven(ctx, pl))
+	default:
+		a, err = n.operatorsRead(ctx, pl, tip, pin)
 	}
+	resp, err := n.withHistory(ctx, pl, a.resp, err)
+	a.resp = resp
+	return a, err
+}
+
+// forward asks the operators pl pinned to the served tip now: the path of
+// strict mode's unproven answers and the fee and pending helpers.
+func (n *Network) forward(ctx context.Context, pl *plan.Plan) (*jsonrpc.Response, error) {
+	tip := n.head.Tip()
+	pin := pl.Pin(tip, n.maxLag)
+	if pin.Local != nil {
+		if err := n.needsTrustedTip(pl, tip); err != nil {
+			return nil, err
+		}
+		return &jsonrpc.Response{Result: pin.Local}, nil
+	}
+	a, err := n.operatorsRead(ctx, pl, tip, pin)
+	return a.resp, err
+}
+
+// operatorsRead asks the operators: a quorum of them, or the router.
+func (n *Network) operatorsRead(ctx context.Context, pl *plan.Plan, tip block.Tip, pin plan.Pinning) (answer, error) {
 	if err := n.needsTrustedTip(pl, tip); err != nil {
 		return answer{}, err // trust: beacon and no signed head: never forwarded unpinned
 	}
@@ -172,8 +227,6 @@ func (n *Network) read(ctx context.Context, pl *plan.Plan, tip block.Tip, pin pl
 	if err != nil {
 		return answer{}, err
 	}
-	// A history stage goes here: an answer the operators could not serve
-	// (res.Unserved, a pruned block) is asked of the history store next.
 	if !res.Unserved {
 		n.operators.Served(res.Upstream.Operator)
 	}

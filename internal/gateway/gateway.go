@@ -53,6 +53,7 @@ type Gateway struct {
 	networks []*Network
 	disputes *quorum.Log
 	memory   memorySource // the answer cache's size, for Status
+	history  *historyRegistry
 	byName   map[string]*Network
 	log      *slog.Logger
 	clock    clock.Clock
@@ -95,13 +96,15 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 		g.members = replica.NewMembers(link, replica.SyncInterval)
 	}
 	store := newStore(cfg.Cache, g.link, opts)
+	g.history = &historyRegistry{}
 	g.memory = newMemorySource(store, cfg.Cache, opts.Registry)
 	g.ctx, g.cancel = context.WithCancel(context.Background())
 	for _, nc := range cfg.Networks {
 		n, err := g.newNetwork(cfg, nc, store, m, opts)
 		if err != nil {
 			g.closeBeacons()
-			return nil, fmt.Errorf("network %q: %w", nc.Name, err)
+			g.closeArchives()
+			return nil, err
 		}
 		g.networks = append(g.networks, n)
 		g.byName[n.Name] = n
@@ -211,6 +214,7 @@ func (g *Gateway) Start(ctx context.Context, wait time.Duration) {
 			defer context.AfterFunc(g.ctx, cancel)()
 			n.stream.Run(sctx)
 		}()
+		g.startFill(ctx, n)
 	}
 	g.awaitStart(ctx, first, wait)
 }
@@ -330,6 +334,7 @@ func (g *Gateway) Close() {
 		if g.link != nil {
 			_ = g.link.Close()
 		}
+		g.closeArchives()
 	})
 }
 

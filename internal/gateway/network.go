@@ -10,6 +10,7 @@ import (
 	"github.com/braidrpc/braid/internal/block"
 	"github.com/braidrpc/braid/internal/clock"
 	"github.com/braidrpc/braid/internal/config"
+	"github.com/braidrpc/braid/internal/evm"
 	"github.com/braidrpc/braid/internal/head"
 	"github.com/braidrpc/braid/internal/jsonrpc"
 	"github.com/braidrpc/braid/internal/operator"
@@ -20,6 +21,7 @@ import (
 	"github.com/braidrpc/braid/internal/stream"
 	"github.com/braidrpc/braid/internal/trust"
 	"github.com/braidrpc/braid/internal/upstream"
+	"github.com/ethereum/go-ethereum/params"
 )
 
 // Network is the runtime of one configured chain.
@@ -56,6 +58,16 @@ type Network struct {
 
 	trust  *trust.Reader
 	beacon *beaconTip // trust: beacon (beacontip.go); nil: operators decide the tip
+	// verifyCfg is the network's verify section (defaults applied).
+	verifyCfg config.Verify
+	// evm runs eth_call and its kin over proven state (strict mode; nil
+	// when off or without a chain configuration), on chain.
+	evm   *evm.Executor
+	chain *params.ChainConfig
+
+	// archive is the history store and peer node (nil unless
+	// peers.enabled): history_stage.go.
+	archive *archive
 }
 
 // Tip returns the network's served tip.

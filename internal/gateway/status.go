@@ -62,6 +62,15 @@ type NetworkStatus struct {
 	// Lies are the recent answers that failed verification, newest
 	// first (verify: strict).
 	Lies []trust.Lie `json:"lies,omitempty"`
+	// Methods says, in strict mode, how each method braid knows is
+	// answered: proven, derived, quorum_only, or refused (with why).
+	// Methods braid does not know are answered -32601.
+	Methods *plan.MethodProofs `json:"methods,omitempty"`
+	// Peers are the other gateways this network's peer node knows and
+	// History its store and where history answers came from (absent
+	// unless peers.enabled).
+	Peers   []PeerView     `json:"peers,omitempty"`
+	History *HistoryStatus `json:"history,omitempty"`
 }
 
 // CacheStatus is a network's answer-cache lookups since start: the JSON
@@ -161,6 +170,8 @@ func (g *Gateway) Status() Status {
 		}
 		ns.Cache = n.cacheStatus()
 		ns.Lies = n.trust.Lies()
+		ns.Methods = n.Proofs()
+		n.historyStatus(&ns)
 		qp, _ := plan.NewQuorumPolicy(n.quorum) // checked in New
 		ns.Quorum = QuorumStatus{K: n.quorum.K, OnDispute: n.quorum.OnDispute, OnShortfall: n.quorum.OnShortfall, Methods: qp.Methods()}
 		quarantined := n.operators.Quarantined()

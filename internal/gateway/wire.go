@@ -58,13 +58,13 @@ func newStageMetrics(reg prometheus.Registerer) stageMetrics {
 func (g *Gateway) newNetwork(cfg *config.Config, nc config.Network, store cache.Store, m stageMetrics, opts Options) (*Network, error) {
 	qp, err := plan.NewQuorumPolicy(nc.Quorum)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("network %q: %w", nc.Name, err)
 	}
 	ups := newUpstreams(cfg, nc, m.upstream, opts)
 	var bt *beaconTip
 	if nc.Trust.Beacon() {
 		if bt, err = newBeaconTip(nc, opts); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("network %q: %w", nc.Name, err)
 		}
 	}
 	n := &Network{
@@ -83,6 +83,7 @@ func (g *Gateway) newNetwork(cfg *config.Config, nc config.Network, store cache.
 		quorum:     nc.Quorum,
 		disputes:   g.disputes,
 		qmetrics:   m.quorum,
+		verifyCfg:  nc.Verify,
 		operators: operator.New(operator.Options{Network: nc.Name, Strikes: nc.Strikes, Upstreams: ups,
 			Clock: opts.Clock, Logger: opts.Logger, Metrics: m.operator}),
 	}
@@ -99,6 +100,11 @@ func (g *Gateway) newNetwork(cfg *config.Config, nc config.Network, store cache.
 		OnLie: func(op string, u *upstream.Upstream, method string, check error) {
 			n.operators.Lie(op, u, fmt.Sprintf("its answer to %s failed verification: %v", method, check))
 		}})
+	var noEVM string
+	if n.evm, n.chain, noEVM = newExecutor(nc, n); noEVM != "" {
+		n.planner.WithoutEVM(noEVM)
+		n.log.Warn("strict mode refuses eth_call, eth_estimateGas and eth_createAccessList", "reason", noEVM)
+	}
 	if store != nil {
 		n.answers = answers{store: store, metrics: m.cache, prefix: nc.Name + "|", tipTTL: cfg.Cache.TipTTL,
 			finalTTL: cfg.Cache.FinalTTL, maxEntry: int(cfg.Cache.MaxEntryBytes)}
@@ -106,6 +112,9 @@ func (g *Gateway) newNetwork(cfg *config.Config, nc config.Network, store cache.
 	if g.link != nil {
 		n.share = n.newSync(g.link, g.members, m.replica.Behind(nc.Name))
 		n.operators.OnStrike(n.share.Strike)
+	}
+	if err := g.addArchive(n, nc, opts, g.history); err != nil {
+		return nil, err
 	}
 	return n, nil
 }

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -78,7 +80,9 @@ func newBeaconChain(t *testing.T, providers int, simClock clock.Clock) *beaconCh
 	if c.cp, err = sim.Checkpoint(); err != nil {
 		t.Fatal(err)
 	}
-	c.mine(t, dn) // a signed head for braid to start from
+	if simClock == nil {
+		c.mine(t, dn) // a signed head for braid to start from
+	}
 	return c
 }
 
@@ -130,7 +134,7 @@ func (c *beaconChain) mineUntilServed(t *testing.T, gw *gateway.Gateway) common.
 }
 
 // beaconGateway serves braid over the given upstreams with trust: beacon.
-func beaconGateway(t *testing.T, c *beaconChain, ups []config.Upstream, tr config.Trust, strict bool) (*gateway.Gateway, string) {
+func beaconGateway(t testing.TB, c *beaconChain, ups []config.Upstream, tr config.Trust, strict bool) (*gateway.Gateway, string) {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Cache.Backend = config.CacheOff
@@ -379,4 +383,69 @@ func dial(t *testing.T, url string) *rpc.Client {
 	}
 	t.Cleanup(c.Close)
 	return c
+}
+
+// TestBeaconCheckpointAcrossRestart: braid keeps the last finalized
+// checkpoint in trust.data_dir; restarted without a configured checkpoint
+// it starts from the saved one and follows the chain again.
+func TestBeaconCheckpointAcrossRestart(t *testing.T) {
+	c := newBeaconChain(t, 1, nil)
+	dir := t.TempDir()
+	gw, _ := beaconGateway(t, c, c.dn.Upstreams(), c.trust(dir), true)
+	c.mineUntilServed(t, gw)
+	path := filepath.Join(dir, "beacon-devnet-checkpoint.json")
+	var saved struct {
+		Root common.Hash `json:"root"`
+		Slot uint64      `json:"slot"`
+	}
+	// One block per epoch: finality trails the head by two epochs.
+	for epoch := c.sim.CurrentSlot()/32 + 1; ; epoch++ {
+		waitUntil(t, "the next epoch", 30*time.Second, func() bool { return c.sim.CurrentSlot() >= epoch*32 })
+		c.mine(t, c.dn)
+		data, err := os.ReadFile(path)
+		if err == nil && json.Unmarshal(data, &saved) == nil && saved.Root != c.cp {
+			break
+		}
+		if epoch > 12 {
+			t.Fatalf("no checkpoint past the anchor saved after %d epochs (%s: %v)", epoch, path, err)
+		}
+	}
+	gw.Close()
+	data, err := os.ReadFile(path) // what the first run left: it may have saved a newer one meanwhile
+	if err != nil || json.Unmarshal(data, &saved) != nil {
+		t.Fatalf("saved checkpoint: %v", err)
+	}
+
+	tr := c.trust(dir)
+	tr.Checkpoint = "" // only the saved one
+	gw2, url2 := beaconGateway(t, c, c.dn.Upstreams(), tr, true)
+	h := c.mineUntilServed(t, gw2)
+	st := beaconStatus(t, url2)
+	if st.Checkpoint.Source != "saved" || st.Checkpoint.Root != saved.Root || st.Serving == nil || st.Serving.BlockHash != h {
+		t.Fatalf("restarted from checkpoint %+v serving %+v; want the saved %s", st.Checkpoint, st.Serving, saved.Root)
+	}
+}
+
+// TestBeaconCheckpointTooOld: a configured checkpoint older than
+// checkpoint_max_age is refused with a message that says so; braid stays
+// not ready and refuses reads.
+func TestBeaconCheckpointTooOld(t *testing.T) {
+	old := clock.NewFake(time.Now().Add(-15 * 24 * time.Hour))
+	c := newBeaconChain(t, 1, old) // the anchor's slot is 15 days ago
+	_, url := beaconGateway(t, c, c.dn.Upstreams(), c.trust(""), true)
+	var body string
+	waitUntil(t, "/readyz refuses the checkpoint", 30*time.Second, func() bool {
+		var code int
+		code, body = readyz(t, url)
+		return code == http.StatusServiceUnavailable && strings.Contains(body, "checkpoint too old")
+	})
+	for _, want := range []string{"configured checkpoint " + c.cp.Hex(), "days old, over checkpoint_max_age 14.0 days", "trust.checkpoint"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/readyz lacks %q: %s", want, body)
+		}
+	}
+	var n hexutil.Uint64
+	if err := dial(t, url).Call(&n, "eth_blockNumber"); err == nil || !strings.Contains(err.Error(), "checkpoint too old") {
+		t.Errorf("eth_blockNumber with a refused checkpoint: %v, %v", n, err)
+	}
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -88,6 +90,9 @@ type liveOptions struct {
 	// scenarios measure what providers' faults do to routing, quorum and
 	// verification, and the cache would answer most calls itself.
 	cache bool
+	// evm gives strict mode's local EVM the devnet's chain configuration
+	// (verify.evm.chain_config), so it answers eth_call and its kin.
+	evm bool
 }
 
 func newLiveStackWith(t testing.TB, opts liveOptions) *liveStack {
@@ -133,6 +138,9 @@ func newLiveStackWith(t testing.TB, opts liveOptions) *liveStack {
 		off := false
 		nc.Hedge.Enabled = &off
 	}
+	if opts.evm {
+		nc.Verify.EVM.ChainConfig = writeChainConfig(t, dn)
+	}
 	cfg.Networks = []config.Network{nc}
 	if !opts.cache {
 		cfg.Cache.Backend = config.CacheOff
@@ -156,6 +164,21 @@ func newLiveStackWith(t testing.TB, opts liveOptions) *liveStack {
 		t.Fatalf("braid served no tip within %s", liveTipWait)
 	}
 	return s
+}
+
+// writeChainConfig writes dn's chain configuration as a genesis file
+// braid reads (verify.evm.chain_config) and returns its path.
+func writeChainConfig(t testing.TB, dn *devnet.Devnet) string {
+	t.Helper()
+	b, err := json.Marshal(map[string]any{"config": dn.ChainConfig()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "genesis.json")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // tip is braid's served tip.
@@ -269,6 +292,15 @@ func (s *liveStack) counter(t testing.TB, name, label, value string) float64 {
 	return sum
 }
 
+// A load run smaller than this proves nothing (assertClean). How long it
+// takes to get there depends on the machine: runs last until they are at
+// least this big, within liveLoadLimit.
+const (
+	minLoadCalls   = 100
+	minLoadChecked = 10
+	liveLoadLimit  = time.Minute
+)
+
 // loadStats is what a load run saw.
 type loadStats struct {
 	Calls     int64 // calls made
@@ -302,7 +334,7 @@ func (l *loadStats) String() string {
 // and on a run too small to prove anything.
 func (l *loadStats) assertClean(t testing.TB) {
 	t.Helper()
-	if l.Calls < 100 || l.Checked < 10 {
+	if l.Calls < minLoadCalls || l.Checked < minLoadChecked {
 		t.Errorf("only %d calls (%d checked) were made: the run proved nothing", l.Calls, l.Checked)
 	}
 	if l.Errors > 0 {
@@ -361,10 +393,27 @@ func (s *liveStack) startLoad(clients int, max int64) *load {
 	return l
 }
 
-// runLoad runs clients for d (or until max calls) and returns the stats.
+// runLoad runs clients for d and until the run is big enough to prove
+// anything (or until max calls), and returns the stats.
 func (s *liveStack) runLoad(clients int, max int64, d time.Duration) *loadStats {
 	l := s.startLoad(clients, max)
 	time.Sleep(d)
+	return l.finish()
+}
+
+// finish waits (within liveLoadLimit) until the run is big enough to
+// prove anything, or has made its max calls, then stops it and returns
+// the stats. A phase of fixed length made too few calls to count on a
+// loaded machine.
+func (l *load) finish() *loadStats {
+	waitFor(liveLoadLimit, func() bool {
+		if l.n.Load() >= l.max {
+			return true
+		}
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return l.stats.Calls >= minLoadCalls && l.stats.Checked >= minLoadChecked
+	})
 	return l.stop()
 }
 

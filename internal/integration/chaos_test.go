@@ -126,7 +126,7 @@ func TestChaosProvidersDownOneByOne(t *testing.T) {
 		}
 		return len(notBack) == 0
 	})
-	stats := l.stop()
+	stats := l.finish()
 	after, routedAfter := s.providerRequests(), s.routed(t)
 
 	t.Logf("tip %d; %s", s.tip().Latest.Number, stats)
@@ -232,7 +232,7 @@ func TestChaosRateLimitedProvider(t *testing.T) {
 	back := waitFor(chaosRecovery, func() bool { return limited.Requests() > atClear[limited.Name] })
 	backAfterD := time.Since(backAfter)
 	time.Sleep(max(0, chaosSettle-backAfterD))
-	stats := l.stop()
+	stats := l.finish()
 	after, routedAfter := s.providerRequests(), s.routed(t)
 
 	t.Logf("%s rate limited then cleared (asked again after %s); %s", limited.Name, backAfterD.Round(time.Millisecond), stats)
@@ -266,7 +266,7 @@ func TestChaosProvidersDownWithCache(t *testing.T) {
 		p.SetFaults(devnet.Faults{})
 	}
 	time.Sleep(chaosSettle)
-	stats := l.stop()
+	stats := l.finish()
 	t.Logf("tip %d; %s", s.tip().Latest.Number, stats)
 	stats.assertClean(t)
 	hits := cacheCounter(t, s.reg, "braid_cache_requests_total", "result", "hit")

@@ -8,6 +8,7 @@ import (
 	"math/big"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
@@ -151,6 +152,16 @@ func TestSendRawTransactionThroughBraid(t *testing.T) {
 	if braidHash != viaBraid.Hash() {
 		t.Fatalf("resend answered %s", braidHash)
 	}
+	// Both must be executable before the block is sealed: geth's pool
+	// promotes each in the background, and a promotion that the reset
+	// before sealing absorbs can leave the second (its predecessor
+	// already pending) queued, out of the block (devnet.settle works
+	// around the same for the stream account).
+	chain := ethclient.NewClient(s.dn.RPC())
+	waitUntil(t, "both transactions executable in the pool", 10*time.Second, func() bool {
+		n, err := chain.PendingNonceAt(ctx, from)
+		return err == nil && n >= nonce+2
+	})
 	s.dn.Commit()
 	for _, tx := range []*types.Transaction{viaBraid, viaProvider} {
 		r, err := ec.TransactionReceipt(ctx, tx.Hash())

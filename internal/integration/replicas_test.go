@@ -30,6 +30,7 @@ import (
 // server on loopback.
 type replicaProc struct {
 	gw   *gateway.Gateway
+	reg  *prometheus.Registry
 	srv  *httptest.Server
 	url  string
 	once sync.Once
@@ -54,7 +55,7 @@ func startReplica(t *testing.T, cfg *config.Config, log *slog.Logger) *replicaPr
 	}
 	gw.Start(context.Background(), 10*time.Second)
 	srv := httptest.NewServer(server.New(gw, server.Options{Limits: cfg.Limits, Logger: log, Gatherer: reg}))
-	r := &replicaProc{gw: gw, srv: srv, url: srv.URL}
+	r := &replicaProc{gw: gw, reg: reg, srv: srv, url: srv.URL}
 	t.Cleanup(r.kill)
 	return r
 }
@@ -124,24 +125,81 @@ func waitUntil(t *testing.T, what string, limit time.Duration, cond func() bool)
 // expectShared mines a block, reads it by hash through replica a (a miss,
 // fetched from a provider) and then through replica b, which must answer
 // it from the cache the replicas share.
+//
+// Sharing is best effort by design: a Redis operation that outlives
+// redis.timeout is dropped and marks the link down, and each replica then
+// serves from its own memory until a ping finds Redis again. On a loaded
+// machine that happens, so an attempt during which either replica counted
+// a Redis error proves nothing: it is repeated, with a new block, once
+// both links are up again. A miss while Redis was healthy fails the test.
 func expectShared(t *testing.T, dn *devnet.Devnet, a, b *replicaProc) {
 	t.Helper()
-	h := dn.Commit()
-	waitUntil(t, "both replicas serve the new block", 10*time.Second, func() bool {
-		ra, _ := postCall(t, a.url, "eth_getTransactionCount", common.Address{}, map[string]any{"blockHash": h})
-		rb, _ := postCall(t, b.url, "eth_getTransactionCount", common.Address{}, map[string]any{"blockHash": h})
-		return string(ra) == `"0x0"` && string(rb) == `"0x0"`
-	})
-	if _, hdr := postCall(t, a.url, "eth_getBlockByHash", h, false); hdr != "miss" {
-		t.Fatalf("first read of block %s through replica a: Braid-Cache %q, want miss", h, hdr)
+	const attempts = 5
+	for attempt := 1; ; attempt++ {
+		waitUntil(t, "both replicas reach redis", 10*time.Second, func() bool {
+			return replicaStatus(t, a.url).Redis == "up" && replicaStatus(t, b.url).Redis == "up"
+		})
+		errsBefore := redisErrors(t, a) + redisErrors(t, b)
+		h := dn.Commit()
+		waitUntil(t, "both replicas serve the new block", 10*time.Second, func() bool {
+			ra, _ := postCall(t, a.url, "eth_getTransactionCount", common.Address{}, map[string]any{"blockHash": h})
+			rb, _ := postCall(t, b.url, "eth_getTransactionCount", common.Address{}, map[string]any{"blockHash": h})
+			return string(ra) == `"0x0"` && string(rb) == `"0x0"`
+		})
+		if _, hdr := postCall(t, a.url, "eth_getBlockByHash", h, false); hdr != "miss" {
+			t.Fatalf("first read of block %s through replica a: Braid-Cache %q, want miss", h, hdr)
+		}
+		res, hdr := postCall(t, b.url, "eth_getBlockByHash", h, false)
+		if hdr == "hit" {
+			if !strings.Contains(string(res), h.Hex()) {
+				t.Fatalf("replica b's cached answer is not block %s: %s", h, res)
+			}
+			return
+		}
+		errs := redisErrors(t, a) + redisErrors(t, b) - errsBefore
+		if errs == 0 {
+			t.Fatalf("replica b did not answer block %s from the shared cache, with Redis healthy: Braid-Cache %q", h, hdr)
+		}
+		if attempt == attempts {
+			t.Fatalf("replica b did not answer a block from the shared cache in %d attempts, each meeting Redis errors", attempts)
+		}
+		t.Logf("attempt %d: replica b missed block %s while the replicas counted %.0f Redis errors: again", attempt, h, errs)
 	}
-	res, hdr := postCall(t, b.url, "eth_getBlockByHash", h, false)
-	if hdr != "hit" {
-		t.Fatalf("replica b did not answer block %s from the shared cache: Braid-Cache %q", h, hdr)
+}
+
+// warningsSinceBack counts replica r's 'redis unreachable' warnings
+// logged after its last 'redis reachable again' (or since it started).
+func warningsSinceBack(text, r string) int {
+	n := 0
+	for line := range strings.Lines(text) {
+		switch {
+		case !strings.Contains(line, "replica="+r+" "):
+		case strings.Contains(line, `msg="redis reachable again`):
+			n = 0
+		case strings.Contains(line, `msg="redis unreachable`):
+			n++
+		}
 	}
-	if !strings.Contains(string(res), h.Hex()) {
-		t.Fatalf("replica b's cached answer is not block %s: %s", h, res)
+	return n
+}
+
+// redisErrors is r's braid_redis_errors_total: Redis operations that
+// failed or timed out.
+func redisErrors(t *testing.T, r *replicaProc) float64 {
+	t.Helper()
+	mfs, err := r.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
 	}
+	var n float64
+	for _, mf := range mfs {
+		if mf.GetName() == "braid_redis_errors_total" {
+			for _, m := range mf.GetMetric() {
+				n += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return n
 }
 
 // TestReplicasShareThroughRedisAndSurviveItsLoss runs two replicas sharing
@@ -258,8 +316,14 @@ func TestReplicasShareThroughRedisAndSurviveItsLoss(t *testing.T) {
 		return replicaStatus(t, a.url).Redis == "down" && replicaStatus(t, b.url).Redis == "down"
 	})
 	phase("redis stopped", 2*time.Second)
-	if n := strings.Count(logs.String(), "redis unreachable"); n != 2 {
-		t.Errorf("%d 'redis unreachable' warnings for one outage seen by two replicas, want 2:\n%s", n, logs.String())
+	// One warning per outage, not one per failed operation. Under load a
+	// Redis operation can time out before the outage too: the link then
+	// warned and, once a ping answered, logged that it was back. So what
+	// counts is each replica's warnings since it was last back.
+	for _, r := range []string{"a", "b"} {
+		if n := warningsSinceBack(logs.String(), r); n != 1 {
+			t.Errorf("replica %s: %d 'redis unreachable' warnings for one outage, want 1:\n%s", r, n, logs.String())
+		}
 	}
 
 	rs.Restart()

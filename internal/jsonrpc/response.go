@@ -17,6 +17,10 @@ type Response struct {
 	ID     json.RawMessage
 	Result json.RawMessage
 	Error  *Error
+	// Source is where a history answer came from when not the providers:
+	// "store" or "peer" (the Braid-Source header). Not part of the wire
+	// form.
+	Source string
 }
 
 // ErrorResponse builds an error answer for id.

@@ -178,8 +178,8 @@ func init() {
 		m("eth_getStorageAt", Forward, 2, Address, Slot, Block),
 		m("eth_getProof", Forward, 2, Address, Array, Block),
 		m("eth_call", Forward, 1, Object, Block, Object, Object),
-		m("eth_estimateGas", Forward, 1, Object, Block, Object),
-		m("eth_createAccessList", Forward, 1, Object, Block),
+		m("eth_estimateGas", Forward, 1, Object, Block, Object, Object),
+		m("eth_createAccessList", Forward, 1, Object, Block, Object),
 
 		m("eth_getBlockByNumber", Forward, 1, BlockNumber, Bool),
 		m("eth_getBlockByHash", Forward, 1, Hash, Bool),

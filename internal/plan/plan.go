@@ -34,6 +34,7 @@ type Planner struct {
 
 	strict          bool
 	allowUnverified []string
+	evmOff          string // why strict mode's local EVM is off, "" when on
 }
 
 // NewPlanner returns a planner enforcing the network's allow/deny lists
@@ -54,10 +55,9 @@ func (p *Planner) Plan(req *jsonrpc.Request) (*Plan, *jsonrpc.Error) {
 		return nil, jsonrpc.Errorf(jsonrpc.CodeMethodNotFound,
 			"the method %s is not available on this endpoint: it uses or changes a node's own keys or administration; an operator can allow it in methods.allow", req.Method)
 	}
-	verify, ok := p.verifyPolicy(req.Method)
-	if !ok {
-		return nil, jsonrpc.Errorf(jsonrpc.CodeUnverifiable,
-			"%s cannot be verified, and this endpoint returns only verified answers (verify: strict); list it in verify.allow_unverified to serve it unchecked", req.Method)
+	verify, verr := p.verifyPolicy(req.Method)
+	if verr != nil {
+		return nil, verr
 	}
 	spec := Lookup(req.Method)
 	pl := &Plan{Method: req.Method, Kind: Forward, Spec: spec, Params: req.Params, Quorum: p.quorum.For(req.Method), Verify: verify}

@@ -40,11 +40,12 @@ type Request struct {
 	// Rand picks the audited operator (nil: math/rand/v2).
 	Rand func(n int) int
 	// CatchUp, when positive, is how long a read that ran out of
-	// operators before K agreed, without a disagreement, waits for more
-	// to become able to take it (an operator whose head has not yet
-	// reached the pinned block, a few milliseconds behind the others),
-	// asking again every catchUpPoll. It does not wait when every usable
-	// operator was already listed (when the Asker can tell).
+	// operators before K agreed waits for more to become able to take it
+	// (an operator whose head has not yet reached the pinned block, a few
+	// milliseconds behind the others), asking again every catchUpPoll.
+	// It does not wait when every usable operator was already listed, nor
+	// on a disagreement that the operators left could not settle (see
+	// canSettle).
 	CatchUp time.Duration
 }
 
@@ -164,9 +165,12 @@ func Run(ctx context.Context, a Asker, req Request, clk clock.Clock) (*Outcome, 
 	for {
 		if rd.pending == 0 {
 			// Out of operators before K agreed: one that is a moment
-			// behind may be about to reach the pinned block.
-			if rd.largest >= rd.k || len(rd.groups) > 1 || !clk.Now().Before(catchUpEnd) || !othersLeft(a, rd.ops) {
-				break // agreed, disputed, out of time, or nobody left to wait for
+			// behind may be about to reach the pinned block. That holds
+			// for a disagreement too: a liar and one honest operator
+			// that answered first must not turn into a refused read (and
+			// no strike) while the second honest one is a block behind.
+			if rd.largest >= rd.k || !clk.Now().Before(catchUpEnd) || !canSettle(a, req, rd.ops, rd.largest, rd.k, len(rd.groups) > 1) {
+				break // agreed, out of time, or nobody left who could settle it
 			}
 			select {
 			case <-ctx.Done():
@@ -303,11 +307,25 @@ func (rd *reading) take(r reply) *Outcome {
 // operators they have (the router does).
 type operatorCounter interface{ UsableOperators() int }
 
-// othersLeft reports whether operators not listed in ops may yet become
-// able to take the call.
-func othersLeft(a Asker, ops []string) bool {
+// canSettle reports whether operators not listed in ops may yet become
+// able to take the call and settle it. Without a disagreement any one
+// more may (as may any one more under on_dispute: majority); after one,
+// only if the largest group (largest operators) plus every usable
+// operator not asked yet could reach k. An Asker that cannot count its
+// operators is waited on only while nobody disagreed.
+func canSettle(a Asker, req Request, ops []string, largest, k int, disagreed bool) bool {
 	c, ok := a.(operatorCounter)
-	return !ok || c.UsableOperators() > len(ops)
+	if !ok {
+		return !disagreed
+	}
+	left := c.UsableOperators() - len(ops)
+	switch {
+	case left <= 0:
+		return false
+	case !disagreed || req.OnDispute == config.OnDisputeMajority:
+		return true
+	}
+	return largest+left >= k
 }
 
 func findGroup(groups []*group, fp Fingerprint) *group {

@@ -276,3 +276,104 @@ func TestCatchUpAsksAnOperatorThatArrivesLate(t *testing.T) {
 		}
 	}
 }
+
+// laggingAsker is a fakeAsker that counts its usable operators, one of
+// which (behind) cannot take the call until caughtUp is set: its head has
+// not yet reached the pinned block.
+type laggingAsker struct {
+	*fakeAsker
+	behind   string
+	caughtUp chan struct{}
+}
+
+func (l *laggingAsker) Operators(route.Call) []string {
+	select {
+	case <-l.caughtUp:
+		return slices.Clone(l.ops)
+	default:
+	}
+	return slices.DeleteFunc(slices.Clone(l.ops), func(op string) bool { return op == l.behind })
+}
+
+func (l *laggingAsker) UsableOperators() int { return len(l.ops) }
+
+// runLagging runs req against l on a fake clock. When the read starts
+// waiting for another operator (its catch-up timer is set), the lagging
+// one catches up and the clock moves on; waited reports whether it did.
+func runLagging(t *testing.T, l *laggingAsker, req Request) (o *Outcome, err error, waited bool) {
+	t.Helper()
+	clk := clock.NewFake(time.Unix(1_000_000, 0))
+	type result struct {
+		o   *Outcome
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		o, err := Run(context.Background(), l, req, clk)
+		done <- result{o, err}
+	}()
+	deadline := time.Now().Add(10 * time.Second) // a bound on a hang, not a timing
+	for {
+		select {
+		case r := <-done:
+			return r.o, r.err, waited
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the quorum read neither ended nor waited")
+		}
+		if clk.Waiters() == 0 { // no hedge timer here: a timer is the catch-up poll
+			time.Sleep(time.Millisecond)
+			continue
+		}
+		if !waited {
+			waited = true
+			close(l.caughtUp)
+		}
+		clk.Advance(catchUpPoll)
+	}
+}
+
+// TestCatchUpSettlesADisputeWithAnOperatorBehind: quorum 2 over three
+// operators; the liar and one honest operator hold the pinned block, the
+// other honest one is a block behind (the served tip moves once two
+// operators hold a block). The read waits for it, answers what the two
+// honest operators agree on and strikes the liar, instead of refusing
+// the read as a dispute nobody is struck for.
+func TestCatchUpSettlesADisputeWithAnOperatorBehind(t *testing.T) {
+	by := map[string]script{"honest": {result: `"0x1"`}, "liar": {result: `"0x2"`}, "behind": {result: `"0x1"`}}
+	l := &laggingAsker{fakeAsker: &fakeAsker{ops: []string{"honest", "liar", "behind"}, by: by, delay: time.Hour},
+		behind: "behind", caughtUp: make(chan struct{})}
+	req := Request{Call: route.Call{Method: "eth_getBalance", Class: "state"}, K: 2, CatchUp: time.Second,
+		OnDispute: config.OnDisputeError, OnShortfall: config.OnShortfallError}
+	o, err, waited := runLagging(t, l, req)
+	if err != nil {
+		t.Fatalf("read refused: %v", err)
+	}
+	if !waited || o.Decision != Resolved || !slices.Equal(o.Agreed, []string{"honest", "behind"}) || !slices.Equal(o.Losers, []string{"liar"}) {
+		t.Fatalf("waited %v, decision %s, agreed %v, losers %v", waited, o.Decision, o.Agreed, o.Losers)
+	}
+}
+
+// TestCatchUpDoesNotWaitOnAnUnsettlableDispute: a disagreement that the
+// operators left cannot bring to K is refused at once, without waiting.
+func TestCatchUpDoesNotWaitOnAnUnsettlableDispute(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		ops  []string
+		k    int
+	}{
+		{"every operator answered", []string{"x", "y", "z"}, 2},
+		{"one behind cannot make three", []string{"x", "y", "behind"}, 3},
+	} {
+		by := map[string]script{"x": {result: `"0x1"`}, "y": {result: `"0x2"`}, "z": {result: `"0x3"`}, "behind": {result: `"0x1"`}}
+		l := &laggingAsker{fakeAsker: &fakeAsker{ops: tt.ops, by: by, delay: time.Hour}, behind: "behind", caughtUp: make(chan struct{})}
+		req := Request{Call: route.Call{Method: "eth_getBalance", Class: "state"}, K: tt.k, CatchUp: time.Second,
+			OnDispute: config.OnDisputeError, OnShortfall: config.OnShortfallError}
+		_, err, waited := runLagging(t, l, req)
+		var qe *Error
+		if waited || !errors.As(err, &qe) || qe.Code != jsonrpc.CodeDispute {
+			t.Errorf("%s: waited %v, err %v; want a dispute at once", tt.name, waited, err)
+		}
+	}
+}

@@ -113,7 +113,7 @@ func verifiedIntegrity(v config.Verify, q Quorum, policy *plan.QuorumPolicy, m, 
 	if len(unchecked) > 0 {
 		in.Note += fmt.Sprintf("; %s served unverified rest on quorum", list(unchecked, 3, false))
 	}
-	in.Note += "; fee suggestions (eth_gasPrice, …) rest on one operator"
+	in.Note += "; priority fee suggestions (eth_gasPrice, …) are the operators' median, the base fee is proven"
 	return in
 }
 

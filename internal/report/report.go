@@ -70,7 +70,9 @@ type Network struct {
 	Requests uint64 `json:"requests"`
 	// Window is the span Requests and the shares cover ("" without live
 	// figures).
-	Window   string   `json:"window,omitempty"`
+	Window string `json:"window,omitempty"`
+	// History says who besides the providers holds old history.
+	History  History  `json:"history"`
 	Warnings []string `json:"warnings"`
 	Require  Require  `json:"require"`
 	// OK is true when every requirement is met.
@@ -178,6 +180,7 @@ func Build(n *config.Network, live *Live) (*Network, error) {
 		r.Window = windowString(live.Window)
 		r.Requests, r.HHI = concentration(r.Operators)
 	}
+	r.History = historyOf(n)
 	r.Warnings = warnings(n, r, live)
 	r.Require, r.OK = require(n.Require, r)
 	return r, nil

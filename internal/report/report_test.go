@@ -465,8 +465,9 @@ func TestVerifiedIntegrity(t *testing.T) {
 	}{
 		{"strict, majority of 4 holds the head", 1, 0, nil, 3},
 		{"strict, explicit min_operators", 1, 2, nil, 2},
-		{"strict with eth_call allowed unverified and no quorum", 1, 0, []string{"eth_call"}, 1},
-		{"strict with eth_call allowed unverified under quorum 2", 2, 0, []string{"eth_call"}, 2},
+		{"strict with the EVM off, eth_call allowed unverified and no quorum", 1, 0, []string{"eth_call"}, 1},
+		{"strict with the EVM off, eth_call allowed unverified under quorum 2", 2, 0, []string{"eth_call"}, 2},
+		{"strict with the EVM on, eth_call named in allow_unverified is proven", 1, 0, []string{"eth_call", "evm"}, 3},
 		{"strict, quorum above the head's operators", 4, 0, nil, 3},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -474,6 +475,10 @@ func TestVerifiedIntegrity(t *testing.T) {
 			n.Quorum = quorum(tt.k, "")
 			n.Head.MinOperators = tt.minOp
 			n.Verify = config.Verify{Mode: config.VerifyStrict, AllowUnverified: tt.allow}
+			if len(tt.allow) == 1 {
+				off := false
+				n.Verify.EVM.Enabled = &off
+			}
 			r, err := Build(&n, nil)
 			if err != nil {
 				t.Fatal(err)

@@ -97,6 +97,8 @@ func (n *Network) writeText(b *strings.Builder) {
 		}
 	}
 
+	row("history", n.History.Note)
+
 	if len(n.Warnings) == 0 {
 		row("warnings", "none")
 	}

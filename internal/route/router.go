@@ -157,6 +157,11 @@ type Call struct {
 	// would be, not an outage: no upstream is marked for it.
 	Ahead bool
 	Floor uint64
+	// Batch, when set, is sent instead of Method and Params as one
+	// JSON-RPC batch to one upstream (Method still names the call's kind
+	// for logs and doubts). Its answers are Result.Batch; an upstream that
+	// refuses batches is skipped as one that cannot serve the call.
+	Batch []upstream.BatchCall
 
 	// beyond: Ahead applies (no upstream reached MinHead when the call
 	// started); set by Do.
@@ -166,6 +171,9 @@ type Call struct {
 // Result is the answer a call got and who gave it.
 type Result struct {
 	Response *jsonrpc.Response
+	// Batch are the answers to Call.Batch, in its order (each a result or
+	// the node's error answer); Response is then a placeholder.
+	Batch    []*jsonrpc.Response
 	Upstream *upstream.Upstream
 	Attempts int
 	// Unserved: no upstream could serve the call; Response is the most
@@ -183,11 +191,16 @@ type Result struct {
 type outcome struct {
 	u       *upstream.Upstream
 	resp    *jsonrpc.Response
+	batch   []*jsonrpc.Response
 	err     error
 	verdict verdict
 	good    bool // the call's answer: a result, an accepted or final error
 	hedge   bool
 }
+
+// batchAnswered is the Response of an attempt whose batch was answered:
+// its members are in the outcome's batch.
+var batchAnswered = &jsonrpc.Response{Result: json.RawMessage("true")}
 
 // rejected: a second operator answered the request with the same error
 // (see doubt.go); it is passed on as the request's fault.
@@ -270,7 +283,7 @@ func (r *Router) result(o outcome, launched, hedges int) *Result {
 	case hedges > 0:
 		r.rmetrics.hedge(r.network, "lost")
 	}
-	return &Result{Response: o.resp, Upstream: o.u, Attempts: launched}
+	return &Result{Response: o.resp, Batch: o.batch, Upstream: o.u, Attempts: launched}
 }
 
 // attempt describes a failed attempt for the client's error data.
@@ -358,9 +371,26 @@ var errAnswered = errors.New("another attempt answered")
 // latency.
 func (r *Router) attempt(ctx context.Context, u *upstream.Upstream, c Call, n int, hedge bool) outcome {
 	start := r.clock.Now()
-	resp, err := u.Call(ctx, c.Method, c.Params)
+	var (
+		resp  *jsonrpc.Response
+		batch []*jsonrpc.Response
+		err   error
+	)
+	if len(c.Batch) > 0 {
+		if batch, err = u.CallBatch(ctx, c.Batch); err == nil {
+			resp = batchAnswered
+		}
+	} else {
+		resp, err = u.Call(ctx, c.Method, c.Params)
+	}
 	latency := r.clock.Now().Sub(start)
-	o := outcome{u: u, resp: resp, err: err, hedge: hedge}
+	o := outcome{u: u, resp: resp, batch: batch, err: err, hedge: hedge}
+	if errors.Is(err, upstream.ErrBatchRefused) && ctx.Err() == nil {
+		// Not a failure: this node takes no batches.
+		u.Record(upstream.Outcome{Kind: upstream.Unsupported, Class: c.Class, Latency: latency})
+		o.verdict = unsupported
+		return o
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			rec := upstream.Outcome{Kind: upstream.Cancelled, Class: c.Class}

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"math"
 	"net/http"
@@ -27,16 +28,6 @@ func cachePost(t *testing.T, url, body string) (string, string) {
 	return string(b), resp.Header.Get("Braid-Cache")
 }
 
-func waitTipKnown(t *testing.T, b *braid) {
-	t.Helper()
-	n := b.gw.Network("mainnet")
-	for deadline := time.Now().Add(5 * time.Second); !n.Tip().Known; time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("no served tip within 5s")
-		}
-	}
-}
-
 // TestCacheMergesIdenticalCallsAndKeepsWhatIsFinal: twenty identical
 // calls in flight reach the provider once; the answer (about a finalized
 // block) is then served from the cache with Braid-Cache: hit. Nulls and
@@ -44,21 +35,30 @@ func waitTipKnown(t *testing.T, b *braid) {
 func TestCacheMergesIdenticalCallsAndKeepsWhatIsFinal(t *testing.T) {
 	f := newFake(t, "a", 1)
 	b := startBraid(t, nil, mainnet(f))
-	waitTipKnown(t, b) // the fake's finalized block is 0x10
-	f.ResetCalls()
+	// startBraid waited for the served tip; the fake's finalized block
+	// is 0x10.
 	f.SetLatency(200 * time.Millisecond)
 
 	const call = `{"jsonrpc":"2.0","id":1,"method":"eth_getBalance","params":["0x0000000000000000000000000000000000000001","0x5"]}`
 	var wg sync.WaitGroup
-	answers := make([]string, 20)
+	answers, hdrs := make([]string, 20), make([]string, 20)
 	for i := range answers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			answers[i], _ = cachePost(t, b.URL, call)
+			answers[i], hdrs[i] = cachePost(t, b.URL, call)
 		}()
 	}
 	wg.Wait()
+	// On a loaded machine some of the twenty are sent only after the
+	// first answer was stored: those are hits, the rest misses (merged or
+	// not). Either way they reach the provider once.
+	early := 0
+	for _, h := range hdrs {
+		if h == "hit" {
+			early++
+		}
+	}
 	for _, a := range answers {
 		if a != answers[0] || !strings.Contains(a, `"result":"0xde0b6b3a7640000"`) {
 			t.Fatalf("answers differ or failed: %q vs %q", a, answers[0])
@@ -107,7 +107,8 @@ func TestCacheMergesIdenticalCallsAndKeepsWhatIsFinal(t *testing.T) {
 	metrics := scrape(t, b.URL+"/metrics")
 	checkCacheStatus(t, b, metrics)
 	for _, want := range []string{
-		`braid_cache_requests_total{method="eth_getBalance",network="mainnet",result="hit"} 4`,
+		// The next call, one member of the first batch, both of the second.
+		fmt.Sprintf(`braid_cache_requests_total{method="eth_getBalance",network="mainnet",result="hit"} %d`, 4+early),
 		`braid_cache_stores_total{lifetime="final",network="mainnet"} 1`,
 		`braid_cache_entries 1`,
 	} {

@@ -11,7 +11,7 @@ import (
 
 // exposedHeaders are braid's own response headers, which a page of another
 // origin may read (Retry-After: when a limit refused it).
-const exposedHeaders = "Braid-Cache, Braid-Quorum, Retry-After"
+const exposedHeaders = "Braid-Cache, Braid-Quorum, Retry-After, Braid-Proof, Braid-Source"
 
 // cors answers browsers' cross-origin checks for the origins configured
 // (config.CORS). Requests of other origins get no CORS header, so the

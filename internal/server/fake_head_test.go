@@ -132,14 +132,6 @@ func number(raw json.RawMessage) (uint64, bool) {
 	return n, err == nil
 }
 
-// waitTips waits, bounded, until every network of b serves a tip.
-func (b *braid) waitTips(where string) {
-	b.t.Helper()
-	for _, n := range b.gw.Networks() {
-		await.Until(b.t, where+": network "+n.Name+"'s served tip", func() bool { return n.Tip().Known })
-	}
-}
-
 // advance grows every fake's chain by block 0x11 and waits, bounded,
 // until every network serves it (each upstream's head is polled at once).
 func (b *braid) advance(where string) {

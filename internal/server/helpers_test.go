@@ -18,9 +18,11 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/gateway"
 	"github.com/braidrpc/braid/internal/server"
+	"github.com/braidrpc/braid/internal/upstream"
 )
 
 // Fixed answers of the fake upstreams. Transcripts in testdata/ spell them
@@ -65,8 +67,12 @@ type fakeUpstream struct {
 	maxInflight int
 	filters     map[string]bool
 	nextFilter  int
-	arrived     chan string // when set, receives each method as it arrives
-	advanced    bool        // the chain has grown by block 0x11 (Advance)
+	arrived     chan string   // when set, receives each method as it arrives
+	advanced    bool          // the chain has grown by block 0x11 (Advance)
+	holdMethod  string        // requests for it wait for hold to close
+	hold        chan struct{} // nil: nothing held
+	held        int           // requests waiting on hold now
+	trap        *trap         // when set, may make this fake faulty on a call
 
 	// A provider's capacity: more than capacity calls of capMethod at
 	// once get HTTP 429 (counted in rejected).
@@ -133,6 +139,72 @@ func (f *fakeUpstream) Answer(method, member string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.answers[method] = member
+}
+
+// trap makes whichever of a set of fakes first gets a call for method
+// faulty, before it answers that call: the upstream braid tries first,
+// whatever its ranking (which a head poll's measured latency decides
+// between equally good upstreams).
+type trap struct {
+	method string
+	fault  func(*fakeUpstream)
+	once   sync.Once
+	mu     sync.Mutex
+	sprung *fakeUpstream
+}
+
+// setTrap arms a trap on fakes.
+func setTrap(method string, fault func(*fakeUpstream), fakes ...*fakeUpstream) *trap {
+	tr := &trap{method: method, fault: fault}
+	for _, f := range fakes {
+		f.mu.Lock()
+		f.trap = tr
+		f.mu.Unlock()
+	}
+	return tr
+}
+
+// spring makes f faulty if this is the first call for the trap's method.
+func (tr *trap) spring(f *fakeUpstream, method string) {
+	if tr == nil || method != tr.method {
+		return
+	}
+	tr.once.Do(func() {
+		tr.fault(f)
+		tr.mu.Lock()
+		tr.sprung = f
+		tr.mu.Unlock()
+	})
+}
+
+// Sprung is the fake the trap made faulty (nil: none got the call yet).
+func (tr *trap) Sprung() *fakeUpstream {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	return tr.sprung
+}
+
+// Hold makes requests for method wait, unanswered, until release is
+// called (or the request is cancelled); Held counts those waiting.
+// release may be called more than once.
+func (f *fakeUpstream) Hold(method string) (release func()) {
+	ch := make(chan struct{})
+	f.mu.Lock()
+	f.holdMethod, f.hold = method, ch
+	f.mu.Unlock()
+	return sync.OnceFunc(func() {
+		f.mu.Lock()
+		f.hold = nil
+		f.mu.Unlock()
+		close(ch)
+	})
+}
+
+// Held is how many requests are waiting for a Hold to be released.
+func (f *fakeUpstream) Held() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.held
 }
 
 // Arrivals returns a channel receiving each method as a request for it
@@ -222,6 +294,11 @@ func (f *fakeUpstream) serve(w http.ResponseWriter, r *http.Request) {
 	}
 
 	f.mu.Lock()
+	tr := f.trap
+	f.mu.Unlock()
+	tr.spring(f, req.Method)
+
+	f.mu.Lock()
 	f.calls[req.Method]++
 	f.params[req.Method] = append(f.params[req.Method], string(req.Params))
 	f.inflight++
@@ -243,6 +320,10 @@ func (f *fakeUpstream) serve(w http.ResponseWriter, r *http.Request) {
 		default:
 		}
 	}
+	hold := f.hold
+	if req.Method != f.holdMethod {
+		hold = nil
+	}
 	f.mu.Unlock()
 	defer func() {
 		f.mu.Lock()
@@ -252,6 +333,19 @@ func (f *fakeUpstream) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		f.mu.Unlock()
 	}()
+
+	if hold != nil {
+		f.mu.Lock()
+		f.held++
+		f.mu.Unlock()
+		select {
+		case <-hold:
+		case <-r.Context().Done():
+		}
+		f.mu.Lock()
+		f.held--
+		f.mu.Unlock()
+	}
 
 	if latency > 0 {
 		select {
@@ -326,6 +420,8 @@ func (f *fakeUpstream) answer(req fakeRequest, errAnswer string) string {
 		return `"result":"fake/` + f.name + `"`
 	case "eth_blockNumber":
 		return `"result":"0x10"`
+	case "eth_syncing":
+		return `"result":false`
 	case "eth_getBalance":
 		return `"result":"0xde0b6b3a7640000"`
 	case "eth_getTransactionByHash":
@@ -474,10 +570,49 @@ func startBraidConfig(t testing.TB, cfg *config.Config, nets ...netSpec) *braid 
 	for _, n := range nets {
 		b.fakes = append(b.fakes, n.fakes...)
 	}
+	servesTip(t, gw)
 	for _, f := range b.fakes {
 		f.ResetCalls()
 	}
 	return b
+}
+
+// servesTip waits (bounded) until every network that can have a tip
+// serves one, polling its upstreams' heads meanwhile, so that a test sees
+// braid as it runs, not in the moment before its first head poll (when
+// it forwards eth_blockNumber and pins nothing): which of the two a test
+// met depended on how fast it ran. gateway.Start waits for this too, but
+// only for a while: on a loaded machine it may give up first. A network
+// whose upstreams are all checked (none waits for its chain id) with too
+// few usable operators for a tip (e.g. one serves another chain) gets
+// none; one whose upstreams cannot even be checked (the test took them
+// down) is the test's business.
+func servesTip(t testing.TB, gw *gateway.Gateway) {
+	t.Helper()
+	for _, n := range gw.Networks() {
+		checked := func() bool {
+			for _, u := range n.Upstreams() {
+				if st, _ := u.State(); st == upstream.Unverified {
+					return false
+				}
+			}
+			return true
+		}
+		done := await.Poll(await.Timeout, func() bool {
+			if n.Tip().Known || (checked() && n.Usable() < n.Heads().MinOperators()) {
+				return true
+			}
+			for _, u := range n.Upstreams() {
+				if u.Usable() {
+					_ = n.Heads().PollOnce(context.Background(), u) // failing: the test's business
+				}
+			}
+			return n.Tip().Known
+		})
+		if !done && checked() {
+			t.Fatalf("network %s serves no tip after polling its upstreams for %s", n.Name, await.Timeout)
+		}
+	}
 }
 
 // fake returns the fake upstream called name.

@@ -20,8 +20,7 @@ func TestStatusShowsHeapBesideCache(t *testing.T) {
 	f := newFake(t, "a", 1)
 	cfg := braidConfig(t, nil, mainnet(f))
 	cfg.Cache.MaxBytes = 32 << 20
-	b := startBraidConfig(t, cfg, mainnet(f))
-	waitTipKnown(t, b)
+	b := startBraidConfig(t, cfg, mainnet(f)) // it serves its tip
 
 	before := getMemory(t, b)
 	if before.HeapBytes == 0 || before.RuntimeBytes < before.HeapBytes || before.HeapGoalBytes == 0 {

@@ -12,8 +12,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/gateway"
 	"github.com/braidrpc/braid/internal/server"
+	"github.com/braidrpc/braid/internal/upstream"
 )
 
 // getPage GETs path as a browser does (Accept: text/html) without
@@ -75,7 +77,19 @@ func TestStatusPage(t *testing.T) {
 	}
 	cfg.Networks[0].Require.Availability = 5 // more than two operators can give: unmet
 	b := startBraidConfig(t, cfg, mainnet(a, c))
-	b.waitTips("TestStatusPage")
+	// An upstream's condition is assessed once a second after it is
+	// checked: until then it is "unverified", and the page and /status,
+	// read one after the other, could tell apart.
+	await.Until(t, "every upstream's condition assessed", func() bool {
+		for _, n := range b.gw.Networks() {
+			for _, u := range n.Upstreams() {
+				if u.CurrentCondition() == upstream.Pending {
+					return false
+				}
+			}
+		}
+		return true
+	})
 
 	res, page := getPage(t, b.URL+"/")
 	if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != "text/html; charset=utf-8" {

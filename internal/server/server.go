@@ -8,7 +8,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -263,11 +265,13 @@ type report struct {
 	mu            sync.Mutex
 	cached        map[*jsonrpc.Response]bool // answers braid's cache gave
 	agreed, quota int                        // the weakest quorum shortfall (quota 0: none)
+	proof         string                     // the weakest proof ("": all proven)
+	reasons       []string
 }
 
 // note records one call's result and returns its response.
 func (r *report) note(res gateway.Result) *jsonrpc.Response {
-	if !res.Cached && res.K == 0 {
+	if !res.Cached && res.K == 0 && res.Proof == "" {
 		return res.Response
 	}
 	r.mu.Lock()
@@ -278,9 +282,19 @@ func (r *report) note(res gateway.Result) *jsonrpc.Response {
 		}
 		r.cached[res.Response] = true
 	}
-	// A batch reports its weakest member.
+	// A batch reports its weakest member, and every reason once.
 	if res.K > 0 && (r.quota == 0 || res.Agreed*r.quota < r.agreed*res.K) {
 		r.agreed, r.quota = res.Agreed, res.K
+	}
+	if res.Proof != "" {
+		if r.proof != gateway.ProofNone {
+			r.proof = res.Proof
+		}
+		for _, why := range res.Reasons {
+			if !slices.Contains(r.reasons, why) {
+				r.reasons = append(r.reasons, why)
+			}
+		}
 	}
 	return res.Response
 }
@@ -294,6 +308,11 @@ func (r *report) headers(w http.ResponseWriter, answers ...*jsonrpc.Response) {
 	if r.quota > 0 {
 		w.Header().Set("Braid-Quorum", strconv.Itoa(r.agreed)+"/"+strconv.Itoa(r.quota))
 	}
+	if r.proof != "" {
+		// In strict mode an answer not fully proven says how much is.
+		w.Header().Set("Braid-Proof", r.proof+"; reason="+strconv.Quote(strings.Join(r.reasons, "; ")))
+	}
+	sourceHeader(w, answers...)
 	v := "hit"
 	for _, a := range answers {
 		if !r.cached[a] {
@@ -312,8 +331,39 @@ func (r *report) headers(w http.ResponseWriter, answers ...*jsonrpc.Response) {
 // slice, which copies it.)
 var (
 	cacheValues     = map[string][]string{"hit": {"hit"}, "miss": {"miss"}}
+	sourceValues    = map[string][]string{"": {"provider"}, "provider": {"provider"}, "store": {"store"}, "peer": {"peer"}}
 	jsonContentType = []string{"application/json"}
 )
+
+// sourceHeader says where the answers came from: "Braid-Source: store" or
+// "peer" for history braid answered itself (every provider had pruned it),
+// "provider" otherwise; a batch lists each source its answers came from
+// ("provider, store").
+func sourceHeader(w http.ResponseWriter, answers ...*jsonrpc.Response) {
+	var seen [3]bool
+	for _, a := range answers {
+		switch a.Source {
+		case "store":
+			seen[1] = true
+		case "peer":
+			seen[2] = true
+		default:
+			seen[0] = true
+		}
+	}
+	var parts []string
+	for i, name := range []string{"provider", "store", "peer"} {
+		if seen[i] {
+			parts = append(parts, name)
+		}
+	}
+	if len(parts) <= 1 {
+		// The common case costs no allocation (see cacheValues).
+		w.Header()["Braid-Source"] = sourceValues[strings.Join(parts, "")]
+		return
+	}
+	w.Header().Set("Braid-Source", strings.Join(parts, ", "))
+}
 
 // readBody reads the whole body (braid never streams a client body to an
 // upstream) within limit into buf, a pooled buffer: jsonrpc.Decode copies

@@ -32,8 +32,8 @@ import (
 //	@limits max_batch=3 max_body_bytes=64   (before the first request)
 //	@calls [upstream] method N              the fakes (or one of them) got
 //	                                        N calls for method so far
-//	@tip                                    wait (bounded) until every
-//	                                        network serves a tip (block 0x10)
+//	                                        (braid's own head polls not
+//	                                        counted)
 //	@advance                                every fake's chain grows by block
 //	                                        0x11 (with one log); wait until
 //	                                        every network serves it
@@ -61,7 +61,13 @@ import (
 // The fixture: network "mainnet" (chain 1, the default at /) over fake
 // upstreams "a" and "b", and network "devnet" (chain 1337) over "c", which
 // denies debug_*, admin_* and eth_subscribe (so that transcripts show a
-// policy holds over WebSocket too).
+// policy holds over WebSocket too). Both serve their tip (block 0x10)
+// before the first request (startBraid waits for it), as braid does once
+// it has polled its upstreams: so eth_blockNumber is answered from the tip
+// and "latest" is pinned to it. The answer cache is on, as by default: a
+// read repeated at the same tip is answered from it, so @calls counts what
+// reached an upstream, not what was asked (transcripts that count use
+// eth_syncing, which is never cached or answered locally).
 
 type transcriptStep struct {
 	line int
@@ -77,9 +83,8 @@ type transcriptStep struct {
 	callsUpstream, callsMethod string
 	calls                      int
 
-	// or a wait for the served tips, or for block 0x11 after the fakes
-	// advance
-	waitTip, advance bool
+	// or a wait for block 0x11 after the fakes advance
+	advance bool
 
 	// or a WebSocket connection opened (to wsPath) or closed; overWS: a
 	// request (or a read alone) on it
@@ -158,8 +163,6 @@ func (p *transcriptParser) directive(ln int, f []string) error {
 	switch f[0] {
 	case "@path", "@method", "@status", "@unordered":
 		return p.requestDirective(ln, f)
-	case "@tip":
-		p.tr.steps = append(p.tr.steps, transcriptStep{line: ln, waitTip: true})
 	case "@advance":
 		p.tr.steps = append(p.tr.steps, transcriptStep{line: ln, advance: true})
 	case "@ws":

@@ -463,6 +463,54 @@ func TestFollowerRunRetriesAndFollows(t *testing.T) {
 	}
 }
 
+// TestFollowerSubscribedBeforeAnyTipGetsTheFirst: a subscription made
+// before braid knew a tip is sent the first one (it may have been mined
+// after the subscription), then the rest.
+func TestFollowerSubscribedBeforeAnyTipGetsTheFirst(t *testing.T) {
+	c := newFakeChain()
+	a3 := c.extend("a", 1, 3, common.Hash{})
+	f := newFollower(c, FollowerOptions{})
+	var r recorder
+	f.Subscribe(false, r.fn)
+	if err := f.step(context.Background()); err != nil { // no tip yet: nothing
+		t.Fatal(err)
+	}
+	advance(t, f, a3)
+	a5 := c.extend("a", 4, 5, a3.Hash)
+	advance(t, f, a5)
+	heads, _, removed := r.get()
+	eq(t, "heads", heads, []string{"a3", "a4", "a5"})
+	eq(t, "removed", removed, nil)
+	// A reorg of the first tip takes back only what was sent.
+	b4 := c.extend("b", 3, 4, hashOf("a2"))
+	advance(t, f, b4)
+	heads, _, removed = r.get()
+	eq(t, "heads", heads, []string{"a3", "a4", "a5", "b3", "b4"})
+	eq(t, "removed", removed, []string{"a3", "a4", "a5"})
+}
+
+// TestFollowerStartsPastATipReorgedAway: the tip a subscription was made
+// at is replaced by a reorg and can no longer be fetched before the
+// stream's first step: the stream still starts, with the new branch from
+// that height, and takes nothing back it never sent.
+func TestFollowerStartsPastATipReorgedAway(t *testing.T) {
+	c := newFakeChain()
+	a3 := c.extend("a", 1, 3, common.Hash{})
+	f := newFollower(c, FollowerOptions{})
+	f.Advance(a3.Block)
+	var r recorder
+	f.Subscribe(true, r.fn)
+	b4 := c.extend("b", 3, 4, hashOf("a2"))
+	c.mu.Lock()
+	delete(c.headers, a3.Hash)
+	c.mu.Unlock()
+	advance(t, f, b4)
+	heads, logs, removed := r.get()
+	eq(t, "heads", heads, []string{"b3", "b4"})
+	eq(t, "logs", logs, []string{"+b3", "+b4"})
+	eq(t, "removed", removed, nil)
+}
+
 // TestFollowerDeliversInSubscriptionOrder: each event reaches its
 // consumers in the order they subscribed, so that the notifications of one
 // connection's subscriptions come in a stable order.

@@ -24,7 +24,9 @@ import (
 // distinct operators. Every other header is reached from it: by hash (the
 // header must hash to it), or, for a block number, through the EIP-2935
 // history contract, whose storage slot for that number is proven against
-// a trusted header's state root.
+// a trusted header's state root, and where that contract cannot name the
+// block (before Prague, beyond verify.history_hops) by walking parent
+// hashes down from a trusted header (walk.go).
 
 // errAllNull: every operator able to answer said null, and null cannot be
 // proven either way; the client gets null.
@@ -144,6 +146,7 @@ func (r *Reader) canonicalRange(ctx context.Context, from, to uint64) ([]common.
 func (r *Reader) historyHashes(ctx context.Context, anchor block.Block, numbers []uint64, hops int) ([]common.Hash, error) {
 	out := make([]common.Hash, len(numbers))
 	var near []int // indexes of numbers within anchor's window
+	var walk []int // indexes of numbers the history contract cannot name
 	byHop := map[uint64][]int{}
 	for i, num := range numbers {
 		if anchor.Number-num <= params.HistoryServeWindow {
@@ -151,9 +154,8 @@ func (r *Reader) historyHashes(ctx context.Context, anchor block.Block, numbers 
 			continue
 		}
 		if hops <= 1 {
-			return nil, jsonrpc.Errorf(jsonrpc.CodeUnverifiable,
-				"block %d is too old to verify: braid reaches %d blocks below the trusted head (verify.history_hops × %d)",
-				num, uint64(r.cfg.HistoryHops)*params.HistoryServeWindow, params.HistoryServeWindow)
+			walk = append(walk, i) // beyond the hops: walk parent hashes
+			continue
 		}
 		// The block whose history window starts at num.
 		hop := num + params.HistoryServeWindow
@@ -171,8 +173,8 @@ func (r *Reader) historyHashes(ctx context.Context, anchor block.Block, numbers 
 		for j, i := range near {
 			h := acct.Storage[slots[j]]
 			if h == (common.Hash{}) {
-				return nil, jsonrpc.Errorf(jsonrpc.CodeUnverifiable,
-					"cannot establish the hash of block %d: the chain's history contract (EIP-2935) holds none", numbers[i])
+				walk = append(walk, i) // before Prague: walk parent hashes
+				continue
 			}
 			out[i] = h
 			r.headers.SetCanonical(numbers[i], h)
@@ -192,6 +194,23 @@ func (r *Reader) historyHashes(ctx context.Context, anchor block.Block, numbers 
 			return nil, err
 		}
 		for j, i := range idx {
+			out[i] = hashes[j]
+		}
+	}
+	if len(walk) > 0 {
+		sub := make([]uint64, len(walk))
+		for j, i := range walk {
+			sub[j] = numbers[i]
+		}
+		tip, err := r.trusted()
+		if err != nil {
+			return nil, err
+		}
+		hashes, err := r.walkCanonical(ctx, tip, sub)
+		if err != nil {
+			return nil, err
+		}
+		for j, i := range walk {
 			out[i] = hashes[j]
 		}
 	}

@@ -1,0 +1,155 @@
+package trust
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/core/types"
+
+	"github.com/braidrpc/braid/internal/plan"
+	"github.com/braidrpc/braid/internal/route"
+	"github.com/braidrpc/braid/internal/upstream"
+	"github.com/braidrpc/braid/internal/verify"
+)
+
+// This file is what the history stage (internal/gateway, issue 15) needs
+// of the verified reader: headers of blocks whose bodies the operators
+// pruned, and a block's verified body and receipts while they still serve
+// them, for the history store.
+
+// ErrNotFound: every operator able to answer said null (an unknown hash).
+var ErrNotFound = errAllNull
+
+// PrunedHeader returns the verified header of hash like Header, but asks
+// eth_getHeaderByHash: a node that pruned the block's body (EIP-4444)
+// answers eth_getBlockByHash with 4444 and keeps the header.
+func (r *Reader) PrunedHeader(ctx context.Context, hash common.Hash) (*types.Header, error) {
+	if h, ok := r.headers.Get(hash); ok {
+		return h, nil
+	}
+	var h *types.Header
+	res, err := r.fetchVerified(ctx, route.Call{Method: "eth_getHeaderByHash", Params: hashParams(hash), Class: plan.ClassBlock,
+		Data: upstream.HistoryData}, true, func(res *route.Result) error {
+		var err error
+		h, err = verify.HeaderFromJSON(res.Response.Result, hash)
+		return err
+	})
+	if err == nil {
+		err = errorAnswer(res)
+	}
+	if err != nil {
+		return nil, err
+	}
+	r.headers.Add(h)
+	return h, nil
+}
+
+// BlockTxs returns the verified transactions of the block of header h.
+func (r *Reader) BlockTxs(ctx context.Context, h *types.Header) ([]*types.Transaction, error) {
+	b, err := r.blockTxs(ctx, h)
+	return b.txs, err
+}
+
+// BlockReceipts returns the verified receipts of the block of header h, as
+// copies the caller may change (logs included).
+func (r *Reader) BlockReceipts(ctx context.Context, h *types.Header) (types.Receipts, error) {
+	rs, _, _, err := r.blockReceipts(ctx, h)
+	if err != nil {
+		return nil, err
+	}
+	out := make(types.Receipts, len(rs))
+	for i, rc := range rs {
+		c := *rc
+		c.Logs = make([]*types.Log, len(rc.Logs))
+		for j, l := range rc.Logs {
+			lc := *l
+			c.Logs[j] = &lc
+		}
+		out[i] = &c
+	}
+	return out, nil
+}
+
+// Body returns the whole verified body of the block of header h from the
+// operators: its transactions (checked against the transactions root), its
+// withdrawals and its uncles' headers (fetched by index), the whole checked
+// with verify.CheckBody. An answer that fails a check is a lie.
+func (r *Reader) Body(ctx context.Context, h *types.Header) (*types.Body, error) {
+	var body types.Body
+	res, err := r.fetchVerified(ctx, route.Call{Method: "eth_getBlockByHash", Params: hashParams(h.Hash(), true),
+		Class: plan.ClassBlock, Data: upstream.HistoryData, Hedge: true}, false, func(res *route.Result) error {
+		txs, err := verify.VerifyBlockTxs(h, res.Response.Result)
+		if err != nil {
+			return err
+		}
+		var extra struct {
+			Withdrawals []*types.Withdrawal `json:"withdrawals"`
+			Uncles      []common.Hash       `json:"uncles"`
+		}
+		if err := json.Unmarshal(res.Response.Result, &extra); err != nil {
+			return &verify.Error{What: "block withdrawals: " + err.Error()}
+		}
+		body = types.Body{Transactions: txs, Withdrawals: extra.Withdrawals}
+		if h.WithdrawalsHash != nil && body.Withdrawals == nil {
+			body.Withdrawals = []*types.Withdrawal{}
+		}
+		if len(extra.Uncles) > 0 {
+			if body.Uncles, err = r.uncles(ctx, h, len(extra.Uncles)); err != nil {
+				return err
+			}
+		}
+		return verify.CheckBody(h, &body)
+	})
+	if err == nil {
+		err = errorAnswer(res)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &body, nil
+}
+
+// uncles fetches a block's uncle headers by index; Body checks them
+// against the header's uncle hash.
+func (r *Reader) uncles(ctx context.Context, h *types.Header, count int) ([]*types.Header, error) {
+	out := make([]*types.Header, count)
+	for i := range out {
+		res, err := r.fetch.Do(ctx, route.Call{Method: "eth_getUncleByBlockHashAndIndex",
+			Params: hashParams(h.Hash(), hexutil.Uint64(i)), Class: plan.ClassBlock, Data: upstream.HistoryData})
+		if err != nil {
+			return nil, err
+		}
+		if res.Response.Error != nil {
+			return nil, errors.New(res.Response.Error.Message)
+		}
+		var u types.Header
+		if err := json.Unmarshal(res.Response.Result, &u); err != nil {
+			return nil, &verify.Error{What: "uncle header: " + err.Error()}
+		}
+		out[i] = &u
+	}
+	return out, nil
+}
+
+// LogFilter reads an eth_getLogs filter with its tags resolved against the
+// trusted tip, as the verified reader reads it.
+func (r *Reader) LogFilter(raw json.RawMessage) (*verify.LogFilter, error) {
+	tip, err := r.trusted()
+	if err != nil {
+		return nil, err
+	}
+	return r.parseLogFilter(raw, tip)
+}
+
+// MaxLogRange is verify.max_log_range: the widest log range the history
+// stage reads block by block.
+func (r *Reader) MaxLogRange() uint64 { return r.cfg.MaxLogRange }
+
+// CanonicalRange returns the hashes of blocks from..to on the trusted
+// chain (to at most the trusted tip), proving all unknown ones at once.
+func (r *Reader) CanonicalRange(ctx context.Context, from, to uint64) ([]common.Hash, error) {
+	return r.canonicalRange(ctx, from, to)
+}
