@@ -282,14 +282,17 @@ func (n *Network) remembered(pl *plan.Plan) (*jsonrpc.Response, bool) {
 // mergeKey is the key identical calls in flight share one fetch under:
 // the cache key when the call is cacheable, otherwise the call pinned to
 // the tip's block hash. Static calls merge by the call alone; calls braid
-// does not know (which may do anything) are not merged.
+// does not know (which may do anything) and questions about a node's own
+// state are not merged.
 func (n *Network) mergeKey(pl *plan.Plan, tip block.Tip, c plan.Caching) (string, bool) {
 	switch {
 	case pl.Kind == plan.Static:
 		return "\x00static|" + pl.Method + "|" + string(pl.Params), true
 	case n.answers.store != nil && c.Cacheable():
 		return c.Keys[0], true
-	case pl.Spec == nil:
+	case pl.Spec == nil, plan.ClassOf(pl.Method) == plan.ClassOther:
+		// Unknown methods may do anything; a node's own state (syncing,
+		// peers) is each node's answer, not the chain's.
 		return "", false
 	}
 	return "\x00call|" + pl.Method + "|" + string(pl.Params) + "@" + tip.Latest.Hash.Hex(), true

@@ -123,6 +123,7 @@ func TestUnknownMethodsAreNotMerged(t *testing.T) {
 		{"acme_mintSomething", `["0x1"]`, false},
 		{"eth_getBalance", `["0x0000000000000000000000000000000000000001","latest"]`, true},
 		{"net_version", `[]`, true},
+		{"eth_syncing", `[]`, false},
 	} {
 		method, merged := c.method, c.merged
 		pl, err := n.planner.Plan(&jsonrpc.Request{Method: method, Params: json.RawMessage(c.params)})
