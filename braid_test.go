@@ -23,6 +23,7 @@ import (
 	"github.com/ethereum/go-ethereum/rpc"
 
 	"github.com/braidrpc/braid"
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/devnet"
 )
 
@@ -51,8 +52,7 @@ func newLibrary(t *testing.T, n int) (*devnet.Devnet, *braid.Braid) {
 // forwarded to a provider).
 func waitBlock(t *testing.T, b *braid.Braid, want uint64) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	await.Until(t, fmt.Sprintf("block %d served", want), func() bool {
 		rec := httptest.NewRecorder()
 		b.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/status", nil))
 		var st struct {
@@ -65,15 +65,9 @@ func waitBlock(t *testing.T, b *braid.Braid, want uint64) {
 				} `json:"tip"`
 			} `json:"networks"`
 		}
-		if json.Unmarshal(rec.Body.Bytes(), &st) == nil && len(st.Networks) > 0 &&
-			st.Networks[0].Tip.Known && uint64(st.Networks[0].Tip.Latest.Number) >= want {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("block %d not served within 10s: %s", want, rec.Body.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return json.Unmarshal(rec.Body.Bytes(), &st) == nil && len(st.Networks) > 0 &&
+			st.Networks[0].Tip.Known && uint64(st.Networks[0].Tip.Latest.Number) >= want
+	})
 }
 
 // TestLibraryClientPassesTheMethodTable drives the core method table with
@@ -232,17 +226,10 @@ func TestLibraryClientPassesTheMethodTable(t *testing.T) {
 	if _, err := dn.Step(ctx); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	await.Until(t, "the transaction sent through the library client mined", func() bool {
 		r, err := ec.TransactionReceipt(ctx, signed.Hash())
-		if err == nil && r.Status == types.ReceiptStatusSuccessful {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the transaction sent through the library client was not mined: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return err == nil && r.Status == types.ReceiptStatusSuccessful
+	})
 }
 
 // TestLibraryClientSubscribes: the in-process client carries

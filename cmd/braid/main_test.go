@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/devnet"
 	"github.com/braidrpc/braid/internal/report"
@@ -70,20 +71,14 @@ func TestDemo(t *testing.T) {
 	}
 
 	// Wait until ready (a served tip), bounded.
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	await.Until(t, "the demo ready", func() bool {
 		resp, err := http.Get(endpoint + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
+		if err != nil {
+			return false
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("demo never became ready")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
 
 	resp, err := http.Get(endpoint + "/demo/info")
 	if err != nil {
@@ -164,17 +159,9 @@ func TestServeServesAConfigFile(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, cfg, ln, log) }()
 	url := "http://" + ln.Addr().String() + "/dev"
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		got := post(t, url, `{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber"}`)
-		if strings.Contains(got, `"result"`) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("never answered: %s", got)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	await.Until(t, "an answer to eth_blockNumber", func() bool {
+		return strings.Contains(post(t, url, `{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber"}`), `"result"`)
+	})
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/braidrpc/braid/internal/await"
 )
 
 // waitersOf reports when who has n calls waiting.
@@ -51,15 +53,15 @@ func TestAdmissionFair(t *testing.T) {
 		wg.Add(1)
 		go got("greedy")
 	}
-	eventually(t, waitersOf(a, "greedy", 10), "the greedy calls never queued")
+	await.Until(t, "the greedy calls queued", waitersOf(a, "greedy", 10))
 	wg.Add(1)
 	go got("steady")
-	eventually(t, waitersOf(a, "steady", 1), "the steady call never queued")
+	await.Until(t, "the steady call queued", waitersOf(a, "steady", 1))
 
 	// Free one greedy slot: the steady caller has none running, so it
 	// goes first although ten greedy calls waited longer.
 	releases[0]()
-	eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(order) >= 1 }, "nobody got the freed slot")
+	await.Until(t, "the freed slot taken", func() bool { mu.Lock(); defer mu.Unlock(); return len(order) >= 1 })
 	mu.Lock()
 	first := order[0]
 	mu.Unlock()
@@ -87,7 +89,7 @@ func TestAdmissionCallerCap(t *testing.T) {
 		}
 		close(done)
 	}()
-	eventually(t, waitersOf(a, "capped", 1), "a second call under a cap of 1 did not wait")
+	await.Until(t, "a second call under a cap of 1 waiting", waitersOf(a, "capped", 1))
 	r2, err := a.acquire(ctx, "other", 0)
 	if err != nil {
 		t.Fatal("another caller waited for a capped one")
@@ -108,7 +110,7 @@ func TestAdmissionQueueAndCancel(t *testing.T) {
 			errs <- err
 		}()
 	}
-	eventually(t, waitersOf(a, "x", 2), "calls did not queue")
+	await.Until(t, "the calls queued", waitersOf(a, "x", 2))
 	if _, err := a.acquire(context.Background(), "x", 0); !errors.Is(err, errQueueFull) {
 		t.Fatalf("a third waiting call: %v, want errQueueFull", err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/clock"
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/redistest"
@@ -166,9 +167,9 @@ func TestRevokeAcrossReplicas(t *testing.T) {
 			t.Fatalf("after 1s of reloads %d of 2 replicas refuse the revoked key", refused)
 		}
 		// Both reload loops wait on the clock: a quarter second passes.
-		eventually(t, func() bool { return fake.Waiters() >= 2 }, "the reload loops are not waiting")
+		await.Until(t, "the reload loops waiting", func() bool { return fake.Waiters() >= 2 })
 		fake.Advance(reloadEvery)
-		eventually(t, func() bool { return fake.Waiters() >= 2 }, "the reload loops did not finish")
+		await.Until(t, "the reload loops finished", func() bool { return fake.Waiters() >= 2 })
 	}
 	if changes.Load() != 2 {
 		t.Errorf("%d key changes seen, want one on each replica", changes.Load())

@@ -57,18 +57,6 @@ func newLinkB(t testing.TB, url string) *replica.Link {
 	return l
 }
 
-// eventually polls cond every 10ms for up to 10s.
-func eventually(t *testing.T, cond func() bool, msg string, args ...any) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf(msg, args...)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // testConfig is a validated configuration of networks "mainnet" and
 // "sepolia" with auth and keys.
 func testConfig(t *testing.T, auth config.Auth, keys ...config.APIKey) *config.Config {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/clock"
 	"github.com/braidrpc/braid/internal/redistest"
 )
@@ -162,7 +163,7 @@ func TestLimiterRedisLoss(t *testing.T) {
 		t.Errorf("%d WARN lines for one outage, want 1:\n%s", n, logs.String())
 	}
 	srv.Restart()
-	eventually(t, func() bool { l.take(ctx, b); return !l.Local() }, "limits never shared again after Redis came back")
+	await.Until(t, "limits shared again after Redis came back", func() bool { l.take(ctx, b); return !l.Local() })
 	if n := logs.count("level=INFO msg=\"limits: redis reachable again"); n != 1 {
 		t.Errorf("%d INFO lines for the recovery, want 1:\n%s", n, logs.String())
 	}

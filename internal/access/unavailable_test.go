@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/config"
 )
 
@@ -46,16 +47,16 @@ func TestStoreUnreadable(t *testing.T) {
 		t.Fatalf("a key of an unread store: %+v", ref)
 	}
 	for range 3 {
-		eventually(t, func() bool { return fake.Waiters() > 0 }, "reload loop not waiting")
+		await.Until(t, "the reload loop waiting", func() bool { return fake.Waiters() > 0 })
 		fake.Advance(reloadEvery)
 	}
-	eventually(t, func() bool { return fake.Waiters() > 0 }, "reload loop not waiting")
+	await.Until(t, "the reload loop waiting", func() bool { return fake.Waiters() > 0 })
 	if n := strings.Count(logs.String(), "level=WARN"); n != 1 {
 		t.Errorf("%d WARN lines while the store stays unreadable, want 1:\n%s", n, logs.String())
 	}
 	store.fixed = true // the loop reads it next, on its own goroutine after Advance
 	fake.Advance(reloadEvery)
-	eventually(t, func() bool { _, ref := c.Identify("mainnet", stored, ""); return ref == nil }, "the stored key never worked")
+	await.Until(t, "the stored key working", func() bool { _, ref := c.Identify("mainnet", stored, ""); return ref == nil })
 	if !strings.Contains(logs.String(), `level=INFO msg="key store readable again"`) {
 		t.Errorf("no INFO on recovery:\n%s", logs.String())
 	}

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/beacon/light/api"
+
+	"github.com/braidrpc/braid/internal/await"
 )
 
 // TestEventStreamCarriesTheServedUpdates feeds blocks while a client reads
@@ -107,15 +109,9 @@ func sameJSON(t *testing.T, a, b string) bool {
 
 func waitSubscribed(t *testing.T, a *API) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
+	await.Until(t, "an event stream subscribed", func() bool {
 		a.mu.Lock()
-		n := len(a.subs)
-		a.mu.Unlock()
-		if n > 0 {
-			return
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	t.Fatal("no event stream subscribed within 10s")
+		defer a.mu.Unlock()
+		return len(a.subs) > 0
+	})
 }

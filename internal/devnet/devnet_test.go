@@ -23,6 +23,8 @@ import (
 	"github.com/ethereum/go-ethereum/params"
 	"github.com/ethereum/go-ethereum/rlp"
 	"github.com/ethereum/go-ethereum/trie"
+
+	"github.com/braidrpc/braid/internal/await"
 )
 
 // newTestDevnet starts a devnet with manual blocks and steps it a few
@@ -299,13 +301,7 @@ func TestBlockLoopStreamsTransactions(t *testing.T) {
 	}
 	defer d.Close()
 	start := headNumber(t, d)
-	deadline := time.Now().Add(10 * time.Second)
-	for headNumber(t, d) < start+3 {
-		if time.Now().After(deadline) {
-			t.Fatal("the block loop did not commit 3 blocks in 10s")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	await.Until(t, "the block loop committing 3 blocks", func() bool { return headNumber(t, d) >= start+3 })
 	var count hexutil.Uint64
 	res := mustCall(t, d.Providers()[0], "eth_getBlockTransactionCountByNumber", hexutil.Uint64(start+2))
 	if err := json.Unmarshal(res, &count); err != nil || count < 2 {
@@ -402,7 +398,7 @@ func waitNoDevnetGoroutines(t *testing.T) {
 	markers := []string{"devnet.(*Devnet)", "devnet.(*Provider)", "devnet.(*wsConn)", "devnet.startProvider",
 		"net/http.(*Server).Serve", "net/http.(*conn).serve"}
 	var left string
-	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+	if !await.Poll(3*time.Second, func() bool {
 		buf := make([]byte, 1<<20)
 		buf = buf[:runtime.Stack(buf, true)]
 		left = ""
@@ -414,11 +410,10 @@ func waitNoDevnetGoroutines(t *testing.T) {
 				}
 			}
 		}
-		if left == "" {
-			return
-		}
+		return left == ""
+	}) {
+		t.Errorf("goroutines left after Close:\n%s", left)
 	}
-	t.Errorf("goroutines left after Close:\n%s", left)
 }
 
 func TestConcurrentUse(t *testing.T) {

@@ -12,6 +12,8 @@ import (
 	"github.com/coder/websocket"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/rpc"
+
+	"github.com/braidrpc/braid/internal/await"
 )
 
 func TestWSLagNewHeads(t *testing.T) {
@@ -225,12 +227,8 @@ func chainSubscriptions() int {
 // subscriptions.
 func waitChainSubscriptions(t *testing.T, want int) {
 	t.Helper()
-	got := chainSubscriptions()
-	for deadline := time.Now().Add(waitFor); got != want && time.Now().Before(deadline); got = chainSubscriptions() {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if got != want {
-		t.Fatalf("the chain runs %d subscriptions, want %d", got, want)
+	if !await.Poll(waitFor, func() bool { return chainSubscriptions() == want }) {
+		t.Fatalf("the chain runs %d subscriptions, want %d", chainSubscriptions(), want)
 	}
 }
 

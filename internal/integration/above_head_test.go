@@ -11,6 +11,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common/hexutil"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/gateway"
 	"github.com/braidrpc/braid/internal/upstream"
@@ -173,7 +174,7 @@ func TestAboveHeadWithQuorum(t *testing.T) {
 	if err := s.dn.RPC().CallContext(ctx, &head, "eth_blockNumber"); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "braid serves the chain's head", 10*time.Second, func() bool { return s.tip().Latest.Number == uint64(head) })
+	await.Within(t, 10*time.Second, "braid serves the chain's head", func() bool { return s.tip().Latest.Number == uint64(head) })
 	direct := s.dn.Provider("p3").URL
 	for _, c := range aboveHeadCases(uint64(head), s.user, s.token) {
 		got, want := rawCall(t, s.url, c.method, c.params...), rawCall(t, direct, c.method, c.params...)

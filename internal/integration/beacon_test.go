@@ -21,6 +21,7 @@ import (
 	"github.com/ethereum/go-ethereum/rpc"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/beaconsim"
 	"github.com/braidrpc/braid/internal/clock"
 	"github.com/braidrpc/braid/internal/config"
@@ -57,11 +58,20 @@ func newBeaconChain(t *testing.T, providers int, simClock clock.Clock) *beaconCh
 		t.Fatal(err)
 	}
 	c := &beaconChain{dn: dn, sim: sim}
-	for range 2 {
+	for i := range 2 {
+		// Each API sits under a secret path and wants its own secret key:
+		// braid must send each key only to its API and show neither.
 		api := sim.NewAPI()
-		srv := httptest.NewServer(api)
+		prefix, key := fmt.Sprintf("/key/SECRET-PATH-b%d", i+1), fmt.Sprintf("SECRET-KEY-b%d", i+1)
+		srv := httptest.NewServer(http.StripPrefix(prefix, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Header.Get("X-Api-Key") != key {
+				http.Error(w, "wrong key", http.StatusUnauthorized)
+				return
+			}
+			api.ServeHTTP(w, r)
+		})))
 		t.Cleanup(srv.Close)
-		c.apis, c.urls = append(c.apis, api), append(c.urls, srv.URL)
+		c.apis, c.urls = append(c.apis, api), append(c.urls, srv.URL+prefix)
 	}
 	ready, done := make(chan struct{}), make(chan error, 1)
 	go func() { done <- sim.Follow(ctx, dn.RPC(), func() { close(ready) }) }()
@@ -91,7 +101,8 @@ func (c *beaconChain) trust(dataDir string) config.Trust {
 	tr := config.Trust{Source: config.TrustBeacon, BeaconChain: c.sim.BeaconChain(), Checkpoint: c.cp.Hex(),
 		MaxHeadAge: 5 * time.Second, CheckpointMaxAge: config.DefaultCheckpointMaxAge, DataDir: dataDir}
 	for i, u := range c.urls {
-		tr.BeaconAPIs = append(tr.BeaconAPIs, config.BeaconAPI{Name: fmt.Sprintf("b%d", i+1), URL: u})
+		tr.BeaconAPIs = append(tr.BeaconAPIs, config.BeaconAPI{Name: fmt.Sprintf("b%d", i+1), URL: u,
+			Headers: map[string]string{"X-Api-Key": fmt.Sprintf("SECRET-KEY-b%d", i+1)}})
 	}
 	return tr
 }
@@ -105,11 +116,11 @@ func (c *beaconChain) mine(t *testing.T, dn *devnet.Devnet) common.Hash {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "the next slot", 30*time.Second, func() bool { return c.sim.CurrentSlot() > last.Slot })
+	await.Within(t, 30*time.Second, "the next slot", func() bool { return c.sim.CurrentSlot() > last.Slot })
 	var h common.Hash
 	if dn == c.dn {
 		h = dn.Commit()
-		waitUntil(t, "the simulator signs the block", 30*time.Second, func() bool {
+		await.Within(t, 30*time.Second, "the simulator signs the block", func() bool {
 			head, err := c.sim.Head()
 			return err == nil && head.BlockHash == h
 		})
@@ -125,7 +136,7 @@ func (c *beaconChain) mineUntilServed(t *testing.T, gw *gateway.Gateway) common.
 	t.Helper()
 	for range 10 {
 		h := c.mine(t, c.dn)
-		if waitFor(5*time.Second, func() bool { return served(gw) == h }) {
+		if await.Poll(5*time.Second, func() bool { return served(gw) == h }) {
 			return h
 		}
 	}
@@ -215,7 +226,7 @@ func TestBeaconTipFollowsTheSyncCommittee(t *testing.T) {
 	c.mineUntilServed(t, gw)
 	for i := range 5 {
 		h := c.mine(t, c.dn)
-		waitUntil(t, fmt.Sprintf("braid serves head %d", i), 30*time.Second, func() bool { return served(gw) == h })
+		await.Within(t, 30*time.Second, fmt.Sprintf("braid serves head %d", i), func() bool { return served(gw) == h })
 		var blk struct{ Hash common.Hash }
 		if err := braid.Call(&blk, "eth_getBlockByNumber", "latest", false); err != nil || blk.Hash != h {
 			t.Fatalf("latest block = %s, %v; want %s", blk.Hash, err, h)
@@ -227,13 +238,24 @@ func TestBeaconTipFollowsTheSyncCommittee(t *testing.T) {
 	if st := beaconStatus(t, url); st.Serving == nil || st.Serving.Signers != 512 || !st.Ready {
 		t.Fatalf("beacon status %+v", st)
 	}
+	for _, path := range []string{"/status", "/readyz", "/metrics", "/status/centralization"} {
+		resp, err := http.Get(url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(body), "SECRET") {
+			t.Errorf("%s shows a beacon API's path or key", path)
+		}
+	}
 
 	c.apis[0].SetFaults(beaconsim.Faults{Forge: true})
 	for i := range 3 {
 		h := c.mine(t, c.dn)
-		waitUntil(t, fmt.Sprintf("braid serves head %d with b1 forging", i), 30*time.Second, func() bool { return served(gw) == h })
+		await.Within(t, 30*time.Second, fmt.Sprintf("braid serves head %d with b1 forging", i), func() bool { return served(gw) == h })
 	}
-	waitUntil(t, "b1 quarantined", 30*time.Second, func() bool {
+	await.Within(t, 30*time.Second, "b1 quarantined", func() bool {
 		st := beaconStatus(t, url)
 		return len(st.Endpoints) == 2 && st.Endpoints[0].Quarantined && !st.Endpoints[1].Quarantined
 	})
@@ -243,7 +265,7 @@ func TestBeaconTipFollowsTheSyncCommittee(t *testing.T) {
 	}
 	before := served(gw)
 	refused := c.mine(t, c.dn)
-	waitUntil(t, "too few signers noted", 30*time.Second, func() bool {
+	await.Within(t, 30*time.Second, "too few signers noted", func() bool {
 		return strings.Contains(beaconStatus(t, url).Endpoints[1].LastError, "300 signers")
 	})
 	if got := served(gw); got == refused || got != before {
@@ -251,7 +273,7 @@ func TestBeaconTipFollowsTheSyncCommittee(t *testing.T) {
 	}
 	c.apis[1].SetFaults(beaconsim.Faults{})
 	h := c.mine(t, c.dn)
-	waitUntil(t, "braid serves the next fully signed head", 30*time.Second, func() bool { return served(gw) == h })
+	await.Within(t, 30*time.Second, "braid serves the next fully signed head", func() bool { return served(gw) == h })
 }
 
 // TestBeaconStaleHeadNotReady: when no beacon API brings a new head, the
@@ -268,7 +290,7 @@ func TestBeaconStaleHeadNotReady(t *testing.T) {
 		c.dn.Commit() // operators move on; the committee's head does not reach braid
 	}
 	var body string
-	waitUntil(t, "/readyz fails", 30*time.Second, func() bool {
+	await.Within(t, 30*time.Second, "/readyz fails", func() bool {
 		var code int
 		code, body = readyz(t, url)
 		return code == http.StatusServiceUnavailable
@@ -290,7 +312,7 @@ func TestBeaconStaleHeadNotReady(t *testing.T) {
 	c.apis[0].SetFaults(beaconsim.Faults{})
 	c.apis[1].SetFaults(beaconsim.Faults{})
 	h = c.mine(t, c.dn)
-	waitUntil(t, "ready again on a fresh head", 30*time.Second, func() bool {
+	await.Within(t, 30*time.Second, "ready again on a fresh head", func() bool {
 		code, _ := readyz(t, url)
 		return served(gw) == h && code == http.StatusOK
 	})
@@ -343,7 +365,7 @@ func TestBeaconEveryProviderOnAFork(t *testing.T) {
 		}
 		c.mine(t, c.dn)
 	}
-	waitUntil(t, "/readyz says why", 30*time.Second, func() bool {
+	await.Within(t, 30*time.Second, "/readyz says why", func() bool {
 		code, body := readyz(t, url)
 		return code == http.StatusServiceUnavailable && strings.Contains(body, "no provider gave its header")
 	})
@@ -399,15 +421,15 @@ func TestBeaconCheckpointAcrossRestart(t *testing.T) {
 		Slot uint64      `json:"slot"`
 	}
 	// One block per epoch: finality trails the head by two epochs.
-	for epoch := c.sim.CurrentSlot()/32 + 1; ; epoch++ {
-		waitUntil(t, "the next epoch", 30*time.Second, func() bool { return c.sim.CurrentSlot() >= epoch*32 })
+	for i, epoch := 0, c.sim.CurrentSlot()/32+1; ; i, epoch = i+1, epoch+1 {
+		await.Within(t, 30*time.Second, "the next epoch", func() bool { return c.sim.CurrentSlot() >= epoch*32 })
 		c.mine(t, c.dn)
 		data, err := os.ReadFile(path)
 		if err == nil && json.Unmarshal(data, &saved) == nil && saved.Root != c.cp {
 			break
 		}
-		if epoch > 12 {
-			t.Fatalf("no checkpoint past the anchor saved after %d epochs (%s: %v)", epoch, path, err)
+		if i == 12 {
+			t.Fatalf("no checkpoint past the anchor saved after %d epochs (%s: %v)", i+1, path, err)
 		}
 	}
 	gw.Close()
@@ -434,7 +456,7 @@ func TestBeaconCheckpointTooOld(t *testing.T) {
 	c := newBeaconChain(t, 1, old) // the anchor's slot is 15 days ago
 	_, url := beaconGateway(t, c, c.dn.Upstreams(), c.trust(""), true)
 	var body string
-	waitUntil(t, "/readyz refuses the checkpoint", 30*time.Second, func() bool {
+	await.Within(t, 30*time.Second, "/readyz refuses the checkpoint", func() bool {
 		var code int
 		code, body = readyz(t, url)
 		return code == http.StatusServiceUnavailable && strings.Contains(body, "checkpoint too old")

@@ -23,6 +23,7 @@ import (
 	"github.com/ethereum/go-ethereum/rpc"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/cache"
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/devnet"
@@ -127,7 +128,7 @@ func (s *cacheStack) gateway(b *testing.B, backend, redisURL string) *cacheGW {
 		b.Fatal(err)
 	}
 	gw, reg, url := serveGatewayWith(b, cfg, cacheBenchProviders, 0)
-	if !waitFor(cacheBenchWait, func() bool {
+	if !await.Poll(cacheBenchWait, func() bool {
 		t := gw.Networks()[0].Tip()
 		return t.Known && t.Finalized.Number >= s.final
 	}) {

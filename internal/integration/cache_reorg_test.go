@@ -12,6 +12,7 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/ethclient"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/gateway"
 )
 
@@ -135,7 +136,7 @@ func TestCacheAcrossReorg(t *testing.T) {
 // forwarded and may already show the block).
 func waitServed(t *testing.T, url string, want common.Hash) {
 	t.Helper()
-	waitUntil(t, "braid serves block "+want.Hex()+" as its tip", 10*time.Second, func() bool {
+	await.Within(t, 10*time.Second, "braid serves block "+want.Hex()+" as its tip", func() bool {
 		resp, err := http.Get(url + "/status")
 		if err != nil {
 			return false

@@ -19,6 +19,7 @@ import (
 	"github.com/ethereum/go-ethereum/rpc"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/block"
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/devnet"
@@ -160,7 +161,7 @@ func newLiveStackWith(t testing.TB, opts liveOptions) *liveStack {
 	}
 	t.Cleanup(c.Close)
 	s := &liveStack{dn: dn, gw: gw, reg: reg, url: url, rpc: c, user: dn.UserAccount().Address, token: dn.Token()}
-	if !waitFor(liveTipWait, func() bool { return s.tip().Known }) {
+	if !await.Poll(liveTipWait, func() bool { return s.tip().Known }) {
 		t.Fatalf("braid served no tip within %s", liveTipWait)
 	}
 	return s
@@ -183,20 +184,6 @@ func writeChainConfig(t testing.TB, dn *devnet.Devnet) string {
 
 // tip is braid's served tip.
 func (s *liveStack) tip() block.Tip { return s.gw.Networks()[0].Tip() }
-
-// waitFor polls cond every 50 ms until it holds or d has passed.
-func waitFor(d time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(d)
-	for {
-		if cond() {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
 
 // upstreamStatus is one upstream's line of braid's status.
 func (s *liveStack) upstreamStatus(name string) gateway.UpstreamStatus {
@@ -406,7 +393,7 @@ func (s *liveStack) runLoad(clients int, max int64, d time.Duration) *loadStats 
 // the stats. A phase of fixed length made too few calls to count on a
 // loaded machine.
 func (l *load) finish() *loadStats {
-	waitFor(liveLoadLimit, func() bool {
+	await.Poll(liveLoadLimit, func() bool {
 		if l.n.Load() >= l.max {
 			return true
 		}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/devnet"
 )
 
@@ -116,7 +117,7 @@ func TestChaosProvidersDownOneByOne(t *testing.T) {
 	// Each recovered provider must serve again: its Requests() grows (head
 	// polls alone do that) and braid routes client calls to it again.
 	var notBack []string
-	recovered := waitFor(chaosRecovery, func() bool {
+	recovered := await.Poll(chaosRecovery, func() bool {
 		now, routed := s.providerRequests(), s.routed(t)
 		notBack = nil
 		for name := range down {
@@ -166,7 +167,7 @@ func TestChaosLaggingProvider(t *testing.T) {
 	s := newLiveStack(t, true)
 	lagging := s.dn.Provider("p2")
 	lagging.SetFaults(devnet.Faults{LagBlocks: 10})
-	if !waitFor(chaosRecovery, func() bool { return s.upstreamStatus(lagging.Name).Condition == "lagging" }) {
+	if !await.Poll(chaosRecovery, func() bool { return s.upstreamStatus(lagging.Name).Condition == "lagging" }) {
 		t.Fatalf("%s 10 blocks behind is not marked lagging: %s", lagging.Name, s.statusLine(lagging.Name))
 	}
 	before, routedBefore := s.providerRequests(), s.routed(t)
@@ -229,7 +230,7 @@ func TestChaosRateLimitedProvider(t *testing.T) {
 	// its head polls then use; client calls reach it again only after that
 	// minute, longer than this test runs.
 	backAfter := time.Now()
-	back := waitFor(chaosRecovery, func() bool { return limited.Requests() > atClear[limited.Name] })
+	back := await.Poll(chaosRecovery, func() bool { return limited.Requests() > atClear[limited.Name] })
 	backAfterD := time.Since(backAfter)
 	time.Sleep(max(0, chaosSettle-backAfterD))
 	stats := l.finish()

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/ethclient"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/devnet"
 	"github.com/braidrpc/braid/internal/gateway"
@@ -73,8 +74,8 @@ func TestClientFaultsMarkNoProvider(t *testing.T) {
 		t.Fatal(err)
 	}
 	gw, reg, url := serveGatewayWith(t, cfg, 3, -1)
-	waitUntil(t, "braid serves a tip", 10*time.Second, func() bool { return gw.Networks()[0].Tip().Known })
-	waitUntil(t, "every upstream is assessed healthy", 10*time.Second, func() bool {
+	await.Within(t, 10*time.Second, "braid serves a tip", func() bool { return gw.Networks()[0].Tip().Known })
+	await.Within(t, 10*time.Second, "every upstream is assessed healthy", func() bool {
 		for _, s := range standings(gw) {
 			if s.Condition != "healthy" {
 				return false
@@ -170,7 +171,7 @@ func TestStrictNodeErrorsStrikeNobody(t *testing.T) {
 	if len(head.Transactions()) == 0 {
 		t.Fatal("the block has no transactions")
 	}
-	waitUntil(t, "braid serves the new block", 10*time.Second, func() bool { return s.tip().Latest.Number == head.NumberU64() })
+	await.Within(t, 10*time.Second, "braid serves the new block", func() bool { return s.tip().Latest.Number == head.NumberU64() })
 	got := rawCall(t, s.url, "eth_getTransactionReceipt", head.Transactions()[0].Hash())
 	if got.Error == nil || got.Error.Code != -32603 || got.Error.Message != "internal error" {
 		t.Fatalf("braid answered %s, want the nodes' -32603 internal error", got)

@@ -10,6 +10,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/rpc"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/config"
 )
 
@@ -86,7 +87,7 @@ func (e *evmEnv) plainGateway(t testing.TB, count *upstreamCounter) *rpc.Client 
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
-	if !waitFor(10*time.Second, func() bool { return call(t, c, "eth_blockNumber").Code == 0 }) {
+	if !await.Poll(10*time.Second, func() bool { return call(t, c, "eth_blockNumber").Code == 0 }) {
 		t.Fatal("the unverified braid never answered")
 	}
 	return c

@@ -26,6 +26,7 @@ import (
 	"github.com/ethereum/go-ethereum/params"
 	"github.com/ethereum/go-ethereum/rpc"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/devnet"
 )
@@ -72,7 +73,7 @@ func (e *evmEnv) waitTip(t testing.TB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !waitFor(10*time.Second, func() bool { return e.s.tip().Latest.Number == head }) {
+	if !await.Poll(10*time.Second, func() bool { return e.s.tip().Latest.Number == head }) {
 		t.Fatalf("braid's tip %d never reached the chain's head %d", e.s.tip().Latest.Number, head)
 	}
 }

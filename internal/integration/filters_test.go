@@ -14,6 +14,7 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/ethclient"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/devnet"
 )
 
@@ -28,7 +29,7 @@ func (s *liveStack) stepAndServe(t *testing.T) common.Hash {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !waitFor(liveTipWait, func() bool { return s.tip().Latest.Hash == h }) {
+	if !await.Poll(liveTipWait, func() bool { return s.tip().Latest.Hash == h }) {
 		t.Fatalf("braid did not serve block %s within %s", h, liveTipWait)
 	}
 	return h
@@ -84,7 +85,7 @@ func TestFiltersSurviveUpstreamDeath(t *testing.T) {
 			mined = append(mined, s.stepAndServe(t))
 		}
 		// Wait until the stream has passed the last block to the filter.
-		if !waitFor(liveTipWait, func() bool {
+		if !await.Poll(liveTipWait, func() bool {
 			poll()
 			return len(gotBlocks) > 0 && gotBlocks[len(gotBlocks)-1] == mined[len(mined)-1]
 		}) {
@@ -150,7 +151,7 @@ func TestPendingFilterSeesSentTransactions(t *testing.T) {
 			t.Fatal(err)
 		}
 		sent[h] = true
-		waitFor(2*time.Second, func() bool {
+		await.Poll(2*time.Second, func() bool {
 			var hashes []common.Hash
 			if err := s.rpc.CallContext(ctx, &hashes, "eth_getFilterChanges", id); err != nil {
 				t.Fatalf("poll: %v", err)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common/hexutil"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/devnet"
 	"github.com/braidrpc/braid/internal/history/historytest"
@@ -149,7 +150,7 @@ func benchKeeper(b *testing.B, dn *devnet.Devnet) (string, []string) {
 	cfg.ApplyDefaults()
 	gw, url := serveGateway(b, cfg, len(dn.Providers()))
 	head := uint64(len(historytestBlocks(dn)) - 1)
-	if !waitFor(60*time.Second, func() bool {
+	if !await.Poll(60*time.Second, func() bool {
 		st := gw.Status().Networks[0]
 		return st.History.Fill != nil && st.History.Fill.Next > head
 	}) {

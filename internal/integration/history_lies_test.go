@@ -15,6 +15,7 @@ import (
 	"github.com/ethereum/go-ethereum/rlp"
 	"github.com/libp2p/go-libp2p/core/crypto"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/devnet"
 	"github.com/braidrpc/braid/internal/history/historytest"
 	"github.com/braidrpc/braid/internal/peers"
@@ -165,7 +166,7 @@ func TestHistoryLiarsAndRestarts(t *testing.T) {
 			t.Fatal(err)
 		}
 		want[fmt.Sprint(c)] = raw
-		waitUntil(t, fmt.Sprintf("%v answered from the honest keeper", c), 60*time.Second, func() bool {
+		await.Within(t, 60*time.Second, fmt.Sprintf("%v answered from the honest keeper", c), func() bool {
 			got := postHistory(t, reader.url, c[0].(string), c[1:]...)
 			if got.Error == nil && !sameJSON(got.Result, raw) {
 				t.Fatalf("%v = %s, want %s: a lie was served", c, got.Result, raw)
@@ -186,7 +187,7 @@ func TestHistoryLiarsAndRestarts(t *testing.T) {
 		t.Fatalf("reader 2: %s %+v", got.Result, got.Error)
 	}
 	keeper.gw.Close()
-	waitUntil(t, "the first reader reads the block the second one holds", 60*time.Second, func() bool {
+	await.Within(t, 60*time.Second, "the first reader reads the block the second one holds", func() bool {
 		got := postHistory(t, reader.url, "eth_getBlockReceipts", call[1])
 		if got.Error == nil && !sameJSON(got.Result, raw) {
 			t.Fatalf("%v = %s, want %s", call, got.Result, raw)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common/hexutil"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/devnet"
 	"github.com/braidrpc/braid/internal/gateway"
@@ -83,7 +84,7 @@ func sameJSON(a, b json.RawMessage) bool {
 // head.
 func waitFilled(t *testing.T, g *historyGateway, head uint64) {
 	t.Helper()
-	waitUntil(t, fmt.Sprintf("history filled to block %d", head), 60*time.Second, func() bool {
+	await.Within(t, 60*time.Second, fmt.Sprintf("history filled to block %d", head), func() bool {
 		st := g.gw.Status().Networks[0]
 		return st.History != nil && st.History.Fill != nil && st.History.Fill.Next > head
 	})

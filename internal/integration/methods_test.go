@@ -15,6 +15,8 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/ethereum/go-ethereum/rpc"
+
+	"github.com/braidrpc/braid/internal/await"
 )
 
 // TestAnswersEqualTheProvidersOwn checks the core method table: for each
@@ -158,7 +160,7 @@ func TestSendRawTransactionThroughBraid(t *testing.T) {
 	// already pending) queued, out of the block (devnet.settle works
 	// around the same for the stream account).
 	chain := ethclient.NewClient(s.dn.RPC())
-	waitUntil(t, "both transactions executable in the pool", 10*time.Second, func() bool {
+	await.Within(t, 10*time.Second, "both transactions executable in the pool", func() bool {
 		n, err := chain.PendingNonceAt(ctx, from)
 		return err == nil && n >= nonce+2
 	})

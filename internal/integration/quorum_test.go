@@ -18,6 +18,7 @@ import (
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/ethereum/go-ethereum/rpc"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/devnet"
 	"github.com/braidrpc/braid/internal/jsonrpc"
@@ -247,7 +248,7 @@ func TestBroadcastLandsWithOneOperatorLeft(t *testing.T) {
 	if hash != tx.Hash() {
 		t.Fatalf("hash %s, want %s", hash, tx.Hash())
 	}
-	if !waitFor(10*time.Second, func() bool {
+	if !await.Poll(10*time.Second, func() bool {
 		r, err := honest.TransactionReceipt(ctx, tx.Hash())
 		return err == nil && r.Status == types.ReceiptStatusSuccessful
 	}) {

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/braidrpc/braid"
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/devnet"
 	"github.com/braidrpc/braid/internal/gateway"
@@ -114,14 +115,6 @@ func replicaStatus(t *testing.T, url string) gateway.ReplicaStatus {
 	return *st.Replica
 }
 
-// waitUntil is waitFor that fails the test, naming what did not happen.
-func waitUntil(t *testing.T, what string, limit time.Duration, cond func() bool) {
-	t.Helper()
-	if !waitFor(limit, cond) {
-		t.Fatalf("%s: not within %s", what, limit)
-	}
-}
-
 // expectShared mines a block, reads it by hash through replica a (a miss,
 // fetched from a provider) and then through replica b, which must answer
 // it from the cache the replicas share.
@@ -136,12 +129,12 @@ func expectShared(t *testing.T, dn *devnet.Devnet, a, b *replicaProc) {
 	t.Helper()
 	const attempts = 5
 	for attempt := 1; ; attempt++ {
-		waitUntil(t, "both replicas reach redis", 10*time.Second, func() bool {
+		await.Within(t, 10*time.Second, "both replicas reach redis", func() bool {
 			return replicaStatus(t, a.url).Redis == "up" && replicaStatus(t, b.url).Redis == "up"
 		})
 		errsBefore := redisErrors(t, a) + redisErrors(t, b)
 		h := dn.Commit()
-		waitUntil(t, "both replicas serve the new block", 10*time.Second, func() bool {
+		await.Within(t, 10*time.Second, "both replicas serve the new block", func() bool {
 			ra, _ := postCall(t, a.url, "eth_getTransactionCount", common.Address{}, map[string]any{"blockHash": h})
 			rb, _ := postCall(t, b.url, "eth_getTransactionCount", common.Address{}, map[string]any{"blockHash": h})
 			return string(ra) == `"0x0"` && string(rb) == `"0x0"`
@@ -228,7 +221,7 @@ func TestReplicasShareThroughRedisAndSurviveItsLoss(t *testing.T) {
 
 	// Both replicas see each other, so each takes half of a provider's
 	// rate budget.
-	waitUntil(t, "two replicas registered", 10*time.Second, func() bool {
+	await.Within(t, 10*time.Second, "two replicas registered", func() bool {
 		return replicaStatus(t, a.url).Replicas == 2 && replicaStatus(t, b.url).Replicas == 2
 	})
 	expectShared(t, dn, a, b)
@@ -312,7 +305,7 @@ func TestReplicasShareThroughRedisAndSurviveItsLoss(t *testing.T) {
 	phase("both replicas and redis", time.Second)
 
 	rs.Stop()
-	waitUntil(t, "both replicas notice redis is gone", 10*time.Second, func() bool {
+	await.Within(t, 10*time.Second, "both replicas notice redis is gone", func() bool {
 		return replicaStatus(t, a.url).Redis == "down" && replicaStatus(t, b.url).Redis == "down"
 	})
 	phase("redis stopped", 2*time.Second)
@@ -327,7 +320,7 @@ func TestReplicasShareThroughRedisAndSurviveItsLoss(t *testing.T) {
 	}
 
 	rs.Restart()
-	waitUntil(t, "both replicas reconnect", 15*time.Second, func() bool {
+	await.Within(t, 15*time.Second, "both replicas reconnect", func() bool {
 		return replicaStatus(t, a.url).Redis == "up" && replicaStatus(t, b.url).Redis == "up"
 	})
 	phase("redis back", time.Second)
@@ -335,7 +328,7 @@ func TestReplicasShareThroughRedisAndSurviveItsLoss(t *testing.T) {
 
 	a.kill()
 	phase("replica a killed", 2*time.Second)
-	waitUntil(t, "replica b counts itself alone", 10*time.Second, func() bool {
+	await.Within(t, 10*time.Second, "replica b counts itself alone", func() bool {
 		return replicaStatus(t, b.url).Replicas == 1
 	})
 	finish()

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/gateway"
 	"github.com/braidrpc/braid/internal/server"
@@ -106,7 +107,7 @@ func TestUpstreamSecretsReachNoClientAndNoLog(t *testing.T) {
 	}
 	// Wait for the lines braid writes about what happened: the broadcast,
 	// the failed head polls and the upstream whose chain id is unknown.
-	waitUntil(t, "braid logs the broadcast and the failing polls", 10*time.Second, func() bool {
+	await.Within(t, 10*time.Second, "braid logs the broadcast and the failing polls", func() bool {
 		l := logs.String()
 		return strings.Contains(l, "transaction broadcast") && strings.Contains(l, "cannot confirm upstream chain id") &&
 			strings.Contains(l, "cannot serve")

@@ -14,6 +14,7 @@ import (
 	"github.com/ethereum/go-ethereum/rpc"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/devnet"
 	"github.com/braidrpc/braid/internal/gateway"
@@ -114,7 +115,7 @@ func (s *stack) waitTip(t *testing.T) {
 	if err := s.dn.RPC().CallContext(context.Background(), &want, "eth_blockNumber"); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, fmt.Sprintf("braid serves block %d", want), 10*time.Second, func() bool {
+	await.Within(t, 10*time.Second, fmt.Sprintf("braid serves block %d", want), func() bool {
 		resp, err := http.Get(s.url + "/status")
 		if err != nil {
 			return false

@@ -15,6 +15,8 @@ import (
 	"github.com/coder/websocket"
 	"github.com/ethereum/go-ethereum/common"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/braidrpc/braid/internal/await"
 )
 
 // Settings of BenchmarkNewHeadsFanout.
@@ -121,7 +123,7 @@ func fanoutRun(b *testing.B) {
 
 	b.ResetTimer()
 	startBlock := s.tip().Latest.Number
-	if !waitFor(time.Duration(fanoutBlocks)*liveBlockTime*4, func() bool {
+	if !await.Poll(time.Duration(fanoutBlocks)*liveBlockTime*4, func() bool {
 		return s.tip().Latest.Number >= startBlock+fanoutBlocks
 	}) {
 		b.Fatalf("the devnet did not advance %d blocks", fanoutBlocks)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common/hexutil"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/devnet"
 )
 
@@ -156,7 +157,7 @@ func TestTipIsServedOnlyWhenUpstreamsCanServeIt(t *testing.T) {
 	if err := s.dn.RPC().CallContext(ctx, &head, "eth_blockNumber"); err != nil {
 		t.Fatal(err)
 	}
-	if !waitFor(liveTipWait, func() bool { return s.tip().Latest.Number == uint64(head) }) {
+	if !await.Poll(liveTipWait, func() bool { return s.tip().Latest.Number == uint64(head) }) {
 		t.Fatalf("tip %d, chain head %d", s.tip().Latest.Number, head)
 	}
 	var balance json.RawMessage
@@ -165,13 +166,13 @@ func TestTipIsServedOnlyWhenUpstreamsCanServeIt(t *testing.T) {
 	}
 
 	f.armed.Store(true)
-	if !waitFor(10*time.Second, func() bool { return f.reachedAll(liveProviders) }) {
+	if !await.Poll(10*time.Second, func() bool { return f.reachedAll(liveProviders) }) {
 		t.Fatal("not every provider was polled after arming")
 	}
 	s.dn.Commit() // block N+1 arrives between "latest" and "safe"
 	close(f.release)
 	next := uint64(head) + 1
-	if !waitFor(5*time.Second, func() bool { return s.tip().Latest.Number >= next }) {
+	if !await.Poll(5*time.Second, func() bool { return s.tip().Latest.Number >= next }) {
 		t.Logf("braid did not serve block %d from the racy polls (%s): nothing to check", next, s.snapshot())
 		return
 	}

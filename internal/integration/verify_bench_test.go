@@ -12,6 +12,7 @@ import (
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/ethereum/go-ethereum/rpc"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/config"
 )
 
@@ -69,7 +70,7 @@ func benchVerifyMode(b *testing.B, mode string) map[string]float64 {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if !waitFor(10*time.Second, func() bool { return s.tip().Latest.Number == head }) {
+	if !await.Poll(10*time.Second, func() bool { return s.tip().Latest.Number == head }) {
 		b.Fatalf("tip never reached %d", head)
 	}
 	out := map[string]float64{}

@@ -16,6 +16,7 @@ import (
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/ethereum/go-ethereum/rpc"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/devnet"
 	"github.com/braidrpc/braid/internal/jsonrpc"
@@ -37,7 +38,7 @@ func strictStack(t *testing.T) *liveStack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !waitFor(10*time.Second, func() bool { return s.tip().Latest.Number == head }) {
+	if !await.Poll(10*time.Second, func() bool { return s.tip().Latest.Number == head }) {
 		t.Fatalf("braid's tip %d never reached the chain's head %d", s.tip().Latest.Number, head)
 	}
 	return s

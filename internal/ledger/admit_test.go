@@ -9,6 +9,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/peers"
 )
 
@@ -217,7 +218,7 @@ func TestAdmitWaitsAndTimesOut(t *testing.T) {
 		}
 		got <- err
 	}()
-	waitFor(t, "a waiter", func() bool { _, w := l.Queue(); return w == 1 })
+	await.Until(t, "a waiter", func() bool { _, w := l.Queue(); return w == 1 })
 	done()
 	if err := <-got; err != nil {
 		t.Fatalf("queued admit: %v", err)
@@ -229,7 +230,7 @@ func TestAdmitWaitsAndTimesOut(t *testing.T) {
 		_, err := l.Admit(ctx, inbound(id(3)))
 		got <- err
 	}()
-	waitFor(t, "a waiter", func() bool { _, w := l.Queue(); return w == 1 })
+	await.Until(t, "a waiter", func() bool { _, w := l.Queue(); return w == 1 })
 	cancel()
 	var r *peers.Refusal
 	if err := <-got; !errors.As(err, &r) || r.Code != peers.CodeBusy || !strings.Contains(r.Reason, "better standing") {
@@ -255,17 +256,5 @@ func TestCloseRefusesWaiters(t *testing.T) {
 	}
 	if _, err := e.l.Request(inbound(id(3))); err == nil {
 		t.Fatal("a closed ledger admitted a request")
-	}
-}
-
-// waitFor polls cond until it holds, failing after a generous bound.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
 	}
 }

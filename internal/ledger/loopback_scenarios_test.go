@@ -8,6 +8,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/clock"
 	"github.com/braidrpc/braid/internal/history/historytest"
 	"github.com/braidrpc/braid/internal/peers"
@@ -61,9 +62,9 @@ func TestLoopbackFreeRiderWaits(t *testing.T) {
 		got <- g.node.ID()
 	}
 	go fetch(rider)
-	waitFor(t, "the rider waiting", func() bool { _, w := holder.l.Queue(); return w == 1 })
+	await.Until(t, "the rider waiting", func() bool { _, w := holder.l.Queue(); return w == 1 })
 	go fetch(contributor)
-	waitFor(t, "both waiting", func() bool { _, w := holder.l.Queue(); return w == 2 })
+	await.Until(t, "both waiting", func() bool { _, w := holder.l.Queue(); return w == 2 })
 	before := len(holder.rec.order())
 	busy.Done()
 	<-got
@@ -213,7 +214,7 @@ func TestLoopbackLedgerSurvivesRestart(t *testing.T) {
 		t.Fatalf("%d accounts before, %d after", len(before.Peers), len(after.Peers))
 	}
 	was := again.l.Balance(giver.node.ID())
-	waitFor(t, "a DHT peer", func() bool { return again.node.Status().RoutingTable > 0 })
+	await.Until(t, "a DHT peer", func() bool { return again.node.Status().RoutingTable > 0 })
 	waitHolders(t, again, peers.Key{Kind: peers.Header, Hash: bs[2].Hash()}, 1)
 	tr := fetchHeader(t, again, bs[2])
 	if tr.Peer != giver.node.ID() || again.l.Balance(giver.node.ID()) <= was {

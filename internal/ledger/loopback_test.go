@@ -17,6 +17,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/clock"
 	"github.com/braidrpc/braid/internal/history"
 	"github.com/braidrpc/braid/internal/history/historytest"
@@ -203,7 +204,7 @@ func cluster(t *testing.T, c *historytest.Chain, setups [5]setup) []*gateway {
 		gs[i] = startGateway(t, c, s, boot)
 	}
 	for _, g := range gs {
-		waitFor(t, "a DHT peer", func() bool { return g.node.Status().RoutingTable > 0 })
+		await.Until(t, "a DHT peer", func() bool { return g.node.Status().RoutingTable > 0 })
 	}
 	return gs
 }
@@ -215,7 +216,7 @@ func blockKeys(b *historytest.Block) []peers.Key {
 // waitHolders waits until g finds want holders of key.
 func waitHolders(t *testing.T, g *gateway, key peers.Key, want int) {
 	t.Helper()
-	waitFor(t, "holders in the DHT", func() bool {
+	await.Until(t, "holders in the DHT", func() bool {
 		hs, err := g.node.FindHolders(context.Background(), key)
 		return err == nil && len(hs) >= want
 	})
@@ -231,3 +232,12 @@ func fetchHeader(t *testing.T, g *gateway, b *historytest.Block) peers.Transfer 
 	}
 	return tr
 }
+
+// The gateway's own parts are what the ledger's tasks take.
+var (
+	_ Network        = (*peers.Node)(nil)
+	_ Holdings       = (*history.Store)(nil)
+	_ peers.Ledger   = (*Ledger)(nil)
+	_ peers.Ranker   = (*Ledger)(nil)
+	_ history.Keeper = Keeper{}
+)

@@ -16,6 +16,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/history"
 	"github.com/braidrpc/braid/internal/peers"
 )
@@ -153,7 +154,7 @@ func TestRunAuditsCountsRepairsAndFlushes(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	ran := make(chan error, 1)
 	go func() { ran <- l.Run(ctx, Tasks{Network: net, Headers: synthHeaders{}, Store: store, Fill: fill}) }()
-	waitFor(t, "audits, counts and fills", func() bool {
+	await.Until(t, "audits, counts and fills", func() bool {
 		if e.clk.Waiters() >= 4 {
 			e.clk.Advance(30 * time.Second)
 		}

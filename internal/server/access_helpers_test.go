@@ -151,15 +151,3 @@ func bearer(key string) http.Header { return http.Header{"Authorization": {"Bear
 func apiKey(key string) http.Header { return http.Header{"X-Api-Key": {key}} }
 
 const blockNumberCall = `{"jsonrpc":"2.0","id":7,"method":"eth_blockNumber"}`
-
-// waitFor polls cond (bounded by wsWait) until it holds.
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(wsWait)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition never held")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/braidrpc/braid/internal/await"
 )
 
 // A headless Chromium driven over the DevTools protocol, for the status
@@ -318,20 +320,16 @@ func (b *browser) eval(expr string, out any) {
 // explain (an expression).
 func (b *browser) waitFor(what, cond, explain string, within time.Duration) {
 	b.t.Helper()
-	deadline := time.Now().Add(within)
-	for {
+	if await.Poll(within, func() bool {
 		var ok bool
 		b.eval("(() => { try { return Boolean("+cond+"); } catch (e) { return false; } })()", &ok)
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			var why any
-			b.eval("(() => { try { return String("+explain+"); } catch (e) { return String(e); } })()", &why)
-			b.t.Fatalf("%s: not within %s (%v)", what, within, why)
-		}
-		time.Sleep(50 * time.Millisecond)
+		return ok
+	}) {
+		return
 	}
+	var why any
+	b.eval("(() => { try { return String("+explain+"); } catch (e) { return String(e); } })()", &why)
+	b.t.Fatalf("%s: not within %s (%v)", what, within, why)
 }
 
 // viewport sets the page's size; mobile emulates a phone.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/braidrpc/braid/internal/access"
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/config"
 )
 
@@ -76,7 +77,7 @@ func TestFairness(t *testing.T) {
 	}
 	defer func() { stop.Store(true); flood.Wait() }()
 	// The flood's queue is deep before the steady key starts.
-	waitFor(t, func() bool { return admissionWaiting(t, b) >= flooders-capacity-4 })
+	await.Until(t, "the flooders queued", func() bool { return admissionWaiting(t, b) >= flooders-capacity-4 })
 
 	ok := 0
 	for range steadyN {

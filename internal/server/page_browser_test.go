@@ -15,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/devnet"
 	"github.com/braidrpc/braid/internal/gateway"
@@ -127,7 +128,7 @@ func TestStatusPageInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	var want uint64
-	waitUntil(t, "braid serves the new block", func() bool {
+	await.Until(t, "braid serves the new block", func() bool {
 		tip := gw.Network("devnet").Tip()
 		want = tip.Latest.Number
 		return tip.Latest.Hash == h
@@ -162,16 +163,6 @@ func waitRefreshed(b *browser) {
 	b.t.Helper()
 	b.waitFor("the script's refresh", `document.getElementById('updated').textContent.startsWith('Updated')`,
 		`document.getElementById('updated').textContent`, 20*time.Second)
-}
-
-// waitUntil polls cond for up to 20 seconds.
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within 20s", what)
-		}
-	}
 }
 
 // domSignature lists every element of the page's main content: tag, id,

@@ -13,6 +13,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/gateway"
 	"github.com/braidrpc/braid/internal/jsonrpc"
@@ -48,17 +49,15 @@ func startQuorum(t *testing.T, q config.Quorum, audit bool, fakes ...*fakeUpstre
 	// A quorum read goes only to upstreams known to hold the pinned block:
 	// wait until every head was polled once.
 	n := b.gw.Network("mainnet")
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+	await.Until(t, "every upstream's head polled", func() bool {
 		known := 0
 		for _, u := range n.Upstreams() {
 			if _, ok := n.Heads().Heads(u); ok {
 				known++
 			}
 		}
-		if known == len(fakes) {
-			break
-		}
-	}
+		return known == len(fakes)
+	})
 	for _, f := range fakes {
 		f.ResetCalls()
 	}
@@ -279,10 +278,7 @@ func TestBroadcast(t *testing.T) {
 		if ans := b.call("/", "eth_sendRawTransaction", `["`+raw+`"]`); ans.Error != nil {
 			t.Fatal(ans.Error)
 		}
-		deadline := time.Now().Add(5 * time.Second)
-		for b.calls("eth_sendRawTransaction") < 3 && time.Now().Before(deadline) {
-			time.Sleep(5 * time.Millisecond)
-		}
+		await.Until(t, "the transaction sent to all three", func() bool { return b.calls("eth_sendRawTransaction") >= 3 })
 		for _, f := range []*fakeUpstream{f1, f2, f3} {
 			if f.Calls("eth_sendRawTransaction") != 1 {
 				t.Errorf("%s got the transaction %d times", f.name, f.Calls("eth_sendRawTransaction"))

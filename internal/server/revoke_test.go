@@ -11,6 +11,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/braidrpc/braid/internal/access"
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/config"
 )
 
@@ -32,9 +33,9 @@ func reloadUntil(t *testing.T, b *keyedBraid, cond func() bool) {
 		if step == 4 {
 			t.Fatal("not within a second of key reloads")
 		}
-		waitFor(t, func() bool { return b.clock.Waiters() > 0 })
+		await.Until(t, "the loop waiting on the clock", func() bool { return b.clock.Waiters() > 0 })
 		b.clock.Advance(250 * time.Millisecond)
-		waitFor(t, func() bool { return b.clock.Waiters() > 0 })
+		await.Until(t, "the loop waiting on the clock", func() bool { return b.clock.Waiters() > 0 })
 	}
 }
 

@@ -17,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/braidrpc/braid/internal/await"
 )
 
 // TestRSSUnderBatchAttack measures a braid binary's resident memory under
@@ -128,7 +130,7 @@ func freeAddr(t *testing.T) string {
 // waitServing waits (bounded) until braid at u knows the tip it serves.
 func waitServing(t *testing.T, u string) {
 	t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+	await.Until(t, "braid serving its tip", func() bool {
 		var st struct {
 			Networks []struct {
 				Tip struct {
@@ -136,17 +138,14 @@ func waitServing(t *testing.T, u string) {
 				} `json:"tip"`
 			} `json:"networks"`
 		}
-		if res, err := http.Get(u + "/status"); err == nil {
-			err = json.NewDecoder(res.Body).Decode(&st)
-			res.Body.Close()
-			if err == nil && len(st.Networks) == 1 && st.Networks[0].Tip.Known {
-				return
-			}
+		res, err := http.Get(u + "/status")
+		if err != nil {
+			return false
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("braid did not serve within 30s")
-		}
-	}
+		err = json.NewDecoder(res.Body).Decode(&st)
+		res.Body.Close()
+		return err == nil && len(st.Networks) == 1 && st.Networks[0].Tip.Known
+	})
 }
 
 // attack posts body and describes the answer: its size, or what failed.

@@ -5,8 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/gateway"
 )
 
@@ -23,8 +23,7 @@ func TestStatus(t *testing.T) {
 	// The tip becomes known once both operators report block 0x10.
 	var st gateway.Status
 	var raw string
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	await.Until(t, "the served tip in /status", func() bool {
 		var status int
 		status, raw = doRequest(t, http.MethodGet, b.URL+"/status", "")
 		if status != http.StatusOK {
@@ -33,14 +32,8 @@ func TestStatus(t *testing.T) {
 		if err := json.Unmarshal([]byte(raw), &st); err != nil {
 			t.Fatalf("/status is not JSON: %v\n%s", err, raw)
 		}
-		if st.Networks[0].Tip.Known {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("tip never known:\n%s", raw)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return st.Networks[0].Tip.Known
+	})
 	if strings.Contains(raw, "SECRETKEY") || strings.Contains(raw, "/v3/") {
 		t.Fatalf("/status shows an upstream URL's path or key:\n%s", raw)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/ethereum/go-ethereum/rpc"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/server"
 )
@@ -176,18 +177,11 @@ func wsGoroutines() (int, string) {
 // is left: the last one may still be returning from its HTTP handler.
 func wantNoWSGoroutines(t testing.TB) {
 	t.Helper()
-	deadline := time.Now().Add(wsWait)
-	for {
-		n, stacks := wsGoroutines()
-		if n == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d WebSocket goroutines left:\n%s", n, stacks)
-		}
-		runtime.Gosched()
-		time.Sleep(5 * time.Millisecond)
+	if await.Poll(wsWait, func() bool { n, _ := wsGoroutines(); return n == 0 }) {
+		return
 	}
+	n, stacks := wsGoroutines()
+	t.Fatalf("%d WebSocket goroutines left:\n%s", n, stacks)
 }
 
 const balanceCall = `{"jsonrpc":"2.0","id":"b","method":"eth_getBalance","params":["` + testAddr + `","latest"]}`
