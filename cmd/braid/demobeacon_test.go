@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/gateway"
 	"github.com/braidrpc/braid/internal/report"
@@ -54,20 +55,14 @@ func TestDemoTrustBeacon(t *testing.T) {
 	}
 
 	var st gateway.Status
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	await.Within(t, 30*time.Second, "the demo ready on signed heads", func() bool {
 		resp, err := http.Get(endpoint + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 && json.Unmarshal([]byte(get(t, endpoint+"/status")), &st) == nil {
-				break
-			}
+		if err != nil {
+			return false
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("demo never became ready: %s", get(t, endpoint+"/readyz"))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		resp.Body.Close()
+		return resp.StatusCode == 200 && json.Unmarshal([]byte(get(t, endpoint+"/status")), &st) == nil
+	})
 	ns := st.Networks[0]
 	if ns.Trust != config.TrustBeacon || ns.Beacon == nil || ns.Beacon.Serving == nil || ns.Beacon.Serving.Signers != 512 {
 		t.Fatalf("status trust %q beacon %+v", ns.Trust, ns.Beacon)

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -20,6 +22,11 @@ and braid (age × rarity pricing, audits, keeping the old and rare) — with
 the ledger code the gateway runs. Writes samples.csv, by_age.csv,
 roles.csv and PNG plots into --out (docs/incentives.md explains them).
 `
+
+// simGCPercent is the simulation's GOGC: a batch run keeps a large live
+// heap (a ledger per peer), which braid's serving default (gcPercent)
+// would let grow fivefold.
+const simGCPercent = 100
 
 // runSim runs `braid sim`.
 func runSim(args []string, stdout, stderr io.Writer) error {
@@ -43,6 +50,9 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 	}
 	if err := p.Validate(); err != nil {
 		return usageError{error: err}
+	}
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(simGCPercent)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()

@@ -40,6 +40,9 @@ type Faults struct {
 	// LieMethod, when set, confines Lie to answers of that one method
 	// (e.g. eth_getTransactionCount: a pool count no proof covers).
 	LieMethod string `json:"lie_method,omitempty"`
+	// LieBelow, when set, confines Lie to block objects of blocks numbered
+	// below it: a node forging old history under an honest head.
+	LieBelow uint64 `json:"lie_below,omitempty"`
 	// PruneBelow makes the provider a node that pruned history (EIP-4444)
 	// below that block number: bodies, receipts and transaction lookups
 	// of older blocks are gone (go-ethereum's code 4444, "pruned history

@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/rpc"
 )
 
@@ -397,6 +398,14 @@ func (p *Provider) call(ctx context.Context, f Faults, req request) (json.RawMes
 func (p *Provider) maybeLie(f Faults, method string, result json.RawMessage, err *rpcError) (json.RawMessage, *rpcError) {
 	if err != nil || !f.Lie || (f.LieMethod != "" && f.LieMethod != method) {
 		return result, err
+	}
+	if f.LieBelow > 0 {
+		var b struct {
+			Number *hexutil.Uint64 `json:"number"`
+		}
+		if json.Unmarshal(result, &b) != nil || b.Number == nil || uint64(*b.Number) >= f.LieBelow {
+			return result, nil
+		}
 	}
 	return lie(method, result, f.LieVariant, f.LieKind), nil
 }

@@ -1,6 +1,7 @@
 package head
 
 import (
+	"strings"
 	"sync"
 	"testing"
 
@@ -23,6 +24,9 @@ func TestExternalTipIgnoresOperators(t *testing.T) {
 	}
 	if tip := tr.Tip(); tip.Known {
 		t.Fatalf("operators set an external tip: %+v", tip)
+	}
+	if p := tr.Progress(); !strings.Contains(p.Reason, "trust: beacon") {
+		t.Errorf("progress reason %q does not point at the light client", p.Reason)
 	}
 	if ok, why := tr.EnoughOperators(); !ok {
 		t.Fatalf("EnoughOperators: %s", why)

@@ -152,6 +152,12 @@ func (t *Tracker) progressLocked(now time.Time) Progress {
 // answering, too few of them ahead of the tip, or no agreement among those
 // ahead.
 func (t *Tracker) stallReasonLocked(silent time.Duration) string {
+	if t.external {
+		if !t.tip.Known {
+			return "no trusted head served yet (trust: beacon: see the light client's status)"
+		}
+		return "operators report blocks above the trusted head, which has not moved (trust: beacon: see the light client's status)"
+	}
 	usable, all := t.operators()
 	if usable < t.k {
 		return fmt.Sprintf("%d of %d operators usable, %d needed", usable, all, t.k)

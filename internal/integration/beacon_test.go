@@ -58,11 +58,20 @@ func newBeaconChain(t *testing.T, providers int, simClock clock.Clock) *beaconCh
 		t.Fatal(err)
 	}
 	c := &beaconChain{dn: dn, sim: sim}
-	for range 2 {
+	for i := range 2 {
+		// Each API sits under a secret path and wants its own secret key:
+		// braid must send each key only to its API and show neither.
 		api := sim.NewAPI()
-		srv := httptest.NewServer(api)
+		prefix, key := fmt.Sprintf("/key/SECRET-PATH-b%d", i+1), fmt.Sprintf("SECRET-KEY-b%d", i+1)
+		srv := httptest.NewServer(http.StripPrefix(prefix, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Header.Get("X-Api-Key") != key {
+				http.Error(w, "wrong key", http.StatusUnauthorized)
+				return
+			}
+			api.ServeHTTP(w, r)
+		})))
 		t.Cleanup(srv.Close)
-		c.apis, c.urls = append(c.apis, api), append(c.urls, srv.URL)
+		c.apis, c.urls = append(c.apis, api), append(c.urls, srv.URL+prefix)
 	}
 	ready, done := make(chan struct{}), make(chan error, 1)
 	go func() { done <- sim.Follow(ctx, dn.RPC(), func() { close(ready) }) }()
@@ -92,7 +101,8 @@ func (c *beaconChain) trust(dataDir string) config.Trust {
 	tr := config.Trust{Source: config.TrustBeacon, BeaconChain: c.sim.BeaconChain(), Checkpoint: c.cp.Hex(),
 		MaxHeadAge: 5 * time.Second, CheckpointMaxAge: config.DefaultCheckpointMaxAge, DataDir: dataDir}
 	for i, u := range c.urls {
-		tr.BeaconAPIs = append(tr.BeaconAPIs, config.BeaconAPI{Name: fmt.Sprintf("b%d", i+1), URL: u})
+		tr.BeaconAPIs = append(tr.BeaconAPIs, config.BeaconAPI{Name: fmt.Sprintf("b%d", i+1), URL: u,
+			Headers: map[string]string{"X-Api-Key": fmt.Sprintf("SECRET-KEY-b%d", i+1)}})
 	}
 	return tr
 }
@@ -227,6 +237,17 @@ func TestBeaconTipFollowsTheSyncCommittee(t *testing.T) {
 	}
 	if st := beaconStatus(t, url); st.Serving == nil || st.Serving.Signers != 512 || !st.Ready {
 		t.Fatalf("beacon status %+v", st)
+	}
+	for _, path := range []string{"/status", "/readyz", "/metrics", "/status/centralization"} {
+		resp, err := http.Get(url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(body), "SECRET") {
+			t.Errorf("%s shows a beacon API's path or key", path)
+		}
 	}
 
 	c.apis[0].SetFaults(beaconsim.Faults{Forge: true})
@@ -400,15 +421,15 @@ func TestBeaconCheckpointAcrossRestart(t *testing.T) {
 		Slot uint64      `json:"slot"`
 	}
 	// One block per epoch: finality trails the head by two epochs.
-	for epoch := c.sim.CurrentSlot()/32 + 1; ; epoch++ {
+	for i, epoch := 0, c.sim.CurrentSlot()/32+1; ; i, epoch = i+1, epoch+1 {
 		await.Within(t, 30*time.Second, "the next epoch", func() bool { return c.sim.CurrentSlot() >= epoch*32 })
 		c.mine(t, c.dn)
 		data, err := os.ReadFile(path)
 		if err == nil && json.Unmarshal(data, &saved) == nil && saved.Root != c.cp {
 			break
 		}
-		if epoch > 12 {
-			t.Fatalf("no checkpoint past the anchor saved after %d epochs (%s: %v)", epoch, path, err)
+		if i == 12 {
+			t.Fatalf("no checkpoint past the anchor saved after %d epochs (%s: %v)", i+1, path, err)
 		}
 	}
 	gw.Close()

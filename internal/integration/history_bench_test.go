@@ -20,7 +20,7 @@ import (
 
 // benchGateway is newHistoryGateway for a benchmark: the answer cache off,
 // so every read takes the path measured.
-func benchGateway(b *testing.B, dn *devnet.Devnet, peersOn bool, boot []string) string {
+func benchGateway(b *testing.B, dn *devnet.Devnet, peersOn bool, boot []string) (string, func()) {
 	b.Helper()
 	cfg := config.Default()
 	cfg.Cache.Backend = config.CacheOff
@@ -36,8 +36,13 @@ func benchGateway(b *testing.B, dn *devnet.Devnet, peersOn bool, boot []string) 
 	if err := cfg.Validate(); err != nil {
 		b.Fatal(err)
 	}
-	_, url := serveGateway(b, cfg, len(dn.Providers()))
-	return url
+	gw, url := serveGateway(b, cfg, len(dn.Providers()))
+	if peersOn && len(boot) > 0 && !await.Poll(30*time.Second, func() bool {
+		return gw.Status().Networks[0].History.Node.RoutingTable > 0
+	}) {
+		b.Fatal("the gateway did not join its bootstrap peer")
+	}
+	return url, gw.Close
 }
 
 // historytestBlocks reads the chain's head number as a slice length.
@@ -84,7 +89,7 @@ func BenchmarkHistoryRead(b *testing.B) {
 			old = append(old, bl.Number())
 		}
 	}
-	provider := benchGateway(b, dn, false, nil)
+	provider, _ := benchGateway(b, dn, false, nil)
 	keeperCfgURL, keeperAddrs := benchKeeper(b, dn)
 	report := func(b *testing.B, lat []time.Duration) {
 		slices.Sort(lat)
@@ -121,10 +126,14 @@ func BenchmarkHistoryRead(b *testing.B) {
 	b.Run("peer", func(b *testing.B) {
 		var lat []time.Duration
 		var reader string
+		closeReader := func() {}
 		for i := 0; b.Loop(); i++ {
 			if i%len(old) == 0 {
+				// A fresh reader each round (the last one closed, so
+				// they do not pile up), so every read is from a peer.
 				b.StopTimer()
-				reader = benchGateway(b, dn, true, keeperAddrs)
+				closeReader()
+				reader, closeReader = benchGateway(b, dn, true, keeperAddrs)
 				b.StartTimer()
 			}
 			d, src := timedReceipts(b, reader, old[i%len(old)])

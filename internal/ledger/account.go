@@ -42,13 +42,16 @@ type account struct {
 	Penalties  float64 `json:"penalties"`
 	Forgiven   float64 `json:"forgiven"`
 	// Passed and Failed count retention audits, Lies content that failed
-	// verification, Misses fetches it did not answer with content.
-	Passed int64     `json:"audits_passed"`
-	Failed int64     `json:"audits_failed"`
-	Lies   int64     `json:"lies"`
-	Misses int64     `json:"misses"`
-	Seen   time.Time `json:"seen"`
-	Claims []claim   `json:"claims,omitempty"`
+	// verification, Misses fetches it did not answer with content, and
+	// NotHeld those of them it answered by not holding what it was found
+	// advertising.
+	Passed  int64     `json:"audits_passed"`
+	Failed  int64     `json:"audits_failed"`
+	Lies    int64     `json:"lies"`
+	Misses  int64     `json:"misses"`
+	NotHeld int64     `json:"not_held"`
+	Seen    time.Time `json:"seen"`
+	Claims  []claim   `json:"claims,omitempty"`
 }
 
 func newAccount(buckets int, now time.Time) *account {
@@ -73,13 +76,15 @@ func (a *account) settle(now time.Time, rate float64) {
 func (a *account) exchanged() bool { return a.InCredits > 0 || a.OutCredits > 0 || a.Penalties > 0 }
 
 // standing is the peer's reliability in [0, 1]: passed audits against
-// failed ones and lies. A peer with no record stands at 1.
+// failed ones, lies and advertisements it did not back. A peer with no
+// record stands at 1.
 func (a *account) standing(c *Config) float64 {
 	if a == nil {
 		return 1
 	}
 	p := float64(a.Passed)
-	return (1 + p) / (1 + p + c.AuditWeight*float64(a.Failed) + c.LieWeight*float64(a.Lies))
+	bad := c.AuditWeight*float64(a.Failed) + c.LieWeight*float64(a.Lies) + c.MissWeight*float64(a.NotHeld)
+	return (1 + p) / (1 + p + bad)
 }
 
 // newcomer reports whether the peer has given nothing yet and taken less
@@ -151,6 +156,7 @@ type PeerSnapshot struct {
 	AuditsFailed int64     `json:"audits_failed"`
 	Lies         int64     `json:"lies"`
 	Misses       int64     `json:"misses"`
+	NotHeld      int64     `json:"not_held"`
 	Penalties    float64   `json:"penalties"`
 	Forgiven     float64   `json:"forgiven"`
 	Claims       int       `json:"claims"`
@@ -162,7 +168,7 @@ func (a *account) snapshot(id peer.ID, c *Config) PeerSnapshot {
 		ID: id.String(), Balance: a.Balance, Standing: a.standing(c),
 		Debtor: a.Balance < -c.DebtLimit, Newcomer: a.newcomer(c),
 		Received: append([]Flow(nil), a.In...), Served: append([]Flow(nil), a.Out...),
-		AuditsPassed: a.Passed, AuditsFailed: a.Failed, Lies: a.Lies, Misses: a.Misses,
+		AuditsPassed: a.Passed, AuditsFailed: a.Failed, Lies: a.Lies, Misses: a.Misses, NotHeld: a.NotHeld,
 		Penalties: a.Penalties, Forgiven: a.Forgiven, Claims: len(a.Claims), LastSeen: a.Seen,
 	}
 }

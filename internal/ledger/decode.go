@@ -53,7 +53,7 @@ func (a *account) check() error {
 		}
 	}
 	if a.InCredits < 0 || a.OutCredits < 0 || a.Penalties < 0 || a.Forgiven < 0 ||
-		a.Passed < 0 || a.Failed < 0 || a.Lies < 0 || a.Misses < 0 {
+		a.Passed < 0 || a.Failed < 0 || a.Lies < 0 || a.Misses < 0 || a.NotHeld < 0 {
 		return fmt.Errorf("%w: a negative count", errRecord)
 	}
 	for _, fs := range [][]Flow{a.In, a.Out} {

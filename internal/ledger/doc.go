@@ -78,7 +78,10 @@
 // and raises the peer's standing; missing content, a lie or no answer
 // lowers it:
 //
-//	standing = (1+passed) / (1+passed + AuditWeight·failed + LieWeight·lies)
+//	standing = (1+passed) / (1+passed + AuditWeight·failed + LieWeight·lies + MissWeight·notHeld)
+//
+// where notHeld counts ordinary fetches the peer answered "not held" for
+// content it was found advertising.
 //
 // Standing weighs a peer's advertisements: in rarity counts (a false
 // advertiser does not make rare content look common, which would lower
@@ -90,7 +93,8 @@
 // Keeper is a history.Keeper whose value of a block is its price per byte
 // (age factor × rarity factor, from the last count of its holders:
 // SampleOnce counts a few held blocks' holders in the DHT every
-// SampleInterval). With the store full, new and common content is
+// SampleInterval; a block never counted is valued as the only copy until
+// it is). With the store full, new and common content is
 // evicted first, and a new block worth less than everything it would
 // displace is refused. RepairOnce looks at random old blocks this node
 // does not hold and fills (Fill) those with fewer than TargetCopies

@@ -209,9 +209,10 @@ func (l *Ledger) Lied(t peers.Transfer) {
 
 // Missed costs a peer that did not hold what it advertised (NotHeld), or
 // did not answer (Failed), MissPenalty; a refusal (busy, or this node's
-// own low standing with it) costs nothing. A claim stays to be audited:
-// the audit, not a fetch that may have met a stale DHT record, decides
-// the peer's standing.
+// own low standing with it) costs nothing. Not holding what it was
+// found advertising also weighs on its standing (MissWeight, lighter than
+// a failed audit: the fetch may have met a DHT record it withdrew); the
+// claim stays for an audit to judge.
 func (l *Ledger) Missed(t peers.Transfer) {
 	if t.Result != peers.NotHeld && t.Result != peers.Failed {
 		return
@@ -220,6 +221,9 @@ func (l *Ledger) Missed(t peers.Transfer) {
 	l.mu.Lock()
 	a := l.acct(t.Peer, now)
 	a.Misses++
+	if t.Result == peers.NotHeld {
+		a.NotHeld++ // an advertisement it did not back: weighs on its standing
+	}
 	a.Balance -= l.cfg.MissPenalty
 	a.Penalties += l.cfg.MissPenalty
 	l.touch(t.Peer, a, now)

@@ -200,3 +200,25 @@ func TestStanding(t *testing.T) {
 		t.Fatalf("weighed copies %v, want %v", copies, want)
 	}
 }
+
+// TestNotHeldWeighsOnStanding: a fetch answered "not held" by a peer
+// found advertising the content lowers its standing by MissWeight; one
+// that failed (offline) or was refused (busy) does not.
+func TestNotHeldWeighsOnStanding(t *testing.T) {
+	e := newEnv(t, Config{})
+	l := e.l
+	fake, offline := id(1), id(2)
+	l.Missed(peers.Transfer{Peer: fake, Direction: peers.In, Result: peers.NotHeld})
+	l.Missed(peers.Transfer{Peer: fake, Direction: peers.In, Result: peers.NotHeld})
+	l.Missed(peers.Transfer{Peer: offline, Direction: peers.In, Result: peers.Failed})
+	l.Missed(peers.Transfer{Peer: offline, Direction: peers.In, Result: peers.Refused})
+	if got := l.Standing(fake); math.Abs(got-1.0/2) > 1e-12 {
+		t.Fatalf("standing after two misses: %v, want 1/(1+2·0.5)", got)
+	}
+	if got := l.Standing(offline); got != 1 {
+		t.Fatalf("an offline peer's standing: %v", got)
+	}
+	if s, _ := l.Peer(fake); s.NotHeld != 2 || s.Misses != 2 {
+		t.Fatalf("counts %+v", s)
+	}
+}

@@ -232,3 +232,12 @@ func fetchHeader(t *testing.T, g *gateway, b *historytest.Block) peers.Transfer 
 	}
 	return tr
 }
+
+// The gateway's own parts are what the ledger's tasks take.
+var (
+	_ Network        = (*peers.Node)(nil)
+	_ Holdings       = (*history.Store)(nil)
+	_ peers.Ledger   = (*Ledger)(nil)
+	_ peers.Ranker   = (*Ledger)(nil)
+	_ history.Keeper = Keeper{}
+)

@@ -54,3 +54,36 @@ func TestDeadHolderIsRetriedElsewhere(t *testing.T) {
 		t.Fatal("a holder that died was banned")
 	}
 }
+
+// TestGoneHoldersDoNotCrowdOutLiveOnes: provider records outlive their
+// holders; when more records of gone holders than Limits.MaxHolders are
+// out, the fetch still reaches the live holder it is connected to.
+func TestGoneHoldersDoNotCrowdOutLiveOnes(t *testing.T) {
+	b := busyBlock(t)
+	store := openStore(t)
+	storeBlock(t, store, b)
+	nodes := cluster(t, 5, func(i int, o *Options) {
+		o.Holder = store
+		if i == 0 {
+			o.Limits.MaxHolders = 1
+		}
+	})
+	fetcher, live := nodes[0], nodes[4]
+	key := Key{Receipts, b.Hash()}
+	for _, n := range nodes[1:] {
+		n.Provide(key)
+	}
+	fetcher.lim.MaxHolders = 4
+	waitHolders(t, fetcher, key, 4)
+	fetcher.lim.MaxHolders = 1
+	for _, n := range nodes[1:4] {
+		n.Close()
+	}
+	if err := fetcher.Connect(context.Background(), live.Addrs()[0]); err != nil {
+		t.Fatal(err)
+	}
+	data, tr, err := fetcher.Fetch(context.Background(), key, Age{}, checkFor(b, Receipts))
+	if err != nil || tr.Peer != live.ID() || !bytes.Equal(data, wantBytes(b, Receipts)) {
+		t.Fatalf("fetch: %v from %s, want the live holder %s", err, tr.Peer, live.ID())
+	}
+}

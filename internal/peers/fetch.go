@@ -200,9 +200,12 @@ func (n *Node) addrInfo(ctx context.Context, id peer.ID) peer.AddrInfo {
 func (n *Node) FindHolders(ctx context.Context, key Key) ([]peer.AddrInfo, error) {
 	fctx, cancel := context.WithTimeout(ctx, n.lim.FindTimeout)
 	defer cancel()
+	// Provider records outlive their holders (48 h): collect a few times
+	// the holders wanted and keep those this node is connected to first,
+	// so records of holders that are gone cannot crowd out live ones.
 	var out []peer.AddrInfo
-	for ai := range n.dht.FindProvidersAsync(fctx, key.CID(), n.lim.MaxHolders+1) {
-		if ai.ID == n.host.ID() || len(out) >= n.lim.MaxHolders {
+	for ai := range n.dht.FindProvidersAsync(fctx, key.CID(), holderSearch*n.lim.MaxHolders+1) {
+		if ai.ID == n.host.ID() || len(out) >= holderSearch*n.lim.MaxHolders {
 			continue
 		}
 		out = append(out, ai)
@@ -210,8 +213,24 @@ func (n *Node) FindHolders(ctx context.Context, key Key) ([]peer.AddrInfo, error
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return out, nil
+	connected := func(ai peer.AddrInfo) bool {
+		return n.host.Network().Connectedness(ai.ID) == network.Connected
+	}
+	slices.SortStableFunc(out, func(a, b peer.AddrInfo) int {
+		switch ca, cb := connected(a), connected(b); {
+		case ca && !cb:
+			return -1
+		case cb && !ca:
+			return 1
+		}
+		return 0
+	})
+	return out[:min(len(out), n.lim.MaxHolders)], nil
 }
+
+// holderSearch is how many times Limits.MaxHolders a search collects
+// before keeping the connected ones first.
+const holderSearch = 4
 
 // attempt asks one holder for key. A delivered payload comes back with
 // Result Verified, for the caller to check.

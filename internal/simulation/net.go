@@ -106,13 +106,13 @@ func (w *world) record(from, to *node, b uint64, res peers.Result, holders int) 
 		case peers.NotHeld, peers.Refused:
 			out = res
 		}
-		b := 0
+		sent := 0
 		if out == peers.Served {
-			b = w.p.BlockBytes
+			sent = w.p.BlockBytes
 		}
-		to.led.Served(peers.Transfer{Peer: from.id, Direction: peers.Out, Key: key, Result: out, Bytes: b, Age: age, At: now})
+		to.led.Served(peers.Transfer{Peer: from.id, Direction: peers.Out, Key: key, Result: out, Bytes: sent, Age: age, At: now})
 	}
-	w.count(from, to, b, res)
+	w.count(to, res)
 }
 
 // unadmitted is how a holder answers without admission: an offline peer

@@ -1,13 +1,10 @@
 package simulation
 
 import (
-	"errors"
 	"slices"
 
-	"github.com/braidrpc/braid/internal/ledger"
+	"github.com/braidrpc/braid/internal/peers"
 )
-
-var errNothing = ledger.ErrNothingToAudit
 
 // window counts requests and answers between observations.
 type window struct {
@@ -18,13 +15,12 @@ type window struct {
 	provided         int64        // requests the providers answered (new blocks)
 }
 
-// count adds an exchange to the window and the run's totals.
-func (w *world) count(from, to *node, b uint64, res interface{ String() string }) {
-	_ = from
-	_ = b
+// count adds an exchange with a holder to the window and the run's
+// totals.
+func (w *world) count(to *node, res peers.Result) {
 	w.win.attempts[to.role]++
 	w.total.attempts[to.role]++
-	if res.String() == "verified" {
+	if res == peers.Verified {
 		w.win.served[to.role]++
 		w.total.served[to.role]++
 	}
@@ -206,5 +202,3 @@ func (w *world) roles() []RoleOutcome {
 	}
 	return out
 }
-
-var _ = errors.New

@@ -39,28 +39,53 @@ func WritePlots(dir string, results []Result) error {
 			ageNames = append(ageNames, a.Name)
 		}
 	}
-	if err := bars(filepath.Join(dir, "holders_by_age.png"), "Honest holders per block by depth (end of run)",
-		"mean holders", ageNames, results, func(r Result) plotter.Values {
-			v := make(plotter.Values, len(r.ByAge))
-			for i, a := range r.ByAge {
-				v[i] = a.MeanHolders
-			}
-			return v
-		}); err != nil {
+	if err := byAgePlot(filepath.Join(dir, "holders_by_age.png"), ageNames, results); err != nil {
 		return err
 	}
-	roleNames := make([]string, roles)
+	var roleNames []string
 	for r := range roles {
-		roleNames[r] = r.String()
+		if r != Archival { // archival peers only serve
+			roleNames = append(roleNames, r.String())
+		}
 	}
 	return bars(filepath.Join(dir, "roles.png"), "Share of requests for old blocks answered, by who asked",
 		"share answered", roleNames, results, func(r Result) plotter.Values {
-			v := make(plotter.Values, len(r.Roles))
-			for i, o := range r.Roles {
-				v[i] = ratio(o.Got, o.Asked)
+			var v plotter.Values
+			for _, o := range r.Roles {
+				if o.Role != Archival {
+					v = append(v, ratio(o.Got, o.Asked))
+				}
 			}
 			return v
 		})
+}
+
+// byAgePlot draws the honest holders per block by depth, a line per
+// regime, on a log scale (0 is drawn at 0.01).
+func byAgePlot(path string, names []string, results []Result) error {
+	p := plot.New()
+	p.Title.Text, p.Y.Label.Text, p.X.Label.Text = "Honest holders per block by depth (end of run)", "mean holders (log)", "depth (blocks below the tip)"
+	p.Y.Scale, p.Y.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
+	for i, r := range results {
+		var xy plotter.XYs
+		for j, a := range r.ByAge {
+			if a.Blocks > 0 { // a chain shorter than the bucket's depths
+				xy = append(xy, plotter.XY{X: float64(j), Y: max(a.MeanHolders, 0.01)})
+			}
+		}
+		l, pts, err := plotter.NewLinePoints(xy)
+		if err != nil {
+			return fmt.Errorf("simulation: plot %s: %w", path, err)
+		}
+		l.Color, pts.Color, pts.Shape = plotutil.Color(i), plotutil.Color(i), plotutil.Shape(i)
+		l.Dashes = plotutil.Dashes(i)
+		p.Add(l, pts)
+		p.Legend.Add(r.Regime.String(), l, pts)
+	}
+	p.NominalX(names...)
+	p.Legend.Top = true
+	p.Add(plotter.NewGrid())
+	return save(p, path)
 }
 
 // lines draws one line per regime.
@@ -99,6 +124,7 @@ func bars(path, title, ylabel string, names []string, results []Result, values f
 		p.Legend.Add(r.Regime.String(), b)
 	}
 	p.Legend.Top = true
+	p.Y.Min, p.Y.Max = 0, 1.3 // shares, with room for the legend
 	p.NominalX(names...)
 	p.Add(plotter.NewGrid())
 	return save(p, path)

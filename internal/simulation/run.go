@@ -2,11 +2,14 @@ package simulation
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
+
+	"github.com/braidrpc/braid/internal/ledger"
 )
 
 // Result is one regime's run: the observations over time, the holders by
@@ -79,7 +82,7 @@ func (w *world) maintain() error {
 		}
 		v := view{w: w, self: n}
 		if w.cfg.AuditInterval > 0 && w.rnd.Float64() < auditChance {
-			if _, err := n.led.AuditOnce(w.ctx, v, w, bodies{}); err != nil && err != errNothing {
+			if _, err := n.led.AuditOnce(w.ctx, v, w, bodies{}); err != nil && !errors.Is(err, ledger.ErrNothingToAudit) {
 				return fmt.Errorf("simulation: audit: %w", err)
 			}
 		}

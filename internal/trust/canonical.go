@@ -149,7 +149,7 @@ func (r *Reader) historyHashes(ctx context.Context, anchor block.Block, numbers 
 	var walk []int // indexes of numbers the history contract cannot name
 	byHop := map[uint64][]int{}
 	for i, num := range numbers {
-		if anchor.Number-num <= params.HistoryServeWindow {
+		if anchor.Number-num <= r.reach {
 			near = append(near, i)
 			continue
 		}

@@ -16,6 +16,8 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/ethereum/go-ethereum/params"
+
 	"github.com/braidrpc/braid/internal/block"
 	"github.com/braidrpc/braid/internal/clock"
 	"github.com/braidrpc/braid/internal/config"
@@ -83,6 +85,13 @@ type Reader struct {
 	log     *slog.Logger
 	metrics *Metrics
 
+	// reach is how far back the history contract is asked for a block's
+	// hash (params.HistoryServeWindow); walkBatch, the most headers one
+	// step of a parent-hash walk asks for. Tests shrink both to walk a
+	// devnet's few blocks.
+	reach     uint64
+	walkBatch uint64
+
 	headers  *verify.Headers
 	receipts *bounded[cachedReceipts]
 	bodies   *bounded[blockBody]
@@ -99,18 +108,20 @@ func New(opts Options) *Reader {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Reader{
-		network:  opts.Network,
-		cfg:      opts.Verify,
-		timeout:  opts.Timeout,
-		fetch:    opts.Fetch,
-		root:     opts.Root,
-		onLie:    opts.OnLie,
-		clock:    opts.Clock,
-		log:      opts.Logger.With("network", opts.Network),
-		metrics:  opts.Metrics,
-		headers:  verify.NewHeaders(opts.Verify.HeaderCache),
-		receipts: newBounded[cachedReceipts](blockCacheSize),
-		bodies:   newBounded[blockBody](blockCacheSize),
+		network:   opts.Network,
+		cfg:       opts.Verify,
+		timeout:   opts.Timeout,
+		fetch:     opts.Fetch,
+		root:      opts.Root,
+		onLie:     opts.OnLie,
+		clock:     opts.Clock,
+		log:       opts.Logger.With("network", opts.Network),
+		metrics:   opts.Metrics,
+		reach:     params.HistoryServeWindow,
+		walkBatch: defaultWalkBatch,
+		headers:   verify.NewHeaders(opts.Verify.HeaderCache),
+		receipts:  newBounded[cachedReceipts](blockCacheSize),
+		bodies:    newBounded[blockBody](blockCacheSize),
 	}
 }
 

@@ -18,9 +18,9 @@ import (
 	"github.com/braidrpc/braid/internal/verify"
 )
 
-// walkBatch is the most headers one step of a parent-hash walk asks of one
-// operator (one round trip).
-const walkBatch = 128
+// defaultWalkBatch is the most headers one step of a parent-hash walk
+// asks of one operator (one round trip).
+const defaultWalkBatch = 128
 
 // This file reaches blocks the EIP-2935 history contract cannot name
 // (before Prague, or further back than verify.history_hops reach) by
@@ -61,7 +61,7 @@ func (r *Reader) ancestorHashes(ctx context.Context, from *types.Header, numbers
 			cur = h
 			continue
 		}
-		lo := max(lowest, pn+1-min(walkBatch, pn+1))
+		lo := max(lowest, pn+1-min(r.walkBatch, pn+1))
 		hs, err := r.walkStep(ctx, parent, pn, lo)
 		if err != nil {
 			return nil, err

@@ -171,7 +171,7 @@ func TestWalkToGenesisInBatchesAndCaches(t *testing.T) {
 	}
 	checkHashes(t, chain, numbers, got)
 	if n := f.roundTrips(); n != 3 { // 299..172, 171..44, 43..0
-		t.Fatalf("%d round trips for 300 headers, want 3 batches of at most %d", n, walkBatch)
+		t.Fatalf("%d round trips for 300 headers, want 3 batches of at most %d", n, defaultWalkBatch)
 	}
 	got, err = r.walkCanonical(ctx, block.Block{Number: 300, Hash: chain[300].Hash()}, numbers)
 	if err != nil {
