@@ -199,27 +199,10 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request, n *gateway.Net
 		return
 	}
 	buf := bodyPool.Get().(*bytes.Buffer)
-	defer putBody(buf)
-	body, err := readBody(w, r, s.limits.MaxBodyBytes, buf)
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			s.refuseBody(w, r)
-			return
-		}
-		writeError(w, http.StatusBadRequest, jsonrpc.Errorf(jsonrpc.CodeParseError, "cannot read request body"))
+	defer putBody(buf) // the message's params point into it
+	msg, ok := s.readMessage(w, r, buf)
+	if !ok {
 		return
-	}
-	msg, bad := jsonrpc.Decode(body, s.limits.MaxBatch)
-	if bad != nil {
-		writeJSON(w, http.StatusOK, bad.AppendJSON(nil))
-		return
-	}
-	client := s.clients.of(r)
-	for _, m := range msg.Members {
-		if m.Req != nil {
-			m.Req.Client = client
-		}
 	}
 	var rep report
 	call := func(ctx context.Context, req *jsonrpc.Request) *jsonrpc.Response {
@@ -257,6 +240,34 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request, n *gateway.Net
 		return
 	}
 	writeBatch(w, answers)
+}
+
+// readMessage reads r's body into buf and decodes it, each call marked
+// with the client's address. When it cannot, it answers (413, 400, or a
+// JSON-RPC error for a body that is no message) and returns false.
+func (s *Server) readMessage(w http.ResponseWriter, r *http.Request, buf *bytes.Buffer) (*jsonrpc.Message, bool) {
+	body, err := readBody(w, r, s.limits.MaxBodyBytes, buf)
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			s.refuseBody(w, r)
+			return nil, false
+		}
+		writeError(w, http.StatusBadRequest, jsonrpc.Errorf(jsonrpc.CodeParseError, "cannot read request body"))
+		return nil, false
+	}
+	msg, bad := jsonrpc.Decode(body, s.limits.MaxBatch)
+	if bad != nil {
+		writeJSON(w, http.StatusOK, bad.AppendJSON(nil))
+		return nil, false
+	}
+	client := s.clients.of(r)
+	for _, m := range msg.Members {
+		if m.Req != nil {
+			m.Req.Client = client
+		}
+	}
+	return msg, true
 }
 
 // report gathers what the answers of one request (a batch's members)
