@@ -298,7 +298,7 @@ func braidMetrics(t *testing.T) registered {
 		t.Fatal(err)
 	}
 	t.Cleanup(gw.Close)
-	server.New(gw, server.Options{Registry: rec, Gatherer: rec.reg})
+	server.New(gw, server.Options{Limits: cfg.Limits, Registry: rec, Gatherer: rec.reg})
 	if len(rec.labels) < 40 {
 		t.Fatalf("braid registered only %d metrics: %v", len(rec.labels), rec.labels)
 	}

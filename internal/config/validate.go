@@ -207,23 +207,43 @@ func (n *Network) validate(i int) []error {
 		add("strikes.max, strikes.window and strikes.quarantine must not be negative (defaults %d, %s, %s)",
 			DefaultStrikesMax, DefaultStrikesWindow, DefaultStrikeQuarantine)
 	}
-	switch n.Verify.Mode {
-	case "", VerifyOff, VerifyStrict:
-	default:
-		add("verify.mode must be %q or %q, got %s", VerifyOff, VerifyStrict, quote(n.Verify.Mode))
-	}
-	errs = append(errs, validateMethods(label+": verify.allow_unverified", n.Verify.AllowUnverified)...)
-	if n.Verify.HeaderCache < 0 || n.Verify.HistoryHops < 0 || n.Verify.ParentWalk < 0 {
-		add("verify.header_cache, verify.history_hops and verify.parent_walk must not be negative")
-	}
-	if n.Verify.EVM.Timeout < 0 {
-		add("verify.evm.timeout must not be negative (default %s)", DefaultEVMTimeout)
-	}
+	errs = append(errs, n.Verify.validate(label)...)
 	errs = append(errs, n.Trust.validate(label, n.ChainID)...)
 	if n.Require.Availability < 0 || n.Require.Integrity < 0 {
 		add("require.availability and require.integrity must not be negative (0: no requirement)")
 	}
 
+	errs = append(errs, n.validateUpstreams(label)...)
+	return errs
+}
+
+// validate checks the verify section of the network labelled label.
+func (v *Verify) validate(label string) []error {
+	var errs []error
+	add := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{label}, args...)...))
+	}
+	switch v.Mode {
+	case "", VerifyOff, VerifyStrict:
+	default:
+		add("verify.mode must be %q or %q, got %s", VerifyOff, VerifyStrict, quote(v.Mode))
+	}
+	errs = append(errs, validateMethods(label+": verify.allow_unverified", v.AllowUnverified)...)
+	if v.HeaderCache < 0 || v.HistoryHops < 0 || v.ParentWalk < 0 {
+		add("verify.header_cache, verify.history_hops and verify.parent_walk must not be negative")
+	}
+	if v.EVM.Timeout < 0 {
+		add("verify.evm.timeout must not be negative (default %s)", DefaultEVMTimeout)
+	}
+	return errs
+}
+
+// validateUpstreams checks that n has upstreams, each valid and named once.
+func (n *Network) validateUpstreams(label string) []error {
+	var errs []error
+	add := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{label}, args...)...))
+	}
 	if len(n.Upstreams) == 0 {
 		add(`no upstreams: add at least one under "upstreams:"`)
 	}

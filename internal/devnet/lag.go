@@ -6,8 +6,6 @@ import (
 	"fmt"
 
 	"github.com/ethereum/go-ethereum/common/hexutil"
-
-	"github.com/braidrpc/braid/internal/plan"
 )
 
 // lagView is a lagging provider's view of the chain for one call: the real
@@ -49,6 +47,34 @@ var byBlockHash = map[string]bool{
 	"eth_getTransactionByBlockHashAndIndex": true,
 }
 
+// blockParam is where a method takes its block: the index of the block
+// parameter, and whether it may name the block by hash (an EIP-1898
+// object): state reads and receipts, which geth answers "header not found"
+// above its head, where reads by number answer null. The devnet keeps its
+// own list, as a node does: it must not borrow the view of the system it
+// tests.
+type blockParam struct {
+	index  int
+	byHash bool
+}
+
+var blockParams = map[string]blockParam{
+	"eth_feeHistory":                          {1, false},
+	"eth_getBalance":                          {1, true},
+	"eth_getTransactionCount":                 {1, true},
+	"eth_getCode":                             {1, true},
+	"eth_getStorageAt":                        {2, true},
+	"eth_getProof":                            {2, true},
+	"eth_call":                                {1, true},
+	"eth_estimateGas":                         {1, true},
+	"eth_createAccessList":                    {1, true},
+	"eth_getBlockByNumber":                    {0, false},
+	"eth_getBlockReceipts":                    {0, true},
+	"eth_getBlockTransactionCountByNumber":    {0, false},
+	"eth_getUncleCountByBlockNumber":          {0, false},
+	"eth_getTransactionByBlockNumberAndIndex": {0, false},
+}
+
 // rewrite pins the call's block parameter to the visible head. It either
 // returns the arguments to forward, or answers the call itself (done) when
 // the call asks for something above V.
@@ -68,16 +94,16 @@ func (l *lagView) rewrite(ctx context.Context, method string, args []json.RawMes
 		}
 		return args, nil, false, nil
 	}
-	m := plan.Lookup(method)
-	if m == nil || m.BlockParam < 0 || len(args) < m.BlockParam {
+	m, ok := blockParams[method]
+	if !ok || len(args) < m.index {
 		return args, nil, false, nil
 	}
-	bp := m.BlockParam
+	bp := m.index
 	if len(args) == bp {
 		// A missing block parameter means "latest", which is V here.
 		return append(args, quantityJSON(l.view)), nil, false, nil
 	}
-	pinned, n, beyond, err := l.resolve(ctx, args[bp], m.Params[bp] == plan.Block)
+	pinned, n, beyond, err := l.resolve(ctx, args[bp], m.byHash)
 	if err != nil {
 		return nil, nil, true, err
 	}
@@ -86,7 +112,7 @@ func (l *lagView) rewrite(ctx context.Context, method string, args []json.RawMes
 		case method == "eth_feeHistory":
 			return nil, nil, true, &rpcError{Code: -32000,
 				Message: fmt.Sprintf("request beyond head block: requested %d, head %d", n, l.view)}
-		case m.Params[bp] == plan.Block: // state and receipts: geth's "header not found"
+		case m.byHash: // state and receipts: geth's "header not found"
 			return nil, nil, true, errNoHeader
 		default: // block and transaction by number: not there yet
 			return nil, nullJSON, true, nil

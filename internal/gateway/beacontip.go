@@ -286,7 +286,7 @@ func (g *Gateway) closeBeacons() {
 // the tip while it has none, or while the light client is not ready (a
 // stale head): forwarding it unpinned would let the operators' chain
 // answer it, pinning it to an old head would answer about old state.
-func (n *Network) needsTrustedTip(pl *plan.Plan, tip plan.Tip) error {
+func (n *Network) needsTrustedTip(pl *plan.Plan, tip block.Tip) error {
 	if n.beacon == nil || pl.Spec == nil || pl.Kind != plan.Forward {
 		return nil
 	}

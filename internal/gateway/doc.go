@@ -1,8 +1,14 @@
-// Package gateway runs braid's request path for each configured network:
-// plan the call, answer it locally where braid can, otherwise execute it
-// through the network's router, and turn every outcome into a JSON-RPC
-// response. It owns the per-network runtime (upstreams, router, remembered
-// static answers, sticky filters) and the start-up chain-id checks.
+// Package gateway runs braid's request path for each configured network.
+// execute.go is the one executor every call goes through (HTTP and
+// WebSocket alike): plan the call, read the served tip once and pin the
+// call to it, answer from the cache or merge it with identical calls in
+// flight, then exactly one stage answers it (the verified reader in
+// package trust, a quorum of operators in package quorum, or the router in
+// package route) and the cache keeps what it may. Stages live in their own
+// packages and never import this one.
 //
-// The HTTP front (package server) and the library API both drive it.
+// The package also wires each network's runtime (upstreams, router, head
+// tracker, block stream, operator standing, replica sync) in gateway.go
+// and reports status. The HTTP front (package server) and the library API
+// both drive it.
 package gateway

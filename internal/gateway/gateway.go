@@ -2,10 +2,8 @@ package gateway
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"sync"
 	"time"
 
@@ -16,12 +14,9 @@ import (
 	"github.com/braidrpc/braid/internal/clock"
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/head"
-	"github.com/braidrpc/braid/internal/operator"
-	"github.com/braidrpc/braid/internal/plan"
 	"github.com/braidrpc/braid/internal/quorum"
 	"github.com/braidrpc/braid/internal/replica"
 	"github.com/braidrpc/braid/internal/route"
-	"github.com/braidrpc/braid/internal/stream"
 	"github.com/braidrpc/braid/internal/trust"
 	"github.com/braidrpc/braid/internal/upstream"
 )
@@ -58,6 +53,7 @@ type Gateway struct {
 	networks []*Network
 	disputes *quorum.Log
 	memory   memorySource // the answer cache's size, for Status
+	history  *historyRegistry
 	byName   map[string]*Network
 	log      *slog.Logger
 	clock    clock.Clock
@@ -71,12 +67,13 @@ type Gateway struct {
 	cancel context.CancelFunc
 }
 
-// New builds the runtime for cfg (validated, defaults applied). No upstream
+// New builds the runtime for cfg, validated and with its defaults applied
+// (config.Load, or ApplyDefaults for a Config built in code: New applies
+// none). No upstream
 // is used until Start has confirmed its chain id. It fails only on a
 // policy that Validate cannot check alone (a quorum entry naming a method
 // that is not a read).
 func New(cfg *config.Config, opts Options) (*Gateway, error) {
-	cfg.ApplyDefaults() // idempotent: a Config built in code gets the file defaults
 	if opts.Clock == nil {
 		opts.Clock = clock.Real{}
 	}
@@ -86,20 +83,7 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 	if opts.Version == "" {
 		opts.Version = "dev"
 	}
-	var gm *Metrics
-	var um *upstream.Metrics
-	var rm *route.Metrics
-	var qm *quorum.Metrics
-	var om *operator.Metrics
-	var tm *trust.Metrics
-	if opts.Registry != nil {
-		gm = NewMetrics(opts.Registry)
-		um = upstream.NewMetrics(opts.Registry)
-		rm = route.NewMetrics(opts.Registry)
-		qm = quorum.NewMetrics(opts.Registry)
-		om = operator.NewMetrics(opts.Registry)
-		tm = trust.NewMetrics(opts.Registry)
-	}
+	m := newStageMetrics(opts.Registry)
 	g := &Gateway{byName: make(map[string]*Network), log: opts.Logger, clock: opts.Clock,
 		disputes: quorum.NewLog(disputeLogSize)}
 	if cfg.Redis.URL != "" {
@@ -112,123 +96,14 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 		g.members = replica.NewMembers(link, replica.SyncInterval)
 	}
 	store := newStore(cfg.Cache, g.link, opts)
-	hr := &historyRegistry{}
+	g.history = &historyRegistry{}
 	g.memory = newMemorySource(store, cfg.Cache, opts.Registry)
 	g.ctx, g.cancel = context.WithCancel(context.Background())
 	for _, nc := range cfg.Networks {
-		qp, err := plan.NewQuorumPolicy(nc.Quorum)
+		n, err := g.newNetwork(cfg, nc, store, m, opts)
 		if err != nil {
-			return nil, fmt.Errorf("network %q: %w", nc.Name, err)
-		}
-		ups := make([]*upstream.Upstream, 0, len(nc.Upstreams))
-		for _, uc := range nc.Upstreams {
-			ups = append(ups, upstream.New(uc, upstream.Options{
-				Network:          nc.Name,
-				MaxResponseBytes: cfg.Limits.MaxResponseBytes,
-				Clock:            opts.Clock,
-				Logger:           opts.Logger,
-				Metrics:          um,
-				Breaker: upstream.BreakerConfig{
-					Failures:  nc.Breaker.Failures,
-					Window:    nc.Breaker.Window,
-					OpenFor:   nc.Breaker.OpenFor,
-					Successes: nc.Breaker.Successes,
-				},
-			}))
-		}
-		var bt *beaconTip
-		if nc.Trust.Beacon() {
-			var err error
-			if bt, err = newBeaconTip(nc, opts); err != nil {
-				g.closeBeacons()
-				return nil, fmt.Errorf("network %q: %w", nc.Name, err)
-			}
-		}
-		n := &Network{}
-		feed := stream.New(n.execute, n.pools, stream.Options{Filters: cfg.Filters, Context: g.ctx,
-			Clock: opts.Clock, Logger: opts.Logger.With("network", nc.Name), Delay: gm.streamDelay(nc.Name)})
-		tracker := head.New(nc.Name, ups, head.Options{
-			External:     bt != nil,
-			PollInterval: nc.Head.PollInterval,
-			MinOperators: nc.Head.MinOperators,
-			StallAfter:   nc.Head.StallAfter,
-			Clock:        opts.Clock,
-			Logger:       opts.Logger,
-			Registry:     opts.Registry,
-			// Block hashes established by number hold only while the
-			// chain below the tip stays: a new tip may be a reorg, and
-			// only finalized blocks cannot change.
-			OnTip: func(t block.Tip) {
-				if n.trust != nil {
-					n.trust.Advanced(t)
-				}
-				if t.Known {
-					feed.Advance(t.Latest)
-				}
-			},
-		})
-		*n = Network{
-			Name:    nc.Name,
-			ChainID: nc.ChainID,
-			planner: plan.NewPlanner(nc.Methods, qp).WithVerify(nc.Verify),
-			router: route.New(ups, route.Options{
-				Network:     nc.Name,
-				MaxAttempts: cfg.Limits.MaxAttempts,
-				Heads:       headView{tracker},
-				ProbeShare:  opts.ProbeShare,
-				Hedge: route.HedgeConfig{
-					Enabled:    nc.Hedge.On(),
-					Percentile: nc.Hedge.Percentile,
-					MinDelay:   nc.Hedge.MinDelay,
-					MaxDelay:   nc.Hedge.MaxDelay,
-					MaxExtra:   nc.Hedge.MaxExtra,
-				},
-				Clock:  opts.Clock,
-				Logger: opts.Logger,
-				Route:  rm,
-			}),
-			head:       tracker,
-			maxLag:     nc.Head.MaxLagBlocks,
-			timeout:    cfg.Limits.RequestTimeout,
-			version:    opts.Version,
-			clock:      opts.Clock,
-			log:        opts.Logger.With("network", nc.Name),
-			metrics:    gm,
-			chainIDHex: []byte(strconv.Quote("0x" + strconv.FormatUint(nc.ChainID, 16))),
-			static:     make(map[string]json.RawMessage),
-			stream:     feed,
-			cfg:        nc,
-			quorum:     nc.Quorum,
-			operators: operator.New(operator.Options{Network: nc.Name, Strikes: nc.Strikes, Upstreams: ups,
-				Clock: opts.Clock, Logger: opts.Logger, Metrics: om}),
-			disputes:  g.disputes,
-			qmetrics:  qm,
-			quorumOn:  len(qp.Methods()) > 0,
-			verifyCfg: nc.Verify,
-		}
-		var root trust.Root = tipRoot{tracker}
-		if bt != nil {
-			bt.n, n.beacon, root = n, bt, bt
-		}
-		n.trust = trust.New(trust.Options{Network: nc.Name, Verify: nc.Verify, Timeout: cfg.Limits.RequestTimeout,
-			Fetch: n.router, Root: root, Clock: opts.Clock, Logger: opts.Logger, Metrics: tm,
-			OnLie: func(op string, u *upstream.Upstream, method string, check error) {
-				n.operators.Lie(op, u, fmt.Sprintf("its answer to %s failed verification: %v", method, check))
-			}})
-		var noEVM string
-		if n.evm, n.chain, noEVM = newExecutor(nc, n); noEVM != "" {
-			n.planner.WithoutEVM(noEVM)
-			n.log.Warn("strict mode refuses eth_call, eth_estimateGas and eth_createAccessList", "reason", noEVM)
-		}
-		if store != nil {
-			n.answers = answers{store: store, prefix: nc.Name + "|", tipTTL: cfg.Cache.TipTTL,
-				finalTTL: cfg.Cache.FinalTTL, maxEntry: int(cfg.Cache.MaxEntryBytes)}
-		}
-		if g.link != nil {
-			n.share = n.newSync(g.link, g.members)
-			n.operators.OnStrike(n.share.Strike)
-		}
-		if err := g.addArchive(n, nc, opts, hr); err != nil {
+			g.closeBeacons()
+			g.closeArchives()
 			return nil, err
 		}
 		g.networks = append(g.networks, n)
@@ -258,7 +133,7 @@ func newStore(cfg config.Cache, link *replica.Link, opts Options) cache.Store {
 	}
 	mem := cache.NewMemory(cache.MemoryOptions{MaxBytes: cfg.MaxBytes, Clock: opts.Clock})
 	if opts.Registry != nil {
-		registerCacheMetrics(opts.Registry, mem)
+		cache.RegisterMemory(opts.Registry, mem)
 	}
 	if cfg.Backend != config.CacheRedis || link == nil {
 		return mem
@@ -266,8 +141,12 @@ func newStore(cfg config.Cache, link *replica.Link, opts Options) cache.Store {
 	return cache.NewTiered(mem, replica.NewCache(link, "answers"), cfg.TipTTL)
 }
 
+// Dispute is one quorum read whose operators gave different answers, as
+// /status/disputes lists it.
+type Dispute = quorum.Dispute
+
 // Disputes returns the recent disputes of every network, newest first.
-func (g *Gateway) Disputes() []quorum.Dispute { return g.disputes.List() }
+func (g *Gateway) Disputes() []Dispute { return g.disputes.List() }
 
 // Networks returns the networks in configuration order; the first is the
 // default.
@@ -344,7 +223,9 @@ func (g *Gateway) Start(ctx context.Context, wait time.Duration) {
 // awaitStart waits, up to wait in all, for the first round of chain id
 // checks and then for each network's first served tip (its upstreams are
 // polled as soon as their chain id is confirmed), so that a healthy
-// deployment answers its first request from a known tip.
+// deployment answers its first request from a known tip. wait is wall
+// time on purpose: it bounds how long the caller of Start blocks, whatever
+// clock the gateway's own timing runs on.
 func (g *Gateway) awaitStart(ctx context.Context, first <-chan struct{}, wait time.Duration) {
 	t := time.NewTimer(wait)
 	defer t.Stop()
@@ -405,7 +286,7 @@ func (g *Gateway) verifyLoop(ctx context.Context, n *Network, u *upstream.Upstre
 			return
 		case <-g.ctx.Done():
 			return
-		case <-time.After(verifyRetry):
+		case <-g.clock.After(verifyRetry):
 		}
 	}
 }
@@ -497,6 +378,11 @@ type NetworkHealth struct {
 // poll answered while a block arrived, where "safe" (read after "latest")
 // can be newer; the tip counts that block as held, so routing must too.
 type headView struct{ t *head.Tracker }
+
+var (
+	_ route.HeadView = headView{}
+	_ trust.Root     = tipRoot{}
+)
 
 func (h headView) Head(u *upstream.Upstream) (uint64, bool) {
 	hs, ok := h.t.Heads(u)

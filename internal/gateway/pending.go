@@ -64,7 +64,7 @@ func (n *Network) pendingAnswer(ctx context.Context, pl *plan.Plan, exclude []st
 		resp, err = n.forward(ctx, pl)
 		return resp, "", err
 	}
-	tip := n.tipFor(ctx)
+	tip := n.head.Tip()
 	if err := n.needsTrustedTip(pl, tip); err != nil {
 		return nil, "", err
 	}
@@ -72,7 +72,7 @@ func (n *Network) pendingAnswer(ctx context.Context, pl *plan.Plan, exclude []st
 	if pin.Local != nil {
 		return &jsonrpc.Response{Result: pin.Local}, "", nil
 	}
-	call := n.routeCall(pl, pin)
+	call := routeCall(pl, pin)
 	call.Exclude = slices.Clip(exclude)
 	res, err := n.router.Do(ctx, call)
 	if err != nil || res.Unserved {

@@ -11,7 +11,6 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 
-	"github.com/braidrpc/braid/internal/jsonrpc"
 	"github.com/braidrpc/braid/internal/plan"
 	"github.com/braidrpc/braid/internal/quorum"
 	"github.com/braidrpc/braid/internal/route"
@@ -27,7 +26,7 @@ import (
 // the others' reports are still on their way.
 const quorumCatchUp = 500 * time.Millisecond
 
-func (n *Network) quorumRead(ctx context.Context, pl *plan.Plan, pin plan.Pinning, call route.Call) (*jsonrpc.Response, error) {
+func (n *Network) quorumRead(ctx context.Context, pl *plan.Plan, pin plan.Pinning, call route.Call) (answer, error) {
 	if pl.Method == "eth_getBlockByNumber" && pin.Hash != (common.Hash{}) {
 		// Pinned to a tip block: ask for it by hash, so that a node that
 		// briefly holds another block at that height (a reorg) is not
@@ -55,13 +54,14 @@ func (n *Network) quorumRead(ctx context.Context, pl *plan.Plan, pin plan.Pinnin
 		n.dispute(pl, pin, o)
 	}
 	if err != nil {
-		return nil, err
+		return answer{}, err
 	}
+	a := answer{resp: o.Response}
 	if o.Decision != "" && len(o.Agreed) < o.K {
-		metaFrom(ctx).noteQuorum(len(o.Agreed), o.K)
+		a.agreed, a.k = len(o.Agreed), o.K
 	}
 	n.operators.Served(o.Agreed...)
-	return o.Response, nil
+	return a, nil
 }
 
 // dispute logs a disagreement and strikes the operators whose answers

@@ -32,6 +32,8 @@ type headNode struct {
 	gate   chan struct{} // nil: eth_chainId is answered at once
 	down   bool          // answer every request with HTTP 503
 	byHash bool          // answer eth_getBlockByHash (else null: "unknown block")
+	// other, when set, answers the methods it knows (result JSON, true).
+	other func(r *http.Request, req nodeReq) (string, bool)
 }
 
 func newHeadNode(t *testing.T, latest uint64) *headNode {
@@ -68,8 +70,13 @@ type nodeReq struct {
 
 func (n *headNode) answer(r *http.Request, req nodeReq) string {
 	n.mu.Lock()
-	gate, latest, byHash := n.gate, n.latest, n.byHash
+	gate, latest, byHash, other := n.gate, n.latest, n.byHash, n.other
 	n.mu.Unlock()
+	if other != nil {
+		if result, ok := other(r, req); ok {
+			return fmt.Sprintf(`{"jsonrpc":"2.0","id":%s,"result":%s}`, req.ID, result)
+		}
+	}
 	result := "null"
 	switch req.Method {
 	case "eth_getBlockByHash":
@@ -128,6 +135,12 @@ func (n *headNode) serve(w http.ResponseWriter, r *http.Request) {
 // headGateway is a gateway over nodes (one operator each) on a fake clock.
 func headGateway(t *testing.T, fake *clock.Fake, reg *prometheus.Registry, nodes ...*headNode) *Gateway {
 	t.Helper()
+	return headGatewayWith(t, fake, reg, nil, nodes...)
+}
+
+// headGatewayWith is headGateway with mod applied to the configuration.
+func headGatewayWith(t *testing.T, fake *clock.Fake, reg *prometheus.Registry, mod func(*config.Config), nodes ...*headNode) *Gateway {
+	t.Helper()
 	cfg := config.Default()
 	nc := config.Network{Name: "mainnet", ChainID: 1, Head: config.Head{PollInterval: 2 * time.Second, StallAfter: 30 * time.Second}}
 	for i, n := range nodes {
@@ -135,6 +148,9 @@ func headGateway(t *testing.T, fake *clock.Fake, reg *prometheus.Registry, nodes
 		nc.Upstreams = append(nc.Upstreams, config.Upstream{Name: name, Operator: "op-" + name, URL: n.srv.URL})
 	}
 	cfg.Networks = []config.Network{nc}
+	if mod != nil {
+		mod(cfg)
+	}
 	cfg.ApplyDefaults()
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)

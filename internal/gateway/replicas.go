@@ -22,14 +22,14 @@ func (n *Network) replicaTips() []TipView {
 }
 
 // newSync is the network's state shared with the other replicas.
-func (n *Network) newSync(link *replica.Link, members *replica.Members) *replica.Sync {
+func (n *Network) newSync(link *replica.Link, members *replica.Members, behind func(uint64)) *replica.Sync {
 	return replica.NewSync(link, members, replica.SyncOptions{
 		Network:  n.Name,
 		Tip:      n.head.Tip,
 		Budgets:  n.budgets,
 		Standing: n.operators,
 		Clock:    n.clock,
-		Behind:   func(blocks uint64) { n.metrics.replicaBehind(n.Name, blocks) },
+		Behind:   behind,
 	})
 }
 

@@ -20,10 +20,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/braidrpc/braid/internal/await"
+	"github.com/braidrpc/braid/internal/block"
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/devnet"
 	"github.com/braidrpc/braid/internal/gateway"
-	"github.com/braidrpc/braid/internal/plan"
 )
 
 // Chaos settings: a devnet producing blocks on its own, and braid tuned so
@@ -183,7 +183,7 @@ func writeChainConfig(t testing.TB, dn *devnet.Devnet) string {
 }
 
 // tip is braid's served tip.
-func (s *liveStack) tip() plan.Tip { return s.gw.Networks()[0].Tip() }
+func (s *liveStack) tip() block.Tip { return s.gw.Networks()[0].Tip() }
 
 // upstreamStatus is one upstream's line of braid's status.
 func (s *liveStack) upstreamStatus(name string) gateway.UpstreamStatus {

@@ -17,9 +17,6 @@ type Response struct {
 	ID     json.RawMessage
 	Result json.RawMessage
 	Error  *Error
-	// Cached: the answer came from braid's cache (the Braid-Cache
-	// header). Not part of the wire form.
-	Cached bool
 	// Source is where a history answer came from when not the providers:
 	// "store" or "peer" (the Braid-Source header). Not part of the wire
 	// form.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strconv"
 
+	"github.com/braidrpc/braid/internal/block"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 )
@@ -58,7 +59,7 @@ func (c *Caching) Cacheable() bool { return len(c.Keys) > 0 }
 // (eth_syncing, net_peerCount) never are. Keys carry the quorum and
 // verification the answer was obtained under, so a stricter policy never
 // serves a laxer one's answer.
-func (pl *Plan) Caching(tip Tip, pin Pinning) Caching {
+func (pl *Plan) Caching(tip block.Tip, pin Pinning) Caching {
 	if pl.Kind != Forward || pl.Spec == nil || !tip.Known || pin.Local != nil {
 		return Caching{}
 	}
@@ -134,7 +135,7 @@ func (pl *Plan) logsCaching(pin Pinning, key string, atTip func() string, isFina
 // appear later), nor a block whose hash is not the one the call was
 // pinned to, nor a transaction that is not yet in a block. finalized is
 // the served tip's finalized block when the answer arrived.
-func (c *Caching) Admit(result json.RawMessage, finalized Tip) (string, Lifetime) {
+func (c *Caching) Admit(result json.RawMessage, finalized block.Tip) (string, Lifetime) {
 	if !c.Cacheable() || len(result) == 0 || bytes.Equal(result, []byte("null")) {
 		return "", NoCache
 	}

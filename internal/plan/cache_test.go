@@ -7,11 +7,12 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 
+	"github.com/braidrpc/braid/internal/block"
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/jsonrpc"
 )
 
-func cachingFor(t *testing.T, p *Planner, method, params string, tip Tip) (*Plan, Caching) {
+func cachingFor(t *testing.T, p *Planner, method, params string, tip block.Tip) (*Plan, Caching) {
 	t.Helper()
 	pl, err := p.Plan(&jsonrpc.Request{Method: method, Params: json.RawMessage(params)})
 	if err != nil {
@@ -85,7 +86,7 @@ func TestCaching(t *testing.T) {
 }
 
 func TestCachingNeedsAKnownTip(t *testing.T) {
-	_, c := cachingFor(t, NewPlanner(config.Methods{}, nil), "eth_getBlockByHash", `["`+common.HexToHash("0x1").Hex()+`",false]`, Tip{})
+	_, c := cachingFor(t, NewPlanner(config.Methods{}, nil), "eth_getBlockByHash", `["`+common.HexToHash("0x1").Hex()+`",false]`, block.Tip{})
 	if c.Cacheable() {
 		t.Fatal("cacheable before the tip is known")
 	}

@@ -5,21 +5,9 @@ import (
 	"encoding/json"
 	"strconv"
 
+	"github.com/braidrpc/braid/internal/block"
 	"github.com/ethereum/go-ethereum/common"
 )
-
-// BlockRef is one block of braid's served chain.
-type BlockRef struct {
-	Number uint64
-	Hash   common.Hash
-}
-
-// Tip is the served tip a call is pinned to. Known is false until the
-// upstreams' operators first agree; nothing is pinned before that.
-type Tip struct {
-	Latest, Safe, Finalized BlockRef
-	Known                   bool
-}
 
 // Pinning is how a call reads the chain once pinned to the served tip.
 type Pinning struct {
@@ -57,7 +45,7 @@ type Pinning struct {
 // lagging one cannot answer "null" for what it has not seen yet. maxLag is
 // how far behind the tip an upstream may be for methods braid does not
 // know.
-func (pl *Plan) Pin(tip Tip, maxLag uint64) Pinning {
+func (pl *Plan) Pin(tip block.Tip, maxLag uint64) Pinning {
 	p := pl.pin(tip, maxLag)
 	if tip.Known && p.MinHead > tip.Latest.Number {
 		p.Ahead, p.Floor = true, tip.Latest.Number
@@ -65,7 +53,7 @@ func (pl *Plan) Pin(tip Tip, maxLag uint64) Pinning {
 	return p
 }
 
-func (pl *Plan) pin(tip Tip, maxLag uint64) Pinning {
+func (pl *Plan) pin(tip block.Tip, maxLag uint64) Pinning {
 	p := Pinning{Params: pl.Params}
 	if !tip.Known {
 		return p
@@ -130,7 +118,7 @@ func (pl *Plan) pin(tip Tip, maxLag uint64) Pinning {
 
 // resolve reads a block param. pinned: a tag braid replaced by a tip
 // block; explicit: the client named a number. ok is false for hashes.
-func resolve(raw json.RawMessage, tip Tip) (ref BlockRef, pinned, explicit, ok bool) {
+func resolve(raw json.RawMessage, tip block.Tip) (ref block.Block, pinned, explicit, ok bool) {
 	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
 		return tip.Latest, true, false, true
 	}
@@ -139,13 +127,13 @@ func resolve(raw json.RawMessage, tip Tip) (ref BlockRef, pinned, explicit, ok b
 			BlockNumber json.RawMessage `json:"blockNumber"`
 		}
 		if json.Unmarshal(raw, &o) != nil || o.BlockNumber == nil {
-			return BlockRef{}, false, false, false
+			return block.Block{}, false, false, false
 		}
 		raw = o.BlockNumber
 	}
 	var s string
 	if json.Unmarshal(raw, &s) != nil {
-		return BlockRef{}, false, false, false
+		return block.Block{}, false, false, false
 	}
 	switch s {
 	case "latest":
@@ -154,28 +142,28 @@ func resolve(raw json.RawMessage, tip Tip) (ref BlockRef, pinned, explicit, ok b
 		if tip.Safe.Hash != (common.Hash{}) {
 			return tip.Safe, true, false, true
 		}
-		return BlockRef{}, false, false, false
+		return block.Block{}, false, false, false
 	case "finalized":
 		if tip.Finalized.Hash != (common.Hash{}) {
 			return tip.Finalized, true, false, true
 		}
-		return BlockRef{}, false, false, false
+		return block.Block{}, false, false, false
 	case "pending":
 		return tip.Latest, false, false, true
 	case "earliest":
-		return BlockRef{Number: 0}, false, true, true
+		return block.Block{Number: 0}, false, true, true
 	}
 	if len(s) > 2 && len(s) <= 18 && (s[:2] == "0x" || s[:2] == "0X") {
 		if n, err := strconv.ParseUint(s[2:], 16, 64); err == nil {
-			return BlockRef{Number: n}, false, true, true
+			return block.Block{Number: n}, false, true, true
 		}
 	}
-	return BlockRef{}, false, false, false
+	return block.Block{}, false, false, false
 }
 
 // pinLogs pins an eth_getLogs filter's range: tags become the tip's block
 // numbers, and the call goes to upstreams that reached its end.
-func pinLogs(p *Pinning, filter json.RawMessage, tip Tip) {
+func pinLogs(p *Pinning, filter json.RawMessage, tip block.Tip) {
 	var f map[string]json.RawMessage
 	if json.Unmarshal(filter, &f) != nil {
 		return

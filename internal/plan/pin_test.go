@@ -6,15 +6,16 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 
+	"github.com/braidrpc/braid/internal/block"
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/jsonrpc"
 )
 
-var testTip = Tip{
+var testTip = block.Tip{
 	Known:     true,
-	Latest:    BlockRef{Number: 100, Hash: common.HexToHash("0xaa")},
-	Safe:      BlockRef{Number: 96, Hash: common.HexToHash("0xbb")},
-	Finalized: BlockRef{Number: 64, Hash: common.HexToHash("0xcc")},
+	Latest:    block.Block{Number: 100, Hash: common.HexToHash("0xaa")},
+	Safe:      block.Block{Number: 96, Hash: common.HexToHash("0xbb")},
+	Finalized: block.Block{Number: 64, Hash: common.HexToHash("0xcc")},
 }
 
 var (
@@ -109,7 +110,7 @@ func TestPin(t *testing.T) {
 func TestPinWithoutTipChangesNothing(t *testing.T) {
 	pl := NewPlanner(config.Methods{}, nil)
 	p, _ := pl.Plan(&jsonrpc.Request{Method: "eth_getBalance", Params: json.RawMessage(`[` + pinAddr + `,"latest"]`)})
-	got := p.Pin(Tip{}, 5)
+	got := p.Pin(block.Tip{}, 5)
 	if string(got.Params) != string(p.Params) || got.MinHead != 0 || got.Local != nil {
 		t.Fatalf("%+v", got)
 	}

@@ -98,6 +98,12 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Message }
 
+var (
+	_ jsonrpc.Coder     = (*Error)(nil)
+	_ jsonrpc.DataCoder = (*Error)(nil)
+	_ Asker             = (*route.Router)(nil)
+)
+
 // ErrorCode implements jsonrpc.Coder.
 func (e *Error) ErrorCode() int { return e.Code }
 
@@ -144,6 +150,74 @@ func Run(ctx context.Context, a Asker, req Request, clk clock.Clock) (*Outcome, 
 	if clk == nil {
 		clk = clock.Real{}
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	rd := newReading(ctx, a, req)
+	rd.need()
+	var hedge <-chan time.Time
+	if rd.next < len(rd.ops) {
+		hedge = clk.After(a.HedgeDelay(req.Call.Class))
+	}
+	var catchUpEnd time.Time
+	if req.CatchUp > 0 {
+		catchUpEnd = clk.Now().Add(req.CatchUp)
+	}
+	for {
+		if rd.pending == 0 {
+			// Out of operators before K agreed: one that is a moment
+			// behind may be about to reach the pinned block. That holds
+			// for a disagreement too: a liar and one honest operator
+			// that answered first must not turn into a refused read (and
+			// no strike) while the second honest one is a block behind.
+			if rd.largest >= rd.k || !clk.Now().Before(catchUpEnd) || !canSettle(a, req, rd.ops, rd.largest, rd.k, len(rd.groups) > 1) {
+				break // agreed, out of time, or nobody left who could settle it
+			}
+			select {
+			case <-ctx.Done():
+				rd.timedOut = true
+			case <-clk.After(catchUpPoll):
+				rd.need()
+				continue
+			}
+			break
+		}
+		select {
+		case <-ctx.Done():
+			rd.timedOut = true
+		case <-hedge:
+			hedge = nil
+			rd.launch()
+			continue
+		case r := <-rd.replies:
+			if o := rd.take(r); o != nil {
+				return o, nil
+			}
+			continue
+		}
+		break
+	}
+	return decide(req, rd.k, rd.groups, rd.answers, rd.unserved, rd.timedOut)
+}
+
+// reading is one quorum read under way: the operators asked and what they
+// answered.
+type reading struct {
+	ctx      context.Context
+	a        Asker
+	req      Request
+	k        int
+	ops      []string // to ask, in order
+	replies  chan reply
+	next     int // ops[next] is the next to ask
+	pending  int
+	groups   []*group
+	answers  []Answer
+	unserved *route.Result
+	largest  int
+	timedOut bool
+}
+
+func newReading(ctx context.Context, a Asker, req Request) *reading {
 	k := max(req.K, 1)
 	ops := a.Operators(req.Call)
 	if req.Audit && len(ops) > k {
@@ -154,117 +228,79 @@ func Run(ctx context.Context, a Asker, req Request, clk clock.Clock) (*Outcome, 
 		j := k - 1 + pick(len(ops)-k+1)
 		ops[k-1], ops[j] = ops[j], ops[k-1]
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	replies := make(chan reply, len(ops))
-	next, pending := 0, 0
-	// more lists the operators again and adds those not asked yet.
-	more := func() bool {
-		added := false
-		for _, op := range a.Operators(req.Call) {
-			if !slices.Contains(ops, op) {
-				ops, added = append(ops, op), true
-			}
-		}
-		return added
-	}
-	launch := func() bool {
-		if next >= len(ops) && !more() {
-			return false
-		}
-		c := req.Call
-		c.Operator = ops[next]
-		next++
-		pending++
-		go func() {
-			res, err := a.Do(ctx, c)
-			replies <- reply{c.Operator, res, err}
-		}()
-		return true
-	}
-	var (
-		groups   []*group
-		answers  []Answer
-		unserved *route.Result
-		largest  int
-		timedOut bool
-	)
-	// need launches operators until, were every pending one to agree with
-	// the largest group, K could be reached.
-	need := func() {
-		for largest+pending < k && launch() {
+	return &reading{ctx: ctx, a: a, req: req, k: k, ops: ops, replies: make(chan reply, len(ops))}
+}
+
+// more lists the operators again and adds those not asked yet.
+func (rd *reading) more() bool {
+	added := false
+	for _, op := range rd.a.Operators(rd.req.Call) {
+		if !slices.Contains(rd.ops, op) {
+			rd.ops, added = append(rd.ops, op), true
 		}
 	}
-	need()
-	var hedge <-chan time.Time
-	if next < len(ops) {
-		hedge = clk.After(a.HedgeDelay(req.Call.Class))
+	return added
+}
+
+// launch asks the next operator; false when none is left.
+func (rd *reading) launch() bool {
+	if rd.next >= len(rd.ops) && !rd.more() {
+		return false
 	}
-	var catchUpEnd time.Time
-	if req.CatchUp > 0 {
-		catchUpEnd = clk.Now().Add(req.CatchUp)
-	}
-wait:
-	for {
-		if pending == 0 {
-			// Out of operators before K agreed: one that is a moment
-			// behind may be about to reach the pinned block. That holds
-			// for a disagreement too: a liar and one honest operator
-			// that answered first must not turn into a refused read (and
-			// no strike) while the second honest one is a block behind.
-			if largest >= k || !clk.Now().Before(catchUpEnd) || !canSettle(a, req, ops, largest, k, len(groups) > 1) {
-				break // agreed, out of time, or nobody left who could settle it
-			}
-			select {
-			case <-ctx.Done():
-				timedOut = true
-				break wait
-			case <-clk.After(catchUpPoll):
-			}
-			need()
-			continue
-		}
+	c := rd.req.Call
+	c.Operator = rd.ops[rd.next]
+	rd.next++
+	rd.pending++
+	go func() {
+		res, err := rd.a.Do(rd.ctx, c)
 		select {
-		case <-ctx.Done():
-			timedOut = true
-			break wait
-		case <-hedge:
-			hedge = nil
-			launch()
-		case r := <-replies:
-			pending--
-			if r.err != nil || r.res.Unserved {
-				ans := Answer{Operator: r.op}
-				if r.err != nil {
-					ans.Error = jsonrpc.FromError(r.err).Message
-				} else {
-					ans.Upstream, ans.Error = r.res.Upstream.Name, r.res.Response.Error.Message
-					unserved = r.res
-				}
-				answers = append(answers, ans)
-				need()
-				continue
-			}
-			fp := FingerprintOf(r.res.Response, req.Ignore)
-			answers = append(answers, Answer{Operator: r.op, Upstream: r.res.Upstream.Name, Hash: fp.String()})
-			g := findGroup(groups, fp)
-			if g == nil {
-				g = &group{fp: fp, res: r.res}
-				groups = append(groups, g)
-			}
-			g.add(r.op, r.res.Upstream.Endpoint())
-			largest = max(largest, len(g.ops))
-			if len(g.ops) >= k {
-				decision := Agreed
-				if len(groups) > 1 {
-					decision = Resolved
-				}
-				return outcome(g, groups, answers, k, decision), nil
-			}
-			need()
+		case rd.replies <- reply{c.Operator, res, err}:
+		case <-rd.ctx.Done(): // the read is over: nobody reads replies now
 		}
+	}()
+	return true
+}
+
+// need launches operators until, were every pending one to agree with the
+// largest group, K could be reached.
+func (rd *reading) need() {
+	for rd.largest+rd.pending < rd.k && rd.launch() {
 	}
-	return decide(req, k, groups, answers, unserved, timedOut)
+}
+
+// take records one operator's reply; it returns the outcome once K agree.
+func (rd *reading) take(r reply) *Outcome {
+	rd.pending--
+	if r.err != nil || r.res.Unserved {
+		ans := Answer{Operator: r.op}
+		if r.err != nil {
+			ans.Error = jsonrpc.FromError(r.err).Message
+		} else {
+			ans.Upstream, ans.Error = r.res.Upstream.Name, r.res.Response.Error.Message
+			rd.unserved = r.res
+		}
+		rd.answers = append(rd.answers, ans)
+		rd.need()
+		return nil
+	}
+	fp := FingerprintOf(r.res.Response, rd.req.Ignore)
+	rd.answers = append(rd.answers, Answer{Operator: r.op, Upstream: r.res.Upstream.Name, Hash: fp.String()})
+	g := findGroup(rd.groups, fp)
+	if g == nil {
+		g = &group{fp: fp, res: r.res}
+		rd.groups = append(rd.groups, g)
+	}
+	g.add(r.op, r.res.Upstream.Endpoint())
+	rd.largest = max(rd.largest, len(g.ops))
+	if len(g.ops) >= rd.k {
+		decision := Agreed
+		if len(rd.groups) > 1 {
+			decision = Resolved
+		}
+		return outcome(g, rd.groups, rd.answers, rd.k, decision)
+	}
+	rd.need()
+	return nil
 }
 
 // operatorCounter is implemented by askers that know how many usable

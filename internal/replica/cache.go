@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/braidrpc/braid/internal/cache"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -47,3 +48,5 @@ func (c *Cache) Set(ctx context.Context, key string, val []byte, ttl time.Durati
 }
 
 func (c *Cache) key(key string) string { return c.l.Key("cache", c.ns, key) }
+
+var _ cache.Store = (*Cache)(nil)

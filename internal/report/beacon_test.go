@@ -51,9 +51,19 @@ func TestBeaconStrictIntegrity(t *testing.T) {
 		t.Fatalf("operators trust: integrity %+v ok=%v", r.Integrity, r.OK)
 	}
 
-	// An unverified method on quorum k 2 bounds it again.
+	// With the local EVM on, eth_call is proven, so allowing it unverified
+	// changes nothing.
 	n.Trust = config.Trust{Source: config.TrustBeacon}
 	n.Verify.AllowUnverified = []string{"eth_call"}
+	n.Quorum = quorum(2, config.OnShortfallError)
+	if r, _ = Build(&n, nil); !r.Integrity.Unbounded {
+		t.Fatalf("eth_call proven on the local EVM: integrity %+v", r.Integrity)
+	}
+
+	// An unverified method on quorum k 2 bounds it again: eth_call with
+	// the local EVM off is served unchecked.
+	off := false
+	n.Verify.EVM.Enabled = &off
 	n.Quorum = quorum(2, config.OnShortfallError)
 	r, _ = Build(&n, nil)
 	if r.Integrity.Unbounded || r.Integrity.Value != 2 || !strings.Contains(r.Integrity.Note, "eth_call") {

@@ -123,3 +123,22 @@ func missingData(e *jsonrpc.Error) (upstream.Data, bool) {
 	}
 	return 0, false
 }
+
+// txReasons are words of errors that say why a node refuses a
+// transaction: more useful to the sender than a timeout or a generic
+// failure.
+var txReasons = []string{
+	"nonce too low", "nonce too high", "insufficient funds", "underpriced", "replacement",
+	"intrinsic gas", "gas limit", "exceeds block gas limit", "fee cap", "max fee", "tip",
+	"invalid sender", "invalid signature", "chain id", "chainid", "oversized", "type not supported",
+}
+
+func isNonceTooLow(msg string) bool {
+	return strings.Contains(strings.ToLower(msg), "nonce too low")
+}
+
+// isAlreadyKnown: a node's answer to a transaction it already has, which
+// is acceptance (the transaction is identified by its hash).
+func isAlreadyKnown(msg string) bool {
+	return containsAny(strings.ToLower(msg), []string{"already known", "known transaction", "already imported", "alreadyknown"})
+}

@@ -1,5 +1,7 @@
 package route
 
+import "github.com/braidrpc/braid/internal/jsonrpc"
+
 // Attempt describes one failed try, for the client's error data and logs.
 // It names the upstream and its operator, never its URL.
 type Attempt struct {
@@ -17,6 +19,11 @@ type Failure struct {
 }
 
 func (f *Failure) Error() string { return f.Message }
+
+var (
+	_ jsonrpc.Coder     = (*Failure)(nil)
+	_ jsonrpc.DataCoder = (*Failure)(nil)
+)
 
 // ErrorCode implements jsonrpc.Coder.
 func (f *Failure) ErrorCode() int { return f.Code }

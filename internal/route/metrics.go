@@ -6,6 +6,7 @@ import "github.com/prometheus/client_golang/prometheus"
 type Metrics struct {
 	hedges  *prometheus.CounterVec
 	retries *prometheus.CounterVec
+	sends   *prometheus.CounterVec
 }
 
 // NewMetrics registers the routing collectors on reg.
@@ -20,7 +21,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Attempts beyond the first for one call (failover and retry rounds), by network.",
 		}, []string{"network"}),
 	}
-	reg.MustRegister(m.hedges, m.retries)
+	m.sends = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "braid", Name: "broadcast_total",
+		Help: "Transactions sent to each operator, by network, operator and result (accepted, refused: the node said no, failed: no answer).",
+	}, []string{"network", "operator", "result"})
+	reg.MustRegister(m.hedges, m.retries, m.sends)
 	return m
 }
 
@@ -33,5 +38,11 @@ func (m *Metrics) hedge(network, result string) {
 func (m *Metrics) retry(network string) {
 	if m != nil {
 		m.retries.WithLabelValues(network).Inc()
+	}
+}
+
+func (m *Metrics) broadcast(network, operator, result string) {
+	if m != nil {
+		m.sends.WithLabelValues(network, operator, result).Inc()
 	}
 }

@@ -216,104 +216,46 @@ func (r *Router) Do(ctx context.Context, c Call) (*Result, error) {
 	ctx, cancelAll := context.WithCancelCause(ctx)
 	defer cancelAll(nil)
 	c = r.prepare(c)
-	var (
-		results  = make(chan outcome, r.maxAttempts)
-		tried    = map[*upstream.Upstream]bool{} // this round
-		excluded = map[*upstream.Upstream]bool{} // cannot serve this call
-		attempts []Attempt
-		launched int
-		inflight int
-		hedges   int
-		round    int
-		lastRPC  *outcome
-	)
-	// Attempts run in their own goroutine only when a hedge may race them;
-	// otherwise inline, which spares a goroutine hand-off on the hot path.
-	// (results has room for every attempt, so an inline send never blocks.)
-	concurrent := c.Hedge && r.hedge.Enabled && r.hedge.MaxExtra > 0 && c.Only == nil && r.usable() > 1
-	launch := func(u *upstream.Upstream, hedge bool) {
-		launched++
-		inflight++
-		tried[u] = true
-		if launched > 1 {
-			r.rmetrics.retry(r.network)
-		}
-		if !concurrent {
-			results <- r.attempt(ctx, u, c, launched-1, hedge)
-			return
-		}
-		go func(n int) { results <- r.attempt(ctx, u, c, n, hedge) }(launched - 1)
+	d := &doing{r: r, c: c, ctx: ctx,
+		results:  make(chan outcome, r.maxAttempts),
+		tried:    map[*upstream.Upstream]bool{},
+		excluded: map[*upstream.Upstream]bool{},
+		// Attempts run in their own goroutine only when a hedge may race
+		// them; otherwise inline, which spares a goroutine hand-off on the
+		// hot path. (results has room for every attempt, so an inline send
+		// never blocks.)
+		concurrent: c.Hedge && r.hedge.Enabled && r.hedge.MaxExtra > 0 && c.Only == nil && r.usable() > 1,
 	}
-	// next launches the best untried candidate; it reports whether one
-	// went, and otherwise how long until a rate budget allows one.
-	next := func(hedge bool) (bool, time.Duration) {
-		u, wait := r.pick(c, tried, excluded)
-		if u == nil {
-			return false, wait
-		}
-		launch(u, hedge)
-		return true, 0
-	}
-
 	for {
-		if inflight == 0 {
-			if launched >= r.maxAttempts {
-				return r.finish(c, lastRPC, attempts, launched)
+		if d.inflight == 0 {
+			if done, res, err := d.launchOrWait(); done {
+				return res, err
 			}
-			ok, wait := next(false)
-			if !ok {
-				switch {
-				case wait > 0:
-					// Every remaining candidate is out of rate budget:
-					// wait for a token rather than fail.
-				case launched > 0 && round < r.maxAttempts && r.anyLeft(c, excluded):
-					// Every candidate failed transiently this round:
-					// pause, then go round again.
-					round++
-					clear(tried)
-					wait = min(retryCap, retryBase<<(round-1))
-				default:
-					return r.finish(c, lastRPC, attempts, launched)
-				}
-				select {
-				case <-ctx.Done():
-					return nil, r.deadline(ctx, attempts)
-				case <-r.clock.After(wait):
-				}
+			if d.inflight == 0 {
 				continue
 			}
 		}
-		var hedgeTimer <-chan time.Time
-		if concurrent && hedges < r.hedge.MaxExtra && inflight == 1 && launched < r.maxAttempts {
-			hedgeTimer = r.clock.After(r.hedgeDelay(c.Class))
-		}
 		select {
 		case <-ctx.Done():
-			return nil, r.deadline(ctx, attempts)
-		case <-hedgeTimer:
-			if ok, _ := next(true); ok {
-				hedges++
+			return nil, r.deadline(ctx, d.attempts)
+		case <-d.hedgeTimer():
+			if ok, _ := d.next(true); ok {
+				d.hedges++
 			} else {
-				hedges = r.hedge.MaxExtra // nobody to hedge to
+				d.hedges = r.hedge.MaxExtra // nobody to hedge to
 			}
-		case o := <-results:
-			inflight--
-			if res := r.result(o, launched, hedges); res != nil {
+		case o := <-d.results:
+			d.inflight--
+			if res := r.result(o, d.launched, d.hedges); res != nil {
 				if o.good {
 					cancelAll(errAnswered) // the attempts still out lost to this one
 				}
 				return res, nil
 			}
 			if ctx.Err() != nil {
-				return nil, r.deadline(ctx, attempts)
+				return nil, r.deadline(ctx, d.attempts)
 			}
-			attempts = append(attempts, o.attempt())
-			if o.err == nil {
-				lastRPC = &o
-			}
-			if o.verdict == unsupported {
-				excluded[o.u] = true
-			}
+			d.failed(o)
 		}
 	}
 }

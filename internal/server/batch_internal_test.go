@@ -16,7 +16,9 @@ import (
 )
 
 func testBatchServer(bound int64) *Server {
-	return &Server{limits: withDefaults(config.Limits{MaxBatchResponseBytes: bound})}
+	l := config.Default().Limits
+	l.MaxBatchResponseBytes = bound
+	return &Server{limits: l}
 }
 
 // batchOf decodes a batch of n eth_getLogs calls with ids 0…n-1; the ids

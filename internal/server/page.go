@@ -11,8 +11,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/braidrpc/braid/internal/gateway"
 	"github.com/braidrpc/braid/internal/jsonrpc"
-	"github.com/braidrpc/braid/internal/quorum"
 )
 
 // The status page: GET / from a browser (a request that accepts
@@ -128,7 +128,7 @@ func (s *Server) pageDocuments() (pageDocs, error) {
 		return d, err
 	}
 	d.Disputes, err = json.Marshal(struct {
-		Disputes []quorum.Dispute `json:"disputes"`
+		Disputes []gateway.Dispute `json:"disputes"`
 	}{s.gw.Disputes()})
 	return d, err
 }

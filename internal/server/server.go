@@ -2,11 +2,13 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,7 +21,6 @@ import (
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/gateway"
 	"github.com/braidrpc/braid/internal/jsonrpc"
-	"github.com/braidrpc/braid/internal/quorum"
 )
 
 const (
@@ -81,7 +82,6 @@ func New(gw *gateway.Gateway, opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	opts.Limits = withDefaults(opts.Limits)
 	opts.WebSocket = wsWithDefaults(opts.WebSocket)
 	s := &Server{
 		gw: gw, limits: opts.Limits, log: opts.Logger, mux: http.NewServeMux(),
@@ -114,25 +114,6 @@ func New(gw *gateway.Gateway, opts Options) *Server {
 	}
 	s.mux.HandleFunc("/", s.serveFallback)
 	return s
-}
-
-// withDefaults fills limits left at zero, so a Server built in code with
-// an empty Limits behaves like one built from a config file.
-func withDefaults(l config.Limits) config.Limits {
-	d := config.Default().Limits
-	if l.MaxBodyBytes <= 0 {
-		l.MaxBodyBytes = d.MaxBodyBytes
-	}
-	if l.MaxBatch <= 0 {
-		l.MaxBatch = d.MaxBatch
-	}
-	if l.RequestTimeout <= 0 {
-		l.RequestTimeout = d.RequestTimeout
-	}
-	if l.MaxBatchResponseBytes <= 0 {
-		l.MaxBatchResponseBytes = d.MaxBatchResponseBytes
-	}
-	return l
 }
 
 // Handle mounts an extra handler (the demo's /demo/ endpoints) on the same
@@ -219,27 +200,14 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request, n *gateway.Net
 		return
 	}
 	buf := bodyPool.Get().(*bytes.Buffer)
-	defer putBody(buf)
-	body, err := readBody(w, r, s.limits.MaxBodyBytes, buf)
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			s.refuseBody(w, r)
-			return
-		}
-		writeError(w, http.StatusBadRequest, jsonrpc.Errorf(jsonrpc.CodeParseError, "cannot read request body"))
+	defer putBody(buf) // the message's params point into it
+	msg, ok := s.readMessage(w, r, buf)
+	if !ok {
 		return
 	}
-	msg, bad := jsonrpc.Decode(body, s.limits.MaxBatch)
-	if bad != nil {
-		writeJSON(w, http.StatusOK, bad.AppendJSON(nil))
-		return
-	}
-	client := s.clients.of(r)
-	for _, m := range msg.Members {
-		if m.Req != nil {
-			m.Req.Client = client
-		}
+	var rep report
+	call := func(ctx context.Context, req *jsonrpc.Request) *jsonrpc.Response {
+		return rep.note(n.Execute(ctx, req))
 	}
 	ctx := r.Context()
 	if ref := s.checkMessage(ctx, caller, msg); ref != nil {
@@ -247,25 +215,7 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request, n *gateway.Net
 		return
 	}
 	var refused *jsonrpc.Error
-	handle := s.guard(caller, n.Name, n.Handle, func(e *jsonrpc.Error) { refused = e })
-	var meta *gateway.Meta
-	if n.QuorumOn() || n.Strict() {
-		ctx, meta = gateway.WithMeta(ctx)
-	}
-	// flag sets Braid-Quorum and Braid-Proof before the body is written:
-	// an answer backed by fewer operators than the quorum asks for says
-	// so ("1/2"), and in strict mode one not fully proven says how much
-	// is ("partial; reason=…").
-	flag := func() {
-		if meta != nil {
-			if q := meta.Quorum(); q != "" {
-				w.Header().Set("Braid-Quorum", q)
-			}
-			if p := meta.Proof(); p != "" {
-				w.Header().Set("Braid-Proof", p)
-			}
-		}
-	}
+	handle := s.guard(caller, n.Name, call, func(e *jsonrpc.Error) { refused = e })
 	if !msg.Batch {
 		m := msg.Members[0]
 		resp := m.Err
@@ -280,16 +230,12 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request, n *gateway.Net
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
-		flag()
-		cacheHeader(w, resp)
-		sourceHeader(w, resp)
+		rep.headers(w, resp)
 		writeAnswer(w, resp)
 		return
 	}
-	answers := s.runBatch(ctx, msg.Members, s.guard(caller, n.Name, n.Handle, nil))
-	flag()
-	cacheHeader(w, answers...)
-	sourceHeader(w, answers...)
+	answers := s.runBatch(ctx, msg.Members, s.guard(caller, n.Name, call, nil))
+	rep.headers(w, answers...)
 	if len(answers) == 0 { // only notifications: nothing is returned
 		w.WriteHeader(http.StatusNoContent)
 		return
@@ -297,12 +243,91 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request, n *gateway.Net
 	writeBatch(w, answers)
 }
 
-// cacheHeader says whether braid's cache answered: "Braid-Cache: hit"
-// when every answer came from it, "miss" otherwise.
-func cacheHeader(w http.ResponseWriter, answers ...*jsonrpc.Response) {
+// readMessage reads r's body into buf and decodes it, each call marked
+// with the client's address. When it cannot, it answers (413, 400, or a
+// JSON-RPC error for a body that is no message) and returns false.
+func (s *Server) readMessage(w http.ResponseWriter, r *http.Request, buf *bytes.Buffer) (*jsonrpc.Message, bool) {
+	body, err := readBody(w, r, s.limits.MaxBodyBytes, buf)
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			s.refuseBody(w, r)
+			return nil, false
+		}
+		writeError(w, http.StatusBadRequest, jsonrpc.Errorf(jsonrpc.CodeParseError, "cannot read request body"))
+		return nil, false
+	}
+	msg, bad := jsonrpc.Decode(body, s.limits.MaxBatch)
+	if bad != nil {
+		writeJSON(w, http.StatusOK, bad.AppendJSON(nil))
+		return nil, false
+	}
+	client := s.clients.of(r)
+	for _, m := range msg.Members {
+		if m.Req != nil {
+			m.Req.Client = client
+		}
+	}
+	return msg, true
+}
+
+// report gathers what the answers of one request (a batch's members)
+// say beyond JSON-RPC, for its response headers.
+type report struct {
+	mu            sync.Mutex
+	cached        map[*jsonrpc.Response]bool // answers braid's cache gave
+	agreed, quota int                        // the weakest quorum shortfall (quota 0: none)
+	proof         string                     // the weakest proof ("": all proven)
+	reasons       []string
+}
+
+// note records one call's result and returns its response.
+func (r *report) note(res gateway.Result) *jsonrpc.Response {
+	if !res.Cached && res.K == 0 && res.Proof == "" {
+		return res.Response
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if res.Cached && res.Response != nil {
+		if r.cached == nil {
+			r.cached = make(map[*jsonrpc.Response]bool)
+		}
+		r.cached[res.Response] = true
+	}
+	// A batch reports its weakest member, and every reason once.
+	if res.K > 0 && (r.quota == 0 || res.Agreed*r.quota < r.agreed*res.K) {
+		r.agreed, r.quota = res.Agreed, res.K
+	}
+	if res.Proof != "" {
+		if r.proof != gateway.ProofNone {
+			r.proof = res.Proof
+		}
+		for _, why := range res.Reasons {
+			if !slices.Contains(r.reasons, why) {
+				r.reasons = append(r.reasons, why)
+			}
+		}
+	}
+	return res.Response
+}
+
+// headers sets Braid-Quorum, "agreed/k" (e.g. "1/2"), when an answer was
+// backed by fewer operators than the quorum asks for, and Braid-Cache:
+// "hit" when braid's cache gave every answer, "miss" otherwise.
+func (r *report) headers(w http.ResponseWriter, answers ...*jsonrpc.Response) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.quota > 0 {
+		w.Header().Set("Braid-Quorum", strconv.Itoa(r.agreed)+"/"+strconv.Itoa(r.quota))
+	}
+	if r.proof != "" {
+		// In strict mode an answer not fully proven says how much is.
+		w.Header().Set("Braid-Proof", r.proof+"; reason="+strconv.Quote(strings.Join(r.reasons, "; ")))
+	}
+	sourceHeader(w, answers...)
 	v := "hit"
 	for _, a := range answers {
-		if !a.Cached {
+		if !r.cached[a] {
 			v = "miss"
 			break
 		}
@@ -453,7 +478,7 @@ func (s *Server) serveDisputes(w http.ResponseWriter, r *http.Request) {
 		list = kept
 	}
 	b, err := json.MarshalIndent(struct {
-		Disputes []quorum.Dispute `json:"disputes"`
+		Disputes []gateway.Dispute `json:"disputes"`
 	}{list}, "", "  ")
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, jsonrpc.Errorf(jsonrpc.CodeInternal, "disputes: %v", err))

@@ -31,6 +31,12 @@ func (f *VerifyFailure) ErrorData() any {
 	return map[string]any{"method": f.Method, "attempts": f.Attempts}
 }
 
+var (
+	_ jsonrpc.Coder     = (*VerifyFailure)(nil)
+	_ jsonrpc.DataCoder = (*VerifyFailure)(nil)
+	_ jsonrpc.Coder     = (*aboveTipError)(nil)
+)
+
 // fetchVerified asks call of one operator after another, best first, until
 // an answer passes check. An answer that fails check is a lie: its
 // operator is struck and the next one asked. An error answer (the node

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"math/big"
 	"strconv"
-	"unicode"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
@@ -305,64 +304,11 @@ func checkTx(raw json.RawMessage, h *types.Header, what string) (*types.Transact
 	if tx.BlobTxSidecar() != nil {
 		return nil, 0, errorf("%s carries blobs, which are not part of the transaction", what)
 	}
-	var hash common.Hash
-	if err := jsonField(m, what, "hash", &hash, true); err != nil {
+	if err := checkTxIdentity(m, tx, what); err != nil {
 		return nil, 0, err
 	}
-	if hash != tx.Hash() {
-		return nil, 0, errorf("%s names hash %s, it hashes to %s", what, hash.Hex(), tx.Hash().Hex())
-	}
-	var from common.Address
-	if err := jsonField(m, what, "from", &from, true); err != nil {
+	if err := checkTxMembers(m, tx, what); err != nil {
 		return nil, 0, err
-	}
-	sender, err := txSender(tx)
-	if err != nil {
-		return nil, 0, errorf("%s has an invalid signature: %v", what, err)
-	}
-	if from != sender {
-		return nil, 0, errorf("%s says it is from %s, it is signed by %s", what, from.Hex(), sender.Hex())
-	}
-	// Every member types.Transaction knows must say what the signed
-	// transaction says; go-ethereum's decoder ignores the members a type
-	// does not define (a legacy "chainId", a "maxFeePerGas" on a legacy
-	// transaction), so they are compared with its own encoding.
-	enc, err := tx.MarshalJSON()
-	if err != nil {
-		return nil, 0, errorf("%s does not encode: %v", what, err)
-	}
-	var want map[string]json.RawMessage
-	if err := json.Unmarshal(enc, &want); err != nil {
-		return nil, 0, errorf("%s does not encode: %v", what, err)
-	}
-	feeMarket := tx.Type() != types.LegacyTxType && tx.Type() != types.AccessListTxType
-	for k, v := range m {
-		switch {
-		case txAliases[k] != "":
-			if w := want[txAliases[k]]; !isNullJSON(v) && !sameJSON(v, w) {
-				return nil, 0, errorf("%s says %s is %s, the signed transaction's %s is %s", what, k, truncateJSON(v), txAliases[k], truncateJSON(w))
-			}
-			continue
-		case k == "hash", !txBodyNames.has(k):
-			continue // checked above, or not a transaction member
-		case k == "gasPrice" && feeMarket:
-			continue // the effective price, checked below
-		case k == "yParity" && tx.Type() == types.LegacyTxType:
-			if err := checkLegacyParity(tx, v, what); err != nil {
-				return nil, 0, err
-			}
-			continue
-		}
-		w, ok := want[k]
-		if !ok || isNullJSON(w) {
-			if !isNullJSON(v) {
-				return nil, 0, errorf("%s has %s, which a type %d transaction does not have", what, k, tx.Type())
-			}
-			continue
-		}
-		if !sameJSON(v, w) {
-			return nil, 0, errorf("%s says %s is %s, the signed transaction says %s", what, k, truncateJSON(v), truncateJSON(w))
-		}
 	}
 	if h == nil {
 		for _, k := range txPlaceNames.list() {
@@ -372,40 +318,118 @@ func checkTx(raw json.RawMessage, h *types.Header, what string) (*types.Transact
 		}
 		return tx, 0, nil
 	}
+	index, err := checkTxPlace(m, tx, h, what)
+	return tx, index, err
+}
+
+// checkTxIdentity checks the answer's hash and sender against the signed
+// transaction.
+func checkTxIdentity(m map[string]json.RawMessage, tx *types.Transaction, what string) error {
+	var hash common.Hash
+	if err := jsonField(m, what, "hash", &hash, true); err != nil {
+		return err
+	}
+	if hash != tx.Hash() {
+		return errorf("%s names hash %s, it hashes to %s", what, hash.Hex(), tx.Hash().Hex())
+	}
+	var from common.Address
+	if err := jsonField(m, what, "from", &from, true); err != nil {
+		return err
+	}
+	sender, err := txSender(tx)
+	if err != nil {
+		return errorf("%s has an invalid signature: %v", what, err)
+	}
+	if from != sender {
+		return errorf("%s says it is from %s, it is signed by %s", what, from.Hex(), sender.Hex())
+	}
+	return nil
+}
+
+// checkTxMembers checks that every member types.Transaction knows says
+// what the signed transaction says; go-ethereum's decoder ignores the
+// members a type does not define (a legacy "chainId", a "maxFeePerGas" on
+// a legacy transaction), so they are compared with its own encoding.
+func checkTxMembers(m map[string]json.RawMessage, tx *types.Transaction, what string) error {
+	enc, err := tx.MarshalJSON()
+	if err != nil {
+		return errorf("%s does not encode: %v", what, err)
+	}
+	var want map[string]json.RawMessage
+	if err := json.Unmarshal(enc, &want); err != nil {
+		return errorf("%s does not encode: %v", what, err)
+	}
+	feeMarket := tx.Type() != types.LegacyTxType && tx.Type() != types.AccessListTxType
+	for k, v := range m {
+		switch {
+		case txAliases[k] != "":
+			if w := want[txAliases[k]]; !isNullJSON(v) && !sameJSON(v, w) {
+				return errorf("%s says %s is %s, the signed transaction's %s is %s", what, k, truncateJSON(v), txAliases[k], truncateJSON(w))
+			}
+			continue
+		case k == "hash", !txBodyNames.has(k):
+			continue // checked above, or not a transaction member
+		case k == "gasPrice" && feeMarket:
+			continue // the effective price, checked with the block
+		case k == "yParity" && tx.Type() == types.LegacyTxType:
+			if err := checkLegacyParity(tx, v, what); err != nil {
+				return err
+			}
+			continue
+		}
+		w, ok := want[k]
+		if !ok || isNullJSON(w) {
+			if !isNullJSON(v) {
+				return errorf("%s has %s, which a type %d transaction does not have", what, k, tx.Type())
+			}
+			continue
+		}
+		if !sameJSON(v, w) {
+			return errorf("%s says %s is %s, the signed transaction says %s", what, k, truncateJSON(v), truncateJSON(w))
+		}
+	}
+	return nil
+}
+
+// checkTxPlace checks that a mined transaction's answer names block h and
+// the block's timestamp and effective gas price; it returns the index the
+// answer claims.
+func checkTxPlace(m map[string]json.RawMessage, tx *types.Transaction, h *types.Header, what string) (uint64, error) {
 	var blockHash common.Hash
 	var number hexutil.Big
 	var index hexutil.Uint64
 	if err := jsonField(m, what, "blockHash", &blockHash, true); err != nil {
-		return nil, 0, err
+		return 0, err
 	}
 	if err := jsonField(m, what, "blockNumber", &number, true); err != nil {
-		return nil, 0, err
+		return 0, err
 	}
 	if err := jsonField(m, what, "transactionIndex", &index, true); err != nil {
-		return nil, 0, err
+		return 0, err
 	}
 	if blockHash != h.Hash() || number.ToInt().Cmp(h.Number) != 0 {
-		return nil, 0, errorf("%s says it is in block %s (%v), not %s (%v)", what, blockHash.Hex(), number.ToInt(), h.Hash().Hex(), h.Number)
+		return 0, errorf("%s says it is in block %s (%v), not %s (%v)", what, blockHash.Hex(), number.ToInt(), h.Hash().Hex(), h.Number)
 	}
 	if v, ok := m["blockTimestamp"]; ok && !isNullJSON(v) {
 		var ts hexutil.Uint64
 		if err := jsonField(m, what, "blockTimestamp", &ts, true); err != nil {
-			return nil, 0, err
+			return 0, err
 		}
 		if uint64(ts) != h.Time {
-			return nil, 0, errorf("%s says its block's timestamp is %d, it is %d", what, uint64(ts), h.Time)
+			return 0, errorf("%s says its block's timestamp is %d, it is %d", what, uint64(ts), h.Time)
 		}
 	}
+	feeMarket := tx.Type() != types.LegacyTxType && tx.Type() != types.AccessListTxType
 	if v, ok := m["gasPrice"]; ok && feeMarket && !isNullJSON(v) {
 		var price hexutil.Big
 		if err := jsonField(m, what, "gasPrice", &price, true); err != nil {
-			return nil, 0, err
+			return 0, err
 		}
 		if want := effectiveGasPrice(tx, h.BaseFee); price.ToInt().Cmp(want) != 0 {
-			return nil, 0, errorf("%s says its gas price is %s, in block %s it is %s", what, price.String(), h.Hash().Hex(), (*hexutil.Big)(want).String())
+			return 0, errorf("%s says its gas price is %s, in block %s it is %s", what, price.String(), h.Hash().Hex(), (*hexutil.Big)(want).String())
 		}
 	}
-	return tx, uint64(index), nil
+	return uint64(index), nil
 }
 
 // txSender recovers the signer of tx under the rules of its own chain id
@@ -455,213 +479,6 @@ func effectiveGasPrice(tx *types.Transaction, baseFee *big.Int) *big.Int {
 		return tx.GasFeeCap()
 	}
 	return fee
-}
-
-// names is a set of JSON member names.
-type names struct {
-	all    []string
-	byFold map[string]string // foldKey(name) → name
-}
-
-func nameSet(list ...string) *names {
-	n := &names{all: list, byFold: make(map[string]string, len(list))}
-	for _, s := range list {
-		n.byFold[foldKey(s)] = s
-	}
-	return n
-}
-
-func (n *names) has(s string) bool { return n.byFold[foldKey(s)] == s }
-
-func (n *names) list() []string { return n.all }
-
-// jsonHygiene rejects an answer that is not one JSON value, or that has
-// an object with two members a Go decoder would read as one (the same
-// name up to case folding, as encoding/json matches names). Such an
-// answer can be read two ways: verified one way and used the other.
-func jsonHygiene(raw json.RawMessage, what string) error {
-	if !json.Valid(raw) {
-		return errorf("%s is not valid JSON", what)
-	}
-	type frame struct {
-		object, wantKey bool
-		keys            map[string]struct{}
-	}
-	var stack []frame
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			if len(stack) == 0 {
-				return nil // io.EOF after the one value
-			}
-			return errorf("%s does not decode: %v", what, err)
-		}
-		switch t := tok.(type) {
-		case json.Delim:
-			switch t {
-			case '{':
-				stack = append(stack, frame{object: true, wantKey: true, keys: map[string]struct{}{}})
-				continue
-			case '[':
-				stack = append(stack, frame{})
-				continue
-			default:
-				stack = stack[:len(stack)-1]
-			}
-		case string:
-			if n := len(stack); n > 0 && stack[n-1].wantKey {
-				f := &stack[n-1]
-				k := foldKey(t)
-				if _, dup := f.keys[k]; dup {
-					return errorf("%s has member %q more than once (names are matched regardless of case)", what, t)
-				}
-				f.keys[k] = struct{}{}
-				f.wantKey = false
-				continue
-			}
-		}
-		if n := len(stack); n > 0 && stack[n-1].object {
-			stack[n-1].wantKey = true // a member's value is complete
-		}
-	}
-}
-
-// jsonObject splits a JSON object into its members, keyed as sent. A
-// member whose name matches one of known only case-insensitively is an
-// *Error: a Go client reads it as that member, others do not.
-func jsonObject(raw json.RawMessage, what string, known *names) (map[string]json.RawMessage, error) {
-	t := bytes.TrimSpace(raw)
-	if len(t) == 0 || t[0] != '{' {
-		if isNullJSON(t) {
-			return nil, errorf("no %s (null)", what)
-		}
-		return nil, errorf("%s is not a JSON object", what)
-	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(t, &m); err != nil {
-		return nil, errorf("%s does not decode: %v", what, err)
-	}
-	for k := range m {
-		if n, ok := known.byFold[foldKey(k)]; ok && n != k {
-			return nil, errorf("%s has member %q, which reads as %q", what, k, n)
-		}
-	}
-	return m, nil
-}
-
-// jsonField decodes member name of m into v. A missing or null member is
-// an *Error when required, else leaves v alone.
-func jsonField(m map[string]json.RawMessage, what, name string, v any, required bool) error {
-	raw, ok := m[name]
-	if !ok || isNullJSON(raw) {
-		if required {
-			return errorf("%s has no %s", what, name)
-		}
-		return nil
-	}
-	if err := json.Unmarshal(raw, v); err != nil {
-		return errorf("%s member %s does not decode: %v", what, name, err)
-	}
-	return nil
-}
-
-// isNullJSON reports whether raw is absent or null.
-func isNullJSON(raw []byte) bool {
-	t := bytes.TrimSpace(raw)
-	return len(t) == 0 || bytes.Equal(t, []byte("null"))
-}
-
-// sameJSON reports whether a and b are the same JSON value, hex strings
-// compared regardless of case (checksummed addresses, upper-case hex).
-func sameJSON(a, b []byte) bool {
-	var va, vb any
-	da := json.NewDecoder(bytes.NewReader(a))
-	da.UseNumber()
-	db := json.NewDecoder(bytes.NewReader(b))
-	db.UseNumber()
-	if da.Decode(&va) != nil || db.Decode(&vb) != nil {
-		return false
-	}
-	return sameValue(va, vb)
-}
-
-func sameValue(a, b any) bool {
-	switch a := a.(type) {
-	case map[string]any:
-		b, ok := b.(map[string]any)
-		if !ok || len(a) != len(b) {
-			return false
-		}
-		for k, va := range a {
-			vb, ok := b[k]
-			if !ok || !sameValue(va, vb) {
-				return false
-			}
-		}
-		return true
-	case []any:
-		b, ok := b.([]any)
-		if !ok || len(a) != len(b) {
-			return false
-		}
-		for i := range a {
-			if !sameValue(a[i], b[i]) {
-				return false
-			}
-		}
-		return true
-	case string:
-		b, ok := b.(string)
-		return ok && (a == b || isHex(a) && bytes.EqualFold([]byte(a), []byte(b)))
-	default:
-		return a == b
-	}
-}
-
-func isHex(s string) bool {
-	if len(s) < 2 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X') {
-		return false
-	}
-	for _, c := range []byte(s[2:]) {
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-			return false
-		}
-	}
-	return true
-}
-
-// foldKey folds a member name the way encoding/json matches names to
-// fields: ASCII letters upper-cased, other runes to the smallest rune of
-// their Unicode simple-folding orbit.
-func foldKey(s string) string {
-	var b bytes.Buffer
-	for _, r := range s {
-		switch {
-		case 'a' <= r && r <= 'z':
-			r -= 'a' - 'A'
-		case r >= 0x80:
-			for {
-				r2 := unicode.SimpleFold(r)
-				if r2 <= r {
-					r = r2
-					break
-				}
-				r = r2
-			}
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
-func truncateJSON(raw []byte) string {
-	const limit = 80
-	if t := bytes.TrimSpace(raw); len(t) > limit {
-		return string(t[:limit]) + "…"
-	}
-	return string(bytes.TrimSpace(raw))
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }

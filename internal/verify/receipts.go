@@ -57,75 +57,16 @@ func verifyReceipts(h *types.Header, txHashes []common.Hash, txs []*types.Transa
 	if h == nil {
 		return nil, nil, errorf("no trusted header to check receipts against")
 	}
-	if err := jsonHygiene(raw, "receipts"); err != nil {
+	got, objs, elems, err := decodeReceipts(h, txHashes, raw)
+	if err != nil {
 		return nil, nil, err
-	}
-	if t := bytes.TrimSpace(raw); isNullJSON(t) || t[0] != '[' {
-		return nil, nil, errorf("no receipts list for block %s", h.Hash().Hex())
-	}
-	var elems []json.RawMessage
-	if err := json.Unmarshal(raw, &elems); err != nil {
-		return nil, nil, errorf("receipts do not decode: %v", err)
-	}
-	if txHashes != nil && len(elems) != len(txHashes) {
-		return nil, nil, errorf("%d receipts for block %s, which has %d transactions", len(elems), h.Hash().Hex(), len(txHashes))
-	}
-	got := make([]*types.Receipt, len(elems))
-	objs := make([]map[string]json.RawMessage, len(elems))
-	for i, el := range elems {
-		r, m, err := decodeReceipt(el, "receipt "+itoa(i))
-		if err != nil {
-			return nil, nil, err
-		}
-		got[i], objs[i] = r, m
-	}
-	if root := types.DeriveSha(types.Receipts(got), trie.NewStackTrie(nil)); root != h.ReceiptHash {
-		return nil, nil, errorf("the %d receipts rebuild root %s, block %s commits to %s", len(got), root.Hex(), h.Hash().Hex(), h.ReceiptHash.Hex())
 	}
 	want := make([]*types.Receipt, len(got))
 	var logIndex uint
 	for i, r := range got {
-		w := &types.Receipt{
-			// Consensus fields, proven by the root.
-			Type: r.Type, PostState: r.PostState, Status: r.Status,
-			CumulativeGasUsed: r.CumulativeGasUsed, Bloom: r.Bloom,
-			// As answered unless the transactions say otherwise below.
-			TxHash: r.TxHash, ContractAddress: r.ContractAddress, EffectiveGasPrice: r.EffectiveGasPrice,
-			BlobGasUsed: r.BlobGasUsed, BlobGasPrice: r.BlobGasPrice,
-			// From the header.
-			BlockHash: h.Hash(), BlockNumber: new(big.Int).Set(h.Number), TransactionIndex: uint(i),
-			GasUsed: r.CumulativeGasUsed,
-		}
-		if i > 0 {
-			w.GasUsed = r.CumulativeGasUsed - got[i-1].CumulativeGasUsed
-			if r.CumulativeGasUsed < got[i-1].CumulativeGasUsed {
-				return nil, nil, errorf("receipt %d has less cumulative gas than receipt %d", i, i-1)
-			}
-		}
-		if txHashes != nil {
-			w.TxHash = txHashes[i]
-		}
-		if txs != nil {
-			tx := txs[i]
-			if r.Type != tx.Type() {
-				return nil, nil, errorf("receipt %d is of type %d, its transaction of type %d", i, r.Type, tx.Type())
-			}
-			w.ContractAddress = common.Address{}
-			if tx.To() == nil {
-				from, err := txSender(tx)
-				if err != nil {
-					return nil, nil, errorf("transaction %d has an invalid signature: %v", i, err)
-				}
-				w.ContractAddress = crypto.CreateAddress(from, tx.Nonce())
-			}
-			w.EffectiveGasPrice = effectiveGasPrice(tx, h.BaseFee)
-			w.BlobGasUsed, w.BlobGasPrice = 0, nil
-			if tx.Type() == types.BlobTxType {
-				w.BlobGasUsed, w.BlobGasPrice = tx.BlobGas(), r.BlobGasPrice
-				if r.BlobGasPrice == nil {
-					return nil, nil, errorf("receipt %d of a blob transaction has no blobGasPrice", i)
-				}
-			}
+		w, err := expectedReceipt(h, got, i, txHashes, txs)
+		if err != nil {
+			return nil, nil, err
 		}
 		w.Logs = make([]*types.Log, len(r.Logs))
 		for j, l := range r.Logs {
@@ -148,6 +89,89 @@ func verifyReceipts(h *types.Header, txHashes []common.Hash, txs []*types.Transa
 		want[i] = w
 	}
 	return want, elems, nil
+}
+
+// decodeReceipts reads a block's receipts list (one per transaction, when
+// txHashes are known) and checks that the receipts rebuild h's receipts
+// root.
+func decodeReceipts(h *types.Header, txHashes []common.Hash, raw json.RawMessage) ([]*types.Receipt, []map[string]json.RawMessage, []json.RawMessage, error) {
+	if err := jsonHygiene(raw, "receipts"); err != nil {
+		return nil, nil, nil, err
+	}
+	if t := bytes.TrimSpace(raw); isNullJSON(t) || t[0] != '[' {
+		return nil, nil, nil, errorf("no receipts list for block %s", h.Hash().Hex())
+	}
+	var elems []json.RawMessage
+	if err := json.Unmarshal(raw, &elems); err != nil {
+		return nil, nil, nil, errorf("receipts do not decode: %v", err)
+	}
+	if txHashes != nil && len(elems) != len(txHashes) {
+		return nil, nil, nil, errorf("%d receipts for block %s, which has %d transactions", len(elems), h.Hash().Hex(), len(txHashes))
+	}
+	got := make([]*types.Receipt, len(elems))
+	objs := make([]map[string]json.RawMessage, len(elems))
+	for i, el := range elems {
+		r, m, err := decodeReceipt(el, "receipt "+itoa(i))
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		got[i], objs[i] = r, m
+	}
+	if root := types.DeriveSha(types.Receipts(got), trie.NewStackTrie(nil)); root != h.ReceiptHash {
+		return nil, nil, nil, errorf("the %d receipts rebuild root %s, block %s commits to %s", len(got), root.Hex(), h.Hash().Hex(), h.ReceiptHash.Hex())
+	}
+	return got, objs, elems, nil
+}
+
+// expectedReceipt is what receipt i of block h must say besides its logs:
+// its consensus fields as proven by the root, its place from the header,
+// and what the block's transactions (when known) decide.
+func expectedReceipt(h *types.Header, got []*types.Receipt, i int, txHashes []common.Hash, txs []*types.Transaction) (*types.Receipt, error) {
+	r := got[i]
+	w := &types.Receipt{
+		// Consensus fields, proven by the root.
+		Type: r.Type, PostState: r.PostState, Status: r.Status,
+		CumulativeGasUsed: r.CumulativeGasUsed, Bloom: r.Bloom,
+		// As answered unless the transactions say otherwise below.
+		TxHash: r.TxHash, ContractAddress: r.ContractAddress, EffectiveGasPrice: r.EffectiveGasPrice,
+		BlobGasUsed: r.BlobGasUsed, BlobGasPrice: r.BlobGasPrice,
+		// From the header.
+		BlockHash: h.Hash(), BlockNumber: new(big.Int).Set(h.Number), TransactionIndex: uint(i),
+		GasUsed: r.CumulativeGasUsed,
+	}
+	if i > 0 {
+		w.GasUsed = r.CumulativeGasUsed - got[i-1].CumulativeGasUsed
+		if r.CumulativeGasUsed < got[i-1].CumulativeGasUsed {
+			return nil, errorf("receipt %d has less cumulative gas than receipt %d", i, i-1)
+		}
+	}
+	if txHashes != nil {
+		w.TxHash = txHashes[i]
+	}
+	if txs == nil {
+		return w, nil
+	}
+	tx := txs[i]
+	if r.Type != tx.Type() {
+		return nil, errorf("receipt %d is of type %d, its transaction of type %d", i, r.Type, tx.Type())
+	}
+	w.ContractAddress = common.Address{}
+	if tx.To() == nil {
+		from, err := txSender(tx)
+		if err != nil {
+			return nil, errorf("transaction %d has an invalid signature: %v", i, err)
+		}
+		w.ContractAddress = crypto.CreateAddress(from, tx.Nonce())
+	}
+	w.EffectiveGasPrice = effectiveGasPrice(tx, h.BaseFee)
+	w.BlobGasUsed, w.BlobGasPrice = 0, nil
+	if tx.Type() == types.BlobTxType {
+		w.BlobGasUsed, w.BlobGasPrice = tx.BlobGas(), r.BlobGasPrice
+		if r.BlobGasPrice == nil {
+			return nil, errorf("receipt %d of a blob transaction has no blobGasPrice", i)
+		}
+	}
+	return w, nil
 }
 
 // VerifyReceipt checks an eth_getTransactionReceipt answer against the

@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"math/big"
 	"strconv"
 	"strings"
@@ -120,7 +118,7 @@ func VerifyCode(acct *Account, code []byte) error {
 func SlotKey(raw json.RawMessage) (common.Hash, error) {
 	s, ok := jsonString(raw)
 	if !ok {
-		return common.Hash{}, errorf("storage slot %s is not a JSON string", truncate(raw))
+		return common.Hash{}, errorf("storage slot %s is not a JSON string", truncateJSON(raw))
 	}
 	key, err := parseSlot(s)
 	if err != nil {
@@ -206,7 +204,7 @@ type slotAnswer struct {
 }
 
 func decodeProofAnswer(raw json.RawMessage) (*proofAnswer, error) {
-	m, err := members(raw, "proof", "address", "accountProof", "balance", "codeHash", "nonce", "storageHash", "storageProof")
+	m, err := object(raw, "proof", nameSet("address", "accountProof", "balance", "codeHash", "nonce", "storageHash", "storageProof"))
 	if err != nil {
 		return nil, err
 	}
@@ -217,35 +215,35 @@ func decodeProofAnswer(raw json.RawMessage) (*proofAnswer, error) {
 		nodes   []hexutil.Bytes
 		entries []json.RawMessage
 	)
-	if err := member(m, "proof", "address", &p.Address, true); err != nil {
+	if err := jsonField(m, "proof", "address", &p.Address, true); err != nil {
 		return nil, err
 	}
-	if err := member(m, "proof", "accountProof", &nodes, true); err != nil {
+	if err := jsonField(m, "proof", "accountProof", &nodes, true); err != nil {
 		return nil, err
 	}
 	p.AccountProof = byteSlices(nodes)
-	if err := member(m, "proof", "balance", &balance, true); err != nil {
+	if err := jsonField(m, "proof", "balance", &balance, true); err != nil {
 		return nil, err
 	}
 	p.Balance = balance.ToInt()
-	if err := member(m, "proof", "codeHash", &p.CodeHash, true); err != nil {
+	if err := jsonField(m, "proof", "codeHash", &p.CodeHash, true); err != nil {
 		return nil, err
 	}
-	if err := member(m, "proof", "nonce", &nonce, true); err != nil {
+	if err := jsonField(m, "proof", "nonce", &nonce, true); err != nil {
 		return nil, err
 	}
 	p.Nonce = uint64(nonce)
-	if err := member(m, "proof", "storageHash", &p.StorageHash, true); err != nil {
+	if err := jsonField(m, "proof", "storageHash", &p.StorageHash, true); err != nil {
 		return nil, err
 	}
 	// A missing or null storageProof is no entries: every slot asked for
 	// is then reported missing.
-	if err := member(m, "proof", "storageProof", &entries, false); err != nil {
+	if err := jsonField(m, "proof", "storageProof", &entries, false); err != nil {
 		return nil, err
 	}
 	for i, e := range entries {
 		what := "storageProof[" + strconv.Itoa(i) + "]"
-		em, err := members(e, what, "key", "value", "proof")
+		em, err := object(e, what, nameSet("key", "value", "proof"))
 		if err != nil {
 			return nil, err
 		}
@@ -254,86 +252,28 @@ func decodeProofAnswer(raw json.RawMessage) (*proofAnswer, error) {
 			key   json.RawMessage
 			value hexutil.Big
 		)
-		if err := member(em, what, "key", &key, true); err != nil {
+		if err := jsonField(em, what, "key", &key, true); err != nil {
 			return nil, err
 		}
 		k, ok := jsonString(key)
 		if !ok {
-			return nil, errorf("%s key %s is not a JSON string", what, truncate(key))
+			return nil, errorf("%s key %s is not a JSON string", what, truncateJSON(key))
 		}
 		if s.Key, err = parseSlot(k); err != nil {
 			return nil, errorf("%s: %v", what, err)
 		}
-		if err := member(em, what, "value", &value, true); err != nil {
+		if err := jsonField(em, what, "value", &value, true); err != nil {
 			return nil, err
 		}
 		s.Value = value.ToInt()
 		nodes = nil
-		if err := member(em, what, "proof", &nodes, true); err != nil {
+		if err := jsonField(em, what, "proof", &nodes, true); err != nil {
 			return nil, err
 		}
 		s.Proof = byteSlices(nodes)
 		p.StorageProof = append(p.StorageProof, s)
 	}
 	return &p, nil
-}
-
-// members splits a JSON object into its members. A member given twice, or
-// a member whose name matches one of names only case-insensitively, is an
-// *Error: encoding/json (and other decoders) would pick one of them by
-// rules a client may not share, so the object could be read two ways.
-func members(raw json.RawMessage, what string, names ...string) (map[string]json.RawMessage, error) {
-	if t := bytes.TrimSpace(raw); len(t) == 0 || bytes.Equal(t, []byte("null")) {
-		return nil, errorf("no %s object", what)
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return nil, errorf("%s is not a JSON object", what)
-	}
-	m := map[string]json.RawMessage{}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, errorf("%s does not decode: %v", what, err)
-		}
-		name, _ := tok.(string)
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return nil, errorf("%s member %q does not decode: %v", what, name, err)
-		}
-		if _, dup := m[name]; dup {
-			return nil, errorf("%s has member %q twice", what, name)
-		}
-		for _, n := range names {
-			if name != n && strings.EqualFold(name, n) {
-				return nil, errorf("%s has member %q, which reads as %q", what, name, n)
-			}
-		}
-		m[name] = v
-	}
-	if _, err := dec.Token(); err != nil { // the closing brace
-		return nil, errorf("%s does not decode: %v", what, err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, errorf("%s has data after the object", what)
-	}
-	return m, nil
-}
-
-// member decodes m[name] into v. A missing or null member is an *Error if
-// required, else leaves v alone.
-func member(m map[string]json.RawMessage, what, name string, v any, required bool) error {
-	raw, ok := m[name]
-	if !ok || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
-		if required {
-			return errorf("%s has no %s", what, name)
-		}
-		return nil
-	}
-	if err := json.Unmarshal(raw, v); err != nil {
-		return errorf("%s member %s does not decode: %v", what, name, err)
-	}
-	return nil
 }
 
 func byteSlices(in []hexutil.Bytes) [][]byte {
@@ -454,12 +394,4 @@ func jsonString(raw json.RawMessage) (string, bool) {
 		return "", false
 	}
 	return s, true
-}
-
-func truncate(raw []byte) string {
-	const limit = 80
-	if len(raw) > limit {
-		return string(raw[:limit]) + "…"
-	}
-	return string(raw)
 }

@@ -1,52 +1,70 @@
-package gateway
+package route
 
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/braidrpc/braid/internal/jsonrpc"
-	"github.com/braidrpc/braid/internal/plan"
-	"github.com/braidrpc/braid/internal/route"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/core/types"
 )
 
 // sent is one operator's reply to a broadcast transaction.
 type sent struct {
 	operator string
-	res      *route.Result
+	res      *Result
 	err      error
 	accepted bool
 }
 
-// write broadcasts a signed transaction to every usable operator at once,
-// so that no single operator can drop it. The client gets the hash as
-// soon as one operator accepts ("already known" is acceptance: the
-// transaction is identified by its hash); the others keep going in the
-// background, on their own deadline. Only when every operator refuses
-// does the client see an error, the most specific one.
-func (n *Network) write(ctx context.Context, pl *plan.Plan) (*jsonrpc.Response, error) {
-	call, hash, err := writeCall(pl)
+// Write is a call to send to every operator: eth_sendRawTransaction (its
+// one argument a signed transaction) or another method that writes.
+type Write struct {
+	Method string
+	Params json.RawMessage
+	Args   []json.RawMessage
+	Class  string
+	// Timeout bounds the sends, which outlive the client's request.
+	Timeout time.Duration
+	// Mined, when set, reports whether the chain has the transaction of
+	// hash (asked the way a client's read is): after every operator said
+	// "nonce too low", a send that landed earlier is success.
+	Mined func(ctx context.Context, hash json.RawMessage) bool
+}
+
+// Broadcast sends w to every usable operator at once, so that no single
+// operator can drop it. The client gets the hash as soon as one operator
+// accepts ("already known" is acceptance: the transaction is identified
+// by its hash); the others keep going in the background, on their own
+// deadline. Only when every operator refuses does the client see an
+// error, the most specific one. A transaction that does not decode is
+// refused here (-32602), not sent to any operator.
+func (r *Router) Broadcast(ctx context.Context, w Write) (*jsonrpc.Response, error) {
+	call, hash, err := writeCall(w)
 	if err != nil {
 		return nil, err // undecodable: refused here, not broadcast to every operator
 	}
-	ops := n.router.Operators(call)
+	ops := r.Operators(call)
 	if len(ops) == 0 {
-		_, err := n.router.Do(ctx, call) // says why nobody can take it
+		_, err := r.Do(ctx, call) // says why nobody can take it
 		if err == nil {
-			err = jsonrpc.Errorf(jsonrpc.CodeUnavailable, "no usable upstream for network %s", n.Name)
+			err = jsonrpc.Errorf(jsonrpc.CodeUnavailable, "no usable upstream for network %s", r.network)
 		}
 		return nil, err
 	}
 	// The sends outlive the client's request: once one operator has the
 	// transaction the client is answered, but every other operator still
 	// gets it.
-	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), n.timeout)
+	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.Timeout)
 	replies := make(chan sent, len(ops))
 	for _, op := range ops {
 		c := call
 		c.Operator = op
 		go func() {
-			res, err := n.router.Do(bctx, c)
+			res, err := r.Do(bctx, c)
 			s := sent{operator: op, res: res, err: err}
 			s.accepted = err == nil && !res.Unserved && res.Response.Error == nil
 			replies <- s
@@ -65,7 +83,7 @@ func (n *Network) write(ctx context.Context, pl *plan.Plan) (*jsonrpc.Response, 
 				close(answered)
 			}
 		}
-		n.logBroadcast(hash, all)
+		r.logBroadcast(hash, all)
 		if first == nil {
 			close(answered)
 		}
@@ -74,7 +92,7 @@ func (n *Network) write(ctx context.Context, pl *plan.Plan) (*jsonrpc.Response, 
 	case <-answered:
 	case <-ctx.Done():
 		// The client left or its deadline passed; the broadcast goes on.
-		return nil, &route.Failure{Code: jsonrpc.CodeTimeout, Message: "request timed out before any operator accepted the transaction"}
+		return nil, &Failure{Code: jsonrpc.CodeTimeout, Message: "request timed out before any operator accepted the transaction"}
 	}
 	if first != nil {
 		if hash != nil {
@@ -85,29 +103,29 @@ func (n *Network) write(ctx context.Context, pl *plan.Plan) (*jsonrpc.Response, 
 	// Every operator refused. "nonce too low" may mean an earlier send of
 	// this very transaction landed: if the chain has it, that is success.
 	best := mostSpecific(all)
-	if e := best.rpcError(); e != nil && hash != nil && isNonceTooLow(e.Message) && n.knowsTx(ctx, hash) {
+	if e := best.rpcError(); e != nil && hash != nil && isNonceTooLow(e.Message) && w.Mined != nil && w.Mined(ctx, hash) {
 		return &jsonrpc.Response{Result: hash}, nil
 	}
 	if best.err != nil {
-		attempts := make([]route.Attempt, 0, len(all))
+		attempts := make([]Attempt, 0, len(all))
 		for _, s := range all {
-			attempts = append(attempts, route.Attempt{Operator: s.operator, Error: s.describe()})
+			attempts = append(attempts, Attempt{Operator: s.operator, Error: s.describe()})
 		}
-		return nil, &route.Failure{Code: jsonrpc.CodeUpstreamsFailed,
+		return nil, &Failure{Code: jsonrpc.CodeUpstreamsFailed,
 			Message: "no operator accepted the transaction", Attempts: attempts}
 	}
 	return best.res.Response, nil
 }
 
-// writeCall is the call that broadcasts pl, and for a raw transaction its
+// writeCall is the call that broadcasts w, and for a raw transaction its
 // hash (as a JSON string): "already known" is then acceptance. A payload
 // that does not decode is an error (-32602).
-func writeCall(pl *plan.Plan) (route.Call, json.RawMessage, error) {
-	call := route.Call{Method: pl.Method, Params: pl.Params, Class: plan.ClassWrite}
-	if pl.Method != "eth_sendRawTransaction" || len(pl.Args) != 1 {
+func writeCall(w Write) (Call, json.RawMessage, error) {
+	call := Call{Method: w.Method, Params: w.Params, Class: w.Class}
+	if w.Method != "eth_sendRawTransaction" || len(w.Args) != 1 {
 		return call, nil, nil
 	}
-	hash, err := txHash(pl.Args[0])
+	hash, err := txHash(w.Args[0])
 	if err != nil {
 		return call, nil, err
 	}
@@ -135,15 +153,6 @@ func (s *sent) describe() string {
 		return e.Message
 	}
 	return "accepted"
-}
-
-// txReasons are words of errors that say why a node refuses a
-// transaction: more useful to the sender than a timeout or a generic
-// failure.
-var txReasons = []string{
-	"nonce too low", "nonce too high", "insufficient funds", "underpriced", "replacement",
-	"intrinsic gas", "gas limit", "exceeds block gas limit", "fee cap", "max fee", "tip",
-	"invalid sender", "invalid signature", "chain id", "chainid", "oversized", "type not supported",
 }
 
 // mostSpecific picks the refusal to report: a node's reason for refusing
@@ -175,7 +184,7 @@ func mostSpecific(all []sent) *sent {
 	return best
 }
 
-func (n *Network) logBroadcast(hash json.RawMessage, all []sent) {
+func (r *Router) logBroadcast(hash json.RawMessage, all []sent) {
 	var accepted, refused []string
 	for _, s := range all {
 		result := "refused"
@@ -189,8 +198,25 @@ func (n *Network) logBroadcast(hash json.RawMessage, all []sent) {
 		default:
 			refused = append(refused, s.operator+": "+s.describe())
 		}
-		n.metrics.broadcast(n.Name, s.operator, result)
+		r.rmetrics.broadcast(r.network, s.operator, result)
 	}
-	n.log.Info("transaction broadcast", "tx", strings.Trim(string(hash), `"`),
+	r.log.Info("transaction broadcast", "network", r.network, "tx", strings.Trim(string(hash), `"`),
 		"operators", len(all), "accepted", accepted, "refused", refused)
+}
+
+// txHash decodes a signed transaction (eth_sendRawTransaction's param) and
+// returns its hash as a JSON string. A payload that does not decode is
+// refused with -32602 and go-ethereum's own message for it ("rlp: …",
+// "typed transaction too short"): no node would accept it, so it is not
+// sent to any (go-ethereum answers it with -32000; docs/operations.md).
+func txHash(arg json.RawMessage) (json.RawMessage, error) {
+	var raw hexutil.Bytes
+	if err := json.Unmarshal(arg, &raw); err != nil {
+		return nil, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "invalid argument 0: %v", err)
+	}
+	var tx types.Transaction
+	if err := tx.UnmarshalBinary(raw); err != nil {
+		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: err.Error()}
+	}
+	return json.RawMessage(strconv.Quote(tx.Hash().Hex())), nil
 }

@@ -1,0 +1,370 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+
+	"github.com/braidrpc/braid/internal/block"
+	"github.com/braidrpc/braid/internal/jsonrpc"
+	"github.com/braidrpc/braid/internal/plan"
+	"github.com/braidrpc/braid/internal/route"
+	"github.com/braidrpc/braid/internal/upstream"
+)
+
+// This file is the request path, one call at a time, in the order it runs:
+//
+//	plan         allow/deny, kind, quorum K, verify            (plan.Planner)
+//	act          writes, filters, local answers: no tip needed  (act)
+//	tip, pin     the served tip read once, the call pinned once
+//	remembered   answers that cannot change (static)            (remembered)
+//	cache        a hit answers                                  (lookup)
+//	merge        identical calls share one fetch                (merged)
+//	read         exactly one stage: trust | quorum | route      (read)
+//	keep         the cache admits what plan.Caching allows      (keep)
+//
+// A new stage is one more case in read (a history store answers there what
+// the routed call could not: a pruned block) or, for a verified answer, a
+// source inside package trust (a local EVM). Stages take the pin and the
+// tip as arguments and return an answer; nothing travels in the context.
+
+// Result is one call's answer and what the server says about it beyond
+// the JSON-RPC answer: the same for HTTP and WebSocket.
+type Result struct {
+	// Response is the answer; nil for a notification (which still ran).
+	Response *jsonrpc.Response
+	// Cached: braid's cache answered (the Braid-Cache header).
+	Cached bool
+	// Agreed and K: a quorum read was answered with fewer agreeing
+	// operators than it asks for (on_shortfall: best_effort), Agreed of
+	// K (the Braid-Quorum header). K is 0 when no quorum fell short.
+	Agreed, K int
+	// Proof and Reasons: in strict mode, an answer not fully proven
+	// (ProofPartial or ProofNone) and why (the Braid-Proof header); ""
+	// when proven or needing no proof.
+	Proof   string
+	Reasons []string
+}
+
+// answer is what a stage produces: a result or an upstream's error answer
+// to pass on, with what the server reports about it.
+type answer struct {
+	resp      *jsonrpc.Response
+	cached    bool
+	agreed, k int
+	proof     string // a merged fetch's proof notes, for each caller
+	reasons   []string
+}
+
+func answerOf(resp *jsonrpc.Response, err error) (answer, error) {
+	return answer{resp: resp}, err
+}
+
+// Execute answers one call: HTTP and WebSocket calls (each member of a
+// batch) all come through here.
+func (n *Network) Execute(ctx context.Context, req *jsonrpc.Request) Result {
+	start := n.clock.Now()
+	var notes *proofNotes
+	if n.verifyCfg.Strict() {
+		ctx, notes = withProofNotes(ctx)
+	}
+	a, err := n.execute(ctx, req)
+	outcome := "ok"
+	var res Result
+	switch {
+	case err != nil:
+		outcome = "error"
+		je := jsonrpc.FromError(err)
+		n.metrics.Error(n.Name, jsonrpc.CodeString(je.Code))
+		res.Response = jsonrpc.ErrorResponse(req.ID, je)
+	case a.resp.Error != nil:
+		outcome = "rpc_error"
+		res = Result{Response: jsonrpc.ErrorResponse(req.ID, a.resp.Error), Agreed: a.agreed, K: a.k}
+	default:
+		res = Result{Response: jsonrpc.ResultResponse(req.ID, a.resp.Result), Cached: a.cached, Agreed: a.agreed, K: a.k}
+	}
+	if a.resp != nil && err == nil {
+		res.Response.Source = a.resp.Source
+	}
+	res.Proof, res.Reasons = notes.notes()
+	n.metrics.observe(n.Name, req.Method, outcome, n.clock.Now().Sub(start))
+	if req.IsNotification() {
+		res.Response = nil
+	}
+	return res
+}
+
+// Handle answers one call: Execute's response, nil for a notification.
+func (n *Network) Handle(ctx context.Context, req *jsonrpc.Request) *jsonrpc.Response {
+	return n.Execute(ctx, req).Response
+}
+
+// call answers req through the request path without the client-facing
+// bookkeeping: an answer (a result, or an upstream's error answer) or a
+// braid error. The block stream and the broadcast's "is it mined?" check
+// ask it, so their reads are pinned, quorum-checked and verified as a
+// client's are.
+func (n *Network) call(ctx context.Context, req *jsonrpc.Request) (*jsonrpc.Response, error) {
+	a, err := n.execute(ctx, req)
+	return a.resp, err
+}
+
+// execute runs the request path (see the top of this file).
+func (n *Network) execute(ctx context.Context, req *jsonrpc.Request) (answer, error) {
+	pl, perr := n.planner.Plan(req)
+	if perr != nil {
+		return answer{}, perr
+	}
+	if pl.Kind != plan.Forward && pl.Kind != plan.Static {
+		return n.act(ctx, pl, req)
+	}
+	tip := n.head.Tip()
+	pin := pl.Pin(tip, n.maxLag)
+	if pin.Local != nil {
+		if err := n.needsTrustedTip(pl, tip); err != nil {
+			return answer{}, err
+		}
+		return answer{resp: &jsonrpc.Response{Result: pin.Local}}, nil
+	}
+	if pl.Kind == plan.Static {
+		n.noteUnproven(ctx, pl)
+	}
+	if resp, ok := n.remembered(pl); ok {
+		return answer{resp: resp}, nil
+	}
+	c := n.answers.caching(pl, tip, pin)
+	if resp, ok := n.lookup(ctx, pl, c); ok {
+		return answer{resp: resp, cached: true}, nil
+	}
+	key, ok := n.mergeKey(pl, tip, c)
+	if !ok {
+		ctx, cancel := context.WithTimeout(ctx, n.timeout)
+		defer cancel()
+		return n.read(ctx, pl, tip, pin)
+	}
+	a, err := n.merged(ctx, key, func(fctx context.Context) (answer, error) {
+		fctx, notes := withProofNotes(fctx) // the flight's own, copied to each caller
+		a, err := n.read(fctx, pl, tip, pin)
+		a.proof, a.reasons = notes.notes()
+		if err == nil {
+			n.keep(fctx, pl, c, tip, a)
+		}
+		return a, err
+	})
+	if a.proof != "" {
+		metaFrom(ctx).copyProof(a.proof, a.reasons)
+	}
+	return a, err
+}
+
+// act executes a call that is not a read of the chain at the tip: a
+// local answer, a write (broadcast), a filter, or a subscription (which
+// only a WebSocket connection can hold).
+func (n *Network) act(ctx context.Context, pl *plan.Plan, req *jsonrpc.Request) (answer, error) {
+	ctx, cancel := context.WithTimeout(ctx, n.timeout)
+	defer cancel()
+	switch pl.Kind {
+	case plan.Local:
+		return n.local(pl)
+	case plan.Write:
+		return answerOf(n.router.Broadcast(ctx, route.Write{Method: pl.Method, Params: pl.Params, Args: pl.Args,
+			Class: plan.ClassWrite, Timeout: n.timeout, Mined: n.knowsTx}))
+	case plan.FilterInstall, plan.FilterUse:
+		return answerOf(n.stream.Filter(ctx, pl.Method, pl.Args, req.Client))
+	case plan.Subscribe:
+		return answer{}, jsonrpc.Errorf(jsonrpc.CodeMethodNotFound,
+			"%s needs a connection that can carry notifications; this endpoint is HTTP", pl.Method)
+	}
+	return answer{}, fmt.Errorf("no executor step for %s", pl.Method)
+}
+
+// read answers a read pinned to tip with exactly one stage: the verified
+// reader (verify: strict; verified.go), strict mode's unproven path
+// (strict.go), or the operators (a quorum or the router); then the
+// history stage (history_stage.go) answers what every provider pruned.
+func (n *Network) read(ctx context.Context, pl *plan.Plan, tip block.Tip, pin plan.Pinning) (answer, error) {
+	var a answer
+	var err error
+	switch {
+	case pl.Verify:
+		a, err = answerOf(n.verified(ctx, pl)) // from the trust root, which says when there is none
+	case n.verifyCfg.Strict():
+		a, err = answerOf(n.unproven(ctx, pl))
+	default:
+		a, err = n.operatorsRead(ctx, pl, tip, pin)
+	}
+	resp, err := n.withHistory(ctx, pl, a.resp, err)
+	a.resp = resp
+	return a, err
+}
+
+// forward asks the operators pl pinned to the served tip now: the path of
+// strict mode's unproven answers and the fee and pending helpers.
+func (n *Network) forward(ctx context.Context, pl *plan.Plan) (*jsonrpc.Response, error) {
+	tip := n.head.Tip()
+	pin := pl.Pin(tip, n.maxLag)
+	if pin.Local != nil {
+		if err := n.needsTrustedTip(pl, tip); err != nil {
+			return nil, err
+		}
+		return &jsonrpc.Response{Result: pin.Local}, nil
+	}
+	a, err := n.operatorsRead(ctx, pl, tip, pin)
+	return a.resp, err
+}
+
+// operatorsRead asks the operators: a quorum of them, or the router.
+func (n *Network) operatorsRead(ctx context.Context, pl *plan.Plan, tip block.Tip, pin plan.Pinning) (answer, error) {
+	if err := n.needsTrustedTip(pl, tip); err != nil {
+		return answer{}, err // trust: beacon and no signed head: never forwarded unpinned
+	}
+	call := routeCall(pl, pin)
+	if pl.Quorum.K > 1 && pl.Kind == plan.Forward {
+		return n.quorumRead(ctx, pl, pin, call)
+	}
+	res, err := n.router.Do(ctx, call)
+	if err != nil {
+		return answer{}, err
+	}
+	if !res.Unserved {
+		n.operators.Served(res.Upstream.Operator)
+	}
+	return answer{resp: res.Response}, nil
+}
+
+// routeCall is the router's call for pl pinned as pin. Reads are hedged.
+func routeCall(pl *plan.Plan, pin plan.Pinning) route.Call {
+	c := route.Call{
+		Method:   pl.Method,
+		Params:   pin.Params,
+		Class:    plan.ClassOf(pl.Method),
+		Hedge:    pl.Kind == plan.Forward || pl.Kind == plan.Static,
+		MinHead:  pin.MinHead,
+		Block:    pin.Block,
+		HasBlock: pin.HasBlock,
+		Data:     upstream.HistoryData,
+		Ahead:    pin.Ahead,
+		Floor:    pin.Floor,
+	}
+	if pin.State {
+		c.Data = upstream.StateData
+	}
+	return c
+}
+
+func (n *Network) local(pl *plan.Plan) (answer, error) {
+	switch pl.Method {
+	case "eth_chainId":
+		return answer{resp: &jsonrpc.Response{Result: n.chainIDHex}}, nil
+	case "web3_clientVersion":
+		b, _ := json.Marshal("braid/" + n.version)
+		return answer{resp: &jsonrpc.Response{Result: b}}, nil
+	}
+	return answer{}, fmt.Errorf("no local answer for %s", pl.Method)
+}
+
+// remembered is the answer of a call that cannot change for this network
+// (plan.Static), once one was fetched.
+func (n *Network) remembered(pl *plan.Plan) (*jsonrpc.Response, bool) {
+	if pl.Kind != plan.Static {
+		return nil, false
+	}
+	n.staticMu.RLock()
+	v, ok := n.static[pl.Method+string(pl.Params)]
+	n.staticMu.RUnlock()
+	if !ok {
+		return nil, false
+	}
+	return &jsonrpc.Response{Result: v}, true
+}
+
+// mergeKey is the key identical calls in flight share one fetch under:
+// the cache key when the call is cacheable, otherwise the call pinned to
+// the tip's block hash. Static calls merge by the call alone; calls braid
+// does not know (which may do anything) and questions about a node's own
+// state are not merged.
+func (n *Network) mergeKey(pl *plan.Plan, tip block.Tip, c plan.Caching) (string, bool) {
+	switch {
+	case pl.Kind == plan.Static:
+		return "\x00static|" + pl.Method + "|" + string(pl.Params), true
+	case n.answers.store != nil && c.Cacheable():
+		return c.Keys[0], true
+	case pl.Spec == nil, plan.ClassOf(pl.Method) == plan.ClassOther:
+		// Unknown methods may do anything; a node's own state (syncing,
+		// peers) is each node's answer, not the chain's.
+		return "", false
+	}
+	return "\x00call|" + pl.Method + "|" + string(pl.Params) + "@" + tip.Latest.Hash.Hex(), true
+}
+
+// merged runs fn once for every caller asking for key at the same time.
+// It runs on its own deadline, the request timeout, detached from
+// whichever caller started it, so one caller leaving does not fail the
+// others; each caller still stops waiting when its own context ends.
+func (n *Network) merged(ctx context.Context, key string, fn func(context.Context) (answer, error)) (answer, error) {
+	f, first := n.flights.join(key)
+	if first {
+		go func() {
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), n.timeout)
+			defer cancel()
+			f.a, f.err = fn(fctx)
+			n.flights.land(key, f)
+		}()
+	}
+	select {
+	case <-ctx.Done():
+		return answer{}, ctx.Err()
+	case <-f.done:
+		return f.a, f.err
+	}
+}
+
+// flights are the calls in flight, by merge key.
+type flights struct {
+	mu sync.Mutex
+	m  map[string]*flight
+}
+
+// flight is one fetch that every identical call waiting on it shares.
+type flight struct {
+	done    chan struct{} // closed when a and err are set
+	a       answer
+	err     error
+	callers int
+}
+
+// join returns the flight for key, first when the caller must start it.
+func (fs *flights) join(key string) (f *flight, first bool) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if f := fs.m[key]; f != nil {
+		f.callers++
+		return f, false
+	}
+	if fs.m == nil {
+		fs.m = make(map[string]*flight)
+	}
+	f = &flight{done: make(chan struct{}), callers: 1}
+	fs.m[key] = f
+	return f, true
+}
+
+// land ends f: later calls start a flight of their own.
+func (fs *flights) land(key string, f *flight) {
+	fs.mu.Lock()
+	delete(fs.m, key)
+	fs.mu.Unlock()
+	close(f.done)
+}
+
+// waiting counts the callers of every flight in the air.
+func (fs *flights) waiting() int {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	c := 0
+	for _, f := range fs.m {
+		c += f.callers
+	}
+	return c
+}

@@ -1,0 +1,184 @@
+package gateway
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/braidrpc/braid/internal/block"
+	"github.com/braidrpc/braid/internal/cache"
+	"github.com/braidrpc/braid/internal/config"
+	"github.com/braidrpc/braid/internal/head"
+	"github.com/braidrpc/braid/internal/operator"
+	"github.com/braidrpc/braid/internal/plan"
+	"github.com/braidrpc/braid/internal/quorum"
+	"github.com/braidrpc/braid/internal/replica"
+	"github.com/braidrpc/braid/internal/route"
+	"github.com/braidrpc/braid/internal/stream"
+	"github.com/braidrpc/braid/internal/trust"
+	"github.com/braidrpc/braid/internal/upstream"
+)
+
+// stageMetrics are every stage's collectors, each registered by the
+// package that owns it; all nil without a registry.
+type stageMetrics struct {
+	requests *Metrics
+	upstream *upstream.Metrics
+	route    *route.Metrics
+	quorum   *quorum.Metrics
+	operator *operator.Metrics
+	trust    *trust.Metrics
+	cache    *cache.Metrics
+	stream   *stream.Metrics
+	replica  *replica.Metrics
+}
+
+func newStageMetrics(reg prometheus.Registerer) stageMetrics {
+	if reg == nil {
+		return stageMetrics{}
+	}
+	return stageMetrics{
+		requests: NewMetrics(reg),
+		upstream: upstream.NewMetrics(reg),
+		route:    route.NewMetrics(reg),
+		quorum:   quorum.NewMetrics(reg),
+		operator: operator.NewMetrics(reg),
+		trust:    trust.NewMetrics(reg),
+		cache:    cache.NewMetrics(reg),
+		stream:   stream.NewMetrics(reg),
+		replica:  replica.NewMetrics(reg),
+	}
+}
+
+// newNetwork wires one network's stages: its upstreams, head tracker (or
+// light client), router, operator standing, verified reader, block
+// stream, answer cache and replica sync.
+func (g *Gateway) newNetwork(cfg *config.Config, nc config.Network, store cache.Store, m stageMetrics, opts Options) (*Network, error) {
+	qp, err := plan.NewQuorumPolicy(nc.Quorum)
+	if err != nil {
+		return nil, fmt.Errorf("network %q: %w", nc.Name, err)
+	}
+	ups := newUpstreams(cfg, nc, m.upstream, opts)
+	var bt *beaconTip
+	if nc.Trust.Beacon() {
+		if bt, err = newBeaconTip(nc, opts); err != nil {
+			return nil, fmt.Errorf("network %q: %w", nc.Name, err)
+		}
+	}
+	n := &Network{
+		Name:       nc.Name,
+		ChainID:    nc.ChainID,
+		planner:    plan.NewPlanner(nc.Methods, qp).WithVerify(nc.Verify),
+		maxLag:     nc.Head.MaxLagBlocks,
+		timeout:    cfg.Limits.RequestTimeout,
+		version:    opts.Version,
+		clock:      opts.Clock,
+		log:        opts.Logger.With("network", nc.Name),
+		metrics:    m.requests,
+		chainIDHex: []byte(strconv.Quote("0x" + strconv.FormatUint(nc.ChainID, 16))),
+		static:     make(map[string]json.RawMessage),
+		cfg:        nc,
+		quorum:     nc.Quorum,
+		disputes:   g.disputes,
+		qmetrics:   m.quorum,
+		verifyCfg:  nc.Verify,
+		operators: operator.New(operator.Options{Network: nc.Name, Strikes: nc.Strikes, Upstreams: ups,
+			Clock: opts.Clock, Logger: opts.Logger, Metrics: m.operator}),
+	}
+	n.stream = stream.New(n.call, n.pools, stream.Options{Filters: cfg.Filters, Context: g.ctx,
+		Clock: opts.Clock, Logger: n.log, Delay: m.stream.Delay(nc.Name)})
+	n.head = newTracker(nc, ups, bt != nil, n, opts)
+	n.router = newRouter(cfg, nc, ups, n.head, m.route, opts)
+	var root trust.Root = tipRoot{n.head}
+	if bt != nil {
+		bt.n, n.beacon, root = n, bt, bt
+	}
+	n.trust = trust.New(trust.Options{Network: nc.Name, Verify: nc.Verify, Timeout: cfg.Limits.RequestTimeout,
+		Fetch: n.router, Root: root, Clock: opts.Clock, Logger: opts.Logger, Metrics: m.trust,
+		OnLie: func(op string, u *upstream.Upstream, method string, check error) {
+			n.operators.Lie(op, u, fmt.Sprintf("its answer to %s failed verification: %v", method, check))
+		}})
+	var noEVM string
+	if n.evm, n.chain, noEVM = newExecutor(nc, n); noEVM != "" {
+		n.planner.WithoutEVM(noEVM)
+		n.log.Warn("strict mode refuses eth_call, eth_estimateGas and eth_createAccessList", "reason", noEVM)
+	}
+	if store != nil {
+		n.answers = answers{store: store, metrics: m.cache, prefix: nc.Name + "|", tipTTL: cfg.Cache.TipTTL,
+			finalTTL: cfg.Cache.FinalTTL, maxEntry: int(cfg.Cache.MaxEntryBytes)}
+	}
+	if g.link != nil {
+		n.share = n.newSync(g.link, g.members, m.replica.Behind(nc.Name))
+		n.operators.OnStrike(n.share.Strike)
+	}
+	if err := g.addArchive(n, nc, opts, g.history); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+func newUpstreams(cfg *config.Config, nc config.Network, m *upstream.Metrics, opts Options) []*upstream.Upstream {
+	ups := make([]*upstream.Upstream, 0, len(nc.Upstreams))
+	for _, uc := range nc.Upstreams {
+		ups = append(ups, upstream.New(uc, upstream.Options{
+			Network:          nc.Name,
+			MaxResponseBytes: cfg.Limits.MaxResponseBytes,
+			Clock:            opts.Clock,
+			Logger:           opts.Logger,
+			Metrics:          m,
+			Breaker: upstream.BreakerConfig{
+				Failures:  nc.Breaker.Failures,
+				Window:    nc.Breaker.Window,
+				OpenFor:   nc.Breaker.OpenFor,
+				Successes: nc.Breaker.Successes,
+			},
+		}))
+	}
+	return ups
+}
+
+// newTracker is n's head tracker. Each new tip goes to the verified
+// reader (block hashes established by number hold only while the chain
+// below the tip stays: a new tip may be a reorg, and only finalized blocks
+// cannot change) and to the block stream. external: a light client
+// decides the tip.
+func newTracker(nc config.Network, ups []*upstream.Upstream, external bool, n *Network, opts Options) *head.Tracker {
+	return head.New(nc.Name, ups, head.Options{
+		External:     external,
+		PollInterval: nc.Head.PollInterval,
+		MinOperators: nc.Head.MinOperators,
+		StallAfter:   nc.Head.StallAfter,
+		Clock:        opts.Clock,
+		Logger:       opts.Logger,
+		Registry:     opts.Registry,
+		OnTip: func(t block.Tip) {
+			if n.trust != nil {
+				n.trust.Advanced(t)
+			}
+			if t.Known {
+				n.stream.Advance(t.Latest)
+			}
+		},
+	})
+}
+
+func newRouter(cfg *config.Config, nc config.Network, ups []*upstream.Upstream, t *head.Tracker, m *route.Metrics, opts Options) *route.Router {
+	return route.New(ups, route.Options{
+		Network:     nc.Name,
+		MaxAttempts: cfg.Limits.MaxAttempts,
+		Heads:       headView{t},
+		ProbeShare:  opts.ProbeShare,
+		Hedge: route.HedgeConfig{
+			Enabled:    nc.Hedge.On(),
+			Percentile: nc.Hedge.Percentile,
+			MinDelay:   nc.Hedge.MinDelay,
+			MaxDelay:   nc.Hedge.MaxDelay,
+			MaxExtra:   nc.Hedge.MaxExtra,
+		},
+		Clock:  opts.Clock,
+		Logger: opts.Logger,
+		Route:  m,
+	})
+}

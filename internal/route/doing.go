@@ -1,0 +1,107 @@
+package route
+
+import (
+	"context"
+	"time"
+
+	"github.com/braidrpc/braid/internal/upstream"
+)
+
+// doing is one call in Do: its attempts so far.
+type doing struct {
+	r          *Router
+	c          Call
+	ctx        context.Context
+	results    chan outcome
+	tried      map[*upstream.Upstream]bool // this round
+	excluded   map[*upstream.Upstream]bool // cannot serve this call
+	attempts   []Attempt
+	launched   int
+	inflight   int
+	hedges     int
+	round      int
+	lastRPC    *outcome
+	concurrent bool
+}
+
+// launch starts an attempt on u (a hedge when another is in flight).
+func (d *doing) launch(u *upstream.Upstream, hedge bool) {
+	d.launched++
+	d.inflight++
+	d.tried[u] = true
+	if d.launched > 1 {
+		d.r.rmetrics.retry(d.r.network)
+	}
+	if !d.concurrent {
+		d.results <- d.r.attempt(d.ctx, u, d.c, d.launched-1, hedge)
+		return
+	}
+	go func(n int) { d.results <- d.r.attempt(d.ctx, u, d.c, n, hedge) }(d.launched - 1)
+}
+
+// next launches the best untried candidate; it reports whether one went,
+// and otherwise how long until a rate budget allows one.
+func (d *doing) next(hedge bool) (bool, time.Duration) {
+	u, wait := d.r.pick(d.c, d.tried, d.excluded)
+	if u == nil {
+		return false, wait
+	}
+	d.launch(u, hedge)
+	return true, 0
+}
+
+// launchOrWait, with nothing in flight, launches the next attempt, or
+// waits for a rate budget or before another round over upstreams that all
+// failed transiently; done when the call ends here.
+func (d *doing) launchOrWait() (done bool, res *Result, err error) {
+	r := d.r
+	if d.launched >= r.maxAttempts {
+		res, err = r.finish(d.c, d.lastRPC, d.attempts, d.launched)
+		return true, res, err
+	}
+	ok, wait := d.next(false)
+	if ok {
+		return false, nil, nil
+	}
+	switch {
+	case wait > 0:
+		// Every remaining candidate is out of rate budget: wait for a
+		// token rather than fail.
+	case d.launched > 0 && d.round < r.maxAttempts && r.anyLeft(d.c, d.excluded):
+		// Every candidate failed transiently this round: pause, then go
+		// round again.
+		d.round++
+		clear(d.tried)
+		wait = min(retryCap, retryBase<<(d.round-1))
+	default:
+		res, err = r.finish(d.c, d.lastRPC, d.attempts, d.launched)
+		return true, res, err
+	}
+	select {
+	case <-d.ctx.Done():
+		return true, nil, r.deadline(d.ctx, d.attempts)
+	case <-r.clock.After(wait):
+	}
+	return false, nil, nil
+}
+
+// hedgeTimer fires when the one attempt in flight has had the hedge delay
+// (nil when no hedge may go).
+func (d *doing) hedgeTimer() <-chan time.Time {
+	r := d.r
+	if d.concurrent && d.hedges < r.hedge.MaxExtra && d.inflight == 1 && d.launched < r.maxAttempts {
+		return r.clock.After(r.hedgeDelay(d.c.Class))
+	}
+	return nil
+}
+
+// failed records an attempt that did not end the call.
+func (d *doing) failed(o outcome) {
+	d.attempts = append(d.attempts, o.attempt())
+	if o.err == nil {
+		d.lastRPC = &o
+	}
+	if o.verdict == unsupported {
+		d.excluded[o.u] = true
+	}
+}
