@@ -19,6 +19,8 @@ Reports, per network, the availability coefficient (the fewest operators
 whose loss stops service), the integrity coefficient (the fewest colluding
 operators that can make braid answer wrongly) and warnings. Exits 0 when
 every network meets its require section, 1 when one does not, 2 on errors.
+For a network with peers enabled, the text form also prints how widely the
+history this gateway holds is held, from its persisted peer ledger.
 `
 
 func runCheck(args []string, stdout, stderr io.Writer) int {
@@ -51,8 +53,8 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		err = enc.Encode(r)
-	} else {
-		err = r.WriteText(stdout)
+	} else if err = r.WriteText(stdout); err == nil {
+		err = writeLedgers(cfg, stdout)
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "braid check:", err)

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -69,6 +70,10 @@ func TestGoodFiles(t *testing.T) {
 			if p := c.Networks[0].Peers; !p.Enabled || p.Keep != "pre-merge" || p.Store.MaxBytes != 100<<30 || p.Fill.BytesPerSecond != 4<<20 ||
 				p.Limits.StreamsPerPeer != 4 || len(p.Listen) != 2 || p.Identity != "/var/lib/braid/mainnet.key" {
 				t.Errorf("peers = %+v", p)
+			}
+			if l := c.Networks[0].Peers.Ledger; l.AgeDepth != 256 || l.AgeMultiplier != 3 || l.AuditInterval != 2*time.Minute ||
+				l.RepairInterval != -time.Second || !slices.Equal(l.AgeBuckets, []uint64{256, 7200}) || l.TargetCopies != 0 {
+				t.Errorf("peers.ledger = %+v", l)
 			}
 			wantLimits := Limits{MaxBodyBytes: 1 << 20, MaxBatch: 50, RequestTimeout: 90 * time.Second,
 				MaxAttempts: 3, MaxResponseBytes: 64 << 20, MaxBatchResponseBytes: 32 << 20, ShutdownTimeout: 5 * time.Second}

@@ -215,6 +215,7 @@ func (g *Gateway) Start(ctx context.Context, wait time.Duration) {
 			n.stream.Run(sctx)
 		}()
 		g.startFill(ctx, n)
+		g.startLedger(n)
 	}
 	g.awaitStart(ctx, first, wait)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/ethjson"
 	"github.com/braidrpc/braid/internal/history"
+	"github.com/braidrpc/braid/internal/ledger"
 	"github.com/braidrpc/braid/internal/peers"
 )
 
@@ -24,6 +25,7 @@ import (
 type archive struct {
 	store  *history.Store
 	node   *peers.Node
+	led    *ledger.Ledger
 	render *ethjson.Renderer
 	keep   history.Keep
 	fill   config.PeerFill
@@ -35,6 +37,11 @@ type archive struct {
 
 	mu     sync.Mutex
 	filler *history.Filler
+	// The ledger's Run (startLedger): its context, cancelled by close
+	// after the peer node stopped, and done once it returned.
+	ledCtx    context.Context
+	ledCancel context.CancelFunc
+	ledDone   chan struct{}
 
 	closeOnce sync.Once
 	closeErr  error
@@ -47,11 +54,18 @@ type archive struct {
 type historyRegistry struct {
 	metrics *historyMetrics
 	node    bool
+	ledger  bool
 }
 
 // addArchive opens network n's history store and peer node when its
 // config has peers on; on failure every archive opened so far is closed.
 func (g *Gateway) addArchive(n *Network, nc config.Network, opts Options, hr *historyRegistry) error {
+	// Checked even when off, so a typo does not wait for the day it is
+	// switched on (config cannot: it does not import the ledger).
+	if err := ledger.Config(nc.Peers.Ledger).Validate(); err != nil {
+		g.closeArchives()
+		return fmt.Errorf("network %q: peers.%w", nc.Name, err)
+	}
 	if !nc.Peers.Enabled {
 		return nil
 	}
@@ -83,31 +97,31 @@ func newArchive(name string, chainID uint64, pc config.Peers, opts Options, hr *
 	if err := os.MkdirAll(pc.Store.Path, 0o700); err != nil {
 		return nil, fmt.Errorf("peers.store.path: %w", err)
 	}
+	a.led, err = openLedger(pc, opts, hr, head, a)
+	if err != nil {
+		return nil, err
+	}
+	a.ledCtx, a.ledCancel = context.WithCancel(context.Background())
 	var node *peers.Node
 	var nodeMu sync.Mutex
 	a.store, err = history.Open(pc.Store.Path, history.Options{MaxBytes: pc.Store.MaxBytes, Keep: keep, CacheMB: pc.Store.CacheMB,
-		Logger: log, Clock: opts.Clock, Notify: func(ev history.Event) {
+		Keeper: a.led.Keeper(), Logger: log, Clock: opts.Clock, Notify: func(ev history.Event) {
 			nodeMu.Lock()
 			nd := node
 			nodeMu.Unlock()
 			if nd != nil {
 				nd.OnStored(ev)
 			}
+			a.led.OnStored(ev)
 		}})
 	if err != nil {
-		return nil, fmt.Errorf("peers: history store: %w", err)
+		a.ledCancel()
+		return nil, errors.Join(fmt.Errorf("peers: history store: %w", err), a.led.Close())
 	}
-	po := peers.Options{IdentityFile: pc.Identity, Listen: pc.Listen, Announce: pc.Announce, Bootstrap: pc.Bootstrap,
-		Allow: pc.Allow, DialRanges: pc.DialRanges, Holder: a.store, Head: head, Clock: opts.Clock, Logger: log,
-		Limits: peers.Limits{Rate: pc.Limits.Rate, Burst: pc.Limits.Burst, StreamsPerPeer: pc.Limits.StreamsPerPeer,
-			Serving: pc.Limits.Serving, Peers: pc.Limits.MaxPeers, Memory: pc.Limits.MemoryBytes, ContentMemory: pc.Limits.MemoryBytes / 2}}
-	if opts.Registry != nil && !hr.node {
-		po.Registerer = opts.Registry
-		hr.node = true
-	}
-	nd, err := peers.New(po)
+	nd, err := peers.New(nodeOptions(pc, opts, hr, a, head))
 	if err != nil {
-		return nil, errors.Join(fmt.Errorf("peers: %w", err), a.store.Close())
+		a.ledCancel()
+		return nil, errors.Join(fmt.Errorf("peers: %w", err), a.led.Close(), a.store.Close())
 	}
 	nodeMu.Lock()
 	node = nd
@@ -120,6 +134,22 @@ func newArchive(name string, chainID uint64, pc config.Peers, opts Options, hr *
 	log.Info("history store and peer node up", "peer_id", nd.ID().String(), "addrs", nd.Addrs(),
 		"store", pc.Store.Path, "max_bytes", pc.Store.MaxBytes, "keep", keep.String(), "blocks", a.store.Stats().Blocks)
 	return a, nil
+}
+
+// nodeOptions are the peer node's options: the store as its holder, the
+// ledger as its Ledger and Ranker; the registry's metrics go to the first
+// network's node only.
+func nodeOptions(pc config.Peers, opts Options, hr *historyRegistry, a *archive, head func() (uint64, bool)) peers.Options {
+	po := peers.Options{IdentityFile: pc.Identity, Listen: pc.Listen, Announce: pc.Announce, Bootstrap: pc.Bootstrap,
+		Allow: pc.Allow, DialRanges: pc.DialRanges, Holder: a.store, Head: head, Clock: opts.Clock, Logger: a.log,
+		Ledger: a.led, Ranker: a.led,
+		Limits: peers.Limits{Rate: pc.Limits.Rate, Burst: pc.Limits.Burst, StreamsPerPeer: pc.Limits.StreamsPerPeer,
+			Serving: pc.Limits.Serving, Peers: pc.Limits.MaxPeers, Memory: pc.Limits.MemoryBytes, ContentMemory: pc.Limits.MemoryBytes / 2}}
+	if opts.Registry != nil && !hr.node {
+		po.Registerer = opts.Registry
+		hr.node = true
+	}
+	return po
 }
 
 // runFill fills the keep range from src until ctx ends, the range is
@@ -159,9 +189,20 @@ func (a *archive) progress() (history.Progress, bool) {
 	return a.filler.Progress(), true
 }
 
-// close stops the peer node, then the store; again, it does nothing.
+// close stops the peer node, then the ledger's tasks, closes the ledger
+// (a last flush) and then the store; again, it does nothing.
 func (a *archive) close() error {
-	a.closeOnce.Do(func() { a.closeErr = errors.Join(a.node.Close(), a.store.Close()) })
+	a.closeOnce.Do(func() {
+		err := a.node.Close()
+		a.mu.Lock()
+		a.ledCancel()
+		done := a.ledDone
+		a.mu.Unlock()
+		if done != nil {
+			<-done
+		}
+		a.closeErr = errors.Join(err, a.led.Close(), a.store.Close())
+	})
 	return a.closeErr
 }
 

@@ -108,6 +108,7 @@ func New(gw *gateway.Gateway, opts Options) *Server {
 	s.mux.HandleFunc("GET /status", s.serveStatus)
 	s.mux.HandleFunc("GET /status/disputes", s.serveDisputes)
 	s.mux.HandleFunc("GET /status/centralization", s.serveCentralization)
+	s.mux.HandleFunc("GET /status/peers", s.serveStatusPeers)
 	if opts.Gatherer != nil {
 		s.mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{}))
 	}
