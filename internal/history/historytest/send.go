@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"fmt"
 	"math/big"
+	"time"
 
 	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/common"
@@ -64,7 +65,7 @@ func (s *sender) send(ctx context.Context, key *ecdsa.PrivateKey, inner types.Tx
 // access-list transfer, a dynamic-fee contract creation and a token
 // transfer that reverts.
 func (s *sender) olderKinds(ctx context.Context, special map[string]common.Hash) error {
-	nonce, err := s.ec.PendingNonceAt(ctx, s.from)
+	nonce, err := s.settledNonce(ctx)
 	if err != nil {
 		return err
 	}
@@ -100,6 +101,34 @@ func (s *sender) olderKinds(ctx context.Context, special map[string]common.Hash)
 	return nil
 }
 
+// settledNonce returns the user's next nonce once the pool has caught up
+// with the last committed block: go-ethereum's pool resets after a new
+// head in the background, and until then its pending nonce can name a
+// transaction that was just mined, so a new one would be refused as an
+// underpriced replacement.
+func (s *sender) settledNonce(ctx context.Context) (uint64, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for {
+		pending, err := s.ec.PendingNonceAt(ctx, s.from)
+		if err != nil {
+			return 0, err
+		}
+		latest, err := s.ec.NonceAt(ctx, s.from, nil)
+		if err != nil {
+			return 0, err
+		}
+		if pending == latest {
+			return pending, nil
+		}
+		select {
+		case <-ctx.Done():
+			return 0, fmt.Errorf("historytest: the pool's nonce %d never settled at the chain's %d: %w", pending, latest, ctx.Err())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
 // fundFresh sends ETH to a new account, which will send the blob
 // transaction: go-ethereum's pools keep an account's blob transactions
 // apart from its others.
@@ -108,7 +137,7 @@ func (s *sender) fundFresh(ctx context.Context) (*ecdsa.PrivateKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	nonce, err := s.ec.PendingNonceAt(ctx, s.from)
+	nonce, err := s.settledNonce(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +154,7 @@ func (s *sender) fundFresh(ctx context.Context) (*ecdsa.PrivateKey, error) {
 // newerKinds sends, for one block: a set-code transaction from the user
 // account delegating a fresh account, and a blob transaction from blobKey.
 func (s *sender) newerKinds(ctx context.Context, blobKey *ecdsa.PrivateKey, special map[string]common.Hash) error {
-	nonce, err := s.ec.PendingNonceAt(ctx, s.from)
+	nonce, err := s.settledNonce(ctx)
 	if err != nil {
 		return err
 	}
