@@ -271,6 +271,21 @@ func (d *Devnet) Commit() common.Hash {
 	return d.backend.Commit()
 }
 
+// CommitAll seals one block once the pool holds every transaction key's
+// account sent below nonce next as executable, so the block mines them
+// all: a plain Commit can race the pool and leave one queued.
+func (d *Devnet) CommitAll(ctx context.Context, key *ecdsa.PrivateKey, next uint64) (common.Hash, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return common.Hash{}, ErrClosed
+	}
+	if err := d.settleAccount(ctx, key, next); err != nil {
+		return common.Hash{}, err
+	}
+	return d.backend.Commit(), nil
+}
+
 // Step sends one round of demo transactions, commits a block and returns
 // its hash. The round's transactions are in that block.
 func (d *Devnet) Step(ctx context.Context) (common.Hash, error) {

@@ -2,6 +2,7 @@ package devnet
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -133,19 +134,25 @@ const (
 )
 
 // settle waits until the pool holds every transaction the stream account
-// sent as executable, so the next block mines the whole round.
+// sent as executable, so the next block mines the whole round. d.mu must
+// be held.
+func (d *Devnet) settle(ctx context.Context) error {
+	return d.settleAccount(ctx, d.stream, d.streamNonce)
+}
+
+// settleAccount waits until the pool holds every transaction key's account
+// sent below nonce next as executable.
 //
 // geth's legacy pool can strand one in its queue: a pool reset (after each
 // block, and the one the simulated beacon forces before sealing) promotes
 // queued transactions from the account's state nonce only, so one whose
 // predecessors are pending but not yet mined stays queued when its own
 // promotion was merged into a reset. Only a new transaction from the
-// account promotes it, so settle re-sends it with a higher fee. d.mu must
-// be held.
-func (d *Devnet) settle(ctx context.Context) error {
+// account promotes it, so settleAccount re-sends it with a higher fee.
+func (d *Devnet) settleAccount(ctx context.Context, key *ecdsa.PrivateKey, next uint64) error {
 	ctx, cancel := context.WithTimeout(ctx, rpcTimeout)
 	defer cancel()
-	from := crypto.PubkeyToAddress(d.stream.PublicKey)
+	from := crypto.PubkeyToAddress(key.PublicKey)
 	var last uint64
 	var since time.Time
 	for {
@@ -153,18 +160,18 @@ func (d *Devnet) settle(ctx context.Context) error {
 		n, err := d.eth.PendingNonceAt(ctx, from)
 		if err != nil {
 			if ctx.Err() != nil {
-				return d.unsettled(last)
+				return d.unsettled(from, last, next)
 			}
-			return fmt.Errorf("devnet: read the pool's stream nonce: %w", err)
+			return fmt.Errorf("devnet: read the pool's nonce of %s: %w", from, err)
 		}
-		if n >= d.streamNonce {
+		if n >= next {
 			return nil
 		}
 		switch {
 		case n != last || since.IsZero():
 			last, since = n, time.Now()
 		case time.Since(since) >= settleNudge:
-			if err := d.nudge(ctx, from, n); err != nil {
+			if err := d.nudge(ctx, key, n); err != nil {
 				return err
 			}
 			since = time.Now()
@@ -174,29 +181,30 @@ func (d *Devnet) settle(ctx context.Context) error {
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
-			return d.unsettled(n)
+			return d.unsettled(from, n, next)
 		}
 	}
 }
 
-// unsettled describes a round the pool did not make executable in time,
-// with the pool's view of the stream account.
-func (d *Devnet) unsettled(n uint64) error {
+// unsettled describes transactions the pool did not make executable in
+// time, with the pool's view of the account.
+func (d *Devnet) unsettled(from common.Address, n, next uint64) error {
 	ctx, cancel := context.WithTimeout(d.ctx, rpcTimeout)
 	defer cancel()
 	var content struct {
 		Pending map[string]json.RawMessage `json:"pending"`
 		Queued  map[string]json.RawMessage `json:"queued"`
 	}
-	err := d.rpc.CallContext(ctx, &content, "txpool_contentFrom", crypto.PubkeyToAddress(d.stream.PublicKey))
-	return fmt.Errorf("devnet: stream transaction %d did not become executable (next nonce %d; pool pending %v, queued %v, %v)",
-		n, d.streamNonce, slices.Sorted(maps.Keys(content.Pending)), slices.Sorted(maps.Keys(content.Queued)), err)
+	err := d.rpc.CallContext(ctx, &content, "txpool_contentFrom", from)
+	return fmt.Errorf("devnet: transaction %d of %s did not become executable (next nonce %d; pool pending %v, queued %v, %v)",
+		n, from, next, slices.Sorted(maps.Keys(content.Pending)), slices.Sorted(maps.Keys(content.Queued)), err)
 }
 
-// nudge re-sends the stream's queued transaction with that nonce with
-// fees raised by an eighth (geth replaces a transaction for a 10% raise),
+// nudge re-sends key's queued transaction with that nonce with fees
+// raised by an eighth (geth replaces a transaction for a 10% raise),
 // which makes the pool promote the account's queue again.
-func (d *Devnet) nudge(ctx context.Context, from common.Address, nonce uint64) error {
+func (d *Devnet) nudge(ctx context.Context, key *ecdsa.PrivateKey, nonce uint64) error {
+	from := crypto.PubkeyToAddress(key.PublicKey)
 	var content struct {
 		Pending map[string]*types.Transaction `json:"pending"`
 		Queued  map[string]*types.Transaction `json:"queued"`
@@ -204,18 +212,18 @@ func (d *Devnet) nudge(ctx context.Context, from common.Address, nonce uint64) e
 	if err := d.rpc.CallContext(ctx, &content, "txpool_contentFrom", from); err != nil {
 		return fmt.Errorf("devnet: read the pool: %w", err)
 	}
-	key := strconv.FormatUint(nonce, 10)
-	if content.Pending[key] != nil {
+	slot := strconv.FormatUint(nonce, 10)
+	if content.Pending[slot] != nil {
 		return nil // promoted meanwhile
 	}
-	tx := content.Queued[key]
+	tx := content.Queued[slot]
 	if tx == nil {
-		return fmt.Errorf("devnet: stream transaction %d is not in the pool", nonce)
+		return fmt.Errorf("devnet: transaction %d of %s is not in the pool", nonce, from)
 	}
 	raise := func(x *big.Int) *big.Int {
 		return new(big.Int).Add(x, new(big.Int).Add(new(big.Int).Rsh(x, 3), common.Big1))
 	}
-	again, err := types.SignNewTx(d.stream, d.signer, &types.DynamicFeeTx{
+	again, err := types.SignNewTx(key, d.signer, &types.DynamicFeeTx{
 		ChainID:    new(big.Int).SetUint64(d.chainID),
 		Nonce:      nonce,
 		GasTipCap:  raise(tx.GasTipCap()),
@@ -234,6 +242,6 @@ func (d *Devnet) nudge(ctx context.Context, from common.Address, nonce uint64) e
 		d.log.Debug("devnet: nudge the pool", "nonce", nonce, "err", err)
 		return nil
 	}
-	d.log.Debug("devnet: nudged a stranded stream transaction", "nonce", nonce, "old", tx.Hash(), "new", again.Hash())
+	d.log.Debug("devnet: nudged a stranded transaction", "from", from, "nonce", nonce, "old", tx.Hash(), "new", again.Hash())
 	return nil
 }

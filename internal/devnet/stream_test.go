@@ -48,11 +48,11 @@ func TestSettleAndNudge(t *testing.T) {
 	}
 
 	// settle finds the missing nonce when it tries to nudge it.
-	if err := d.settle(t.Context()); err == nil || !strings.Contains(err.Error(), "stream transaction "+strconv.FormatUint(gap, 10)+" is not in the pool") {
+	if err := d.settle(t.Context()); err == nil || !strings.Contains(err.Error(), "transaction "+strconv.FormatUint(gap, 10)+" of "+from.Hex()+" is not in the pool") {
 		t.Errorf("settle with a nonce gap = %v", err)
 	}
 
-	if err := d.nudge(t.Context(), from, queuedTx.Nonce()); err != nil {
+	if err := d.nudge(t.Context(), d.stream, queuedTx.Nonce()); err != nil {
 		t.Fatal(err)
 	}
 	_, queued := streamPool(t, d)

@@ -131,7 +131,9 @@ func (e *evmEnv) deploy(t testing.TB) {
 		}
 		txs = append(txs, tx)
 	}
-	e.s.dn.Commit()
+	if _, err := e.s.dn.CommitAll(ctx, e.s.dn.UserPrivateKey(), nonce+uint64(len(txs))); err != nil {
+		t.Fatal(err)
+	}
 	for i, tx := range txs {
 		r, err := ec.TransactionReceipt(ctx, tx.Hash())
 		if err != nil || r.Status != types.ReceiptStatusSuccessful {
