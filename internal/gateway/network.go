@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/braidrpc/braid/internal/archive"
 	"github.com/braidrpc/braid/internal/block"
 	"github.com/braidrpc/braid/internal/clock"
 	"github.com/braidrpc/braid/internal/config"
@@ -66,8 +67,10 @@ type Network struct {
 	chain *params.ChainConfig
 
 	// archive is the history store and peer node (nil unless
-	// peers.enabled): history_stage.go.
-	archive *archive
+	// peers.enabled): internal/archive, wired in archive.go; history is
+	// its Answer for the executor (a pass-through without peers).
+	archive *archive.Archive
+	history historyStage
 }
 
 // Tip returns the network's served tip.
