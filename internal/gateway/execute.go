@@ -91,11 +91,6 @@ func (n *Network) Execute(ctx context.Context, req *jsonrpc.Request) Result {
 	return res
 }
 
-// Handle answers one call: Execute's response, nil for a notification.
-func (n *Network) Handle(ctx context.Context, req *jsonrpc.Request) *jsonrpc.Response {
-	return n.Execute(ctx, req).Response
-}
-
 // call answers req through the request path without the client-facing
 // bookkeeping: an answer (a result, or an upstream's error answer) or a
 // braid error. The block stream and the broadcast's "is it mined?" check

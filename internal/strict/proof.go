@@ -37,13 +37,6 @@ func (n *Notes) add(level, reason string) {
 	}
 }
 
-// Merge adds what other records to n.
-func (n *Notes) Merge(other Notes) {
-	for _, r := range other.Reasons {
-		n.add(other.Level, r)
-	}
-}
-
 // call is one call through the stage: the helpers deep in its paths
 // (fees, the pending nonce, the local EVM's fee suggestion) record what
 // they know of its proof here, and the stage returns it in the Answer.
