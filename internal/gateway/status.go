@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/braidrpc/braid/internal/archive"
+	"github.com/braidrpc/braid/internal/beacon"
 	"github.com/braidrpc/braid/internal/block"
 	"github.com/braidrpc/braid/internal/head"
 	"github.com/braidrpc/braid/internal/operator"
@@ -73,6 +74,10 @@ type NetworkStatus struct {
 	Peers   []archive.PeerView     `json:"peers,omitempty"`
 	History *archive.HistoryStatus `json:"history,omitempty"`
 }
+
+// BeaconStatus is the light client's state with what braid serves from it
+// (trust: beacon).
+type BeaconStatus = beacon.RootStatus
 
 // CacheStatus is a network's answer-cache lookups since start: the JSON
 // view of braid_cache_requests_total.
@@ -167,7 +172,7 @@ func (g *Gateway) Status() Status {
 		n.progressStatus(&ns)
 		ns.Trust = n.cfg.Trust.Source
 		if n.beacon != nil {
-			ns.Beacon = n.beacon.status()
+			ns.Beacon = n.beacon.Status()
 		}
 		ns.Cache = n.cacheStatus()
 		ns.Lies = n.trust.Lies()
