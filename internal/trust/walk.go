@@ -149,9 +149,10 @@ func linked(want common.Hash, answers []*jsonrpc.Response) (hs []*types.Header, 
 	return hs, nil
 }
 
-// walkCanonical returns the canonical hashes of numbers (each below the
-// trusted tip) by walking parent hashes down from the lowest trusted
-// canonical header above them that is at hand, the tip at worst.
+// walkCanonical returns the canonical hashes of numbers (each below tip,
+// a canonical block braid trusts: the served tip, or a block the history
+// contract names) by walking parent hashes down from the lowest trusted
+// canonical header above them that is at hand, tip at worst.
 func (r *Reader) walkCanonical(ctx context.Context, tip block.Block, numbers []uint64) ([]common.Hash, error) {
 	lowest := slices.Min(numbers)
 	start := tip.Hash
