@@ -170,3 +170,18 @@ func (r *Reader) walkCanonical(ctx context.Context, tip block.Block, numbers []u
 	}
 	return r.ancestorHashes(ctx, from, numbers, true)
 }
+
+// CanonicalBelow returns the canonical hash of block number by walking
+// parent hashes down from from, a header the caller holds as canonical and
+// final — a history store's record of a finalized block it verified before:
+// a trusted header chain below what the history contract and a walk from
+// the tip reach. At most verify.parent_walk headers are walked; beyond, the
+// refusal says why.
+func (r *Reader) CanonicalBelow(ctx context.Context, from *types.Header, number uint64) (common.Hash, error) {
+	r.headers.Add(from)
+	hashes, err := r.ancestorHashes(ctx, from, []uint64{number}, true)
+	if err != nil {
+		return common.Hash{}, err
+	}
+	return hashes[0], nil
+}

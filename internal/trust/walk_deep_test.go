@@ -44,3 +44,26 @@ func TestWalkFromTheOldestNamedBlock(t *testing.T) {
 		t.Fatalf("block %d, 10 below the oldest named block with parent_walk 8: %v", top-14, err)
 	}
 }
+
+// CanonicalBelow walks down from a header the caller holds as canonical
+// (a history store's finalized record), records what it walked as
+// canonical, and refuses beyond verify.parent_walk.
+func TestCanonicalBelowAStoredHeader(t *testing.T) {
+	chain := fakeChain(400)
+	r, f, _ := walkReader(chain, 100, &walkOperator{name: "a"})
+	ctx := context.Background()
+	got, err := r.CanonicalBelow(ctx, chain[200], 150)
+	if err != nil || got != chain[150].Hash() {
+		t.Fatalf("block 150 below 200: %s, %v", got.Hex(), err)
+	}
+	trips := f.roundTrips()
+	if h, ok := r.headers.Canonical(170); !ok || h != chain[170].Hash() {
+		t.Fatalf("block 170 not recorded canonical after the walk")
+	}
+	if _, err := r.CanonicalBelow(ctx, chain[200], 50); err == nil {
+		t.Fatal("a walk of 150 headers with parent_walk 100 was not refused")
+	}
+	if f.roundTrips() != trips {
+		t.Fatal("a refused walk cost round trips")
+	}
+}
