@@ -17,7 +17,9 @@ import (
 	"github.com/braidrpc/braid/internal/head"
 	"github.com/braidrpc/braid/internal/quorum"
 	"github.com/braidrpc/braid/internal/replica"
+	"github.com/braidrpc/braid/internal/report"
 	"github.com/braidrpc/braid/internal/route"
+	"github.com/braidrpc/braid/internal/status"
 	"github.com/braidrpc/braid/internal/trust"
 	"github.com/braidrpc/braid/internal/upstream"
 )
@@ -53,7 +55,7 @@ type Gateway struct {
 
 	networks []*Network
 	disputes *quorum.Log
-	memory   memorySource // the answer cache's size, for Status
+	memory   status.MemorySource // the answer cache's size, for Status
 	history  *historyRegistry
 	byName   map[string]*Network
 	log      *slog.Logger
@@ -98,7 +100,7 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 	}
 	store := newStore(cfg.Cache, g.link, opts)
 	g.history = &historyRegistry{}
-	g.memory = newMemorySource(store, cfg.Cache, opts.Registry)
+	g.memory = status.NewMemorySource(store, cfg.Cache, opts.Registry)
 	g.ctx, g.cancel = context.WithCancel(context.Background())
 	for _, nc := range cfg.Networks {
 		n, err := g.newNetwork(cfg, nc, store, m, opts)
@@ -111,7 +113,7 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 		g.byName[n.Name] = n
 	}
 	if opts.Registry != nil {
-		opts.Registry.MustRegister(newCentralizationCollector(g))
+		opts.Registry.MustRegister(report.NewCollector(g.Centralization))
 	}
 	if g.members != nil {
 		// N replicas sending to one provider each take 1/N of its budget.

@@ -3,6 +3,8 @@ package gateway
 import (
 	"fmt"
 	"time"
+
+	"github.com/braidrpc/braid/internal/status"
 )
 
 // NetworkReadiness is one network's line in /readyz.
@@ -36,7 +38,7 @@ func (g *Gateway) Ready() (ok bool, report map[string]NetworkReadiness) {
 func (n *Network) readiness(h NetworkHealth) NetworkReadiness {
 	tip := n.head.Tip()
 	p := n.head.Progress()
-	r := NetworkReadiness{TipAgeSeconds: round3(p.TipAge.Seconds())}
+	r := NetworkReadiness{TipAgeSeconds: status.Round3(p.TipAge.Seconds())}
 	if tip.Known {
 		num := tip.Latest.Number
 		r.Tip = &num

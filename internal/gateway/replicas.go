@@ -5,11 +5,7 @@ import (
 )
 
 // ReplicaStatus is what /status shows about the replicas sharing state.
-type ReplicaStatus struct {
-	ID       string `json:"id"`
-	Redis    string `json:"redis"` // "up" or "down"
-	Replicas int    `json:"replicas"`
-}
+type ReplicaStatus = replica.Status
 
 // TipView is one replica's served tip as it last published it.
 type TipView = replica.Tip

@@ -1,19 +1,15 @@
 package gateway
 
 import (
-	"math"
-	"strconv"
-	"time"
-
 	"github.com/braidrpc/braid/internal/beacon"
 	"github.com/braidrpc/braid/internal/block"
-	"github.com/braidrpc/braid/internal/head"
 	"github.com/braidrpc/braid/internal/operator"
 	"github.com/braidrpc/braid/internal/plan"
+	"github.com/braidrpc/braid/internal/replica"
 	"github.com/braidrpc/braid/internal/report"
+	"github.com/braidrpc/braid/internal/status"
 	"github.com/braidrpc/braid/internal/stream"
 	"github.com/braidrpc/braid/internal/trust"
-	"github.com/braidrpc/braid/internal/upstream"
 )
 
 // Status is what GET /status shows: every network's served tip and every
@@ -78,85 +74,23 @@ type NetworkStatus struct {
 // (trust: beacon).
 type BeaconStatus = beacon.RootStatus
 
-// CacheStatus is a network's answer-cache lookups since start: the JSON
-// view of braid_cache_requests_total.
-type CacheStatus struct {
-	Hits    uint64  `json:"hits"`
-	Misses  uint64  `json:"misses"`
-	HitRate float64 `json:"hit_rate"` // hits / (hits + misses); 0 before any
-}
+// The parts of a NetworkStatus that package status builds.
+type (
+	CacheStatus    = status.Cache
+	QuorumStatus   = status.Quorum
+	OperatorStatus = status.Operator
+	UpstreamStatus = status.Upstream
+	MemoryStatus   = status.Memory
+)
 
 // StreamStatus counts what braid keeps for clients of new data.
 type StreamStatus = stream.Counts
 
-// QuorumStatus is a network's quorum policy: k per method above 1.
-type QuorumStatus struct {
-	K           int            `json:"k"`
-	OnDispute   string         `json:"on_dispute"`
-	OnShortfall string         `json:"on_shortfall"`
-	Methods     map[string]int `json:"methods,omitempty"`
-}
-
-// OperatorStatus is one operator's standing: strikes for answers that
-// lost disputes within the strike window, and a quarantine they caused.
-type OperatorStatus struct {
-	Name             string     `json:"name"`
-	Upstreams        int        `json:"upstreams"`
-	Strikes          int        `json:"strikes"`
-	MaxStrikes       int        `json:"max_strikes"`
-	QuarantinedUntil *time.Time `json:"quarantined_until,omitempty"`
-}
-
-// UpstreamStatus is one upstream in Status.
-type UpstreamStatus struct {
-	Name         string      `json:"name"`
-	Operator     string      `json:"operator"`
-	URL          string      `json:"url"`
-	WebSocket    bool        `json:"websocket"`
-	State        string      `json:"state"`
-	Condition    string      `json:"condition"`
-	Quarantine   string      `json:"quarantine,omitempty"`
-	Head         *head.Heads `json:"head,omitempty"`
-	LagBlocks    *uint64     `json:"lag_blocks,omitempty"`
-	Score        float64     `json:"score"`
-	LatencyMS    float64     `json:"latency_ms"`
-	ErrorRate    float64     `json:"error_rate"`
-	ThrottleRate float64     `json:"throttle_rate"`
-	Throttled    bool        `json:"throttled"`
-	Breaker      string      `json:"breaker"`
-	Successes    uint64      `json:"successes"`
-	Failures     uint64      `json:"failures"`
-	Depth        Depths      `json:"depth"`
-	Budget       BudgetState `json:"rate_budget"`
-
-	// BehindHighest is how far its latest is behind the network's highest
-	// head (lag_blocks is against the served tip, which may be stalled).
-	BehindHighest *uint64 `json:"behind_highest_blocks,omitempty"`
-}
-
-// Depths is how far back an upstream holds data, as braid learned it.
-type Depths struct {
-	Archive bool   `json:"archive"`
-	State   string `json:"state"`
-	History string `json:"history"`
-}
-
-// BudgetState shows an upstream's request-rate budget (per second; 0 is
-// unlimited).
-type BudgetState struct {
-	Configured float64 `json:"configured_rps"`
-	Effective  float64 `json:"effective_rps"`
-	Observed   float64 `json:"observed_rps"`
-}
-
 // Status returns the current status of every network.
 func (g *Gateway) Status() Status {
-	st := Status{Memory: g.memory.status()}
+	st := Status{Memory: g.memory.Status()}
 	if g.link != nil {
-		st.Replica = &ReplicaStatus{ID: g.link.ID(), Redis: "down", Replicas: g.members.Count()}
-		if g.link.Up() {
-			st.Replica.Redis = "up"
-		}
+		st.Replica = replica.StatusOf(g.link, g.members)
 	}
 	for _, n := range g.networks {
 		ns := NetworkStatus{
@@ -194,54 +128,11 @@ func (g *Gateway) Status() Status {
 			ns.Operators = append(ns.Operators, os)
 		}
 		for _, u := range n.Upstreams() {
-			ns.Upstreams = append(ns.Upstreams, upstreamStatus(n, u))
+			ns.Upstreams = append(ns.Upstreams, status.UpstreamOf(u, n.head))
 		}
 		st.Networks = append(st.Networks, ns)
 	}
 	return st
-}
-
-func upstreamStatus(n *Network, u *upstream.Upstream) UpstreamStatus {
-	state, reason := u.State()
-	snap := u.Health().Snapshot("")
-	conf, eff, obs := u.Budget().Rate()
-	us := UpstreamStatus{
-		Name:         u.Name,
-		Operator:     u.Operator,
-		URL:          u.RedactedURL(),
-		WebSocket:    u.WSURL != "",
-		State:        state.String(),
-		Condition:    string(u.CurrentCondition()),
-		Score:        round3(snap.Score),
-		LatencyMS:    round3(float64(snap.Latency) / float64(time.Millisecond)),
-		ErrorRate:    round3(snap.ErrorRate),
-		ThrottleRate: round3(snap.ThrottleRate),
-		Throttled:    snap.Throttled,
-		Breaker:      u.Breaker().State().String(),
-		Successes:    snap.Successes,
-		Failures:     snap.Failures,
-		Depth: Depths{
-			Archive: u.Archive,
-			State:   depthString(u.Depth(upstream.StateData)),
-			History: depthString(u.Depth(upstream.HistoryData)),
-		},
-		Budget: BudgetState{Configured: round3(conf), Effective: round3(eff), Observed: round3(obs)},
-	}
-	if state == upstream.Quarantined {
-		us.Quarantine = reason
-	} else if until, why, ok := u.Suspended(); ok {
-		us.Quarantine = why + " (until " + until.UTC().Format(time.RFC3339) + ")"
-	}
-	if h, ok := n.head.Heads(u); ok {
-		us.Head = &h
-	}
-	if lag, ok := n.head.Lag(u); ok {
-		us.LagBlocks = &lag
-	}
-	if behind, ok := n.head.BehindHighest(u); ok {
-		us.BehindHighest = &behind
-	}
-	return us
 }
 
 // cacheStatus counts the network's cache lookups, or nil with caching off.
@@ -249,17 +140,13 @@ func (n *Network) cacheStatus() *CacheStatus {
 	if n.answers.store == nil {
 		return nil
 	}
-	c := &CacheStatus{Hits: n.answers.hits.Load(), Misses: n.answers.misses.Load()}
-	if total := c.Hits + c.Misses; total > 0 {
-		c.HitRate = round3(float64(c.Hits) / float64(total))
-	}
-	return c
+	return status.CacheOf(n.answers.hits.Load(), n.answers.misses.Load())
 }
 
 // progressStatus fills in how the served tip keeps up.
 func (n *Network) progressStatus(ns *NetworkStatus) {
 	p := n.head.Progress()
-	ns.TipAgeSeconds = round3(p.TipAge.Seconds())
+	ns.TipAgeSeconds = status.Round3(p.TipAge.Seconds())
 	ns.Stalled = p.Stalled
 	if p.HighestKnown {
 		ns.HighestHead = &p.Highest
@@ -267,20 +154,6 @@ func (n *Network) progressStatus(ns *NetworkStatus) {
 	if p.Stalled {
 		ns.StallReason = p.Reason
 	}
-}
-
-func depthString(d uint64) string {
-	if d == upstream.Unlimited {
-		return "unlimited"
-	}
-	return strconv.FormatUint(d, 10) + " blocks"
-}
-
-func round3(f float64) float64 {
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return 0
-	}
-	return math.Round(f*1000) / 1000
 }
 
 // Centralization returns the centralization report of every network,
