@@ -70,7 +70,7 @@ func TestIdenticalCallsShareOneFetchWithTheCacheOff(t *testing.T) {
 			results <- n.Execute(context.Background(), req())
 		}()
 	}
-	await.Until(t, "three callers on one flight", func() bool { return n.flights.waiting() == 3 })
+	await.Until(t, "three callers on one flight", func() bool { return n.flights.Waiting() == 3 })
 	close(release)
 	wg.Wait()
 	close(results)
@@ -83,7 +83,7 @@ func TestIdenticalCallsShareOneFetchWithTheCacheOff(t *testing.T) {
 		t.Fatalf("the upstream was asked %d times for three identical calls in flight", got)
 	}
 	// A caller that leaves does not fail the others, and the flight lands.
-	if n.flights.waiting() != 0 {
+	if n.flights.Waiting() != 0 {
 		t.Fatal("a flight is still in the air")
 	}
 }
@@ -99,10 +99,10 @@ func TestALeavingCallerDoesNotFailTheOthers(t *testing.T) {
 	ctx, leave := context.WithCancel(context.Background())
 	left := make(chan Result, 1)
 	go func() { left <- n.Execute(ctx, req) }()
-	await.Until(t, "the first caller's flight", func() bool { return n.flights.waiting() == 1 })
+	await.Until(t, "the first caller's flight", func() bool { return n.flights.Waiting() == 1 })
 	stays := make(chan Result, 1)
 	go func() { stays <- n.Execute(context.Background(), req) }()
-	await.Until(t, "both callers on it", func() bool { return n.flights.waiting() == 2 })
+	await.Until(t, "both callers on it", func() bool { return n.flights.Waiting() == 2 })
 	leave()
 	if r := <-left; r.Response == nil || r.Response.Error == nil {
 		t.Fatalf("the caller that left got %+v", r.Response)
