@@ -183,40 +183,16 @@ func (g *Gateway) Start(ctx context.Context, wait time.Duration) {
 		firstOnce.Do(func() { close(first) })
 	}()
 	if g.members != nil {
-		g.wg.Add(1)
-		go func() {
-			defer g.wg.Done()
-			mctx, cancel := context.WithCancel(ctx)
-			defer cancel()
-			defer context.AfterFunc(g.ctx, cancel)()
-			g.members.Run(mctx)
-		}()
+		g.run(ctx, g.members.Run)
 	}
 	for _, n := range g.networks {
 		n.head.Start(ctx)
 		g.startBeacon(ctx, n)
 		if n.share != nil {
-			g.wg.Add(1)
-			go func() {
-				defer g.wg.Done()
-				rctx, cancel := context.WithCancel(ctx)
-				defer cancel()
-				defer context.AfterFunc(g.ctx, cancel)()
-				n.share.Run(rctx)
-			}()
+			g.run(ctx, n.share.Run)
 		}
-		g.wg.Add(2)
-		go func() {
-			defer g.wg.Done()
-			g.assessLoop(ctx, n)
-		}()
-		go func() {
-			defer g.wg.Done()
-			sctx, cancel := context.WithCancel(ctx)
-			defer cancel()
-			defer context.AfterFunc(g.ctx, cancel)()
-			n.stream.Run(sctx)
-		}()
+		g.run(ctx, func(ctx context.Context) { g.assessLoop(ctx, n) })
+		g.run(ctx, n.stream.Run)
 		g.startFill(ctx, n)
 		g.startLedger(n)
 	}
@@ -296,7 +272,7 @@ func (g *Gateway) verifyLoop(ctx context.Context, n *Network, u *upstream.Upstre
 
 // assessLoop re-derives each upstream's condition (healthy, degraded,
 // lagging, broken, throttled, quarantined) once a second; every change is
-// one log line.
+// one log line. It runs under g.run (ctx ends with Close too).
 func (g *Gateway) assessLoop(ctx context.Context, n *Network) {
 	for {
 		for _, u := range n.Upstreams() {
@@ -310,8 +286,6 @@ func (g *Gateway) assessLoop(ctx context.Context, n *Network) {
 		}
 		select {
 		case <-ctx.Done():
-			return
-		case <-g.ctx.Done():
 			return
 		case <-g.clock.After(assessInterval):
 		}
@@ -413,13 +387,19 @@ func (g *Gateway) startBeacon(ctx context.Context, n *Network) {
 		g.log.Error("beacon light client did not start", "network", n.Name, "err", err)
 		return
 	}
+	g.run(ctx, n.beacon.Run)
+}
+
+// run runs a background loop until ctx ends or the gateway closes; Close
+// waits for it.
+func (g *Gateway) run(ctx context.Context, loop func(context.Context)) {
 	g.wg.Add(1)
 	go func() {
 		defer g.wg.Done()
-		bctx, cancel := context.WithCancel(ctx)
+		lctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		defer context.AfterFunc(g.ctx, cancel)()
-		n.beacon.Run(bctx)
+		loop(lctx)
 	}()
 }
 
