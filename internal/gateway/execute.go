@@ -163,7 +163,7 @@ func (n *Network) act(ctx context.Context, pl *plan.Plan, req *jsonrpc.Request) 
 // read answers a read pinned to tip with exactly one stage: strict mode
 // (package strict: the verified reader, the local EVM, or the operators'
 // word marked as such), or the operators (a quorum or the router); then
-// the history stage (history_stage.go) answers what every provider pruned.
+// the history stage (internal/archive) answers what every provider pruned.
 func (n *Network) read(ctx context.Context, pl *plan.Plan, tip block.Tip, pin plan.Pinning) (answer, error) {
 	var a answer
 	var err error
@@ -175,7 +175,7 @@ func (n *Network) read(ctx context.Context, pl *plan.Plan, tip block.Tip, pin pl
 	default:
 		a, err = n.operatorsRead(ctx, pl, tip, pin)
 	}
-	resp, err := n.withHistory(ctx, pl, a.resp, err)
+	resp, err := n.history.Answer(ctx, pl, a.resp, err)
 	a.resp = resp
 	return a, err
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/braidrpc/braid/internal/archive"
 	"github.com/braidrpc/braid/internal/beacon"
 	"github.com/braidrpc/braid/internal/block"
 	"github.com/braidrpc/braid/internal/cache"
@@ -56,7 +57,7 @@ type Gateway struct {
 	networks []*Network
 	disputes *quorum.Log
 	memory   status.MemorySource // the answer cache's size, for Status
-	history  *historyRegistry
+	history  *archive.Registry
 	byName   map[string]*Network
 	log      *slog.Logger
 	clock    clock.Clock
@@ -99,7 +100,7 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 		g.members = replica.NewMembers(link, replica.SyncInterval)
 	}
 	store := newStore(cfg.Cache, g.link, opts)
-	g.history = &historyRegistry{}
+	g.history = archive.NewRegistry(opts.Registry)
 	g.memory = status.NewMemorySource(store, cfg.Cache, opts.Registry)
 	g.ctx, g.cancel = context.WithCancel(context.Background())
 	for _, nc := range cfg.Networks {
@@ -193,8 +194,7 @@ func (g *Gateway) Start(ctx context.Context, wait time.Duration) {
 		}
 		g.run(ctx, func(ctx context.Context) { g.assessLoop(ctx, n) })
 		g.run(ctx, n.stream.Run)
-		g.startFill(ctx, n)
-		g.startLedger(n)
+		n.archive.Start(ctx)
 	}
 	g.awaitStart(ctx, first, wait)
 }
