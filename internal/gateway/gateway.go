@@ -316,40 +316,6 @@ func (g *Gateway) Close() {
 	})
 }
 
-// Health reports, per network, whether it has a usable upstream, and for
-// those without, why not.
-func (g *Gateway) Health() (ok bool, report map[string]NetworkHealth) {
-	ok = true
-	report = make(map[string]NetworkHealth, len(g.networks))
-	for _, n := range g.networks {
-		h := NetworkHealth{Upstreams: len(n.Upstreams())}
-		counts := map[upstream.State]int{}
-		suspended := 0
-		for _, u := range n.Upstreams() {
-			s, _ := u.State()
-			counts[s]++
-			if _, _, ok := u.Suspended(); ok && s == upstream.Ready {
-				suspended++
-			}
-		}
-		h.Usable = counts[upstream.Ready] - suspended
-		if h.Usable == 0 {
-			ok = false
-			h.Problem = fmt.Sprintf("no usable upstream: %d unverified (chain id not confirmed yet), %d quarantined, %d suspended for lost disputes",
-				counts[upstream.Unverified], counts[upstream.Quarantined], suspended)
-		}
-		report[n.Name] = h
-	}
-	return ok, report
-}
-
-// NetworkHealth is one network's line in /healthz.
-type NetworkHealth struct {
-	Usable    int    `json:"usable"`
-	Upstreams int    `json:"upstreams"`
-	Problem   string `json:"problem,omitempty"`
-}
-
 // headView lets the router see how far each upstream's chain reaches: the
 // highest block it reported holding. That is its latest block, except in a
 // poll answered while a block arrived, where "safe" (read after "latest")

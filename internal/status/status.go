@@ -1,9 +1,9 @@
-// Package status builds the snapshots GET /status shows of one part of
-// braid at a time, from small interfaces: an upstream (state, health,
-// breaker, rate budget, depth, and its heads as the head tracker knows
-// them), an operator's standing, a network's cache lookups, and the
-// process's memory beside the answer cache's. Package gateway assembles
-// them per network; nothing here changes what it reads.
+// Package status holds the shapes GET /status shows (Gateway, Network) and
+// builds the snapshots of one part of braid at a time, from small
+// interfaces: an upstream (state, health, breaker, rate budget, depth,
+// and its heads as the head tracker knows them), a network's cache
+// lookups, and the process's memory beside the answer cache's. Package
+// gateway assembles them per network; nothing here changes what it reads.
 package status
 
 import (
