@@ -2,8 +2,12 @@ package gateway
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
+
+	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/braidrpc/braid/internal/block"
 	"github.com/braidrpc/braid/internal/jsonrpc"
@@ -261,7 +265,22 @@ func (n *Network) mergeKey(pl *plan.Plan, tip block.Tip, c plan.Caching) (string
 		// peers) is each node's answer, not the chain's.
 		return "", false
 	}
-	return "\x00call|" + pl.Method + "|" + string(pl.Params) + "@" + tip.Latest.Hash.Hex(), true
+	return callKey(pl.Method, pl.Params, tip.Latest.Hash), true
+}
+
+// callKey is "\x00call|method|params@0xhash", built in one allocation.
+func callKey(method string, params []byte, hash common.Hash) string {
+	var hx [2 * common.HashLength]byte
+	hex.Encode(hx[:], hash[:])
+	var sb strings.Builder
+	sb.Grow(len("\x00call|") + len(method) + 1 + len(params) + 3 + len(hx))
+	sb.WriteString("\x00call|")
+	sb.WriteString(method)
+	sb.WriteByte('|')
+	sb.Write(params)
+	sb.WriteString("@0x")
+	sb.Write(hx[:])
+	return sb.String()
 }
 
 // needsTrustedTip refuses, under trust: beacon, a read braid would pin to

@@ -301,6 +301,7 @@ func (g *Gateway) Close() {
 		}
 		for _, n := range g.networks {
 			n.head.Close()
+			n.flights.Close()
 		}
 		g.wg.Wait()
 		g.closeBeacons()

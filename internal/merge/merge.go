@@ -2,7 +2,8 @@
 // executor's merge step (package gateway), with or without the cache.
 // The fetch runs on its own deadline, detached from whichever caller
 // started it, so one caller leaving does not fail the others; each caller
-// still stops waiting when its own context ends.
+// still stops waiting when its own context ends. Fetches run on workers
+// kept between fetches (workers.go), not a goroutine started per call.
 package merge
 
 import (
@@ -13,8 +14,9 @@ import (
 
 // Group is the fetches in flight, by key. The zero Group is ready.
 type Group[T any] struct {
-	mu sync.Mutex
-	m  map[string]*flight[T]
+	mu      sync.Mutex
+	m       map[string]*flight[T]
+	workers workers // run the fetches
 }
 
 // flight is one fetch that every identical call waiting on it shares.
@@ -31,12 +33,12 @@ type flight[T any] struct {
 func (g *Group[T]) Do(ctx context.Context, key string, timeout time.Duration, fn func(context.Context) (T, error)) (T, error) {
 	f, first := g.join(key)
 	if first {
-		go func() {
+		g.workers.run(func() {
 			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 			defer cancel()
 			f.v, f.err = fn(fctx)
 			g.land(key, f)
-		}()
+		})
 	}
 	select {
 	case <-ctx.Done():
@@ -70,6 +72,10 @@ func (g *Group[T]) land(key string, f *flight[T]) {
 	g.mu.Unlock()
 	close(f.done)
 }
+
+// Close ends the idle workers that ran fetches (a fetch running ends
+// first); Do still works after it.
+func (g *Group[T]) Close() { g.workers.close() }
 
 // Waiting counts the callers of every flight in the air (callers that
 // left still count until their flight lands).
