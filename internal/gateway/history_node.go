@@ -60,12 +60,6 @@ type historyRegistry struct {
 // addArchive opens network n's history store and peer node when its
 // config has peers on; on failure every archive opened so far is closed.
 func (g *Gateway) addArchive(n *Network, nc config.Network, opts Options, hr *historyRegistry) error {
-	// Checked even when off, so a typo does not wait for the day it is
-	// switched on (config cannot: it does not import the ledger).
-	if err := ledger.Config(nc.Peers.Ledger).Validate(); err != nil {
-		g.closeArchives()
-		return fmt.Errorf("network %q: peers.%w", nc.Name, err)
-	}
 	if !nc.Peers.Enabled {
 		return nil
 	}
