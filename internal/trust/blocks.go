@@ -26,10 +26,11 @@ func hashParams(h common.Hash, rest ...any) json.RawMessage {
 	return p
 }
 
-// blockBody is a block's verified transactions.
+// blockBody is a block's verified transactions and uncle hashes.
 type blockBody struct {
 	txs    []*types.Transaction
 	hashes []common.Hash
+	uncles []common.Hash
 }
 
 // blockTxs returns the verified transactions of the block of header h,
@@ -46,16 +47,24 @@ func (r *Reader) blockTxs(ctx context.Context, h *types.Header) (blockBody, erro
 }
 
 // fetchBody fetches the full block of header h, verifies its
-// transactions, caches them, and returns them with the verified answer.
+// transactions and uncles, caches them, and returns them with the
+// verified answer.
 func (r *Reader) fetchBody(ctx context.Context, h *types.Header) (blockBody, *route.Result, error) {
-	var body blockBody
+	uncles, err := r.blockUncles(ctx, h)
+	if err != nil {
+		return blockBody{}, nil, err
+	}
+	body := blockBody{uncles: uncleHashes(uncles)}
 	res, err := r.fetchVerified(ctx, route.Call{Method: "eth_getBlockByHash", Params: hashParams(h.Hash(), true),
 		Class: plan.ClassBlock, Data: upstream.HistoryData, Hedge: true}, false, func(res *route.Result) error {
 		txs, err := verify.VerifyBlockTxs(h, res.Response.Result)
+		if err == nil {
+			err = checkUncles(res.Response.Result, body.uncles)
+		}
 		if err != nil {
 			return err
 		}
-		body = blockBody{txs: txs, hashes: make([]common.Hash, len(txs))}
+		body.txs, body.hashes = txs, make([]common.Hash, len(txs))
 		for i, tx := range txs {
 			body.hashes[i] = tx.Hash()
 		}
@@ -110,10 +119,12 @@ func (r *Reader) verifiedBlock(ctx context.Context, pl *plan.Plan) (json.RawMess
 	if err != nil {
 		return nil, err
 	}
-	txs := body.hashes
 	res, err := r.fetchVerified(ctx, route.Call{Method: "eth_getBlockByHash", Params: hashParams(h.Hash(), false),
 		Class: plan.ClassBlock, Data: upstream.HistoryData, Hedge: true}, false, func(res *route.Result) error {
-		return verify.VerifyBlockHashes(h, res.Response.Result, txs)
+		if err := verify.VerifyBlockHashes(h, res.Response.Result, body.hashes); err != nil {
+			return err
+		}
+		return checkUncles(res.Response.Result, body.uncles)
 	})
 	if err != nil {
 		return nil, err
