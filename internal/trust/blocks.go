@@ -165,27 +165,33 @@ func (r *Reader) minedHeader(ctx context.Context, raw json.RawMessage) (*types.H
 // must be in its (canonical, verified) block at the index it claims; a
 // pending one must at least hash to what was asked.
 func (r *Reader) verifiedTxByHash(ctx context.Context, pl *plan.Plan) (json.RawMessage, error) {
+	return r.verifiedByTxHash(ctx, pl, func(raw json.RawMessage, want common.Hash) error {
+		var loc txLocation
+		_ = json.Unmarshal(raw, &loc)
+		if loc.BlockHash == nil {
+			return verify.VerifyTransaction(nil, nil, raw, want) // pending
+		}
+		h, err := r.minedHeader(ctx, raw)
+		if err != nil {
+			return err
+		}
+		body, err := r.blockTxs(ctx, h)
+		if err != nil {
+			return err
+		}
+		return verify.VerifyTransaction(h, body.hashes, raw, want)
+	})
+}
+
+// verifiedByTxHash answers a method whose first argument is a
+// transaction hash with the first answer check accepts for it.
+func (r *Reader) verifiedByTxHash(ctx context.Context, pl *plan.Plan, check func(raw json.RawMessage, want common.Hash) error) (json.RawMessage, error) {
 	var want common.Hash
 	if err := json.Unmarshal(pl.Args[0], &want); err != nil {
 		return nil, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "invalid params: hash: %v", err)
 	}
 	res, err := r.fetchVerified(ctx, route.Call{Method: pl.Method, Params: pl.Params, Class: plan.ClassTx, Hedge: true},
-		true, func(res *route.Result) error {
-			var loc txLocation
-			_ = json.Unmarshal(res.Response.Result, &loc)
-			if loc.BlockHash == nil {
-				return verify.VerifyTransaction(nil, nil, res.Response.Result, want) // pending
-			}
-			h, err := r.minedHeader(ctx, res.Response.Result)
-			if err != nil {
-				return err
-			}
-			body, err := r.blockTxs(ctx, h)
-			if err != nil {
-				return err
-			}
-			return verify.VerifyTransaction(h, body.hashes, res.Response.Result, want)
-		})
+		true, func(res *route.Result) error { return check(res.Response.Result, want) })
 	if err != nil {
 		return nil, err
 	}

@@ -28,21 +28,7 @@ func (r *Reader) PrunedHeader(ctx context.Context, hash common.Hash) (*types.Hea
 	if h, ok := r.headers.Get(hash); ok {
 		return h, nil
 	}
-	var h *types.Header
-	res, err := r.fetchVerified(ctx, route.Call{Method: "eth_getHeaderByHash", Params: hashParams(hash), Class: plan.ClassBlock,
-		Data: upstream.HistoryData}, true, func(res *route.Result) error {
-		var err error
-		h, err = verify.HeaderFromJSON(res.Response.Result, hash)
-		return err
-	})
-	if err == nil {
-		err = errorAnswer(res)
-	}
-	if err != nil {
-		return nil, err
-	}
-	r.headers.Add(h)
-	return h, nil
+	return r.fetchHeader(ctx, "eth_getHeaderByHash", hashParams(hash), hash)
 }
 
 // BlockTxs returns the verified transactions of the block of header h.
