@@ -41,7 +41,7 @@ func (g *Gateway) addArchive(n *Network, nc config.Network, opts Options) error 
 		return nil
 	}
 	a, err := archive.Open(archive.Options{Network: nc.Name, ChainID: nc.ChainID, Peers: nc.Peers, Reader: n.trust,
-		Tip: n.Tip, Registry: g.history, Logger: opts.Logger, Clock: opts.Clock})
+		Tip: n.Tip, ParentWalk: nc.Verify.ParentWalk, Registry: g.history, Logger: opts.Logger, Clock: opts.Clock})
 	if err != nil {
 		g.closeArchives()
 		return fmt.Errorf("network %q: %w", nc.Name, err)

@@ -325,6 +325,7 @@ func (g *Gateway) Close() {
 		}
 		for _, n := range g.networks {
 			n.head.Close()
+			n.flights.workers.close()
 		}
 		g.wg.Wait()
 		g.closeBeacons()
