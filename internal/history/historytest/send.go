@@ -63,21 +63,21 @@ func (s *sender) send(ctx context.Context, key *ecdsa.PrivateKey, inner types.Tx
 
 // olderKinds sends, for one block: an EIP-155 legacy transfer, an
 // access-list transfer, a dynamic-fee contract creation and a token
-// transfer that reverts.
-func (s *sender) olderKinds(ctx context.Context, special map[string]common.Hash) error {
+// transfer that reverts. It returns the user's next nonce.
+func (s *sender) olderKinds(ctx context.Context, special map[string]common.Hash) (uint64, error) {
 	nonce, err := s.settledNonce(ctx)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	price, tip, err := s.prices(ctx)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	to := devnet.Recipients[1]
 	code := common.FromHex("0x600060005360016000f3") // deploys a one-byte contract
 	gas, err := s.ec.EstimateGas(ctx, ethereum.CallMsg{From: s.from, Data: code})
 	if err != nil {
-		return err
+		return 0, err
 	}
 	// transfer(recipient, 2^200): more tokens than anyone has, so it reverts.
 	revert := append(common.FromHex("0xa9059cbb"), common.LeftPadBytes(to.Bytes(), 32)...)
@@ -95,10 +95,10 @@ func (s *sender) olderKinds(ctx context.Context, special map[string]common.Hash)
 			To: &token, Data: revert}},
 	} {
 		if err := s.send(ctx, s.key, tx.inner, tx.name, special); err != nil {
-			return err
+			return 0, err
 		}
 	}
-	return nil
+	return nonce + 4, nil
 }
 
 // settledNonce returns the user's next nonce once the pool has caught up
@@ -131,24 +131,45 @@ func (s *sender) settledNonce(ctx context.Context) (uint64, error) {
 
 // fundFresh sends ETH to a new account, which will send the blob
 // transaction: go-ethereum's pools keep an account's blob transactions
-// apart from its others.
-func (s *sender) fundFresh(ctx context.Context) (*ecdsa.PrivateKey, error) {
+// apart from its others. It returns the key and the user's next nonce.
+func (s *sender) fundFresh(ctx context.Context) (*ecdsa.PrivateKey, uint64, error) {
 	key, err := crypto.GenerateKey()
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	nonce, err := s.settledNonce(ctx)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	price, tip, err := s.prices(ctx)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	to := crypto.PubkeyToAddress(key.PublicKey)
 	fund := &types.DynamicFeeTx{ChainID: s.chainID, Nonce: nonce, GasTipCap: tip, GasFeeCap: price, Gas: 21000,
 		To: &to, Value: big.NewInt(params.Ether)}
-	return key, s.send(ctx, s.key, fund, "fund", nil)
+	return key, nonce + 1, s.send(ctx, s.key, fund, "fund", nil)
+}
+
+// pooled waits until the pool holds every transaction from sent below
+// nonce next as executable, so the next block mines them all.
+func (s *sender) pooled(ctx context.Context, from common.Address, next uint64) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for {
+		n, err := s.ec.PendingNonceAt(ctx, from)
+		if err != nil {
+			return err
+		}
+		if n >= next {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("historytest: the pool holds %s's transactions below nonce %d only, not below %d: %w", from, n, next, ctx.Err())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
 }
 
 // newerKinds sends, for one block: a set-code transaction from the user
@@ -176,6 +197,9 @@ func (s *sender) newerKinds(ctx context.Context, blobKey *ecdsa.PrivateKey, spec
 		GasFeeCap: uint256.MustFromBig(price), Gas: 100000, To: to, Value: uint256.NewInt(5),
 		AuthList: []types.SetCodeAuthorization{auth}}
 	if err := s.send(ctx, s.key, setCode, "setCode", special); err != nil {
+		return err
+	}
+	if err := s.pooled(ctx, s.from, nonce+1); err != nil {
 		return err
 	}
 	side, err := blobSidecar()
