@@ -43,5 +43,5 @@ func TestQuarantineEndsAndRepeats(t *testing.T) {
 	h.clk.Advance(second)
 	h.nextSlot()
 	fed := h.feed()
-	h.progress("the mended endpoint serving", func() bool { return serves(c, fed)() && endpoint(t, c, 1).Up })
+	h.progress("the mended endpoint serving", fed, func() bool { return serves(c, fed)() && endpoint(t, c, 1).Up })
 }
