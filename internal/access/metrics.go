@@ -1,9 +1,9 @@
 package access
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/braidrpc/braid/internal/metric"
 )
 
 // Results of a request's key check, as braid_auth_requests_total's result
@@ -33,42 +33,27 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		return nil
 	}
 	return &metrics{
-		auth: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		auth: metric.MustRegister(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "braid", Name: "auth_requests_total",
 			Help: "Requests (HTTP requests, WebSocket upgrades, and messages on a connection whose key was revoked) by the result of their key check (ok, anonymous, missing, unknown, revoked, forbidden, unavailable) and key name.",
 		}, []string{"result", "key"})),
-		rejected: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		rejected: metric.MustRegister(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "braid", Name: "limit_rejections_total",
 			Help: "Requests or calls refused by a limit (rps, quota, client_rps, client_quota, concurrency, method, batch), by key name (\"\" without a key).",
 		}, []string{"limit", "key"})),
-		credits: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		credits: metric.MustRegister(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "braid", Name: "credits_total",
 			Help: "Credits (method weights) charged against daily quotas, by key name (\"\" without a key).",
 		}, []string{"key"})),
-		local: register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
+		local: metric.MustRegister(reg, prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: "braid", Name: "limits_local",
 			Help: "1 while limits are counted by each replica alone because Redis is unreachable (a cluster may then allow up to N times a limit).",
 		})),
-		waiting: register(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		waiting: metric.MustRegister(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: "braid", Name: "admission_waiting",
 			Help: "Calls waiting for one of the network's auth.max_inflight slots.",
 		}, []string{"network"})),
 	}
-}
-
-// register registers c on reg, or returns the collector already
-// registered under the same description (two Controls on one registry).
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing
-			}
-		}
-		panic(err)
-	}
-	return c
 }
 
 func (m *metrics) authResult(result, key string) {

@@ -1,11 +1,12 @@
 package beacon
 
 import (
-	"errors"
 	"fmt"
 	"math"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/braidrpc/braid/internal/metric"
 )
 
 // metrics are one client's collectors. A nil *metrics records nothing.
@@ -25,17 +26,17 @@ func newMetrics(reg prometheus.Registerer, c *Client) (*metrics, error) {
 	}
 	m := &metrics{reg: reg, network: c.spec.Name}
 	var err error
-	if m.updates, err = registerShared(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+	if m.updates, err = metric.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "braid", Subsystem: "beacon", Name: "updates_total",
 		Help: "Signed updates from beacon APIs by kind (optimistic, finality) and result (accepted, duplicate, old, low_signers, bad_signature, bad_proof, future, stale, rejected).",
 	}, []string{"network", "kind", "result"})); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("beacon: %w", err)
 	}
-	if m.up, err = registerShared(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
+	if m.up, err = metric.Register(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: "braid", Subsystem: "beacon", Name: "endpoint_up",
 		Help: "1 while a beacon API is registered with the light client (reachable and not quarantined), else 0.",
 	}, []string{"network", "endpoint"})); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("beacon: %w", err)
 	}
 	m.own = &clientCollector{c: c, labels: prometheus.Labels{"network": c.spec.Name}}
 	m.own.init()
@@ -46,19 +47,6 @@ func newMetrics(reg prometheus.Registerer, c *Client) (*metrics, error) {
 		m.up.WithLabelValues(m.network, ep.name).Set(0)
 	}
 	return m, nil
-}
-
-func registerShared[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing, nil
-			}
-		}
-		return c, fmt.Errorf("beacon: metrics: %w", err)
-	}
-	return c, nil
 }
 
 func (m *metrics) update(kind, result string) {

@@ -65,7 +65,7 @@ func (n *Network) keep(ctx context.Context, pl *plan.Plan, c plan.Caching, tip b
 	a := &n.answers
 	switch {
 	case a.store == nil || !c.Cacheable():
-	case resp.Error != nil, ans.k > 0, ans.proof != "":
+	case resp.Error != nil, ans.k > 0, ans.notes.Level != "":
 		// Errors may clear; an answer fewer operators backed than the
 		// quorum asks for, or one not fully proven, is served with its
 		// header, never kept.

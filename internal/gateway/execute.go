@@ -10,6 +10,7 @@ import (
 	"github.com/braidrpc/braid/internal/jsonrpc"
 	"github.com/braidrpc/braid/internal/plan"
 	"github.com/braidrpc/braid/internal/route"
+	"github.com/braidrpc/braid/internal/strict"
 	"github.com/braidrpc/braid/internal/upstream"
 )
 
@@ -53,8 +54,7 @@ type answer struct {
 	resp      *jsonrpc.Response
 	cached    bool
 	agreed, k int
-	proof     string // a merged fetch's proof notes, for each caller
-	reasons   []string
+	notes     strict.Notes // how much of it is proven (strict mode)
 }
 
 func answerOf(resp *jsonrpc.Response, err error) (answer, error) {
@@ -65,10 +65,6 @@ func answerOf(resp *jsonrpc.Response, err error) (answer, error) {
 // batch) all come through here.
 func (n *Network) Execute(ctx context.Context, req *jsonrpc.Request) Result {
 	start := n.clock.Now()
-	var notes *proofNotes
-	if n.verifyCfg.Strict() {
-		ctx, notes = withProofNotes(ctx)
-	}
 	a, err := n.execute(ctx, req)
 	outcome := "ok"
 	var res Result
@@ -87,17 +83,12 @@ func (n *Network) Execute(ctx context.Context, req *jsonrpc.Request) Result {
 	if a.resp != nil && err == nil {
 		res.Response.Source = a.resp.Source
 	}
-	res.Proof, res.Reasons = notes.notes()
+	res.Proof, res.Reasons = a.notes.Level, a.notes.Reasons
 	n.metrics.observe(n.Name, req.Method, outcome, n.clock.Now().Sub(start))
 	if req.IsNotification() {
 		res.Response = nil
 	}
 	return res
-}
-
-// Handle answers one call: Execute's response, nil for a notification.
-func (n *Network) Handle(ctx context.Context, req *jsonrpc.Request) *jsonrpc.Response {
-	return n.Execute(ctx, req).Response
 }
 
 // call answers req through the request path without the client-facing
@@ -127,11 +118,8 @@ func (n *Network) execute(ctx context.Context, req *jsonrpc.Request) (answer, er
 		}
 		return answer{resp: &jsonrpc.Response{Result: pin.Local}}, nil
 	}
-	if pl.Kind == plan.Static {
-		n.noteUnproven(ctx, pl)
-	}
 	if resp, ok := n.remembered(pl); ok {
-		return answer{resp: resp}, nil
+		return answer{resp: resp, notes: n.unprovenNote(pl)}, nil
 	}
 	c := n.answers.caching(pl, tip, pin)
 	if resp, ok := n.lookup(ctx, pl, c); ok {
@@ -143,19 +131,13 @@ func (n *Network) execute(ctx context.Context, req *jsonrpc.Request) (answer, er
 		defer cancel()
 		return n.read(ctx, pl, tip, pin)
 	}
-	a, err := n.merged(ctx, key, func(fctx context.Context) (answer, error) {
-		fctx, notes := withProofNotes(fctx) // the flight's own, copied to each caller
+	return n.merged(ctx, key, func(fctx context.Context) (answer, error) {
 		a, err := n.read(fctx, pl, tip, pin)
-		a.proof, a.reasons = notes.notes()
 		if err == nil {
 			n.keep(fctx, pl, c, tip, a)
 		}
 		return a, err
 	})
-	if a.proof != "" {
-		metaFrom(ctx).copyProof(a.proof, a.reasons)
-	}
-	return a, err
 }
 
 // act executes a call that is not a read of the chain at the tip: a
@@ -179,39 +161,24 @@ func (n *Network) act(ctx context.Context, pl *plan.Plan, req *jsonrpc.Request) 
 	return answer{}, fmt.Errorf("no executor step for %s", pl.Method)
 }
 
-// read answers a read pinned to tip with exactly one stage: the verified
-// reader (verify: strict; verified.go), strict mode's unproven path
-// (strict.go), or the operators (a quorum or the router); then the
-// history stage (history_stage.go) answers what every provider pruned.
+// read answers a read pinned to tip with exactly one stage: strict mode
+// (package strict: the verified reader, the local EVM, or the operators'
+// word marked as such), or the operators (a quorum or the router); then
+// the history stage (history_stage.go) answers what every provider pruned.
 func (n *Network) read(ctx context.Context, pl *plan.Plan, tip block.Tip, pin plan.Pinning) (answer, error) {
 	var a answer
 	var err error
 	switch {
 	case pl.Verify:
-		a, err = answerOf(n.verified(ctx, pl)) // from the trust root, which says when there is none
-	case n.verifyCfg.Strict():
-		a, err = answerOf(n.unproven(ctx, pl))
+		a, err = strictAnswer(n.strict.Verified(ctx, pl)) // from the trust root, which says when there is none
+	case n.strict != nil:
+		a, err = strictAnswer(n.strict.Unproven(ctx, pl))
 	default:
 		a, err = n.operatorsRead(ctx, pl, tip, pin)
 	}
 	resp, err := n.withHistory(ctx, pl, a.resp, err)
 	a.resp = resp
 	return a, err
-}
-
-// forward asks the operators pl pinned to the served tip now: the path of
-// strict mode's unproven answers and the fee and pending helpers.
-func (n *Network) forward(ctx context.Context, pl *plan.Plan) (*jsonrpc.Response, error) {
-	tip := n.head.Tip()
-	pin := pl.Pin(tip, n.maxLag)
-	if pin.Local != nil {
-		if err := n.needsTrustedTip(pl, tip); err != nil {
-			return nil, err
-		}
-		return &jsonrpc.Response{Result: pin.Local}, nil
-	}
-	a, err := n.operatorsRead(ctx, pl, tip, pin)
-	return a.resp, err
 }
 
 // operatorsRead asks the operators: a quorum of them, or the router.
@@ -367,4 +334,22 @@ func (fs *flights) waiting() int {
 		c += f.callers
 	}
 	return c
+}
+
+// needsTrustedTip refuses, under trust: beacon, a read braid would pin to
+// the tip while it has none, or while the light client is not ready (a
+// stale head): forwarding it unpinned would let the operators' chain
+// answer it, pinning it to an old head would answer about old state.
+func (n *Network) needsTrustedTip(pl *plan.Plan, tip block.Tip) error {
+	if n.beacon == nil || pl.Spec == nil || pl.Kind != plan.Forward {
+		return nil
+	}
+	why := n.beacon.Problem()
+	if tip.Known && why == "" {
+		return nil
+	}
+	if why == "" {
+		why = "trust beacon: no signed head served yet"
+	}
+	return jsonrpc.Errorf(jsonrpc.CodeUnavailable, "no trusted block yet on network %s: %s", n.Name, why)
 }

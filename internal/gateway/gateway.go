@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/braidrpc/braid/internal/beacon"
 	"github.com/braidrpc/braid/internal/block"
 	"github.com/braidrpc/braid/internal/cache"
 	"github.com/braidrpc/braid/internal/clock"
@@ -380,8 +381,10 @@ type NetworkHealth struct {
 type headView struct{ t *head.Tracker }
 
 var (
-	_ route.HeadView = headView{}
-	_ trust.Root     = tipRoot{}
+	_ route.HeadView  = headView{}
+	_ trust.Root      = tipRoot{}
+	_ trust.Root      = (*beacon.Root)(nil)
+	_ trust.Explainer = (*beacon.Root)(nil)
 )
 
 func (h headView) Head(u *upstream.Upstream) (uint64, bool) {
@@ -397,3 +400,32 @@ func (h headView) Head(u *upstream.Upstream) (uint64, bool) {
 type tipRoot struct{ t *head.Tracker }
 
 func (r tipRoot) Trusted() block.Tip { return r.t.Tip() }
+
+// startBeacon starts n's light client (trust: beacon) and the loop that
+// serves its heads.
+func (g *Gateway) startBeacon(ctx context.Context, n *Network) {
+	if n.beacon == nil {
+		return
+	}
+	if err := n.beacon.Start(); err != nil {
+		g.log.Error("beacon light client did not start", "network", n.Name, "err", err)
+		return
+	}
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		bctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		defer context.AfterFunc(g.ctx, cancel)()
+		n.beacon.Run(bctx)
+	}()
+}
+
+// closeBeacons stops every network's light client.
+func (g *Gateway) closeBeacons() {
+	for _, n := range g.networks {
+		if n.beacon != nil {
+			_ = n.beacon.Close()
+		}
+	}
+}

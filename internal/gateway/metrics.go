@@ -5,19 +5,16 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/braidrpc/braid/internal/evm"
 	"github.com/braidrpc/braid/internal/plan"
 )
 
 // Metrics are the request-level collectors: what clients asked and got.
-// Each stage keeps its own (route, quorum, operator, trust, cache, stream,
-// replica, upstream). A nil *Metrics records nothing.
+// Each stage keeps its own (route, quorum, operator, trust, strict, cache,
+// stream, replica, upstream). A nil *Metrics records nothing.
 type Metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	errors   *prometheus.CounterVec
-	evmTrips *prometheus.CounterVec
-	evmState *prometheus.CounterVec
 }
 
 // NewMetrics registers the request collectors on reg.
@@ -37,15 +34,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Errors answered to clients, by network and kind (JSON-RPC code name).",
 		}, []string{"network", "kind"}),
 	}
-	m.evmTrips = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: "braid", Name: "evm_round_trips_total",
-		Help: "Upstream round trips of calls run on the local EVM (strict mode), by network, method and kind (access_list: the prefetch hint, proofs: a batch of proofs and code, code, block_hashes; misses: those made on demand after the prefetch).",
-	}, []string{"network", "method", "kind"})
-	m.evmState = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: "braid", Name: "evm_state_proven_total",
-		Help: "State proven for calls on the local EVM (strict mode), by network and kind (accounts, slots, code_bytes).",
-	}, []string{"network", "kind"})
-	reg.MustRegister(m.requests, m.duration, m.errors, m.evmTrips, m.evmState)
+	reg.MustRegister(m.requests, m.duration, m.errors)
 	return m
 }
 
@@ -64,22 +53,4 @@ func (m *Metrics) Error(network, kind string) {
 		return
 	}
 	m.errors.WithLabelValues(network, kind).Inc()
-}
-
-// evmCall counts what a call on the local EVM asked of the operators.
-func (m *Metrics) evmCall(network, method string, s evm.Stats) {
-	if m == nil {
-		return
-	}
-	for kind, v := range map[string]int{"access_list": s.AccessLists, "proofs": s.Batches, "code": s.Codes,
-		"block_hashes": s.BlockHashes, "misses": s.Misses} {
-		if v > 0 {
-			m.evmTrips.WithLabelValues(network, method, kind).Add(float64(v))
-		}
-	}
-	for kind, v := range map[string]int{"accounts": s.Accounts, "slots": s.Slots, "code_bytes": s.CodeBytes} {
-		if v > 0 {
-			m.evmState.WithLabelValues(network, kind).Add(float64(v))
-		}
-	}
 }

@@ -7,10 +7,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/braidrpc/braid/internal/beacon"
 	"github.com/braidrpc/braid/internal/block"
 	"github.com/braidrpc/braid/internal/clock"
 	"github.com/braidrpc/braid/internal/config"
-	"github.com/braidrpc/braid/internal/evm"
 	"github.com/braidrpc/braid/internal/head"
 	"github.com/braidrpc/braid/internal/jsonrpc"
 	"github.com/braidrpc/braid/internal/operator"
@@ -19,9 +19,9 @@ import (
 	"github.com/braidrpc/braid/internal/replica"
 	"github.com/braidrpc/braid/internal/route"
 	"github.com/braidrpc/braid/internal/stream"
+	"github.com/braidrpc/braid/internal/strict"
 	"github.com/braidrpc/braid/internal/trust"
 	"github.com/braidrpc/braid/internal/upstream"
-	"github.com/ethereum/go-ethereum/params"
 )
 
 // Network is the runtime of one configured chain.
@@ -57,13 +57,10 @@ type Network struct {
 	operators *operator.Standing
 
 	trust  *trust.Reader
-	beacon *beaconTip // trust: beacon (beacontip.go); nil: operators decide the tip
-	// verifyCfg is the network's verify section (defaults applied).
-	verifyCfg config.Verify
-	// evm runs eth_call and its kin over proven state (strict mode; nil
-	// when off or without a chain configuration), on chain.
-	evm   *evm.Executor
-	chain *params.ChainConfig
+	beacon *beacon.Root // trust: beacon; nil: operators decide the tip
+	// strict answers in strict mode what needs more than the operators'
+	// word (nil when not strict).
+	strict *strict.Stage
 
 	// archive is the history store and peer node (nil unless
 	// peers.enabled): history_stage.go.

@@ -52,8 +52,8 @@ func (n *Network) readiness(h NetworkHealth) NetworkReadiness {
 	switch {
 	case h.Problem != "":
 		r.Problem = h.Problem
-	case n.beacon != nil && n.beacon.problem() != "":
-		r.Problem = n.beacon.problem()
+	case n.beacon != nil && n.beacon.Problem() != "":
+		r.Problem = n.beacon.Problem()
 	case !tip.Known:
 		r.Problem = "no served tip yet: " + p.Reason
 	case p.Stalled:

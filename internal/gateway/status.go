@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/braidrpc/braid/internal/beacon"
 	"github.com/braidrpc/braid/internal/block"
 	"github.com/braidrpc/braid/internal/head"
 	"github.com/braidrpc/braid/internal/operator"
@@ -72,6 +73,10 @@ type NetworkStatus struct {
 	Peers   []PeerView     `json:"peers,omitempty"`
 	History *HistoryStatus `json:"history,omitempty"`
 }
+
+// BeaconStatus is the light client's state with what braid serves from it
+// (trust: beacon).
+type BeaconStatus = beacon.RootStatus
 
 // CacheStatus is a network's answer-cache lookups since start: the JSON
 // view of braid_cache_requests_total.
@@ -166,7 +171,7 @@ func (g *Gateway) Status() Status {
 		n.progressStatus(&ns)
 		ns.Trust = n.cfg.Trust.Source
 		if n.beacon != nil {
-			ns.Beacon = n.beacon.status()
+			ns.Beacon = n.beacon.Status()
 		}
 		ns.Cache = n.cacheStatus()
 		ns.Lies = n.trust.Lies()

@@ -87,7 +87,7 @@ func TestFiltersAndSubscriptionsAreBraids(t *testing.T) {
 	n := streamNetwork(t)
 	call := func(method, params string) *jsonrpc.Response {
 		t.Helper()
-		resp := n.Handle(context.Background(), &jsonrpc.Request{ID: json.RawMessage("1"), Method: method, Params: json.RawMessage(params)})
+		resp := n.Execute(context.Background(), &jsonrpc.Request{ID: json.RawMessage("1"), Method: method, Params: json.RawMessage(params)}).Response
 		if resp.Error != nil {
 			t.Fatalf("%s %s: %+v", method, params, resp.Error)
 		}

@@ -1,15 +1,21 @@
 package gateway
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"time"
 
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/braidrpc/braid/internal/beacon"
 	"github.com/braidrpc/braid/internal/block"
 	"github.com/braidrpc/braid/internal/cache"
 	"github.com/braidrpc/braid/internal/config"
+	"github.com/braidrpc/braid/internal/evm"
 	"github.com/braidrpc/braid/internal/head"
 	"github.com/braidrpc/braid/internal/operator"
 	"github.com/braidrpc/braid/internal/plan"
@@ -17,6 +23,7 @@ import (
 	"github.com/braidrpc/braid/internal/replica"
 	"github.com/braidrpc/braid/internal/route"
 	"github.com/braidrpc/braid/internal/stream"
+	"github.com/braidrpc/braid/internal/strict"
 	"github.com/braidrpc/braid/internal/trust"
 	"github.com/braidrpc/braid/internal/upstream"
 )
@@ -33,6 +40,7 @@ type stageMetrics struct {
 	cache    *cache.Metrics
 	stream   *stream.Metrics
 	replica  *replica.Metrics
+	strict   *strict.Metrics
 }
 
 func newStageMetrics(reg prometheus.Registerer) stageMetrics {
@@ -49,6 +57,7 @@ func newStageMetrics(reg prometheus.Registerer) stageMetrics {
 		cache:    cache.NewMetrics(reg),
 		stream:   stream.NewMetrics(reg),
 		replica:  replica.NewMetrics(reg),
+		strict:   strict.NewMetrics(reg),
 	}
 }
 
@@ -61,12 +70,6 @@ func (g *Gateway) newNetwork(cfg *config.Config, nc config.Network, store cache.
 		return nil, fmt.Errorf("network %q: %w", nc.Name, err)
 	}
 	ups := newUpstreams(cfg, nc, m.upstream, opts)
-	var bt *beaconTip
-	if nc.Trust.Beacon() {
-		if bt, err = newBeaconTip(nc, opts); err != nil {
-			return nil, fmt.Errorf("network %q: %w", nc.Name, err)
-		}
-	}
 	n := &Network{
 		Name:       nc.Name,
 		ChainID:    nc.ChainID,
@@ -83,28 +86,26 @@ func (g *Gateway) newNetwork(cfg *config.Config, nc config.Network, store cache.
 		quorum:     nc.Quorum,
 		disputes:   g.disputes,
 		qmetrics:   m.quorum,
-		verifyCfg:  nc.Verify,
 		operators: operator.New(operator.Options{Network: nc.Name, Strikes: nc.Strikes, Upstreams: ups,
 			Clock: opts.Clock, Logger: opts.Logger, Metrics: m.operator}),
 	}
 	n.stream = stream.New(n.call, n.pools, stream.Options{Filters: cfg.Filters, Context: g.ctx,
 		Clock: opts.Clock, Logger: n.log, Delay: m.stream.Delay(nc.Name)})
-	n.head = newTracker(nc, ups, bt != nil, n, opts)
+	n.head = newTracker(nc, ups, nc.Trust.Beacon(), n, opts)
 	n.router = newRouter(cfg, nc, ups, n.head, m.route, opts)
 	var root trust.Root = tipRoot{n.head}
-	if bt != nil {
-		bt.n, n.beacon, root = n, bt, bt
+	if nc.Trust.Beacon() {
+		if n.beacon, err = newBeaconRoot(nc, n, cfg.Limits.RequestTimeout, opts); err != nil {
+			return nil, fmt.Errorf("network %q: %w", nc.Name, err)
+		}
+		root = n.beacon
 	}
 	n.trust = trust.New(trust.Options{Network: nc.Name, Verify: nc.Verify, Timeout: cfg.Limits.RequestTimeout,
 		Fetch: n.router, Root: root, Clock: opts.Clock, Logger: opts.Logger, Metrics: m.trust,
 		OnLie: func(op string, u *upstream.Upstream, method string, check error) {
 			n.operators.Lie(op, u, fmt.Sprintf("its answer to %s failed verification: %v", method, check))
 		}})
-	var noEVM string
-	if n.evm, n.chain, noEVM = newExecutor(nc, n); noEVM != "" {
-		n.planner.WithoutEVM(noEVM)
-		n.log.Warn("strict mode refuses eth_call, eth_estimateGas and eth_createAccessList", "reason", noEVM)
-	}
+	n.strict = newStrict(nc, n, m.strict)
 	if store != nil {
 		n.answers = answers{store: store, metrics: m.cache, prefix: nc.Name + "|", tipTTL: cfg.Cache.TipTTL,
 			finalTTL: cfg.Cache.FinalTTL, maxEntry: int(cfg.Cache.MaxEntryBytes)}
@@ -117,6 +118,41 @@ func (g *Gateway) newNetwork(cfg *config.Config, nc config.Network, store cache.
 		return nil, err
 	}
 	return n, nil
+}
+
+// newStrict is n's strict stage (nil when not strict) with its local EVM;
+// without one the planner refuses the EVM's methods, saying why.
+func newStrict(nc config.Network, n *Network, m *strict.Metrics) *strict.Stage {
+	if !nc.Verify.Strict() {
+		return nil
+	}
+	exec, chain, noEVM := strict.NewEVM(nc, evm.Config{Clock: n.clock, Logger: n.log})
+	if noEVM != "" {
+		n.planner.WithoutEVM(noEVM)
+		n.log.Warn("strict mode refuses eth_call, eth_estimateGas and eth_createAccessList", "reason", noEVM)
+	}
+	return strict.New(strict.Options{Network: n.Name, Proofs: n.planner, Verified: n.trust, Router: n.router,
+		Operators: strictOperators{n}, EVM: exec, Chain: chain, Metrics: m})
+}
+
+// newBeaconRoot is the light client of network nc (trust: beacon) and
+// the root that serves its heads as n's tip.
+func newBeaconRoot(nc config.Network, n *Network, timeout time.Duration, opts Options) (*beacon.Root, error) {
+	cfg, err := beacon.ConfigOf(nc)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Clock, cfg.Logger, cfg.Registerer = opts.Clock, opts.Logger, opts.Registry
+	return beacon.NewRoot(cfg, beacon.RootOptions{Tips: n.head, Headers: trustedHeaders{n}, Timeout: timeout,
+		Retry: max(nc.Head.PollInterval/2, 50*time.Millisecond), Clock: opts.Clock, Logger: n.log})
+}
+
+// trustedHeaders are n's verified reader's headers (which exists only
+// once the root it is built over does).
+type trustedHeaders struct{ n *Network }
+
+func (h trustedHeaders) Header(ctx context.Context, hash common.Hash) (*types.Header, error) {
+	return h.n.trust.Header(ctx, hash)
 }
 
 func newUpstreams(cfg *config.Config, nc config.Network, m *upstream.Metrics, opts Options) []*upstream.Upstream {

@@ -1,11 +1,10 @@
 package head
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/braidrpc/braid/internal/block"
+	"github.com/braidrpc/braid/internal/metric"
 	"github.com/braidrpc/braid/internal/upstream"
 )
 
@@ -29,52 +28,39 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		return nil
 	}
 	return &metrics{
-		head: register(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		head: metric.MustRegister(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: "braid", Subsystem: "upstream", Name: "head_block",
 			Help: "Block number of each upstream's last reported head, by tag (latest, safe, finalized).",
 		}, []string{"network", "upstream", "tag"})),
-		lagG: register(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		lagG: metric.MustRegister(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: "braid", Subsystem: "upstream", Name: "lag_blocks",
 			Help: "How many blocks each upstream's latest is behind the served tip.",
 		}, []string{"network", "upstream"})),
-		block: register(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		block: metric.MustRegister(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: "braid", Name: "served_block",
 			Help: "Block number of the served tip, by tag (latest, safe, finalized).",
 		}, []string{"network", "tag"})),
-		polls: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		polls: metric.MustRegister(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "braid", Name: "head_polls_total",
 			Help: "Head polls of upstreams, by outcome (ok, error, skipped_budget).",
 		}, []string{"network", "upstream", "outcome"})),
-		changes: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		changes: metric.MustRegister(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "braid", Name: "served_tip_changes_total",
 			Help: "Changes of the served latest block, by kind (advance, reorg).",
 		}, []string{"network", "kind"})),
-		tipAge: register(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		tipAge: metric.MustRegister(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: "braid", Name: "tip_age_seconds",
 			Help: "Seconds since the served latest block last changed (before the first tip: since start), updated every poll interval.",
 		}, []string{"network"})),
-		highest: register(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		highest: metric.MustRegister(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: "braid", Name: "highest_head_block",
 			Help: "The highest latest block any usable upstream reports.",
 		}, []string{"network"})),
-		stalled: register(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		stalled: metric.MustRegister(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: "braid", Name: "tip_stalled",
 			Help: "1 while the served tip cannot advance: the highest head has been above it for head.stall_after with the tip not moving.",
 		}, []string{"network"})),
 	}
-}
-
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing
-			}
-		}
-		panic(err)
-	}
-	return c
 }
 
 func (m *metrics) heads(network string, u *upstream.Upstream, h Heads) {

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"strconv"
 
-	"github.com/braidrpc/braid/internal/block"
 	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/braidrpc/braid/internal/block"
+	"github.com/braidrpc/braid/internal/jsonrpc"
 )
 
 // Pinning is how a call reads the chain once pinned to the served tip.
@@ -112,7 +114,7 @@ func (pl *Plan) pin(tip block.Tip, maxLag uint64) Pinning {
 	out := make([]json.RawMessage, max(len(args), i+1))
 	copy(out, args)
 	out[i] = v
-	p.Params = joinArray(out)
+	p.Params = jsonrpc.JoinArray(out)
 	return p
 }
 
@@ -182,25 +184,11 @@ func pinLogs(p *Pinning, filter json.RawMessage, tip block.Tip) {
 	if err != nil {
 		return
 	}
-	p.Params = joinArray([]json.RawMessage{b})
+	p.Params = jsonrpc.JoinArray([]json.RawMessage{b})
 	p.MinHead = max(from.Number, to.Number)
 	p.Block, p.HasBlock = min(from.Number, to.Number), true
 }
 
 func hexQuantity(n uint64) json.RawMessage {
 	return json.RawMessage(`"0x` + strconv.FormatUint(n, 16) + `"`)
-}
-
-func joinArray(items []json.RawMessage) json.RawMessage {
-	out := []byte{'['}
-	for i, it := range items {
-		if i > 0 {
-			out = append(out, ',')
-		}
-		if len(it) == 0 {
-			it = json.RawMessage("null")
-		}
-		out = append(out, it...)
-	}
-	return append(out, ']')
 }

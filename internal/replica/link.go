@@ -29,6 +29,7 @@ import (
 	"github.com/redis/go-redis/v9/maintnotifications"
 
 	"github.com/braidrpc/braid/internal/clock"
+	"github.com/braidrpc/braid/internal/metric"
 )
 
 // ErrDown is returned by Link.Do, without touching the network, while Redis
@@ -372,24 +373,11 @@ func newLinkMetrics(reg prometheus.Registerer) *linkMetrics {
 		}),
 	}
 	if reg != nil {
-		m.up = register(reg, m.up).(prometheus.Gauge)
-		m.errors = register(reg, m.errors).(prometheus.Counter)
-		m.seconds = register(reg, m.seconds).(prometheus.Histogram)
+		m.up = metric.MustRegister(reg, m.up)
+		m.errors = metric.MustRegister(reg, m.errors)
+		m.seconds = metric.MustRegister(reg, m.seconds)
 	}
 	return m
-}
-
-// register registers c on reg, or returns the collector already registered
-// under the same name so that several Links can share one registry.
-func register(reg prometheus.Registerer, c prometheus.Collector) prometheus.Collector {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			return are.ExistingCollector
-		}
-		panic(err)
-	}
-	return c
 }
 
 func (m *linkMetrics) setUp(up bool) {

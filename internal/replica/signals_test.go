@@ -7,9 +7,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/braidrpc/braid/internal/await"
+	"github.com/braidrpc/braid/internal/block"
 	"github.com/braidrpc/braid/internal/clock"
 	"github.com/braidrpc/braid/internal/redistest"
 )
@@ -206,7 +208,7 @@ func TestSignalsWhenDown(t *testing.T) {
 	checks["quarantine"] = st.Quarantine(ctx, "x", time.Now().Add(time.Minute))
 	_, checks["quarantines"] = st.Quarantines(ctx)
 	checks["reset"] = st.Reset(ctx, "x")
-	checks["tip publish"] = tp.Publish(ctx, Tip{Latest: 1})
+	checks["tip publish"] = tp.Publish(ctx, tipAt(1, 1, 0))
 	_, checks["tip read"] = tp.Read(ctx)
 	for what, err := range checks {
 		if !errors.Is(err, ErrDown) {
@@ -223,10 +225,12 @@ func TestTips(t *testing.T) {
 	a, b := NewTips(la, "eth"), NewTips(lb, "eth")
 	ctx := context.Background()
 
-	if err := a.Publish(ctx, Tip{Latest: 100, LatestHash: "0xaa", Finalized: 64, FinalizedHash: "0xff"}); err != nil {
+	ta0, tb0 := tipAt(100, 0xaa, 64), tipAt(101, 0xbb, 64)
+	if err := a.Publish(ctx, ta0); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Publish(ctx, Tip{Replica: "ignored", Latest: 101, LatestHash: "0xbb", Finalized: 64, FinalizedHash: "0xff"}); err != nil {
+	tb0.Replica = "ignored"
+	if err := b.Publish(ctx, tb0); err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range []*Tips{a, b} {
@@ -239,42 +243,55 @@ func TestTips(t *testing.T) {
 		}
 		byReplica := map[string]Tip{tips[0].Replica: tips[0], tips[1].Replica: tips[1]}
 		ta, tb := byReplica[la.ID()], byReplica[lb.ID()]
-		if ta.Latest != 100 || ta.LatestHash != "0xaa" || ta.Finalized != 64 || ta.FinalizedHash != "0xff" || tb.Latest != 101 {
+		if ta.Tip != ta0.Tip || tb.Tip != tb0.Tip {
 			t.Fatalf("Read = %+v", tips)
 		}
 		if !ta.At.Equal(clk.Now()) {
 			t.Fatalf("At = %v, want the publish time %v", ta.At, clk.Now())
 		}
 	}
-	raw := la.Client().HGet(ctx, "braid:tips:eth", la.ID()).Val()
-	var fields map[string]any
+	// Stored as /status shows a tip: the block members in block.Tip's JSON.
+	raw := la.Client().HGet(ctx, "braid:served:eth", la.ID()).Val()
+	var fields map[string]json.RawMessage
 	if err := json.Unmarshal([]byte(raw), &fields); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"replica", "latest", "latest_hash", "finalized", "finalized_hash", "at"} {
+	for _, k := range []string{"replica", "latest", "safe", "finalized", "known", "at"} {
 		if _, ok := fields[k]; !ok {
 			t.Fatalf("stored tip %s lacks %q", raw, k)
 		}
 	}
-	if pttl := la.Client().PTTL(ctx, "braid:tips:eth").Val(); pttl <= 0 || pttl > tipKeep {
+	if want, _ := json.Marshal(ta0.Latest); string(fields["latest"]) != string(want) {
+		t.Fatalf("stored latest %s, want %s", fields["latest"], want)
+	}
+	if pttl := la.Client().PTTL(ctx, "braid:served:eth").Val(); pttl <= 0 || pttl > tipKeep {
 		t.Fatalf("tips PTTL = %v", pttl)
 	}
 
 	// b goes quiet; a keeps publishing.
 	clk.Advance(8 * time.Second)
-	_ = a.Publish(ctx, Tip{Latest: 102})
+	_ = a.Publish(ctx, tipAt(102, 0xa2, 64))
 	clk.Advance(3 * time.Second)
 	tips, _ := b.Read(ctx)
-	if len(tips) != 1 || tips[0].Replica != la.ID() || tips[0].Latest != 102 {
+	if len(tips) != 1 || tips[0].Replica != la.ID() || tips[0].Latest.Number != 102 {
 		t.Fatalf("Read = %+v, want only a's fresh tip", tips)
 	}
 	// Long quiet tips are cleaned away.
 	clk.Advance(25 * time.Second)
-	_ = a.Publish(ctx, Tip{Latest: 103})
+	_ = a.Publish(ctx, tipAt(103, 0xa3, 64))
 	if tips, _ := a.Read(ctx); len(tips) != 1 {
 		t.Fatalf("Read = %+v", tips)
 	}
-	if la.Client().HExists(ctx, "braid:tips:eth", lb.ID()).Val() {
+	if la.Client().HExists(ctx, "braid:served:eth", lb.ID()).Val() {
 		t.Fatal("a tip quiet for over 30s was kept")
 	}
+}
+
+// tipAt is a known served tip with latest block number (hash tag) and
+// finalized block finalized.
+func tipAt(number uint64, tag byte, finalized uint64) Tip {
+	ref := func(n uint64, b byte) block.Block {
+		return block.Block{Number: n, Hash: common.Hash{b, byte(n)}, ParentHash: common.Hash{b, byte(n - 1)}}
+	}
+	return Tip{Tip: block.Tip{Latest: ref(number, tag), Safe: ref(finalized, 0x5a), Finalized: ref(finalized, 0xf1), Known: true}}
 }

@@ -115,10 +115,7 @@ func (s *Sync) Step(ctx context.Context) {
 func (s *Sync) syncTips(ctx context.Context) {
 	t := s.opts.Tip()
 	if t.Known {
-		_ = s.tips.Publish(ctx, Tip{
-			Latest: t.Latest.Number, LatestHash: t.Latest.Hash.Hex(),
-			Finalized: t.Finalized.Number, FinalizedHash: t.Finalized.Hash.Hex(), At: s.opts.Clock.Now(),
-		})
+		_ = s.tips.Publish(ctx, Tip{Tip: t, At: s.opts.Clock.Now()})
 	}
 	view, err := s.tips.Read(ctx)
 	if err != nil {
@@ -129,7 +126,7 @@ func (s *Sync) syncTips(ctx context.Context) {
 	s.mu.Unlock()
 	var highest uint64
 	for _, v := range view {
-		highest = max(highest, v.Latest)
+		highest = max(highest, v.Latest.Number)
 	}
 	if s.opts.Behind == nil {
 		return

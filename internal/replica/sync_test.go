@@ -131,8 +131,18 @@ func TestSyncSharesTips(t *testing.T) {
 	a.Step(ctx)
 	b.Step(ctx)
 	a.Step(ctx)
-	if got := a.Tips(); len(got) != 2 {
+	got := a.Tips()
+	if len(got) != 2 {
 		t.Fatalf("a sees tips %+v, want both replicas'", got)
+	}
+	for _, tip := range got {
+		want := a.tip
+		if tip.Replica == b.link.ID() {
+			want = b.tip
+		}
+		if tip.Tip != want {
+			t.Fatalf("a sees replica %s at %+v, it serves %+v", tip.Replica, tip.Tip, want)
+		}
 	}
 	if got := a.lastBehind(); got != 2 {
 		t.Fatalf("a is behind by %d, want 2", got)

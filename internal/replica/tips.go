@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/braidrpc/braid/internal/block"
 )
 
 const (
@@ -16,14 +18,13 @@ const (
 	tipKeep = 30 * time.Second
 )
 
-// Tip is the chain head one replica serves on a network.
+// Tip is the tip one replica serves on a network, as it published it at
+// At: the network's own served tip (its members in JSON as /status shows
+// the network's tip), named by the replica.
 type Tip struct {
-	Replica       string    `json:"replica"`
-	Latest        uint64    `json:"latest"`
-	LatestHash    string    `json:"latest_hash"`
-	Finalized     uint64    `json:"finalized"`
-	FinalizedHash string    `json:"finalized_hash"`
-	At            time.Time `json:"at"`
+	Replica string `json:"replica"`
+	block.Tip
+	At time.Time `json:"at"`
 }
 
 // Tips share the tip each replica serves on one network.
@@ -32,9 +33,12 @@ type Tips struct {
 	key string
 }
 
-// NewTips returns the shared tips of network.
+// NewTips returns the shared tips of network. They are kept under
+// "served" since tips took block.Tip's shape: a replica of an earlier
+// version, which reads "tips" and removes what it cannot decode, never
+// meets them.
 func NewTips(l *Link, network string) *Tips {
-	return &Tips{l: l, key: l.Key("tips", network)}
+	return &Tips{l: l, key: l.Key("served", network)}
 }
 
 // Publish shares this replica's tip. Replica is always this Link's ID; a

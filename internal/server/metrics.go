@@ -1,9 +1,9 @@
 package server
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/braidrpc/braid/internal/metric"
 )
 
 // Reasons a WebSocket connection ends, as braid_ws_disconnects_total's
@@ -35,19 +35,19 @@ func newWSMetrics(reg prometheus.Registerer) *wsMetrics {
 		return nil
 	}
 	m := &wsMetrics{
-		conns: register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
+		conns: metric.MustRegister(reg, prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: "braid", Name: "ws_connections",
 			Help: "Open WebSocket connections.",
 		})),
-		subs: register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
+		subs: metric.MustRegister(reg, prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: "braid", Name: "ws_subscriptions",
 			Help: "Active eth_subscribe subscriptions over WebSocket.",
 		})),
-		messages: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		messages: metric.MustRegister(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "braid", Name: "ws_messages_total",
 			Help: "WebSocket messages by direction (in: read from clients, out: answers and notifications written).",
 		}, []string{"direction"})),
-		disconnects: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		disconnects: metric.MustRegister(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "braid", Name: "ws_disconnects_total",
 			Help: "Closed WebSocket connections by reason (client, slow_consumer, too_big, ping_timeout, shutdown, error).",
 		}, []string{"reason"})),
@@ -61,21 +61,6 @@ func newWSMetrics(reg prometheus.Registerer) *wsMetrics {
 		m.disconnects.WithLabelValues(r)
 	}
 	return m
-}
-
-// register registers c on reg, or returns the collector already registered
-// under the same description.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing
-			}
-		}
-		panic(err)
-	}
-	return c
 }
 
 func (m *wsMetrics) opened() {

@@ -21,6 +21,7 @@ import (
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/gateway"
 	"github.com/braidrpc/braid/internal/jsonrpc"
+	"github.com/braidrpc/braid/internal/strict"
 )
 
 const (
@@ -299,7 +300,7 @@ func (r *report) note(res gateway.Result) *jsonrpc.Response {
 		r.agreed, r.quota = res.Agreed, res.K
 	}
 	if res.Proof != "" {
-		if r.proof != gateway.ProofNone {
+		if r.proof != strict.ProofNone {
 			r.proof = res.Proof
 		}
 		for _, why := range res.Reasons {

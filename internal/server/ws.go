@@ -408,9 +408,11 @@ func (c *wsConn) handle(msg []byte) {
 }
 
 // call answers one call of a message: the subscription methods here, the
-// rest as over HTTP. The subscription methods pass the network's planner
-// first, as every other call does in Handle, so allow and deny lists and
-// every policy apply over WebSocket as over HTTP.
+// rest through the network's executor (Network.Execute) as over HTTP, so
+// every stage (cache, merge, quorum, strict, history) applies alike. The
+// subscription methods pass the network's planner first (Network.Admit),
+// as every executed call does, so allow and deny lists and every policy
+// apply over WebSocket as over HTTP.
 func (c *wsConn) call(ctx context.Context, req *jsonrpc.Request, after *afterSend) *jsonrpc.Response {
 	switch req.Method {
 	case "eth_subscribe", "eth_unsubscribe":
@@ -425,7 +427,7 @@ func (c *wsConn) call(ctx context.Context, req *jsonrpc.Request, after *afterSen
 		}
 		return c.unsubscribe(req)
 	}
-	return c.n.Handle(ctx, req)
+	return c.n.Execute(ctx, req).Response
 }
 
 // afterSend collects what must happen once a message's answer is queued

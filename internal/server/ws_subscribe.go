@@ -1,8 +1,6 @@
 package server
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"sync"
 
@@ -23,13 +21,6 @@ type wsSub struct {
 	pending [][]byte // notifications delivered before the answer was queued
 }
 
-// newSubscriptionID returns "0x" and 32 lowercase hex digits, unguessable.
-func newSubscriptionID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // never fails (crypto/rand, Go 1.24+)
-	return "0x" + hex.EncodeToString(b[:])
-}
-
 // subscribe starts a subscription for req. Its notifications are held back
 // until the answer with the id is queued (after runs then), so a client
 // never sees a notification for an id it has not been told yet.
@@ -39,7 +30,7 @@ func (c *wsConn) subscribe(req *jsonrpc.Request, after *afterSend) *jsonrpc.Resp
 		return nil
 	}
 	limit := c.s.ws.MaxSubscriptions
-	id := newSubscriptionID()
+	id := jsonrpc.NewID()
 	sub := &wsSub{}
 	c.subsMu.Lock()
 	switch {

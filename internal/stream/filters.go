@@ -2,8 +2,6 @@ package stream
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"log/slog"
 	"strconv"
@@ -90,11 +88,7 @@ func (fs *filters) install(method string, args []json.RawMessage, client string)
 	if err != nil {
 		return nil, err
 	}
-	id, err := newFilterID()
-	if err != nil {
-		fl.cancel()
-		return nil, err
-	}
+	id := jsonrpc.NewID()
 	fs.mu.Lock()
 	if client != "" && fs.perClient[client] >= fs.cfg.MaxPerClient {
 		fs.lastSweep = time.Time{} // a full share may hold idle filters
@@ -195,7 +189,7 @@ func (fs *filters) use(ctx context.Context, method string, args []json.RawMessag
 				"max_changes", fs.cfg.MaxChanges)
 			return nil, errFilterNotFound
 		}
-		return &jsonrpc.Response{Result: jsonArray(changes)}, nil
+		return &jsonrpc.Response{Result: jsonrpc.JoinArray(changes)}, nil
 	case "eth_getFilterLogs":
 		if fl.kind != logFilter {
 			return nil, errFilterNotFound // as go-ethereum answers for a block or pending filter
@@ -278,28 +272,4 @@ func (fs *filters) count() int {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	return len(fs.table)
-}
-
-func jsonArray(items []json.RawMessage) json.RawMessage {
-	n := 2
-	for _, it := range items {
-		n += len(it) + 1
-	}
-	out := make(json.RawMessage, 0, n)
-	out = append(out, '[')
-	for i, it := range items {
-		if i > 0 {
-			out = append(out, ',')
-		}
-		out = append(out, it...)
-	}
-	return append(out, ']')
-}
-
-func newFilterID() (string, error) {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", err
-	}
-	return "0x" + hex.EncodeToString(b[:]), nil
 }

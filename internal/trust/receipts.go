@@ -4,13 +4,14 @@ import (
 	"context"
 	"encoding/json"
 
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+
 	"github.com/braidrpc/braid/internal/jsonrpc"
 	"github.com/braidrpc/braid/internal/plan"
 	"github.com/braidrpc/braid/internal/route"
 	"github.com/braidrpc/braid/internal/upstream"
 	"github.com/braidrpc/braid/internal/verify"
-	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/core/types"
 )
 
 // blockReceipts returns the verified receipts of the block of header h
@@ -84,18 +85,7 @@ func (r *Reader) verifiedBlockReceipts(ctx context.Context, pl *plan.Plan) (json
 		return answer(res)
 	}
 	_ = rs
-	return joinRaw(raws), nil
-}
-
-func joinRaw(raws []json.RawMessage) json.RawMessage {
-	out := []byte{'['}
-	for i, r := range raws {
-		if i > 0 {
-			out = append(out, ',')
-		}
-		out = append(out, r...)
-	}
-	return append(out, ']')
+	return jsonrpc.JoinArray(raws), nil
 }
 
 type cachedReceipts struct {

@@ -1,8 +1,7 @@
-package gateway
+package strict
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
@@ -17,10 +16,11 @@ import (
 	"github.com/braidrpc/braid/internal/trust"
 )
 
-// newExecutor builds the network's local EVM (strict mode with
-// verify.evm on), or says why there is none: the planner then refuses
-// the EVM's methods with that reason.
-func newExecutor(nc config.Network, n *Network) (*evm.Executor, *params.ChainConfig, string) {
+// NewEVM builds a network's local EVM (strict mode with verify.evm on)
+// and its chain configuration, or says why there is none: the planner
+// then refuses the EVM's methods with that reason. Both are nil, with no
+// reason, when the network is not strict or the EVM is off.
+func NewEVM(nc config.Network, cfg evm.Config) (*evm.Executor, *params.ChainConfig, string) {
 	if !nc.Verify.Strict() || !nc.Verify.EVM.On() {
 		return nil, nil, ""
 	}
@@ -28,8 +28,8 @@ func newExecutor(nc config.Network, n *Network) (*evm.Executor, *params.ChainCon
 	if err != nil {
 		return nil, nil, err.Error()
 	}
-	exec, err := evm.New(evm.Config{Chain: chain, GasCap: nc.Verify.EVM.GasCap, Timeout: nc.Verify.EVM.Timeout,
-		Clock: n.clock, Logger: n.log})
+	cfg.Chain, cfg.GasCap, cfg.Timeout = chain, nc.Verify.EVM.GasCap, nc.Verify.EVM.Timeout
+	exec, err := evm.New(cfg)
 	if err != nil {
 		return nil, nil, err.Error()
 	}
@@ -58,13 +58,14 @@ func chainConfig(nc config.Network) (*params.ChainConfig, error) {
 	return c, nil
 }
 
-// verifiedCall answers eth_call, eth_estimateGas and eth_createAccessList
-// on the local EVM over state proven against the block's trusted header.
+// evmCall answers eth_call, eth_estimateGas and eth_createAccessList on
+// the local EVM over state proven against the block's trusted header.
 // "pending" runs on the trusted tip (the answer says so). What the EVM
 // answers as a node would (a revert, an out-of-gas, bad parameters) is the
 // client's answer; state no operator could prove fails the call.
-func (n *Network) verifiedCall(ctx context.Context, pl *plan.Plan) (*jsonrpc.Response, error) {
-	if n.evm == nil {
+func (c *call) evmCall(ctx context.Context, pl *plan.Plan) (*jsonrpc.Response, error) {
+	s := c.s
+	if s.o.EVM == nil {
 		return nil, jsonrpc.Errorf(jsonrpc.CodeUnverifiable, "%s cannot be verified on this network", pl.Method)
 	}
 	req, err := evm.ParseRequest(pl.Method, pl.Params)
@@ -72,16 +73,16 @@ func (n *Network) verifiedCall(ctx context.Context, pl *plan.Plan) (*jsonrpc.Res
 		return evmAnswer(err)
 	}
 	blockArg := req.BlockParam
-	if isPendingTag(blockArg) {
+	if IsPending(blockArg) {
 		blockArg = nil
-		metaFrom(ctx).notePartial(`"pending" ran on the trusted latest block, without the operators' pending transactions`)
+		c.partial(`"pending" ran on the trusted latest block, without the operators' pending transactions`)
 	}
-	h, answer, err := n.trust.CallBlock(ctx, blockArg)
+	h, answer, err := s.o.Verified.CallBlock(ctx, blockArg)
 	if answer != nil || err != nil {
 		return answer, err
 	}
-	res, err := n.evm.Do(ctx, evmSource{n.trust.EVMSource(), n}, h, req)
-	n.metrics.evmCall(n.Name, pl.Method, res.Stats)
+	res, err := s.o.EVM.Do(ctx, evmSource{s.o.Verified.EVMSource(), c}, h, req)
+	s.o.Metrics.evmCall(s.o.Network, pl.Method, res.Stats)
 	if err != nil {
 		return evmAnswer(err)
 	}
@@ -99,27 +100,22 @@ func evmAnswer(err error) (*jsonrpc.Response, error) {
 	return &jsonrpc.Response{Error: jsonrpc.FromError(answer)}, nil
 }
 
-// isPendingTag reports whether a block parameter is "pending".
-func isPendingTag(raw json.RawMessage) bool {
-	var s string
-	return len(raw) > 0 && raw[0] == '"' && json.Unmarshal(raw, &s) == nil && s == "pending"
-}
-
 // evmSource is the verified reader's Source for the local EVM, with the
-// operators' median priority fee for eth_createAccessList's defaults.
+// operators' median priority fee for eth_createAccessList's defaults,
+// noted on the call it serves.
 type evmSource struct {
 	trust.EVMSource
-	n *Network
+	c *call
 }
 
 var _ evm.TipSuggester = evmSource{}
 
 // SuggestGasTipCap implements evm.TipSuggester (not proven: the answer
 // says so).
-func (s evmSource) SuggestGasTipCap(ctx context.Context) (*big.Int, error) {
-	tip, err := s.n.suggestTip(ctx)
+func (src evmSource) SuggestGasTipCap(ctx context.Context) (*big.Int, error) {
+	tip, err := src.c.s.suggestTip(ctx)
 	if err == nil {
-		metaFrom(ctx).notePartial("the priority fee filled in is the operators' median suggestion")
+		src.c.partial("the priority fee filled in is the operators' median suggestion")
 	}
 	return tip, err
 }

@@ -1,4 +1,4 @@
-package gateway
+package strict
 
 import (
 	"context"
@@ -29,8 +29,8 @@ const feeOperators = 3
 // askOperators sends call to up to feeOperators distinct operators at
 // once and returns their results; with none, the first error answer one
 // gave (or the router's error).
-func (n *Network) askOperators(ctx context.Context, call route.Call) ([]json.RawMessage, *jsonrpc.Response, error) {
-	ops := n.router.Operators(call)
+func (s *Stage) askOperators(ctx context.Context, call route.Call) ([]json.RawMessage, *jsonrpc.Response, error) {
+	ops := s.o.Router.Operators(call)
 	if len(ops) > feeOperators {
 		ops = ops[:feeOperators]
 	}
@@ -50,7 +50,7 @@ func (n *Network) askOperators(ctx context.Context, call route.Call) ([]json.Raw
 			defer wg.Done()
 			c := call
 			c.Operator = op
-			res, err := n.router.Do(ctx, c)
+			res, err := s.o.Router.Do(ctx, c)
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -83,8 +83,8 @@ func median(values []*big.Int) *big.Int {
 }
 
 // suggestTip is the median of the operators' eth_maxPriorityFeePerGas.
-func (n *Network) suggestTip(ctx context.Context) (*big.Int, error) {
-	results, errResp, err := n.askOperators(ctx, route.Call{Method: "eth_maxPriorityFeePerGas", Params: json.RawMessage("[]"), Class: plan.ClassOther})
+func (s *Stage) suggestTip(ctx context.Context) (*big.Int, error) {
+	results, errResp, err := s.askOperators(ctx, route.Call{Method: "eth_maxPriorityFeePerGas", Params: json.RawMessage("[]"), Class: plan.ClassOther})
 	var tips []*big.Int
 	for _, r := range results {
 		var q hexutil.Big
@@ -103,56 +103,51 @@ func (n *Network) suggestTip(ctx context.Context) (*big.Int, error) {
 	return nil, jsonrpc.Errorf(jsonrpc.CodeUpstreamsFailed, "no operator suggested a priority fee")
 }
 
-func quantity(v *big.Int) *jsonrpc.Response {
-	b, _ := json.Marshal((*hexutil.Big)(v))
-	return &jsonrpc.Response{Result: b}
-}
-
 // maxPriorityFee answers eth_maxPriorityFeePerGas: the operators' median.
-func (n *Network) maxPriorityFee(ctx context.Context) (*jsonrpc.Response, error) {
-	tip, err := n.suggestTip(ctx)
+func (c *call) maxPriorityFee(ctx context.Context) (*jsonrpc.Response, error) {
+	tip, err := c.s.suggestTip(ctx)
 	if err != nil {
 		return nil, err
 	}
-	metaFrom(ctx).notePartial("the priority fee is the operators' median suggestion")
+	c.partial("the priority fee is the operators' median suggestion")
 	return quantity(tip), nil
 }
 
 // gasPrice answers eth_gasPrice as geth does, the suggested priority fee
 // plus the base fee of the latest block: here the operators' median tip
 // and the base fee of the trusted tip's verified header.
-func (n *Network) gasPrice(ctx context.Context) (*jsonrpc.Response, error) {
-	h, err := n.trust.TipHeader(ctx)
+func (c *call) gasPrice(ctx context.Context) (*jsonrpc.Response, error) {
+	h, err := c.s.o.Verified.TipHeader(ctx)
 	if err != nil {
 		return nil, err
 	}
-	tip, err := n.suggestTip(ctx)
+	tip, err := c.s.suggestTip(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if h.BaseFee != nil {
 		tip.Add(tip, h.BaseFee)
 	}
-	metaFrom(ctx).notePartial("the base fee is the trusted tip's; the priority fee added is the operators' median suggestion")
+	c.partial("the base fee is the trusted tip's; the priority fee added is the operators' median suggestion")
 	return quantity(tip), nil
 }
 
 // blobBaseFee answers eth_blobBaseFee as geth does, from the trusted
 // tip's verified header (null before Cancun). It needs the chain
 // configuration (the blob schedule); without one it is the operators'.
-func (n *Network) blobBaseFee(ctx context.Context) (*jsonrpc.Response, error) {
-	if n.chain == nil {
-		metaFrom(ctx).noteProof(ProofNone, "eth_blobBaseFee is the operators' answer: braid has no chain configuration for this network")
-		return n.forward(ctx, &plan.Plan{Method: "eth_blobBaseFee", Kind: plan.Forward, Spec: plan.Lookup("eth_blobBaseFee"), Params: json.RawMessage("[]")})
+func (c *call) blobBaseFee(ctx context.Context) (*jsonrpc.Response, error) {
+	if c.s.o.Chain == nil {
+		c.note(ProofNone, "eth_blobBaseFee is the operators' answer: braid has no chain configuration for this network")
+		return c.s.o.Operators.Forward(ctx, &plan.Plan{Method: "eth_blobBaseFee", Kind: plan.Forward, Spec: plan.Lookup("eth_blobBaseFee"), Params: json.RawMessage("[]")})
 	}
-	h, err := n.trust.TipHeader(ctx)
+	h, err := c.s.o.Verified.TipHeader(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if h.ExcessBlobGas == nil {
 		return &jsonrpc.Response{Result: json.RawMessage("null")}, nil
 	}
-	return quantity(eip4844.CalcBlobFee(n.chain, h)), nil
+	return quantity(eip4844.CalcBlobFee(c.s.o.Chain, h)), nil
 }
 
 // feeHistoryAnswer is eth_feeHistory's answer, member for member.
@@ -170,19 +165,19 @@ type feeHistoryAnswer struct {
 // cover (and give the rewards, whose median is the answer's); base fees,
 // blob base fees and gas used ratios are computed as geth computes them
 // from the verified headers of that range.
-func (n *Network) feeHistory(ctx context.Context, pl *plan.Plan) (*jsonrpc.Response, error) {
-	if n.chain == nil {
-		metaFrom(ctx).noteProof(ProofNone, "eth_feeHistory is the operators' answer: braid has no chain configuration for this network")
-		return n.forward(ctx, pl)
+func (c *call) feeHistory(ctx context.Context, pl *plan.Plan) (*jsonrpc.Response, error) {
+	if c.s.o.Chain == nil {
+		c.note(ProofNone, "eth_feeHistory is the operators' answer: braid has no chain configuration for this network")
+		return c.s.o.Operators.Forward(ctx, pl)
 	}
-	newest, err := n.feeNewest(ctx, pl.Args[1])
+	newest, err := c.s.feeNewest(ctx, pl.Args[1])
 	if err != nil {
 		return nil, err
 	}
 	args := slices.Clone(pl.Args)
 	args[1], _ = json.Marshal(hexutil.Uint64(newest))
 	params, _ := json.Marshal(args)
-	results, errResp, err := n.askOperators(ctx, route.Call{Method: "eth_feeHistory", Params: params, Class: plan.ClassBlock})
+	results, errResp, err := c.s.askOperators(ctx, route.Call{Method: "eth_feeHistory", Params: params, Class: plan.ClassBlock})
 	answers := fitting(results, newest)
 	switch {
 	case len(answers) == 0 && errResp != nil:
@@ -195,22 +190,22 @@ func (n *Network) feeHistory(ctx context.Context, pl *plan.Plan) (*jsonrpc.Respo
 	out := answers[0]
 	count := uint64(len(out.GasUsedRatio))
 	if count == 0 {
-		return n.marshalFees(out)
+		return marshalFees(out)
 	}
 	oldest := out.OldestBlock.ToInt().Uint64()
-	hs, err := n.trust.RangeHeaders(ctx, oldest, oldest+count-1)
+	hs, err := c.s.o.Verified.RangeHeaders(ctx, oldest, oldest+count-1)
 	if err != nil {
 		return nil, err
 	}
-	n.headerFees(out, hs)
+	c.s.headerFees(out, hs)
 	if out.Reward != nil {
 		out.Reward = medianRewards(answers)
-		metaFrom(ctx).notePartial("the rewards are the operators' median; base fees and gas used ratios are from verified headers")
+		c.partial("the rewards are the operators' median; base fees and gas used ratios are from verified headers")
 	}
-	return n.marshalFees(out)
+	return marshalFees(out)
 }
 
-func (n *Network) marshalFees(a *feeHistoryAnswer) (*jsonrpc.Response, error) {
+func marshalFees(a *feeHistoryAnswer) (*jsonrpc.Response, error) {
 	b, err := json.Marshal(a)
 	if err != nil {
 		return nil, err
@@ -220,11 +215,11 @@ func (n *Network) marshalFees(a *feeHistoryAnswer) (*jsonrpc.Response, error) {
 
 // feeNewest resolves eth_feeHistory's newest block to a trusted number:
 // "pending" and "latest" are the trusted tip.
-func (n *Network) feeNewest(ctx context.Context, raw json.RawMessage) (uint64, error) {
-	if isPendingTag(raw) {
+func (s *Stage) feeNewest(ctx context.Context, raw json.RawMessage) (uint64, error) {
+	if IsPending(raw) {
 		raw = nil
 	}
-	h, answer, err := n.trust.CallBlock(ctx, raw)
+	h, answer, err := s.o.Verified.CallBlock(ctx, raw)
 	if answer != nil {
 		return 0, answer.Error
 	}
@@ -275,8 +270,8 @@ func rectangular(rewards [][]*hexutil.Big) bool {
 
 // headerFees fills a's header-derived members from hs (its range, oldest
 // first) as geth's fee oracle computes them.
-func (n *Network) headerFees(a *feeHistoryAnswer, hs []*types.Header) {
-	cfg := n.chain
+func (s *Stage) headerFees(a *feeHistoryAnswer, hs []*types.Header) {
+	cfg := s.o.Chain
 	a.BaseFee = make([]*hexutil.Big, len(hs)+1)
 	a.BlobBaseFee = make([]*hexutil.Big, len(hs)+1)
 	a.GasUsedRatio = make([]float64, len(hs))
