@@ -169,7 +169,7 @@ func Run(ctx context.Context, a Asker, req Request, clk clock.Clock) (*Outcome, 
 			// for a disagreement too: a liar and one honest operator
 			// that answered first must not turn into a refused read (and
 			// no strike) while the second honest one is a block behind.
-			if rd.largest >= rd.k || !clk.Now().Before(catchUpEnd) || !canSettle(a, req, rd.settled(), rd.largest, rd.k, len(rd.groups) > 1) {
+			if rd.largest >= rd.k || !clk.Now().Before(catchUpEnd) || !canSettle(a, req, rd.listed(), rd.retries(), rd.largest, rd.k, len(rd.groups) > 1) {
 				break // agreed, out of time, or nobody left who could settle it
 			}
 			select {
@@ -279,26 +279,24 @@ func retryable(r reply) bool {
 	return errors.As(r.err, &f) && f.Code == jsonrpc.CodeUnavailable
 }
 
-// settled counts the distinct operators listed that cannot become able
-// to take the call during catch-up: every one listed but those that may
-// be asked again (only once some operator answered, see catchUp).
-func (rd *reading) settled() int {
+// listed counts the distinct operators listed so far.
+func (rd *reading) listed() int {
 	var distinct []string
 	for _, op := range rd.ops {
 		if !slices.Contains(distinct, op) {
 			distinct = append(distinct, op)
 		}
 	}
+	return len(distinct)
+}
+
+// retries counts the operators that catch-up may ask again: those that
+// answered "not served yet", once some operator answered (see catchUp).
+func (rd *reading) retries() int {
 	if len(rd.groups) == 0 {
-		return len(distinct)
+		return 0
 	}
-	n := len(distinct)
-	for _, op := range distinct {
-		if slices.Contains(rd.behind, op) || slices.Contains(rd.again, op) {
-			n--
-		}
-	}
-	return n
+	return len(rd.behind) + len(rd.again)
 }
 
 // launch asks the next operator; false when none is left.
@@ -370,18 +368,22 @@ func (rd *reading) take(r reply) *Outcome {
 type operatorCounter interface{ UsableOperators() int }
 
 // canSettle reports whether operators may yet become able to take the
-// call and settle it: those not listed so far, and those listed that may
-// be asked again (listed counts the others). Without a disagreement any
-// one more may (as may any one more under on_dispute: majority); after
-// one, only if the largest group (largest operators) plus every usable
-// operator that may yet answer could reach k. An Asker that cannot count
-// its operators is waited on only while nobody disagreed.
-func canSettle(a Asker, req Request, listed, largest, k int, disagreed bool) bool {
-	c, ok := a.(operatorCounter)
-	if !ok {
-		return !disagreed
+// call and settle it: usable ones not among the listed ones, and retry
+// that were listed and may be asked again. Without a disagreement any one
+// more may (as may any one more under on_dispute: majority); after one,
+// only if the largest group (largest operators) plus every operator that
+// may yet answer could reach k. An Asker that cannot count its operators
+// is waited on only while nobody disagreed, or for operators to ask
+// again that could settle it.
+func canSettle(a Asker, req Request, listed, retry, largest, k int, disagreed bool) bool {
+	left := retry
+	if c, ok := a.(operatorCounter); ok {
+		// A listed operator may have become unusable since: the usable
+		// ones not listed are at least none.
+		left += max(c.UsableOperators()-listed, 0)
+	} else if !disagreed {
+		return true
 	}
-	left := c.UsableOperators() - listed
 	switch {
 	case left <= 0:
 		return false
