@@ -409,7 +409,10 @@ func (s *staleAsker) Do(ctx context.Context, c route.Call) (*route.Result, error
 
 // runStale runs req against s on a fake clock, like runLagging: when the
 // read starts waiting (its catch-up poll is set), the operator behind
-// catches up if catchUp, and the clock moves on.
+// catches up if catchUp, and the clock moves on. s's hedge delay must be
+// zero, so that every operator is asked at once and the only timer on the
+// clock is the catch-up poll (a pending hedge timer made the clock move
+// before the read waited, past its catch-up time).
 func runStale(t *testing.T, s *staleAsker, req Request, catchUp bool) (*Outcome, error, bool) {
 	t.Helper()
 	clk := clock.NewFake(time.Unix(1_000_000, 0))
@@ -454,7 +457,7 @@ func runStale(t *testing.T, s *staleAsker, req Request, catchUp bool) (*Outcome,
 func TestCatchUpAsksAgainAnOperatorThatWasBehind(t *testing.T) {
 	by := map[string]script{"down": {err: errDown}, "honest": {result: `"0x1"`}, "behind": {result: `"0x1"`}}
 	for _, unusable := range []int{0, 1} {
-		s := &staleAsker{fakeAsker: &fakeAsker{ops: []string{"down", "behind", "honest"}, by: by, delay: time.Hour},
+		s := &staleAsker{fakeAsker: &fakeAsker{ops: []string{"down", "behind", "honest"}, by: by},
 			behind: "behind", caughtUp: make(chan struct{}), unusable: unusable}
 		req := Request{Call: route.Call{Method: "eth_getBalance", Class: "state"}, K: 2, CatchUp: time.Second,
 			OnDispute: config.OnDisputeError, OnShortfall: config.OnShortfallError}
@@ -473,7 +476,7 @@ func TestCatchUpAsksAgainAnOperatorThatWasBehind(t *testing.T) {
 // falls short when catch-up ends.
 func TestCatchUpAsksABehindOperatorOncePerRound(t *testing.T) {
 	by := map[string]script{"down": {err: errDown}, "honest": {result: `"0x1"`}}
-	s := &staleAsker{fakeAsker: &fakeAsker{ops: []string{"down", "behind", "honest"}, by: by, delay: time.Hour},
+	s := &staleAsker{fakeAsker: &fakeAsker{ops: []string{"down", "behind", "honest"}, by: by},
 		behind: "behind", caughtUp: make(chan struct{})}
 	catchUp := 10 * catchUpPoll
 	req := Request{Call: route.Call{Method: "eth_getBalance", Class: "state"}, K: 2, CatchUp: catchUp,
@@ -499,8 +502,7 @@ func TestCatchUpAsksABehindOperatorOncePerRound(t *testing.T) {
 // once: nobody waits and nobody is asked twice.
 func TestCatchUpDoesNotAskAgainWhenNobodyServes(t *testing.T) {
 	nope := script{rpc: &jsonrpc.Error{Code: -32601, Message: "the method does not exist"}, unserv: true}
-	s := &staleAsker{fakeAsker: &fakeAsker{ops: []string{"a", "b", "c"}, by: map[string]script{"a": nope, "b": nope, "c": nope},
-		delay: time.Hour}, caughtUp: make(chan struct{})}
+	s := &staleAsker{fakeAsker: &fakeAsker{ops: []string{"a", "b", "c"}, by: map[string]script{"a": nope, "b": nope, "c": nope}}, caughtUp: make(chan struct{})}
 	req := Request{Call: route.Call{Method: "eth_nope"}, K: 2, CatchUp: time.Second,
 		OnDispute: config.OnDisputeError, OnShortfall: config.OnShortfallError}
 	o, err, waited := runStale(t, s, req, false)
