@@ -43,9 +43,12 @@ type Request struct {
 	// operators before K agreed waits for more to become able to take it
 	// (an operator whose head has not yet reached the pinned block, a few
 	// milliseconds behind the others), asking again every catchUpPoll.
-	// It does not wait when every usable operator was already listed, nor
-	// on a disagreement that the operators left could not settle (see
-	// canSettle).
+	// An operator that answered that it cannot serve the call yet (it was
+	// asked a moment before its node held the block) is asked again when
+	// it is listed again, once per poll, once another operator answered.
+	// It does not wait when every usable operator was already listed and
+	// none may be asked again, nor on a disagreement that the operators
+	// left could not settle (see canSettle).
 	CatchUp time.Duration
 }
 
