@@ -8,14 +8,14 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/braidrpc/braid/internal/archive"
 	"github.com/braidrpc/braid/internal/config"
-	"github.com/braidrpc/braid/internal/gateway"
 	"github.com/braidrpc/braid/internal/ledger"
 )
 
 // writeLedgers prints, for each network with peers enabled, how widely
 // the history this gateway holds is held (ledger.Availability), read from
-// the ledger a gateway persisted (gateway.LedgerDir). braid check runs no
+// the ledger a gateway persisted (archive.LedgerDir). braid check runs no
 // gateway and no peer node: the head is unknown (blocks are not placed by
 // age), and the live survey of holders per age bucket
 // (ledger.SurveyOnce) is not run; a running gateway shows both at
@@ -26,7 +26,7 @@ func writeLedgers(cfg *config.Config, w io.Writer) error {
 		if !n.Peers.Enabled {
 			continue
 		}
-		dir := gateway.LedgerDir(n.Peers.Store.Path)
+		dir := archive.LedgerDir(n.Peers.Store.Path)
 		if _, err := fmt.Fprintf(w, "\nnetwork %s: peer ledger %s\n", n.Name, dir); err != nil {
 			return err
 		}

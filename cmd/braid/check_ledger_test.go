@@ -9,7 +9,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 
-	"github.com/braidrpc/braid/internal/gateway"
+	"github.com/braidrpc/braid/internal/archive"
 	"github.com/braidrpc/braid/internal/history"
 	"github.com/braidrpc/braid/internal/ledger"
 )
@@ -28,10 +28,10 @@ func TestCheckLedger(t *testing.T) {
 		}
 		return out.String()
 	}
-	if out := run(); !strings.Contains(out, "network mainnet: peer ledger "+gateway.LedgerDir(store)) || !strings.Contains(out, "no ledger yet") {
+	if out := run(); !strings.Contains(out, "network mainnet: peer ledger "+archive.LedgerDir(store)) || !strings.Contains(out, "no ledger yet") {
 		t.Fatalf("before a gateway ran:\n%s", out)
 	}
-	led, err := ledger.Open(gateway.LedgerDir(store), ledger.Options{Logger: slog.New(slog.DiscardHandler)})
+	led, err := ledger.Open(archive.LedgerDir(store), ledger.Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,9 +2,13 @@ package gateway
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
+
+	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/braidrpc/braid/internal/block"
 	"github.com/braidrpc/braid/internal/jsonrpc"
@@ -164,7 +168,7 @@ func (n *Network) act(ctx context.Context, pl *plan.Plan, req *jsonrpc.Request) 
 // read answers a read pinned to tip with exactly one stage: strict mode
 // (package strict: the verified reader, the local EVM, or the operators'
 // word marked as such), or the operators (a quorum or the router); then
-// the history stage (history_stage.go) answers what every provider pruned.
+// the history stage (internal/archive) answers what every provider pruned.
 func (n *Network) read(ctx context.Context, pl *plan.Plan, tip block.Tip, pin plan.Pinning) (answer, error) {
 	var a answer
 	var err error
@@ -176,7 +180,7 @@ func (n *Network) read(ctx context.Context, pl *plan.Plan, tip block.Tip, pin pl
 	default:
 		a, err = n.operatorsRead(ctx, pl, tip, pin)
 	}
-	resp, err := n.withHistory(ctx, pl, a.resp, err)
+	resp, err := n.history.Answer(ctx, pl, a.resp, err)
 	a.resp = resp
 	return a, err
 }
@@ -262,7 +266,22 @@ func (n *Network) mergeKey(pl *plan.Plan, tip block.Tip, c plan.Caching) (string
 		// peers) is each node's answer, not the chain's.
 		return "", false
 	}
-	return "\x00call|" + pl.Method + "|" + string(pl.Params) + "@" + tip.Latest.Hash.Hex(), true
+	return callKey(pl.Method, pl.Params, tip.Latest.Hash), true
+}
+
+// callKey is "\x00call|method|params@0xhash", built in one allocation.
+func callKey(method string, params []byte, hash common.Hash) string {
+	var hx [2 * common.HashLength]byte
+	hex.Encode(hx[:], hash[:])
+	var sb strings.Builder
+	sb.Grow(len("\x00call|") + len(method) + 1 + len(params) + 3 + len(hx))
+	sb.WriteString("\x00call|")
+	sb.WriteString(method)
+	sb.WriteByte('|')
+	sb.Write(params)
+	sb.WriteString("@0x")
+	sb.Write(hx[:])
+	return sb.String()
 }
 
 // merged runs fn once for every caller asking for key at the same time.
@@ -272,12 +291,12 @@ func (n *Network) mergeKey(pl *plan.Plan, tip block.Tip, c plan.Caching) (string
 func (n *Network) merged(ctx context.Context, key string, fn func(context.Context) (answer, error)) (answer, error) {
 	f, first := n.flights.join(key)
 	if first {
-		go func() {
+		n.flights.workers.run(func() {
 			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), n.timeout)
 			defer cancel()
 			f.a, f.err = fn(fctx)
 			n.flights.land(key, f)
-		}()
+		})
 	}
 	select {
 	case <-ctx.Done():
@@ -289,8 +308,9 @@ func (n *Network) merged(ctx context.Context, key string, fn func(context.Contex
 
 // flights are the calls in flight, by merge key.
 type flights struct {
-	mu sync.Mutex
-	m  map[string]*flight
+	mu      sync.Mutex
+	m       map[string]*flight
+	workers workers // run the fetches
 }
 
 // flight is one fetch that every identical call waiting on it shares.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/braidrpc/braid/internal/archive"
 	"github.com/braidrpc/braid/internal/beacon"
 	"github.com/braidrpc/braid/internal/block"
 	"github.com/braidrpc/braid/internal/cache"
@@ -54,7 +55,7 @@ type Gateway struct {
 	networks []*Network
 	disputes *quorum.Log
 	memory   memorySource // the answer cache's size, for Status
-	history  *historyRegistry
+	history  *archive.Registry
 	byName   map[string]*Network
 	log      *slog.Logger
 	clock    clock.Clock
@@ -97,7 +98,7 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 		g.members = replica.NewMembers(link, replica.SyncInterval)
 	}
 	store := newStore(cfg.Cache, g.link, opts)
-	g.history = &historyRegistry{}
+	g.history = archive.NewRegistry(opts.Registry)
 	g.memory = newMemorySource(store, cfg.Cache, opts.Registry)
 	g.ctx, g.cancel = context.WithCancel(context.Background())
 	for _, nc := range cfg.Networks {
@@ -215,8 +216,7 @@ func (g *Gateway) Start(ctx context.Context, wait time.Duration) {
 			defer context.AfterFunc(g.ctx, cancel)()
 			n.stream.Run(sctx)
 		}()
-		g.startFill(ctx, n)
-		g.startLedger(n)
+		n.archive.Start(ctx)
 	}
 	g.awaitStart(ctx, first, wait)
 }
@@ -325,6 +325,7 @@ func (g *Gateway) Close() {
 		}
 		for _, n := range g.networks {
 			n.head.Close()
+			n.flights.workers.close()
 		}
 		g.wg.Wait()
 		g.closeBeacons()

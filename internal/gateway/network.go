@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/braidrpc/braid/internal/archive"
 	"github.com/braidrpc/braid/internal/beacon"
 	"github.com/braidrpc/braid/internal/block"
 	"github.com/braidrpc/braid/internal/clock"
@@ -63,8 +64,10 @@ type Network struct {
 	strict *strict.Stage
 
 	// archive is the history store and peer node (nil unless
-	// peers.enabled): history_stage.go.
-	archive *archive
+	// peers.enabled): internal/archive, wired in archive.go; history is
+	// its Answer for the executor (a pass-through without peers).
+	archive *archive.Archive
+	history historyStage
 }
 
 // Tip returns the network's served tip.

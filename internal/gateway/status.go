@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/braidrpc/braid/internal/archive"
 	"github.com/braidrpc/braid/internal/beacon"
 	"github.com/braidrpc/braid/internal/block"
 	"github.com/braidrpc/braid/internal/head"
@@ -70,8 +71,8 @@ type NetworkStatus struct {
 	// Peers are the other gateways this network's peer node knows and
 	// History its store and where history answers came from (absent
 	// unless peers.enabled).
-	Peers   []PeerView     `json:"peers,omitempty"`
-	History *HistoryStatus `json:"history,omitempty"`
+	Peers   []archive.PeerView     `json:"peers,omitempty"`
+	History *archive.HistoryStatus `json:"history,omitempty"`
 }
 
 // BeaconStatus is the light client's state with what braid serves from it
@@ -176,7 +177,7 @@ func (g *Gateway) Status() Status {
 		ns.Cache = n.cacheStatus()
 		ns.Lies = n.trust.Lies()
 		ns.Methods = n.Proofs()
-		n.historyStatus(&ns)
+		ns.Peers, ns.History = n.archive.Status()
 		qp, _ := plan.NewQuorumPolicy(n.quorum) // checked in New
 		ns.Quorum = QuorumStatus{K: n.quorum.K, OnDispute: n.quorum.OnDispute, OnShortfall: n.quorum.OnShortfall, Methods: qp.Methods()}
 		quarantined := n.operators.Quarantined()

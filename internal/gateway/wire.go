@@ -114,7 +114,7 @@ func (g *Gateway) newNetwork(cfg *config.Config, nc config.Network, store cache.
 		n.share = n.newSync(g.link, g.members, m.replica.Behind(nc.Name))
 		n.operators.OnStrike(n.share.Strike)
 	}
-	if err := g.addArchive(n, nc, opts, g.history); err != nil {
+	if err := g.addArchive(n, nc, opts); err != nil {
 		return nil, err
 	}
 	return n, nil

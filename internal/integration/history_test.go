@@ -27,8 +27,9 @@ type historyGateway struct {
 }
 
 // newHistoryGateway starts a gateway over dn whose history store lives in
-// dir, keeping keep, bootstrapping from boot.
-func newHistoryGateway(t *testing.T, dn *devnet.Devnet, dir, keep string, boot []string) *historyGateway {
+// dir, keeping keep, bootstrapping from boot; each of edits changes the
+// configuration before its defaults are applied.
+func newHistoryGateway(t *testing.T, dn *devnet.Devnet, dir, keep string, boot []string, edits ...func(*config.Config)) *historyGateway {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Networks = []config.Network{{Name: "devnet", ChainID: dn.ChainID(), Upstreams: dn.Upstreams(),
@@ -36,6 +37,9 @@ func newHistoryGateway(t *testing.T, dn *devnet.Devnet, dir, keep string, boot [
 		Peers: config.Peers{Enabled: true, Listen: []string{"/ip4/127.0.0.1/tcp/0"}, DialRanges: []string{"127.0.0.0/8"},
 			Bootstrap: boot, Store: config.PeerStore{Path: dir, MaxBytes: 64 << 20}, Keep: keep,
 			Fill: config.PeerFill{BytesPerSecond: 64 << 20, Idle: 50 * time.Millisecond}}}}
+	for _, edit := range edits {
+		edit(cfg)
+	}
 	cfg.ApplyDefaults()
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)

@@ -9,31 +9,56 @@ import (
 
 // doing is one call in Do: its attempts so far.
 type doing struct {
-	r          *Router
-	c          Call
-	ctx        context.Context
-	results    chan outcome
-	tried      map[*upstream.Upstream]bool // this round
-	excluded   map[*upstream.Upstream]bool // cannot serve this call
-	attempts   []Attempt
-	launched   int
-	inflight   int
-	hedges     int
-	round      int
-	lastRPC    *outcome
+	r        *Router
+	c        Call
+	ctx      context.Context
+	tried    upstreams // this round
+	excluded upstreams // cannot serve this call
+	attempts []Attempt
+	launched int
+	inflight int
+	hedges   int
+	round    int
+	lastRPC  *outcome
+	// concurrent: attempts run in their own goroutine and report on
+	// results, since a hedge may race them. Otherwise each runs inline and
+	// leaves its outcome in done.
 	concurrent bool
+	results    chan outcome
+	done       outcome
+	// buf backs tried and excluded for the usual few upstreams.
+	buf [4]*upstream.Upstream
+}
+
+// upstreams is a small set of upstreams (a network has a handful: a
+// slice search beats a map and allocates nothing for the usual few).
+type upstreams []*upstream.Upstream
+
+func (s upstreams) has(u *upstream.Upstream) bool {
+	for _, v := range s {
+		if v == u {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *upstreams) add(u *upstream.Upstream) {
+	if !s.has(u) {
+		*s = append(*s, u)
+	}
 }
 
 // launch starts an attempt on u (a hedge when another is in flight).
 func (d *doing) launch(u *upstream.Upstream, hedge bool) {
 	d.launched++
 	d.inflight++
-	d.tried[u] = true
+	d.tried.add(u)
 	if d.launched > 1 {
 		d.r.rmetrics.retry(d.r.network)
 	}
 	if !d.concurrent {
-		d.results <- d.r.attempt(d.ctx, u, d.c, d.launched-1, hedge)
+		d.done = d.r.attempt(d.ctx, u, d.c, d.launched-1, hedge)
 		return
 	}
 	go func(n int) { d.results <- d.r.attempt(d.ctx, u, d.c, n, hedge) }(d.launched - 1)
@@ -71,7 +96,7 @@ func (d *doing) launchOrWait() (done bool, res *Result, err error) {
 		// Every candidate failed transiently this round: pause, then go
 		// round again.
 		d.round++
-		clear(d.tried)
+		d.tried = d.tried[:0]
 		wait = min(retryCap, retryBase<<(d.round-1))
 	default:
 		res, err = r.finish(d.c, d.lastRPC, d.attempts, d.launched)
@@ -102,6 +127,6 @@ func (d *doing) failed(o outcome) {
 		d.lastRPC = &o
 	}
 	if o.verdict == unsupported {
-		d.excluded[o.u] = true
+		d.excluded.add(o.u)
 	}
 }

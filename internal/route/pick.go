@@ -17,7 +17,7 @@ type cand struct {
 // and rate budget, or, when only budget is lacking, how long until one
 // has some. Upstreams that are throttled, have an open breaker, or have
 // shown they lack the data are tried only after every other.
-func (r *Router) pick(c Call, tried, excluded map[*upstream.Upstream]bool) (*upstream.Upstream, time.Duration) {
+func (r *Router) pick(c Call, tried, excluded upstreams) (*upstream.Upstream, time.Duration) {
 	best, rest := r.candidates(c, tried, excluded)
 	if len(best) > 1 && len(tried) == 0 && r.rand() < r.probeShare {
 		// A probe: a random non-best upstream goes first, so one that
@@ -100,7 +100,7 @@ func (r *Router) UsableOperators() int {
 
 // candidates returns the upstreams that may take c and were not tried,
 // sorted by score: those to try first, and last resorts.
-func (r *Router) candidates(c Call, tried, excluded map[*upstream.Upstream]bool) (best, rest []cand) {
+func (r *Router) candidates(c Call, tried, excluded upstreams) (best, rest []cand) {
 	pool := r.upstreams
 	if c.Only != nil {
 		pool = []*upstream.Upstream{c.Only}
@@ -111,7 +111,7 @@ func (r *Router) candidates(c Call, tried, excluded map[*upstream.Upstream]bool)
 		minHead = c.Floor
 	}
 	for _, u := range pool {
-		if !r.eligible(c, u) || tried[u] || excluded[u] {
+		if !r.eligible(c, u) || tried.has(u) || excluded.has(u) {
 			continue
 		}
 		var head uint64

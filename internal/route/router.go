@@ -213,19 +213,21 @@ const rejected verdict = -1
 // when not nil, is a *Failure and maps to a JSON-RPC error through
 // jsonrpc.FromError.
 func (r *Router) Do(ctx context.Context, c Call) (*Result, error) {
-	ctx, cancelAll := context.WithCancelCause(ctx)
-	defer cancelAll(nil)
 	c = r.prepare(c)
 	d := &doing{r: r, c: c, ctx: ctx,
-		results:  make(chan outcome, r.maxAttempts),
-		tried:    map[*upstream.Upstream]bool{},
-		excluded: map[*upstream.Upstream]bool{},
 		// Attempts run in their own goroutine only when a hedge may race
-		// them; otherwise inline, which spares a goroutine hand-off on the
-		// hot path. (results has room for every attempt, so an inline send
-		// never blocks.)
+		// them; otherwise inline, which spares a goroutine hand-off, a
+		// channel and a cancellable context on the hot path.
 		concurrent: c.Hedge && r.hedge.Enabled && r.hedge.MaxExtra > 0 && c.Only == nil && r.usable() > 1,
 	}
+	d.tried, d.excluded = d.buf[:0:2], d.buf[2:2:4]
+	if !d.concurrent {
+		return d.inline()
+	}
+	ctx, cancelAll := context.WithCancelCause(ctx)
+	defer cancelAll(nil)
+	// results has room for every attempt: a loser's send never blocks.
+	d.ctx, d.results = ctx, make(chan outcome, r.maxAttempts)
 	for {
 		if d.inflight == 0 {
 			if done, res, err := d.launchOrWait(); done {
@@ -257,6 +259,29 @@ func (r *Router) Do(ctx context.Context, c Call) (*Result, error) {
 			}
 			d.failed(o)
 		}
+	}
+}
+
+// inline is Do when nothing can race an attempt: one at a time, each run
+// in the caller's goroutine, so no attempt is ever left out to cancel.
+func (d *doing) inline() (*Result, error) {
+	r := d.r
+	for {
+		if done, res, err := d.launchOrWait(); done {
+			return res, err
+		}
+		if d.inflight == 0 {
+			continue
+		}
+		o := d.done
+		d.inflight--
+		if res := r.result(o, d.launched, d.hedges); res != nil {
+			return res, nil
+		}
+		if d.ctx.Err() != nil {
+			return nil, r.deadline(d.ctx, d.attempts)
+		}
+		d.failed(o)
 	}
 }
 
@@ -309,12 +334,12 @@ func (r *Router) usable() int {
 }
 
 // anyLeft reports whether a retry round has someone to go to.
-func (r *Router) anyLeft(c Call, excluded map[*upstream.Upstream]bool) bool {
+func (r *Router) anyLeft(c Call, excluded upstreams) bool {
 	if c.Only != nil {
-		return !excluded[c.Only] && c.Only.Usable()
+		return !excluded.has(c.Only) && c.Only.Usable()
 	}
 	for _, u := range r.upstreams {
-		if u.Usable() && !excluded[u] && (c.Operator == "" || u.Operator == c.Operator) && !slices.Contains(c.Exclude, u.Operator) {
+		if u.Usable() && !excluded.has(u) && (c.Operator == "" || u.Operator == c.Operator) && !slices.Contains(c.Exclude, u.Operator) {
 			return true
 		}
 	}

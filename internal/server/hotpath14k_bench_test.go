@@ -48,6 +48,7 @@ func BenchmarkHotPath14k(b *testing.B) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(answer)))
 	b.ResetTimer()
+	defer cpuSince(b, processCPU())
 	for b.Loop() {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body)))

@@ -73,6 +73,7 @@ func BenchmarkHotPath(b *testing.B) {
 	var lat latencies
 	b.ReportAllocs()
 	b.ResetTimer()
+	defer cpuSince(b, processCPU())
 	for b.Loop() {
 		rec := httptest.NewRecorder()
 		req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
@@ -110,6 +111,7 @@ func BenchmarkDirectUpstream(b *testing.B) {
 	var lat latencies
 	b.ReportAllocs()
 	b.ResetTimer()
+	defer cpuSince(b, processCPU())
 	for b.Loop() {
 		start := time.Now()
 		resp, err := client.Post(srv.URL, "application/json", bytes.NewReader(body))

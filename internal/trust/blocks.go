@@ -66,6 +66,7 @@ func (r *Reader) fetchBody(ctx context.Context, h *types.Header) (blockBody, *ro
 	}
 	if res.Response.Error == nil {
 		r.bodies.add(h.Hash(), body)
+		r.keptBody(h, body.txs, res.Response.Result)
 	}
 	return body, res, nil
 }

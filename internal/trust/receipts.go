@@ -42,6 +42,7 @@ func (r *Reader) blockReceipts(ctx context.Context, h *types.Header) ([]*types.R
 		return nil, nil, nil, err // the nodes' own error, not receipts
 	}
 	r.receipts.add(h.Hash(), cachedReceipts{rs, raws})
+	r.keptReceipts(h, rs)
 	return rs, raws, res, nil
 }
 

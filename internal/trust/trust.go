@@ -97,6 +97,7 @@ type Reader struct {
 	bodies   *bounded[blockBody]
 	sf       singleflight.Group
 	lies     lieLog
+	keep     keepSlot // the Verified hook (keep.go)
 }
 
 // New returns the verified reader of opts.Network.

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -65,8 +66,9 @@ type Upstream struct {
 	// Archive: configured as holding all historical state.
 	Archive bool
 
-	url      string // secret: may embed an API key; never logged
-	endpoint string // Endpoint()
+	url      string   // secret: may embed an API key; never logged
+	target   *url.URL // url parsed; nil if it does not parse
+	endpoint string   // Endpoint()
 	redacted string
 	secrets  []string // parts of url and WSURL that Redact takes out
 	timeout  time.Duration
@@ -133,6 +135,7 @@ func New(cfg config.Upstream, opts Options) *Upstream {
 		WSURL:     cfg.WSURL,
 		Archive:   cfg.Archive,
 		url:       cfg.URL,
+		target:    target(cfg.URL),
 		redacted:  config.Redact(cfg.URL),
 		endpoint:  endpointID(cfg.Name, cfg.URL),
 		secrets:   secretsOf(cfg.URL, cfg.WSURL),
@@ -289,17 +292,13 @@ func (u *Upstream) Call(ctx context.Context, method string, params json.RawMessa
 }
 
 func (u *Upstream) post(ctx context.Context, body []byte) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(ctx, u.timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.url, bytes.NewReader(body))
-	if err != nil {
+	if u.target == nil {
 		// The URL was validated at load; do not echo it (it may hold a key).
 		return nil, &AttemptError{Upstream: u.Name, Kind: ErrTransport, Err: errors.New("cannot build request")}
 	}
-	req.ContentLength = int64(len(body))
-	req.Header["Content-Type"] = jsonHeader // shared: the transport only reads them
-	req.Header["Accept"] = jsonHeader
-	res, err := u.client.Do(req)
+	ctx, cancel := u.callContext(ctx)
+	defer cancel()
+	res, err := u.client.Do(u.newPost(ctx, body))
 	if err != nil {
 		return nil, u.transportError(ctx, err)
 	}
@@ -323,8 +322,6 @@ func (u *Upstream) post(ctx context.Context, body []byte) ([]byte, error) {
 	}
 	return raw, nil
 }
-
-var jsonHeader = []string{"application/json"}
 
 // transportError classifies a failed round trip, stripping the URL that
 // net/http puts into its errors.

@@ -1,4 +1,4 @@
-package gateway
+package archive
 
 import (
 	"context"
@@ -19,13 +19,13 @@ import (
 // providers while they still serve them (checked through the verified
 // reader) and from peers otherwise. The filler's store verifies everything
 // again before keeping it.
-type fillSource struct{ n *Network }
+type fillSource struct{ a *Archive }
 
 var _ history.Source = fillSource{}
 
 // Head is the trusted tip's number.
 func (s fillSource) Head(ctx context.Context) (uint64, error) {
-	tip := s.n.Tip()
+	tip := s.a.tip()
 	if !tip.Known {
 		return 0, errors.New("no served tip yet")
 	}
@@ -34,26 +34,26 @@ func (s fillSource) Head(ctx context.Context) (uint64, error) {
 
 // Header is the canonical header of number from the trusted path.
 func (s fillSource) Header(ctx context.Context, number uint64) (*types.Header, error) {
-	hash, err := s.n.trustedCanonical(ctx, number)
+	hash, err := s.a.trustedCanonical(ctx, number)
 	if err != nil {
 		return nil, err
 	}
-	return s.n.trustedHeader(ctx, hash)
+	return s.a.trustedHeader(ctx, hash)
 }
 
 // Body is the block's body in canonical RLP: a provider's, checked through
 // the verified reader (transactions, withdrawals and uncles), else fetched
 // from peers.
 func (s fillSource) Body(ctx context.Context, hash common.Hash, number uint64) ([]byte, error) {
-	h, err := s.n.trustedHeader(ctx, hash)
+	h, err := s.a.trustedHeader(ctx, hash)
 	if err != nil {
 		return nil, err
 	}
-	body, perr := s.n.trust.Body(ctx, h)
+	body, perr := s.a.reader.Body(ctx, h)
 	if perr == nil {
 		return rlp.EncodeToBytes(body)
 	}
-	raw, _, err := s.n.archive.node.Fetch(ctx, peers.Key{Kind: peers.Body, Hash: hash}, s.n.ageOf(h), peers.CheckBody(h))
+	raw, _, err := s.a.node.Fetch(ctx, peers.Key{Kind: peers.Body, Hash: hash}, s.a.ageOf(h), peers.CheckBody(h))
 	if err != nil {
 		return nil, fmt.Errorf("providers: %w; peers: %w", perr, err)
 	}
@@ -64,21 +64,21 @@ func (s fillSource) Body(ctx context.Context, hash common.Hash, number uint64) (
 // verified reader, in the consensus encoding; else a peer's, in the
 // storage encoding, checked against the stored body.
 func (s fillSource) Receipts(ctx context.Context, hash common.Hash, number uint64) ([]byte, verify.ReceiptsEncoding, error) {
-	n := s.n
-	h, err := n.trustedHeader(ctx, hash)
+	a := s.a
+	h, err := a.trustedHeader(ctx, hash)
 	if err != nil {
 		return nil, 0, err
 	}
-	rs, perr := n.trust.BlockReceipts(ctx, h)
+	rs, perr := a.reader.BlockReceipts(ctx, h)
 	if perr == nil {
 		raw, err := rlp.EncodeToBytes(rs)
 		return raw, verify.ReceiptsConsensus, err
 	}
-	body, ok := n.archive.store.Body(hash)
+	body, ok := a.store.Body(hash)
 	if !ok {
 		return nil, 0, perr
 	}
-	raw, _, err := n.archive.node.Fetch(ctx, peers.Key{Kind: peers.Receipts, Hash: hash}, n.ageOf(h), peers.CheckReceipts(h, body.Transactions))
+	raw, _, err := a.node.Fetch(ctx, peers.Key{Kind: peers.Receipts, Hash: hash}, a.ageOf(h), peers.CheckReceipts(h, body.Transactions))
 	if err != nil {
 		return nil, 0, fmt.Errorf("providers: %w; peers: %w", perr, err)
 	}

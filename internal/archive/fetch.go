@@ -1,4 +1,4 @@
-package gateway
+package archive
 
 import (
 	"context"
@@ -22,17 +22,17 @@ import (
 // historyBlock resolves a block parameter (a number, a hash, "earliest",
 // or an EIP-1898 object) to a block of the served chain and returns it
 // from the store or peers. Tags at the head are never history.
-func (n *Network) historyBlock(ctx context.Context, raw json.RawMessage, withReceipts bool) (*ethjson.Block, string, error) {
-	hash, err := n.historyHash(ctx, raw)
+func (a *Archive) historyBlock(ctx context.Context, raw json.RawMessage, withReceipts bool) (*ethjson.Block, string, error) {
+	hash, err := a.historyHash(ctx, raw)
 	if err != nil {
 		return nil, "", err
 	}
-	return n.blockParts(ctx, hash, withReceipts)
+	return a.blockParts(ctx, hash, withReceipts)
 }
 
 // historyHash is the block a parameter names: a hash as given, a number
 // through braid's trusted path.
-func (n *Network) historyHash(ctx context.Context, raw json.RawMessage) (common.Hash, error) {
+func (a *Archive) historyHash(ctx context.Context, raw json.RawMessage) (common.Hash, error) {
 	var obj struct {
 		BlockHash   *common.Hash    `json:"blockHash"`
 		BlockNumber json.RawMessage `json:"blockNumber"`
@@ -68,28 +68,55 @@ func (n *Network) historyHash(ctx context.Context, raw json.RawMessage) (common.
 		}
 		number = v
 	}
-	return n.trustedCanonical(ctx, number)
+	return a.trustedCanonical(ctx, number)
 }
 
 // trustedCanonical is the canonical hash of block number from braid's
 // trusted path: the store's record for a finalized block (set by the
 // trusted path before), else the served tip and EIP-2935 proofs back from
-// it (the verified reader). Never from a peer.
-func (n *Network) trustedCanonical(ctx context.Context, number uint64) (common.Hash, error) {
-	if h, ok := n.archive.store.Canonical(number); ok && number <= n.Tip().Finalized.Number {
+// it or a parent-hash walk (the verified reader), else — for a finalized
+// number those do not reach — a parent-hash walk down from the nearest
+// finalized block above it the store holds as canonical (a trusted header
+// chain). Never from a peer.
+func (a *Archive) trustedCanonical(ctx context.Context, number uint64) (common.Hash, error) {
+	fin := a.tip().Finalized.Number
+	if h, ok := a.store.Canonical(number); ok && number <= fin {
 		return h, nil
 	}
-	return n.trust.CanonicalHash(ctx, number)
+	hash, err := a.reader.CanonicalHash(ctx, number)
+	if err == nil || number >= fin {
+		return hash, err
+	}
+	if from, ok := a.storedAnchor(number, fin); ok {
+		if h, werr := a.reader.CanonicalBelow(ctx, from, number); werr == nil {
+			return h, nil
+		}
+	}
+	return hash, err
+}
+
+// storedAnchor is the header of the lowest block above number, at most
+// a.walk above it and at most fin (finalized), that the store holds as
+// canonical.
+func (a *Archive) storedAnchor(number, fin uint64) (*types.Header, bool) {
+	for n := number + 1; n <= fin && n-number <= a.walk; n++ {
+		if h, ok := a.store.Canonical(n); ok {
+			if hdr, ok := a.store.Header(h); ok {
+				return hdr, true
+			}
+		}
+	}
+	return nil, false
 }
 
 // trustedHeader is the header of hash: stored (it was trusted when
 // stored) or fetched from the providers, which keep headers when they
 // prune bodies, and checked to hash to it.
-func (n *Network) trustedHeader(ctx context.Context, hash common.Hash) (*types.Header, error) {
-	if h, ok := n.archive.store.Header(hash); ok {
+func (a *Archive) trustedHeader(ctx context.Context, hash common.Hash) (*types.Header, error) {
+	if h, ok := a.store.Header(hash); ok {
 		return h, nil
 	}
-	h, err := n.trust.PrunedHeader(ctx, hash)
+	h, err := a.reader.PrunedHeader(ctx, hash)
 	if errors.Is(err, trust.ErrNotFound) {
 		return nil, errNotHeld
 	}
@@ -100,9 +127,8 @@ func (n *Network) trustedHeader(ctx context.Context, hash common.Hash) (*types.H
 // asked), each from the store or, failing that, from peers — checked
 // against the trusted header and kept in the store. The source is "peer"
 // when any part came from a peer.
-func (n *Network) blockParts(ctx context.Context, hash common.Hash, withReceipts bool) (*ethjson.Block, string, error) {
-	a := n.archive
-	h, err := n.trustedHeader(ctx, hash)
+func (a *Archive) blockParts(ctx context.Context, hash common.Hash, withReceipts bool) (*ethjson.Block, string, error) {
+	h, err := a.trustedHeader(ctx, hash)
 	if err != nil {
 		return nil, "", err
 	}
@@ -114,16 +140,16 @@ func (n *Network) blockParts(ctx context.Context, hash common.Hash, withReceipts
 	}
 	body, ok := a.store.Body(hash)
 	if !ok {
-		if body, err = n.peerBody(ctx, h); err != nil {
+		if body, err = a.peerBody(ctx, h); err != nil {
 			return nil, "", err
 		}
 		src = sourcePeer
-		n.markCanonical(ctx, h)
+		a.markCanonical(ctx, h)
 	}
 	var receipts types.Receipts
 	if withReceipts {
 		if receipts, ok = a.store.Receipts(hash); !ok {
-			if receipts, err = n.peerReceipts(ctx, h, body); err != nil {
+			if receipts, err = a.peerReceipts(ctx, h, body); err != nil {
 				return nil, "", err
 			}
 			src = sourcePeer
@@ -138,18 +164,17 @@ func (n *Network) blockParts(ctx context.Context, hash common.Hash, withReceipts
 
 // peerBody fetches the body of header h from peers, checked against h,
 // and keeps it.
-func (n *Network) peerBody(ctx context.Context, h *types.Header) (*types.Body, error) {
-	a := n.archive
+func (a *Archive) peerBody(ctx context.Context, h *types.Header) (*types.Body, error) {
 	hash := h.Hash()
 	var body *types.Body
-	_, _, err := a.node.Fetch(ctx, peers.Key{Kind: peers.Body, Hash: hash}, n.ageOf(h), func(raw []byte) error {
+	_, _, err := a.node.Fetch(ctx, peers.Key{Kind: peers.Body, Hash: hash}, a.ageOf(h), func(raw []byte) error {
 		b, err := verify.DecodeBody(h, raw)
 		if err != nil {
 			return err
 		}
 		body = b
 		if err := a.store.PutBody(hash, b); err != nil && !errors.Is(err, history.ErrFull) {
-			n.log.Warn("history: keeping a verified body failed", "block", hash, "err", err)
+			a.log.Warn("history: keeping a verified body failed", "block", hash, "err", err)
 		}
 		return nil
 	})
@@ -161,11 +186,10 @@ func (n *Network) peerBody(ctx context.Context, h *types.Header) (*types.Body, e
 
 // peerReceipts fetches the receipts of header h (whose verified body is
 // body) from peers, checked against h, and keeps them.
-func (n *Network) peerReceipts(ctx context.Context, h *types.Header, body *types.Body) (types.Receipts, error) {
-	a := n.archive
+func (a *Archive) peerReceipts(ctx context.Context, h *types.Header, body *types.Body) (types.Receipts, error) {
 	hash := h.Hash()
 	var receipts types.Receipts
-	_, _, err := a.node.Fetch(ctx, peers.Key{Kind: peers.Receipts, Hash: hash}, n.ageOf(h), func(raw []byte) error {
+	_, _, err := a.node.Fetch(ctx, peers.Key{Kind: peers.Receipts, Hash: hash}, a.ageOf(h), func(raw []byte) error {
 		rs, err := verify.DecodeReceipts(h, body.Transactions, raw, verify.ReceiptsStorage)
 		if err != nil {
 			return err
@@ -173,7 +197,7 @@ func (n *Network) peerReceipts(ctx context.Context, h *types.Header, body *types
 		receipts = rs
 		if a.store.Has(hash, history.BodyPart) {
 			if err := a.store.PutReceiptsRLP(hash, raw, verify.ReceiptsStorage); err != nil && !errors.Is(err, history.ErrFull) {
-				n.log.Warn("history: keeping verified receipts failed", "block", hash, "err", err)
+				a.log.Warn("history: keeping verified receipts failed", "block", hash, "err", err)
 			}
 		}
 		return nil
@@ -195,9 +219,9 @@ func peerErr(err error) error {
 }
 
 // ageOf places a block for the peer layer's accounting.
-func (n *Network) ageOf(h *types.Header) peers.Age {
+func (a *Archive) ageOf(h *types.Header) peers.Age {
 	age := peers.Age{Number: h.Number.Uint64(), Known: true}
-	if tip := n.Tip(); tip.Known && tip.Latest.Number >= age.Number {
+	if tip := a.tip(); tip.Known && tip.Latest.Number >= age.Number {
 		age.Depth = tip.Latest.Number - age.Number
 	}
 	return age
@@ -207,8 +231,8 @@ func (n *Network) ageOf(h *types.Header) peers.Age {
 // blocks) or one block from the store and peers: every block of the range
 // whose bloom may match has its receipts checked and read, and the logs are
 // filtered as go-ethereum filters them.
-func (n *Network) historyLogs(ctx context.Context, raw json.RawMessage) (json.RawMessage, string, error) {
-	f, err := n.trust.LogFilter(raw)
+func (a *Archive) historyLogs(ctx context.Context, raw json.RawMessage) (json.RawMessage, string, error) {
+	f, err := a.reader.LogFilter(raw)
 	if err != nil {
 		return nil, "", errNotHeld // the providers' answer to a bad filter stands
 	}
@@ -216,11 +240,11 @@ func (n *Network) historyLogs(ctx context.Context, raw json.RawMessage) (json.Ra
 	if f.BlockHash != nil {
 		hashes = []common.Hash{*f.BlockHash}
 	} else {
-		tip := n.Tip()
-		if !tip.Known || f.ToBlock > tip.Latest.Number || f.FromBlock > f.ToBlock || f.ToBlock-f.FromBlock >= n.trust.MaxLogRange() {
+		tip := a.tip()
+		if !tip.Known || f.ToBlock > tip.Latest.Number || f.FromBlock > f.ToBlock || f.ToBlock-f.FromBlock >= a.reader.MaxLogRange() {
 			return nil, "", errNotHeld
 		}
-		if hashes, err = n.canonicalRange(ctx, f.FromBlock, f.ToBlock); err != nil {
+		if hashes, err = a.canonicalRange(ctx, f.FromBlock, f.ToBlock); err != nil {
 			return nil, "", err
 		}
 	}
@@ -230,11 +254,11 @@ func (n *Network) historyLogs(ctx context.Context, raw json.RawMessage) (json.Ra
 	g.SetLimit(historyConcurrency)
 	for i, hash := range hashes {
 		g.Go(func() error {
-			h, err := n.trustedHeader(gctx, hash)
+			h, err := a.trustedHeader(gctx, hash)
 			if err != nil || !f.BloomMayMatch(h.Bloom) {
 				return err
 			}
-			blocks[i], sources[i], err = n.logBlock(gctx, h)
+			blocks[i], sources[i], err = a.logBlock(gctx, h)
 			return err
 		})
 	}
@@ -252,7 +276,7 @@ func (n *Network) historyLogs(ctx context.Context, raw json.RawMessage) (json.Ra
 			src = sources[i]
 		}
 	}
-	out, err := n.archive.render.Logs(f, matched)
+	out, err := a.render.Logs(f, matched)
 	return out, src, err
 }
 
@@ -262,13 +286,13 @@ const historyConcurrency = 16
 
 // canonicalRange is trustedCanonical for from..to: the store's records of
 // finalized blocks, the rest proven at once by the verified reader.
-func (n *Network) canonicalRange(ctx context.Context, from, to uint64) ([]common.Hash, error) {
+func (a *Archive) canonicalRange(ctx context.Context, from, to uint64) ([]common.Hash, error) {
 	out := make([]common.Hash, 0, to-from+1)
-	fin := n.Tip().Finalized.Number
+	fin := a.tip().Finalized.Number
 	for num := from; num <= to; num++ {
-		h, ok := n.archive.store.Canonical(num)
+		h, ok := a.store.Canonical(num)
 		if !ok || num > fin {
-			rest, err := n.trust.CanonicalRange(ctx, num, to)
+			rest, err := a.reader.CanonicalRange(ctx, num, to)
 			if err != nil {
 				return nil, err
 			}
@@ -282,20 +306,20 @@ func (n *Network) canonicalRange(ctx context.Context, from, to uint64) ([]common
 // logBlock is a block with its receipts for eth_getLogs: from the store or
 // peers, else (a block the providers still hold, in a range that starts
 // below their window) through the verified reader.
-func (n *Network) logBlock(ctx context.Context, h *types.Header) (*ethjson.Block, string, error) {
-	b, src, err := n.blockParts(ctx, h.Hash(), true)
+func (a *Archive) logBlock(ctx context.Context, h *types.Header) (*ethjson.Block, string, error) {
+	b, src, err := a.blockParts(ctx, h.Hash(), true)
 	if err == nil || !errors.Is(err, errNotHeld) {
 		return b, src, err
 	}
-	txs, err := n.trust.BlockTxs(ctx, h)
+	txs, err := a.reader.BlockTxs(ctx, h)
 	if err != nil {
 		return nil, "", fmt.Errorf("%w: %w", errNotHeld, err)
 	}
-	receipts, err := n.trust.BlockReceipts(ctx, h)
+	receipts, err := a.reader.BlockReceipts(ctx, h)
 	if err != nil {
 		return nil, "", fmt.Errorf("%w: %w", errNotHeld, err)
 	}
-	b, err = n.archive.render.NewBlock(h, &types.Body{Transactions: txs}, receipts)
+	b, err = a.render.NewBlock(h, &types.Body{Transactions: txs}, receipts)
 	if err != nil {
 		return nil, "", err
 	}
@@ -305,11 +329,11 @@ func (n *Network) logBlock(ctx context.Context, h *types.Header) (*ethjson.Block
 // markCanonical records in the store that h is its number's canonical
 // block when braid's trusted path says so, so its transactions become
 // findable by hash.
-func (n *Network) markCanonical(ctx context.Context, h *types.Header) {
+func (a *Archive) markCanonical(ctx context.Context, h *types.Header) {
 	num := h.Number.Uint64()
-	if c, err := n.trustedCanonical(ctx, num); err == nil && c == h.Hash() {
-		if err := n.archive.store.SetCanonical(num, c); err != nil && !errors.Is(err, history.ErrFull) {
-			n.log.Debug("history: marking a block canonical failed", "block", num, "err", err)
+	if c, err := a.trustedCanonical(ctx, num); err == nil && c == h.Hash() {
+		if err := a.store.SetCanonical(num, c); err != nil && !errors.Is(err, history.ErrFull) {
+			a.log.Debug("history: marking a block canonical failed", "block", num, "err", err)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package gateway
+package archive
 
 import (
 	"time"
@@ -41,16 +41,16 @@ type HistoryStatus struct {
 	Answers HistoryCounts `json:"answers"`
 }
 
-// historyStatus fills the peers and history parts of a network's status.
-func (n *Network) historyStatus(ns *NetworkStatus) {
-	a := n.archive
+// Status is the peers and history parts of a network's status (nil, nil
+// for a nil Archive).
+func (a *Archive) Status() ([]PeerView, *HistoryStatus) {
 	if a == nil {
-		return
+		return nil, nil
 	}
 	st := a.node.Status()
-	ns.Peers = make([]PeerView, 0, len(st.Peers))
+	views := make([]PeerView, 0, len(st.Peers))
 	for _, p := range st.Peers {
-		ns.Peers = append(ns.Peers, PeerView{ID: p.ID, Addrs: p.Addrs, Connected: p.Connected, Banned: p.Banned,
+		views = append(views, PeerView{ID: p.ID, Addrs: p.Addrs, Connected: p.Connected, Banned: p.Banned,
 			LatencyMS: float64(p.Latency) / float64(time.Millisecond), Transfers: p.In.Transfers + p.Out.Transfers,
 			BytesIn: p.In.Bytes, BytesOut: p.Out.Bytes, Lies: p.Lies, Misses: p.Misses, Refused: p.Refused, LastSeen: p.LastSeen})
 	}
@@ -59,15 +59,5 @@ func (n *Network) historyStatus(ns *NetworkStatus) {
 	if p, ok := a.progress(); ok {
 		hs.Fill = &p
 	}
-	ns.History = hs
-}
-
-// PeerAddrs are the addresses of the network's peer node, ending in
-// /p2p/<id> (bootstrap entries for other gateways); nil unless
-// peers.enabled.
-func (n *Network) PeerAddrs() []string {
-	if n.archive == nil {
-		return nil
-	}
-	return n.archive.node.Addrs()
+	return views, hs
 }

@@ -1,4 +1,4 @@
-package gateway
+package archive
 
 import (
 	"context"
@@ -14,19 +14,8 @@ import (
 	"github.com/braidrpc/braid/internal/plan"
 )
 
-// The history stage answers calls about old blocks that every usable
-// provider has pruned (go-ethereum's 4444 "pruned history unavailable",
-// other nodes' pruned or not-available answers) or that no provider
-// answered at all: from the network's history store, then from peers,
-// rendered locally exactly as a go-ethereum node renders them
-// (internal/ethjson). Every block it serves is checked against a header
-// from braid's own trusted path (the served tip, EIP-2935 proofs back
-// from it, or the header of a hash): a peer can never make braid serve
-// what it did not verify. Lookups by transaction hash, which a pruned node
-// answers with null, are answered from the store's transaction index.
-//
-// It runs after the providers' answer; in the executor it is the history
-// step (see DESIGN.md).
+// This file is the stage's entry point (Answer): which answers say the
+// history is gone, and the rendering of an answer from the store and peers.
 
 // Sources of a history answer (the Braid-Source header, metrics, status).
 const (
@@ -70,35 +59,35 @@ func (c *sourceCounts) snapshot() HistoryCounts {
 	return HistoryCounts{Provider: c.provider.Load(), Store: c.store.Load(), Peer: c.peer.Load(), Unavailable: c.unavailable.Load()}
 }
 
-// withHistory is the history stage: given the providers' answer to pl, it
+// Answer is the history stage: given the providers' answer to pl, it
 // answers from the store or peers when that answer says the history is
-// gone, and keeps the providers' answer otherwise.
-func (n *Network) withHistory(ctx context.Context, pl *plan.Plan, resp *jsonrpc.Response, err error) (*jsonrpc.Response, error) {
-	a := n.archive
+// gone, and keeps the providers' answer otherwise. A nil Archive (peers
+// off) keeps every answer.
+func (a *Archive) Answer(ctx context.Context, pl *plan.Plan, resp *jsonrpc.Response, err error) (*jsonrpc.Response, error) {
 	if a == nil || !historyMethods[pl.Method] {
 		return resp, err
 	}
 	if !historyGone(pl.Method, resp, err) {
 		if err == nil {
-			a.note(n.Name, sourceProvider, "ok")
+			a.note(sourceProvider, "ok")
 		}
 		return resp, err
 	}
-	result, src, herr := n.historyAnswer(ctx, pl)
+	result, src, herr := a.historyAnswer(ctx, pl)
 	if herr != nil {
 		if !errors.Is(herr, errNotHeld) {
-			n.log.Debug("history stage could not answer", "method", pl.Method, "err", herr)
+			a.log.Debug("history stage could not answer", "method", pl.Method, "err", herr)
 		}
-		a.note(n.Name, sourceProvider, "unavailable")
+		a.note(sourceProvider, "unavailable")
 		return resp, err
 	}
-	a.note(n.Name, src, "ok")
+	a.note(src, "ok")
 	return &jsonrpc.Response{Result: result, Source: src}, nil
 }
 
 // note counts one history answer.
-func (a *archive) note(network, source, result string) {
-	a.metrics.count(network, source, result)
+func (a *Archive) note(source, result string) {
+	a.metrics.count(a.network, source, result)
 	switch {
 	case result != "ok":
 		a.counts.unavailable.Add(1)
@@ -149,20 +138,20 @@ func prunedError(e *jsonrpc.Error) bool {
 
 // historyAnswer renders the answer to pl from the store and peers, and
 // says where the content came from.
-func (n *Network) historyAnswer(ctx context.Context, pl *plan.Plan) (json.RawMessage, string, error) {
+func (a *Archive) historyAnswer(ctx context.Context, pl *plan.Plan) (json.RawMessage, string, error) {
 	var args []json.RawMessage
 	if err := json.Unmarshal(pl.Params, &args); err != nil || len(args) == 0 {
 		return nil, "", errNotHeld
 	}
-	r := n.archive.render
+	r := a.render
 	switch pl.Method {
 	case "eth_getTransactionByHash", "eth_getTransactionReceipt":
-		return n.historyTx(ctx, pl.Method, args[0])
+		return a.historyTx(ctx, pl.Method, args[0])
 	case "eth_getLogs":
-		return n.historyLogs(ctx, args[0])
+		return a.historyLogs(ctx, args[0])
 	}
 	withReceipts := pl.Method == "eth_getBlockReceipts"
-	b, src, err := n.historyBlock(ctx, args[0], withReceipts)
+	b, src, err := a.historyBlock(ctx, args[0], withReceipts)
 	if err != nil {
 		return nil, "", err
 	}
@@ -186,22 +175,21 @@ func (n *Network) historyAnswer(ctx context.Context, pl *plan.Plan) (json.RawMes
 }
 
 // historyTx answers a lookup by transaction hash from the store's index.
-func (n *Network) historyTx(ctx context.Context, method string, raw json.RawMessage) (json.RawMessage, string, error) {
+func (a *Archive) historyTx(ctx context.Context, method string, raw json.RawMessage) (json.RawMessage, string, error) {
 	var txHash common.Hash
 	if err := json.Unmarshal(raw, &txHash); err != nil {
 		return nil, "", errNotHeld
 	}
-	a := n.archive
 	_, loc, ok := a.store.TxLookup(txHash)
 	if !ok {
 		return nil, "", errNotHeld
 	}
 	// The index holds only canonical blocks; the block must still be the
 	// served chain's at that number.
-	if hash, err := n.trustedCanonical(ctx, loc.Number); err != nil || hash != loc.BlockHash {
+	if hash, err := a.trustedCanonical(ctx, loc.Number); err != nil || hash != loc.BlockHash {
 		return nil, "", errNotHeld
 	}
-	b, src, err := n.blockParts(ctx, loc.BlockHash, method == "eth_getTransactionReceipt")
+	b, src, err := a.blockParts(ctx, loc.BlockHash, method == "eth_getTransactionReceipt")
 	if err != nil {
 		return nil, "", err
 	}
