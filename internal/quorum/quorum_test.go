@@ -322,7 +322,7 @@ func runLagging(t *testing.T, l *laggingAsker, req Request) (o *Outcome, err err
 		if time.Now().After(deadline) {
 			t.Fatal("the quorum read neither ended nor waited")
 		}
-		if clk.Waiters() == 0 { // no hedge timer here: a timer is the catch-up poll
+		if clk.Waiters() == 0 { // no hedge timer (see callers): a timer is the catch-up poll
 			time.Sleep(time.Millisecond)
 			continue
 		}
@@ -367,7 +367,9 @@ func TestCatchUpDoesNotWaitOnAnUnsettlableDispute(t *testing.T) {
 		{"one behind cannot make three", []string{"x", "y", "behind"}, 3},
 	} {
 		by := map[string]script{"x": {result: `"0x1"`}, "y": {result: `"0x2"`}, "z": {result: `"0x3"`}, "behind": {result: `"0x1"`}}
-		l := &laggingAsker{fakeAsker: &fakeAsker{ops: tt.ops, by: by, delay: time.Hour}, behind: "behind", caughtUp: make(chan struct{})}
+		// Hedging at once: three operators listed for K 2 would otherwise
+		// leave a hedge timer that runLagging takes for the catch-up poll.
+		l := &laggingAsker{fakeAsker: &fakeAsker{ops: tt.ops, by: by}, behind: "behind", caughtUp: make(chan struct{})}
 		req := Request{Call: route.Call{Method: "eth_getBalance", Class: "state"}, K: tt.k, CatchUp: time.Second,
 			OnDispute: config.OnDisputeError, OnShortfall: config.OnShortfallError}
 		_, err, waited := runLagging(t, l, req)
