@@ -29,6 +29,7 @@ import (
 type Reader interface {
 	CanonicalHash(ctx context.Context, number uint64) (common.Hash, error)
 	CanonicalRange(ctx context.Context, from, to uint64) ([]common.Hash, error)
+	CanonicalBelow(ctx context.Context, from *types.Header, number uint64) (common.Hash, error)
 	PrunedHeader(ctx context.Context, hash common.Hash) (*types.Header, error)
 	Body(ctx context.Context, h *types.Header) (*types.Body, error)
 	BlockTxs(ctx context.Context, h *types.Header) ([]*types.Transaction, error)
@@ -47,6 +48,9 @@ type Options struct {
 	Reader  Reader
 	// Tip is the network's served tip.
 	Tip func() block.Tip
+	// ParentWalk is verify.parent_walk: how far above a number the store
+	// is searched for a canonical block to walk parent hashes down from.
+	ParentWalk int
 	// Registry is what the gateway's archives share of its metrics
 	// registry (nil: no metrics).
 	Registry *Registry
@@ -66,6 +70,7 @@ type Archive struct {
 	reader  Reader
 	tip     func() block.Tip
 	keep    history.Keep
+	walk    uint64 // Options.ParentWalk
 	fill    config.PeerFill
 	log     *slog.Logger
 	clock   clock.Clock
@@ -111,7 +116,7 @@ func Open(opts Options) (*Archive, error) {
 	}
 	log := opts.Logger.With("network", opts.Network, "component", "history")
 	a := &Archive{network: opts.Network, render: ethjson.New(cc), reader: opts.Reader, tip: opts.Tip, keep: keep,
-		fill: pc.Fill, log: log, clock: opts.Clock, metrics: opts.Registry.metricsFor()}
+		walk: uint64(max(opts.ParentWalk, 0)), fill: pc.Fill, log: log, clock: opts.Clock, metrics: opts.Registry.metricsFor()}
 	if err := os.MkdirAll(pc.Store.Path, 0o700); err != nil {
 		return nil, fmt.Errorf("peers.store.path: %w", err)
 	}

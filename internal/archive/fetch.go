@@ -74,12 +74,39 @@ func (a *Archive) historyHash(ctx context.Context, raw json.RawMessage) (common.
 // trustedCanonical is the canonical hash of block number from braid's
 // trusted path: the store's record for a finalized block (set by the
 // trusted path before), else the served tip and EIP-2935 proofs back from
-// it (the verified reader). Never from a peer.
+// it or a parent-hash walk (the verified reader), else — for a finalized
+// number those do not reach — a parent-hash walk down from the nearest
+// finalized block above it the store holds as canonical (a trusted header
+// chain). Never from a peer.
 func (a *Archive) trustedCanonical(ctx context.Context, number uint64) (common.Hash, error) {
-	if h, ok := a.store.Canonical(number); ok && number <= a.tip().Finalized.Number {
+	fin := a.tip().Finalized.Number
+	if h, ok := a.store.Canonical(number); ok && number <= fin {
 		return h, nil
 	}
-	return a.reader.CanonicalHash(ctx, number)
+	hash, err := a.reader.CanonicalHash(ctx, number)
+	if err == nil || number >= fin {
+		return hash, err
+	}
+	if from, ok := a.storedAnchor(number, fin); ok {
+		if h, werr := a.reader.CanonicalBelow(ctx, from, number); werr == nil {
+			return h, nil
+		}
+	}
+	return hash, err
+}
+
+// storedAnchor is the header of the lowest block above number, at most
+// a.walk above it and at most fin (finalized), that the store holds as
+// canonical.
+func (a *Archive) storedAnchor(number, fin uint64) (*types.Header, bool) {
+	for n := number + 1; n <= fin && n-number <= a.walk; n++ {
+		if h, ok := a.store.Canonical(n); ok {
+			if hdr, ok := a.store.Header(h); ok {
+				return hdr, true
+			}
+		}
+	}
+	return nil, false
 }
 
 // trustedHeader is the header of hash: stored (it was trusted when

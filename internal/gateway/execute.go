@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"sync"
 
 	"github.com/ethereum/go-ethereum/common"
 
@@ -25,7 +24,7 @@ import (
 //	tip, pin     the served tip read once, the call pinned once
 //	remembered   answers that cannot change (static)            (remembered)
 //	cache        a hit answers                                  (lookup)
-//	merge        identical calls share one fetch                (merged)
+//	merge        identical calls share one fetch                (package merge)
 //	read         exactly one stage: trust | quorum | route      (read)
 //	keep         the cache admits what plan.Caching allows      (keep)
 //
@@ -135,7 +134,7 @@ func (n *Network) execute(ctx context.Context, req *jsonrpc.Request) (answer, er
 		defer cancel()
 		return n.read(ctx, pl, tip, pin)
 	}
-	return n.merged(ctx, key, func(fctx context.Context) (answer, error) {
+	return n.flights.Do(ctx, key, n.timeout, func(fctx context.Context) (answer, error) {
 		a, err := n.read(fctx, pl, tip, pin)
 		if err == nil {
 			n.keep(fctx, pl, c, tip, a)
@@ -282,78 +281,6 @@ func callKey(method string, params []byte, hash common.Hash) string {
 	sb.WriteString("@0x")
 	sb.Write(hx[:])
 	return sb.String()
-}
-
-// merged runs fn once for every caller asking for key at the same time.
-// It runs on its own deadline, the request timeout, detached from
-// whichever caller started it, so one caller leaving does not fail the
-// others; each caller still stops waiting when its own context ends.
-func (n *Network) merged(ctx context.Context, key string, fn func(context.Context) (answer, error)) (answer, error) {
-	f, first := n.flights.join(key)
-	if first {
-		n.flights.workers.run(func() {
-			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), n.timeout)
-			defer cancel()
-			f.a, f.err = fn(fctx)
-			n.flights.land(key, f)
-		})
-	}
-	select {
-	case <-ctx.Done():
-		return answer{}, ctx.Err()
-	case <-f.done:
-		return f.a, f.err
-	}
-}
-
-// flights are the calls in flight, by merge key.
-type flights struct {
-	mu      sync.Mutex
-	m       map[string]*flight
-	workers workers // run the fetches
-}
-
-// flight is one fetch that every identical call waiting on it shares.
-type flight struct {
-	done    chan struct{} // closed when a and err are set
-	a       answer
-	err     error
-	callers int
-}
-
-// join returns the flight for key, first when the caller must start it.
-func (fs *flights) join(key string) (f *flight, first bool) {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
-	if f := fs.m[key]; f != nil {
-		f.callers++
-		return f, false
-	}
-	if fs.m == nil {
-		fs.m = make(map[string]*flight)
-	}
-	f = &flight{done: make(chan struct{}), callers: 1}
-	fs.m[key] = f
-	return f, true
-}
-
-// land ends f: later calls start a flight of their own.
-func (fs *flights) land(key string, f *flight) {
-	fs.mu.Lock()
-	delete(fs.m, key)
-	fs.mu.Unlock()
-	close(f.done)
-}
-
-// waiting counts the callers of every flight in the air.
-func (fs *flights) waiting() int {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
-	c := 0
-	for _, f := range fs.m {
-		c += f.callers
-	}
-	return c
 }
 
 // needsTrustedTip refuses, under trust: beacon, a read braid would pin to

@@ -21,10 +21,16 @@ import (
 // heldBalances makes node answer eth_getBalance with 0x7, each call held
 // until release is closed, counting the calls.
 func heldBalances(node *headNode) (calls *atomic.Int64, release chan struct{}) {
+	return held(node, "eth_getBalance", `"0x7"`)
+}
+
+// held makes node answer method with result, each call held until
+// release is closed, counting the calls.
+func held(node *headNode, method, result string) (calls *atomic.Int64, release chan struct{}) {
 	calls, release = new(atomic.Int64), make(chan struct{})
 	node.mu.Lock()
 	node.other = func(r *http.Request, req nodeReq) (string, bool) {
-		if req.Method != "eth_getBalance" {
+		if req.Method != method {
 			return "", false
 		}
 		calls.Add(1)
@@ -32,7 +38,7 @@ func heldBalances(node *headNode) (calls *atomic.Int64, release chan struct{}) {
 		case <-release:
 		case <-r.Context().Done():
 		}
-		return `"0x7"`, true
+		return result, true
 	}
 	node.mu.Unlock()
 	return calls, release
@@ -70,7 +76,7 @@ func TestIdenticalCallsShareOneFetchWithTheCacheOff(t *testing.T) {
 			results <- n.Execute(context.Background(), req())
 		}()
 	}
-	await.Until(t, "three callers on one flight", func() bool { return n.flights.waiting() == 3 })
+	await.Until(t, "three callers on one flight", func() bool { return n.flights.Waiting() == 3 })
 	close(release)
 	wg.Wait()
 	close(results)
@@ -83,7 +89,7 @@ func TestIdenticalCallsShareOneFetchWithTheCacheOff(t *testing.T) {
 		t.Fatalf("the upstream was asked %d times for three identical calls in flight", got)
 	}
 	// A caller that leaves does not fail the others, and the flight lands.
-	if n.flights.waiting() != 0 {
+	if n.flights.Waiting() != 0 {
 		t.Fatal("a flight is still in the air")
 	}
 }
@@ -99,10 +105,10 @@ func TestALeavingCallerDoesNotFailTheOthers(t *testing.T) {
 	ctx, leave := context.WithCancel(context.Background())
 	left := make(chan Result, 1)
 	go func() { left <- n.Execute(ctx, req) }()
-	await.Until(t, "the first caller's flight", func() bool { return n.flights.waiting() == 1 })
+	await.Until(t, "the first caller's flight", func() bool { return n.flights.Waiting() == 1 })
 	stays := make(chan Result, 1)
 	go func() { stays <- n.Execute(context.Background(), req) }()
-	await.Until(t, "both callers on it", func() bool { return n.flights.waiting() == 2 })
+	await.Until(t, "both callers on it", func() bool { return n.flights.Waiting() == 2 })
 	leave()
 	if r := <-left; r.Response == nil || r.Response.Error == nil {
 		t.Fatalf("the caller that left got %+v", r.Response)
@@ -110,6 +116,36 @@ func TestALeavingCallerDoesNotFailTheOthers(t *testing.T) {
 	close(release)
 	if r := <-stays; r.Response == nil || string(r.Response.Result) != `"0x7"` {
 		t.Fatalf("the caller that stayed got %+v", r.Response)
+	}
+}
+
+// The first calls of a static method (net_version) are merged into one
+// upstream call too; a caller that gives up does not fail the others
+// merged into it, and the answer is then remembered.
+func TestStaticAnswerSurvivesAnotherCallerLeaving(t *testing.T) {
+	node := newHeadNode(t, 7)
+	calls, release := held(node, "net_version", `"1"`)
+	n := startedNetwork(t, nil, node)
+	req := func(id string) *jsonrpc.Request {
+		return &jsonrpc.Request{ID: json.RawMessage(id), Method: "net_version"}
+	}
+	ctx, leave := context.WithCancel(context.Background())
+	left := make(chan Result, 1)
+	go func() { left <- n.Execute(ctx, req("1")) }()
+	await.Until(t, "the first caller's flight", func() bool { return n.flights.Waiting() == 1 })
+	stays := make(chan Result, 1)
+	go func() { stays <- n.Execute(context.Background(), req("2")) }()
+	await.Until(t, "both callers on it", func() bool { return n.flights.Waiting() == 2 })
+	leave()
+	if r := <-left; r.Response == nil || r.Response.Error == nil {
+		t.Fatalf("the caller that left got %+v", r.Response)
+	}
+	close(release)
+	if r := <-stays; r.Response == nil || string(r.Response.ID) != "2" || string(r.Response.Result) != `"1"` {
+		t.Fatalf("the caller that stayed got %+v", r.Response)
+	}
+	if r := n.Execute(context.Background(), req("3")); string(r.Response.Result) != `"1"` || calls.Load() != 1 {
+		t.Fatalf("a later call got %+v after %d upstream calls; want the remembered answer", r.Response, calls.Load())
 	}
 }
 

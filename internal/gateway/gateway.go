@@ -18,7 +18,9 @@ import (
 	"github.com/braidrpc/braid/internal/head"
 	"github.com/braidrpc/braid/internal/quorum"
 	"github.com/braidrpc/braid/internal/replica"
+	"github.com/braidrpc/braid/internal/report"
 	"github.com/braidrpc/braid/internal/route"
+	"github.com/braidrpc/braid/internal/status"
 	"github.com/braidrpc/braid/internal/trust"
 	"github.com/braidrpc/braid/internal/upstream"
 )
@@ -54,7 +56,7 @@ type Gateway struct {
 
 	networks []*Network
 	disputes *quorum.Log
-	memory   memorySource // the answer cache's size, for Status
+	memory   status.MemorySource // the answer cache's size, for Status
 	history  *archive.Registry
 	byName   map[string]*Network
 	log      *slog.Logger
@@ -99,7 +101,7 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 	}
 	store := newStore(cfg.Cache, g.link, opts)
 	g.history = archive.NewRegistry(opts.Registry)
-	g.memory = newMemorySource(store, cfg.Cache, opts.Registry)
+	g.memory = status.NewMemorySource(store, cfg.Cache, opts.Registry)
 	g.ctx, g.cancel = context.WithCancel(context.Background())
 	for _, nc := range cfg.Networks {
 		n, err := g.newNetwork(cfg, nc, store, m, opts)
@@ -112,7 +114,7 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 		g.byName[n.Name] = n
 	}
 	if opts.Registry != nil {
-		opts.Registry.MustRegister(newCentralizationCollector(g))
+		opts.Registry.MustRegister(report.NewCollector(g.Centralization))
 	}
 	if g.members != nil {
 		// N replicas sending to one provider each take 1/N of its budget.
@@ -182,40 +184,16 @@ func (g *Gateway) Start(ctx context.Context, wait time.Duration) {
 		firstOnce.Do(func() { close(first) })
 	}()
 	if g.members != nil {
-		g.wg.Add(1)
-		go func() {
-			defer g.wg.Done()
-			mctx, cancel := context.WithCancel(ctx)
-			defer cancel()
-			defer context.AfterFunc(g.ctx, cancel)()
-			g.members.Run(mctx)
-		}()
+		g.run(ctx, g.members.Run)
 	}
 	for _, n := range g.networks {
 		n.head.Start(ctx)
 		g.startBeacon(ctx, n)
 		if n.share != nil {
-			g.wg.Add(1)
-			go func() {
-				defer g.wg.Done()
-				rctx, cancel := context.WithCancel(ctx)
-				defer cancel()
-				defer context.AfterFunc(g.ctx, cancel)()
-				n.share.Run(rctx)
-			}()
+			g.run(ctx, n.share.Run)
 		}
-		g.wg.Add(2)
-		go func() {
-			defer g.wg.Done()
-			g.assessLoop(ctx, n)
-		}()
-		go func() {
-			defer g.wg.Done()
-			sctx, cancel := context.WithCancel(ctx)
-			defer cancel()
-			defer context.AfterFunc(g.ctx, cancel)()
-			n.stream.Run(sctx)
-		}()
+		g.run(ctx, func(ctx context.Context) { g.assessLoop(ctx, n) })
+		g.run(ctx, n.stream.Run)
 		n.archive.Start(ctx)
 	}
 	g.awaitStart(ctx, first, wait)
@@ -294,7 +272,7 @@ func (g *Gateway) verifyLoop(ctx context.Context, n *Network, u *upstream.Upstre
 
 // assessLoop re-derives each upstream's condition (healthy, degraded,
 // lagging, broken, throttled, quarantined) once a second; every change is
-// one log line.
+// one log line. It runs under g.run (ctx ends with Close too).
 func (g *Gateway) assessLoop(ctx context.Context, n *Network) {
 	for {
 		for _, u := range n.Upstreams() {
@@ -308,8 +286,6 @@ func (g *Gateway) assessLoop(ctx context.Context, n *Network) {
 		}
 		select {
 		case <-ctx.Done():
-			return
-		case <-g.ctx.Done():
 			return
 		case <-g.clock.After(assessInterval):
 		}
@@ -325,7 +301,7 @@ func (g *Gateway) Close() {
 		}
 		for _, n := range g.networks {
 			n.head.Close()
-			n.flights.workers.close()
+			n.flights.Close()
 		}
 		g.wg.Wait()
 		g.closeBeacons()
@@ -339,40 +315,6 @@ func (g *Gateway) Close() {
 		}
 		g.closeArchives()
 	})
-}
-
-// Health reports, per network, whether it has a usable upstream, and for
-// those without, why not.
-func (g *Gateway) Health() (ok bool, report map[string]NetworkHealth) {
-	ok = true
-	report = make(map[string]NetworkHealth, len(g.networks))
-	for _, n := range g.networks {
-		h := NetworkHealth{Upstreams: len(n.Upstreams())}
-		counts := map[upstream.State]int{}
-		suspended := 0
-		for _, u := range n.Upstreams() {
-			s, _ := u.State()
-			counts[s]++
-			if _, _, ok := u.Suspended(); ok && s == upstream.Ready {
-				suspended++
-			}
-		}
-		h.Usable = counts[upstream.Ready] - suspended
-		if h.Usable == 0 {
-			ok = false
-			h.Problem = fmt.Sprintf("no usable upstream: %d unverified (chain id not confirmed yet), %d quarantined, %d suspended for lost disputes",
-				counts[upstream.Unverified], counts[upstream.Quarantined], suspended)
-		}
-		report[n.Name] = h
-	}
-	return ok, report
-}
-
-// NetworkHealth is one network's line in /healthz.
-type NetworkHealth struct {
-	Usable    int    `json:"usable"`
-	Upstreams int    `json:"upstreams"`
-	Problem   string `json:"problem,omitempty"`
 }
 
 // headView lets the router see how far each upstream's chain reaches: the
@@ -412,13 +354,19 @@ func (g *Gateway) startBeacon(ctx context.Context, n *Network) {
 		g.log.Error("beacon light client did not start", "network", n.Name, "err", err)
 		return
 	}
+	g.run(ctx, n.beacon.Run)
+}
+
+// run runs a background loop until ctx ends or the gateway closes; Close
+// waits for it.
+func (g *Gateway) run(ctx context.Context, loop func(context.Context)) {
 	g.wg.Add(1)
 	go func() {
 		defer g.wg.Done()
-		bctx, cancel := context.WithCancel(ctx)
+		lctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		defer context.AfterFunc(g.ctx, cancel)()
-		n.beacon.Run(bctx)
+		loop(lctx)
 	}()
 }
 

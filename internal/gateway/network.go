@@ -14,6 +14,7 @@ import (
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/head"
 	"github.com/braidrpc/braid/internal/jsonrpc"
+	"github.com/braidrpc/braid/internal/merge"
 	"github.com/braidrpc/braid/internal/operator"
 	"github.com/braidrpc/braid/internal/plan"
 	"github.com/braidrpc/braid/internal/quorum"
@@ -44,7 +45,7 @@ type Network struct {
 
 	staticMu sync.RWMutex
 	static   map[string]json.RawMessage
-	flights  flights // identical calls in flight (merged)
+	flights  merge.Group[answer] // identical calls in flight (merged)
 
 	answers answers
 	share   *replica.Sync // nil: no replicas to share with

@@ -2,8 +2,6 @@ package gateway
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -68,34 +66,16 @@ func (n *Network) quorumRead(ctx context.Context, pl *plan.Plan, pin plan.Pinnin
 // lost it.
 func (n *Network) dispute(pl *plan.Plan, pin plan.Pinning, o *quorum.Outcome) {
 	n.qmetrics.Dispute(n.Name, pl.Method)
-	sum := sha256.Sum256(append([]byte(pl.Method), pl.Params...))
-	d := quorum.Dispute{
-		Time:       n.clock.Now().UTC(),
-		Network:    n.Name,
-		Method:     pl.Method,
-		ParamsHash: hex.EncodeToString(sum[:8]),
-		Block:      pin.MinHead,
-		Answers:    o.Answers,
-		Decision:   o.Decision,
-		Losers:     o.Losers,
-	}
+	block := pin.MinHead
 	if pin.HasBlock {
-		d.Block = pin.Block
+		block = pin.Block
 	}
-	if pin.Hash != (common.Hash{}) {
-		d.BlockHash = pin.Hash.Hex()
-	}
+	d := o.Dispute(n.clock.Now(), n.Name, pl.Method, pl.Params, block, pin.Hash)
 	n.disputes.Add(d)
 	n.log.Warn("operators disagree", "method", pl.Method, "block", d.Block, "decision", o.Decision,
 		"agreed", o.Agreed, "losers", o.Losers, "params_hash", d.ParamsHash)
 	for _, op := range o.Losers {
-		var u *upstream.Upstream
-		for _, a := range o.Answers {
-			if a.Operator == op && a.Hash != "" {
-				u = n.upstream(a.Upstream)
-			}
-		}
-		n.operators.Lie(op, u, fmt.Sprintf("its answer to %s at block %d lost a dispute to %v", pl.Method, d.Block, o.Agreed))
+		n.operators.Lie(op, n.upstream(o.Upstream(op)), fmt.Sprintf("its answer to %s at block %d lost a dispute to %v", pl.Method, d.Block, o.Agreed))
 	}
 }
 

@@ -5,16 +5,9 @@ import (
 )
 
 // ReplicaStatus is what /status shows about the replicas sharing state.
-type ReplicaStatus struct {
-	ID       string `json:"id"`
-	Redis    string `json:"redis"` // "up" or "down"
-	Replicas int    `json:"replicas"`
-}
+type ReplicaStatus = replica.Status
 
-// TipView is one replica's served tip as it last published it.
-type TipView = replica.Tip
-
-func (n *Network) replicaTips() []TipView {
+func (n *Network) replicaTips() []replica.Tip {
 	if n.share == nil {
 		return nil
 	}

@@ -3,20 +3,16 @@ package history
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
-	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/rlp"
 	"github.com/golang/snappy"
@@ -25,119 +21,14 @@ import (
 	"github.com/braidrpc/braid/internal/verify"
 )
 
-// This file writes era1 files as the era1 specification describes them
-// (an e2store file: a version entry, per block the snappy-framed header,
-// body and receipts and the total difficulty, then the accumulator root
-// and the block index), since go-ethereum's era1 writer is internal.
-
-// e2store entry types of era1.
-const (
-	e2Version          = 0x3265
-	e2CompressedHeader = 0x03
-	e2CompressedBody   = 0x04
-	e2CompressedRcpts  = 0x05
-	e2TotalDifficulty  = 0x06
-	e2Accumulator      = 0x07
-	e2BlockIndex       = 0x3266
-)
-
-// e2Writer writes e2store entries: type (2 bytes LE), length (4 bytes LE),
-// 2 reserved zero bytes, value.
-type e2Writer struct {
-	buf bytes.Buffer
-}
-
-func (w *e2Writer) entry(typ uint16, value []byte) int {
-	var head [8]byte
-	binary.LittleEndian.PutUint16(head[0:], typ)
-	binary.LittleEndian.PutUint32(head[2:], uint32(len(value)))
-	w.buf.Write(head[:])
-	w.buf.Write(value)
-	return 8 + len(value)
-}
-
-func snappyFramed(t testing.TB, raw []byte) []byte {
+// writeEra1 writes blocks as one era1 file in dir (historytest.WriteEra1).
+func writeEra1(t testing.TB, dir, network string, epoch int, blocks []historytest.EraBlock) string {
 	t.Helper()
-	var out bytes.Buffer
-	sw := snappy.NewBufferedWriter(&out)
-	if _, err := sw.Write(raw); err != nil {
-		t.Fatal(err)
-	}
-	if err := sw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return out.Bytes()
-}
-
-// eraBlock is what one era1 block tuple holds.
-type eraBlock struct {
-	header, body, receipts []byte // RLP; receipts in the consensus encoding
-	hash                   common.Hash
-	td                     *big.Int
-}
-
-// writeEra1 writes blocks (consecutive, the first at an epoch's start) as
-// one era1 file in dir and returns its path.
-func writeEra1(t testing.TB, dir, network string, epoch int, blocks []eraBlock) string {
-	t.Helper()
-	var w e2Writer
-	written := w.entry(e2Version, nil)
-	offsets := make([]int, len(blocks))
-	for i, b := range blocks {
-		offsets[i] = written
-		written += w.entry(e2CompressedHeader, snappyFramed(t, b.header))
-		written += w.entry(e2CompressedBody, snappyFramed(t, b.body))
-		written += w.entry(e2CompressedRcpts, snappyFramed(t, b.receipts))
-		written += w.entry(e2TotalDifficulty, uint256LE(b.td))
-	}
-	root := accumulator(blocks)
-	written += w.entry(e2Accumulator, root[:])
-	// block-index := starting-number | index* | count, each index the
-	// block tuple's offset relative to the start of this entry.
-	index := make([]byte, 16+8*len(blocks))
-	binary.LittleEndian.PutUint64(index, uint64(epoch*eraEpochBlocks))
-	for i, off := range offsets {
-		binary.LittleEndian.PutUint64(index[8+8*i:], uint64(int64(off)-int64(written)))
-	}
-	binary.LittleEndian.PutUint64(index[8+8*len(blocks):], uint64(len(blocks)))
-	w.entry(e2BlockIndex, index)
-	path := filepath.Join(dir, fmt.Sprintf("%s-%05d-%x.era1", network, epoch, root[:4]))
-	if err := os.WriteFile(path, w.buf.Bytes(), 0o644); err != nil {
+	path, err := historytest.WriteEra1(dir, network, epoch, blocks)
+	if err != nil {
 		t.Fatal(err)
 	}
 	return path
-}
-
-func uint256LE(x *big.Int) []byte {
-	b := make([]byte, 32)
-	x.FillBytes(b)
-	slices.Reverse(b)
-	return b
-}
-
-// accumulator is hash_tree_root(List[HeaderRecord, 8192]) with
-// HeaderRecord{block_hash: Bytes32, total_difficulty: uint256}.
-func accumulator(blocks []eraBlock) [32]byte {
-	layer := make([][32]byte, len(blocks))
-	for i, b := range blocks {
-		layer[i] = sha256.Sum256(append(b.hash.Bytes(), uint256LE(b.td)...))
-	}
-	var zero [32]byte
-	for size := eraEpochBlocks; size > 1; size /= 2 {
-		next := make([][32]byte, 0, (len(layer)+1)/2)
-		for i := 0; i < len(layer); i += 2 {
-			right := zero
-			if i+1 < len(layer) {
-				right = layer[i+1]
-			}
-			next = append(next, sha256.Sum256(append(layer[i][:], right[:]...)))
-		}
-		layer = next
-		zero = sha256.Sum256(append(zero[:], zero[:]...))
-	}
-	var length [32]byte
-	binary.LittleEndian.PutUint64(length[:], uint64(len(blocks)))
-	return sha256.Sum256(append(layer[0][:], length[:]...))
 }
 
 // chainHeaders is a HeaderSource over the devnet chain.
@@ -156,15 +47,7 @@ func (h chainHeaders) Header(_ context.Context, n uint64) (*types.Header, error)
 	return h.c.Blocks[n].Header, nil
 }
 
-func eraBlocks(c *historytest.Chain) []eraBlock {
-	out := make([]eraBlock, len(c.Blocks))
-	td := new(big.Int)
-	for i, b := range c.Blocks {
-		td = new(big.Int).Add(td, b.Header.Difficulty)
-		out[i] = eraBlock{header: b.HeaderRLP, body: b.BodyRLP, receipts: b.ReceiptsRLP, hash: b.Hash(), td: td}
-	}
-	return out
-}
+func eraBlocks(c *historytest.Chain) []historytest.EraBlock { return historytest.EraBlocks(c) }
 
 // TestImportEra writes the devnet chain as an era1 file, imports it and
 // finds every block intact; a second import skips them all.
@@ -206,10 +89,10 @@ func TestImportEraRejectsWhatTheHeaderDoesNotCommitTo(t *testing.T) {
 	target := busiest(c)
 	for _, tc := range []struct {
 		name   string
-		tamper func(b []eraBlock)
+		tamper func(b []historytest.EraBlock)
 	}{
-		{"body of another block", func(b []eraBlock) { b[target].body = b[target-1].body }},
-		{"receipts of another block", func(b []eraBlock) { b[target].receipts = b[target-1].receipts }},
+		{"body of another block", func(b []historytest.EraBlock) { b[target].Body = b[target-1].Body }},
+		{"receipts of another block", func(b []historytest.EraBlock) { b[target].Receipts = b[target-1].Receipts }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			blocks := eraBlocks(c)
@@ -313,7 +196,7 @@ func eraHeaders(t testing.TB, raw []byte) headerList {
 		n := int(binary.LittleEndian.Uint32(raw[off+2:]))
 		v := raw[off+8 : off+8+n]
 		off += 8 + n
-		if typ != e2CompressedHeader {
+		if typ != historytest.E2CompressedHeader {
 			continue
 		}
 		dec, err := io.ReadAll(snappy.NewReader(bytes.NewReader(v)))

@@ -1,8 +1,13 @@
 package quorum
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"sync"
 	"time"
+
+	"github.com/ethereum/go-ethereum/common"
 )
 
 // Dispute is one quorum read whose operators gave different answers.
@@ -21,6 +26,30 @@ type Dispute struct {
 	// all), majority, or error.
 	Decision string   `json:"decision"`
 	Losers   []string `json:"losers,omitempty"`
+}
+
+// Dispute is o's record for the log: the read of method with params on
+// network at now, pinned to block (and hash, when pinned by hash).
+func (o *Outcome) Dispute(now time.Time, network, method string, params json.RawMessage, block uint64, hash common.Hash) Dispute {
+	sum := sha256.Sum256(append([]byte(method), params...))
+	d := Dispute{Time: now.UTC(), Network: network, Method: method, ParamsHash: hex.EncodeToString(sum[:8]),
+		Block: block, Answers: o.Answers, Decision: o.Decision, Losers: o.Losers}
+	if hash != (common.Hash{}) {
+		d.BlockHash = hash.Hex()
+	}
+	return d
+}
+
+// Upstream names the upstream through which op gave its answer ("" when
+// it gave none).
+func (o *Outcome) Upstream(op string) string {
+	name := ""
+	for _, a := range o.Answers {
+		if a.Operator == op && a.Hash != "" {
+			name = a.Upstream
+		}
+	}
+	return name
 }
 
 // Log keeps the most recent disputes, bounded.

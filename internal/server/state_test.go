@@ -5,13 +5,10 @@ package server_test
 // internal/stream, and through the gateway in internal/gateway.)
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"math/big"
 	"net/http"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
@@ -125,54 +122,4 @@ func TestSendRawTransactionAlreadyKnown(t *testing.T) {
 			t.Errorf("HTTP %d\ngot  %s\nwant %s", status, got, want)
 		}
 	})
-}
-
-// TestStaticAnswerSurvivesAnotherClientLeaving: concurrent first calls of
-// net_version are merged into one upstream call; a client that gives up on
-// its call must not fail the others that were merged into it.
-
-func TestStaticAnswerSurvivesAnotherClientLeaving(t *testing.T) {
-	f := newFake(t, "a", 1)
-	b := startBraid(t, nil, mainnet(f))
-	f.SetLatency(500 * time.Millisecond)
-	arrived := f.Arrivals()
-
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	first := make(chan error, 1)
-	go func() {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, b.URL+"/",
-			strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"net_version"}`))
-		res, err := http.DefaultClient.Do(req)
-		if err == nil {
-			res.Body.Close()
-		}
-		first <- err
-	}()
-	select {
-	case <-arrived:
-	case <-time.After(10 * time.Second):
-		t.Fatal("net_version never reached the upstream")
-	}
-	type result struct {
-		status int
-		body   string
-		err    error
-	}
-	second := make(chan result, 1)
-	go func() {
-		status, body, err := postRaw(b.URL+"/", `{"jsonrpc":"2.0","id":2,"method":"net_version"}`)
-		second <- result{status, body, err}
-	}()
-	// Give the second call time to join the first one's upstream call (if
-	// it has not, it makes its own and the test passes without proving
-	// anything; it cannot fail spuriously).
-	time.Sleep(100 * time.Millisecond)
-	cancel() // the first client gives up
-	<-first
-
-	r := <-second
-	if want := `{"jsonrpc":"2.0","id":2,"result":"1"}`; r.err != nil || r.status != http.StatusOK || r.body != want {
-		t.Errorf("second client: HTTP %d %v\ngot  %s\nwant %s", r.status, r.err, r.body, want)
-	}
 }

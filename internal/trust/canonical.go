@@ -43,27 +43,33 @@ func (r *Reader) Header(ctx context.Context, hash common.Hash) (*types.Header, e
 		// must not fail the others.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.timeout)
 		defer cancel()
-		var h *types.Header
-		params := json.RawMessage(`["` + hash.Hex() + `",false]`)
-		res, err := r.fetchVerified(ctx, route.Call{Method: "eth_getBlockByHash", Params: params, Class: plan.ClassBlock, Data: upstream.HistoryData},
-			true, func(res *route.Result) error {
-				var err error
-				h, err = verify.HeaderFromJSON(res.Response.Result, hash)
-				return err
-			})
-		if err == nil {
-			err = errorAnswer(res)
-		}
-		if err != nil {
-			return nil, err
-		}
-		r.headers.Add(h)
-		return h, nil
+		return r.fetchHeader(ctx, "eth_getBlockByHash", hashParams(hash, false), hash)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return v.(*types.Header), nil
+}
+
+// fetchHeader asks method (eth_getBlockByHash, or eth_getHeaderByHash of
+// a node that pruned the body) with params for the header of hash, takes
+// the first answer that hashes to it, and caches it.
+func (r *Reader) fetchHeader(ctx context.Context, method string, params json.RawMessage, hash common.Hash) (*types.Header, error) {
+	var h *types.Header
+	res, err := r.fetchVerified(ctx, route.Call{Method: method, Params: params, Class: plan.ClassBlock, Data: upstream.HistoryData},
+		true, func(res *route.Result) error {
+			var err error
+			h, err = verify.HeaderFromJSON(res.Response.Result, hash)
+			return err
+		})
+	if err == nil {
+		err = errorAnswer(res)
+	}
+	if err != nil {
+		return nil, err
+	}
+	r.headers.Add(h)
+	return h, nil
 }
 
 // trusted returns the trust root's latest block, or an error the client
@@ -147,6 +153,7 @@ func (r *Reader) historyHashes(ctx context.Context, anchor block.Block, numbers 
 	out := make([]common.Hash, len(numbers))
 	var near []int // indexes of numbers within anchor's window
 	var walk []int // indexes of numbers the history contract cannot name
+	var deep []int // of them, those beyond the last hop's window
 	byHop := map[uint64][]int{}
 	for i, num := range numbers {
 		if anchor.Number-num <= r.reach {
@@ -154,7 +161,7 @@ func (r *Reader) historyHashes(ctx context.Context, anchor block.Block, numbers 
 			continue
 		}
 		if hops <= 1 {
-			walk = append(walk, i) // beyond the hops: walk parent hashes
+			deep = append(deep, i) // beyond the hops: walk parent hashes
 			continue
 		}
 		// The block whose history window starts at num.
@@ -197,24 +204,66 @@ func (r *Reader) historyHashes(ctx context.Context, anchor block.Block, numbers 
 			out[i] = hashes[j]
 		}
 	}
-	if len(walk) > 0 {
-		sub := make([]uint64, len(walk))
-		for j, i := range walk {
+	for _, set := range []struct {
+		idx  []int
+		deep bool
+	}{{walk, false}, {deep, true}} {
+		if len(set.idx) == 0 {
+			continue
+		}
+		sub := make([]uint64, len(set.idx))
+		for j, i := range set.idx {
 			sub[j] = numbers[i]
 		}
-		tip, err := r.trusted()
+		hashes, err := r.walkHashes(ctx, anchor, sub, set.deep)
 		if err != nil {
 			return nil, err
 		}
-		hashes, err := r.walkCanonical(ctx, tip, sub)
-		if err != nil {
-			return nil, err
-		}
-		for j, i := range walk {
+		for j, i := range set.idx {
 			out[i] = hashes[j]
 		}
 	}
 	return out, nil
+}
+
+// walkHashes returns the canonical hashes of numbers the history contract
+// at anchor cannot name, by walking parent hashes: for numbers beyond its
+// window (deep), down from the oldest block that window names — proven
+// from anchor's storage, so the walk is shorter by a whole window than one
+// from the tip — and otherwise (or when that block is not named either:
+// before Prague) down from the trusted tip.
+func (r *Reader) walkHashes(ctx context.Context, anchor block.Block, numbers []uint64, deep bool) ([]common.Hash, error) {
+	if deep && anchor.Number > r.reach {
+		oldest := anchor.Number - r.reach
+		if named, err := r.namedHash(ctx, anchor, oldest); err == nil {
+			return r.walkCanonical(ctx, block.Block{Number: oldest, Hash: named}, numbers)
+		}
+	}
+	tip, err := r.trusted()
+	if err != nil {
+		return nil, err
+	}
+	return r.walkCanonical(ctx, tip, numbers)
+}
+
+// namedHash is the hash of block number (within anchor's window) as the
+// history contract's storage at anchor names it, proven against anchor's
+// state root; an error when the slot is empty (before Prague).
+func (r *Reader) namedHash(ctx context.Context, anchor block.Block, number uint64) (common.Hash, error) {
+	if h, ok := r.headers.Canonical(number); ok {
+		return h, nil
+	}
+	slot := common.BigToHash(new(big.Int).SetUint64(number % params.HistoryServeWindow))
+	acct, err := r.provenStorage(ctx, anchor.Hash, params.HistoryStorageAddress, []common.Hash{slot})
+	if err != nil {
+		return common.Hash{}, err
+	}
+	h := acct.Storage[slot]
+	if h == (common.Hash{}) {
+		return common.Hash{}, errors.New("the history contract does not name the block")
+	}
+	r.headers.SetCanonical(number, h)
+	return h, nil
 }
 
 // provenStorage returns account address at block hash, with slots,

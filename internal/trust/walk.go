@@ -149,9 +149,10 @@ func linked(want common.Hash, answers []*jsonrpc.Response) (hs []*types.Header, 
 	return hs, nil
 }
 
-// walkCanonical returns the canonical hashes of numbers (each below the
-// trusted tip) by walking parent hashes down from the lowest trusted
-// canonical header above them that is at hand, the tip at worst.
+// walkCanonical returns the canonical hashes of numbers (each below tip,
+// a canonical block braid trusts: the served tip, or a block the history
+// contract names) by walking parent hashes down from the lowest trusted
+// canonical header above them that is at hand, tip at worst.
 func (r *Reader) walkCanonical(ctx context.Context, tip block.Block, numbers []uint64) ([]common.Hash, error) {
 	lowest := slices.Min(numbers)
 	start := tip.Hash
@@ -168,4 +169,19 @@ func (r *Reader) walkCanonical(ctx context.Context, tip block.Block, numbers []u
 		return nil, err
 	}
 	return r.ancestorHashes(ctx, from, numbers, true)
+}
+
+// CanonicalBelow returns the canonical hash of block number by walking
+// parent hashes down from from, a header the caller holds as canonical and
+// final — a history store's record of a finalized block it verified before:
+// a trusted header chain below what the history contract and a walk from
+// the tip reach. At most verify.parent_walk headers are walked; beyond, the
+// refusal says why.
+func (r *Reader) CanonicalBelow(ctx context.Context, from *types.Header, number uint64) (common.Hash, error) {
+	r.headers.Add(from)
+	hashes, err := r.ancestorHashes(ctx, from, []uint64{number}, true)
+	if err != nil {
+		return common.Hash{}, err
+	}
+	return hashes[0], nil
 }

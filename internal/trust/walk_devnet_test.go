@@ -38,17 +38,21 @@ func (c *countingFetcher) Do(ctx context.Context, call route.Call) (*route.Resul
 }
 
 // fixedHeads are the upstreams' heads, for the router: the first one's
-// is top, the others' below it.
+// is top, the others' lag (0: 2) below it.
 type fixedHeads struct {
 	first *upstream.Upstream
 	top   uint64
+	lag   uint64
 }
 
 func (h fixedHeads) Head(u *upstream.Upstream) (uint64, bool) {
 	if u == h.first {
 		return h.top, true
 	}
-	return h.top - 2, true
+	if h.lag == 0 {
+		return h.top - 2, true
+	}
+	return h.top - h.lag, true
 }
 
 // walkDevnet is a devnet of three providers with blocks 1..tip, an ETH
@@ -59,6 +63,9 @@ type walkDevnet struct {
 	ec  *ethclient.Client
 	ups []*upstream.Upstream
 	tip *types.Header
+	// lag is how far the other providers' heads are below the first's,
+	// for the router (0: 2).
+	lag uint64
 }
 
 func newWalkDevnet(t *testing.T, old, blocks int) *walkDevnet {
@@ -114,7 +121,7 @@ func newWalkDevnet(t *testing.T, old, blocks int) *walkDevnet {
 // blocks are reached by walking parent hashes.
 func (w *walkDevnet) reader(parentWalk int, reach, batch uint64) (*Reader, *countingFetcher, *lies) {
 	f := &countingFetcher{f: route.New(w.ups, route.Options{Network: "devnet", MaxAttempts: 4, ProbeShare: -1,
-		Heads: fixedHeads{first: w.ups[0], top: w.tip.Number.Uint64()}})}
+		Heads: fixedHeads{first: w.ups[0], top: w.tip.Number.Uint64(), lag: w.lag}})}
 	l := &lies{}
 	r := New(Options{Network: "devnet",
 		Verify:  config.Verify{Mode: config.VerifyStrict, HeaderCache: 256, HistoryHops: 1, ParentWalk: parentWalk, MaxLogRange: 16},
@@ -136,12 +143,15 @@ func TestWalkOnDevnet(t *testing.T) {
 	w := newWalkDevnet(t, old, 30)
 	ctx := context.Background()
 	top := w.tip.Number.Uint64()
-	// The first provider forges every block below top-3, and it alone
-	// is known to hold block top-1 (the others' heads are top-2): the
-	// first walk step's batch (top-1 down to top-8) is asked of it, links
-	// for two headers, then fails to: a lie, not another chain. The rest
-	// of the walk is served by the others (or by it, until it lies).
-	w.dn.Providers()[0].SetFaults(devnet.Faults{Lie: true, LieMethod: "eth_getBlockByNumber", LieBelow: top - 3})
+	// The walk starts at the oldest block the (cut) history contract
+	// window names, top-4. The first provider forges every block below
+	// top-6, and it alone is known to hold block top-5 (the others' heads
+	// are top-6): the first walk step's batch (top-5 down to top-12) is
+	// asked of it, links for two headers, then fails to: a lie, not
+	// another chain. The rest of the walk is served by the others (or by
+	// it, until it lies).
+	w.lag = 6
+	w.dn.Providers()[0].SetFaults(devnet.Faults{Lie: true, LieMethod: "eth_getBlockByNumber", LieBelow: top - 6})
 	r, f, l := w.reader(1000, 4, 8)
 
 	hash, err := r.CanonicalHash(ctx, old)
@@ -167,13 +177,18 @@ func TestWalkOnDevnet(t *testing.T) {
 		}
 	}
 
-	// A second read over the walked blocks costs nothing.
+	// A second read over the walked blocks costs nothing (BLOCKHASH from
+	// the block the walk started at, and a hash by number).
 	trips := f.trips.Load()
-	hashes, err := r.EVMSource().BlockHashes(ctx, mustHeader(t, r, w.tip.Hash()), []uint64{old, old + 1, top - 5, top - 1})
+	start, err := r.CanonicalHash(ctx, top-4)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, num := range []uint64{old, old + 1, top - 5, top - 1} {
+	hashes, err := r.EVMSource().BlockHashes(ctx, mustHeader(t, r, start), []uint64{old, old + 1, top - 5, top - 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, num := range []uint64{old, old + 1, top - 5, top - 7} {
 		h, err := w.ec.HeaderByNumber(ctx, new(big.Int).SetUint64(num))
 		if err != nil {
 			t.Fatal(err)

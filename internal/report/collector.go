@@ -1,15 +1,15 @@
-package gateway
+package report
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
 // centralizationCollector exposes the centralization report's
-// coefficients as gauges, built from the same report as
-// /status/centralization each time Prometheus scrapes, so that alerts can
-// compare them with the network's require section.
+// coefficients as gauges, built (by build, the same report as
+// /status/centralization) each time Prometheus scrapes, so that alerts
+// can compare them with the network's require section.
 type centralizationCollector struct {
-	g            *Gateway
+	build        func() *Report
 	availability *prometheus.Desc
 	integrity    *prometheus.Desc
 	required     *prometheus.Desc
@@ -18,9 +18,10 @@ type centralizationCollector struct {
 
 var _ prometheus.Collector = (*centralizationCollector)(nil)
 
-func newCentralizationCollector(g *Gateway) *centralizationCollector {
+// NewCollector is the collector of the reports build returns.
+func NewCollector(build func() *Report) prometheus.Collector {
 	return &centralizationCollector{
-		g: g,
+		build: build,
 		availability: prometheus.NewDesc("braid_centralization_availability",
 			"Availability coefficient: the fewest operators whose loss stops some kind of call, by network.",
 			[]string{"network"}, nil),
@@ -44,7 +45,7 @@ func (c *centralizationCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *centralizationCollector) Collect(ch chan<- prometheus.Metric) {
-	for _, n := range c.g.Centralization().Networks {
+	for _, n := range c.build().Networks {
 		ch <- prometheus.MustNewConstMetric(c.availability, prometheus.GaugeValue, float64(n.Availability.Min), n.Name)
 		ch <- prometheus.MustNewConstMetric(c.integrity, prometheus.GaugeValue, float64(n.Integrity.Value), n.Name)
 		ch <- prometheus.MustNewConstMetric(c.hhi, prometheus.GaugeValue, n.HHI, n.Name)

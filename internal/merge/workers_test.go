@@ -1,4 +1,4 @@
-package gateway
+package merge
 
 import (
 	"sync"

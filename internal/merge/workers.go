@@ -1,4 +1,4 @@
-package gateway
+package merge
 
 import (
 	"sync"
@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// workers run the shared fetches of merged calls (see merged). A fetch
+// workers run the shared fetches of merged calls (Group.Do). A fetch
 // goes deep into net/http: a goroutine started for each would grow its
 // stack from the minimum on every call, a few per cent of the hot path's
 // CPU. A worker that finished a fetch waits a while for the next one and

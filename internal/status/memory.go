@@ -1,4 +1,4 @@
-package gateway
+package status
 
 import (
 	"runtime/metrics"
@@ -9,10 +9,10 @@ import (
 	"github.com/braidrpc/braid/internal/config"
 )
 
-// MemoryStatus is the process's memory beside the answer cache's, in
+// Memory is the process's memory beside the answer cache's, in
 // /status: the cache's byte bound is meant to govern the heap (cmd/braid
 // derives a soft memory limit from it), and this shows whether it does.
-type MemoryStatus struct {
+type Memory struct {
 	// HeapBytes: heap objects, live or not yet collected.
 	HeapBytes uint64 `json:"heap_bytes"`
 	// HeapGoalBytes: the heap size at which the next collection is due.
@@ -34,16 +34,16 @@ type MemoryStatus struct {
 // cache.Tiered).
 type cacheStats interface{ Stats() cache.MemoryStats }
 
-// memorySource reads the process's memory and the cache's size.
-type memorySource struct {
+// MemorySource reads the process's memory and the cache's size.
+type MemorySource struct {
 	cache    cacheStats // nil: cache off
 	cacheMax int64
 }
 
-// newMemorySource watches store (nil: cache off) and registers the heap
+// NewMemorySource watches store (nil: cache off) and registers the heap
 // gauges on reg (when not nil).
-func newMemorySource(store cache.Store, cfg config.Cache, reg prometheus.Registerer) memorySource {
-	var m memorySource
+func NewMemorySource(store cache.Store, cfg config.Cache, reg prometheus.Registerer) MemorySource {
+	var m MemorySource
 	if cs, ok := store.(cacheStats); ok {
 		m.cache, m.cacheMax = cs, cfg.MaxBytes
 	}
@@ -62,7 +62,7 @@ func newMemorySource(store cache.Store, cfg config.Cache, reg prometheus.Registe
 	return m
 }
 
-func (m memorySource) status() MemoryStatus {
+func (m MemorySource) Status() Memory {
 	st := readMemory()
 	if m.cache != nil {
 		st.CacheBytes, st.CacheMaxBytes = m.cache.Stats().Bytes, m.cacheMax
@@ -75,7 +75,7 @@ const noLimit = 1<<63 - 1
 
 // readMemory reads the runtime's figures (runtime/metrics: no
 // stop-the-world, unlike runtime.ReadMemStats).
-func readMemory() MemoryStatus {
+func readMemory() Memory {
 	samples := []metrics.Sample{
 		{Name: "/memory/classes/heap/objects:bytes"},
 		{Name: "/gc/heap/goal:bytes"},
@@ -90,7 +90,7 @@ func readMemory() MemoryStatus {
 		}
 		return samples[i].Value.Uint64()
 	}
-	st := MemoryStatus{HeapBytes: val(0), HeapGoalBytes: val(1), RuntimeBytes: val(2), LimitBytes: val(3), GOGC: val(4)}
+	st := Memory{HeapBytes: val(0), HeapGoalBytes: val(1), RuntimeBytes: val(2), LimitBytes: val(3), GOGC: val(4)}
 	if st.LimitBytes >= noLimit {
 		st.LimitBytes = 0
 	}
