@@ -65,14 +65,3 @@ func setGCPercent() {
 		debug.SetGCPercent(gcPercent)
 	}
 }
-
-// releaseStart gives back the binary's pages that only starting touched
-// (see releaseStartPages), and says how much.
-func releaseStart(log *slog.Logger) {
-	n, err := releaseStartPages()
-	if err != nil {
-		log.Debug("cannot release the pages touched at start", "err", err)
-		return
-	}
-	log.Debug("released the binary's pages touched at start", "bytes", n)
-}

@@ -72,7 +72,6 @@ func run(ctx context.Context, cfg *config.Config, ln net.Listener, log *slog.Log
 		return err
 	}
 	defer b.Close()
-	releaseStart(log)
 	log.Info("braid is serving", "listen", ln.Addr().String(), "networks", len(cfg.Networks), "version", version())
 	return b.Serve(ctx, ln)
 }
