@@ -45,7 +45,8 @@ type Request struct {
 	// milliseconds behind the others), asking again every catchUpPoll.
 	// An operator that answered that it cannot serve the call yet (it was
 	// asked a moment before its node held the block) is asked again when
-	// it is listed again, once per poll, once another operator answered.
+	// it is listed again, once per poll (maxReasks times at most), once
+	// another operator answered.
 	// It does not wait when every usable operator was already listed and
 	// none may be asked again, nor on a disagreement that the operators
 	// left could not settle (see canSettle).
@@ -54,6 +55,12 @@ type Request struct {
 
 // catchUpPoll is how often the operators are listed again during CatchUp.
 const catchUpPoll = 20 * time.Millisecond
+
+// maxReasks bounds how often catch-up asks one operator again in a read:
+// one that keeps answering "not served" (pruned state, say) is not asked
+// every poll, so a client's read costs a provider at most 1+maxReasks
+// calls.
+const maxReasks = 2
 
 // Answer is what one operator said.
 type Answer struct {
@@ -282,6 +289,17 @@ func retryable(r reply) bool {
 	return errors.As(r.err, &f) && f.Code == jsonrpc.CodeUnavailable
 }
 
+// asked counts the times op was asked in this read.
+func (rd *reading) asked(op string) int {
+	n := 0
+	for _, o := range rd.ops {
+		if o == op {
+			n++
+		}
+	}
+	return n
+}
+
 // listed counts the distinct operators listed so far.
 func (rd *reading) listed() int {
 	var distinct []string
@@ -339,7 +357,7 @@ func (rd *reading) take(r reply) *Outcome {
 			ans.Upstream, ans.Error = r.res.Upstream.Name, r.res.Response.Error.Message
 			rd.unserved = r.res
 		}
-		if retryable(r) && !slices.Contains(rd.behind, r.op) {
+		if retryable(r) && !slices.Contains(rd.behind, r.op) && rd.asked(r.op) <= maxReasks {
 			rd.behind = append(rd.behind, r.op)
 		}
 		rd.answers = append(rd.answers, ans)
