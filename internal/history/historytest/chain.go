@@ -96,29 +96,23 @@ func (c *Chain) makeBlocks(ctx context.Context) error {
 		}
 	}
 	c.Devnet.Commit() // an empty block
-	// Each block is sealed once the pool holds every transaction sent for
-	// it (CommitAll): a bare Commit can race the pool and leave some
-	// pending, and the next settledNonce then waits for them in vain.
-	next, err := s.olderKinds(ctx, c.Special)
+	if err := s.olderKinds(ctx, c.Special); err != nil {
+		return err
+	}
+	if err := s.commit(ctx); err != nil {
+		return err
+	}
+	blobKey, err := s.fundFresh(ctx)
 	if err != nil {
 		return err
 	}
-	if _, err := c.Devnet.CommitAll(ctx, s.key, next); err != nil {
+	if err := s.commit(ctx); err != nil {
 		return err
 	}
-	blobKey, next, err := s.fundFresh(ctx)
-	if err != nil {
-		return err
-	}
-	if _, err := c.Devnet.CommitAll(ctx, s.key, next); err != nil {
-		return err
-	}
-	// newerKinds waits for the user's set-code transaction in the pool;
-	// the blob transaction is blobKey's first.
 	if err := s.newerKinds(ctx, blobKey, c.Special); err != nil {
 		return err
 	}
-	if _, err := c.Devnet.CommitAll(ctx, blobKey, 1); err != nil {
+	if err := s.commit(ctx); err != nil {
 		return err
 	}
 	for range 2 {

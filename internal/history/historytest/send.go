@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"fmt"
 	"math/big"
+	"slices"
 	"time"
 
 	"github.com/ethereum/go-ethereum"
@@ -27,6 +28,7 @@ type sender struct {
 	from    common.Address
 	chainID *big.Int
 	signer  types.Signer
+	next    uint64 // the user's nonce after the last it sent
 }
 
 func newSender(d *devnet.Devnet) *sender {
@@ -55,6 +57,9 @@ func (s *sender) send(ctx context.Context, key *ecdsa.PrivateKey, inner types.Tx
 	if err := s.ec.SendTransaction(ctx, tx); err != nil {
 		return fmt.Errorf("historytest: send %s: %w", name, err)
 	}
+	if key == s.key {
+		s.next = max(s.next, tx.Nonce()+1)
+	}
 	if special != nil {
 		special[name] = tx.Hash()
 	}
@@ -63,27 +68,27 @@ func (s *sender) send(ctx context.Context, key *ecdsa.PrivateKey, inner types.Tx
 
 // olderKinds sends, for one block: an EIP-155 legacy transfer, an
 // access-list transfer, a dynamic-fee contract creation and a token
-// transfer that reverts. It returns the user's next nonce.
-func (s *sender) olderKinds(ctx context.Context, special map[string]common.Hash) (uint64, error) {
+// transfer that reverts.
+func (s *sender) olderKinds(ctx context.Context, special map[string]common.Hash) error {
 	nonce, err := s.settledNonce(ctx)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	price, tip, err := s.prices(ctx)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	to := devnet.Recipients[1]
 	code := common.FromHex("0x600060005360016000f3") // deploys a one-byte contract
 	gas, err := s.ec.EstimateGas(ctx, ethereum.CallMsg{From: s.from, Data: code})
 	if err != nil {
-		return 0, err
+		return err
 	}
 	// transfer(recipient, 2^200): more tokens than anyone has, so it reverts.
 	revert := append(common.FromHex("0xa9059cbb"), common.LeftPadBytes(to.Bytes(), 32)...)
 	revert = append(revert, common.LeftPadBytes(new(big.Int).Lsh(common.Big1, 200).Bytes(), 32)...)
 	token := s.d.Token()
-	for _, tx := range []struct {
+	txs := []struct {
 		name  string
 		inner types.TxData
 	}{
@@ -93,12 +98,23 @@ func (s *sender) olderKinds(ctx context.Context, special map[string]common.Hash)
 		{"create", &types.DynamicFeeTx{ChainID: s.chainID, Nonce: nonce + 2, GasTipCap: tip, GasFeeCap: price, Gas: gas * 2, Data: code}},
 		{"reverted", &types.DynamicFeeTx{ChainID: s.chainID, Nonce: nonce + 3, GasTipCap: tip, GasFeeCap: price, Gas: 100000,
 			To: &token, Data: revert}},
-	} {
+	}
+	// Lowest nonce last: the pool queues the others until it arrives and
+	// then makes them all executable at once, so none is stranded in its
+	// queue (see devnet.CommitAll).
+	for _, tx := range slices.Backward(txs) {
 		if err := s.send(ctx, s.key, tx.inner, tx.name, special); err != nil {
-			return 0, err
+			return err
 		}
 	}
-	return nonce + 4, nil
+	return nil
+}
+
+// commit seals a block with every transaction the user account sent
+// (devnet.CommitAll: a bare Commit can leave one in the pool's queue).
+func (s *sender) commit(ctx context.Context) error {
+	_, err := s.d.CommitAll(ctx, s.key, s.next)
+	return err
 }
 
 // settledNonce returns the user's next nonce once the pool has caught up
@@ -131,45 +147,24 @@ func (s *sender) settledNonce(ctx context.Context) (uint64, error) {
 
 // fundFresh sends ETH to a new account, which will send the blob
 // transaction: go-ethereum's pools keep an account's blob transactions
-// apart from its others. It returns the key and the user's next nonce.
-func (s *sender) fundFresh(ctx context.Context) (*ecdsa.PrivateKey, uint64, error) {
+// apart from its others.
+func (s *sender) fundFresh(ctx context.Context) (*ecdsa.PrivateKey, error) {
 	key, err := crypto.GenerateKey()
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	nonce, err := s.settledNonce(ctx)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	price, tip, err := s.prices(ctx)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	to := crypto.PubkeyToAddress(key.PublicKey)
 	fund := &types.DynamicFeeTx{ChainID: s.chainID, Nonce: nonce, GasTipCap: tip, GasFeeCap: price, Gas: 21000,
 		To: &to, Value: big.NewInt(params.Ether)}
-	return key, nonce + 1, s.send(ctx, s.key, fund, "fund", nil)
-}
-
-// pooled waits until the pool holds every transaction from sent below
-// nonce next as executable, so the next block mines them all.
-func (s *sender) pooled(ctx context.Context, from common.Address, next uint64) error {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	for {
-		n, err := s.ec.PendingNonceAt(ctx, from)
-		if err != nil {
-			return err
-		}
-		if n >= next {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("historytest: the pool holds %s's transactions below nonce %d only, not below %d: %w", from, n, next, ctx.Err())
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
+	return key, s.send(ctx, s.key, fund, "fund", nil)
 }
 
 // newerKinds sends, for one block: a set-code transaction from the user
@@ -197,9 +192,6 @@ func (s *sender) newerKinds(ctx context.Context, blobKey *ecdsa.PrivateKey, spec
 		GasFeeCap: uint256.MustFromBig(price), Gas: 100000, To: to, Value: uint256.NewInt(5),
 		AuthList: []types.SetCodeAuthorization{auth}}
 	if err := s.send(ctx, s.key, setCode, "setCode", special); err != nil {
-		return err
-	}
-	if err := s.pooled(ctx, s.from, nonce+1); err != nil {
 		return err
 	}
 	side, err := blobSidecar()
