@@ -17,7 +17,8 @@
 // transaction index.
 //
 // The executor (internal/gateway) calls Answer after the providers'
-// answer; the stage never imports the gateway. Verified reads the trust
-// stage made for clients are handed to Keep, which stores them in the
-// background (bounded by the store's byte bound, no extra upstream call).
+// answer; the stage never imports the gateway. What the verified reader
+// checked for clients is handed to VerifiedBody and VerifiedReceipts
+// (trust.Verified), which store it in the background (keep.go: bounded by
+// a queue and the store's byte bound, no extra upstream call).
 package archive
