@@ -85,6 +85,12 @@ func TestCheck(t *testing.T) {
 		{name: "missing file", args: []string{"--config", "/nonexistent/braid.yaml"}, code: 2, stderr: "read config"},
 		{name: "invalid config", extra: "    quorum: {k: -1}", code: 2, stderr: "quorum.k must be at least 1"},
 		{
+			name:   "invalid peers.ledger, peers off",
+			extra:  "    peers:\n      ledger: {age_multiplier: 0.5}",
+			code:   2,
+			stderr: `network "mainnet": peers.ledger: age_multiplier must be at least 1`,
+		},
+		{
 			name:   "invalid quorum method",
 			extra:  "    quorum:\n      k: 2\n      methods: {eth_sendRawTransaction: {k: 2}}",
 			code:   2,

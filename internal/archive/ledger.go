@@ -64,13 +64,3 @@ func (a *Archive) ledgerFill(ctx context.Context, number uint64, hash common.Has
 
 // PeersHandler is the network's /status/peers page (ledger.Handler).
 func (a *Archive) PeersHandler() http.Handler { return a.led.Handler() }
-
-// ValidateLedger checks a peers.ledger section, even while peers are off,
-// so a typo does not wait for the day they are switched on (config cannot:
-// it does not import the ledger).
-func ValidateLedger(pc config.Peers) error {
-	if err := ledger.Config(pc.Ledger).Validate(); err != nil {
-		return fmt.Errorf("peers.%w", err)
-	}
-	return nil
-}

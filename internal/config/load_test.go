@@ -72,7 +72,7 @@ func TestGoodFiles(t *testing.T) {
 				t.Errorf("peers = %+v", p)
 			}
 			if l := c.Networks[0].Peers.Ledger; l.AgeDepth != 256 || l.AgeMultiplier != 3 || l.AuditInterval != 2*time.Minute ||
-				l.RepairInterval != -time.Second || !slices.Equal(l.AgeBuckets, []uint64{256, 7200}) || l.TargetCopies != 0 {
+				l.RepairInterval != -time.Second || !slices.Equal(l.AgeBuckets, []uint64{256, 7200}) || l.TargetCopies != DefaultPeerLedger.TargetCopies {
 				t.Errorf("peers.ledger = %+v", l)
 			}
 			wantLimits := Limits{MaxBodyBytes: 1 << 20, MaxBatch: 50, RequestTimeout: 90 * time.Second,
@@ -328,6 +328,10 @@ var badFiles = map[string][]string{
 	"duplicate-key.bad.yaml":       {`line 7: key "url" is set twice (first at line 6)`},
 	"networks-not-a-list.bad.yaml": {`line 2: networks: expected a list of networks, got a mapping`},
 	"syntax.bad.yaml":              {`syntax.bad.yaml: line 1: did not find expected '-' indicator`},
+	"peers-ledger.bad.yaml": {
+		`network "mainnet": peers.ledger: age_multiplier must be at least 1 (old content is worth no less than new), got 0.5`,
+		`network "sepolia": peers.ledger: age_buckets must be increasing depths above 0, got [7200 128]`,
+		`network "holesky": peers.ledger: capacity, max_waiting, claims_per_peer, sample_batch and repair_batch must be positive`},
 	"missing-url-and-name.bad.yaml": {
 		`network "mainnet" upstream #1: name is required`,
 		`network "mainnet" upstream #1: url is required`},

@@ -40,46 +40,8 @@ type Peers struct {
 	Limits PeerLimits `yaml:"limits"`
 	// Ledger is the peer economy (issue 16): credit per peer, price by
 	// age and rarity, serving by standing, retention audits, what to
-	// keep. Zero keys take internal/ledger's defaults.
+	// keep. Zero keys take DefaultPeerLedger's values.
 	Ledger PeerLedger `yaml:"ledger"`
-}
-
-// PeerLedger is internal/ledger.Config field for field (the gateway
-// converts one into the other, so a field added there and not here does
-// not compile; a test in internal/gateway compares the YAML keys).
-// config cannot import internal/ledger: the ledger's tests reach config
-// through internal/devnet. internal/ledger's Config.Validate checks it,
-// called by gateway.New for every network (enabled or not).
-type PeerLedger struct {
-	AgeDepth       uint64        `yaml:"age_depth"`
-	AgeMultiplier  float64       `yaml:"age_multiplier"`
-	TargetCopies   float64       `yaml:"target_copies"`
-	RarityCap      float64       `yaml:"rarity_cap"`
-	UnknownCopies  float64       `yaml:"unknown_copies"`
-	DebtLimit      float64       `yaml:"debt_limit"`
-	ForgiveRate    float64       `yaml:"forgive_rate"`
-	NewcomerCredit float64       `yaml:"newcomer_credit"`
-	LiePenalty     float64       `yaml:"lie_penalty"`
-	MissPenalty    float64       `yaml:"miss_penalty"`
-	AuditWeight    float64       `yaml:"audit_weight"`
-	LieWeight      float64       `yaml:"lie_weight"`
-	MissWeight     float64       `yaml:"miss_weight"`
-	Capacity       int           `yaml:"capacity"`
-	NewcomerEvery  int           `yaml:"newcomer_every"`
-	MaxWaiting     int           `yaml:"max_waiting"`
-	AuditInterval  time.Duration `yaml:"audit_interval"`
-	AuditTimeout   time.Duration `yaml:"audit_timeout"`
-	ClaimsPerPeer  int           `yaml:"claims_per_peer"`
-	ClaimTTL       time.Duration `yaml:"claim_ttl"`
-	SampleInterval time.Duration `yaml:"sample_interval"`
-	SampleBatch    int           `yaml:"sample_batch"`
-	RepairInterval time.Duration `yaml:"repair_interval"`
-	RepairBatch    int           `yaml:"repair_batch"`
-	RepairFrom     uint64        `yaml:"repair_from"`
-	MaxPeers       int           `yaml:"max_peers"`
-	MaxHeld        int           `yaml:"max_held"`
-	FlushInterval  time.Duration `yaml:"flush_interval"`
-	AgeBuckets     []uint64      `yaml:"age_buckets"`
 }
 
 // PeerStore is the history store of a network.
@@ -128,6 +90,7 @@ func (p *Peers) applyDefaults() {
 	orDefault(&p.Store.MaxBytes, DefaultPeerStoreMaxBytes)
 	orDefault(&p.Fill.BytesPerSecond, DefaultPeerFillBytesPerSec)
 	orDefault(&p.Keep, DefaultPeerKeep)
+	p.Ledger = p.Ledger.WithDefaults()
 	if p.Identity == "" && p.Store.Path != "" {
 		p.Identity = strings.TrimSuffix(p.Store.Path, "/") + "/" + DefaultPeerIdentityFile
 	}
@@ -188,6 +151,9 @@ func (p *Peers) validate(label string) []error {
 	l := p.Limits
 	if l.Rate < 0 || l.Burst < 0 || l.StreamsPerPeer < 0 || l.Serving < 0 || l.MaxPeers < 0 || l.MemoryBytes < 0 {
 		add("limits must not be negative (0: the default)")
+	}
+	if err := p.Ledger.Validate(); err != nil {
+		add("%v", err)
 	}
 	return errs
 }

@@ -63,75 +63,65 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-func (l *Limits) validate() []error {
-	var errs []error
-	check := func(ok bool, format string, args ...any) {
-		if !ok {
-			errs = append(errs, fmt.Errorf(format, args...))
-		}
+// problems collects the problems found in one section, each a sentence.
+type problems []error
+
+// check adds the problem format describes unless ok.
+func (p *problems) check(ok bool, format string, args ...any) {
+	if !ok {
+		*p = append(*p, fmt.Errorf(format, args...))
 	}
-	check(l.MaxBodyBytes > 0, "limits: max_body_bytes must be greater than 0 (default %d)", DefaultMaxBodyBytes)
-	check(l.MaxBatch > 0, "limits: max_batch must be greater than 0 (default %d)", DefaultMaxBatch)
-	check(l.RequestTimeout > 0, "limits: request_timeout must be greater than 0 (default %s)", DefaultRequestTimeout)
-	check(l.MaxAttempts >= 1, "limits: max_attempts must be at least 1 (default %d)", DefaultMaxAttempts)
-	check(l.MaxResponseBytes > 0, "limits: max_response_bytes must be greater than 0 (default %d)", DefaultMaxResponseBytes)
-	check(l.MaxBatchResponseBytes > 0, "limits: max_batch_response_bytes must be greater than 0 (default %d)", DefaultMaxBatchResponseBytes)
-	check(l.ShutdownTimeout >= 0, "limits: shutdown_timeout must not be negative (default %s)", DefaultShutdownTimeout)
+}
+
+func (l *Limits) validate() []error {
+	var errs problems
+	errs.check(l.MaxBodyBytes > 0, "limits: max_body_bytes must be greater than 0 (default %d)", DefaultMaxBodyBytes)
+	errs.check(l.MaxBatch > 0, "limits: max_batch must be greater than 0 (default %d)", DefaultMaxBatch)
+	errs.check(l.RequestTimeout > 0, "limits: request_timeout must be greater than 0 (default %s)", DefaultRequestTimeout)
+	errs.check(l.MaxAttempts >= 1, "limits: max_attempts must be at least 1 (default %d)", DefaultMaxAttempts)
+	errs.check(l.MaxResponseBytes > 0, "limits: max_response_bytes must be greater than 0 (default %d)", DefaultMaxResponseBytes)
+	errs.check(l.MaxBatchResponseBytes > 0, "limits: max_batch_response_bytes must be greater than 0 (default %d)", DefaultMaxBatchResponseBytes)
+	errs.check(l.ShutdownTimeout >= 0, "limits: shutdown_timeout must not be negative (default %s)", DefaultShutdownTimeout)
 	return errs
 }
 
 func (w *WebSocket) validate() []error {
-	var errs []error
-	check := func(ok bool, format string, args ...any) {
-		if !ok {
-			errs = append(errs, fmt.Errorf(format, args...))
-		}
-	}
-	check(w.MaxConnections > 0, "websocket: max_connections must be greater than 0 (default %d)", DefaultWSMaxConnections)
-	check(w.MaxSubscriptions > 0, "websocket: max_subscriptions must be greater than 0 (default %d)", DefaultWSMaxSubscriptions)
-	check(w.MaxConnectionsPerClient > 0, "websocket: max_connections_per_client must be greater than 0 (default %d)", DefaultWSMaxConnectionsPerClient)
-	check(w.MaxSubscriptionsPerClient > 0, "websocket: max_subscriptions_per_client must be greater than 0 (default %d)", DefaultWSMaxSubscriptionsPerClient)
-	check(w.MaxMessageBytes >= 1024, "websocket: max_message_bytes must be at least 1024 (default %d)", DefaultWSMaxMessageBytes)
-	check(w.SendBuffer > 0, "websocket: send_buffer must be greater than 0 (default %d)", DefaultWSSendBuffer)
-	check(w.PingInterval > 0, "websocket: ping_interval must be greater than 0 (default %s)", DefaultWSPingInterval)
-	check(w.PingTimeout > 0, "websocket: ping_timeout must be greater than 0 (default %s)", DefaultWSPingTimeout)
-	check(w.WriteTimeout > 0, "websocket: write_timeout must be greater than 0 (default %s)", DefaultWSWriteTimeout)
+	var errs problems
+	errs.check(w.MaxConnections > 0, "websocket: max_connections must be greater than 0 (default %d)", DefaultWSMaxConnections)
+	errs.check(w.MaxSubscriptions > 0, "websocket: max_subscriptions must be greater than 0 (default %d)", DefaultWSMaxSubscriptions)
+	errs.check(w.MaxConnectionsPerClient > 0, "websocket: max_connections_per_client must be greater than 0 (default %d)", DefaultWSMaxConnectionsPerClient)
+	errs.check(w.MaxSubscriptionsPerClient > 0, "websocket: max_subscriptions_per_client must be greater than 0 (default %d)", DefaultWSMaxSubscriptionsPerClient)
+	errs.check(w.MaxMessageBytes >= 1024, "websocket: max_message_bytes must be at least 1024 (default %d)", DefaultWSMaxMessageBytes)
+	errs.check(w.SendBuffer > 0, "websocket: send_buffer must be greater than 0 (default %d)", DefaultWSSendBuffer)
+	errs.check(w.PingInterval > 0, "websocket: ping_interval must be greater than 0 (default %s)", DefaultWSPingInterval)
+	errs.check(w.PingTimeout > 0, "websocket: ping_timeout must be greater than 0 (default %s)", DefaultWSPingTimeout)
+	errs.check(w.WriteTimeout > 0, "websocket: write_timeout must be greater than 0 (default %s)", DefaultWSWriteTimeout)
 	return errs
 }
 
 func (f *Filters) validate() []error {
-	var errs []error
-	check := func(ok bool, format string, args ...any) {
-		if !ok {
-			errs = append(errs, fmt.Errorf(format, args...))
-		}
-	}
-	check(f.Idle > 0, "filters: idle must be greater than 0 (default %s)", DefaultFilterIdle)
-	check(f.Max > 0, "filters: max must be greater than 0 (default %d)", DefaultFilterMax)
-	check(f.MaxPerClient > 0, "filters: max_per_client must be greater than 0 (default %d)", DefaultFilterMaxPerClient)
-	check(f.MaxChanges > 0, "filters: max_changes must be greater than 0 (default %d)", DefaultFilterMaxChanges)
+	var errs problems
+	errs.check(f.Idle > 0, "filters: idle must be greater than 0 (default %s)", DefaultFilterIdle)
+	errs.check(f.Max > 0, "filters: max must be greater than 0 (default %d)", DefaultFilterMax)
+	errs.check(f.MaxPerClient > 0, "filters: max_per_client must be greater than 0 (default %d)", DefaultFilterMaxPerClient)
+	errs.check(f.MaxChanges > 0, "filters: max_changes must be greater than 0 (default %d)", DefaultFilterMaxChanges)
 	return errs
 }
 
 func (c *Cache) validate(r Redis) []error {
-	var errs []error
-	check := func(ok bool, format string, args ...any) {
-		if !ok {
-			errs = append(errs, fmt.Errorf(format, args...))
-		}
-	}
+	var errs problems
 	switch c.Backend {
 	case "", CacheMemory, CacheOff: // "": ApplyDefaults picks
 	case CacheRedis:
-		check(r.URL != "", "cache: backend redis needs redis.url (the server the replicas share)")
+		errs.check(r.URL != "", "cache: backend redis needs redis.url (the server the replicas share)")
 	default:
-		check(false, "cache: backend %s is not one of memory, redis, off", quote(c.Backend))
+		errs.check(false, "cache: backend %s is not one of memory, redis, off", quote(c.Backend))
 	}
-	check(c.MaxBytes >= 1<<20, "cache: max_bytes must be at least 1048576 (1 MiB; default %d)", DefaultCacheMaxBytes)
-	check(c.MaxEntryBytes > 0 && c.MaxEntryBytes <= c.MaxBytes/8,
+	errs.check(c.MaxBytes >= 1<<20, "cache: max_bytes must be at least 1048576 (1 MiB; default %d)", DefaultCacheMaxBytes)
+	errs.check(c.MaxEntryBytes > 0 && c.MaxEntryBytes <= c.MaxBytes/8,
 		"cache: max_entry_bytes must be greater than 0 and at most an eighth of max_bytes (default %d)", DefaultCacheMaxEntryBytes)
-	check(c.TipTTL > 0, "cache: tip_ttl must be greater than 0 (default %s)", DefaultCacheTipTTL)
-	check(c.FinalTTL > 0, "cache: final_ttl must be greater than 0 (default %s)", DefaultCacheFinalTTL)
+	errs.check(c.TipTTL > 0, "cache: tip_ttl must be greater than 0 (default %s)", DefaultCacheTipTTL)
+	errs.check(c.FinalTTL > 0, "cache: final_ttl must be greater than 0 (default %s)", DefaultCacheFinalTTL)
 	return errs
 }
 

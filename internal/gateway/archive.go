@@ -36,10 +36,6 @@ func (noHistory) Answer(_ context.Context, _ *plan.Plan, resp *jsonrpc.Response,
 // addArchive opens network n's archive when its config has peers on; on
 // failure every archive opened so far is closed.
 func (g *Gateway) addArchive(n *Network, nc config.Network, opts Options) error {
-	if err := archive.ValidateLedger(nc.Peers); err != nil {
-		g.closeArchives()
-		return fmt.Errorf("network %q: %w", nc.Name, err)
-	}
 	n.history = noHistory{}
 	if !nc.Peers.Enabled {
 		return nil

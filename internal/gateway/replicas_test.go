@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/redistest"
@@ -79,7 +81,12 @@ func TestReplicasShareBudgetsThrottlesAndQuarantines(t *testing.T) {
 	defer watch.Close()
 	key := watch.Key("strikes", "mainnet", "op-a")
 	await.Until(t, "a's strikes reach redis", func() bool {
-		return watch.Client().ZCard(ctx, key).Val() == 2
+		var n int64
+		_ = watch.Do(ctx, func(ctx context.Context, c *redis.Client) error {
+			n = c.ZCard(ctx, key).Val()
+			return nil
+		})
+		return n == 2
 	})
 	if len(a.operators.Quarantined()) != 0 {
 		t.Fatal("two strikes of three quarantined op-a")

@@ -36,15 +36,7 @@ func (t *Tracker) SetTip(tip block.Tip) {
 		ch.new.Seq = old.Seq + 1
 	}
 	t.tip = ch.new
-	t.updateBehindLocked(now)
-	if ch.changed() {
-		t.pending = append(t.pending, ch.new)
-		t.metrics.served(t.network, ch.new)
-		for _, s := range t.states {
-			lag, known := t.lagLocked(s)
-			t.metrics.lag(t.network, s.u, lag, known)
-		}
-	}
+	t.servedLocked(ch, now)
 	t.mu.Unlock()
 	t.report(ch)
 	t.flush()

@@ -285,15 +285,7 @@ func (t *Tracker) observe(u *upstream.Upstream, h Heads, latestOnly bool) {
 	if ch.kind != "" {
 		t.tipMovedLocked(now)
 	}
-	t.updateBehindLocked(now)
-	if ch.changed() {
-		t.pending = append(t.pending, ch.new)
-		t.metrics.served(t.network, ch.new)
-		for _, s := range t.states {
-			lag, known := t.lagLocked(s)
-			t.metrics.lag(t.network, s.u, lag, known)
-		}
-	} else {
+	if !t.servedLocked(ch, now) {
 		lag, known := t.lagLocked(st)
 		t.metrics.lag(t.network, u, lag, known)
 	}
@@ -305,6 +297,23 @@ func (t *Tracker) observe(u *upstream.Upstream, h Heads, latestOnly bool) {
 	}
 	t.report(ch)
 	t.flush()
+}
+
+// servedLocked records the served tip after ch: how far it is behind, and
+// when it changed, the OnTip call it owes and the metrics of the served
+// block and of every upstream's lag. It reports whether the tip changed.
+func (t *Tracker) servedLocked(ch tipChange, now time.Time) bool {
+	t.updateBehindLocked(now)
+	if !ch.changed() {
+		return false
+	}
+	t.pending = append(t.pending, ch.new)
+	t.metrics.served(t.network, ch.new)
+	for _, s := range t.states {
+		lag, known := t.lagLocked(s)
+		t.metrics.lag(t.network, s.u, lag, known)
+	}
+	return true
 }
 
 // flush makes the pending OnTip calls, in order, outside the lock. One

@@ -178,19 +178,19 @@ func (l *Ledger) Delivered(t peers.Transfer) {
 	now := l.now()
 	l.mu.Lock()
 	a := l.acct(t.Peer, now)
-	price := l.cfg.Price(t.Bytes, t.Age, l.copiesIn(t))
-	b := l.cfg.bucket(t.Age)
+	credit := price(&l.cfg, t.Bytes, t.Age, l.copiesIn(t))
+	b := bucket(&l.cfg, t.Age)
 	a.In[b].Transfers++
 	a.In[b].Bytes += int64(max(t.Bytes, 0))
-	a.In[b].Credits += price
-	a.InCredits += price
-	a.Balance += price
+	a.In[b].Credits += credit
+	a.InCredits += credit
+	a.Balance += credit
 	if l.old(t.Age) {
 		a.claim(t.Key, t.Age.Number, now, l.cfg.ClaimsPerPeer, l.rnd)
 	}
 	l.touch(t.Peer, a, now)
 	l.mu.Unlock()
-	l.metrics.flow(peers.In, b, t.Bytes, price)
+	l.metrics.flow(peers.In, b, t.Bytes, credit)
 }
 
 // Lied costs the peer LiePenalty and standing, and forgets its claim.
@@ -240,16 +240,16 @@ func (l *Ledger) Served(t peers.Transfer) {
 	now := l.now()
 	l.mu.Lock()
 	a := l.acct(t.Peer, now)
-	price := l.cfg.Price(t.Bytes, t.Age, l.copiesOut(t.Key.Hash))
-	b := l.cfg.bucket(t.Age)
+	credit := price(&l.cfg, t.Bytes, t.Age, l.copiesOut(t.Key.Hash))
+	b := bucket(&l.cfg, t.Age)
 	a.Out[b].Transfers++
 	a.Out[b].Bytes += int64(max(t.Bytes, 0))
-	a.Out[b].Credits += price
-	a.OutCredits += price
-	a.Balance -= price
+	a.Out[b].Credits += credit
+	a.OutCredits += credit
+	a.Balance -= credit
 	l.touch(t.Peer, a, now)
 	l.mu.Unlock()
-	l.metrics.flow(peers.Out, b, t.Bytes, price)
+	l.metrics.flow(peers.Out, b, t.Bytes, credit)
 }
 
 // old reports whether content of age a is old: at least AgeDepth deep.

@@ -38,7 +38,7 @@ func TestPrice(t *testing.T) {
 		{"no bytes", c, 0, oldAge, 1, 0},
 		{"negative bytes", c, -5, oldAge, 1, 0},
 	} {
-		if got := tc.c.Price(tc.bytes, tc.age, tc.copies); got != tc.want {
+		if got := price(&tc.c, tc.bytes, tc.age, tc.copies); got != tc.want {
 			t.Errorf("%s: price %v, want %v", tc.name, got, tc.want)
 		}
 	}
@@ -47,17 +47,17 @@ func TestPrice(t *testing.T) {
 // TestBuckets: depths fall in the buckets their names say.
 func TestBuckets(t *testing.T) {
 	c := Config{}.WithDefaults()
-	names := c.BucketNames()
+	names := bucketNames(&c)
 	want := []string{"unknown", "0-127", "128-7199", "7200-215999", "216000-2627999", "2628000+"}
 	if strings.Join(names, ",") != strings.Join(want, ",") {
 		t.Fatalf("names %v", names)
 	}
 	for depth, b := range map[uint64]int{0: 1, 127: 1, 128: 2, 7199: 2, 7200: 3, 2627999: 4, 2628000: 5, 1 << 40: 5} {
-		if got := c.bucket(peers.Age{Depth: depth, Known: true}); got != b {
+		if got := bucket(&c, peers.Age{Depth: depth, Known: true}); got != b {
 			t.Errorf("depth %d: bucket %d (%s), want %d", depth, got, names[got], b)
 		}
 	}
-	if c.bucket(peers.Age{Depth: 500}) != 0 {
+	if bucket(&c, peers.Age{Depth: 500}) != 0 {
 		t.Error("unknown age not in bucket 0")
 	}
 }

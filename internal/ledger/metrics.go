@@ -24,7 +24,7 @@ type metrics struct {
 }
 
 func newMetrics(reg prometheus.Registerer, l *Ledger) (*metrics, error) {
-	m := &metrics{reg: reg, buckets: l.cfg.BucketNames()}
+	m := &metrics{reg: reg, buckets: bucketNames(&l.cfg)}
 	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
 		v := prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
 		m.cs = append(m.cs, v)

@@ -7,39 +7,39 @@ import (
 	"github.com/braidrpc/braid/internal/peers"
 )
 
-// AgeFactor is the price factor of content of age a: AgeMultiplier when
+// ageFactor is the price factor of content of age a: AgeMultiplier when
 // it is at least AgeDepth below the tip, else (and when its age is not
 // known) 1. c must have its defaults (WithDefaults).
-func (c Config) AgeFactor(a peers.Age) float64 {
+func ageFactor(c *Config, a peers.Age) float64 {
 	if a.Known && a.Depth >= c.AgeDepth {
 		return c.AgeMultiplier
 	}
 	return 1
 }
 
-// RarityFactor is the price factor of content held by copies peers (the
+// rarityFactor is the price factor of content held by copies peers (the
 // one serving it included): TargetCopies/copies, at least 1 and at most
 // RarityCap. Fewer than one copy (every holder found is discounted) counts
 // as one. c must have its defaults.
-func (c Config) RarityFactor(copies float64) float64 {
+func rarityFactor(c *Config, copies float64) float64 {
 	if math.IsNaN(copies) || copies < 1 {
 		copies = 1
 	}
 	return min(max(c.TargetCopies/copies, 1), c.RarityCap)
 }
 
-// Price is the credit of bytes of content of age a held by copies peers:
+// price is the credit of bytes of content of age a held by copies peers:
 // bytes × age factor × rarity factor. c must have its defaults.
-func (c Config) Price(bytes int, a peers.Age, copies float64) float64 {
+func price(c *Config, bytes int, a peers.Age, copies float64) float64 {
 	if bytes <= 0 {
 		return 0
 	}
-	return float64(bytes) * c.AgeFactor(a) * c.RarityFactor(copies)
+	return float64(bytes) * ageFactor(c, a) * rarityFactor(c, copies)
 }
 
 // bucket is the index of a's age bucket: 0 for unknown, then 1 for depths
 // below AgeBuckets[0], and so on.
-func (c Config) bucket(a peers.Age) int {
+func bucket(c *Config, a peers.Age) int {
 	if !a.Known {
 		return 0
 	}
@@ -51,10 +51,10 @@ func (c Config) bucket(a peers.Age) int {
 	return len(c.AgeBuckets) + 1
 }
 
-// BucketNames names the age buckets, in the order snapshots and metrics
+// bucketNames names the age buckets, in the order snapshots and metrics
 // list them: "unknown", then depth ranges ("0-127", "128-7199", …,
 // "2628000+").
-func (c Config) BucketNames() []string {
+func bucketNames(c *Config) []string {
 	out := make([]string, 0, len(c.AgeBuckets)+2)
 	out = append(out, "unknown")
 	var from uint64

@@ -282,7 +282,7 @@ func (k Keeper) Value(it history.Item, _ time.Time) float64 {
 	if !counted {
 		copies = 1
 	}
-	return k.l.cfg.AgeFactor(depthAge(it.Number, head, known)) * k.l.cfg.RarityFactor(copies)
+	return ageFactor(&k.l.cfg, depthAge(it.Number, head, known)) * rarityFactor(&k.l.cfg, copies)
 }
 
 // keptCopies is the copies of a held block by this node's last count of

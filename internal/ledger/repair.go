@@ -79,7 +79,7 @@ func (l *Ledger) RepairOnce(ctx context.Context, net Network, headers history.He
 			continue
 		}
 		r.Rare++
-		value := l.cfg.AgeFactor(age) * l.cfg.RarityFactor(copies+1)
+		value := ageFactor(&l.cfg, age) * rarityFactor(&l.cfg, copies+1)
 		if now.Before(floor.until) && value <= floor.value {
 			continue
 		}

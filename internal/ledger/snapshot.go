@@ -59,7 +59,7 @@ type HeldBucket struct {
 // Snapshot returns the ledger's state now.
 func (l *Ledger) Snapshot() Snapshot {
 	now := l.now()
-	s := Snapshot{AgeBuckets: l.cfg.BucketNames(), Audits: map[string]int64{}, Held: l.Availability()}
+	s := Snapshot{AgeBuckets: bucketNames(&l.cfg), Audits: map[string]int64{}, Held: l.Availability()}
 	l.mu.Lock()
 	s.Peers = make([]PeerSnapshot, 0, len(l.accounts))
 	for id, a := range l.accounts {
@@ -86,12 +86,12 @@ func (l *Ledger) Snapshot() Snapshot {
 // per age bucket.
 func (l *Ledger) Availability() Availability {
 	head, known := l.headNow()
-	names := l.cfg.BucketNames()
+	names := bucketNames(&l.cfg)
 	av := Availability{Head: head, HeadKnown: known, TargetCopies: l.cfg.TargetCopies, Buckets: make([]HeldBucket, len(names))}
 	sums := make([]float64, len(names))
 	l.mu.Lock()
 	for _, e := range l.held.m {
-		i := l.cfg.bucket(depthAge(e.Number, head, known))
+		i := bucket(&l.cfg, depthAge(e.Number, head, known))
 		b := &av.Buckets[i]
 		b.Blocks++
 		if e.Sampled.IsZero() {

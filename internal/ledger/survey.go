@@ -46,7 +46,7 @@ func (l *Ledger) SurveyOnce(ctx context.Context, net Network, headers history.He
 	if !known {
 		return Survey{}, fmt.Errorf("ledger: survey: the served tip is not known yet")
 	}
-	names := l.cfg.BucketNames()
+	names := bucketNames(&l.cfg)
 	sv := Survey{Head: head, TargetCopies: l.cfg.TargetCopies, Buckets: make([]SurveyBucket, len(names)-1)}
 	var lo uint64 // depth range of the bucket: [lo, hi)
 	for i := range sv.Buckets {

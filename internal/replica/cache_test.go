@@ -32,10 +32,10 @@ func TestCacheAcrossReplicas(t *testing.T) {
 	if _, ok := other.Get(ctx, "k"); ok {
 		t.Fatal("namespaces share keys")
 	}
-	if got := a.l.Client().Exists(ctx, "braid:cache:eth:k").Val(); got != 1 {
+	if got := a.l.c.Exists(ctx, "braid:cache:eth:k").Val(); got != 1 {
 		t.Fatalf("key braid:cache:eth:k not stored (EXISTS = %d)", got)
 	}
-	if ttl := a.l.Client().PTTL(ctx, "braid:cache:eth:k").Val(); ttl != -1 {
+	if ttl := a.l.c.PTTL(ctx, "braid:cache:eth:k").Val(); ttl != -1 {
 		t.Fatalf("ttl 0 stored with PTTL %v, want none", ttl)
 	}
 
@@ -58,7 +58,7 @@ func TestCacheTTL(t *testing.T) {
 	c := NewCache(newLink(t, srv.URL(), nil, nil), "eth")
 	ctx := context.Background()
 	c.Set(ctx, "k", []byte("v"), 1500*time.Millisecond)
-	ttl := c.l.Client().PTTL(ctx, "braid:cache:eth:k").Val()
+	ttl := c.l.c.PTTL(ctx, "braid:cache:eth:k").Val()
 	if ttl <= 0 || ttl > 1500*time.Millisecond {
 		t.Fatalf("PTTL = %v, want in (0, 1.5s]", ttl)
 	}

@@ -84,7 +84,6 @@ type Link struct {
 
 	mu        sync.Mutex
 	downSince time.Time
-	onUp      []func()
 }
 
 // NewLink connects to the Redis at opts.URL. It fails only for a bad URL: an
@@ -170,20 +169,8 @@ func (l *Link) Key(parts ...string) string {
 	return l.prefix + ":" + strings.Join(parts, ":")
 }
 
-// Client is the underlying go-redis client, for tests. Operations through it
-// bypass the up/down tracking.
-func (l *Link) Client() *redis.Client { return l.c }
-
 // Timeout is the bound on each operation.
 func (l *Link) Timeout() time.Duration { return l.timeout }
-
-// OnUp registers fn to run, in its own goroutine, each time the link comes
-// back up after being down; callers use it to re-publish their state.
-func (l *Link) OnUp(fn func()) {
-	l.mu.Lock()
-	l.onUp = append(l.onUp, fn)
-	l.mu.Unlock()
-}
 
 // Do runs fn against Redis with ctx bounded by the link's Timeout. While the
 // link is down it returns ErrDown at once without touching the network. A
@@ -250,20 +237,16 @@ func (l *Link) warnDown(err error) {
 		"addr", l.addr, "err", err.Error())
 }
 
-// markUp ends an outage and runs the OnUp callbacks.
+// markUp ends an outage.
 func (l *Link) markUp() {
 	if !l.up.CompareAndSwap(false, true) {
 		return
 	}
 	l.mu.Lock()
 	downFor := l.clock.Now().Sub(l.downSince)
-	fns := append([]func(){}, l.onUp...)
 	l.mu.Unlock()
 	l.m.setUp(true)
 	l.log.Info("redis reachable again: sharing resumed", "addr", l.addr, "down_for", downFor.Round(time.Millisecond).String())
-	for _, fn := range fns {
-		go fn()
-	}
 }
 
 // probe waits for the link to go down, then PINGs every second until Redis

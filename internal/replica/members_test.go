@@ -93,6 +93,6 @@ func TestMembersKeepCountWhileDown(t *testing.T) {
 	// Redis comes back empty; the heartbeats fill it again.
 	srv.Restart()
 	await.Within(t, 10*time.Second, "the membership rebuilt after restart", func() bool {
-		return la.Client().ZCard(context.Background(), "braid:members").Val() == 2 && a.Count() == 2
+		return la.c.ZCard(context.Background(), "braid:members").Val() == 2 && a.Count() == 2
 	})
 }

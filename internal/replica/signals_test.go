@@ -69,7 +69,7 @@ func TestThrottlesKeepLowest(t *testing.T) {
 	}
 
 	// The hash outlives the latest end by a little.
-	pttl := a.l.Client().PTTL(ctx, "braid:throttle:eth").Val()
+	pttl := a.l.c.PTTL(ctx, "braid:throttle:eth").Val()
 	if pttl <= 30*time.Second || pttl > 30*time.Second+expirySlack {
 		t.Fatalf("PTTL = %v, want just over 30s", pttl)
 	}
@@ -98,7 +98,7 @@ func TestThrottlesKeepLowest(t *testing.T) {
 	if err := a.Publish(ctx, "quicknode", Throttle{Rate: 1, Until: clk.Now().Add(-time.Second)}); err != nil {
 		t.Fatal(err)
 	}
-	if a.l.Client().HExists(ctx, "braid:throttle:eth", "quicknode").Val() {
+	if a.l.c.HExists(ctx, "braid:throttle:eth", "quicknode").Val() {
 		t.Fatal("a throttle already over was published")
 	}
 	if err := a.Publish(ctx, "quicknode", Throttle{Rate: -1, Until: clk.Now().Add(time.Second)}); err == nil {
@@ -115,7 +115,7 @@ func TestThrottlesExpireInRedis(t *testing.T) {
 		t.Fatal(err)
 	}
 	await.Within(t, 10*time.Second, "the throttle to end", func() bool { got, _ := th.Read(ctx); return len(got) == 0 })
-	await.Within(t, 20*time.Second, "the throttle hash to expire", func() bool { return l.Client().Exists(ctx, "braid:throttle:eth").Val() == 0 })
+	await.Within(t, 20*time.Second, "the throttle hash to expire", func() bool { return l.c.Exists(ctx, "braid:throttle:eth").Val() == 0 })
 }
 
 func TestStrikes(t *testing.T) {
@@ -146,7 +146,7 @@ func TestStrikes(t *testing.T) {
 	if n, _ := a.Add(ctx, "acme", window); n != 2 {
 		t.Fatalf("after the window moved: %d, want 2", n)
 	}
-	if pttl := a.l.Client().PTTL(ctx, "braid:strikes:eth:acme").Val(); pttl <= 0 || pttl > window+expirySlack {
+	if pttl := a.l.c.PTTL(ctx, "braid:strikes:eth:acme").Val(); pttl <= 0 || pttl > window+expirySlack {
 		t.Fatalf("strikes PTTL = %v", pttl)
 	}
 
@@ -178,7 +178,7 @@ func TestStrikes(t *testing.T) {
 	if q, _ := a.Quarantines(ctx); !q["acme"].Equal(ms(now.Add(2*time.Minute))) || len(q) != 2 {
 		t.Fatalf("Quarantines = %v, want acme until +2m and zeta", q)
 	}
-	if pttl := a.l.Client().PTTL(ctx, "braid:quarantine:eth").Val(); pttl <= 2*time.Minute || pttl > 2*time.Minute+expirySlack {
+	if pttl := a.l.c.PTTL(ctx, "braid:quarantine:eth").Val(); pttl <= 2*time.Minute || pttl > 2*time.Minute+expirySlack {
 		t.Fatalf("quarantine PTTL = %v, want just over 2m", pttl)
 	}
 	clk.Advance(time.Minute)
@@ -251,7 +251,7 @@ func TestTips(t *testing.T) {
 		}
 	}
 	// Stored as /status shows a tip: the block members in block.Tip's JSON.
-	raw := la.Client().HGet(ctx, "braid:served:eth", la.ID()).Val()
+	raw := la.c.HGet(ctx, "braid:served:eth", la.ID()).Val()
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal([]byte(raw), &fields); err != nil {
 		t.Fatal(err)
@@ -264,7 +264,7 @@ func TestTips(t *testing.T) {
 	if want, _ := json.Marshal(ta0.Latest); string(fields["latest"]) != string(want) {
 		t.Fatalf("stored latest %s, want %s", fields["latest"], want)
 	}
-	if pttl := la.Client().PTTL(ctx, "braid:served:eth").Val(); pttl <= 0 || pttl > tipKeep {
+	if pttl := la.c.PTTL(ctx, "braid:served:eth").Val(); pttl <= 0 || pttl > tipKeep {
 		t.Fatalf("tips PTTL = %v", pttl)
 	}
 
@@ -282,7 +282,7 @@ func TestTips(t *testing.T) {
 	if tips, _ := a.Read(ctx); len(tips) != 1 {
 		t.Fatalf("Read = %+v", tips)
 	}
-	if la.Client().HExists(ctx, "braid:served:eth", lb.ID()).Val() {
+	if la.c.HExists(ctx, "braid:served:eth", lb.ID()).Val() {
 		t.Fatal("a tip quiet for over 30s was kept")
 	}
 }

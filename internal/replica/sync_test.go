@@ -191,7 +191,7 @@ func TestSyncSharesStrikes(t *testing.T) {
 
 	a.Strike("op-a", time.Time{}, false)
 	a.Strike("op-a", time.Time{}, false)
-	await.Until(t, "a's strikes in redis", func() bool { return watch.Client().ZCard(ctx, key).Val() == 2 })
+	await.Until(t, "a's strikes in redis", func() bool { return watch.c.ZCard(ctx, key).Val() == 2 })
 	if a.standing.quarantined("op-a") || b.standing.quarantined("op-a") {
 		t.Fatal("two strikes of three quarantined op-a")
 	}

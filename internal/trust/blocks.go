@@ -26,10 +26,11 @@ func hashParams(h common.Hash, rest ...any) json.RawMessage {
 	return p
 }
 
-// blockBody is a block's verified transactions.
+// blockBody is a block's verified transactions and uncle hashes.
 type blockBody struct {
 	txs    []*types.Transaction
 	hashes []common.Hash
+	uncles []common.Hash
 }
 
 // blockTxs returns the verified transactions of the block of header h,
@@ -46,16 +47,24 @@ func (r *Reader) blockTxs(ctx context.Context, h *types.Header) (blockBody, erro
 }
 
 // fetchBody fetches the full block of header h, verifies its
-// transactions, caches them, and returns them with the verified answer.
+// transactions and uncles, caches them, and returns them with the
+// verified answer.
 func (r *Reader) fetchBody(ctx context.Context, h *types.Header) (blockBody, *route.Result, error) {
-	var body blockBody
+	uncles, err := r.blockUncles(ctx, h)
+	if err != nil {
+		return blockBody{}, nil, err
+	}
+	body := blockBody{uncles: uncleHashes(uncles)}
 	res, err := r.fetchVerified(ctx, route.Call{Method: "eth_getBlockByHash", Params: hashParams(h.Hash(), true),
 		Class: plan.ClassBlock, Data: upstream.HistoryData, Hedge: true}, false, func(res *route.Result) error {
 		txs, err := verify.VerifyBlockTxs(h, res.Response.Result)
+		if err == nil {
+			err = checkUncles(res.Response.Result, body.uncles)
+		}
 		if err != nil {
 			return err
 		}
-		body = blockBody{txs: txs, hashes: make([]common.Hash, len(txs))}
+		body.txs, body.hashes = txs, make([]common.Hash, len(txs))
 		for i, tx := range txs {
 			body.hashes[i] = tx.Hash()
 		}
@@ -111,10 +120,12 @@ func (r *Reader) verifiedBlock(ctx context.Context, pl *plan.Plan) (json.RawMess
 	if err != nil {
 		return nil, err
 	}
-	txs := body.hashes
 	res, err := r.fetchVerified(ctx, route.Call{Method: "eth_getBlockByHash", Params: hashParams(h.Hash(), false),
 		Class: plan.ClassBlock, Data: upstream.HistoryData, Hedge: true}, false, func(res *route.Result) error {
-		return verify.VerifyBlockHashes(h, res.Response.Result, txs)
+		if err := verify.VerifyBlockHashes(h, res.Response.Result, body.hashes); err != nil {
+			return err
+		}
+		return checkUncles(res.Response.Result, body.uncles)
 	})
 	if err != nil {
 		return nil, err
@@ -154,27 +165,33 @@ func (r *Reader) minedHeader(ctx context.Context, raw json.RawMessage) (*types.H
 // must be in its (canonical, verified) block at the index it claims; a
 // pending one must at least hash to what was asked.
 func (r *Reader) verifiedTxByHash(ctx context.Context, pl *plan.Plan) (json.RawMessage, error) {
+	return r.verifiedByTxHash(ctx, pl, func(raw json.RawMessage, want common.Hash) error {
+		var loc txLocation
+		_ = json.Unmarshal(raw, &loc)
+		if loc.BlockHash == nil {
+			return verify.VerifyTransaction(nil, nil, raw, want) // pending
+		}
+		h, err := r.minedHeader(ctx, raw)
+		if err != nil {
+			return err
+		}
+		body, err := r.blockTxs(ctx, h)
+		if err != nil {
+			return err
+		}
+		return verify.VerifyTransaction(h, body.hashes, raw, want)
+	})
+}
+
+// verifiedByTxHash answers a method whose first argument is a
+// transaction hash with the first answer check accepts for it.
+func (r *Reader) verifiedByTxHash(ctx context.Context, pl *plan.Plan, check func(raw json.RawMessage, want common.Hash) error) (json.RawMessage, error) {
 	var want common.Hash
 	if err := json.Unmarshal(pl.Args[0], &want); err != nil {
 		return nil, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "invalid params: hash: %v", err)
 	}
 	res, err := r.fetchVerified(ctx, route.Call{Method: pl.Method, Params: pl.Params, Class: plan.ClassTx, Hedge: true},
-		true, func(res *route.Result) error {
-			var loc txLocation
-			_ = json.Unmarshal(res.Response.Result, &loc)
-			if loc.BlockHash == nil {
-				return verify.VerifyTransaction(nil, nil, res.Response.Result, want) // pending
-			}
-			h, err := r.minedHeader(ctx, res.Response.Result)
-			if err != nil {
-				return err
-			}
-			body, err := r.blockTxs(ctx, h)
-			if err != nil {
-				return err
-			}
-			return verify.VerifyTransaction(h, body.hashes, res.Response.Result, want)
-		})
+		true, func(res *route.Result) error { return check(res.Response.Result, want) })
 	if err != nil {
 		return nil, err
 	}

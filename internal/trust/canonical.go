@@ -43,27 +43,33 @@ func (r *Reader) Header(ctx context.Context, hash common.Hash) (*types.Header, e
 		// must not fail the others.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.timeout)
 		defer cancel()
-		var h *types.Header
-		params := json.RawMessage(`["` + hash.Hex() + `",false]`)
-		res, err := r.fetchVerified(ctx, route.Call{Method: "eth_getBlockByHash", Params: params, Class: plan.ClassBlock, Data: upstream.HistoryData},
-			true, func(res *route.Result) error {
-				var err error
-				h, err = verify.HeaderFromJSON(res.Response.Result, hash)
-				return err
-			})
-		if err == nil {
-			err = errorAnswer(res)
-		}
-		if err != nil {
-			return nil, err
-		}
-		r.headers.Add(h)
-		return h, nil
+		return r.fetchHeader(ctx, "eth_getBlockByHash", hashParams(hash, false), hash)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return v.(*types.Header), nil
+}
+
+// fetchHeader asks method (eth_getBlockByHash, or eth_getHeaderByHash of
+// a node that pruned the body) with params for the header of hash, takes
+// the first answer that hashes to it, and caches it.
+func (r *Reader) fetchHeader(ctx context.Context, method string, params json.RawMessage, hash common.Hash) (*types.Header, error) {
+	var h *types.Header
+	res, err := r.fetchVerified(ctx, route.Call{Method: method, Params: params, Class: plan.ClassBlock, Data: upstream.HistoryData},
+		true, func(res *route.Result) error {
+			var err error
+			h, err = verify.HeaderFromJSON(res.Response.Result, hash)
+			return err
+		})
+	if err == nil {
+		err = errorAnswer(res)
+	}
+	if err != nil {
+		return nil, err
+	}
+	r.headers.Add(h)
+	return h, nil
 }
 
 // trusted returns the trust root's latest block, or an error the client

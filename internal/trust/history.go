@@ -3,10 +3,8 @@ package trust
 import (
 	"context"
 	"encoding/json"
-	"errors"
 
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/core/types"
 
 	"github.com/braidrpc/braid/internal/plan"
@@ -30,21 +28,7 @@ func (r *Reader) PrunedHeader(ctx context.Context, hash common.Hash) (*types.Hea
 	if h, ok := r.headers.Get(hash); ok {
 		return h, nil
 	}
-	var h *types.Header
-	res, err := r.fetchVerified(ctx, route.Call{Method: "eth_getHeaderByHash", Params: hashParams(hash), Class: plan.ClassBlock,
-		Data: upstream.HistoryData}, true, func(res *route.Result) error {
-		var err error
-		h, err = verify.HeaderFromJSON(res.Response.Result, hash)
-		return err
-	})
-	if err == nil {
-		err = errorAnswer(res)
-	}
-	if err != nil {
-		return nil, err
-	}
-	r.headers.Add(h)
-	return h, nil
+	return r.fetchHeader(ctx, "eth_getHeaderByHash", hashParams(hash), hash)
 }
 
 // BlockTxs returns the verified transactions of the block of header h.
@@ -75,31 +59,32 @@ func (r *Reader) BlockReceipts(ctx context.Context, h *types.Header) (types.Rece
 
 // Body returns the whole verified body of the block of header h from the
 // operators: its transactions (checked against the transactions root), its
-// withdrawals and its uncles' headers (fetched by index), the whole checked
+// withdrawals and its uncles' headers (blockUncles), the whole checked
 // with verify.CheckBody. An answer that fails a check is a lie.
 func (r *Reader) Body(ctx context.Context, h *types.Header) (*types.Body, error) {
+	uncles, err := r.blockUncles(ctx, h)
+	if err != nil {
+		return nil, err
+	}
 	var body types.Body
 	res, err := r.fetchVerified(ctx, route.Call{Method: "eth_getBlockByHash", Params: hashParams(h.Hash(), true),
 		Class: plan.ClassBlock, Data: upstream.HistoryData, Hedge: true}, false, func(res *route.Result) error {
 		txs, err := verify.VerifyBlockTxs(h, res.Response.Result)
+		if err == nil {
+			err = checkUncles(res.Response.Result, uncleHashes(uncles))
+		}
 		if err != nil {
 			return err
 		}
 		var extra struct {
 			Withdrawals []*types.Withdrawal `json:"withdrawals"`
-			Uncles      []common.Hash       `json:"uncles"`
 		}
 		if err := json.Unmarshal(res.Response.Result, &extra); err != nil {
 			return &verify.Error{What: "block withdrawals: " + err.Error()}
 		}
-		body = types.Body{Transactions: txs, Withdrawals: extra.Withdrawals}
+		body = types.Body{Transactions: txs, Withdrawals: extra.Withdrawals, Uncles: uncles}
 		if h.WithdrawalsHash != nil && body.Withdrawals == nil {
 			body.Withdrawals = []*types.Withdrawal{}
-		}
-		if len(extra.Uncles) > 0 {
-			if body.Uncles, err = r.uncles(ctx, h, len(extra.Uncles)); err != nil {
-				return err
-			}
 		}
 		return verify.CheckBody(h, &body)
 	})
@@ -110,28 +95,6 @@ func (r *Reader) Body(ctx context.Context, h *types.Header) (*types.Body, error)
 		return nil, err
 	}
 	return &body, nil
-}
-
-// uncles fetches a block's uncle headers by index; Body checks them
-// against the header's uncle hash.
-func (r *Reader) uncles(ctx context.Context, h *types.Header, count int) ([]*types.Header, error) {
-	out := make([]*types.Header, count)
-	for i := range out {
-		res, err := r.fetch.Do(ctx, route.Call{Method: "eth_getUncleByBlockHashAndIndex",
-			Params: hashParams(h.Hash(), hexutil.Uint64(i)), Class: plan.ClassBlock, Data: upstream.HistoryData})
-		if err != nil {
-			return nil, err
-		}
-		if res.Response.Error != nil {
-			return nil, errors.New(res.Response.Error.Message)
-		}
-		var u types.Header
-		if err := json.Unmarshal(res.Response.Result, &u); err != nil {
-			return nil, &verify.Error{What: "uncle header: " + err.Error()}
-		}
-		out[i] = &u
-	}
-	return out, nil
 }
 
 // LogFilter reads an eth_getLogs filter with its tags resolved against the

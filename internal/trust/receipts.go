@@ -49,26 +49,17 @@ func (r *Reader) blockReceipts(ctx context.Context, h *types.Header) ([]*types.R
 // verifiedReceipt answers eth_getTransactionReceipt with a receipt that is
 // the one its verified block's receipts hold for the transaction.
 func (r *Reader) verifiedReceipt(ctx context.Context, pl *plan.Plan) (json.RawMessage, error) {
-	var want common.Hash
-	if err := json.Unmarshal(pl.Args[0], &want); err != nil {
-		return nil, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "invalid params: hash: %v", err)
-	}
-	res, err := r.fetchVerified(ctx, route.Call{Method: pl.Method, Params: pl.Params, Class: plan.ClassTx, Hedge: true},
-		true, func(res *route.Result) error {
-			h, err := r.minedHeader(ctx, res.Response.Result)
-			if err != nil {
-				return err
-			}
-			rs, raws, _, err := r.blockReceipts(ctx, h)
-			if err != nil {
-				return err
-			}
-			return verify.VerifyReceipt(rs, raws, res.Response.Result, want)
-		})
-	if err != nil {
-		return nil, err
-	}
-	return answer(res)
+	return r.verifiedByTxHash(ctx, pl, func(raw json.RawMessage, want common.Hash) error {
+		h, err := r.minedHeader(ctx, raw)
+		if err != nil {
+			return err
+		}
+		rs, raws, _, err := r.blockReceipts(ctx, h)
+		if err != nil {
+			return err
+		}
+		return verify.VerifyReceipt(rs, raws, raw, want)
+	})
 }
 
 // verifiedBlockReceipts answers eth_getBlockReceipts with receipts that

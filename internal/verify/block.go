@@ -36,37 +36,23 @@ var (
 	txNames   = nameSet(append(append(txBodyNames.list(), txPlaceNames.list()...), "from", "data", "gasLimit")...)
 )
 
-// maxUncles is the most uncles a (proof-of-work) block may have.
-const maxUncles = 2
+// MaxUncles is the most uncles a (proof-of-work) block may have.
+const MaxUncles = 2
 
-// VerifyBlockFull checks an eth_getBlockByHash/ByNumber answer with full
+// VerifyBlockTxs checks an eth_getBlockByHash/ByNumber answer with full
 // transaction objects against the trusted header h: its header members
 // hash to h.Hash(), every transaction decodes, hashes to its "hash"
 // member, is signed by its "from" member and names h's block at its
 // position, the transactions rebuild h.TxHash, the withdrawals (when h
 // has a withdrawals root) rebuild it, "uncles" is empty exactly when h
 // commits to no uncles, and "size" is the block's RLP size. It returns the
-// transaction hashes in order. Members it does not know (such as
-// "totalDifficulty") pass through unchecked; members it knows must be
-// spelled exactly and given once (see jsonHygiene).
+// verified transactions in order, for VerifyReceiptsTxs. Members it does
+// not know (such as "totalDifficulty") pass through unchecked; members it
+// knows must be spelled exactly and given once (see jsonHygiene).
 //
 // A block with uncles (before the merge) has only their number checked
 // here, and not its size: VerifyUncles proves their hashes from the
 // uncle headers.
-func VerifyBlockFull(h *types.Header, raw json.RawMessage) ([]common.Hash, error) {
-	txs, err := VerifyBlockTxs(h, raw)
-	if err != nil {
-		return nil, err
-	}
-	hashes := make([]common.Hash, len(txs))
-	for i, tx := range txs {
-		hashes[i] = tx.Hash()
-	}
-	return hashes, nil
-}
-
-// VerifyBlockTxs is VerifyBlockFull returning the verified transactions
-// themselves, for VerifyReceiptsTxs.
 func VerifyBlockTxs(h *types.Header, raw json.RawMessage) ([]*types.Transaction, error) {
 	m, err := blockObject(h, raw)
 	if err != nil {
@@ -116,7 +102,7 @@ func VerifyBlockTxs(h *types.Header, raw json.RawMessage) ([]*types.Transaction,
 
 // VerifyBlockHashes checks an eth_getBlockByHash/ByNumber answer whose
 // transactions are hashes against the trusted header h and the verified
-// transaction hashes of the same block (VerifyBlockFull). Its "size"
+// transaction hashes of the same block (VerifyBlockTxs). Its "size"
 // cannot be checked without the transactions.
 func VerifyBlockHashes(h *types.Header, raw json.RawMessage, txHashes []common.Hash) error {
 	m, err := blockObject(h, raw)
@@ -175,13 +161,16 @@ func VerifyTransaction(h *types.Header, txHashes []common.Hash, raw json.RawMess
 
 // VerifyUncles checks the headers of a block's uncles (the answers of
 // eth_getUncleByBlockHashAndIndex, in order) against the trusted header h
-// and returns their hashes, which a block answer's "uncles" must list.
-func VerifyUncles(h *types.Header, uncles []json.RawMessage) ([]common.Hash, error) {
+// and returns them; their hashes are what a block answer's "uncles" must
+// list.
+func VerifyUncles(h *types.Header, uncles []json.RawMessage) ([]*types.Header, error) {
 	if h == nil {
 		return nil, errorf("no trusted header to check uncles against")
 	}
+	if len(uncles) > MaxUncles {
+		return nil, errorf("%d uncles, a block has at most %d", len(uncles), MaxUncles)
+	}
 	headers := make([]*types.Header, len(uncles))
-	hashes := make([]common.Hash, len(uncles))
 	for i, raw := range uncles {
 		what := "uncle " + itoa(i)
 		if err := jsonHygiene(raw, what); err != nil {
@@ -202,12 +191,12 @@ func VerifyUncles(h *types.Header, uncles []json.RawMessage) ([]common.Hash, err
 		if !isNullJSON(m["hash"]) && named != u.Hash() {
 			return nil, errorf("%s names hash %s, it hashes to %s", what, named.Hex(), u.Hash().Hex())
 		}
-		headers[i], hashes[i] = &u, u.Hash()
+		headers[i] = &u
 	}
 	if got := types.CalcUncleHash(headers); got != h.UncleHash {
 		return nil, errorf("the %d uncles hash to %s, block %s commits to %s", len(uncles), got.Hex(), h.Hash().Hex(), h.UncleHash.Hex())
 	}
-	return hashes, nil
+	return headers, nil
 }
 
 // blockObject checks the JSON and the header of a block answer and
@@ -280,7 +269,7 @@ func checkBody(h *types.Header, m map[string]json.RawMessage) (types.Withdrawals
 	switch {
 	case h.UncleHash == types.EmptyUncleHash && len(uncles) != 0:
 		return nil, nil, errorf("the block lists %d uncles, its header commits to none", len(uncles))
-	case h.UncleHash != types.EmptyUncleHash && (len(uncles) == 0 || len(uncles) > maxUncles):
+	case h.UncleHash != types.EmptyUncleHash && (len(uncles) == 0 || len(uncles) > MaxUncles):
 		return nil, nil, errorf("the block lists %d uncles, its header commits to 1 or 2", len(uncles))
 	case len(uncles) == 2 && uncles[0] == uncles[1]:
 		return nil, nil, errorf("the block lists uncle %s twice", uncles[0].Hex())

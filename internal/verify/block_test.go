@@ -364,7 +364,7 @@ func TestVerifyBlock(t *testing.T) {
 	d := chain(t)
 	for _, b := range d.blocks {
 		t.Run(b.Name, func(t *testing.T) {
-			hashes, err := VerifyBlockFull(b.Header, b.Full)
+			hashes, err := verifyBlockFull(b.Header, b.Full)
 			if err != nil {
 				t.Fatalf("full: %v", err)
 			}
@@ -387,7 +387,7 @@ func TestVerifyBlock(t *testing.T) {
 		})
 	}
 	empty := d.block(t, d.special["emptyBlock"])
-	if hashes, err := VerifyBlockFull(empty.Header, empty.Full); err != nil || len(hashes) != 0 {
+	if hashes, err := verifyBlockFull(empty.Header, empty.Full); err != nil || len(hashes) != 0 {
 		t.Fatalf("empty block: %v, %v", hashes, err)
 	}
 	if err := VerifyBlockHashes(empty.Header, empty.Hashes, nil); err != nil {
@@ -461,11 +461,11 @@ func TestVerifyBlockLies(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			raw := chainEdit(t, b.Full, c.edit)
-			_, err := VerifyBlockFull(h, raw)
+			_, err := verifyBlockFull(h, raw)
 			chainWantLie(t, err)
 		})
 	}
-	hashes, err := VerifyBlockFull(h, b.Full)
+	hashes, err := verifyBlockFull(h, b.Full)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -489,7 +489,7 @@ func TestVerifyBlockLies(t *testing.T) {
 		})
 	}
 	// The right answer for another block is a lie too.
-	if _, err := VerifyBlockFull(h, other.Full); !chainIsError(err) {
+	if _, err := verifyBlockFull(h, other.Full); !chainIsError(err) {
 		t.Fatalf("another block accepted: %v", err)
 	}
 }
@@ -533,7 +533,7 @@ func TestVerifyBlockTolerates(t *testing.T) {
 		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			if _, err := VerifyBlockFull(b.Header, chainEdit(t, b.Full, c.edit)); err != nil {
+			if _, err := verifyBlockFull(b.Header, chainEdit(t, b.Full, c.edit)); err != nil {
 				t.Fatal(err)
 			}
 		})
@@ -544,7 +544,7 @@ func TestVerifyTransaction(t *testing.T) {
 	d := chain(t)
 	for tx, raw := range d.txs {
 		b := d.blockOf(t, tx)
-		hashes, err := VerifyBlockFull(b.Header, b.Full)
+		hashes, err := verifyBlockFull(b.Header, b.Full)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -572,12 +572,12 @@ func TestVerifyTransactionLies(t *testing.T) {
 	d := chain(t)
 	legacy := d.special["legacy"]
 	b := d.blockOf(t, legacy)
-	hashes, err := VerifyBlockFull(b.Header, b.Full)
+	hashes, err := verifyBlockFull(b.Header, b.Full)
 	if err != nil {
 		t.Fatal(err)
 	}
 	other := d.busiest(t)
-	otherHashes, err := VerifyBlockFull(other.Header, other.Full)
+	otherHashes, err := verifyBlockFull(other.Header, other.Full)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -643,16 +643,19 @@ func TestVerifyUncles(t *testing.T) {
 	d := chain(t)
 	b := d.blocks[2]
 	// Post-merge blocks have none; a header claiming one is proven by it.
-	if hs, err := VerifyUncles(b.Header, nil); err != nil || len(hs) != 0 {
-		t.Fatalf("no uncles: %v %v", hs, err)
+	if us, err := VerifyUncles(b.Header, nil); err != nil || len(us) != 0 {
+		t.Fatalf("no uncles: %v %v", us, err)
 	}
 	uncle := d.blocks[0]
 	h := types.CopyHeader(b.Header)
 	h.UncleHash = types.CalcUncleHash([]*types.Header{uncle.Header})
 	raw := chainEncode(t, uncle.Header)
-	hs, err := VerifyUncles(h, []json.RawMessage{raw})
-	if err != nil || len(hs) != 1 || hs[0] != uncle.Header.Hash() {
-		t.Fatalf("one uncle: %v %v", hs, err)
+	us, err := VerifyUncles(h, []json.RawMessage{raw})
+	if err != nil || len(us) != 1 || us[0].Hash() != uncle.Header.Hash() {
+		t.Fatalf("one uncle: %v %v", us, err)
+	}
+	if _, err := VerifyUncles(h, []json.RawMessage{raw, raw, raw}); !chainIsError(err) {
+		t.Fatalf("three uncles: %v", err)
 	}
 	lied := chainEdit(t, raw, func(v any) any { chainObj(v)["gasUsed"] = chainBump(chainObj(v)["gasUsed"], 1); return v })
 	if _, err := VerifyUncles(h, []json.RawMessage{lied}); !chainIsError(err) {
@@ -762,4 +765,18 @@ func chainWantLie(t *testing.T, err error) {
 		t.Fatalf("lie accepted or wrong error: %v", err)
 	}
 	t.Log(err)
+}
+
+// verifyBlockFull is VerifyBlockTxs returning the transaction hashes, as
+// these tests compare them.
+func verifyBlockFull(h *types.Header, raw json.RawMessage) ([]common.Hash, error) {
+	txs, err := VerifyBlockTxs(h, raw)
+	if err != nil {
+		return nil, err
+	}
+	hashes := make([]common.Hash, len(txs))
+	for i, tx := range txs {
+		hashes[i] = tx.Hash()
+	}
+	return hashes, nil
 }

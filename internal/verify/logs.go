@@ -129,31 +129,6 @@ func filterBlock(s *string, resolve func(string) (uint64, error)) (uint64, error
 	return resolve(tag)
 }
 
-// Query is the filter as an eth_getLogs parameter: the block hash, or the
-// range fromBlock..toBlock given (hex numbers, so every upstream answers
-// for the same blocks), with the addresses and topics.
-func (f *LogFilter) Query(fromBlock, toBlock string) map[string]any {
-	q := map[string]any{}
-	if f.BlockHash != nil {
-		q["blockHash"] = *f.BlockHash
-	} else {
-		q["fromBlock"], q["toBlock"] = fromBlock, toBlock
-	}
-	if len(f.Addresses) > 0 {
-		q["address"] = f.Addresses
-	}
-	if len(f.Topics) > 0 {
-		topics := make([]any, len(f.Topics))
-		for i, t := range f.Topics {
-			if len(t) > 0 {
-				topics[i] = t
-			}
-		}
-		q["topics"] = topics
-	}
-	return q
-}
-
 // Matches reports whether the filter selects l (by its block, address and
 // topics), as go-ethereum's filter does.
 func (f *LogFilter) Matches(l *types.Log) bool {
@@ -226,7 +201,7 @@ func LogBlocks(raw json.RawMessage) ([]common.Hash, error) {
 }
 
 // VerifyLogs checks an eth_getLogs answer for filter f against verified
-// receipts (VerifyReceipts) by block hash. Every log must be in the
+// receipts (VerifyReceiptsTxs) by block hash. Every log must be in the
 // receipts of the block it names (a block missing from receiptsByBlock is
 // an *Error: see LogBlocks), be that log in content and place (block,
 // transaction, block-wide log index, not removed), match f, and come in

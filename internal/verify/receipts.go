@@ -23,28 +23,18 @@ var (
 	logPlaceNames = []string{"blockHash", "blockNumber", "transactionIndex", "logIndex"}
 )
 
-// VerifyReceipts checks an eth_getBlockReceipts answer against the trusted
-// header h: the receipts rebuild h.ReceiptHash, and each one names h's
-// block, its index, its gas used (the difference of cumulative gas) and,
-// when txHashes is not nil, the hash of the block's transaction at its
-// index; each log names its block, transaction and block-wide log index
-// and is not removed.
-//
-// Without the transactions, a receipt's "from", "to", "contractAddress",
-// "effectiveGasPrice" and blob gas members cannot be checked; without
-// txHashes, nor can its "transactionHash". VerifyReceiptsTxs checks them.
+// VerifyReceiptsTxs checks an eth_getBlockReceipts answer against the
+// trusted header h and the verified transactions of its block
+// (VerifyBlockTxs): the receipts rebuild h.ReceiptHash, and each one names
+// h's block, its index, its transaction's hash, sender, recipient and
+// prices, its gas used (the difference of cumulative gas); each log names
+// its block, transaction and block-wide log index and is not removed.
+// Only "blobGasPrice", which needs the chain's blob schedule, is checked
+// for presence alone (blob transactions only).
 //
 // It returns the receipts with every derived field filled in from h (as
 // VerifyReceipt and VerifyLogs need them) and the answer's elements, in
 // order.
-func VerifyReceipts(h *types.Header, txHashes []common.Hash, raw json.RawMessage) ([]*types.Receipt, []json.RawMessage, error) {
-	return verifyReceipts(h, txHashes, nil, raw)
-}
-
-// VerifyReceiptsTxs is VerifyReceipts given the verified transactions of
-// the block (VerifyBlockTxs): every member of every receipt is checked.
-// Only "blobGasPrice", which needs the chain's blob schedule, is checked
-// for presence alone (blob transactions only).
 func VerifyReceiptsTxs(h *types.Header, txs []*types.Transaction, raw json.RawMessage) ([]*types.Receipt, []json.RawMessage, error) {
 	hashes := make([]common.Hash, len(txs))
 	for i, tx := range txs {
@@ -175,7 +165,7 @@ func expectedReceipt(h *types.Header, got []*types.Receipt, i int, txHashes []co
 }
 
 // VerifyReceipt checks an eth_getTransactionReceipt answer against the
-// verified receipts of its block and their raw elements (VerifyReceipts):
+// verified receipts of its block and their raw elements (VerifyReceiptsTxs):
 // it must be the receipt of transaction txHash (zero: the one it names)
 // and say what the block's verified receipt says, member by member.
 func VerifyReceipt(receipts []*types.Receipt, rawReceipts []json.RawMessage, raw json.RawMessage, txHash common.Hash) error {

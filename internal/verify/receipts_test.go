@@ -19,7 +19,7 @@ func TestVerifyReceipts(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			hashes, _ := VerifyBlockFull(b.Header, b.Full)
+			hashes, _ := verifyBlockFull(b.Header, b.Full)
 			for _, c := range []struct {
 				name   string
 				verify func() ([]*types.Receipt, []json.RawMessage, error)
@@ -28,9 +28,11 @@ func TestVerifyReceipts(t *testing.T) {
 					return VerifyReceiptsTxs(b.Header, txs, b.Receipts)
 				}},
 				{"hashes", func() ([]*types.Receipt, []json.RawMessage, error) {
-					return VerifyReceipts(b.Header, hashes, b.Receipts)
+					return verifyReceipts(b.Header, hashes, nil, b.Receipts)
 				}},
-				{"nothing", func() ([]*types.Receipt, []json.RawMessage, error) { return VerifyReceipts(b.Header, nil, b.Receipts) }},
+				{"nothing", func() ([]*types.Receipt, []json.RawMessage, error) {
+					return verifyReceipts(b.Header, nil, nil, b.Receipts)
+				}},
 			} {
 				rs, raws, err := c.verify()
 				if err != nil {
@@ -266,11 +268,11 @@ func TestVerifyReceiptsPostState(t *testing.T) {
 		chainObj(v)["contractAddress"] = nil // geth's RPC writes null, not the zero address
 		return []any{v}
 	})
-	if _, _, err := VerifyReceipts(h, []common.Hash{{9}}, answer); err != nil {
+	if _, _, err := verifyReceipts(h, []common.Hash{{9}}, nil, answer); err != nil {
 		t.Fatalf("post-state receipt: %v", err)
 	}
 	lie := chainEdit(t, answer, func(v any) any { chainObj(chainL(v)[0])["status"] = "0x0"; return v })
-	if _, _, err := VerifyReceipts(h, []common.Hash{{9}}, lie); !chainIsError(err) {
+	if _, _, err := verifyReceipts(h, []common.Hash{{9}}, nil, lie); !chainIsError(err) {
 		t.Fatalf("status beside a root accepted: %v", err)
 	}
 }
