@@ -26,4 +26,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 go vet ./...
-go test -race ./...
+# go test's default limit is 10 minutes per package binary. The
+# integration package takes 2-3 minutes on an idle 2-core machine and came
+# near that limit on a loaded one, where it was killed before it could
+# report anything. 15 minutes leaves a loaded machine room and still stops
+# a hung package before CI's 20 minutes are up.
+go test -race -timeout 15m ./...

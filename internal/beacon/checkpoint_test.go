@@ -55,7 +55,8 @@ func TestCheckpointPersistsAcrossRestart(t *testing.T) {
 		// An epoch without events idles the stream out; progress lets the
 		// reconnect (on the injected clock) happen.
 		h.clk.Advance(params.EpochLength * h.sim.SlotDuration())
-		h.progress("the epoch's head", serves(c, h.feed()))
+		fed := h.feed()
+		h.progress("the epoch's head", fed, serves(c, fed))
 	}
 	want, _ := h.sim.Checkpoint()
 	if want == anchor {

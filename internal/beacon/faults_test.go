@@ -132,5 +132,5 @@ func TestOneEndpointDownOtherServes(t *testing.T) {
 	h.apis[0].SetFaults(beaconsim.Faults{})
 	h.nextSlot()
 	fed := h.feed()
-	h.progress("the endpoint's return", func() bool { return serves(c, fed)() && endpoint(t, c, 0).Up })
+	h.progress("the endpoint's return", fed, func() bool { return serves(c, fed)() && endpoint(t, c, 0).Up })
 }

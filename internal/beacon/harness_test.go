@@ -128,13 +128,30 @@ func (h *harness) feed() beaconsim.Head {
 // nextSlot moves the clock to the next slot.
 func (h *harness) nextSlot() { h.clk.Advance(h.sim.SlotDuration()) }
 
-// progress waits for cond like await.Until, but moves the injected clock
-// a second forward between polls: goroutines that wait on the clock
-// (stream reconnects, quarantines) then run whenever they reached their
-// waits, with no ordering assumed between them and the test.
-func (h *harness) progress(what string, cond func() bool) {
+// progress waits for cond, the client serving fed, like await.Until, but
+// moves the injected clock a second forward between polls: goroutines
+// that wait on the clock (stream reconnects, quarantines) then run
+// whenever they reached their waits, with no ordering assumed between
+// them and the test. It never moves the clock past fed's slot time plus
+// max_head_age less a slot: the client refuses an older head on arrival
+// and a served one turns stale, so a clock moved on at every poll for as
+// long as a loaded machine took the client to reconnect and verify made
+// cond impossible, and the wait ran into its real-time bound
+// (TestCheckpointPersistsAcrossRestart failed so). Every wait on the
+// clock the client has here (the reconnect back-off, at most 30 s) ends
+// before that point.
+func (h *harness) progress(what string, fed beaconsim.Head, cond func() bool) {
 	h.t.Helper()
-	await.Advancing(h.t, h.clk, time.Second, what, cond)
+	last := h.sim.SlotTime(fed.Slot).Add(beacon.DefaultMaxHeadAge - h.sim.SlotDuration())
+	await.Until(h.t, what, func() bool {
+		if cond() {
+			return true
+		}
+		if step := min(time.Second, last.Sub(h.clk.Now())); step > 0 {
+			h.clk.Advance(step)
+		}
+		return false
+	})
 }
 
 // serves reports whether the client's fresh head is the fed block.

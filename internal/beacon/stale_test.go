@@ -49,7 +49,8 @@ func TestStaleHeadMakesNotReady(t *testing.T) {
 	// reconnect (back-off on the injected clock) brings the new head.
 	h.apis[0].SetFaults(beaconsim.Faults{})
 	h.nextSlot()
-	h.progress("the head after the API recovers", serves(c, h.feed()))
+	next := h.feed()
+	h.progress("the head after the API recovers", next, serves(c, next))
 }
 
 // TestOldHeadRefusedOnArrival: a signed head that is already older than

@@ -17,6 +17,7 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/params"
+	"github.com/holiman/uint256"
 )
 
 // Recipients are the fixed addresses the demo stream sends ETH and tokens
@@ -200,9 +201,14 @@ func (d *Devnet) unsettled(from common.Address, n, next uint64) error {
 		n, from, next, slices.Sorted(maps.Keys(content.Pending)), slices.Sorted(maps.Keys(content.Queued)), err)
 }
 
-// nudge re-sends key's queued transaction with that nonce with fees
-// raised by an eighth (geth replaces a transaction for a 10% raise),
-// which makes the pool promote the account's queue again.
+// nudge re-sends key's queued transaction with that nonce, of the same
+// type, with fees raised by an eighth (geth replaces a transaction for a
+// 10% raise), which makes the pool promote the account's queue again.
+// The re-sent transaction has another hash, so nudge leaves a queued
+// transaction at the account's mined nonce alone: nothing is ahead of it,
+// so the promotion its arrival asked for takes it, however late a loaded
+// machine runs it (it was replaced, and a test that sent a group of
+// transactions lowest nonce last then missed one of its hashes).
 func (d *Devnet) nudge(ctx context.Context, key *ecdsa.PrivateKey, nonce uint64) error {
 	from := crypto.PubkeyToAddress(key.PublicKey)
 	var content struct {
@@ -220,20 +226,16 @@ func (d *Devnet) nudge(ctx context.Context, key *ecdsa.PrivateKey, nonce uint64)
 	if tx == nil {
 		return fmt.Errorf("devnet: transaction %d of %s is not in the pool", nonce, from)
 	}
-	raise := func(x *big.Int) *big.Int {
-		return new(big.Int).Add(x, new(big.Int).Add(new(big.Int).Rsh(x, 3), common.Big1))
+	if mined, err := d.eth.NonceAt(ctx, from, nil); err != nil {
+		return fmt.Errorf("devnet: read the nonce of %s: %w", from, err)
+	} else if mined == nonce {
+		return nil // not stranded: next in line
 	}
-	again, err := types.SignNewTx(key, d.signer, &types.DynamicFeeTx{
-		ChainID:    new(big.Int).SetUint64(d.chainID),
-		Nonce:      nonce,
-		GasTipCap:  raise(tx.GasTipCap()),
-		GasFeeCap:  raise(tx.GasFeeCap()),
-		Gas:        tx.Gas(),
-		To:         tx.To(),
-		Value:      tx.Value(),
-		Data:       tx.Data(),
-		AccessList: tx.AccessList(),
-	})
+	inner, err := raisedFees(tx, d.chainID)
+	if err != nil {
+		return err
+	}
+	again, err := types.SignNewTx(key, d.signer, inner)
 	if err != nil {
 		return fmt.Errorf("devnet: sign: %w", err)
 	}
@@ -244,4 +246,30 @@ func (d *Devnet) nudge(ctx context.Context, key *ecdsa.PrivateKey, nonce uint64)
 	}
 	d.log.Debug("devnet: nudged a stranded transaction", "from", from, "nonce", nonce, "old", tx.Hash(), "new", again.Hash())
 	return nil
+}
+
+// raisedFees is tx, of its own type, with its fees raised by an eighth.
+func raisedFees(tx *types.Transaction, chainID uint64) (types.TxData, error) {
+	raise := func(x *big.Int) *big.Int {
+		return new(big.Int).Add(x, new(big.Int).Add(new(big.Int).Rsh(x, 3), common.Big1))
+	}
+	id := new(big.Int).SetUint64(chainID)
+	switch tx.Type() {
+	case types.LegacyTxType:
+		return &types.LegacyTx{Nonce: tx.Nonce(), GasPrice: raise(tx.GasPrice()), Gas: tx.Gas(), To: tx.To(),
+			Value: tx.Value(), Data: tx.Data()}, nil
+	case types.AccessListTxType:
+		return &types.AccessListTx{ChainID: id, Nonce: tx.Nonce(), GasPrice: raise(tx.GasPrice()), Gas: tx.Gas(),
+			To: tx.To(), Value: tx.Value(), Data: tx.Data(), AccessList: tx.AccessList()}, nil
+	case types.DynamicFeeTxType:
+		return &types.DynamicFeeTx{ChainID: id, Nonce: tx.Nonce(), GasTipCap: raise(tx.GasTipCap()),
+			GasFeeCap: raise(tx.GasFeeCap()), Gas: tx.Gas(), To: tx.To(), Value: tx.Value(), Data: tx.Data(),
+			AccessList: tx.AccessList()}, nil
+	case types.SetCodeTxType:
+		return &types.SetCodeTx{ChainID: uint256.MustFromBig(id), Nonce: tx.Nonce(),
+			GasTipCap: uint256.MustFromBig(raise(tx.GasTipCap())), GasFeeCap: uint256.MustFromBig(raise(tx.GasFeeCap())),
+			Gas: tx.Gas(), To: *tx.To(), Value: uint256.MustFromBig(tx.Value()), Data: tx.Data(),
+			AccessList: tx.AccessList(), AuthList: tx.SetCodeAuthorizations()}, nil
+	}
+	return nil, fmt.Errorf("devnet: cannot re-send a transaction of type %d", tx.Type())
 }

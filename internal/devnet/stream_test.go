@@ -10,6 +10,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/holiman/uint256"
 )
 
 // streamPool reads the pool's pending and queued stream transactions.
@@ -81,5 +82,35 @@ func TestSettleAndNudge(t *testing.T) {
 	}
 	if txs := b.Transactions; len(txs) != 2 || txs[1] != again.Hash() {
 		t.Errorf("block has %v, want the gap's transaction and %s", txs, again.Hash())
+	}
+}
+
+// A nudge re-sends a transaction of its own type, so a test's legacy,
+// access-list or set-code transaction stays one; only its fees rise.
+func TestRaisedFeesKeepTheType(t *testing.T) {
+	to := Recipients[0]
+	auth := types.SetCodeAuthorization{Address: Recipients[1], Nonce: 3}
+	for _, inner := range []types.TxData{
+		&types.LegacyTx{Nonce: 4, GasPrice: big.NewInt(100), Gas: 21000, To: &to, Value: big.NewInt(1)},
+		&types.AccessListTx{ChainID: big.NewInt(1337), Nonce: 4, GasPrice: big.NewInt(100), Gas: 30000, To: &to,
+			AccessList: types.AccessList{{Address: to}}},
+		&types.DynamicFeeTx{ChainID: big.NewInt(1337), Nonce: 4, GasTipCap: big.NewInt(10), GasFeeCap: big.NewInt(100), Gas: 21000, To: &to},
+		&types.SetCodeTx{ChainID: uint256.NewInt(1337), Nonce: 4, GasTipCap: uint256.NewInt(10), GasFeeCap: uint256.NewInt(100),
+			Gas: 50000, To: to, AuthList: []types.SetCodeAuthorization{auth}},
+	} {
+		tx := types.NewTx(inner)
+		got, err := raisedFees(tx, 1337)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again := types.NewTx(got)
+		if again.Type() != tx.Type() || again.Nonce() != tx.Nonce() || again.Gas() != tx.Gas() || *again.To() != to ||
+			again.GasFeeCap().Cmp(tx.GasFeeCap()) <= 0 || again.GasTipCap().Cmp(tx.GasTipCap()) <= 0 ||
+			len(again.AccessList()) != len(tx.AccessList()) || len(again.SetCodeAuthorizations()) != len(tx.SetCodeAuthorizations()) {
+			t.Errorf("type %d re-sent as %+v", tx.Type(), got)
+		}
+	}
+	if _, err := raisedFees(types.NewTx(&types.BlobTx{}), 1337); err == nil {
+		t.Error("a blob transaction was re-sent")
 	}
 }

@@ -128,8 +128,11 @@ func (e *env) deploy(ctx context.Context) error {
 		return err
 	}
 	supply := new(big.Int).Mul(big.NewInt(1_000_000), big.NewInt(params.Ether))
-	var txs []*types.Transaction
-	for i := range 10 {
+	// Lowest nonce last: the pool queues the others until it arrives and
+	// then makes them all executable at once, so none is stranded in its
+	// queue (see devnet.CommitAll), and CommitAll mines them all.
+	txs := make([]*types.Transaction, 10)
+	for i := len(txs) - 1; i >= 0; i-- {
 		code := multi
 		if i > 0 {
 			args, err := e.tokenABI.Pack("", fmt.Sprintf("Token %d", i), fmt.Sprintf("T%d", i), supply)
@@ -137,15 +140,19 @@ func (e *env) deploy(ctx context.Context) error {
 				return err
 			}
 			code = append(append([]byte{}, tokenBin...), args...)
-			e.tokenInit = code
+			if e.tokenInit == nil {
+				e.tokenInit = code
+			}
 		}
 		tx, err := e.sendTx(ctx, nil, code, uint64(i))
 		if err != nil {
 			return err
 		}
-		txs = append(txs, tx)
+		txs[i] = tx
 	}
-	e.d.Commit()
+	if _, err := e.d.CommitAll(ctx, e.key, txs[len(txs)-1].Nonce()+1); err != nil {
+		return err
+	}
 	for i, tx := range txs {
 		r, err := e.eth.TransactionReceipt(ctx, tx.Hash())
 		if err != nil || r.Status != types.ReceiptStatusSuccessful {

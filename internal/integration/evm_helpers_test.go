@@ -110,8 +110,11 @@ func (e *evmEnv) deploy(t testing.TB) {
 		t.Fatal(err)
 	}
 	signer := types.LatestSignerForChainID(new(big.Int).SetUint64(e.s.dn.ChainID()))
-	var txs []*types.Transaction
-	for i := range 10 {
+	// Lowest nonce last: the pool queues the others until it arrives and
+	// then makes them all executable at once, so none is stranded in its
+	// queue and CommitAll need not re-send one under another hash.
+	txs := make([]*types.Transaction, 10)
+	for i := len(txs) - 1; i >= 0; i-- {
 		code := multi
 		if i > 0 {
 			args, err := e.tokenABI.Pack("", fmt.Sprintf("Token %d", i), fmt.Sprintf("T%d", i), supply)
@@ -119,7 +122,9 @@ func (e *evmEnv) deploy(t testing.TB) {
 				t.Fatal(err)
 			}
 			code = append(append([]byte{}, tokenBin...), args...)
-			e.tokenInit = code
+			if e.tokenInit == nil {
+				e.tokenInit = code
+			}
 		}
 		tx, err := types.SignNewTx(e.s.dn.UserPrivateKey(), signer, &types.DynamicFeeTx{Nonce: nonce + uint64(i),
 			GasTipCap: big.NewInt(params.GWei), GasFeeCap: big.NewInt(100 * params.GWei), Gas: 3_000_000, Data: code})
@@ -129,7 +134,7 @@ func (e *evmEnv) deploy(t testing.TB) {
 		if err := ec.SendTransaction(ctx, tx); err != nil {
 			t.Fatal(err)
 		}
-		txs = append(txs, tx)
+		txs[i] = tx
 	}
 	if _, err := e.s.dn.CommitAll(ctx, e.s.dn.UserPrivateKey(), nonce+uint64(len(txs))); err != nil {
 		t.Fatal(err)

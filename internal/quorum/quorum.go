@@ -43,14 +43,24 @@ type Request struct {
 	// operators before K agreed waits for more to become able to take it
 	// (an operator whose head has not yet reached the pinned block, a few
 	// milliseconds behind the others), asking again every catchUpPoll.
-	// It does not wait when every usable operator was already listed, nor
-	// on a disagreement that the operators left could not settle (see
-	// canSettle).
+	// An operator that answered that it cannot serve the call yet (it was
+	// asked a moment before its node held the block) is asked again when
+	// it is listed again, once per poll (maxReasks times at most), once
+	// another operator answered.
+	// It does not wait when every usable operator was already listed and
+	// none may be asked again, nor on a disagreement that the operators
+	// left could not settle (see canSettle).
 	CatchUp time.Duration
 }
 
 // catchUpPoll is how often the operators are listed again during CatchUp.
 const catchUpPoll = 20 * time.Millisecond
+
+// maxReasks bounds how often catch-up asks one operator again in a read:
+// one that keeps answering "not served" (pruned state, say) is not asked
+// every poll, so a client's read costs a provider at most 1+maxReasks
+// calls.
+const maxReasks = 2
 
 // Answer is what one operator said.
 type Answer struct {
@@ -169,14 +179,14 @@ func Run(ctx context.Context, a Asker, req Request, clk clock.Clock) (*Outcome, 
 			// for a disagreement too: a liar and one honest operator
 			// that answered first must not turn into a refused read (and
 			// no strike) while the second honest one is a block behind.
-			if rd.largest >= rd.k || !clk.Now().Before(catchUpEnd) || !canSettle(a, req, rd.ops, rd.largest, rd.k, len(rd.groups) > 1) {
+			if rd.largest >= rd.k || !clk.Now().Before(catchUpEnd) || !canSettle(a, req, rd.listed(), rd.retries(), rd.largest, rd.k, len(rd.groups) > 1) {
 				break // agreed, out of time, or nobody left who could settle it
 			}
 			select {
 			case <-ctx.Done():
 				rd.timedOut = true
 			case <-clk.After(catchUpPoll):
-				rd.need()
+				rd.catchUp()
 				continue
 			}
 			break
@@ -215,6 +225,14 @@ type reading struct {
 	unserved *route.Result
 	largest  int
 	timedOut bool
+	// behind are the operators that answered "not served yet" (their
+	// node lacks the pinned block, or their upstream could not take the
+	// call) and were not asked again since; again are those of them that
+	// a catch-up round lets more() list once more. So an operator asked
+	// a moment before it reached the block is asked again when it is
+	// listed again, at most once per catch-up round.
+	behind []string
+	again  []string
 }
 
 func newReading(ctx context.Context, a Asker, req Request) *reading {
@@ -231,15 +249,75 @@ func newReading(ctx context.Context, a Asker, req Request) *reading {
 	return &reading{ctx: ctx, a: a, req: req, k: k, ops: ops, replies: make(chan reply, len(ops))}
 }
 
-// more lists the operators again and adds those not asked yet.
+// more lists the operators again and adds those not asked yet, and those
+// that a catch-up round lets be asked again (see catchUp).
 func (rd *reading) more() bool {
 	added := false
 	for _, op := range rd.a.Operators(rd.req.Call) {
-		if !slices.Contains(rd.ops, op) {
-			rd.ops, added = append(rd.ops, op), true
+		switch {
+		case !slices.Contains(rd.ops, op):
+		case slices.Contains(rd.again, op):
+			rd.again = slices.DeleteFunc(rd.again, func(o string) bool { return o == op })
+		default:
+			continue
 		}
+		rd.ops, added = append(rd.ops, op), true
 	}
 	return added
+}
+
+// catchUp is one catch-up round: the operators that answered "not served
+// yet" may be asked once more if they are listed again, and operators
+// are launched as the quorum needs. Only once some operator has answered
+// the call: when none could serve it (e.g. a method nobody offers) their
+// error is the answer and nobody is asked again.
+func (rd *reading) catchUp() {
+	if len(rd.groups) > 0 {
+		rd.again, rd.behind = append(rd.again, rd.behind...), nil
+	}
+	rd.need()
+}
+
+// retryable reports whether op's failure is "not served yet": its node
+// answered that it cannot serve the call (e.g. it lacks the pinned
+// block), or none of its upstreams could take it.
+func retryable(r reply) bool {
+	if r.err == nil {
+		return r.res.Unserved && !r.res.Rejected
+	}
+	var f *route.Failure
+	return errors.As(r.err, &f) && f.Code == jsonrpc.CodeUnavailable
+}
+
+// asked counts the times op was asked in this read.
+func (rd *reading) asked(op string) int {
+	n := 0
+	for _, o := range rd.ops {
+		if o == op {
+			n++
+		}
+	}
+	return n
+}
+
+// listed counts the distinct operators listed so far.
+func (rd *reading) listed() int {
+	var distinct []string
+	for _, op := range rd.ops {
+		if !slices.Contains(distinct, op) {
+			distinct = append(distinct, op)
+		}
+	}
+	return len(distinct)
+}
+
+// retries counts the operators that catch-up may ask again: those that
+// answered "not served yet", once some operator answered (see catchUp).
+func (rd *reading) retries() int {
+	if len(rd.groups) == 0 {
+		return 0
+	}
+	return len(rd.behind) + len(rd.again)
 }
 
 // launch asks the next operator; false when none is left.
@@ -279,6 +357,9 @@ func (rd *reading) take(r reply) *Outcome {
 			ans.Upstream, ans.Error = r.res.Upstream.Name, r.res.Response.Error.Message
 			rd.unserved = r.res
 		}
+		if retryable(r) && !slices.Contains(rd.behind, r.op) && rd.asked(r.op) <= maxReasks {
+			rd.behind = append(rd.behind, r.op)
+		}
 		rd.answers = append(rd.answers, ans)
 		rd.need()
 		return nil
@@ -307,18 +388,23 @@ func (rd *reading) take(r reply) *Outcome {
 // operators they have (the router does).
 type operatorCounter interface{ UsableOperators() int }
 
-// canSettle reports whether operators not listed in ops may yet become
-// able to take the call and settle it. Without a disagreement any one
+// canSettle reports whether operators may yet become able to take the
+// call and settle it: usable ones not among the listed ones, and retry
+// that were listed and may be asked again. Without a disagreement any one
 // more may (as may any one more under on_dispute: majority); after one,
-// only if the largest group (largest operators) plus every usable
-// operator not asked yet could reach k. An Asker that cannot count its
-// operators is waited on only while nobody disagreed.
-func canSettle(a Asker, req Request, ops []string, largest, k int, disagreed bool) bool {
-	c, ok := a.(operatorCounter)
-	if !ok {
-		return !disagreed
+// only if the largest group (largest operators) plus every operator that
+// may yet answer could reach k. An Asker that cannot count its operators
+// is waited on only while nobody disagreed, or for operators to ask
+// again that could settle it.
+func canSettle(a Asker, req Request, listed, retry, largest, k int, disagreed bool) bool {
+	left := retry
+	if c, ok := a.(operatorCounter); ok {
+		// A listed operator may have become unusable since: the usable
+		// ones not listed are at least none.
+		left += max(c.UsableOperators()-listed, 0)
+	} else if !disagreed {
+		return true
 	}
-	left := c.UsableOperators() - len(ops)
 	switch {
 	case left <= 0:
 		return false

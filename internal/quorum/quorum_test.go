@@ -322,7 +322,7 @@ func runLagging(t *testing.T, l *laggingAsker, req Request) (o *Outcome, err err
 		if time.Now().After(deadline) {
 			t.Fatal("the quorum read neither ended nor waited")
 		}
-		if clk.Waiters() == 0 { // no hedge timer here: a timer is the catch-up poll
+		if clk.Waiters() == 0 { // no hedge timer (see callers): a timer is the catch-up poll
 			time.Sleep(time.Millisecond)
 			continue
 		}
@@ -367,7 +367,9 @@ func TestCatchUpDoesNotWaitOnAnUnsettlableDispute(t *testing.T) {
 		{"one behind cannot make three", []string{"x", "y", "behind"}, 3},
 	} {
 		by := map[string]script{"x": {result: `"0x1"`}, "y": {result: `"0x2"`}, "z": {result: `"0x3"`}, "behind": {result: `"0x1"`}}
-		l := &laggingAsker{fakeAsker: &fakeAsker{ops: tt.ops, by: by, delay: time.Hour}, behind: "behind", caughtUp: make(chan struct{})}
+		// Hedging at once: three operators listed for K 2 would otherwise
+		// leave a hedge timer that runLagging takes for the catch-up poll.
+		l := &laggingAsker{fakeAsker: &fakeAsker{ops: tt.ops, by: by}, behind: "behind", caughtUp: make(chan struct{})}
 		req := Request{Call: route.Call{Method: "eth_getBalance", Class: "state"}, K: tt.k, CatchUp: time.Second,
 			OnDispute: config.OnDisputeError, OnShortfall: config.OnShortfallError}
 		_, err, waited := runLagging(t, l, req)
@@ -375,5 +377,144 @@ func TestCatchUpDoesNotWaitOnAnUnsettlableDispute(t *testing.T) {
 		if waited || !errors.As(err, &qe) || qe.Code != jsonrpc.CodeDispute {
 			t.Errorf("%s: waited %v, err %v; want a dispute at once", tt.name, waited, err)
 		}
+	}
+}
+
+// staleAsker lists all its operators from the start, but one of them
+// (behind) answers that it lacks the pinned block until caughtUp is
+// closed: the head it reported reached the block a moment before its
+// node could serve it.
+type staleAsker struct {
+	*fakeAsker
+	behind   string
+	caughtUp chan struct{}
+	unusable int // operators no longer usable (their breaker opened)
+}
+
+func (s *staleAsker) UsableOperators() int { return len(s.ops) - s.unusable }
+
+func (s *staleAsker) Do(ctx context.Context, c route.Call) (*route.Result, error) {
+	if c.Operator == s.behind {
+		select {
+		case <-s.caughtUp:
+		default:
+			f := &fakeAsker{by: map[string]script{c.Operator: {
+				rpc: &jsonrpc.Error{Code: -32000, Message: "header not found"}, unserv: true}}}
+			s.mu.Lock()
+			s.asked = append(s.asked, c.Operator)
+			s.mu.Unlock()
+			return f.Do(ctx, c)
+		}
+	}
+	return s.fakeAsker.Do(ctx, c)
+}
+
+// runStale runs req against s on a fake clock, like runLagging: when the
+// read starts waiting (its catch-up poll is set), the operator behind
+// catches up if catchUp, and the clock moves on. s's hedge delay must be
+// zero, so that every operator is asked at once and the only timer on the
+// clock is the catch-up poll (a pending hedge timer made the clock move
+// before the read waited, past its catch-up time).
+func runStale(t *testing.T, s *staleAsker, req Request, catchUp bool) (*Outcome, error, bool) {
+	t.Helper()
+	clk := clock.NewFake(time.Unix(1_000_000, 0))
+	type result struct {
+		o   *Outcome
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		o, err := Run(context.Background(), s, req, clk)
+		done <- result{o, err}
+	}()
+	waited := false
+	for deadline := time.Now().Add(10 * time.Second); ; { // a bound on a hang, not a timing
+		select {
+		case r := <-done:
+			return r.o, r.err, waited
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the quorum read neither ended nor waited")
+		}
+		if clk.Waiters() == 0 {
+			time.Sleep(time.Millisecond)
+			continue
+		}
+		if !waited && catchUp {
+			close(s.caughtUp)
+		}
+		waited = true
+		clk.Advance(catchUpPoll)
+	}
+}
+
+// TestCatchUpAsksAgainAnOperatorThatWasBehind: quorum 2, one operator
+// down, one honest, and one that answered "header not found" because it
+// was asked a moment before its node held the pinned block. It is asked
+// again once it is listed again during catch-up, and the read agrees,
+// instead of falling short (TestDemo failed so under load).
+// The operator down may have become unusable meanwhile: the one behind
+// is still there to ask.
+func TestCatchUpAsksAgainAnOperatorThatWasBehind(t *testing.T) {
+	by := map[string]script{"down": {err: errDown}, "honest": {result: `"0x1"`}, "behind": {result: `"0x1"`}}
+	for _, unusable := range []int{0, 1} {
+		s := &staleAsker{fakeAsker: &fakeAsker{ops: []string{"down", "behind", "honest"}, by: by},
+			behind: "behind", caughtUp: make(chan struct{}), unusable: unusable}
+		req := Request{Call: route.Call{Method: "eth_getBalance", Class: "state"}, K: 2, CatchUp: time.Second,
+			OnDispute: config.OnDisputeError, OnShortfall: config.OnShortfallError}
+		o, err, waited := runStale(t, s, req, true)
+		if err != nil {
+			t.Fatalf("%d unusable: read refused: %v (asked %v)", unusable, err, s.askedOps())
+		}
+		if slices.Sort(o.Agreed); !waited || o.Decision != Agreed || !slices.Equal(o.Agreed, []string{"behind", "honest"}) {
+			t.Fatalf("%d unusable: waited %v, decision %s, agreed %v", unusable, waited, o.Decision, o.Agreed)
+		}
+	}
+}
+
+// TestCatchUpAsksABehindOperatorOncePerRound: an operator that never
+// catches up is asked again at most once per catch-up round and at most
+// maxReasks times in all (one that keeps answering "not served", e.g.
+// pruned state, is not asked every poll), and the read falls short when
+// catch-up ends.
+func TestCatchUpAsksABehindOperatorOncePerRound(t *testing.T) {
+	by := map[string]script{"down": {err: errDown}, "honest": {result: `"0x1"`}}
+	s := &staleAsker{fakeAsker: &fakeAsker{ops: []string{"down", "behind", "honest"}, by: by},
+		behind: "behind", caughtUp: make(chan struct{})}
+	catchUp := 10 * catchUpPoll
+	req := Request{Call: route.Call{Method: "eth_getBalance", Class: "state"}, K: 2, CatchUp: catchUp,
+		OnDispute: config.OnDisputeError, OnShortfall: config.OnShortfallError}
+	_, err, _ := runStale(t, s, req, false)
+	var qe *Error
+	if !errors.As(err, &qe) || qe.Code != jsonrpc.CodeQuorumShortfall {
+		t.Fatalf("err %v, want a shortfall", err)
+	}
+	n := 0
+	for _, op := range s.askedOps() {
+		if op == "behind" {
+			n++
+		}
+	}
+	// Ten rounds, yet three asks at most: the first and two more.
+	if n < 2 || n > 3 {
+		t.Fatalf("the operator behind was asked %d times in %d rounds, want 2 to 3", n, catchUp/catchUpPoll)
+	}
+}
+
+// TestCatchUpDoesNotAskAgainWhenNobodyServes: when no operator can serve
+// the call at all (a method nobody offers), their error is the answer at
+// once: nobody waits and nobody is asked twice.
+func TestCatchUpDoesNotAskAgainWhenNobodyServes(t *testing.T) {
+	nope := script{rpc: &jsonrpc.Error{Code: -32601, Message: "the method does not exist"}, unserv: true}
+	s := &staleAsker{fakeAsker: &fakeAsker{ops: []string{"a", "b", "c"}, by: map[string]script{"a": nope, "b": nope, "c": nope}}, caughtUp: make(chan struct{})}
+	req := Request{Call: route.Call{Method: "eth_nope"}, K: 2, CatchUp: time.Second,
+		OnDispute: config.OnDisputeError, OnShortfall: config.OnShortfallError}
+	o, err, waited := runStale(t, s, req, false)
+	if err != nil || waited || o.Response.Error == nil || o.Response.Error.Code != -32601 {
+		t.Fatalf("waited %v, outcome %+v, err %v", waited, o, err)
+	}
+	if asked := s.askedOps(); len(asked) != 3 {
+		t.Fatalf("asked %v, want each operator once", asked)
 	}
 }

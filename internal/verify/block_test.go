@@ -112,7 +112,9 @@ func buildChain() (_ *chainData, err error) {
 	if d.pending, err = call("eth_getTransactionByHash", d.pendTx); err != nil {
 		return nil, err
 	}
-	d.special["mixedBlock"] = dn.Commit()
+	if d.special["mixedBlock"], err = dn.CommitAll(ctx, dn.UserPrivateKey(), sent[len(sent)-1].Nonce()+1); err != nil {
+		return nil, err
+	}
 	d.special["legacy"], d.special["accessList"], d.special["create"] = sent[0].Hash(), sent[1].Hash(), sent[2].Hash()
 	for range 3 {
 		if _, err := dn.Step(ctx); err != nil {
@@ -224,21 +226,25 @@ func chainSendKinds(ctx context.Context, dn *devnet.Devnet, ec *ethclient.Client
 		return nil, err
 	}
 	signer := types.LatestSignerForChainID(chainID)
-	var txs []*types.Transaction
-	for i, inner := range []types.TxData{
+	inners := []types.TxData{
 		&types.LegacyTx{Nonce: nonce, GasPrice: price, Gas: 21000, To: &to, Value: big.NewInt(7)},
 		&types.AccessListTx{ChainID: chainID, Nonce: nonce + 1, GasPrice: price, Gas: 30000, To: &to, Value: big.NewInt(8),
 			AccessList: types.AccessList{{Address: to, StorageKeys: []common.Hash{{1}}}}},
 		&types.DynamicFeeTx{ChainID: chainID, Nonce: nonce + 2, GasTipCap: big.NewInt(params.GWei), GasFeeCap: price, Gas: gas * 2, Data: code},
-	} {
-		tx, err := types.SignNewTx(key, signer, inner)
+	}
+	// Lowest nonce last: the pool queues the others until it arrives and
+	// then makes them all executable at once, so none is stranded in its
+	// queue (see devnet.CommitAll).
+	txs := make([]*types.Transaction, len(inners))
+	for i := len(inners) - 1; i >= 0; i-- {
+		tx, err := types.SignNewTx(key, signer, inners[i])
 		if err != nil {
 			return nil, err
 		}
 		if err := ec.SendTransaction(ctx, tx); err != nil {
 			return nil, fmt.Errorf("transaction %d: %w", i, err)
 		}
-		txs = append(txs, tx)
+		txs[i] = tx
 	}
 	return txs, nil
 }

@@ -157,7 +157,9 @@ func stateSend(t *testing.T, dn *devnet.Devnet, ec *ethclient.Client, to *common
 	if err := ec.SendTransaction(ctx, tx); err != nil {
 		t.Fatal(err)
 	}
-	dn.Commit()
+	if _, err := dn.CommitAll(ctx, key, nonce+1); err != nil {
+		t.Fatal(err)
+	}
 	rcpt, err := ec.TransactionReceipt(ctx, tx.Hash())
 	if err != nil || rcpt.Status != types.ReceiptStatusSuccessful {
 		t.Fatalf("transaction %s: %v %+v", tx.Hash(), err, rcpt)

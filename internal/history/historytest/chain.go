@@ -99,16 +99,22 @@ func (c *Chain) makeBlocks(ctx context.Context) error {
 	if err := s.olderKinds(ctx, c.Special); err != nil {
 		return err
 	}
-	c.Devnet.Commit()
+	if err := s.commit(ctx); err != nil {
+		return err
+	}
 	blobKey, err := s.fundFresh(ctx)
 	if err != nil {
 		return err
 	}
-	c.Devnet.Commit()
+	if err := s.commit(ctx); err != nil {
+		return err
+	}
 	if err := s.newerKinds(ctx, blobKey, c.Special); err != nil {
 		return err
 	}
-	c.Devnet.Commit()
+	if err := s.commit(ctx); err != nil {
+		return err
+	}
 	for range 2 {
 		if _, err := c.Devnet.Step(ctx); err != nil {
 			return err

@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"fmt"
 	"math/big"
+	"slices"
 	"time"
 
 	"github.com/ethereum/go-ethereum"
@@ -27,6 +28,7 @@ type sender struct {
 	from    common.Address
 	chainID *big.Int
 	signer  types.Signer
+	next    uint64 // the user's nonce after the last it sent
 }
 
 func newSender(d *devnet.Devnet) *sender {
@@ -54,6 +56,9 @@ func (s *sender) send(ctx context.Context, key *ecdsa.PrivateKey, inner types.Tx
 	}
 	if err := s.ec.SendTransaction(ctx, tx); err != nil {
 		return fmt.Errorf("historytest: send %s: %w", name, err)
+	}
+	if key == s.key {
+		s.next = max(s.next, tx.Nonce()+1)
 	}
 	if special != nil {
 		special[name] = tx.Hash()
@@ -83,7 +88,7 @@ func (s *sender) olderKinds(ctx context.Context, special map[string]common.Hash)
 	revert := append(common.FromHex("0xa9059cbb"), common.LeftPadBytes(to.Bytes(), 32)...)
 	revert = append(revert, common.LeftPadBytes(new(big.Int).Lsh(common.Big1, 200).Bytes(), 32)...)
 	token := s.d.Token()
-	for _, tx := range []struct {
+	txs := []struct {
 		name  string
 		inner types.TxData
 	}{
@@ -93,12 +98,23 @@ func (s *sender) olderKinds(ctx context.Context, special map[string]common.Hash)
 		{"create", &types.DynamicFeeTx{ChainID: s.chainID, Nonce: nonce + 2, GasTipCap: tip, GasFeeCap: price, Gas: gas * 2, Data: code}},
 		{"reverted", &types.DynamicFeeTx{ChainID: s.chainID, Nonce: nonce + 3, GasTipCap: tip, GasFeeCap: price, Gas: 100000,
 			To: &token, Data: revert}},
-	} {
+	}
+	// Lowest nonce last: the pool queues the others until it arrives and
+	// then makes them all executable at once, so none is stranded in its
+	// queue (see devnet.CommitAll).
+	for _, tx := range slices.Backward(txs) {
 		if err := s.send(ctx, s.key, tx.inner, tx.name, special); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// commit seals a block with every transaction the user account sent
+// (devnet.CommitAll: a bare Commit can leave one in the pool's queue).
+func (s *sender) commit(ctx context.Context) error {
+	_, err := s.d.CommitAll(ctx, s.key, s.next)
+	return err
 }
 
 // settledNonce returns the user's next nonce once the pool has caught up
