@@ -43,7 +43,7 @@ func newSender(d *devnet.Devnet) *sender {
 func (s *sender) prices(ctx context.Context) (*big.Int, *big.Int, error) {
 	head, err := s.ec.HeaderByNumber(ctx, nil)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("historytest: read the head: %w", err)
 	}
 	tip := big.NewInt(params.GWei)
 	return new(big.Int).Add(new(big.Int).Mul(head.BaseFee, big.NewInt(2)), tip), tip, nil
@@ -121,18 +121,18 @@ func (s *sender) commit(ctx context.Context) error {
 // with the last committed block: go-ethereum's pool resets after a new
 // head in the background, and until then its pending nonce can name a
 // transaction that was just mined, so a new one would be refused as an
-// underpriced replacement.
+// underpriced replacement. It waits as long as ctx (the build's) allows:
+// a budget of its own, shorter than the build's, failed a starved
+// process in the middle of an RPC write.
 func (s *sender) settledNonce(ctx context.Context) (uint64, error) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
 	for {
 		pending, err := s.ec.PendingNonceAt(ctx, s.from)
 		if err != nil {
-			return 0, err
+			return 0, fmt.Errorf("historytest: read the pool's nonce of %s: %w", s.from, err)
 		}
 		latest, err := s.ec.NonceAt(ctx, s.from, nil)
 		if err != nil {
-			return 0, err
+			return 0, fmt.Errorf("historytest: read the nonce of %s: %w", s.from, err)
 		}
 		if pending == latest {
 			return pending, nil
