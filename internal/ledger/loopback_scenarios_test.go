@@ -45,7 +45,7 @@ func TestLoopbackFreeRiderWaits(t *testing.T) {
 	fetchHeader(t, holder, y) // the contributor serves the holder
 	waitHolders(t, rider, xKey, 1)
 	waitHolders(t, contributor, xKey, 1)
-	fetchHeader(t, rider, x) // the rider takes
+	fetchHeaderFrom(t, rider, holder, x) // the rider takes
 	if holder.l.Balance(contributor.node.ID()) <= 0 || holder.l.Balance(rider.node.ID()) >= 0 {
 		t.Fatalf("balances: contributor %v, rider %v", holder.l.Balance(contributor.node.ID()), holder.l.Balance(rider.node.ID()))
 	}
@@ -191,7 +191,7 @@ func TestLoopbackLedgerSurvivesRestart(t *testing.T) {
 	waitHolders(t, g, peers.Key{Kind: peers.Header, Hash: bs[1].Hash()}, 1)
 	fetchHeader(t, g, bs[1])
 	waitHolders(t, taker, peers.Key{Kind: peers.Header, Hash: bs[0].Hash()}, 1)
-	fetchHeader(t, taker, bs[0])
+	fetchHeaderFrom(t, taker, g, bs[0])
 	before := g.l.Snapshot()
 	if len(before.Peers) < 2 {
 		t.Fatalf("accounts before the restart: %+v", before.Peers)

@@ -233,6 +233,31 @@ func fetchHeader(t *testing.T, g *gateway, b *historytest.Block) peers.Transfer 
 	return tr
 }
 
+// fetchHeaderFrom fetches b's header through g, served by server, and
+// waits until server's ledger has charged g for it: the server records a
+// serve after its reply is written, so the fetch can return before the
+// charge is in the server's ledger.
+func fetchHeaderFrom(t *testing.T, g, server *gateway, b *historytest.Block) peers.Transfer {
+	t.Helper()
+	before := servedTo(server, g.node.ID())
+	tr := fetchHeader(t, g, b)
+	if tr.Peer != server.node.ID() {
+		t.Fatalf("block %d fetched from %s, want %s", b.Number(), tr.Peer, server.node.ID())
+	}
+	await.Until(t, "the serve charged in the server's ledger", func() bool { return servedTo(server, g.node.ID()) > before })
+	return tr
+}
+
+// servedTo counts the transfers g's ledger has charged p for.
+func servedTo(g *gateway, p peer.ID) int64 {
+	a, _ := g.l.Peer(p)
+	var n int64
+	for _, f := range a.Served {
+		n += f.Transfers
+	}
+	return n
+}
+
 // The gateway's own parts are what the ledger's tasks take.
 var (
 	_ Network        = (*peers.Node)(nil)

@@ -273,6 +273,38 @@ func (d *chainData) blockOf(t testing.TB, tx common.Hash) *chainBlock {
 	return nil
 }
 
+// verifiedBlockOf returns the block holding transaction tx and its
+// verified transaction hashes.
+func (d *chainData) verifiedBlockOf(t testing.TB, tx common.Hash) (*chainBlock, []common.Hash) {
+	t.Helper()
+	b := d.blockOf(t, tx)
+	hashes, err := verifyBlockFull(b.Header, b.Full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, hashes
+}
+
+// busiestWithout returns the block with the most transactions among those
+// that do not hold transaction tx.
+func (d *chainData) busiestWithout(t testing.TB, tx common.Hash) *chainBlock {
+	t.Helper()
+	var best *chainBlock
+	n := -1
+	for _, b := range d.blocks {
+		if bytes.Contains(b.Hashes, []byte(tx.Hex())) {
+			continue
+		}
+		if c := len(chainList(t, chainGet(t, b.Full, "transactions"))); c > n {
+			best, n = b, c
+		}
+	}
+	if best == nil {
+		t.Fatalf("every block holds %s", tx)
+	}
+	return best
+}
+
 // busiest returns the block with the most transactions.
 func (d *chainData) busiest(t testing.TB) *chainBlock {
 	t.Helper()
@@ -577,16 +609,7 @@ func TestVerifyTransaction(t *testing.T) {
 func TestVerifyTransactionLies(t *testing.T) {
 	d := chain(t)
 	legacy := d.special["legacy"]
-	b := d.blockOf(t, legacy)
-	hashes, err := verifyBlockFull(b.Header, b.Full)
-	if err != nil {
-		t.Fatal(err)
-	}
-	other := d.busiest(t)
-	otherHashes, err := verifyBlockFull(other.Header, other.Full)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, hashes := d.verifiedBlockOf(t, legacy)
 	edit := func(tx common.Hash, f func(m map[string]any)) json.RawMessage {
 		return chainEdit(t, d.txs[tx], func(v any) any { f(chainObj(v)); return v })
 	}
@@ -599,14 +622,27 @@ func TestVerifyTransactionLies(t *testing.T) {
 	}
 	var lies []lie
 	for _, k := range []string{"legacy", "accessList", "create"} {
+		// Each lie is told about the transaction's own block, and
+		// "another block" is one that does not hold it: a lie must not
+		// rest on the three sharing a block (a devnet that spread them
+		// over two once made "another block" the truth).
 		tx := d.special[k]
+		b, hashes := d.verifiedBlockOf(t, tx)
+		other := d.busiestWithout(t, tx)
+		otherHashes, err := verifyBlockFull(other.Header, other.Full)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(hashes) < 2 {
+			t.Fatalf("the block of %s holds %d transactions; the index lies need another", k, len(hashes))
+		}
 		lies = append(lies,
 			lie{k + ": altered value", b.Header, hashes, edit(tx, func(m map[string]any) { m["value"] = chainBump(m["value"], 1) }), tx},
 			lie{k + ": altered gas", b.Header, hashes, edit(tx, func(m map[string]any) { m["gas"] = chainBump(m["gas"], 1) }), tx},
 			lie{k + ": altered from", b.Header, hashes, edit(tx, func(m map[string]any) { m["from"] = chainStranger.Hex() }), tx},
 			lie{k + ": altered gasPrice", b.Header, hashes, edit(tx, func(m map[string]any) { m["gasPrice"] = chainBump(m["gasPrice"], 1) }), tx},
 			lie{k + ": altered index", b.Header, hashes, edit(tx, func(m map[string]any) {
-				m["transactionIndex"] = hexutil.EncodeUint64((hexutil.MustDecodeUint64(m["transactionIndex"].(string)) + 1) % 3)
+				m["transactionIndex"] = hexutil.EncodeUint64((hexutil.MustDecodeUint64(m["transactionIndex"].(string)) + 1) % uint64(len(hashes)))
 			}), tx},
 			lie{k + ": index out of range", b.Header, hashes, edit(tx, func(m map[string]any) { m["transactionIndex"] = "0x9" }), tx},
 			lie{k + ": altered blockHash", b.Header, hashes, edit(tx, func(m map[string]any) { m["blockHash"] = chainFlip(m["blockHash"]) }), tx},
@@ -623,6 +659,7 @@ func TestVerifyTransactionLies(t *testing.T) {
 			}), tx},
 		)
 	}
+	alBlock, alHashes := d.verifiedBlockOf(t, d.special["accessList"])
 	lies = append(lies,
 		lie{"legacy: added chainId", b.Header, hashes, edit(legacy, func(m map[string]any) { m["chainId"] = "0x1" }), legacy},
 		lie{"legacy: added maxFeePerGas", b.Header, hashes, edit(legacy, func(m map[string]any) { m["maxFeePerGas"] = "0x1" }), legacy},
@@ -630,7 +667,7 @@ func TestVerifyTransactionLies(t *testing.T) {
 		lie{"legacy: wrong yParity", b.Header, hashes, edit(legacy, func(m map[string]any) {
 			m["yParity"] = hexutil.EncodeUint64(1 - hexutil.MustDecodeUint64(chainBump(m["v"], -(2*1337+35))))
 		}), legacy},
-		lie{"accessList: altered list", b.Header, hashes, edit(d.special["accessList"], func(m map[string]any) {
+		lie{"accessList: altered list", alBlock.Header, alHashes, edit(d.special["accessList"], func(m map[string]any) {
 			chainObj(chainL(m["accessList"])[0])["address"] = chainStranger.Hex()
 		}), d.special["accessList"]},
 		lie{"pending: altered value", nil, nil, chainEdit(t, d.pending, func(v any) any { chainObj(v)["value"] = chainBump(chainObj(v)["value"], 1); return v }), d.pendTx},

@@ -14,6 +14,7 @@ import (
 	"context"
 	"fmt"
 	"math/big"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
@@ -55,9 +56,23 @@ type Chain struct {
 	Special map[string]common.Hash
 }
 
+// buildTimeout bounds a build whose caller set no deadline. It guards
+// against a hang and sets no pace: the first build in a process computes
+// the KZG tables and takes over a minute on a loaded two-core machine.
+// The deadline is also what go-ethereum's RPC client gives each write to
+// the in-process chain (a net.Pipe); without one it allows ten seconds,
+// which a starved test process exceeded ("write pipe: i/o timeout").
+const buildTimeout = 5 * time.Minute
+
 // New starts a devnet, makes blocks of every kind and reads them back. The
-// caller closes c.Devnet.
+// caller closes c.Devnet. ctx bounds the build only; without a deadline
+// the build gets buildTimeout.
 func New(ctx context.Context) (c *Chain, err error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, buildTimeout)
+		defer cancel()
+	}
 	d, err := devnet.New(ctx, devnet.Options{Providers: 1})
 	if err != nil {
 		return nil, err

@@ -54,7 +54,7 @@ func newSender(ctx context.Context, d *devnet.Devnet) (*sender, error) {
 func (s *sender) prices(ctx context.Context) (*big.Int, *big.Int, error) {
 	head, err := s.ec.HeaderByNumber(ctx, nil)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("historytest: read the head: %w", err)
 	}
 	tip := big.NewInt(params.GWei)
 	return new(big.Int).Add(new(big.Int).Mul(head.BaseFee, big.NewInt(2)), tip), tip, nil
