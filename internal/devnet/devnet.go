@@ -31,8 +31,10 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/eth/ethconfig"
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/ethereum/go-ethereum/ethclient/simulated"
+	"github.com/ethereum/go-ethereum/node"
 	"github.com/ethereum/go-ethereum/params"
 	"github.com/ethereum/go-ethereum/rpc"
 
@@ -41,6 +43,12 @@ import (
 
 // DefaultProviders is the number of providers when Options.Providers is 0.
 const DefaultProviders = 4
+
+// buildAllowance is how long geth's miner may spend filling a block with
+// the pool's transactions (its Recommit, 2 s by default) before it seals
+// what it has: on a loaded machine with the race detector a few
+// transactions took longer, and the block left some of them pending.
+const buildAllowance = time.Minute
 
 // Publicly known development keys (Hardhat/Anvil test accounts #0 and #1).
 // They hold value only on development chains.
@@ -153,7 +161,7 @@ func New(ctx context.Context, opts Options) (_ *Devnet, err error) {
 	backend := simulated.NewBackend(types.GenesisAlloc{
 		crypto.PubkeyToAddress(user.PublicKey):   {Balance: funds},
 		crypto.PubkeyToAddress(stream.PublicKey): {Balance: new(big.Int).Set(funds)},
-	})
+	}, func(_ *node.Config, ec *ethconfig.Config) { ec.Miner.Recommit = buildAllowance })
 	d := &Devnet{
 		log:       log,
 		backend:   backend,
@@ -271,20 +279,45 @@ func (d *Devnet) Commit() common.Hash {
 	return d.backend.Commit()
 }
 
-// CommitAll seals one block once the pool holds every transaction key's
-// account sent below nonce next as executable, so the block mines them
-// all: a plain Commit can race the pool and leave one queued.
+// CommitAll seals blocks until the chain has mined every transaction
+// key's account sent below nonce next, and returns the last block's hash.
+// Before each block it waits until the pool holds them all as executable
+// (a plain Commit can race the pool and leave one queued); one block
+// usually takes them all, but a block is full at its gas limit, and geth's
+// miner seals what it has once its build allowance runs out, so CommitAll
+// seals again while any is left.
 func (d *Devnet) CommitAll(ctx context.Context, key *ecdsa.PrivateKey, next uint64) (common.Hash, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.closed {
-		return common.Hash{}, ErrClosed
+	from := crypto.PubkeyToAddress(key.PublicKey)
+	last, stalls := uint64(0), 0
+	for {
+		if d.closed {
+			return common.Hash{}, ErrClosed
+		}
+		if err := d.settleAccount(ctx, key, next); err != nil {
+			return common.Hash{}, err
+		}
+		hash := d.backend.Commit()
+		mined, err := d.eth.NonceAt(ctx, from, nil)
+		if err != nil {
+			return common.Hash{}, fmt.Errorf("devnet: read the nonce of %s: %w", from, err)
+		}
+		if mined >= next {
+			return hash, nil
+		}
+		if mined > last {
+			last, stalls = mined, 0
+		} else if stalls++; stalls >= maxStalls {
+			return common.Hash{}, fmt.Errorf("devnet: %d blocks in a row mined none of %s's transactions %d to %d",
+				stalls, from, mined, next-1)
+		}
 	}
-	if err := d.settleAccount(ctx, key, next); err != nil {
-		return common.Hash{}, err
-	}
-	return d.backend.Commit(), nil
 }
+
+// maxStalls is how many blocks in a row CommitAll seals without mining one
+// of the account's transactions before it gives up on them.
+const maxStalls = 3
 
 // Step sends one round of demo transactions, commits a block and returns
 // its hash. The round's transactions are in that block.

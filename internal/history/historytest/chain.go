@@ -104,7 +104,10 @@ func (c *Chain) Step(ctx context.Context) error {
 // makeBlocks commits the blocks after the devnet's setup (blocks 1 and 2:
 // the token's deployment and funding).
 func (c *Chain) makeBlocks(ctx context.Context) error {
-	s := newSender(c.Devnet)
+	s, err := newSender(ctx, c.Devnet)
+	if err != nil {
+		return err
+	}
 	for range 2 {
 		if _, err := c.Devnet.Step(ctx); err != nil {
 			return err

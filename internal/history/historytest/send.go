@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/big"
 	"slices"
-	"time"
 
 	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/common"
@@ -21,6 +20,9 @@ import (
 )
 
 // sender signs transactions of every type from the devnet's user account.
+// It owns the account's nonces: it reads the chain's once, then counts the
+// transactions it sent, so no nonce depends on the pool's view, which lags
+// a block by a background reset and does not count queued transactions.
 type sender struct {
 	d       *devnet.Devnet
 	ec      *ethclient.Client
@@ -28,14 +30,23 @@ type sender struct {
 	from    common.Address
 	chainID *big.Int
 	signer  types.Signer
-	next    uint64 // the user's nonce after the last it sent
+	next    uint64            // the user's nonce after the last it sent
+	blobKey *ecdsa.PrivateKey // the blob sender once funded; it sends nonce 0 only
 }
 
-func newSender(d *devnet.Devnet) *sender {
+// newSender starts counting the user's nonces at the chain's: nothing but
+// the sender sends from that account.
+func newSender(ctx context.Context, d *devnet.Devnet) (*sender, error) {
 	key := d.UserPrivateKey()
 	id := new(big.Int).SetUint64(d.ChainID())
-	return &sender{d: d, ec: ethclient.NewClient(d.RPC()), key: key, from: crypto.PubkeyToAddress(key.PublicKey),
+	s := &sender{d: d, ec: ethclient.NewClient(d.RPC()), key: key, from: crypto.PubkeyToAddress(key.PublicKey),
 		chainID: id, signer: types.LatestSignerForChainID(id)}
+	next, err := s.ec.NonceAt(ctx, s.from, nil)
+	if err != nil {
+		return nil, fmt.Errorf("historytest: the user's nonce: %w", err)
+	}
+	s.next = next
+	return s, nil
 }
 
 // prices returns a fee cap of twice the head's base fee plus a tip, and the
@@ -70,10 +81,7 @@ func (s *sender) send(ctx context.Context, key *ecdsa.PrivateKey, inner types.Tx
 // access-list transfer, a dynamic-fee contract creation and a token
 // transfer that reverts.
 func (s *sender) olderKinds(ctx context.Context, special map[string]common.Hash) error {
-	nonce, err := s.settledNonce(ctx)
-	if err != nil {
-		return err
-	}
+	nonce := s.next
 	price, tip, err := s.prices(ctx)
 	if err != nil {
 		return err
@@ -110,39 +118,25 @@ func (s *sender) olderKinds(ctx context.Context, special map[string]common.Hash)
 	return nil
 }
 
-// commit seals a block with every transaction the user account sent
-// (devnet.CommitAll: a bare Commit can leave one in the pool's queue).
+// commit seals blocks until every transaction the sender sent is mined
+// (devnet.CommitAll: a bare Commit can leave one in the pool's queue, and
+// a block can be sealed before it holds them all). Usually one block.
 func (s *sender) commit(ctx context.Context) error {
-	_, err := s.d.CommitAll(ctx, s.key, s.next)
-	return err
-}
-
-// settledNonce returns the user's next nonce once the pool has caught up
-// with the last committed block: go-ethereum's pool resets after a new
-// head in the background, and until then its pending nonce can name a
-// transaction that was just mined, so a new one would be refused as an
-// underpriced replacement. It waits as long as ctx (the build's) allows:
-// a budget of its own, shorter than the build's, failed a starved
-// process in the middle of an RPC write.
-func (s *sender) settledNonce(ctx context.Context) (uint64, error) {
-	for {
-		pending, err := s.ec.PendingNonceAt(ctx, s.from)
-		if err != nil {
-			return 0, fmt.Errorf("historytest: read the pool's nonce of %s: %w", s.from, err)
-		}
-		latest, err := s.ec.NonceAt(ctx, s.from, nil)
-		if err != nil {
-			return 0, fmt.Errorf("historytest: read the nonce of %s: %w", s.from, err)
-		}
-		if pending == latest {
-			return pending, nil
-		}
-		select {
-		case <-ctx.Done():
-			return 0, fmt.Errorf("historytest: the pool's nonce %d never settled at the chain's %d: %w", pending, latest, ctx.Err())
-		case <-time.After(5 * time.Millisecond):
-		}
+	if _, err := s.d.CommitAll(ctx, s.key, s.next); err != nil {
+		return fmt.Errorf("historytest: commit: %w", err)
 	}
+	if s.blobKey == nil {
+		return nil
+	}
+	if mined, err := s.ec.NonceAt(ctx, crypto.PubkeyToAddress(s.blobKey.PublicKey), nil); err != nil {
+		return fmt.Errorf("historytest: the blob sender's nonce: %w", err)
+	} else if mined >= 1 {
+		return nil
+	}
+	if _, err := s.d.CommitAll(ctx, s.blobKey, 1); err != nil {
+		return fmt.Errorf("historytest: commit the blob: %w", err)
+	}
+	return nil
 }
 
 // fundFresh sends ETH to a new account, which will send the blob
@@ -153,16 +147,12 @@ func (s *sender) fundFresh(ctx context.Context) (*ecdsa.PrivateKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	nonce, err := s.settledNonce(ctx)
-	if err != nil {
-		return nil, err
-	}
 	price, tip, err := s.prices(ctx)
 	if err != nil {
 		return nil, err
 	}
 	to := crypto.PubkeyToAddress(key.PublicKey)
-	fund := &types.DynamicFeeTx{ChainID: s.chainID, Nonce: nonce, GasTipCap: tip, GasFeeCap: price, Gas: 21000,
+	fund := &types.DynamicFeeTx{ChainID: s.chainID, Nonce: s.next, GasTipCap: tip, GasFeeCap: price, Gas: 21000,
 		To: &to, Value: big.NewInt(params.Ether)}
 	return key, s.send(ctx, s.key, fund, "fund", nil)
 }
@@ -170,10 +160,7 @@ func (s *sender) fundFresh(ctx context.Context) (*ecdsa.PrivateKey, error) {
 // newerKinds sends, for one block: a set-code transaction from the user
 // account delegating a fresh account, and a blob transaction from blobKey.
 func (s *sender) newerKinds(ctx context.Context, blobKey *ecdsa.PrivateKey, special map[string]common.Hash) error {
-	nonce, err := s.settledNonce(ctx)
-	if err != nil {
-		return err
-	}
+	nonce := s.next
 	price, tip, err := s.prices(ctx)
 	if err != nil {
 		return err
@@ -202,7 +189,11 @@ func (s *sender) newerKinds(ctx context.Context, blobKey *ecdsa.PrivateKey, spec
 		GasFeeCap: uint256.MustFromBig(price), Gas: 30000, To: to, Value: uint256.NewInt(3),
 		BlobFeeCap: uint256.NewInt(params.GWei), BlobHashes: side.BlobHashes(), Sidecar: side,
 		AccessList: types.AccessList{{Address: to}}}
-	return s.send(ctx, blobKey, blob, "blob", special)
+	if err := s.send(ctx, blobKey, blob, "blob", special); err != nil {
+		return err
+	}
+	s.blobKey = blobKey
+	return nil
 }
 
 // blobSidecar is one small blob with its commitment and cell proofs (the
