@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/beacon"
@@ -88,23 +89,41 @@ func TestSupermajorityThreshold(t *testing.T) {
 
 // TestForgingEndpointDroppedHonestContinues: with an honest and a forging
 // endpoint, every head is still followed and only the forger is dropped.
+//
+// The heads fed span 4 slots (48 s on the injected clock), inside the
+// forger's first quarantine (a minute from its first forged update, at slot
+// 1 at the earliest): with 6 slots the clock reached the quarantine's end,
+// the forger was registered again and forged again, and the test looked at
+// its second quarantine just as the gate was blaming it. The gate marks an
+// endpoint quarantined before it sets braid_beacon_endpoint_up to 0 (a log
+// line in between), so the gauge is awaited too rather than read once the
+// status says quarantined (it read 1 under load).
 func TestForgingEndpointDroppedHonestContinues(t *testing.T) {
 	h := newHarness(t, options{apis: 2})
 	h.apis[1].SetFaults(beaconsim.Faults{Forge: true})
 	c := h.start(h.config())
-	for range 6 {
+	for range 4 {
 		h.nextSlot()
 		h.waitHead(c, h.feed())
 	}
-	await.Until(t, "the forger's quarantine", func() bool { return endpoint(t, c, 1).Quarantined })
+	await.Until(t, "the forger's quarantine and endpoint_up 0", func() bool {
+		return endpoint(t, c, 1).Quarantined && h.gauge("braid_beacon_endpoint_up", h.urls[1]) == 0
+	})
+	st := endpoint(t, c, 1)
+	if left := st.QuarantinedUntil.Sub(h.clk.Now()); left <= 0 || left > time.Minute {
+		t.Errorf("forger quarantined for %v more: not its first quarantine", left)
+	}
+	if strings.Count(h.logs.String(), `"msg":"beacon API quarantined"`) != 1 {
+		t.Errorf("the forger was quarantined more than once:\n%s", h.logs)
+	}
 	if st := endpoint(t, c, 0); !st.Up || st.Quarantined {
 		t.Fatalf("honest endpoint %+v", st)
 	}
 	if err := c.Ready(); err != nil {
 		t.Fatalf("not ready with one honest endpoint: %v", err)
 	}
-	if got := h.gauge("braid_beacon_endpoint_up", h.urls[1]); got != 0 {
-		t.Errorf("forger's endpoint_up = %v", got)
+	if got := h.gauge("braid_beacon_endpoint_up", h.urls[0]); got != 1 {
+		t.Errorf("honest endpoint_up = %v", got)
 	}
 }
 
