@@ -47,9 +47,16 @@ type evmEnv struct {
 
 func newEVMEnv(t testing.TB) *evmEnv {
 	t.Helper()
+	return newEVMEnvWith(t, 0)
+}
+
+// newEVMEnvWith is newEVMEnv with the gateway's probe share (0: its
+// default).
+func newEVMEnvWith(t testing.TB, probeShare float64) *evmEnv {
+	t.Helper()
 	count := &upstreamCounter{}
 	s := newLiveStackWith(t, liveOptions{manual: true, evm: true, verify: config.Verify{Mode: config.VerifyStrict},
-		front: func(p *devnet.Provider) string { return count.front(t, p.URL) }})
+		probeShare: probeShare, front: func(p *devnet.Provider) string { return count.front(t, p.URL) }})
 	e := &evmEnv{s: s, count: count, tokens: []common.Address{s.token}, tokenABI: devnet.TokenABI()}
 	var err error
 	if e.multiABI, err = readABI("../evm/testdata/contracts/Multicall.abi"); err != nil {
