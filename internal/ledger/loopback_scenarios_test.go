@@ -49,9 +49,14 @@ func TestLoopbackFreeRiderWaits(t *testing.T) {
 	if holder.l.Balance(contributor.node.ID()) <= 0 || holder.l.Balance(rider.node.ID()) >= 0 {
 		t.Fatalf("balances: contributor %v, rider %v", holder.l.Balance(contributor.node.ID()), holder.l.Balance(rider.node.ID()))
 	}
+	// The holder charges a serve when its reply is written and frees the
+	// slot after that: wait for the slot, or the test's own take of it
+	// would queue behind the rider's finished serve.
+	await.Until(t, "the holder's slot free", func() bool { serving, _ := holder.l.Queue(); return serving == 0 })
 	busy, err := holder.l.Request(peers.Inbound{Peer: peer.ID("busy")})
 	if err != nil || !busy.Admitted() {
-		t.Fatalf("taking the slot: %v", err)
+		serving, waiting := holder.l.Queue()
+		t.Fatalf("taking the slot: %v (serving %d, waiting %d)", err, serving, waiting)
 	}
 	got := make(chan peer.ID, 2)
 	fetch := func(g *gateway) {
