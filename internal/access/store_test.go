@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -118,4 +119,44 @@ func TestKeyringSkipsBadRecords(t *testing.T) {
 	if logs.count(`msg="ignoring a stored API key" store=file item=2 name=bad`) != 1 {
 		t.Errorf("no WARN for the bad record:\n%s", logs.String())
 	}
+}
+
+// concurrentAdds adds n keys to s at once, half of them under one shared
+// name: every distinct name lands, and the shared name only once.
+func concurrentAdds(t *testing.T, s Store) {
+	const n = 16
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			name := "same"
+			if i%2 == 1 {
+				name = "app-" + strconv.Itoa(i)
+			}
+			r, _ := record(name)
+			errs <- s.Add(context.Background(), r)
+		}()
+	}
+	taken := 0
+	for range n {
+		switch err := <-errs; {
+		case errors.Is(err, ErrNameTaken):
+			taken++
+		case err != nil:
+			t.Fatal(err)
+		}
+	}
+	list, err := s.List(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != n/2+1 || taken != n/2-1 {
+		t.Errorf("%d concurrent adds: %d records, %d refused as taken; want %d records, %d refused", n, len(list), taken, n/2+1, n/2-1)
+	}
+}
+
+// TestStoresConcurrentAdds: `braid keys add` run several times at once
+// loses no key (each was printed to its user) and adds a name once.
+func TestStoresConcurrentAdds(t *testing.T) {
+	t.Run("file", func(t *testing.T) { concurrentAdds(t, NewFileStore(filepath.Join(t.TempDir(), "keys.json"))) })
+	t.Run("redis", func(t *testing.T) { concurrentAdds(t, NewRedisStore(newLink(t, redistest.Start(t).URL()))) })
 }
