@@ -3,6 +3,7 @@ package access
 import (
 	"context"
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -106,7 +107,11 @@ func TestKeyringSkipsBadRecords(t *testing.T) {
 	good, key := record("good")
 	bad, _ := record("bad")
 	bad.Hash = "md5:abc"
-	for _, r := range []Record{good, bad} {
+	// A deny list braid cannot read would deny nothing: the key is
+	// skipped instead.
+	badDeny, badDenyKey := record("bad-deny")
+	badDeny.Deny = []string{"trace*call"}
+	for _, r := range []Record{good, bad, badDeny} {
 		if err := s.Add(context.Background(), r); err != nil {
 			t.Fatal(err)
 		}
@@ -116,8 +121,14 @@ func TestKeyringSkipsBadRecords(t *testing.T) {
 	if caller, ref := c.Identify("mainnet", key, ""); ref != nil || caller.Name() != "good" {
 		t.Fatalf("Identify(good) = %+v, %+v", caller, ref)
 	}
-	if logs.count(`msg="ignoring a stored API key" store=file item=2 name=bad`) != 1 {
+	if logs.count(`msg="ignoring a stored API key" store=file item=2 name=bad `) != 1 {
 		t.Errorf("no WARN for the bad record:\n%s", logs.String())
+	}
+	if _, ref := c.Identify("mainnet", badDenyKey, ""); ref == nil || ref.Status != http.StatusUnauthorized {
+		t.Errorf("a key whose deny list cannot be read: %+v, want 401", ref)
+	}
+	if logs.count(`msg="ignoring a stored API key" store=file item=3 name=bad-deny problem="deny item 1 \"trace*call\": \"*\" may only end a prefix`) != 1 {
+		t.Errorf("no WARN for the bad deny list:\n%s", logs.String())
 	}
 }
 
