@@ -31,6 +31,7 @@ type Client struct {
 	clock  clock.Clock
 	m      *metrics
 	chain  *light.CommitteeChain
+	db     *memorydb.Database // the committee chain's store (committees and updates of every period since the checkpoint)
 	heads  *light.HeadTracker
 	sched  *request.Scheduler
 	gate   *gate
@@ -76,7 +77,8 @@ func New(cfg Config) (*Client, error) {
 	// enforceTime off: go-ethereum would judge slot times by 12 s slots and
 	// the wall clock; braid judges them by the network's slots and the
 	// injected clock (see gate.admit).
-	c.chain = light.NewCommitteeChain(memorydb.New(), s.chain, Threshold, false)
+	c.db = memorydb.New()
+	c.chain = light.NewCommitteeChain(c.db, s.chain, Threshold, false)
 	c.heads = light.NewHeadTracker(c.chain, Threshold, nil)
 	c.gate = newGate(c)
 	c.sched = request.NewScheduler()
