@@ -106,6 +106,10 @@ func (c *Client) Start() error {
 	c.wg.Add(2) // Close waits for the registrations and the watcher
 	c.mu.Unlock()
 	c.log.Info("beacon light client starting", "checkpoint", c.cp.Root, "source", c.cp.Source, "apis", len(c.eps))
+	if c.cpPath == "" {
+		c.log.Warn("beacon light client keeps no checkpoint (trust.data_dir not set): every start bootstraps from this one, which is refused once older than checkpoint_max_age",
+			"checkpoint", c.cp.Root, "checkpoint_max_age", c.cfg.CheckpointMaxAge)
+	}
 	c.sched.Start()
 	for _, ep := range c.eps {
 		c.register(ep)
