@@ -64,7 +64,7 @@ func TestAlertRules(t *testing.T) {
 	rules := alertRules(t)
 	for _, want := range []string{"BraidTipStalled", "BraidOperatorQuarantined", "BraidAvailabilityBelowRequired",
 		"BraidIntegrityBelowRequired", "BraidRedisDown", "BraidErrorRateHigh", "BraidUpstreamBroken", "BraidNoUsableUpstream",
-		"BraidLimitsNotShared"} {
+		"BraidLimitsNotShared", "BraidAPIKeysLost"} {
 		if _, ok := rules[want]; !ok {
 			t.Errorf("no alert %s in %s", want, rulesFile)
 		}
