@@ -62,7 +62,8 @@ type KeyLimits struct {
 	// MaxBatch caps the calls in one batch (never above limits.max_batch).
 	MaxBatch int `yaml:"max_batch"`
 	// MaxInflight caps the calls of this key running at once on one
-	// network, when auth.max_inflight is set.
+	// network; more wait for its earlier ones (with or without
+	// auth.max_inflight).
 	MaxInflight int `yaml:"max_inflight"`
 }
 
