@@ -192,6 +192,9 @@ func (c *Config) validateAuth() []error {
 	default:
 		add(`auth: store %s is not one of "", "file", "redis"`, quote(a.Store))
 	}
+	if len(a.Networks) > 0 && !a.Required {
+		add("auth: networks lists the networks that require a key, but required is false, so none does: set required: true (or remove networks)")
+	}
 	if a.Required && a.Store == KeyStoreNone && len(c.Keys) == 0 {
 		add(`auth: required is true but no key exists: add keys under "keys:" or set auth.store`)
 	}
