@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/config"
 )
 
@@ -75,12 +76,9 @@ func TestBatchConcurrent(t *testing.T) {
 		done <- answer{res.StatusCode, string(body), err}
 	}()
 	const together = 8
-	deadline := time.Now().Add(10 * time.Second) // a bound on a hang, not a timing
-	for f.Held() < together {
-		if time.Now().After(deadline) {
-			t.Fatalf("at most %d member(s) waiting at the upstream at once: members do not run concurrently", f.Held())
-		}
-		time.Sleep(time.Millisecond)
+	// A bound on a hang, not a timing.
+	if !await.Poll(10*time.Second, func() bool { return f.Held() >= together }) {
+		t.Fatalf("at most %d member(s) waiting at the upstream at once: members do not run concurrently", f.Held())
 	}
 	release()
 	a := <-done
