@@ -40,6 +40,11 @@ func runKeysAdd(args []string, stdout, stderr io.Writer) error {
 	if *rps < 0 || *burst < 0 || *quota < 0 || *maxBatch < 0 || *maxInflight < 0 {
 		return usageError{error: fmt.Errorf("keys add: limits must not be negative (0: the defaults)")}
 	}
+	for _, l := range []struct{ flag, list string }{{"--allow", *allow}, {"--deny", *deny}} {
+		if errs := config.MethodProblems("keys add: "+l.flag, list(l.list)); len(errs) > 0 {
+			return usageError{error: errs[0]}
+		}
+	}
 	st, err := sf.open("add")
 	if err != nil {
 		return err
