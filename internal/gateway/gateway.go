@@ -16,12 +16,14 @@ import (
 	"github.com/braidrpc/braid/internal/clock"
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/head"
+	"github.com/braidrpc/braid/internal/operator"
 	"github.com/braidrpc/braid/internal/quorum"
 	"github.com/braidrpc/braid/internal/replica"
 	"github.com/braidrpc/braid/internal/report"
 	"github.com/braidrpc/braid/internal/route"
 	"github.com/braidrpc/braid/internal/status"
 	"github.com/braidrpc/braid/internal/trust"
+	"github.com/braidrpc/braid/internal/upstream"
 )
 
 // Options configure a Gateway.
@@ -111,16 +113,6 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 	}
 	if opts.Registry != nil {
 		opts.Registry.MustRegister(report.NewCollector(g.Centralization))
-	}
-	if g.members != nil {
-		// N replicas sending to one provider each take 1/N of its budget.
-		g.members.OnChange(func(count int) {
-			for _, n := range g.networks {
-				for _, u := range n.Upstreams() {
-					u.Budget().SetShare(1 / float64(max(count, 1)))
-				}
-			}
-		})
 	}
 	return g, nil
 }
@@ -231,11 +223,17 @@ func (g *Gateway) Close() {
 	})
 }
 
+// What the wiring hands one stage of another's, checked at compile time.
 var (
-	_ route.HeadView  = (*head.Tracker)(nil)
-	_ trust.Root      = tipRoot{}
-	_ trust.Root      = (*beacon.Root)(nil)
-	_ trust.Explainer = (*beacon.Root)(nil)
+	_ route.HeadView   = (*head.Tracker)(nil)
+	_ trust.Root       = tipRoot{}
+	_ trust.Root       = (*beacon.Root)(nil)
+	_ trust.Explainer  = (*beacon.Root)(nil)
+	_ trust.Verified   = (*archive.Archive)(nil)
+	_ beacon.Tips      = (*head.Tracker)(nil)
+	_ beacon.Headers   = (*trust.Reader)(nil)
+	_ replica.Budget   = (*upstream.Budget)(nil)
+	_ replica.Standing = (*operator.Standing)(nil)
 )
 
 // tipRoot trusts the network's served tip: a block hash held by
