@@ -64,7 +64,7 @@ func TestAlertRules(t *testing.T) {
 	rules := alertRules(t)
 	for _, want := range []string{"BraidTipStalled", "BraidOperatorQuarantined", "BraidAvailabilityBelowRequired",
 		"BraidIntegrityBelowRequired", "BraidRedisDown", "BraidErrorRateHigh", "BraidUpstreamBroken", "BraidNoUsableUpstream",
-		"BraidLimitsNotShared"} {
+		"BraidLimitsNotShared", "BraidAPIKeysLost", "BraidBeaconNotReady", "BraidBeaconAPIDown"} {
 		if _, ok := rules[want]; !ok {
 			t.Errorf("no alert %s in %s", want, rulesFile)
 		}
@@ -289,7 +289,10 @@ func braidMetrics(t *testing.T) registered {
 		Upstreams: []config.Upstream{
 			{Name: "a", Operator: "op-a", URL: "http://127.0.0.1:1/a"},
 			{Name: "b", Operator: "op-b", URL: "http://127.0.0.1:1/b"},
-		}}}
+		}}, {Name: "hoodi", ChainID: 560048, // trust: beacon registers the light client's metrics
+		Trust: config.Trust{Source: config.TrustBeacon, Checkpoint: "0x" + strings.Repeat("ab", 32),
+			BeaconAPIs: []config.BeaconAPI{{Name: "nimbus", URL: "http://127.0.0.1:1"}}},
+		Upstreams: []config.Upstream{{Name: "h", Operator: "op-h", URL: "http://127.0.0.1:1/h"}}}}
 	cfg.ApplyDefaults()
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)

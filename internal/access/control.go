@@ -85,7 +85,7 @@ func New(cfg *config.Config, opts Options) (*Control, error) {
 	}
 	c := &Control{
 		auth:    auth,
-		keys:    newKeyring(cfg.Keys, cfg.Auth.KeyDefaults, store, opts.Clock, opts.Logger),
+		keys:    newKeyring(cfg.Keys, cfg.Auth.KeyDefaults, store, opts.Clock, opts.Logger, m),
 		limiter: newLimiter(opts.Link, opts.Clock, opts.Logger, m),
 		weights: NewWeights(cfg.Auth.Weights, cfg.Auth.DefaultWeight),
 		admit:   make(map[string]*admission),

@@ -154,3 +154,23 @@ func TestTooOldCheckpointRefused(t *testing.T) {
 		t.Fatalf("New without any checkpoint: %v", err)
 	}
 }
+
+// TestNoDataDirWarns: a client that keeps no checkpoint says so at start
+// (its configured one ages until a restart refuses it); one with a data
+// dir does not.
+func TestNoDataDirWarns(t *testing.T) {
+	const warning = "beacon light client keeps no checkpoint (trust.data_dir not set)"
+	h := newHarness(t, options{})
+	c := h.start(h.config())
+	c.Close()
+	if !strings.Contains(h.logs.String(), warning) {
+		t.Errorf("no warning without a data dir:\n%s", h.logs)
+	}
+	h = newHarness(t, options{})
+	cfg := h.config()
+	cfg.DataDir = t.TempDir()
+	h.start(cfg).Close()
+	if strings.Contains(h.logs.String(), warning) {
+		t.Errorf("warning with a data dir:\n%s", h.logs)
+	}
+}

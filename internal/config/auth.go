@@ -119,6 +119,26 @@ func (c *Config) AuthOn() bool {
 		a.Clients.RPS > 0 || a.Clients.DailyQuota > 0 || a.MaxInflight > 0
 }
 
+// UnfairAuth is the warning AuthWarnings gives when callers are checked
+// but do not share the providers fairly.
+const UnfairAuth = "auth: max_inflight is 0, so the providers' capacity is not shared fairly among callers: one key " +
+	"or address within its own limits can still take it all and starve the others; set auth.max_inflight near " +
+	"what the providers serve at once (docs/configuration.md, API keys and limits)"
+
+// AuthWarnings says what in the auth section is valid but likely not
+// what a braid run for others wants: several callers without fair
+// admission. One required key and nobody else has no one to share with.
+func (c *Config) AuthWarnings() []string {
+	a := &c.Auth
+	if !c.AuthOn() || a.MaxInflight > 0 {
+		return nil
+	}
+	if a.Required && len(a.Networks) == 0 && a.Store == KeyStoreNone && len(c.Keys) == 1 {
+		return nil
+	}
+	return []string{UnfairAuth}
+}
+
 // RequiredOn reports whether network requires a key.
 func (a *Auth) RequiredOn(network string) bool {
 	return a.Required && (len(a.Networks) == 0 || slices.Contains(a.Networks, network))

@@ -70,6 +70,34 @@ func TestAuthGood(t *testing.T) {
 	}
 }
 
+// TestAuthWarnings: keys or limits on without auth.max_inflight warn
+// that callers do not share the providers fairly, unless one required key
+// is the only caller.
+func TestAuthWarnings(t *testing.T) {
+	key := func(name string) APIKey { return APIKey{Name: name, Key: "bk_" + strings.Repeat(name, 20)} }
+	cases := []struct {
+		name string
+		auth Auth
+		keys []APIKey
+		warn bool
+	}{
+		{"off", Auth{}, nil, false},
+		{"two keys", Auth{Required: true}, []APIKey{key("a"), key("b")}, true},
+		{"a store", Auth{Required: true, Store: KeyStoreFile, File: "/k.json"}, nil, true},
+		{"anonymous too", Auth{}, []APIKey{key("a")}, true},
+		{"addresses limited", Auth{Clients: ClientLimits{RPS: 5}}, nil, true},
+		{"one required key only", Auth{Required: true}, []APIKey{key("a")}, false},
+		{"fair admission", Auth{Required: true, MaxInflight: 64}, []APIKey{key("a"), key("b")}, false},
+	}
+	for _, c := range cases {
+		cfg := Config{Auth: c.auth, Keys: c.keys}
+		got := cfg.AuthWarnings()
+		if c.warn != (len(got) == 1 && got[0] == UnfairAuth) || !c.warn && len(got) > 0 {
+			t.Errorf("%s: warnings %q, want a warning: %v", c.name, got, c.warn)
+		}
+	}
+}
+
 func TestAuthOffByDefault(t *testing.T) {
 	c, err := loadTestdata(t, "minimal.good.yaml")
 	if err != nil {

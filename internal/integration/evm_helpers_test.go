@@ -54,9 +54,23 @@ func newEVMEnv(t testing.TB) *evmEnv {
 // default).
 func newEVMEnvWith(t testing.TB, probeShare float64) *evmEnv {
 	t.Helper()
+	return newEVMEnvFront(t, probeShare, nil)
+}
+
+// newEVMEnvFront is newEVMEnvWith with front, when set, given the URL of
+// each provider's counting proxy and returning the URL braid is given (a
+// proxy in front of it that behaves as some providers do).
+func newEVMEnvFront(t testing.TB, probeShare float64, front func(url string) string) *evmEnv {
+	t.Helper()
 	count := &upstreamCounter{}
 	s := newLiveStackWith(t, liveOptions{manual: true, evm: true, verify: config.Verify{Mode: config.VerifyStrict},
-		probeShare: probeShare, front: func(p *devnet.Provider) string { return count.front(t, p.URL) }})
+		probeShare: probeShare, front: func(p *devnet.Provider) string {
+			u := count.front(t, p.URL)
+			if front != nil {
+				u = front(u)
+			}
+			return u
+		}})
 	e := &evmEnv{s: s, count: count, tokens: []common.Address{s.token}, tokenABI: devnet.TokenABI()}
 	var err error
 	if e.multiABI, err = readABI("../evm/testdata/contracts/Multicall.abi"); err != nil {
