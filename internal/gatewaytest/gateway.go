@@ -169,9 +169,12 @@ func Started(t testing.TB, cfg *config.Config, gw *gateway.Gateway, reg *prometh
 }
 
 // Calls sums the calls for method over every fake.
-func (h *Harness) Calls(method string) int {
+func (h *Harness) Calls(method string) int { return CallsOf(method, h.Fakes...) }
+
+// CallsOf sums the calls for method over fakes.
+func CallsOf(method string, fakes ...*Fake) int {
 	n := 0
-	for _, f := range h.Fakes {
+	for _, f := range fakes {
 		n += f.Calls(method)
 	}
 	return n

@@ -131,13 +131,7 @@ func (b *braid) fake(name string) *fakeUpstream {
 }
 
 // calls sums the calls for method over every fake.
-func (b *braid) calls(method string) int {
-	n := 0
-	for _, f := range b.fakes {
-		n += f.Calls(method)
-	}
-	return n
-}
+func (b *braid) calls(method string) int { return gatewaytest.CallsOf(method, b.fakes...) }
 
 // post sends body to path and returns the status and the response body.
 func (b *braid) post(path, body string) (int, string) {
