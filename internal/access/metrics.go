@@ -52,7 +52,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		})),
 		waiting: metric.MustRegister(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: "braid", Name: "admission_waiting",
-			Help: "Calls waiting for one of the network's auth.max_inflight slots.",
+			Help: "Calls waiting for one of the network's auth.max_inflight slots, or for their key's own max_inflight.",
 		}, []string{"network"})),
 		keys: metric.MustRegister(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: "braid", Name: "api_keys",

@@ -137,6 +137,9 @@ func TestTooOldCheckpointRefused(t *testing.T) {
 	if !errors.Is(err, beacon.ErrNotReady) {
 		t.Errorf("%v is not a not-ready error", err)
 	}
+	if got := h.notReady(); got != "checkpoint_too_old" {
+		t.Errorf("braid_beacon_not_ready reason = %q", got)
+	}
 
 	dir := t.TempDir()
 	anchor, _ := h.sim.Checkpoint()

@@ -182,6 +182,9 @@ func TestNoReachableEndpointAtStart(t *testing.T) {
 	if got := h.value("braid_beacon_ready"); got != 0 {
 		t.Errorf("ready = %v", got)
 	}
+	if got := h.notReady(); got != "no_endpoint" {
+		t.Errorf("braid_beacon_not_ready reason = %q", got)
+	}
 	h.apis[1].SetFaults(beaconsim.Faults{})
 	h.nextSlot()
 	fed := h.feed()

@@ -1,6 +1,7 @@
 package beacon
 
 import (
+	"errors"
 	"fmt"
 	"math"
 
@@ -60,6 +61,35 @@ type clientCollector struct {
 	ready  *prometheus.Desc
 	slot   *prometheus.Desc
 	up     *prometheus.Desc
+	why    *prometheus.Desc
+}
+
+// notReadyReasons are the values of braid_beacon_not_ready's reason label,
+// each with the error it stands for (checked in this order).
+var notReadyReasons = []struct {
+	label string
+	err   error
+}{
+	{"checkpoint_too_old", ErrCheckpointTooOld},
+	{"stopped", ErrStopped},
+	{"no_endpoint", ErrNoEndpoint},
+	{"bootstrapping", ErrBootstrapping},
+	{"no_head", ErrNoHead},
+	{"stale_head", ErrStaleHead},
+}
+
+// notReadyReason is the reason label of a Ready error ("" when ready);
+// "stopped" for a fatal error of another kind.
+func notReadyReason(err error) string {
+	if err == nil {
+		return ""
+	}
+	for _, r := range notReadyReasons {
+		if errors.Is(err, r.err) {
+			return r.label
+		}
+	}
+	return "stopped"
 }
 
 func (cc *clientCollector) init() {
@@ -72,6 +102,8 @@ func (cc *clientCollector) init() {
 	// API that answers 503 or refuses connections registered.
 	cc.up = prometheus.NewDesc("braid_beacon_endpoint_up",
 		"1 while a beacon API is reachable (its event stream open) and not quarantined, else 0.", []string{"endpoint"}, cc.labels)
+	cc.why = prometheus.NewDesc("braid_beacon_not_ready",
+		"1 for the reason the light client is not ready (checkpoint_too_old, stopped, no_endpoint, bootstrapping, no_head, stale_head), 0 for the others; all 0 when ready.", []string{"reason"}, cc.labels)
 }
 
 func (cc *clientCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -79,6 +111,7 @@ func (cc *clientCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- cc.ready
 	ch <- cc.slot
 	ch <- cc.up
+	ch <- cc.why
 }
 
 func (cc *clientCollector) Collect(ch chan<- prometheus.Metric) {
@@ -90,6 +123,14 @@ func (cc *clientCollector) Collect(ch chan<- prometheus.Metric) {
 	ready := 0.0
 	if err == nil {
 		ready = 1
+	}
+	why := notReadyReason(err)
+	for _, r := range notReadyReasons {
+		v := 0.0
+		if r.label == why {
+			v = 1
+		}
+		ch <- prometheus.MustNewConstMetric(cc.why, prometheus.GaugeValue, v, r.label)
 	}
 	ch <- prometheus.MustNewConstMetric(cc.age, prometheus.GaugeValue, age)
 	ch <- prometheus.MustNewConstMetric(cc.ready, prometheus.GaugeValue, ready)

@@ -62,7 +62,8 @@ type KeyLimits struct {
 	// MaxBatch caps the calls in one batch (never above limits.max_batch).
 	MaxBatch int `yaml:"max_batch"`
 	// MaxInflight caps the calls of this key running at once on one
-	// network, when auth.max_inflight is set.
+	// network; more wait for its earlier ones (with or without
+	// auth.max_inflight).
 	MaxInflight int `yaml:"max_inflight"`
 }
 
@@ -190,6 +191,9 @@ func (c *Config) validateAuth() []error {
 		}
 	default:
 		add(`auth: store %s is not one of "", "file", "redis"`, quote(a.Store))
+	}
+	if len(a.Networks) > 0 && !a.Required {
+		add("auth: networks lists the networks that require a key, but required is false, so none does: set required: true (or remove networks)")
 	}
 	if a.Required && a.Store == KeyStoreNone && len(c.Keys) == 0 {
 		add(`auth: required is true but no key exists: add keys under "keys:" or set auth.store`)

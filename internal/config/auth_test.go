@@ -33,6 +33,7 @@ func init() {
 	badFiles["auth-env.bad.yaml"] = []string{`keys item 1: key: environment variable UNSET_APP_KEY is not set`}
 	badFiles["auth-nokeys.bad.yaml"] = []string{`auth: required is true but no key exists`}
 	badFiles["auth-file.bad.yaml"] = []string{`auth: store "file" needs auth.file`}
+	badFiles["auth-networks.bad.yaml"] = []string{`auth: networks lists the networks that require a key, but required is false, so none does`}
 }
 
 func TestAuthGood(t *testing.T) {

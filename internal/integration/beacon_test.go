@@ -239,6 +239,14 @@ func TestBeaconTipFollowsTheSyncCommittee(t *testing.T) {
 	if code, body := readyz(t, url); code != http.StatusOK {
 		t.Fatalf("/readyz %d: %s", code, body)
 	}
+	// Ready: what strict mode takes on the operators' word is answered
+	// again (it is refused only while no signed head is served).
+	for _, method := range []string{"eth_maxPriorityFeePerGas", "eth_gasPrice"} {
+		var fee hexutil.Big
+		if err := braid.Call(&fee, method); err != nil {
+			t.Errorf("%s on a served signed head: %v", method, err)
+		}
+	}
 	if st := beaconStatus(t, url); st.Serving == nil || st.Serving.Signers != 512 || !st.Ready {
 		t.Fatalf("beacon status %+v", st)
 	}
@@ -312,6 +320,9 @@ func TestBeaconStaleHeadNotReady(t *testing.T) {
 	}
 	if st := beaconStatus(t, url); st.Ready || !strings.Contains(st.Reason, "stale head") {
 		t.Errorf("beacon status ready=%v reason %q", st.Ready, st.Reason)
+	}
+	if m := metricsText(t, url); !strings.Contains(m, `braid_beacon_not_ready{network="devnet",reason="stale_head"} 1`) {
+		t.Errorf("/metrics does not say the head is stale:\n%s", grepLines(m, "braid_beacon_"))
 	}
 	c.apis[0].SetFaults(beaconsim.Faults{})
 	c.apis[1].SetFaults(beaconsim.Faults{})
@@ -518,4 +529,31 @@ func TestBeaconCheckpointTooOld(t *testing.T) {
 	if err := dial(t, url).Call(&n, "eth_blockNumber"); err == nil || !strings.Contains(err.Error(), "checkpoint too old") {
 		t.Errorf("eth_blockNumber with a refused checkpoint: %v, %v", n, err)
 	}
+	if m := metricsText(t, url); !strings.Contains(m, `braid_beacon_not_ready{network="devnet",reason="checkpoint_too_old"} 1`) ||
+		!strings.Contains(m, `braid_beacon_ready{network="devnet"} 0`) {
+		t.Errorf("/metrics does not say the checkpoint was refused:\n%s", grepLines(m, "braid_beacon_"))
+	}
+}
+
+// metricsText is /metrics.
+func metricsText(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+// grepLines returns the lines of s that contain sub.
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -43,6 +44,7 @@ type evmEnv struct {
 	tokenABI  abi.ABI
 	multiABI  abi.ABI
 	tokenInit []byte
+	benchWho  int // BenchmarkStrictCall's last fresh account
 }
 
 func newEVMEnv(t testing.TB) *evmEnv {
@@ -288,6 +290,14 @@ func (c *upstreamCounter) note(body []byte, n int) {
 		c.requests++
 		c.bytes += n
 	}
+}
+
+// methodCounts is a copy of the calls counted so far, by method (the
+// proxy goes on counting: reading c.methods unlocked races it).
+func (c *upstreamCounter) methodCounts() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.methods)
 }
 
 // snapshot returns the requests and bytes counted so far.
