@@ -8,13 +8,13 @@ import (
 	"github.com/braidrpc/braid/internal/upstream"
 )
 
-// AssessInterval is how often upstream conditions are re-derived
+// assessInterval is how often upstream conditions are re-derived
 // (Options.Assess).
-const AssessInterval = time.Second
+const assessInterval = time.Second
 
-// VerifyRetry is how often an upstream whose chain id could not be read
+// verifyRetry is how often an upstream whose chain id could not be read
 // is asked again (Options.ChainID).
-const VerifyRetry = 5 * time.Second
+const verifyRetry = 5 * time.Second
 
 // verifyTimeout bounds one chain id check.
 const verifyTimeout = 10 * time.Second
@@ -65,17 +65,17 @@ func (t *Tracker) verifyLoop(ctx context.Context, u *upstream.Upstream, firstDon
 			return
 		}
 		t.log.Warn("cannot confirm upstream chain id; will retry", "upstream", u.Name,
-			"operator", u.Operator, "url", u.RedactedURL(), "err", err, "retry_in", VerifyRetry.String())
+			"operator", u.Operator, "url", u.RedactedURL(), "err", err, "retry_in", verifyRetry.String())
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.clock.After(VerifyRetry):
+		case <-t.clock.After(verifyRetry):
 		}
 	}
 }
 
 // assessLoop re-derives each upstream's condition (healthy, degraded,
-// lagging, broken, throttled, quarantined) every AssessInterval; every
+// lagging, broken, throttled, quarantined) every assessInterval; every
 // change is one log line.
 func (t *Tracker) assessLoop(ctx context.Context) {
 	defer t.wg.Done()
@@ -92,7 +92,7 @@ func (t *Tracker) assessLoop(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.clock.After(AssessInterval):
+		case <-t.clock.After(assessInterval):
 		}
 	}
 }

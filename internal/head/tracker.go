@@ -66,7 +66,7 @@ type Options struct {
 	// verifies the upstreams.
 	ChainID uint64
 	// Assess makes Start re-derive each upstream's condition from its lag
-	// every AssessInterval, MaxLag blocks behind the tip allowed.
+	// every assessInterval, MaxLag blocks behind the tip allowed.
 	Assess bool
 	MaxLag uint64
 }
