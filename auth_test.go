@@ -1,6 +1,7 @@
 package braid_test
 
 import (
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -64,5 +65,27 @@ func TestLibraryKeys(t *testing.T) {
 	}
 	if got := post("/", key); got != http.StatusTooManyRequests {
 		t.Errorf("Handler over the key's rate: HTTP %d, want 429", got)
+	}
+}
+
+// TestLibraryWarnsUnfairAuth: braid run for several callers without
+// auth.max_inflight says once, at start, that they do not share the
+// providers fairly; with it, nothing is said.
+func TestLibraryWarnsUnfairAuth(t *testing.T) {
+	for _, maxInflight := range []int{0, 8} {
+		cfg := braid.DefaultConfig()
+		cfg.Networks = []braid.Network{{Name: "devnet", ChainID: 1337,
+			Upstreams: []braid.Upstream{{Name: "a", Operator: "a", URL: "http://127.0.0.1:1"}}}}
+		cfg.Auth = braid.Auth{Required: true, MaxInflight: maxInflight}
+		cfg.Keys = []braid.APIKey{{Name: "a", Key: "bk_" + strings.Repeat("a", 40)}, {Name: "b", Key: "bk_" + strings.Repeat("b", 40)}}
+		var logs syncBuffer
+		b, err := braid.New(cfg, braid.WithStartWait(0), braid.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Close()
+		if got := strings.Count(logs.String(), "auth: max_inflight is 0"); got != map[int]int{0: 1, 8: 0}[maxInflight] {
+			t.Errorf("max_inflight %d: %d warnings about fair sharing:\n%s", maxInflight, got, logs.String())
+		}
 	}
 }

@@ -156,6 +156,9 @@ func New(cfg *Config, opts ...Option) (*Braid, error) {
 			o.logger.Warn(w, "network", cfg.Networks[i].Name)
 		}
 	}
+	for _, w := range cfg.AuthWarnings() {
+		o.logger.Warn(w)
+	}
 	gw, err := gateway.New(cfg, gateway.Options{Version: o.version, Logger: o.logger, Registry: o.registry})
 	if err != nil {
 		return nil, fmt.Errorf("braid: %w", err)

@@ -411,6 +411,11 @@ func checkRedis(t *testing.T, objs []object, cfg *config.Config, source string) 
 	if !strings.Contains(args, "--save  ") || !strings.Contains(args, "--appendonly no") {
 		t.Errorf("%s: Redis should run without persistence (--save \"\" --appendonly no), args: %s", source, args)
 	}
+	// allkeys-lru could evict the API keys of auth.store: redis, the one
+	// braid entry without a TTL.
+	if !strings.Contains(args, "--maxmemory-policy volatile-lru") {
+		t.Errorf("%s: Redis should evict only entries with a TTL (--maxmemory-policy volatile-lru), args: %s", source, args)
+	}
 	if port, _ := asInt(dig(svc, "spec", "ports", 0, "port")); strconv.Itoa(port) != u.Port() {
 		t.Errorf("%s: redis.url port %s does not match the Service's %d", source, u.Port(), port)
 	}

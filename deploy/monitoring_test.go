@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/braidrpc/braid/internal/access"
 	"github.com/braidrpc/braid/internal/config"
 	braidgw "github.com/braidrpc/braid/internal/gateway"
 	"github.com/braidrpc/braid/internal/server"
@@ -62,7 +63,8 @@ func TestAlertRules(t *testing.T) {
 	}
 	rules := alertRules(t)
 	for _, want := range []string{"BraidTipStalled", "BraidOperatorQuarantined", "BraidAvailabilityBelowRequired",
-		"BraidIntegrityBelowRequired", "BraidRedisDown", "BraidErrorRateHigh", "BraidUpstreamBroken", "BraidNoUsableUpstream"} {
+		"BraidIntegrityBelowRequired", "BraidRedisDown", "BraidErrorRateHigh", "BraidUpstreamBroken", "BraidNoUsableUpstream",
+		"BraidLimitsNotShared", "BraidAPIKeysLost", "BraidBeaconNotReady", "BraidBeaconAPIDown"} {
 		if _, ok := rules[want]; !ok {
 			t.Errorf("no alert %s in %s", want, rulesFile)
 		}
@@ -273,8 +275,9 @@ func (r *recorder) MustRegister(cs ...prometheus.Collector) {
 
 func (r *recorder) Unregister(c prometheus.Collector) bool { return r.reg.Unregister(c) }
 
-// braidMetrics builds braid (gateway and server) with every optional part
-// that registers metrics — Redis, the memory cache, quorum, WebSocket —
+// braidMetrics builds braid (gateway, server and the API key and limit
+// checks) with every optional part that registers metrics — Redis, the
+// memory cache, quorum, WebSocket, keys —
 // and returns what it registered. Nothing is started: no upstream or
 // Redis is contacted.
 func braidMetrics(t *testing.T) registered {
@@ -286,7 +289,10 @@ func braidMetrics(t *testing.T) registered {
 		Upstreams: []config.Upstream{
 			{Name: "a", Operator: "op-a", URL: "http://127.0.0.1:1/a"},
 			{Name: "b", Operator: "op-b", URL: "http://127.0.0.1:1/b"},
-		}}}
+		}}, {Name: "hoodi", ChainID: 560048, // trust: beacon registers the light client's metrics
+		Trust: config.Trust{Source: config.TrustBeacon, Checkpoint: "0x" + strings.Repeat("ab", 32),
+			BeaconAPIs: []config.BeaconAPI{{Name: "nimbus", URL: "http://127.0.0.1:1"}}},
+		Upstreams: []config.Upstream{{Name: "h", Operator: "op-h", URL: "http://127.0.0.1:1/h"}}}}
 	cfg.ApplyDefaults()
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
@@ -298,7 +304,11 @@ func braidMetrics(t *testing.T) registered {
 		t.Fatal(err)
 	}
 	t.Cleanup(gw.Close)
-	server.New(gw, server.Options{Limits: cfg.Limits, Registry: rec, Gatherer: rec.reg})
+	ctl, err := access.New(cfg, access.Options{Registry: rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	server.New(gw, server.Options{Limits: cfg.Limits, Registry: rec, Gatherer: rec.reg, Access: ctl})
 	if len(rec.labels) < 40 {
 		t.Fatalf("braid registered only %d metrics: %v", len(rec.labels), rec.labels)
 	}

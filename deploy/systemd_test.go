@@ -170,6 +170,9 @@ func TestSystemd(t *testing.T) {
 			t.Errorf("systemd/redis-braid.conf: no line %q: Redis holds nothing durable for braid", line)
 		}
 	}
+	if !regexp.MustCompile(`(?m)^maxmemory-policy volatile-lru$`).MatchString(redis) {
+		t.Errorf("systemd/redis-braid.conf: no line \"maxmemory-policy volatile-lru\": allkeys-lru could evict the API keys of auth.store: redis, the one braid entry without a TTL")
+	}
 	haproxy := string(read(t, "systemd/haproxy-braid.cfg"))
 	if !strings.Contains(haproxy, "http-check send meth GET uri /readyz") {
 		t.Errorf("systemd/haproxy-braid.cfg does not check GET /readyz")

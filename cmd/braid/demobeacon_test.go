@@ -77,6 +77,34 @@ func TestDemoTrustBeacon(t *testing.T) {
 	if got := post(t, endpoint+"/demo/beacon/faults", `{"api":"b1","forge":true}`); !strings.Contains(got, `"forge":true`) {
 		t.Fatalf("beacon fault: %s", got)
 	}
+	// The faults take effect: b1 forging is quarantined while b2 carries
+	// the signed heads on; b2 frozen too leaves no fresh head (not ready);
+	// b2 honest again brings braid back.
+	before := ns.Beacon.Serving.Slot
+	await.Within(t, 30*time.Second, "b1 quarantined, b2 serving newer heads", func() bool {
+		b := demoBeaconStatus(t, endpoint)
+		return b != nil && len(b.Endpoints) == 2 && b.Endpoints[0].Quarantined && !b.Endpoints[1].Quarantined &&
+			b.Serving != nil && b.Serving.Slot > before && b.Ready
+	})
+	post(t, endpoint+"/demo/beacon/faults", `{"api":"b2","stale":true}`)
+	await.Within(t, 30*time.Second, "not ready on a stale head", func() bool {
+		resp, err := http.Get(endpoint + "/readyz")
+		if err != nil {
+			return false
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusServiceUnavailable && strings.Contains(string(body), "stale head")
+	})
+	post(t, endpoint+"/demo/beacon/faults", `{"api":"b2"}`)
+	await.Within(t, 30*time.Second, "ready again", func() bool {
+		resp, err := http.Get(endpoint + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
 	if got := get(t, endpoint+"/demo/faults"); !strings.Contains(got, "p1") {
 		t.Fatalf("provider faults control gone: %s", got)
 	}
@@ -89,4 +117,15 @@ func TestDemoTrustBeacon(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("demo did not shut down")
 	}
+}
+
+// demoBeaconStatus is /status's beacon section of the demo's network (nil
+// when /status does not decode).
+func demoBeaconStatus(t *testing.T, endpoint string) *gateway.BeaconStatus {
+	t.Helper()
+	var st gateway.Status
+	if json.Unmarshal([]byte(get(t, endpoint+"/status")), &st) != nil || len(st.Networks) == 0 {
+		return nil
+	}
+	return st.Networks[0].Beacon
 }

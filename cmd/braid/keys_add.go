@@ -28,7 +28,7 @@ func runKeysAdd(args []string, stdout, stderr io.Writer) error {
 	burst := fs.Int("burst", 0, "calls at once above the rate (default: rps rounded up)")
 	quota := fs.Int64("daily-quota", 0, "credits per UTC day (method weights: docs/configuration.md)")
 	maxBatch := fs.Int("max-batch", 0, "calls in one batch")
-	maxInflight := fs.Int("max-inflight", 0, "calls running at once per network (with auth.max_inflight)")
+	maxInflight := fs.Int("max-inflight", 0, "calls of the key running at once per network; more wait for its earlier ones")
 	allow := fs.String("allow", "", "comma-separated methods (or prefixes ending in *) the key may call; default all")
 	deny := fs.String("deny", "", "comma-separated methods (or prefixes ending in *) the key may not call")
 	if err := parseFlags(fs, args); err != nil {
@@ -39,6 +39,11 @@ func runKeysAdd(args []string, stdout, stderr io.Writer) error {
 	}
 	if *rps < 0 || *burst < 0 || *quota < 0 || *maxBatch < 0 || *maxInflight < 0 {
 		return usageError{error: fmt.Errorf("keys add: limits must not be negative (0: the defaults)")}
+	}
+	for _, l := range []struct{ flag, list string }{{"--allow", *allow}, {"--deny", *deny}} {
+		if errs := config.MethodProblems("keys add: "+l.flag, list(l.list)); len(errs) > 0 {
+			return usageError{error: errs[0]}
+		}
 	}
 	st, err := sf.open("add")
 	if err != nil {

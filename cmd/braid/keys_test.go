@@ -92,6 +92,8 @@ func TestKeysUsage(t *testing.T) {
 		{[]string{"add", "--name", "x"}, "give one of --config FILE, --file PATH or --redis URL"},
 		{[]string{"add", "--name", "x", "--file", "a", "--redis", "redis://127.0.0.1:1/0"}, "give one of"},
 		{[]string{"revoke", "--file", dir + "/k.json"}, "which key?"},
+		{[]string{"add", "--file", dir + "/k.json", "--name", "x", "--deny", "debug_*,trace*call"}, `keys add: --deny item 2 "trace*call": "*" may only end a prefix`},
+		{[]string{"add", "--file", dir + "/k.json", "--name", "x", "--allow", "eth_call, eth get"}, `keys add: --allow item 2 "eth get" contains white space`},
 	} {
 		if code, _, stderr := keysCmd(c.args...); code != 2 || !strings.Contains(stderr, c.want) {
 			t.Errorf("keys %v: exit %d, stderr %q, want exit 2 and %q", c.args, code, stderr, c.want)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -35,8 +36,12 @@ type Control struct {
 	limiter *Limiter
 	weights *Weights
 	admit   map[string]*admission // by network; none without auth.max_inflight
-	m       *metrics
-	log     *slog.Logger
+	// capped holds, by network, the calls of keys with their own
+	// max_inflight where auth.max_inflight sets no network cap: no slot
+	// is shared, only each such key's cap is kept.
+	capped map[string]*admission
+	m      *metrics
+	log    *slog.Logger
 
 	stop context.CancelFunc
 	wg   sync.WaitGroup
@@ -85,17 +90,20 @@ func New(cfg *config.Config, opts Options) (*Control, error) {
 	}
 	c := &Control{
 		auth:    auth,
-		keys:    newKeyring(cfg.Keys, cfg.Auth.KeyDefaults, store, opts.Clock, opts.Logger),
+		keys:    newKeyring(cfg.Keys, cfg.Auth.KeyDefaults, store, opts.Clock, opts.Logger, m),
 		limiter: newLimiter(opts.Link, opts.Clock, opts.Logger, m),
 		weights: NewWeights(cfg.Auth.Weights, cfg.Auth.DefaultWeight),
 		admit:   make(map[string]*admission),
+		capped:  make(map[string]*admission),
 		m:       m,
 		log:     opts.Logger,
 	}
-	if cfg.Auth.MaxInflight > 0 {
-		for _, n := range cfg.Networks {
-			c.admit[n.Name] = newAdmission(cfg.Auth.MaxInflight, cfg.Auth.MaxQueue,
-				func(d float64) { m.waitingDelta(n.Name, d) })
+	for _, n := range cfg.Networks {
+		waiting := func(d float64) { m.waitingDelta(n.Name, d) }
+		if cfg.Auth.MaxInflight > 0 {
+			c.admit[n.Name] = newAdmission(cfg.Auth.MaxInflight, cfg.Auth.MaxQueue, waiting)
+		} else {
+			c.capped[n.Name] = newAdmission(math.MaxInt, cfg.Auth.MaxQueue, waiting)
 		}
 	}
 	return c, nil
@@ -232,16 +240,33 @@ func (c *Control) Charge(ctx context.Context, caller *Caller, methods []string) 
 	return nil
 }
 
-// Queues reports whether network admits calls through auth.max_inflight
-// slots (else Admit returns at once).
-func (c *Control) Queues(network string) bool { return c.admit[network] != nil }
+// Queues reports whether a call of caller on network may have to wait:
+// network has auth.max_inflight slots, or caller's key its own
+// max_inflight (else Admit returns at once).
+func (c *Control) Queues(caller *Caller, network string) bool {
+	return c.admission(caller, network) != nil
+}
+
+// admission is what admits caller's calls on network: the network's
+// slots, else (for a key with its own max_inflight) the key's cap; nil
+// for none.
+func (c *Control) admission(caller *Caller, network string) *admission {
+	if a := c.admit[network]; a != nil {
+		return a
+	}
+	if caller.Key != nil && caller.Key.Limits.MaxInflight > 0 {
+		return c.capped[network]
+	}
+	return nil
+}
 
 // Admit waits for one of network's slots for a call of caller (at once
-// without auth.max_inflight) and returns the function that frees it. It
-// fails with -32005 when the caller has auth.max_queue calls waiting
-// already, and with a timeout when ctx ends first.
+// without auth.max_inflight, unless the caller's key has its own
+// max_inflight) and returns the function that frees it. It fails with
+// -32005 when the caller has auth.max_queue calls waiting already, and
+// with a timeout when ctx ends first.
 func (c *Control) Admit(ctx context.Context, caller *Caller, network string) (func(), *jsonrpc.Error) {
-	a := c.admit[network]
+	a := c.admission(caller, network)
 	if a == nil {
 		return func() {}, nil
 	}

@@ -20,7 +20,10 @@ type fileFormat struct {
 
 // FileStore keeps keys in a JSON file readable only by its owner (0600),
 // replaced whole on every change (written aside, then renamed), so a
-// reader never sees half a file. A missing file holds no keys.
+// reader never sees half a file. A missing file holds no keys. A change
+// reads, edits and replaces the file holding a lock on PATH.lock, so two
+// `braid keys` commands run at once both land (without it, the second
+// rename dropped the first one's key, which its user had been shown).
 type FileStore struct {
 	path string
 }
@@ -64,6 +67,11 @@ func (f *FileStore) List(context.Context) ([]Record, error) {
 
 // Add appends r.
 func (f *FileStore) Add(ctx context.Context, r Record) error {
+	unlock, err := lockFile(f.path + ".lock")
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	records, err := f.List(ctx)
 	if err != nil {
 		return err
@@ -76,6 +84,11 @@ func (f *FileStore) Add(ctx context.Context, r Record) error {
 
 // Revoke marks the key which names as revoked.
 func (f *FileStore) Revoke(ctx context.Context, which string, at time.Time) (Record, error) {
+	unlock, err := lockFile(f.path + ".lock")
+	if err != nil {
+		return Record{}, err
+	}
+	defer unlock()
 	records, err := f.List(ctx)
 	if err != nil {
 		return Record{}, err

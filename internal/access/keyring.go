@@ -3,6 +3,8 @@ package access
 import (
 	"context"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,6 +22,7 @@ const reloadEvery = 250 * time.Millisecond
 type ring struct {
 	active  map[digest]*Key
 	revoked map[digest]string
+	stored  map[digest]string // every valid stored record's name (active or revoked)
 }
 
 // Keyring holds the keys braid accepts: the config's, and its store's,
@@ -35,13 +38,18 @@ type Keyring struct {
 	loaded  atomic.Bool // the store has been read once
 	version string      // of the store, as last read (Run's goroutine only)
 	failing bool        // the last refresh failed (Run's goroutine only)
+	// held is every stored record (active or revoked) last read, by hash
+	// (Run's goroutine only). braid never deletes a record, so one that
+	// disappears was lost: a Redis restarted without its data, or an edit.
+	held map[digest]string
+	m    *metrics
 
 	mu       sync.Mutex
 	onChange []func()
 }
 
-func newKeyring(keys []config.APIKey, defaults config.KeyLimits, store Store, c clock.Clock, log *slog.Logger) *Keyring {
-	k := &Keyring{store: store, defaults: defaults, clock: c, log: log}
+func newKeyring(keys []config.APIKey, defaults config.KeyLimits, store Store, c clock.Clock, log *slog.Logger, m *metrics) *Keyring {
+	k := &Keyring{store: store, defaults: defaults, clock: c, log: log, m: m}
 	for _, ck := range keys {
 		k.static = append(k.static, fromConfig(ck, defaults))
 	}
@@ -128,6 +136,7 @@ func (k *Keyring) refresh(ctx context.Context) {
 	k.version = v
 	k.install(records)
 	k.loaded.Store(true)
+	k.noteLost()
 	k.mu.Lock()
 	fns := append([]func(){}, k.onChange...)
 	k.mu.Unlock()
@@ -143,10 +152,31 @@ func (k *Keyring) recovered() {
 	}
 }
 
+// noteLost warns when stored records read before are gone: braid keeps
+// revoked records, so a key only disappears when the store lost it, and
+// its callers now get 401.
+func (k *Keyring) noteLost() {
+	r := k.snap.Load()
+	var lost []string
+	for sum, name := range k.held {
+		if _, ok := r.stored[sum]; !ok {
+			lost = append(lost, name)
+		}
+	}
+	k.held = r.stored
+	if len(lost) == 0 {
+		return
+	}
+	slices.Sort(lost)
+	k.log.Warn("stored API keys vanished from the key store, and their callers now get 401: braid never deletes one, so the store lost them (a Redis restarted without its data or evicting keys, a key file replaced?); add them again with braid keys add (docs/deploy.md)",
+		"store", k.store.Kind(), "lost", len(lost), "names", strings.Join(lost, ","))
+}
+
 // install makes the config's keys and records the keys in force. A record
 // that is not valid is skipped with a WARN naming its position and name.
 func (k *Keyring) install(records []Record) {
-	r := &ring{active: make(map[digest]*Key, len(k.static)+len(records)), revoked: make(map[digest]string)}
+	r := &ring{active: make(map[digest]*Key, len(k.static)+len(records)), revoked: make(map[digest]string),
+		stored: make(map[digest]string, len(records))}
 	for _, key := range k.static {
 		r.active[key.sum] = key
 	}
@@ -157,6 +187,7 @@ func (k *Keyring) install(records []Record) {
 			continue
 		}
 		sum := parseDigest(rec.Hash)
+		r.stored[sum] = rec.Name
 		if rec.Revoked != nil {
 			if r.active[sum] == nil {
 				r.revoked[sum] = rec.Name
@@ -168,4 +199,20 @@ func (k *Keyring) install(records []Record) {
 		}
 	}
 	k.snap.Store(r)
+	k.count(r)
+}
+
+// count sets braid_api_keys from r.
+func (k *Keyring) count(r *ring) {
+	n := map[[2]string]float64{{"config", "active"}: 0}
+	if k.store != nil {
+		n[[2]string{k.store.Kind(), "active"}] = 0
+		n[[2]string{k.store.Kind(), "revoked"}] = float64(len(r.revoked))
+	}
+	for _, key := range r.active {
+		n[[2]string{key.Source, "active"}]++
+	}
+	for sl, v := range n {
+		k.m.setKeys(sl[0], sl[1], v)
+	}
 }

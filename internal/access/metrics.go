@@ -26,6 +26,7 @@ type metrics struct {
 	credits  *prometheus.CounterVec
 	local    prometheus.Gauge
 	waiting  *prometheus.GaugeVec
+	keys     *prometheus.GaugeVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -51,8 +52,18 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		})),
 		waiting: metric.MustRegister(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: "braid", Name: "admission_waiting",
-			Help: "Calls waiting for one of the network's auth.max_inflight slots.",
+			Help: "Calls waiting for one of the network's auth.max_inflight slots, or for their key's own max_inflight.",
 		}, []string{"network"})),
+		keys: metric.MustRegister(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "braid", Name: "api_keys",
+			Help: "API keys braid holds, by source (config, file, redis) and state (active, revoked). braid never deletes a stored key, so a drop of a store's sum is keys lost.",
+		}, []string{"source", "state"})),
+	}
+}
+
+func (m *metrics) setKeys(source, state string, n float64) {
+	if m != nil {
+		m.keys.WithLabelValues(source, state).Set(n)
 	}
 }
 

@@ -105,12 +105,17 @@ func (s *RedisStore) Revoke(ctx context.Context, which string, at time.Time) (Re
 	return out, err
 }
 
+// maxUpdateTries bounds how often update tries again after a concurrent
+// change: each round has a winner, so this many `braid keys` commands
+// may run at once.
+const maxUpdateTries = 100
+
 // update reads the records under WATCH, lets change queue its writes, and
 // commits them with a version increment; a concurrent change makes it try
-// again (a few times).
+// again.
 func (s *RedisStore) update(ctx context.Context, change func([]Record, redis.Pipeliner) error) error {
 	var lastErr error
-	for range 5 {
+	for range maxUpdateTries {
 		lastErr = s.l.Do(ctx, func(ctx context.Context, c *redis.Client) error {
 			return c.Watch(ctx, func(tx *redis.Tx) error {
 				all, err := tx.HGetAll(ctx, s.hash).Result()

@@ -21,13 +21,20 @@ type Refusal struct {
 	// Whole: the message is answered with this one error, not one per
 	// call (a batch over the key's max_batch, as over limits.max_batch).
 	Whole bool
+	// Challenge is the WWW-Authenticate header of a 401 (RFC 9110
+	// section 15.5.2 requires one): how to authenticate, and for a key
+	// braid refuses, why (RFC 6750 section 3).
+	Challenge string
 }
 
 // SetHeaders sets Retry-After, in whole seconds rounded up (at least 1),
-// when the refusal has one.
+// when the refusal has one, and a 401's WWW-Authenticate.
 func (r *Refusal) SetHeaders(h http.Header) {
 	if r.RetryAfter > 0 {
 		h.Set("Retry-After", strconv.Itoa(retrySeconds(r.RetryAfter)))
+	}
+	if r.Challenge != "" {
+		h.Set("WWW-Authenticate", r.Challenge)
 	}
 }
 
@@ -38,16 +45,28 @@ func retrySeconds(d time.Duration) int {
 // How to send a key, for messages.
 const keyHowTo = "put it in the path (/{network}/{key}), an Authorization: Bearer header or an X-Api-Key header"
 
-func unauthorized(reason, format string, args ...any) *Refusal {
-	return &Refusal{Status: http.StatusUnauthorized,
+// challenge is the WWW-Authenticate of a 401: the Bearer scheme (a key
+// in the path or X-Api-Key is the same key), with RFC 6750's error code
+// and a description when a key was given ("" when none was).
+func challenge(code, description string) string {
+	c := `Bearer realm="braid"`
+	if code != "" {
+		c += `, error="` + code + `", error_description="` + description + `"`
+	}
+	return c
+}
+
+func unauthorized(reason, challenge, format string, args ...any) *Refusal {
+	return &Refusal{Status: http.StatusUnauthorized, Challenge: challenge,
 		Err: jsonrpc.Errorf(jsonrpc.CodeUnauthorized, "unauthorized: "+format, args...).WithData(map[string]string{"reason": reason})}
 }
 
 var (
-	refuseMissing = unauthorized(resultMissing, "this endpoint needs an API key: %s", keyHowTo)
-	refuseUnknown = unauthorized(resultUnknown, "unknown API key")
-	refuseRevoked = unauthorized(resultRevoked, "this API key was revoked")
-	refuseTwoKeys = unauthorized("conflict", "the request carries two different API keys (path, Authorization, X-Api-Key): send one")
+	refuseMissing = unauthorized(resultMissing, challenge("", ""), "this endpoint needs an API key: %s", keyHowTo)
+	refuseUnknown = unauthorized(resultUnknown, challenge("invalid_token", "unknown API key"), "unknown API key")
+	refuseRevoked = unauthorized(resultRevoked, challenge("invalid_token", "API key revoked"), "this API key was revoked")
+	refuseTwoKeys = unauthorized("conflict", challenge("invalid_request", "two different API keys"),
+		"the request carries two different API keys (path, Authorization, X-Api-Key): send one")
 )
 
 // refuseUnavailable: the key store has not been read yet, so a key braid

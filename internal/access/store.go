@@ -43,6 +43,11 @@ func checkRecord(r *Record) string {
 	case r.RPS < 0 || r.Burst < 0 || r.DailyQuota < 0 || r.MaxBatch < 0 || r.MaxInflight < 0:
 		return "a limit is negative"
 	}
+	// A list braid cannot read would be ignored: a deny list then denies
+	// nothing. The key is refused instead, until it is fixed.
+	if errs := append(config.MethodProblems("allow", r.Allow), config.MethodProblems("deny", r.Deny)...); len(errs) > 0 {
+		return errs[0].Error()
+	}
 	h, ok := config.ParseKeyHash(r.Hash)
 	if !ok {
 		return "its hash is not sha256: and 64 hex digits"

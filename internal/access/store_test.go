@@ -3,8 +3,10 @@ package access
 import (
 	"context"
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -105,7 +107,11 @@ func TestKeyringSkipsBadRecords(t *testing.T) {
 	good, key := record("good")
 	bad, _ := record("bad")
 	bad.Hash = "md5:abc"
-	for _, r := range []Record{good, bad} {
+	// A deny list braid cannot read would deny nothing: the key is
+	// skipped instead.
+	badDeny, badDenyKey := record("bad-deny")
+	badDeny.Deny = []string{"trace*call"}
+	for _, r := range []Record{good, bad, badDeny} {
 		if err := s.Add(context.Background(), r); err != nil {
 			t.Fatal(err)
 		}
@@ -115,7 +121,53 @@ func TestKeyringSkipsBadRecords(t *testing.T) {
 	if caller, ref := c.Identify("mainnet", key, ""); ref != nil || caller.Name() != "good" {
 		t.Fatalf("Identify(good) = %+v, %+v", caller, ref)
 	}
-	if logs.count(`msg="ignoring a stored API key" store=file item=2 name=bad`) != 1 {
+	if logs.count(`msg="ignoring a stored API key" store=file item=2 name=bad `) != 1 {
 		t.Errorf("no WARN for the bad record:\n%s", logs.String())
 	}
+	if _, ref := c.Identify("mainnet", badDenyKey, ""); ref == nil || ref.Status != http.StatusUnauthorized {
+		t.Errorf("a key whose deny list cannot be read: %+v, want 401", ref)
+	}
+	if logs.count(`msg="ignoring a stored API key" store=file item=3 name=bad-deny problem="deny item 1 \"trace*call\": \"*\" may only end a prefix`) != 1 {
+		t.Errorf("no WARN for the bad deny list:\n%s", logs.String())
+	}
+}
+
+// concurrentAdds adds n keys to s at once, half of them under one shared
+// name: every distinct name lands, and the shared name only once.
+func concurrentAdds(t *testing.T, s Store) {
+	const n = 16
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			name := "same"
+			if i%2 == 1 {
+				name = "app-" + strconv.Itoa(i)
+			}
+			r, _ := record(name)
+			errs <- s.Add(context.Background(), r)
+		}()
+	}
+	taken := 0
+	for range n {
+		switch err := <-errs; {
+		case errors.Is(err, ErrNameTaken):
+			taken++
+		case err != nil:
+			t.Fatal(err)
+		}
+	}
+	list, err := s.List(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != n/2+1 || taken != n/2-1 {
+		t.Errorf("%d concurrent adds: %d records, %d refused as taken; want %d records, %d refused", n, len(list), taken, n/2+1, n/2-1)
+	}
+}
+
+// TestStoresConcurrentAdds: `braid keys add` run several times at once
+// loses no key (each was printed to its user) and adds a name once.
+func TestStoresConcurrentAdds(t *testing.T) {
+	t.Run("file", func(t *testing.T) { concurrentAdds(t, NewFileStore(filepath.Join(t.TempDir(), "keys.json"))) })
+	t.Run("redis", func(t *testing.T) { concurrentAdds(t, NewRedisStore(newLink(t, redistest.Start(t).URL()))) })
 }

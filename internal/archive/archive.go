@@ -78,6 +78,7 @@ type Archive struct {
 	counts  sourceCounts
 	metrics *metrics
 	kept    *keeper
+	locate  *locator
 
 	mu     sync.Mutex
 	filler *history.Filler
@@ -152,6 +153,7 @@ func Open(opts Options) (*Archive, error) {
 	node = nd
 	nodeMu.Unlock()
 	a.node = nd
+	a.locate = newLocator(nd)
 	a.kept = newKeeper(a)
 	// Announce what the store already holds (a restart).
 	for _, it := range a.store.Items() {

@@ -10,6 +10,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 
+	"github.com/braidrpc/braid/internal/ethjson"
 	"github.com/braidrpc/braid/internal/jsonrpc"
 	"github.com/braidrpc/braid/internal/plan"
 )
@@ -174,29 +175,39 @@ func (a *Archive) historyAnswer(ctx context.Context, pl *plan.Plan) (json.RawMes
 	return out, src, err
 }
 
-// historyTx answers a lookup by transaction hash from the store's index.
+// historyTx answers a lookup by transaction hash from the store's index,
+// else through peers (peerTx).
 func (a *Archive) historyTx(ctx context.Context, method string, raw json.RawMessage) (json.RawMessage, string, error) {
 	var txHash common.Hash
 	if err := json.Unmarshal(raw, &txHash); err != nil {
 		return nil, "", errNotHeld
 	}
-	_, loc, ok := a.store.TxLookup(txHash)
-	if !ok {
-		return nil, "", errNotHeld
+	withReceipts := method == "eth_getTransactionReceipt"
+	b, src, err := a.storedTx(ctx, txHash, withReceipts)
+	if errors.Is(err, errNotHeld) {
+		b, src, err = a.peerTx(ctx, txHash, withReceipts)
 	}
-	// The index holds only canonical blocks; the block must still be the
-	// served chain's at that number.
-	if hash, err := a.trustedCanonical(ctx, loc.Number); err != nil || hash != loc.BlockHash {
-		return nil, "", errNotHeld
-	}
-	b, src, err := a.blockParts(ctx, loc.BlockHash, method == "eth_getTransactionReceipt")
 	if err != nil {
 		return nil, "", err
 	}
-	if method == "eth_getTransactionReceipt" {
+	if withReceipts {
 		out, err := a.render.Receipt(b, txHash)
 		return out, src, err
 	}
 	out, err := a.render.Transaction(b, txHash)
 	return out, src, err
+}
+
+// storedTx is the block holding txHash by the store's index: only when
+// the block is still the served chain's at that number (the index holds
+// canonical blocks only).
+func (a *Archive) storedTx(ctx context.Context, txHash common.Hash, withReceipts bool) (*ethjson.Block, string, error) {
+	_, loc, ok := a.store.TxLookup(txHash)
+	if !ok {
+		return nil, "", errNotHeld
+	}
+	if hash, err := a.trustedCanonical(ctx, loc.Number); err != nil || hash != loc.BlockHash {
+		return nil, "", errNotHeld
+	}
+	return a.blockParts(ctx, loc.BlockHash, withReceipts)
 }

@@ -137,6 +137,9 @@ func TestTooOldCheckpointRefused(t *testing.T) {
 	if !errors.Is(err, beacon.ErrNotReady) {
 		t.Errorf("%v is not a not-ready error", err)
 	}
+	if got := h.notReady(); got != "checkpoint_too_old" {
+		t.Errorf("braid_beacon_not_ready reason = %q", got)
+	}
 
 	dir := t.TempDir()
 	anchor, _ := h.sim.Checkpoint()
@@ -152,5 +155,25 @@ func TestTooOldCheckpointRefused(t *testing.T) {
 	cfg.DataDir = t.TempDir()
 	if _, err := beacon.New(cfg); !errors.Is(err, beacon.ErrNoCheckpoint) || !strings.Contains(err.Error(), "trust.checkpoint") {
 		t.Fatalf("New without any checkpoint: %v", err)
+	}
+}
+
+// TestNoDataDirWarns: a client that keeps no checkpoint says so at start
+// (its configured one ages until a restart refuses it); one with a data
+// dir does not.
+func TestNoDataDirWarns(t *testing.T) {
+	const warning = "beacon light client keeps no checkpoint (trust.data_dir not set)"
+	h := newHarness(t, options{})
+	c := h.start(h.config())
+	c.Close()
+	if !strings.Contains(h.logs.String(), warning) {
+		t.Errorf("no warning without a data dir:\n%s", h.logs)
+	}
+	h = newHarness(t, options{})
+	cfg := h.config()
+	cfg.DataDir = t.TempDir()
+	h.start(cfg).Close()
+	if strings.Contains(h.logs.String(), warning) {
+		t.Errorf("warning with a data dir:\n%s", h.logs)
 	}
 }

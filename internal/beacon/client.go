@@ -31,6 +31,7 @@ type Client struct {
 	clock  clock.Clock
 	m      *metrics
 	chain  *light.CommitteeChain
+	db     *memorydb.Database // the committee chain's store (committees and updates of every period since the checkpoint)
 	heads  *light.HeadTracker
 	sched  *request.Scheduler
 	gate   *gate
@@ -76,7 +77,8 @@ func New(cfg Config) (*Client, error) {
 	// enforceTime off: go-ethereum would judge slot times by 12 s slots and
 	// the wall clock; braid judges them by the network's slots and the
 	// injected clock (see gate.admit).
-	c.chain = light.NewCommitteeChain(memorydb.New(), s.chain, Threshold, false)
+	c.db = memorydb.New()
+	c.chain = light.NewCommitteeChain(c.db, s.chain, Threshold, false)
 	c.heads = light.NewHeadTracker(c.chain, Threshold, nil)
 	c.gate = newGate(c)
 	c.sched = request.NewScheduler()
@@ -104,6 +106,10 @@ func (c *Client) Start() error {
 	c.wg.Add(2) // Close waits for the registrations and the watcher
 	c.mu.Unlock()
 	c.log.Info("beacon light client starting", "checkpoint", c.cp.Root, "source", c.cp.Source, "apis", len(c.eps))
+	if c.cpPath == "" {
+		c.log.Warn("beacon light client keeps no checkpoint (trust.data_dir not set): every start bootstraps from this one, which is refused once older than checkpoint_max_age",
+			"checkpoint", c.cp.Root, "checkpoint_max_age", c.cfg.CheckpointMaxAge)
+	}
 	c.sched.Start()
 	for _, ep := range c.eps {
 		c.register(ep)

@@ -94,10 +94,9 @@ func TestSupermajorityThreshold(t *testing.T) {
 // forger's first quarantine (a minute from its first forged update, at slot
 // 1 at the earliest): with 6 slots the clock reached the quarantine's end,
 // the forger was registered again and forged again, and the test looked at
-// its second quarantine just as the gate was blaming it. The gate marks an
-// endpoint quarantined before it sets braid_beacon_endpoint_up to 0 (a log
-// line in between), so the gauge is awaited too rather than read once the
-// status says quarantined (it read 1 under load).
+// its second quarantine just as the gate was blaming it. The gauge is
+// awaited with the quarantine (it is computed from the endpoint's status
+// at scrape time now; it once lagged the status and read 1 under load).
 func TestForgingEndpointDroppedHonestContinues(t *testing.T) {
 	h := newHarness(t, options{apis: 2})
 	h.apis[1].SetFaults(beaconsim.Faults{Forge: true})
@@ -143,6 +142,11 @@ func TestOneEndpointDownOtherServes(t *testing.T) {
 	if err := c.Ready(); err != nil {
 		t.Fatal(err)
 	}
+	// The gauge says which API is reachable: go-ethereum keeps the down
+	// one registered, which must not read as up.
+	if down, up := h.gauge("braid_beacon_endpoint_up", h.urls[0]), h.gauge("braid_beacon_endpoint_up", h.urls[1]); down != 0 || up != 1 {
+		t.Fatalf("endpoint_up: down API %v, live API %v", down, up)
+	}
 	// Both down: not ready, and saying so.
 	h.apis[1].SetFaults(beaconsim.Faults{Down: true})
 	await.Until(t, "no reachable endpoint", func() bool { return errors.Is(c.Ready(), beacon.ErrNoEndpoint) })
@@ -152,4 +156,39 @@ func TestOneEndpointDownOtherServes(t *testing.T) {
 	h.nextSlot()
 	fed := h.feed()
 	h.progress("the endpoint's return", fed, func() bool { return serves(c, fed)() && endpoint(t, c, 0).Up })
+}
+
+// TestNoReachableEndpointAtStart: with every API down from the start the
+// client says so (not merely "bootstrapping"), every endpoint_up is 0; once
+// one answers, the client follows.
+func TestNoReachableEndpointAtStart(t *testing.T) {
+	h := newHarness(t, options{apis: 2})
+	for _, a := range h.apis {
+		a.SetFaults(beaconsim.Faults{Down: true})
+	}
+	c := h.start(h.config())
+	await.Until(t, "no reachable beacon API", func() bool { return errors.Is(c.Ready(), beacon.ErrNoEndpoint) })
+	err := c.Ready()
+	for _, want := range []string{"no reachable beacon API (2 configured)", "bootstrapping from checkpoint", "HTTP 503"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("ready error %q lacks %q", err, want)
+		}
+	}
+	for _, u := range h.urls {
+		if got := h.gauge("braid_beacon_endpoint_up", u); got != 0 {
+			t.Errorf("endpoint_up of a down API = %v", got)
+		}
+	}
+	if got := h.value("braid_beacon_ready"); got != 0 {
+		t.Errorf("ready = %v", got)
+	}
+	if got := h.notReady(); got != "no_endpoint" {
+		t.Errorf("braid_beacon_not_ready reason = %q", got)
+	}
+	h.apis[1].SetFaults(beaconsim.Faults{})
+	h.nextSlot()
+	fed := h.feed()
+	h.progress("the head once an API answers", fed, func() bool {
+		return serves(c, fed)() && h.gauge("braid_beacon_endpoint_up", h.urls[1]) == 1
+	})
 }

@@ -160,13 +160,9 @@ func (g *gate) track(ev request.Event) {
 		for _, ep := range g.c.eps {
 			if ep.server() == ev.Server {
 				g.servers[ev.Server] = ep
-				g.c.m.setUp(ep.name, true)
 			}
 		}
 	case request.EvUnregistered:
-		if ep := g.servers[ev.Server]; ep != nil {
-			g.c.m.setUp(ep.name, false)
-		}
 		delete(g.servers, ev.Server)
 	}
 }
@@ -321,7 +317,6 @@ func (g *gate) blame(r request.Requester, srv request.Server, ep *endpoint, reas
 		return
 	}
 	g.c.log.Warn("beacon API quarantined", "beacon_api", ep.name, "reason", reason, "until", until)
-	g.c.m.setUp(ep.name, false)
 	g.c.drop(ep, until)
 }
 

@@ -132,6 +132,10 @@ func (c *Client) readyLocked(now time.Time) error {
 		return c.fatal
 	case c.closed:
 		return ErrStopped
+	case (!c.booted || c.head == nil) && c.unreachableLocked():
+		// Before the first head, an API that never answered says more
+		// than "bootstrapping": nothing will come until one does.
+		return fmt.Errorf("%w (%d configured) before the first signed head: %s%s", ErrNoEndpoint, len(c.eps), c.stage(), c.endpointHint())
 	case !c.booted:
 		return fmt.Errorf("%w: checkpoint %s (%s)%s", ErrBootstrapping, c.cp.Root, c.cp.Source, c.endpointHint())
 	case c.head == nil:
@@ -153,6 +157,25 @@ func (c *Client) anyUpLocked() bool {
 		}
 	}
 	return false
+}
+
+// unreachableLocked reports whether every endpoint is down and has failed
+// at least once (a fresh client, still connecting, is not unreachable).
+func (c *Client) unreachableLocked() bool {
+	for _, ep := range c.eps {
+		if s := ep.status(); s.Up || s.LastError == "" {
+			return false
+		}
+	}
+	return true
+}
+
+// stage says how far the client got before its first head.
+func (c *Client) stage() string {
+	if !c.booted {
+		return fmt.Sprintf("bootstrapping from checkpoint %s (%s)", c.cp.Root, c.cp.Source)
+	}
+	return "bootstrapped, no signed head yet"
 }
 
 // endpointHint names the first endpoint error, for not-ready reasons.

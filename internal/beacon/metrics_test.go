@@ -32,6 +32,9 @@ func TestMetrics(t *testing.T) {
 	if got := h.value("braid_beacon_ready"); got != 0 {
 		t.Fatalf("ready before a head = %v", got)
 	}
+	if got := h.notReady(); got != "bootstrapping" && got != "no_head" {
+		t.Fatalf("not-ready reason before a head = %q", got)
+	}
 	for range 3 {
 		h.nextSlot()
 		h.waitHead(c, h.feed())
@@ -43,6 +46,9 @@ func TestMetrics(t *testing.T) {
 	if got := h.value("braid_beacon_ready"); got != 1 {
 		t.Errorf("ready = %v", got)
 	}
+	if got := h.notReady(); got != "" {
+		t.Errorf("not-ready reason %q while ready", got)
+	}
 	if got := h.updates("optimistic", "accepted"); got < 3 {
 		t.Errorf("accepted optimistic updates = %v", got)
 	}
@@ -53,6 +59,9 @@ func TestMetrics(t *testing.T) {
 	if got := h.value("braid_beacon_ready"); got != 0 {
 		t.Errorf("ready with a stale head = %v", got)
 	}
+	if got := h.notReady(); got != "stale_head" {
+		t.Errorf("not-ready reason with a stale head = %q", got)
+	}
 	// Closing unregisters the network's collectors; a new client of the
 	// same network can register on the same registry.
 	c.Close()
@@ -62,4 +71,34 @@ func TestMetrics(t *testing.T) {
 	c2 := h.start(h.config())
 	h.nextSlot()
 	h.waitHead(c2, h.feed())
+}
+
+// notReady returns the reason braid_beacon_not_ready marks with 1 ("" for
+// none), failing the test if several are.
+func (h *harness) notReady() string {
+	h.t.Helper()
+	mfs, err := h.reg.Gather()
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	var set []string
+	for _, mf := range mfs {
+		if mf.GetName() != "braid_beacon_not_ready" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "reason" && m.GetGauge().GetValue() == 1 {
+					set = append(set, l.GetValue())
+				}
+			}
+		}
+	}
+	if len(set) > 1 {
+		h.t.Fatalf("several not-ready reasons at once: %v", set)
+	}
+	if len(set) == 0 {
+		return ""
+	}
+	return set[0]
 }

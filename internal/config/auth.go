@@ -62,7 +62,8 @@ type KeyLimits struct {
 	// MaxBatch caps the calls in one batch (never above limits.max_batch).
 	MaxBatch int `yaml:"max_batch"`
 	// MaxInflight caps the calls of this key running at once on one
-	// network, when auth.max_inflight is set.
+	// network; more wait for its earlier ones (with or without
+	// auth.max_inflight).
 	MaxInflight int `yaml:"max_inflight"`
 }
 
@@ -119,6 +120,26 @@ func (c *Config) AuthOn() bool {
 		a.Clients.RPS > 0 || a.Clients.DailyQuota > 0 || a.MaxInflight > 0
 }
 
+// UnfairAuth is the warning AuthWarnings gives when callers are checked
+// but do not share the providers fairly.
+const UnfairAuth = "auth: max_inflight is 0, so the providers' capacity is not shared fairly among callers: one key " +
+	"or address within its own limits can still take it all and starve the others; set auth.max_inflight near " +
+	"what the providers serve at once (docs/configuration.md, API keys and limits)"
+
+// AuthWarnings says what in the auth section is valid but likely not
+// what a braid run for others wants: several callers without fair
+// admission. One required key and nobody else has no one to share with.
+func (c *Config) AuthWarnings() []string {
+	a := &c.Auth
+	if !c.AuthOn() || a.MaxInflight > 0 {
+		return nil
+	}
+	if a.Required && len(a.Networks) == 0 && a.Store == KeyStoreNone && len(c.Keys) == 1 {
+		return nil
+	}
+	return []string{UnfairAuth}
+}
+
 // RequiredOn reports whether network requires a key.
 func (a *Auth) RequiredOn(network string) bool {
 	return a.Required && (len(a.Networks) == 0 || slices.Contains(a.Networks, network))
@@ -170,6 +191,9 @@ func (c *Config) validateAuth() []error {
 		}
 	default:
 		add(`auth: store %s is not one of "", "file", "redis"`, quote(a.Store))
+	}
+	if len(a.Networks) > 0 && !a.Required {
+		add("auth: networks lists the networks that require a key, but required is false, so none does: set required: true (or remove networks)")
 	}
 	if a.Required && a.Store == KeyStoreNone && len(c.Keys) == 0 {
 		add(`auth: required is true but no key exists: add keys under "keys:" or set auth.store`)

@@ -33,6 +33,7 @@ func init() {
 	badFiles["auth-env.bad.yaml"] = []string{`keys item 1: key: environment variable UNSET_APP_KEY is not set`}
 	badFiles["auth-nokeys.bad.yaml"] = []string{`auth: required is true but no key exists`}
 	badFiles["auth-file.bad.yaml"] = []string{`auth: store "file" needs auth.file`}
+	badFiles["auth-networks.bad.yaml"] = []string{`auth: networks lists the networks that require a key, but required is false, so none does`}
 }
 
 func TestAuthGood(t *testing.T) {
@@ -67,6 +68,34 @@ func TestAuthGood(t *testing.T) {
 	}
 	if second.Name != "second" || second.HashString() != "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08" {
 		t.Errorf("second = %+v, hash %q", second, second.HashString())
+	}
+}
+
+// TestAuthWarnings: keys or limits on without auth.max_inflight warn
+// that callers do not share the providers fairly, unless one required key
+// is the only caller.
+func TestAuthWarnings(t *testing.T) {
+	key := func(name string) APIKey { return APIKey{Name: name, Key: "bk_" + strings.Repeat(name, 20)} }
+	cases := []struct {
+		name string
+		auth Auth
+		keys []APIKey
+		warn bool
+	}{
+		{"off", Auth{}, nil, false},
+		{"two keys", Auth{Required: true}, []APIKey{key("a"), key("b")}, true},
+		{"a store", Auth{Required: true, Store: KeyStoreFile, File: "/k.json"}, nil, true},
+		{"anonymous too", Auth{}, []APIKey{key("a")}, true},
+		{"addresses limited", Auth{Clients: ClientLimits{RPS: 5}}, nil, true},
+		{"one required key only", Auth{Required: true}, []APIKey{key("a")}, false},
+		{"fair admission", Auth{Required: true, MaxInflight: 64}, []APIKey{key("a"), key("b")}, false},
+	}
+	for _, c := range cases {
+		cfg := Config{Auth: c.auth, Keys: c.keys}
+		got := cfg.AuthWarnings()
+		if c.warn != (len(got) == 1 && got[0] == UnfairAuth) || !c.warn && len(got) > 0 {
+			t.Errorf("%s: warnings %q, want a warning: %v", c.name, got, c.warn)
+		}
 	}
 }
 

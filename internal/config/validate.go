@@ -308,6 +308,11 @@ func validNetworkName(name string) bool {
 	return name != ""
 }
 
+// MethodProblems says what is wrong with a list of method names and
+// prefixes (methods.allow, methods.deny, a stored key's lists), each
+// error starting with where; none when it is valid.
+func MethodProblems(where string, list []string) []error { return validateMethods(where, list) }
+
 func validateMethods(where string, list []string) []error {
 	var errs []error
 	for i, m := range list {

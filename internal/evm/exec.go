@@ -160,8 +160,11 @@ func (e *Executor) Do(ctx context.Context, src Source, block *types.Header, req 
 		err = &Error{Code: -32601, Message: fmt.Sprintf("the method %s does not exist/is not available", req.Method)}
 	}
 	res := &Result{Stats: r.reader.Stats()}
-	if r.executed && r.reader.Err() == nil && !r.reader.overflowed() {
-		r.shared.sawCall(r.fingerprint)
+	if r.executed && r.reader.Err() == nil {
+		if !r.reader.overflowed() {
+			r.shared.sawCall(r.fingerprint)
+		}
+		e.cache.hints.put(r.fingerprint, r.reader.accessList())
 	}
 	if err != nil {
 		return res, err
@@ -188,7 +191,7 @@ type run struct {
 func (e *Executor) newRun(ctx context.Context, src Source, block *types.Header, req *Request) *run {
 	hash := block.Hash()
 	shared := e.cache.block(hash)
-	rd := newReader(ctx, src, block, shared, e.cache, e.cfg.MaxFetches)
+	rd := newReader(ctx, src, block, shared, e.cache, e.cfg.MaxFetches, e.cfg.MaxPrefetch)
 	anc := newAncestors(rd, e.cfg.Chain, block)
 	return &run{
 		e: e, ctx: ctx, src: src, block: block, req: req, shared: shared, reader: rd, anc: anc,

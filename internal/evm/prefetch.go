@@ -8,19 +8,25 @@ import (
 
 // prefetch loads, in one Source batch, what the call will most likely
 // read: the sender, the recipient (with its code), the fee recipient, and
-// whatever one operator's eth_createAccessList names. The access list is a
-// hint: a wrong one costs fetches on demand later, never a wrong answer,
-// and a failed prefetch only leaves everything to be fetched on demand. A
-// call that already ran to the end on this block (eth_estimateGas after
-// eth_call) finds its state at hand and asks for nothing.
+// the hint: what the same call read when it last ran (on an earlier
+// block; no round trip), else whatever one operator's
+// eth_createAccessList names. The hint is a guess: a wrong one costs
+// fetches on demand later, never a wrong answer, and a failed prefetch
+// only leaves everything to be fetched on demand. A call that already ran
+// to the end on this block (eth_estimateGas after eth_call) finds its
+// state at hand and asks for nothing.
 func (r *run) prefetch(coinbase common.Address, precompiles vm.PrecompiledContracts) {
 	if r.shared.seenCall(r.fingerprint) {
 		return
 	}
-	hint, err := r.src.AccessList(r.ctx, r.block, r.req.Args.hint(), r.req.State)
-	r.reader.count(func(s *Stats) { s.AccessLists++ })
-	if err != nil {
-		r.e.cfg.Logger.Debug("evm: no access-list hint", "block", r.block.Number, "err", err)
+	hint, known := r.e.cache.hints.get(r.fingerprint)
+	if !known {
+		var err error
+		hint, err = r.src.AccessList(r.ctx, r.block, r.req.Args.hint(), r.req.State)
+		r.reader.count(func(s *Stats) { s.AccessLists++ })
+		if err != nil {
+			r.e.cfg.Logger.Debug("evm: no access-list hint", "block", r.block.Number, "err", err)
+		}
 	}
 	queries := r.plan(hint, coinbase, precompiles)
 	if err := r.reader.load(queries, false); err != nil {

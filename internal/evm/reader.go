@@ -33,15 +33,31 @@ type reader struct {
 	limit    int // fetches on demand allowed
 	overflow bool
 	ownCodes map[common.Hash][]byte
+	reads    *reads // what the call read, for the next block's prefetch
 }
 
 var _ state.Reader = (*reader)(nil)
 
-func newReader(ctx context.Context, src Source, block *types.Header, shared *blockState, cache *stateCache, budget int) *reader {
+func newReader(ctx context.Context, src Source, block *types.Header, shared *blockState, cache *stateCache, budget, readsLimit int) *reader {
 	return &reader{
 		src: src, block: block, shared: shared, own: newBlockState(-1), cache: cache,
 		ctx: ctx, budget: budget, limit: budget, ownCodes: map[common.Hash][]byte{},
+		reads: newReads(readsLimit),
 	}
+}
+
+// read records that the call read addr (and slot, when not nil).
+func (r *reader) read(addr common.Address, slot *common.Hash) {
+	r.mu.Lock()
+	r.reads.add(addr, slot)
+	r.mu.Unlock()
+}
+
+// accessList is what the call read so far.
+func (r *reader) accessList() types.AccessList {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.reads.accessList()
 }
 
 // Err is the first failure the reader met, nil if none.
@@ -76,6 +92,7 @@ func (r *reader) fail(err error) error {
 
 // Account implements state.Reader.
 func (r *reader) Account(addr common.Address) (*types.StateAccount, error) {
+	r.read(addr, nil)
 	if f, ok := r.facts(addr); ok {
 		return f.stateAccount(), nil
 	}
@@ -91,6 +108,7 @@ func (r *reader) Account(addr common.Address) (*types.StateAccount, error) {
 
 // Storage implements state.Reader.
 func (r *reader) Storage(addr common.Address, slot common.Hash) (common.Hash, error) {
+	r.read(addr, &slot)
 	if v, ok := r.slot(addr, slot); ok {
 		return v, nil
 	}

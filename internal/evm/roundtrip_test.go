@@ -5,6 +5,10 @@ import (
 	"math/big"
 	"testing"
 
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/core/types"
+
 	"github.com/braidrpc/braid/internal/devnet"
 )
 
@@ -89,10 +93,12 @@ func TestRoundTrips(t *testing.T) {
 	if stats.Accounts != 13 || stats.Slots != 10 {
 		t.Errorf("the multicall proved %d accounts and %d slots, want 13 (10 tokens, multicall, sender, fee recipient) and 10", stats.Accounts, stats.Slots)
 	}
-	// At another block the state is proven again; the code is at hand.
+	// At another block the state is proven again, in one round trip: what
+	// the call read last time is the hint (no eth_createAccessList), and
+	// the code is at hand.
 	stats, trips = localWith(t, e, x, src, MethodEstimateGas, multi, map[string]any{"blockHash": e.head(t).ParentHash})
-	if trips != 2 || stats.CodeBytes != 0 || stats.Accounts != 13 {
-		t.Errorf("the multicall at another block: %d round trips, %+v; want 2, all 13 accounts proven again, no code fetched", trips, stats)
+	if trips != 1 || stats.AccessLists != 0 || stats.Misses != 0 || stats.CodeBytes != 0 || stats.Accounts != 13 {
+		t.Errorf("the multicall at another block: %d round trips, %+v; want 1 (no hint asked, no miss), all 13 accounts proven again, no code fetched", trips, stats)
 	}
 }
 
@@ -186,4 +192,35 @@ func hex40(i int) string {
 	}
 	b[0] = 'a'
 	return string(b)
+}
+
+// TestRememberedHintOnlyCostsSpeed: a remembered read set that is wrong
+// (the call took another path since) costs fetches on demand, never the
+// answer, and is replaced by what the call read: on the next block the
+// call costs one round trip again, with nothing fetched on demand.
+func TestRememberedHintOnlyCostsSpeed(t *testing.T) {
+	e := testEnv(t)
+	src := newDevSource(e.d.Providers()...)
+	x := freshExecutor(t, e)
+	multi := map[string]any{"to": e.multicall, "data": e.multicallOf(t, e.user, e.tokens)}
+	raw, err := json.Marshal([]any{multi, "latest"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := ParseRequest(MethodCall, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A read set naming the wrong state: one token only, a slot it never reads.
+	x.cache.hints.put(fingerprint(req), types.AccessList{{Address: e.tokens[0], StorageKeys: []common.Hash{{1}}}})
+	head := e.head(t).Number.Uint64()
+	at := func(back uint64) string { return hexutil.EncodeUint64(head - back) }
+	stats, trips := localWith(t, e, x, src, MethodCall, multi, at(0))
+	if stats.AccessLists != 0 || stats.Misses == 0 {
+		t.Errorf("with a wrong remembered read set: %d round trips, %+v; want no hint asked and fetches on demand", trips, stats)
+	}
+	stats, trips = localWith(t, e, x, src, MethodCall, multi, at(1))
+	if trips != 1 || stats.AccessLists != 0 || stats.Misses != 0 {
+		t.Errorf("on the next block: %d round trips, %+v; want 1, nothing on demand (the read set was replaced)", trips, stats)
+	}
 }

@@ -163,6 +163,7 @@ type stateCache struct {
 	blocks     *lru.Cache[common.Hash, *blockState]
 	codes      *lru.SizeConstrainedCache[common.Hash, []byte]
 	codeHashes *lru.Cache[common.Address, common.Hash]
+	hints      *hints // what calls read on earlier blocks (hint.go)
 }
 
 // codeHashGuesses is how many accounts' last code hash are remembered.
@@ -174,6 +175,7 @@ func newStateCache(blocks, entries, codeBytes int) *stateCache {
 		blocks:     lru.NewCache[common.Hash, *blockState](blocks),
 		codes:      lru.NewSizeConstrainedCache[common.Hash, []byte](uint64(codeBytes)),
 		codeHashes: lru.NewCache[common.Address, common.Hash](codeHashGuesses),
+		hints:      newHints(),
 	}
 }
 

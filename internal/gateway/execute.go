@@ -175,7 +175,12 @@ func (n *Network) read(ctx context.Context, pl *plan.Plan, tip block.Tip, pin pl
 	case pl.Verify:
 		a, err = strictAnswer(n.strict.Verified(ctx, pl)) // from the trust root, which says when there is none
 	case n.strict != nil:
-		a, err = strictAnswer(n.strict.Unproven(ctx, pl))
+		// The operators' word (fee suggestions, verify.allow_unverified)
+		// waits for a trusted tip like operatorsRead: under trust: beacon
+		// with no signed head served, it would come from their chain.
+		if err = n.needsTrustedTip(pl, tip); err == nil {
+			a, err = strictAnswer(n.strict.Unproven(ctx, pl))
+		}
 	default:
 		a, err = n.operatorsRead(ctx, pl, tip, pin)
 	}

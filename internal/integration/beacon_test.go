@@ -145,7 +145,8 @@ func (c *beaconChain) mineUntilServed(t *testing.T, gw *gateway.Gateway) common.
 }
 
 // beaconGateway serves braid over the given upstreams with trust: beacon.
-func beaconGateway(t testing.TB, c *beaconChain, ups []config.Upstream, tr config.Trust, strict bool) (*gateway.Gateway, string) {
+// Each of mods may change the network's configuration first.
+func beaconGateway(t testing.TB, c *beaconChain, ups []config.Upstream, tr config.Trust, strict bool, mods ...func(*config.Network)) (*gateway.Gateway, string) {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Cache.Backend = config.CacheOff
@@ -153,6 +154,9 @@ func beaconGateway(t testing.TB, c *beaconChain, ups []config.Upstream, tr confi
 		Head: config.Head{PollInterval: 50 * time.Millisecond}}
 	if strict {
 		nc.Verify.Mode = config.VerifyStrict
+	}
+	for _, mod := range mods {
+		mod(&nc)
 	}
 	cfg.Networks = []config.Network{nc}
 	cfg.ApplyDefaults()
@@ -309,6 +313,9 @@ func TestBeaconStaleHeadNotReady(t *testing.T) {
 	if st := beaconStatus(t, url); st.Ready || !strings.Contains(st.Reason, "stale head") {
 		t.Errorf("beacon status ready=%v reason %q", st.Ready, st.Reason)
 	}
+	if m := metricsText(t, url); !strings.Contains(m, `braid_beacon_not_ready{network="devnet",reason="stale_head"} 1`) {
+		t.Errorf("/metrics does not say the head is stale:\n%s", grepLines(m, "braid_beacon_"))
+	}
 	c.apis[0].SetFaults(beaconsim.Faults{})
 	c.apis[1].SetFaults(beaconsim.Faults{})
 	h = c.mine(t, c.dn)
@@ -357,7 +364,10 @@ func TestBeaconEveryProviderOnAFork(t *testing.T) {
 		t.Fatal("the fork's balance equals the signed chain's")
 	}
 
-	gw, url := beaconGateway(t, c, fork.Upstreams(), c.trust(""), true)
+	gw, url := beaconGateway(t, c, fork.Upstreams(), c.trust(""), true, func(nc *config.Network) {
+		// Served on the operators' word: still never from their chain.
+		nc.Verify.AllowUnverified = []string{"eth_getBlockTransactionCountByHash", "eth_syncing"}
+	})
 	braid := ethclient.NewClient(dial(t, url))
 	for range 3 {
 		if _, err := fork.Step(ctx); err != nil {
@@ -381,6 +391,7 @@ func TestBeaconEveryProviderOnAFork(t *testing.T) {
 	if n, err := braid.BlockNumber(ctx); err == nil {
 		t.Fatalf("block number %d answered from the fork", n)
 	}
+	askFork(t, dial(t, url), forkBlock, user)
 
 	honest := append(fork.Upstreams(), c.dn.Upstreams()[0])
 	honest[len(honest)-1].Name, honest[len(honest)-1].Operator = "honest", "honest-op"
@@ -394,6 +405,46 @@ func TestBeaconEveryProviderOnAFork(t *testing.T) {
 	bal, err := braid2.BalanceAt(ctx, user, nil)
 	if err != nil || bal.Cmp(trueBalance) != 0 {
 		t.Fatalf("balance = %v, %v; want the signed chain's %s (fork: %s)", bal, err, trueBalance, forkBalance)
+	}
+}
+
+// askFork asks braid, whose every provider is on a fork the sync
+// committee never signed, every kind of read about that fork: its head by
+// hash and number, its transaction and receipt, logs, state, proofs, the
+// fee suggestions (the operators' word even in strict mode) and methods
+// allowed unverified. Every one is refused, as no trusted block exists;
+// none answers from the fork.
+func askFork(t *testing.T, braid *rpc.Client, forkBlock *types.Block, user common.Address) {
+	t.Helper()
+	h, tx := forkBlock.Hash(), forkBlock.Transactions()[0].Hash()
+	for _, c := range []struct {
+		method string
+		args   []any
+	}{
+		{"eth_getBlockByHash", []any{h, false}},
+		{"eth_getBlockByNumber", []any{hexutil.Uint64(forkBlock.NumberU64()), false}},
+		{"eth_getBlockReceipts", []any{h}},
+		{"eth_getTransactionByHash", []any{tx}},
+		{"eth_getTransactionReceipt", []any{tx}},
+		{"eth_getTransactionByBlockHashAndIndex", []any{h, "0x0"}},
+		{"eth_getLogs", []any{map[string]any{"fromBlock": "0x0", "toBlock": "latest"}}},
+		{"eth_getLogs", []any{map[string]any{"blockHash": h}}},
+		{"eth_getBalance", []any{user, map[string]any{"blockHash": h}}},
+		{"eth_getTransactionCount", []any{user, "pending"}},
+		{"eth_getProof", []any{user, []any{}, "latest"}},
+		{"eth_gasPrice", nil},
+		{"eth_maxPriorityFeePerGas", nil},
+		{"eth_feeHistory", []any{"0x2", "latest", []any{}}},
+		{"eth_blobBaseFee", nil},
+		{"eth_getBlockTransactionCountByHash", []any{h}}, // allowed unverified
+		{"eth_syncing", nil},                             // allowed unverified
+	} {
+		var res json.RawMessage
+		if err := braid.Call(&res, c.method, c.args...); err == nil {
+			t.Errorf("%s%v answered %s from providers on a fork", c.method, c.args, res)
+		} else if !strings.Contains(err.Error(), "no trusted block") {
+			t.Errorf("%s%v refused with %q: want the reason that no trusted block exists", c.method, c.args, err)
+		}
 	}
 }
 
@@ -470,4 +521,31 @@ func TestBeaconCheckpointTooOld(t *testing.T) {
 	if err := dial(t, url).Call(&n, "eth_blockNumber"); err == nil || !strings.Contains(err.Error(), "checkpoint too old") {
 		t.Errorf("eth_blockNumber with a refused checkpoint: %v, %v", n, err)
 	}
+	if m := metricsText(t, url); !strings.Contains(m, `braid_beacon_not_ready{network="devnet",reason="checkpoint_too_old"} 1`) ||
+		!strings.Contains(m, `braid_beacon_ready{network="devnet"} 0`) {
+		t.Errorf("/metrics does not say the checkpoint was refused:\n%s", grepLines(m, "braid_beacon_"))
+	}
+}
+
+// metricsText is /metrics.
+func metricsText(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+// grepLines returns the lines of s that contain sub.
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -43,6 +44,7 @@ type evmEnv struct {
 	tokenABI  abi.ABI
 	multiABI  abi.ABI
 	tokenInit []byte
+	benchWho  int // BenchmarkStrictCall's last fresh account
 }
 
 func newEVMEnv(t testing.TB) *evmEnv {
@@ -54,9 +56,23 @@ func newEVMEnv(t testing.TB) *evmEnv {
 // default).
 func newEVMEnvWith(t testing.TB, probeShare float64) *evmEnv {
 	t.Helper()
+	return newEVMEnvFront(t, probeShare, nil)
+}
+
+// newEVMEnvFront is newEVMEnvWith with front, when set, given the URL of
+// each provider's counting proxy and returning the URL braid is given (a
+// proxy in front of it that behaves as some providers do).
+func newEVMEnvFront(t testing.TB, probeShare float64, front func(url string) string) *evmEnv {
+	t.Helper()
 	count := &upstreamCounter{}
 	s := newLiveStackWith(t, liveOptions{manual: true, evm: true, verify: config.Verify{Mode: config.VerifyStrict},
-		probeShare: probeShare, front: func(p *devnet.Provider) string { return count.front(t, p.URL) }})
+		probeShare: probeShare, front: func(p *devnet.Provider) string {
+			u := count.front(t, p.URL)
+			if front != nil {
+				u = front(u)
+			}
+			return u
+		}})
 	e := &evmEnv{s: s, count: count, tokens: []common.Address{s.token}, tokenABI: devnet.TokenABI()}
 	var err error
 	if e.multiABI, err = readABI("../evm/testdata/contracts/Multicall.abi"); err != nil {
@@ -274,6 +290,14 @@ func (c *upstreamCounter) note(body []byte, n int) {
 		c.requests++
 		c.bytes += n
 	}
+}
+
+// methodCounts is a copy of the calls counted so far, by method (the
+// proxy goes on counting: reading c.methods unlocked races it).
+func (c *upstreamCounter) methodCounts() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.methods)
 }
 
 // snapshot returns the requests and bytes counted so far.

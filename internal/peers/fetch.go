@@ -53,6 +53,14 @@ func (n *Node) Fetch(ctx context.Context, key Key, age Age, check Check) ([]byte
 	if len(holders) == 0 {
 		return nil, Transfer{}, fmt.Errorf("%w: %s", ErrNoHolders, key)
 	}
+	return n.ask(ctx, key, age, holders, check)
+}
+
+// ask asks holders for key, one after another (peers that delivered
+// before first, peers that lied last, as the Ranker orders them), until
+// one's content passes check; holders that said busy are asked again after
+// their backoff, for up to Limits.FetchTimeout. Every answer is recorded.
+func (n *Node) ask(ctx context.Context, key Key, age Age, holders []peer.AddrInfo, check Check) ([]byte, Transfer, error) {
 	age = n.age(age)
 	byID := make(map[peer.ID]peer.AddrInfo, len(holders))
 	ids := make([]peer.ID, len(holders))
@@ -75,7 +83,10 @@ func (n *Node) Fetch(ctx context.Context, key Key, age Age, check Check) ([]byte
 				continue
 			}
 			t, data := n.attempt(ctx, byID[id], key)
-			t.Age, t.Holders = age, len(holders)
+			t.Age = age
+			if key.Kind != Location { // asked peers are no holder count
+				t.Holders = len(holders)
+			}
 			if err := n.judge(&t, data, check); err != nil {
 				return nil, t, err
 			}

@@ -2,6 +2,9 @@ package peers
 
 import (
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+
+	"github.com/braidrpc/braid/internal/history"
 )
 
 // Holder is what a node serves: content in the encodings the Kinds name,
@@ -18,6 +21,12 @@ type Numberer interface {
 	Number(hash common.Hash) (uint64, bool)
 }
 
+// Locator is an optional Holder method (history.Store has it): where a
+// transaction of a held canonical block is, for Location requests.
+type Locator interface {
+	TxLookup(txHash common.Hash) (*types.Transaction, history.TxLocation, bool)
+}
+
 // get reads key's content from h.
 func get(h Holder, key Key) ([]byte, bool) {
 	if h == nil {
@@ -30,6 +39,12 @@ func get(h Holder, key Key) ([]byte, bool) {
 		return h.BodyRLP(key.Hash)
 	case Receipts:
 		return h.ReceiptsRLP(key.Hash)
+	case Location:
+		if l, ok := h.(Locator); ok {
+			if _, loc, ok := l.TxLookup(key.Hash); ok {
+				return AppendLocation(nil, loc), true
+			}
+		}
 	}
 	return nil, false
 }

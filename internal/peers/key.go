@@ -25,9 +25,17 @@ const (
 	// encoding (verify.ReceiptsStorage), as history.Store.ReceiptsRLP
 	// returns it: the smallest encoding, checkable with the block's body.
 	Receipts Kind = 3
+	// Location is where a transaction is — its block's hash, number and
+	// index (LocationSize bytes, see AppendLocation) — keyed by the
+	// transaction's hash. It is no block content: never announced in the
+	// DHT, asked of connected peers (Node.Locate), and believed only once
+	// the block is canonical on braid's trusted path and its verified body
+	// holds the transaction at that index.
+	Location Kind = 4
 )
 
-// Kinds lists every kind, in wire order.
+// Kinds lists the kinds of block content, in wire order: what a node
+// announces in the DHT. Location is not among them.
 var Kinds = []Kind{Header, Body, Receipts}
 
 // String names the kind (metric labels use it).
@@ -39,12 +47,14 @@ func (k Kind) String() string {
 		return "body"
 	case Receipts:
 		return "receipts"
+	case Location:
+		return "location"
 	}
 	return "unknown"
 }
 
 // Valid reports whether k is a kind this protocol version knows.
-func (k Kind) Valid() bool { return k >= Header && k <= Receipts }
+func (k Kind) Valid() bool { return k >= Header && k <= Location }
 
 // MaxSize is the largest payload of kind k a peer may send: verify's
 // bounds (MaxHeaderRLP, MaxBodyRLP, MaxReceiptsRLP), which every real
@@ -62,11 +72,14 @@ func (k Kind) MaxSize() int {
 		return verify.MaxBodyRLP
 	case Receipts:
 		return verify.MaxReceiptsRLP
+	case Location:
+		return LocationSize
 	}
 	return 0
 }
 
-// Key names one piece of content: a kind of a block, by the block's hash.
+// Key names one piece of content: a kind of a block, by the block's hash
+// (a Location by the transaction's hash).
 type Key struct {
 	Kind Kind
 	Hash common.Hash

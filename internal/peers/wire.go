@@ -15,8 +15,10 @@ import (
 // ContentProtocol is the libp2p protocol of content requests. One stream
 // carries one request and its response:
 //
-//	request:  kind (1 byte: 1 header, 2 body, 3 receipts) ‖ block hash (32 bytes)
+//	request:  kind (1 byte: 1 header, 2 body, 3 receipts, 4 location) ‖ hash (32 bytes)
 //	response: status (1 byte) ‖ length (uvarint) ‖ payload (length bytes)
+//
+// The hash is the block's; a location's is the transaction's.
 //
 // With CodeOK the payload is the content (at most the kind's MaxSize);
 // with any other status it is a short UTF-8 reason (at most MaxReason).

@@ -21,7 +21,7 @@ func TestRequestRoundTrip(t *testing.T) {
 			t.Fatalf("%s: got %v, %v", k, got, err)
 		}
 	}
-	for _, bad := range [][]byte{nil, {1}, make([]byte, RequestSize+1), append([]byte{0}, make([]byte, 32)...), append([]byte{4}, make([]byte, 32)...)} {
+	for _, bad := range [][]byte{nil, {1}, make([]byte, RequestSize+1), append([]byte{0}, make([]byte, 32)...), append([]byte{5}, make([]byte, 32)...)} {
 		if _, err := DecodeRequest(bad); !errors.Is(err, ErrFrame) {
 			t.Fatalf("%x: err = %v, want ErrFrame", bad, err)
 		}

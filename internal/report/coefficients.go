@@ -152,6 +152,7 @@ func warnings(n *config.Network, r *Network, live *Live) []string {
 	bestEffort := q.OnShortfall == config.OnShortfallBestEffort
 
 	w = append(w, n.Warnings()...) // what config finds suspicious (the same URL twice)
+	w = append(w, beaconWarnings(n, r.BeaconAPIs)...)
 	if ops == 1 {
 		add("all upstreams are run by one operator (%s): its outage or its lie reaches every client", r.Operators[0].Name)
 	}

@@ -61,6 +61,9 @@ type Network struct {
 	Verify string `json:"verify"`
 	// Trust is where the served tip comes from: "operators" or "beacon".
 	Trust string `json:"trust"`
+	// BeaconAPIs names the beacon APIs of trust: beacon (their configured
+	// names, else scheme://host: never a path, query or key).
+	BeaconAPIs []string `json:"beacon_apis,omitempty"`
 	// HHI is the Herfindahl–Hirschman index of the operators' shares of
 	// served reads, in percent squared: 10000 when one operator served
 	// every read, 10000/N when N operators served equally, 0 with no
@@ -171,6 +174,7 @@ func Build(n *config.Network, live *Live) (*Network, error) {
 	}
 	if n.Trust.Beacon() {
 		r.Trust = config.TrustBeacon
+		r.BeaconAPIs = beaconAPINames(n.Trust.BeaconAPIs)
 		r.Availability = beaconAvailability(r.Availability, opCount)
 		if n.Verify.Strict() {
 			r.Integrity = beaconIntegrity(n.Verify, r.Quorum, policy, opCount)

@@ -70,6 +70,7 @@ func (n *Network) writeText(b *strings.Builder) {
 	}
 	if n.Trust == config.TrustBeacon {
 		row("trust", "beacon: the served tip is the head the sync committee signed, not the operators' choice")
+		cont("    " + plural(len(n.BeaconAPIs), "beacon API") + " (" + strings.Join(n.BeaconAPIs, ", ") + "): one live honest one suffices")
 	}
 
 	a := n.Availability

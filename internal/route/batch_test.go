@@ -3,6 +3,7 @@ package route
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -72,5 +73,45 @@ func TestBatchCall(t *testing.T) {
 	}
 	if s := ups[0].Health().Snapshot(""); s.Failures != 0 || ups[0].Breaker().State() != upstream.BreakerClosed {
 		t.Errorf("the upstream that takes no batches was counted against: %+v", s)
+	}
+}
+
+// TestBatchRefusedEverywhere: when every upstream refuses a batch, the
+// Failure says so (a smaller batch or single calls may pass); a failure
+// for another reason does not.
+func TestBatchRefusedEverywhere(t *testing.T) {
+	c := clock.NewFake(time.Unix(1000, 0))
+	build := func(h http.HandlerFunc) *Router {
+		var ups []*upstream.Upstream
+		for i := range 2 {
+			srv := httptest.NewServer(h)
+			t.Cleanup(srv.Close)
+			u := upstream.New(config.Upstream{Name: "u" + string(rune('1'+i)), Operator: "op" + string(rune('1'+i)), URL: srv.URL, Timeout: 2 * time.Second},
+				upstream.Options{Network: "test", Clock: c})
+			if err := u.Verify(context.Background(), 1); err != nil {
+				t.Fatal(err)
+			}
+			ups = append(ups, u)
+		}
+		// Two attempts, one per upstream: no retry round waits on the clock.
+		return New(ups, Options{Network: "test", MaxAttempts: 2, Clock: c, ProbeShare: -1})
+	}
+	batch := Call{Method: "eth_getProof", Batch: []upstream.BatchCall{
+		{Method: "eth_getProof", Params: json.RawMessage(`[]`)}, {Method: "eth_getCode", Params: json.RawMessage(`[]`)}}}
+	_, err := build(echoBatch(true)).Do(context.Background(), batch)
+	var f *Failure
+	if !errors.As(err, &f) || !f.BatchRefused() {
+		t.Fatalf("every upstream refused the batch: err = %v", err)
+	}
+	_, err = build(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		if len(b) > 0 && b[0] == '[' {
+			w.WriteHeader(http.StatusBadGateway)
+			return
+		}
+		io.WriteString(w, `{"jsonrpc":"2.0","id":1,"result":"0x1"}`)
+	}).Do(context.Background(), batch)
+	if !errors.As(err, &f) || f.BatchRefused() {
+		t.Fatalf("upstreams failing with 502 refused no batch: err = %v", err)
 	}
 }

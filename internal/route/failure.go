@@ -1,6 +1,11 @@
 package route
 
-import "github.com/braidrpc/braid/internal/jsonrpc"
+import (
+	"errors"
+
+	"github.com/braidrpc/braid/internal/jsonrpc"
+	"github.com/braidrpc/braid/internal/upstream"
+)
 
 // Attempt describes one failed try, for the client's error data and logs.
 // It names the upstream and its operator, never its URL.
@@ -8,6 +13,8 @@ type Attempt struct {
 	Upstream string `json:"upstream"`
 	Operator string `json:"operator"`
 	Error    string `json:"error"`
+
+	err error // the attempt's error (BatchRefused)
 }
 
 // Failure is a call no upstream answered. It carries its JSON-RPC code and
@@ -19,6 +26,18 @@ type Failure struct {
 }
 
 func (f *Failure) Error() string { return f.Message }
+
+// BatchRefused reports whether an upstream refused the call's batch (it
+// takes no batches, or none this large): a smaller batch, or single
+// calls, may pass where this one failed.
+func (f *Failure) BatchRefused() bool {
+	for _, a := range f.Attempts {
+		if errors.Is(a.err, upstream.ErrBatchRefused) {
+			return true
+		}
+	}
+	return false
+}
 
 var (
 	_ jsonrpc.Coder     = (*Failure)(nil)

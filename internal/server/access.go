@@ -121,7 +121,7 @@ func (s *Server) guard(caller *access.Caller, network string, call callFunc, ref
 	if caller == nil {
 		return call
 	}
-	queued := s.access.Queues(network)
+	queued := s.access.Queues(caller, network)
 	return func(ctx context.Context, req *jsonrpc.Request) *jsonrpc.Response {
 		if e := s.access.Permit(caller, req.Method); e != nil {
 			return jsonrpc.ErrorResponse(req.ID, e)

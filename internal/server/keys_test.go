@@ -1,9 +1,12 @@
 package server_test
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/coder/websocket"
 
 	"github.com/braidrpc/braid/internal/access"
 	"github.com/braidrpc/braid/internal/config"
@@ -88,5 +91,58 @@ func TestKeysRefused(t *testing.T) {
 	// goerli does not require a key: anonymous calls are served there.
 	if status, _, body := send(t, b.URL+"/goerli", blockNumberCall, nil); status != http.StatusOK || !strings.Contains(body, `"result"`) {
 		t.Errorf("anonymous on a network without required keys: %d %s", status, body)
+	}
+}
+
+// TestKeysChallenge: every 401 says how to authenticate in
+// WWW-Authenticate (RFC 9110 requires it; RFC 6750's Bearer scheme and
+// error codes), over HTTP and on a refused WebSocket upgrade; a 403 and
+// a served call carry none.
+func TestKeysChallenge(t *testing.T) {
+	key, mainOnly := access.NewKey(), access.NewKey()
+	main, gö := mainnet(newFake(t, "a", 1)), goerli(newFake(t, "g", 5))
+	keys := []config.APIKey{{Name: "app", Key: key}, {Name: "main-only", Key: mainOnly, Networks: []string{"mainnet"}}}
+	b := startKeyed(t, keyedConfig(t, config.Auth{Required: true}, keys, main, gö), nil, main, gö)
+	cases := []struct {
+		name, path string
+		header     http.Header
+		want       string
+	}{
+		{"missing", "/mainnet", nil, `Bearer realm="braid"`},
+		{"unknown", "/mainnet/" + access.NewKey(), nil, `Bearer realm="braid", error="invalid_token", error_description="unknown API key"`},
+		{"two keys", "/mainnet/" + key, apiKey(mainOnly), `Bearer realm="braid", error="invalid_request", error_description="two different API keys"`},
+		{"another network's", "/goerli", apiKey(mainOnly), ""},
+		{"served", "/mainnet", bearer(key), ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			req, err := http.NewRequest(http.MethodPost, b.URL+c.path, strings.NewReader(blockNumberCall))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, v := range c.header {
+				req.Header[k] = v
+			}
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if got := res.Header.Get("WWW-Authenticate"); got != c.want {
+				t.Errorf("HTTP %d: WWW-Authenticate %q, want %q", res.StatusCode, got, c.want)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), wsWait)
+			defer cancel()
+			conn, res, err := websocket.Dial(ctx, b.WS+c.path, &websocket.DialOptions{HTTPHeader: c.header})
+			if err == nil {
+				_ = conn.CloseNow()
+			}
+			if res == nil {
+				t.Fatalf("dial: %v", err)
+			}
+			if got := res.Header.Get("WWW-Authenticate"); got != c.want {
+				t.Errorf("WebSocket upgrade %d: WWW-Authenticate %q, want %q", res.StatusCode, got, c.want)
+			}
+		})
 	}
 }

@@ -2,8 +2,10 @@ package server_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -179,5 +181,51 @@ func TestKeyMethodsAndBatchCap(t *testing.T) {
 	}
 	if got := c.call(three); got != capped {
 		t.Errorf("WebSocket batch over the cap: %s", got)
+	}
+}
+
+// TestKeyMaxInflightAlone: a key's own max_inflight holds without
+// auth.max_inflight: its calls beyond the cap wait for its earlier ones
+// (the provider never serves more of them at once) and all are answered;
+// another key's calls are served too. (It was ignored: only
+// auth.max_inflight turned admission on.)
+func TestKeyMaxInflightAlone(t *testing.T) {
+	capped, other := access.NewKey(), access.NewKey()
+	fake := newFake(t, "a", 1)
+	spec := mainnet(fake)
+	cfg := keyedConfig(t, config.Auth{Required: true}, []config.APIKey{
+		{Name: "capped", Key: capped, KeyLimits: config.KeyLimits{MaxInflight: 1}},
+		{Name: "other", Key: other},
+	}, spec)
+	cfg.Cache.Backend = config.CacheOff // every call reaches the provider
+	b := startKeyed(t, cfg, nil, spec)
+	// Long enough that four calls sent at once overlap at the provider
+	// unless braid holds them back.
+	fake.SetLatency(300 * time.Millisecond)
+	fake.SetCapacity("eth_getBalance", 100) // only to count calls served at once
+	run := func(key string, n int) {
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				// Distinct accounts: identical calls in flight would be
+				// merged into one upstream call.
+				call := strings.Replace(balanceCall, testAddr, fmt.Sprintf("0x%040x", i+1), 1)
+				if status, _, body := send(t, b.URL, call, bearer(key)); status != http.StatusOK || !strings.Contains(body, `"result"`) {
+					t.Errorf("a call: %d %s", status, body)
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	run(capped, 4)
+	if peak, _, _ := fake.Capacity(); peak != 1 {
+		t.Errorf("the provider served %d calls of a key with max_inflight 1 at once", peak)
+	}
+	// Another key's calls are not queued behind the capped key's.
+	run(other, 4)
+	if n := admissionWaiting(t, b); n != 0 {
+		t.Errorf("%d calls still waiting", n)
 	}
 }

@@ -45,15 +45,10 @@ func stateCall(method string, h *types.Header) route.Call {
 		HasBlock: true, Block: h.Number.Uint64()}
 }
 
-// Proofs implements evm.Source: the queries' eth_getProof (and
-// eth_getCode) as one batch to one operator; what it could not serve or
-// proved false goes to the next operator, until every query is proven.
-func (s EVMSource) Proofs(ctx context.Context, block *types.Header, queries []evm.Query) ([]evm.Proven, error) {
-	out := make([]evm.Proven, len(queries))
-	pending := make([]int, len(queries))
-	for i := range pending {
-		pending[i] = i
-	}
+// proveBatch proves queries[pending] into out with one batch to one
+// operator at a time: what it could not serve or proved false goes to the
+// next operator, until every query is proven.
+func (s EVMSource) proveBatch(ctx context.Context, block *types.Header, queries []evm.Query, pending []int, out []evm.Proven) error {
 	call := stateCall("eth_getProof", block)
 	var attempts []route.Attempt
 	var lastRPC *jsonrpc.Response
@@ -64,7 +59,7 @@ func (s EVMSource) Proofs(ctx context.Context, block *types.Header, queries []ev
 		if err != nil {
 			var f *route.Failure
 			if len(attempts) == 0 || !errors.As(err, &f) {
-				return nil, err
+				return err
 			}
 			break // every operator was asked
 		}
@@ -109,12 +104,12 @@ func (s EVMSource) Proofs(ctx context.Context, block *types.Header, queries []ev
 		pending = rest
 	}
 	if len(pending) == 0 {
-		return out, nil
+		return nil
 	}
 	if lastRPC != nil && !lied {
-		return nil, lastRPC.Error // the nodes' own answer (e.g. state pruned)
+		return lastRPC.Error // the nodes' own answer (e.g. state pruned)
 	}
-	return nil, &VerifyFailure{Method: "eth_getProof", Attempts: attempts}
+	return &VerifyFailure{Method: "eth_getProof", Attempts: attempts}
 }
 
 // proofBatch is the batch asking for queries[pending] at block: each

@@ -98,6 +98,8 @@ type Reader struct {
 	sf       singleflight.Group
 	lies     lieLog
 	keep     keepSlot // the Verified hook (keep.go)
+
+	proofBatch proofBatchSize // calls per batch of the local EVM's proofs (evm_batch.go)
 }
 
 // New returns the verified reader of opts.Network.

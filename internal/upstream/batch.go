@@ -11,8 +11,10 @@ import (
 	"github.com/braidrpc/braid/internal/jsonrpc"
 )
 
-// ErrBatchRefused: the upstream does not accept JSON-RPC batches (it
-// answered a batch with a single object or an HTTP 4xx).
+// ErrBatchRefused: the upstream does not accept the JSON-RPC batch (it
+// answered it with a single object, an HTTP 4xx, or, as go-ethereum does
+// for a batch over its limit, a one-member array holding an
+// invalid-request error): it takes no batches, or none this large.
 var ErrBatchRefused = errors.New("upstream refuses batches")
 
 // BatchCall is one member of a batch sent to an upstream.
@@ -53,6 +55,12 @@ func (u *Upstream) CallBatch(ctx context.Context, calls []BatchCall) ([]*jsonrpc
 	if err := json.Unmarshal(raw, &members); err != nil {
 		return nil, &AttemptError{Upstream: u.Name, Kind: ErrBadResponse, Err: u.redactErr(err)}
 	}
+	if len(members) == 1 && len(calls) > 1 && refusesWhole(members[0]) {
+		// go-ethereum answers a batch over its limit with one error
+		// ("batch too large"): the batch's size is refused, not the node
+		// broken.
+		return nil, &AttemptError{Upstream: u.Name, Kind: ErrBatchRefused}
+	}
 	out := make([]*jsonrpc.Response, len(calls))
 	for _, m := range members {
 		resp, err := jsonrpc.DecodeResponse(m)
@@ -72,4 +80,16 @@ func (u *Upstream) CallBatch(ctx context.Context, calls []BatchCall) ([]*jsonrpc
 		}
 	}
 	return out, nil
+}
+
+// refusesWhole reports whether a batch's only answer is an
+// invalid-request error (-32600), which a node gives for the batch as a
+// whole: go-ethereum's "batch too large".
+func refusesWhole(member json.RawMessage) bool {
+	var m struct {
+		Error *struct {
+			Code int `json:"code"`
+		} `json:"error"`
+	}
+	return json.Unmarshal(member, &m) == nil && m.Error != nil && m.Error.Code == jsonrpc.CodeInvalidRequest
 }

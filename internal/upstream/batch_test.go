@@ -46,6 +46,19 @@ func TestCallBatchRefused(t *testing.T) {
 			io.WriteString(w, `{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"batches not supported"}}`)
 		},
 		"HTTP 400": func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(400) },
+		// go-ethereum over its BatchRequestLimit: one member, the first
+		// call's id, -32600.
+		"geth batch too large": func(w http.ResponseWriter, r *http.Request) {
+			var reqs []struct {
+				ID json.RawMessage `json:"id"`
+			}
+			b, _ := io.ReadAll(r.Body)
+			if err := json.Unmarshal(b, &reqs); err != nil || len(reqs) == 0 {
+				t.Errorf("not a batch: %s", b)
+				return
+			}
+			io.WriteString(w, `[{"jsonrpc":"2.0","id":`+string(reqs[0].ID)+`,"error":{"code":-32600,"message":"batch too large"}}]`)
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			u := newTestUpstream(t, h, nil)
@@ -64,5 +77,17 @@ func TestCallBatchMissingAnswer(t *testing.T) {
 	_, err := u.CallBatch(context.Background(), []BatchCall{{Method: "a"}, {Method: "b"}})
 	if !errors.Is(err, ErrBadResponse) {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestCallBatchOneInvalid: a batch of one whose call is an invalid
+// request gets that answer, not a refusal of batches.
+func TestCallBatchOneInvalid(t *testing.T) {
+	u := newTestUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `[{"jsonrpc":"2.0","id":1,"error":{"code":-32600,"message":"invalid request"}}]`)
+	}, nil)
+	got, err := u.CallBatch(context.Background(), []BatchCall{{Method: "a"}})
+	if err != nil || got[0].Error == nil || got[0].Error.Code != -32600 {
+		t.Fatalf("got %+v, %v", got, err)
 	}
 }
