@@ -63,7 +63,7 @@ func (a *account) check() error {
 		}
 	}
 	for _, cl := range a.Claims {
-		if !cl.Kind.Valid() {
+		if !auditable(cl.Kind) {
 			return fmt.Errorf("%w: a claim of unknown kind %d", errRecord, cl.Kind)
 		}
 	}
