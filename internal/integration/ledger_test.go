@@ -153,8 +153,15 @@ func TestLedgerWired(t *testing.T) {
 		credit = b
 		return ok && b > 0 && bytes > 0
 	})
+	var lastKeeperPage string
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the keeper's last /status/peers:\n%s", lastKeeperPage)
+		}
+	})
 	await.Within(t, 30*time.Second, "the reader's account at the keeper", func() bool {
-		p, _ := getPeersPage(t, keeper.url, "", http.StatusOK)
+		p, raw := getPeersPage(t, keeper.url, "", http.StatusOK)
+		lastKeeperPage = raw
 		for _, a := range p.Peers {
 			if a.ID == readerID {
 				for _, f := range a.Served {
