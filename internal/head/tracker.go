@@ -78,6 +78,9 @@ type upState struct {
 	heads    Heads
 	reported bool
 	view     chainView
+	// seq counts the reports recorded; a poll notes it when sent, to tell
+	// whether a fresher report overtook it (stale).
+	seq uint64
 
 	// Polling bookkeeping (poll.go).
 	batchRefused bool
@@ -86,6 +89,19 @@ type upState struct {
 	extrasDone   bool
 	failing      bool
 	wake         chan struct{} // PollNow: poll at once
+}
+
+// overtaken reports whether latest, learnt by a request sent when st had
+// recorded sentAt reports, is stale: a report recorded since (the
+// WebSocket follower's, while the poll was out) already showed a later
+// block on the same chain. Keeping the lower one would make the upstream
+// look behind a tip it helped to serve, until its next poll.
+func (st *upState) overtaken(sentAt uint64, latest block.Block) bool {
+	if st.seq == sentAt || !st.reported || latest.Number >= st.heads.Latest.Number {
+		return false
+	}
+	e, ok := st.view[latest.Number]
+	return ok && e.hash == latest.Hash
 }
 
 // Tracker follows the heads of one network's upstreams and computes the
@@ -250,15 +266,17 @@ func (t *Tracker) lagLocked(st *upState) (uint64, bool) {
 // Observe records u's report and recomputes the served tip. Reports with
 // an unknown Latest, and reports of upstreams not given to New, are
 // ignored.
-func (t *Tracker) Observe(u *upstream.Upstream, h Heads) { t.observe(u, h, false) }
+func (t *Tracker) Observe(u *upstream.Upstream, h Heads) { t.observe(u, h, false, nil) }
 
 // observeLatest records a new latest block for u, keeping its safe and
 // finalized blocks (the WebSocket follower learns only headers).
 func (t *Tracker) observeLatest(u *upstream.Upstream, b block.Block) {
-	t.observe(u, Heads{Latest: b}, true)
+	t.observe(u, Heads{Latest: b}, true, nil)
 }
 
-func (t *Tracker) observe(u *upstream.Upstream, h Heads, latestOnly bool) {
+// observe records h for u. sentAt, when set, is u's report count when the
+// request that learnt h was sent (a poll).
+func (t *Tracker) observe(u *upstream.Upstream, h Heads, latestOnly bool, sentAt *uint64) {
 	if h.Latest.Hash == (common.Hash{}) {
 		return
 	}
@@ -271,11 +289,15 @@ func (t *Tracker) observe(u *upstream.Upstream, h Heads, latestOnly bool) {
 	if latestOnly {
 		h.Safe, h.Finalized = st.heads.Safe, st.heads.Finalized
 	}
+	if sentAt != nil && st.overtaken(*sentAt, h.Latest) {
+		h.Latest = st.heads.Latest
+	}
 	if h.UpdatedAt.IsZero() {
 		h.UpdatedAt = t.clock.Now()
 	}
 	reorgAt, reorged := st.view.record(h)
 	st.heads, st.reported = h, true
+	st.seq++
 	t.metrics.heads(t.network, u, h)
 	ch := tipChange{old: t.tip, new: t.tip}
 	if !t.external {
