@@ -170,7 +170,7 @@ func New(cfg *Config, opts ...Option) (*Braid, error) {
 		gw.Close()
 		return nil, err
 	}
-	srv := server.New(gw, server.Options{Limits: cfg.Limits, WebSocket: cfg.WebSocket, TrustedProxies: cfg.TrustedProxies,
+	srv := server.New(gw, server.Options{Limits: cfg.Limits, WebSocket: &cfg.WebSocket, TrustedProxies: cfg.TrustedProxies,
 		CORS: cfg.CORS, Logger: o.logger, Gatherer: o.registry, Registry: o.registry, Access: keys.control()})
 	for _, r := range o.routes {
 		srv.Handle(r.pattern, r.h)

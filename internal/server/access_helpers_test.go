@@ -86,7 +86,7 @@ func startKeyed(t *testing.T, cfg *config.Config, link *replica.Link, nets ...ne
 	}
 	ctl.Start(ctx)
 	t.Cleanup(ctl.Close)
-	srv := server.New(gw, server.Options{Limits: cfg.Limits, WebSocket: cfg.WebSocket, TrustedProxies: cfg.TrustedProxies,
+	srv := server.New(gw, server.Options{Limits: cfg.Limits, WebSocket: &cfg.WebSocket, TrustedProxies: cfg.TrustedProxies,
 		Logger: log, Gatherer: reg, Registry: reg, Access: ctl})
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)

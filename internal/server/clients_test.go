@@ -175,7 +175,7 @@ func dialWSFrom(t *testing.T, u, ip string) (*wsClient, int, string) {
 // closed connection frees its place.
 func TestWebSocketConnectionsPerClient(t *testing.T) {
 	needSecondLoopback(t)
-	b := startWS(t, config.WebSocket{MaxConnectionsPerClient: 2})
+	b := startWS(t, func(w *config.WebSocket) { w.MaxConnectionsPerClient = 2 })
 	first, _, _ := dialWSFrom(t, b.WS, "127.0.0.1")
 	dialWSFrom(t, b.WS+"/goerli", "127.0.0.1")
 	_, status, body := dialWSFrom(t, b.WS, "127.0.0.1")
@@ -209,7 +209,7 @@ func TestWebSocketConnectionsPerClient(t *testing.T) {
 // places.
 func TestWebSocketSubscriptionsPerClient(t *testing.T) {
 	needSecondLoopback(t)
-	b := startWS(t, config.WebSocket{MaxSubscriptions: 2, MaxSubscriptionsPerClient: 3})
+	b := startWS(t, func(w *config.WebSocket) { w.MaxSubscriptions = 2; w.MaxSubscriptionsPerClient = 3 })
 	c1, _, _ := dialWSFrom(t, b.WS, "127.0.0.1")
 	c2, _, _ := dialWSFrom(t, b.WS, "127.0.0.1")
 	subscribeRaw(t, b, c1, 1)

@@ -104,7 +104,7 @@ func startBraidConfig(t testing.TB, cfg *config.Config, nets ...netSpec) *braid 
 		t.Fatalf("test configuration is invalid: %v", err)
 	}
 	gw, reg := startGateway(t, cfg)
-	srv := server.New(gw, server.Options{Limits: cfg.Limits, WebSocket: cfg.WebSocket, TrustedProxies: cfg.TrustedProxies, CORS: cfg.CORS,
+	srv := server.New(gw, server.Options{Limits: cfg.Limits, WebSocket: &cfg.WebSocket, TrustedProxies: cfg.TrustedProxies, CORS: cfg.CORS,
 		Logger: testLogger(), Gatherer: reg})
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)

@@ -38,9 +38,10 @@ const (
 // Options configure a Server.
 type Options struct {
 	Limits config.Limits
-	// WebSocket bounds the WebSocket endpoint; fields left at zero take
-	// config.Default()'s values.
-	WebSocket config.WebSocket
+	// WebSocket bounds the WebSocket endpoint: a whole section as config
+	// loads it (defaults applied, validated); nil takes config.Default()'s.
+	// The server fills in nothing itself: defaults live in config.
+	WebSocket *config.WebSocket
 	Logger    *slog.Logger
 	Gatherer  prometheus.Gatherer   // for /metrics; nil serves no metrics
 	Registry  prometheus.Registerer // for the braid_ws_* collectors; nil records none
@@ -83,16 +84,19 @@ func New(gw *gateway.Gateway, opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	opts.WebSocket = wsWithDefaults(opts.WebSocket)
+	ws := config.Default().WebSocket
+	if opts.WebSocket != nil {
+		ws = *opts.WebSocket
+	}
 	s := &Server{
 		gw: gw, limits: opts.Limits, log: opts.Logger, mux: http.NewServeMux(),
-		ws:  opts.WebSocket,
+		ws:  ws,
 		wsm: newWSMetrics(opts.Registry),
 		subscribe: func(n *gateway.Network, params json.RawMessage, deliver func(json.RawMessage)) (func(), error) {
 			return n.Subscribe(params, deliver)
 		},
 	}
-	s.wsConns.init(opts.WebSocket)
+	s.wsConns.init(ws)
 	s.clients.trusted = trustedProxies(opts.TrustedProxies, opts.Logger)
 	s.cors = newCORS(opts.CORS)
 	if s.access = opts.Access; s.access != nil {

@@ -16,7 +16,6 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/braidrpc/braid/internal/access"
-	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/gateway"
 	"github.com/braidrpc/braid/internal/jsonrpc"
 )
@@ -27,39 +26,6 @@ import (
 // kept at or below SendBuffer, so that answers alone never fill the send
 // queue: only notifications a client leaves unread do.
 const wsMaxInflight = 64
-
-// wsWithDefaults fills WebSocket bounds left at zero, like withDefaults.
-func wsWithDefaults(w config.WebSocket) config.WebSocket {
-	d := config.Default().WebSocket
-	if w.MaxConnections <= 0 {
-		w.MaxConnections = d.MaxConnections
-	}
-	if w.MaxSubscriptions <= 0 {
-		w.MaxSubscriptions = d.MaxSubscriptions
-	}
-	if w.MaxConnectionsPerClient <= 0 {
-		w.MaxConnectionsPerClient = d.MaxConnectionsPerClient
-	}
-	if w.MaxSubscriptionsPerClient <= 0 {
-		w.MaxSubscriptionsPerClient = d.MaxSubscriptionsPerClient
-	}
-	if w.MaxMessageBytes <= 0 {
-		w.MaxMessageBytes = d.MaxMessageBytes
-	}
-	if w.SendBuffer <= 0 {
-		w.SendBuffer = d.SendBuffer
-	}
-	if w.PingInterval <= 0 {
-		w.PingInterval = d.PingInterval
-	}
-	if w.PingTimeout <= 0 {
-		w.PingTimeout = d.PingTimeout
-	}
-	if w.WriteTimeout <= 0 {
-		w.WriteTimeout = d.WriteTimeout
-	}
-	return w
-}
 
 func (s *Server) serveWSDefault(w http.ResponseWriter, r *http.Request) {
 	if !isWebSocketUpgrade(r) {

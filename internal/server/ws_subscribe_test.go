@@ -142,7 +142,7 @@ func notification(sub, result string) string {
 // subscription id; eth_unsubscribe stops them; unknown ids get geth's
 // error.
 func TestWebSocketSubscribe(t *testing.T) {
-	b := startWS(t, config.WebSocket{})
+	b := startWS(t)
 	c := dialWS(t, b.WS, nil)
 	id, fs := subscribeRaw(t, b, c, 1)
 	if fs.params != `["newHeads"]` {
@@ -205,7 +205,7 @@ func TestWebSocketSubscribe(t *testing.T) {
 // TestWebSocketSubscribeGethClient: go-ethereum's client subscribes,
 // receives and unsubscribes.
 func TestWebSocketSubscribeGethClient(t *testing.T) {
-	b := startWS(t, config.WebSocket{})
+	b := startWS(t)
 	ctx, cancel := context.WithTimeout(context.Background(), wsWait)
 	defer cancel()
 	wc, err := rpc.DialContext(ctx, b.WS+"/goerli")
@@ -245,7 +245,7 @@ func TestWebSocketSubscribeGethClient(t *testing.T) {
 // notifications the feed delivers before eth_subscribe has even returned
 // still follow the answer that names their id.
 func TestWebSocketSubscribeInBatch(t *testing.T) {
-	b := startWS(t, config.WebSocket{})
+	b := startWS(t)
 	b.feed.setOnStart(func(s *feedSub) {
 		s.send(`"early-1"`)
 		s.send(`"early-2"`)
@@ -272,7 +272,7 @@ func TestWebSocketSubscribeInBatch(t *testing.T) {
 // TestWebSocketSubscriptionLimits: the per-connection cap, and a feed's
 // refusal passed on as a JSON-RPC error.
 func TestWebSocketSubscriptionLimits(t *testing.T) {
-	b := startWS(t, config.WebSocket{MaxSubscriptions: 2})
+	b := startWS(t, func(w *config.WebSocket) { w.MaxSubscriptions = 2 })
 	c := dialWS(t, b.WS, nil)
 	id1, fs1 := subscribeRaw(t, b, c, 1)
 	subscribeRaw(t, b, c, 2)
@@ -309,7 +309,7 @@ func TestWebSocketSubscriptionLimits(t *testing.T) {
 // so the server holds no more than the send queue for it.
 func TestWebSocketSlowConsumer(t *testing.T) {
 	const sendBuffer = 8
-	b := startWS(t, config.WebSocket{SendBuffer: sendBuffer, WriteTimeout: wsWait})
+	b := startWS(t, func(w *config.WebSocket) { w.SendBuffer = sendBuffer; w.WriteTimeout = wsWait })
 	c := dialWS(t, b.WS, nil)
 	id, fs := subscribeRaw(t, b, c, 1)
 

@@ -35,13 +35,19 @@ type wsBraid struct {
 	closes chan string // the reason of each connection that is over
 }
 
-func startWS(t *testing.T, ws config.WebSocket) *wsBraid {
+// startWS serves braid with the default WebSocket bounds, each of edits
+// changing them first.
+func startWS(t *testing.T, edits ...func(*config.WebSocket)) *wsBraid {
 	t.Helper()
 	cfg := braidConfig(t, nil, mainnet(newFake(t, "a", 1)),
 		netSpec{name: "goerli", chainID: 5, fakes: []*fakeUpstream{newFake(t, "g", 5)}})
 	gw, reg := startGateway(t, cfg)
+	ws := config.Default().WebSocket
+	for _, edit := range edits {
+		edit(&ws)
+	}
 	srv := server.New(gw, server.Options{
-		Limits: cfg.Limits, WebSocket: ws, Logger: testLogger(), Gatherer: reg, Registry: reg,
+		Limits: cfg.Limits, WebSocket: &ws, Logger: testLogger(), Gatherer: reg, Registry: reg,
 	})
 	b := &wsBraid{srv: srv, feed: newFakeFeed(), closes: make(chan string, 1024)}
 	server.SetSubscribe(srv, b.feed.subscribe)
@@ -192,7 +198,7 @@ func TestWebSocketAnswersAsHTTP(t *testing.T) {
 	// SendBuffer 1 allows one message in progress at a time, so answers
 	// come in order and a message that earns none is followed by the next
 	// one's answer.
-	b := startWS(t, config.WebSocket{SendBuffer: 1})
+	b := startWS(t, func(w *config.WebSocket) { w.SendBuffer = 1 })
 	bodies := []string{
 		`{"jsonrpc":"2.0","id":1,"method":"eth_chainId"}`,
 		balanceCall,
@@ -248,7 +254,7 @@ func TestWebSocketAnswersAsHTTP(t *testing.T) {
 // TestWebSocketPaths: an unknown network is refused as over POST; a GET
 // without an upgrade still gets 405; the status paths still answer.
 func TestWebSocketPaths(t *testing.T) {
-	b := startWS(t, config.WebSocket{})
+	b := startWS(t)
 	upgrade := func(path string) (int, string) {
 		t.Helper()
 		req, err := http.NewRequest(http.MethodGet, b.URL+path, nil)
@@ -312,7 +318,7 @@ func readAll(t testing.TB, res *http.Response) string {
 // TestWebSocketGethClient: go-ethereum's client gets over WebSocket what
 // it gets over HTTP, also with many calls in flight on one connection.
 func TestWebSocketGethClient(t *testing.T) {
-	b := startWS(t, config.WebSocket{})
+	b := startWS(t)
 	ctx, cancel := context.WithTimeout(context.Background(), wsWait)
 	defer cancel()
 	wc, err := rpc.DialContext(ctx, b.WS+"/mainnet")
@@ -406,7 +412,7 @@ func TestWebSocketGethClient(t *testing.T) {
 // connection with 1009; one at the limit is answered.
 func TestWebSocketMessageTooBig(t *testing.T) {
 	const limit = 1024
-	b := startWS(t, config.WebSocket{MaxMessageBytes: limit})
+	b := startWS(t, func(w *config.WebSocket) { w.MaxMessageBytes = limit })
 	c := dialWS(t, b.WS, nil)
 	if a := decodeAnswer(t, c.call(paddedCall(limit))); a.Error != nil || string(a.Result) != `"0x"` {
 		t.Fatalf("a message at the limit: %+v", a)
@@ -422,7 +428,7 @@ func TestWebSocketMessageTooBig(t *testing.T) {
 // TestWebSocketConnectionCap: the upgrade beyond MaxConnections gets 503
 // with a JSON-RPC error; a closed connection frees its place.
 func TestWebSocketConnectionCap(t *testing.T) {
-	b := startWS(t, config.WebSocket{MaxConnections: 2})
+	b := startWS(t, func(w *config.WebSocket) { w.MaxConnections = 2 })
 	first := dialWS(t, b.WS, nil)
 	second := dialWS(t, b.WS+"/goerli", nil)
 	// An answer shows the server serves the connection (the handshake
@@ -459,7 +465,11 @@ func TestWebSocketConnectionCap(t *testing.T) {
 // TestWebSocketPingTimeout: a client that stops reading never answers
 // pings and is disconnected.
 func TestWebSocketPingTimeout(t *testing.T) {
-	b := startWS(t, config.WebSocket{PingInterval: 20 * time.Millisecond, PingTimeout: 100 * time.Millisecond, WriteTimeout: 200 * time.Millisecond})
+	b := startWS(t, func(w *config.WebSocket) {
+		w.PingInterval = 20 * time.Millisecond
+		w.PingTimeout = 100 * time.Millisecond
+		w.WriteTimeout = 200 * time.Millisecond
+	})
 	c := dialWS(t, b.WS, nil)
 	_, fs := subscribeRaw(t, b, c, 1)
 	// From here on the client reads nothing, so it answers no ping.
@@ -481,7 +491,7 @@ func TestWebSocketPingTimeout(t *testing.T) {
 // TestWebSocketPingAnswered: a client that keeps reading answers the
 // pings and stays connected.
 func TestWebSocketPingAnswered(t *testing.T) {
-	b := startWS(t, config.WebSocket{PingInterval: 5 * time.Millisecond, PingTimeout: wsWait})
+	b := startWS(t, func(w *config.WebSocket) { w.PingInterval = 5 * time.Millisecond; w.PingTimeout = wsWait })
 	pings := make(chan struct{}, 100)
 	c := dialWS(t, b.WS, &websocket.DialOptions{OnPingReceived: func(context.Context, []byte) bool {
 		select {
@@ -527,7 +537,7 @@ func TestWebSocketPingAnswered(t *testing.T) {
 // TestWebSocketClientGoesAway: a client that drops the connection leaves
 // nothing behind: its subscriptions are stopped and the goroutines end.
 func TestWebSocketClientGoesAway(t *testing.T) {
-	b := startWS(t, config.WebSocket{})
+	b := startWS(t)
 	c := dialWS(t, b.WS, nil)
 	_, fs1 := subscribeRaw(t, b, c, 1)
 	_, fs2 := subscribeRaw(t, b, c, 2)
@@ -551,7 +561,7 @@ func TestWebSocketClientGoesAway(t *testing.T) {
 // TestCloseWebSockets: every client is closed with 1001, subscriptions are
 // stopped, goroutines end, and new upgrades are refused.
 func TestCloseWebSockets(t *testing.T) {
-	b := startWS(t, config.WebSocket{})
+	b := startWS(t)
 	var clients []*wsClient
 	var feeds []*feedSub
 	for i := range 3 {
