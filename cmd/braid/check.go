@@ -20,7 +20,9 @@ whose loss stops service), the integrity coefficient (the fewest colluding
 operators that can make braid answer wrongly) and warnings. Exits 0 when
 every network meets its require section, 1 when one does not, 2 on errors.
 For a network with peers enabled, the text form also prints how widely the
-history this gateway holds is held, from its persisted peer ledger.
+history this gateway holds is held, from its persisted peer ledger. Where
+keys or limits are on, it prints each network's fair admission: the calls
+it runs at once for callers (auth.max_inflight, or the value braid derives).
 `
 
 func runCheck(args []string, stdout, stderr io.Writer) int {
@@ -54,7 +56,9 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		enc.SetIndent("", "  ")
 		err = enc.Encode(r)
 	} else if err = r.WriteText(stdout); err == nil {
-		err = writeLedgers(cfg, stdout)
+		if err = writeLedgers(cfg, stdout); err == nil {
+			err = writeFairAdmission(cfg, stdout)
+		}
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "braid check:", err)
