@@ -239,6 +239,14 @@ func TestBeaconTipFollowsTheSyncCommittee(t *testing.T) {
 	if code, body := readyz(t, url); code != http.StatusOK {
 		t.Fatalf("/readyz %d: %s", code, body)
 	}
+	// Ready: what strict mode takes on the operators' word is answered
+	// again (it is refused only while no signed head is served).
+	for _, method := range []string{"eth_maxPriorityFeePerGas", "eth_gasPrice"} {
+		var fee hexutil.Big
+		if err := braid.Call(&fee, method); err != nil {
+			t.Errorf("%s on a served signed head: %v", method, err)
+		}
+	}
 	if st := beaconStatus(t, url); st.Serving == nil || st.Serving.Signers != 512 || !st.Ready {
 		t.Fatalf("beacon status %+v", st)
 	}

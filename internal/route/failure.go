@@ -1,11 +1,6 @@
 package route
 
-import (
-	"errors"
-
-	"github.com/braidrpc/braid/internal/jsonrpc"
-	"github.com/braidrpc/braid/internal/upstream"
-)
+import "github.com/braidrpc/braid/internal/jsonrpc"
 
 // Attempt describes one failed try, for the client's error data and logs.
 // It names the upstream and its operator, never its URL.
@@ -13,8 +8,9 @@ type Attempt struct {
 	Upstream string `json:"upstream"`
 	Operator string `json:"operator"`
 	Error    string `json:"error"`
-
-	err error // the attempt's error (BatchRefused)
+	// BatchRefused: the upstream refused the call's batch (it takes no
+	// batches, or none this large).
+	BatchRefused bool `json:"-"`
 }
 
 // Failure is a call no upstream answered. It carries its JSON-RPC code and
@@ -32,7 +28,7 @@ func (f *Failure) Error() string { return f.Message }
 // calls, may pass where this one failed.
 func (f *Failure) BatchRefused() bool {
 	for _, a := range f.Attempts {
-		if errors.Is(a.err, upstream.ErrBatchRefused) {
+		if a.BatchRefused {
 			return true
 		}
 	}

@@ -313,7 +313,7 @@ func (r *Router) result(o outcome, launched, hedges int) *Result {
 
 // attempt describes a failed attempt for the client's error data.
 func (o *outcome) attempt() Attempt {
-	a := Attempt{Upstream: o.u.Name, Operator: o.u.Operator, err: o.err}
+	a := Attempt{Upstream: o.u.Name, Operator: o.u.Operator, BatchRefused: errors.Is(o.err, upstream.ErrBatchRefused)}
 	if o.err != nil {
 		a.Error = o.err.Error()
 	} else {

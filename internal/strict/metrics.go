@@ -18,7 +18,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		evmTrips: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "braid", Name: "evm_round_trips_total",
-			Help: "Upstream round trips of calls run on the local EVM (strict mode), by network, method and kind (access_list: the prefetch hint, proofs: a batch of proofs and code, code, block_hashes; misses: those made on demand after the prefetch).",
+			Help: "Upstream round trips of calls run on the local EVM (strict mode), by network, method and kind (access_list: the prefetch hint, proofs: a round of proofs and code, one batch or several at once, code, block_hashes; misses: those made on demand after the prefetch).",
 		}, []string{"network", "method", "kind"}),
 		evmState: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "braid", Name: "evm_state_proven_total",

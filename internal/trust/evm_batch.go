@@ -14,31 +14,32 @@ import (
 	"github.com/braidrpc/braid/internal/verify"
 )
 
-// This file sends the local EVM's proofs within what the operators take:
-// providers cap JSON-RPC batches (Erigon's default rpc.batch.limit is 100,
-// go-ethereum's 1000, some hosted plans take a few calls or no batch at
-// all), and a batch over the cap is refused whole.
+// This file sends batches within what the operators take: providers cap
+// JSON-RPC batches (Erigon's default rpc.batch.limit is 100, go-ethereum's
+// 1000, some hosted plans take a few calls or no batch at all), and a
+// batch over the cap is refused whole. The local EVM's proofs and the
+// parent-hash walk's steps (walk.go) learn the network's limit here.
 
-// DefaultProofBatch is the most calls one batch of proofs and code
-// carries until an operator refuses one that large: Erigon's default
-// batch limit, the lowest of the common nodes' defaults.
-const DefaultProofBatch = 100
+// DefaultBatchLimit is the most calls one batch carries until operators
+// refuse one that large: Erigon's default batch limit, the lowest of the
+// common nodes' defaults.
+const DefaultBatchLimit = 100
 
-// proofBatchSize is how many calls the network's batches of proofs carry:
-// DefaultProofBatch, halved each time every operator asked refused a
+// batchLimit is how many calls the network's batches carry:
+// DefaultBatchLimit, halved each time every operator asked refused a
 // batch of that size, down to 1 (single calls). It never grows again:
 // operators' caps are configuration, not load.
-type proofBatchSize struct{ n atomic.Int64 }
+type batchLimit struct{ n atomic.Int64 }
 
-func (b *proofBatchSize) get() int {
+func (b *batchLimit) get() int {
 	if n := b.n.Load(); n > 0 {
 		return int(n)
 	}
-	return DefaultProofBatch
+	return DefaultBatchLimit
 }
 
 // lower makes the size at most n (at least 1); whether it changed.
-func (b *proofBatchSize) lower(n int) bool {
+func (b *batchLimit) lower(n int) bool {
 	n = max(n, 1)
 	for {
 		cur := b.n.Load()
@@ -72,7 +73,7 @@ func (s EVMSource) Proofs(ctx context.Context, block *types.Header, queries []ev
 // proveChunks proves queries[pending] into out in chunks of at most the
 // network's batch size, at the same time; the first error is returned.
 func (s EVMSource) proveChunks(ctx context.Context, block *types.Header, queries []evm.Query, pending []int, out []evm.Proven) error {
-	chunks := chunkQueries(queries, pending, s.r.proofBatch.get())
+	chunks := chunkQueries(queries, pending, s.r.batch.get())
 	if len(chunks) == 1 {
 		return s.proveChunk(ctx, block, queries, chunks[0], out)
 	}
@@ -99,7 +100,7 @@ func firstError(errs []error) error {
 // lowers the network's size below the chunk's and goes again in smaller
 // ones (a chunk of one query, as single calls).
 func (s EVMSource) proveChunk(ctx context.Context, block *types.Header, queries []evm.Query, chunk []int, out []evm.Proven) error {
-	if s.r.proofBatch.get() == 1 && len(chunk) == 1 {
+	if s.r.batch.get() == 1 && len(chunk) == 1 {
 		return s.proveSingle(ctx, block, queries, chunk[0], out)
 	}
 	err := s.proveBatch(ctx, block, queries, chunk, out)
@@ -107,15 +108,20 @@ func (s EVMSource) proveChunk(ctx context.Context, block *types.Header, queries 
 	if !errors.As(err, &f) || !f.BatchRefused() {
 		return err
 	}
-	n := batchCalls(queries, chunk)
-	if s.r.proofBatch.lower(n / 2) {
-		s.r.log.Info("operators refuse batches this large: the local EVM's proofs go in smaller ones",
-			"network", s.r.network, "refused_calls", n, "batch_calls", s.r.proofBatch.get())
-	}
+	s.r.refusedBatch(batchCalls(queries, chunk), "the local EVM's proofs")
 	if len(chunk) == 1 {
 		return s.proveSingle(ctx, block, queries, chunk[0], out)
 	}
 	return s.proveChunks(ctx, block, queries, chunk, out)
+}
+
+// refusedBatch lowers the network's batch limit below n, the calls of a
+// batch every operator refused, and logs it once per change.
+func (r *Reader) refusedBatch(n int, what string) {
+	if r.batch.lower(n / 2) {
+		r.log.Info("operators refuse batches this large: batches go smaller", "network", r.network,
+			"for", what, "refused_calls", n, "batch_calls", r.batch.get())
+	}
 }
 
 func (s EVMSource) proveSingle(ctx context.Context, block *types.Header, queries []evm.Query, i int, out []evm.Proven) error {

@@ -35,11 +35,11 @@ func TestChunkQueries(t *testing.T) {
 	}
 }
 
-// TestProofBatchSizeOnlyLowers: the size starts at DefaultProofBatch,
+// TestBatchLimitOnlyLowers: the limit starts at DefaultBatchLimit,
 // goes down, never up, and never below 1.
-func TestProofBatchSizeOnlyLowers(t *testing.T) {
-	var b proofBatchSize
-	if b.get() != DefaultProofBatch {
+func TestBatchLimitOnlyLowers(t *testing.T) {
+	var b batchLimit
+	if b.get() != DefaultBatchLimit {
 		t.Fatalf("start %d", b.get())
 	}
 	if !b.lower(11) || b.get() != 11 {

@@ -99,7 +99,7 @@ type Reader struct {
 	lies     lieLog
 	keep     keepSlot // the Verified hook (keep.go)
 
-	proofBatch proofBatchSize // calls per batch of the local EVM's proofs (evm_batch.go)
+	batch batchLimit // calls per batch the operators take, as learned (evm_batch.go)
 }
 
 // New returns the verified reader of opts.Network.

@@ -19,8 +19,9 @@ import (
 )
 
 // defaultWalkBatch is the most headers one step of a parent-hash walk
-// asks of one operator (one round trip).
-const defaultWalkBatch = 128
+// asks of one operator (one round trip): a batch the common nodes take
+// (lower still once operators refused one, see batchLimit).
+const defaultWalkBatch = DefaultBatchLimit
 
 // This file reaches blocks the EIP-2935 history contract cannot name
 // (before Prague, or further back than verify.history_hops reach) by
@@ -86,22 +87,26 @@ func (r *Reader) ancestorHashes(ctx context.Context, from *types.Header, numbers
 
 // walkStep returns verified headers from number top (whose hash is want)
 // down towards lo, newest first: at least the one at top. It asks one
-// operator for top..lo by number in one batch and keeps the headers that
-// link by hash from want down; an operator whose chain is another (a
-// reorg, a lagging node) is no liar, and the header at top is then
-// fetched by hash.
+// operator for top..lo by number in one batch (no larger than the
+// operators take: a batch every operator refuses goes again, smaller) and
+// keeps the headers that link by hash from want down; an operator whose
+// chain is another (a reorg, a lagging node) is no liar, and the header at
+// top is then fetched by hash.
 func (r *Reader) walkStep(ctx context.Context, want common.Hash, top, lo uint64) ([]*types.Header, error) {
 	call := route.Call{Method: "eth_getBlockByNumber", Class: plan.ClassBlock, Data: upstream.HistoryData,
 		HasBlock: true, Block: top, MinHead: top}
-	for num := top; ; num-- {
-		p, _ := json.Marshal([]any{hexutil.Uint64(num), false})
-		call.Batch = append(call.Batch, upstream.BatchCall{Method: "eth_getBlockByNumber", Params: p})
-		if num == lo {
-			break
-		}
-	}
-	for range 3 {
+	// Down to single calls (operators take no batches), the header at top
+	// is fetched by hash.
+	for tries := 0; tries < 3 && r.batch.get() > 1; {
+		n := min(top-lo+1, uint64(r.batch.get()))
+		call.Batch = walkBatch(top, n)
 		res, err := r.fetch.Do(ctx, call)
+		var f *route.Failure
+		if errors.As(err, &f) && f.BatchRefused() && n > 1 {
+			r.refusedBatch(int(n), "the parent-hash walk")
+			continue // a smaller batch: each refusal at least halves it
+		}
+		tries++
 		if err != nil || res.Unserved {
 			break
 		}
@@ -122,6 +127,17 @@ func (r *Reader) walkStep(ctx context.Context, want common.Hash, top, lo uint64)
 		return nil, err
 	}
 	return []*types.Header{h}, nil
+}
+
+// walkBatch asks for the headers of the n blocks top, top-1, … by number
+// (n at most top+1).
+func walkBatch(top, n uint64) []upstream.BatchCall {
+	calls := make([]upstream.BatchCall, 0, n)
+	for i := range n {
+		p, _ := json.Marshal([]any{hexutil.Uint64(top - i), false})
+		calls = append(calls, upstream.BatchCall{Method: "eth_getBlockByNumber", Params: p})
+	}
+	return calls
 }
 
 // linked returns the headers of answers (by number, newest first) that

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/big"
 	"strings"
 	"sync"
@@ -45,6 +46,9 @@ type walkOperator struct {
 	forge func(num uint64) bool
 	// short truncates every batch answer to this many answers (0: none).
 	short int
+	// maxBatch refuses batches of more calls, as a node over its batch
+	// limit does (0: no limit; -1: no batches at all).
+	maxBatch int
 }
 
 func (o *walkOperator) header(num uint64) json.RawMessage {
@@ -73,8 +77,13 @@ func (f *walkFetcher) Do(_ context.Context, c route.Call) (*route.Result, error)
 	f.mu.Lock()
 	f.trips++
 	f.mu.Unlock()
+	var refused []route.Attempt
 	for _, o := range f.ops {
 		if containsOp(c.Exclude, o.name) {
+			continue
+		}
+		if len(c.Batch) > 0 && (o.maxBatch < 0 || (o.maxBatch > 0 && len(c.Batch) > o.maxBatch)) {
+			refused = append(refused, route.Attempt{Operator: o.name, Upstream: o.name, BatchRefused: true})
 			continue
 		}
 		res := &route.Result{Upstream: &upstream.Upstream{Name: o.name, Operator: o.name}, Response: &jsonrpc.Response{}}
@@ -90,18 +99,22 @@ func (f *walkFetcher) Do(_ context.Context, c route.Call) (*route.Result, error)
 			res.Batch = res.Batch[:o.short]
 		}
 		if c.Method == "eth_getBlockByHash" {
-			var p []common.Hash
-			if err := json.Unmarshal(c.Params, &p); err != nil {
-				return nil, err
+			var p []json.RawMessage
+			var want common.Hash
+			if err := json.Unmarshal(c.Params, &p); err != nil || len(p) == 0 || json.Unmarshal(p[0], &want) != nil {
+				return nil, fmt.Errorf("bad eth_getBlockByHash params %s", c.Params)
 			}
 			res.Response.Result = json.RawMessage("null")
 			for _, h := range o.chain {
-				if h.Hash() == p[0] {
+				if h.Hash() == want {
 					res.Response.Result, _ = json.Marshal(h)
 				}
 			}
 		}
 		return res, nil
+	}
+	if len(refused) > 0 {
+		return nil, &route.Failure{Code: jsonrpc.CodeUpstreamsFailed, Message: "every upstream tried failed", Attempts: refused}
 	}
 	return nil, &route.Failure{Code: jsonrpc.CodeUnavailable, Message: "no upstream left"}
 }
@@ -170,7 +183,7 @@ func TestWalkToGenesisInBatchesAndCaches(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkHashes(t, chain, numbers, got)
-	if n := f.roundTrips(); n != 3 { // 299..172, 171..44, 43..0
+	if n := f.roundTrips(); n != 3 { // 299..200, 199..100, 99..0
 		t.Fatalf("%d round trips for 300 headers, want 3 batches of at most %d", n, defaultWalkBatch)
 	}
 	got, err = r.walkCanonical(ctx, block.Block{Number: 300, Hash: chain[300].Hash()}, numbers)
@@ -189,22 +202,23 @@ func TestWalkToGenesisInBatchesAndCaches(t *testing.T) {
 // A walk that stops exactly at a batch's lowest block, then one block
 // further: the second costs one round trip asking for one header.
 func TestWalkBatchBoundary(t *testing.T) {
-	chain := fakeChain(256)
+	const b = defaultWalkBatch
+	chain := fakeChain(2 * b)
 	r, f, _ := walkReader(chain, 1000, &walkOperator{name: "a"})
 	ctx := context.Background()
-	got, err := r.ancestorHashes(ctx, chain[256], []uint64{128})
+	got, err := r.ancestorHashes(ctx, chain[2*b], []uint64{b})
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkHashes(t, chain, []uint64{128}, got)
+	checkHashes(t, chain, []uint64{b}, got)
 	if n := f.roundTrips(); n != 1 {
-		t.Fatalf("%d round trips for 255..128, want 1", n)
+		t.Fatalf("%d round trips for %d..%d, want 1", n, 2*b-1, b)
 	}
-	got, err = r.ancestorHashes(ctx, chain[256], []uint64{127, 200})
+	got, err = r.ancestorHashes(ctx, chain[2*b], []uint64{b - 1, b + b/2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkHashes(t, chain, []uint64{127, 200}, got)
+	checkHashes(t, chain, []uint64{b - 1, b + b/2}, got)
 	if n := f.roundTrips(); n != 2 {
 		t.Fatalf("%d round trips in all, want 2", n)
 	}
@@ -294,5 +308,43 @@ func TestWalkRefusalNamesReason(t *testing.T) {
 	}
 	if _, err := r.ancestorHashes(context.Background(), chain[300], []uint64{300}); err == nil {
 		t.Fatal("a block that is no ancestor has a hash")
+	}
+}
+
+// Operators that cap batches below a walk step's size, or take none: the
+// walk still reaches genesis with every hash right, in batches they take
+// (the network's limit learned once), or header by header without
+// batches; nobody is struck.
+func TestWalkUnderBatchLimits(t *testing.T) {
+	for _, c := range []struct {
+		max       int
+		wantLimit int
+		maxTrips  int
+	}{
+		// 100 and 50 refused, 25 taken: 2 refusals, then 12 batches.
+		{30, 25, 14},
+		// Every batch refused: halved down to single calls, then one
+		// header by hash per block.
+		{-1, 1, 7 + 300},
+	} {
+		t.Run(fmt.Sprint(c.max), func(t *testing.T) {
+			chain := fakeChain(300)
+			r, f, l := walkReader(chain, 1000, &walkOperator{name: "a", maxBatch: c.max}, &walkOperator{name: "b", maxBatch: c.max})
+			numbers := []uint64{0, 1, 99, 100, 250, 299}
+			got, err := r.ancestorHashes(context.Background(), chain[300], numbers)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkHashes(t, chain, numbers, got)
+			if r.batch.get() != c.wantLimit {
+				t.Errorf("batch limit learned %d, want %d", r.batch.get(), c.wantLimit)
+			}
+			if n := f.roundTrips(); n > c.maxTrips {
+				t.Errorf("%d round trips, want at most %d", n, c.maxTrips)
+			}
+			if len(l.list()) != 0 {
+				t.Errorf("an honest operator was struck: %v", l.list())
+			}
+		})
 	}
 }
