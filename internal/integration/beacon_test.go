@@ -96,10 +96,16 @@ func newBeaconChain(t *testing.T, providers int, simClock clock.Clock) *beaconCh
 	return c
 }
 
+// testHeadAge is max_head_age in tests that are not about a stale head:
+// the simulator's slots run on the wall clock, and a loaded machine can
+// take seconds between a signed head and the reads a test makes of it.
+// TestBeaconStaleHeadNotReady sets its own.
+const testHeadAge = 2 * time.Minute
+
 // trust is the trust section that makes braid follow the simulator.
 func (c *beaconChain) trust(dataDir string) config.Trust {
 	tr := config.Trust{Source: config.TrustBeacon, BeaconChain: c.sim.BeaconChain(), Checkpoint: c.cp.Hex(),
-		MaxHeadAge: 5 * time.Second, CheckpointMaxAge: config.DefaultCheckpointMaxAge, DataDir: dataDir}
+		MaxHeadAge: testHeadAge, CheckpointMaxAge: config.DefaultCheckpointMaxAge, DataDir: dataDir}
 	for i, u := range c.urls {
 		tr.BeaconAPIs = append(tr.BeaconAPIs, config.BeaconAPI{Name: fmt.Sprintf("b%d", i+1), URL: u,
 			Headers: map[string]string{"X-Api-Key": fmt.Sprintf("SECRET-KEY-b%d", i+1)}})
@@ -294,7 +300,9 @@ func TestBeaconTipFollowsTheSyncCommittee(t *testing.T) {
 // falls back to them.
 func TestBeaconStaleHeadNotReady(t *testing.T) {
 	c := newBeaconChain(t, 2, nil)
-	gw, url := beaconGateway(t, c, c.dn.Upstreams(), c.trust(""), true)
+	tr := c.trust("")
+	tr.MaxHeadAge = 5 * time.Second
+	gw, url := beaconGateway(t, c, c.dn.Upstreams(), tr, true)
 	h := c.mineUntilServed(t, gw)
 	c.apis[0].SetFaults(beaconsim.Faults{Stale: true})
 	c.apis[1].SetFaults(beaconsim.Faults{Down: true})

@@ -56,7 +56,7 @@ func (r *Reader) fetchBody(ctx context.Context, h *types.Header) (blockBody, *ro
 	}
 	body := blockBody{uncles: uncleHashes(uncles)}
 	res, err := r.fetchVerified(ctx, route.Call{Method: "eth_getBlockByHash", Params: hashParams(h.Hash(), true),
-		Class: plan.ClassBlock, Data: upstream.HistoryData, Hedge: true}, false, func(res *route.Result) error {
+		Class: plan.ClassBlock, Data: upstream.HistoryData, Hedge: true}, false, r.offChainNull(ctx, h, func(res *route.Result) error {
 		txs, err := verify.VerifyBlockTxs(h, res.Response.Result)
 		if err == nil {
 			err = checkUncles(res.Response.Result, body.uncles)
@@ -69,7 +69,7 @@ func (r *Reader) fetchBody(ctx context.Context, h *types.Header) (blockBody, *ro
 			body.hashes[i] = tx.Hash()
 		}
 		return nil
-	})
+	}))
 	if err != nil {
 		return blockBody{}, nil, err
 	}
@@ -81,13 +81,28 @@ func (r *Reader) fetchBody(ctx context.Context, h *types.Header) (blockBody, *ro
 }
 
 // blockHeader resolves a block parameter to its verified header; a hash
-// no operator knows is errAllNull.
+// no operator knows is errAllNull, and so is one of a block that is not
+// on braid's trusted chain (a side or reorged-out block, or a fork the
+// operators agree on and the trust root does not): a node following the
+// trusted chain may never have seen it, and braid answers for that chain
+// only. Where the trusted path cannot tell (beyond its reach) the block
+// is served on its own hash.
 func (r *Reader) blockHeader(ctx context.Context, raw json.RawMessage) (*types.Header, error) {
 	hash, err := r.Resolve(ctx, raw)
 	if err != nil {
 		return nil, err
 	}
-	return r.Header(ctx, hash)
+	h, err := r.Header(ctx, hash)
+	if err != nil {
+		return nil, err
+	}
+	canon, err := r.CanonicalHash(ctx, h.Number.Uint64())
+	var above *aboveTipError
+	switch {
+	case errors.As(err, &above), err == nil && canon != hash:
+		return nil, errAllNull
+	}
+	return h, nil
 }
 
 func fullTxs(pl *plan.Plan) bool {
@@ -121,12 +136,12 @@ func (r *Reader) verifiedBlock(ctx context.Context, pl *plan.Plan) (json.RawMess
 		return nil, err
 	}
 	res, err := r.fetchVerified(ctx, route.Call{Method: "eth_getBlockByHash", Params: hashParams(h.Hash(), false),
-		Class: plan.ClassBlock, Data: upstream.HistoryData, Hedge: true}, false, func(res *route.Result) error {
+		Class: plan.ClassBlock, Data: upstream.HistoryData, Hedge: true}, false, r.offChainNull(ctx, h, func(res *route.Result) error {
 		if err := verify.VerifyBlockHashes(h, res.Response.Result, body.hashes); err != nil {
 			return err
 		}
 		return checkUncles(res.Response.Result, body.uncles)
-	})
+	}))
 	if err != nil {
 		return nil, err
 	}
@@ -218,9 +233,9 @@ func (r *Reader) verifiedTxByIndex(ctx context.Context, pl *plan.Plan) (json.Raw
 		return json.RawMessage("null"), nil // proven: the block has fewer transactions
 	}
 	res, err := r.fetchVerified(ctx, route.Call{Method: "eth_getTransactionByBlockHashAndIndex", Params: hashParams(h.Hash(), idx),
-		Class: plan.ClassTx, Data: upstream.HistoryData, Hedge: true}, false, func(res *route.Result) error {
+		Class: plan.ClassTx, Data: upstream.HistoryData, Hedge: true}, false, r.offChainNull(ctx, h, func(res *route.Result) error {
 		return verify.VerifyTransaction(h, txs, res.Response.Result, txs[idx])
-	})
+	}))
 	if err != nil {
 		return nil, err
 	}

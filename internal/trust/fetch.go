@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/ethereum/go-ethereum/core/types"
+
 	"github.com/braidrpc/braid/internal/jsonrpc"
 	"github.com/braidrpc/braid/internal/route"
 	"github.com/braidrpc/braid/internal/verify"
@@ -83,6 +85,11 @@ func (r *Reader) fetchVerified(ctx context.Context, call route.Call, nullOK bool
 		if err == nil {
 			return res, nil
 		}
+		if errors.Is(err, errOffChainNull) {
+			nulls++
+			attempts = append(attempts, route.Attempt{Operator: op, Upstream: res.Upstream.Name, Error: "null"})
+			continue
+		}
 		var lie *verify.Error
 		if !errors.As(err, &lie) {
 			return nil, err // something the check needed failed: not this operator's lie
@@ -100,6 +107,29 @@ func (r *Reader) fetchVerified(ctx context.Context, call route.Call, nullOK bool
 		return lastRPC, nil
 	}
 	return nil, &VerifyFailure{Method: call.Method, Attempts: attempts}
+}
+
+// errOffChainNull is offChainNull's answer to a null about a block that is
+// not on braid's trusted chain: no lie, counted as a null.
+var errOffChainNull = errors.New("null about a block off the trusted chain")
+
+// offChainNull wraps check, a check of answers about the block of header
+// h, for reads where a null would be a lie only if h is on braid's
+// trusted chain: a block known only by its own hash (a side or reorged-out
+// block some operators hold) is one an honest node may never have seen, so
+// its null is counted as a null, not a lie — or any client could get an
+// honest operator struck by asking about another operator's side block.
+// Whether h is canonical is asked only when a null arrives; when it cannot
+// be told (beyond the trusted path's reach), the null is no lie either.
+func (r *Reader) offChainNull(ctx context.Context, h *types.Header, check func(*route.Result) error) func(*route.Result) error {
+	return func(res *route.Result) error {
+		if string(res.Response.Result) == "null" {
+			if canon, err := r.CanonicalHash(ctx, h.Number.Uint64()); err != nil || canon != h.Hash() {
+				return errOffChainNull
+			}
+		}
+		return check(res)
+	}
 }
 
 // rpcAnswer carries a node's error answer to pass through unchanged.

@@ -68,7 +68,7 @@ func (r *Reader) Body(ctx context.Context, h *types.Header) (*types.Body, error)
 	}
 	var body types.Body
 	res, err := r.fetchVerified(ctx, route.Call{Method: "eth_getBlockByHash", Params: hashParams(h.Hash(), true),
-		Class: plan.ClassBlock, Data: upstream.HistoryData, Hedge: true}, false, func(res *route.Result) error {
+		Class: plan.ClassBlock, Data: upstream.HistoryData, Hedge: true}, false, r.offChainNull(ctx, h, func(res *route.Result) error {
 		txs, err := verify.VerifyBlockTxs(h, res.Response.Result)
 		if err == nil {
 			err = checkUncles(res.Response.Result, uncleHashes(uncles))
@@ -87,7 +87,7 @@ func (r *Reader) Body(ctx context.Context, h *types.Header) (*types.Body, error)
 			body.Withdrawals = []*types.Withdrawal{}
 		}
 		return verify.CheckBody(h, &body)
-	})
+	}))
 	if err == nil {
 		err = errorAnswer(res)
 	}

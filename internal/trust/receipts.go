@@ -30,11 +30,11 @@ func (r *Reader) blockReceipts(ctx context.Context, h *types.Header) ([]*types.R
 	var rs []*types.Receipt
 	var raws []json.RawMessage
 	res, err := r.fetchVerified(ctx, route.Call{Method: "eth_getBlockReceipts", Params: hashParams(h.Hash()),
-		Class: plan.ClassBlock, Data: upstream.HistoryData, Hedge: true}, false, func(res *route.Result) error {
+		Class: plan.ClassBlock, Data: upstream.HistoryData, Hedge: true}, false, r.offChainNull(ctx, h, func(res *route.Result) error {
 		var err error
 		rs, raws, err = verify.VerifyReceiptsTxs(h, body.txs, res.Response.Result)
 		return err
-	})
+	}))
 	if err != nil {
 		return nil, nil, nil, err
 	}
