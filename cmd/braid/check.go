@@ -19,10 +19,12 @@ Reports, per network, the availability coefficient (the fewest operators
 whose loss stops service), the integrity coefficient (the fewest colluding
 operators that can make braid answer wrongly) and warnings. Exits 0 when
 every network meets its require section, 1 when one does not, 2 on errors.
-For a network with peers enabled, the text form also prints how widely the
-history this gateway holds is held, from its persisted peer ledger. Where
-keys or limits are on, it prints each network's fair admission: the calls
-it runs at once for callers (auth.max_inflight, or the value braid derives).
+For a network with peers enabled, the text form also prints the history
+availability its persisted peer ledger recorded at the gateway's last run:
+holders per age bucket of the chain (the last survey) and how widely the
+history this gateway holds is held. Where keys or limits are on, it prints
+each network's fair admission: the calls it runs at once for callers
+(auth.max_inflight, or the value braid derives).
 `
 
 func runCheck(args []string, stdout, stderr io.Writer) int {

@@ -13,14 +13,15 @@ import (
 	"github.com/braidrpc/braid/internal/ledger"
 )
 
-// writeLedgers prints, for each network with peers enabled, how widely
-// the history this gateway holds is held (ledger.Availability), read from
-// the ledger a gateway persisted (archive.LedgerDir). braid check runs no
-// gateway and no peer node: the head is unknown (blocks are not placed by
-// age), and the live survey of holders per age bucket
-// (ledger.SurveyOnce) is not run; a running gateway shows both at
-// GET /status/peers. A ledger a running gateway holds open cannot be read
-// here and is said so.
+// writeLedgers prints, for each network with peers enabled, the history
+// availability a gateway persisted in its ledger (archive.LedgerDir): the
+// holders per age bucket of the chain at its last survey
+// (ledger.LastSurvey, taken every survey_interval) and how widely the
+// history this gateway holds is held (ledger.Availability), its blocks
+// placed by age from the last tip the gateway saw. braid check runs no
+// gateway and no peer node, so the figures are as of the gateway's last
+// run; a running gateway shows them live at GET /status/peers. A ledger a
+// running gateway holds open cannot be read here and is said so.
 func writeLedgers(cfg *config.Config, w io.Writer) error {
 	for _, n := range cfg.Networks {
 		if !n.Peers.Enabled {
@@ -39,8 +40,17 @@ func writeLedgers(cfg *config.Config, w io.Writer) error {
 			fmt.Fprintf(w, "  cannot read it (%v): a running gateway holds it; see GET /status/peers?network=%s\n", err, n.Name)
 			continue
 		}
-		err = led.Availability().WriteText(w)
-		fmt.Fprintf(w, "  (offline: head unknown; the live holder survey runs only in a gateway: GET /status/peers?network=%s)\n", n.Name)
+		if sv, ok := led.LastSurvey(); ok {
+			err = sv.WriteText(w)
+		} else {
+			_, err = fmt.Fprintln(w, "  no history survey yet: a gateway surveys the network every survey_interval once its tip is known")
+		}
+		if err == nil {
+			err = led.Availability().WriteText(w)
+		}
+		if err == nil {
+			_, err = fmt.Fprintf(w, "  (as of the gateway's last run; live: GET /status/peers?network=%s)\n", n.Name)
+		}
 		if cerr := led.Close(); err == nil {
 			err = cerr
 		}

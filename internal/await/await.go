@@ -8,6 +8,8 @@ package await
 import (
 	"testing"
 	"time"
+
+	"github.com/braidrpc/braid/internal/clock"
 )
 
 // Timeout is how long Until waits before it fails the test.
@@ -43,6 +45,8 @@ func Poll(d time.Duration, cond func() bool) bool {
 
 // Advancer is a clock tests move by hand (clock.Fake).
 type Advancer interface{ Advance(d time.Duration) }
+
+var _ Advancer = (*clock.Fake)(nil)
 
 // Advancing is Until for goroutines that wait on a fake clock: after each
 // poll that finds cond false it moves clk on by step (a goroutine may not

@@ -18,6 +18,11 @@ type Clock interface {
 // Real is the wall clock.
 type Real struct{}
 
+var (
+	_ Clock = Real{}
+	_ Clock = (*Fake)(nil)
+)
+
 func (Real) Now() time.Time                         { return time.Now() }
 func (Real) After(d time.Duration) <-chan time.Time { return time.After(d) }
 

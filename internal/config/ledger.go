@@ -115,6 +115,13 @@ type PeerLedger struct {
 	RepairInterval time.Duration `yaml:"repair_interval"`
 	RepairBatch    int           `yaml:"repair_batch"`
 	RepairFrom     uint64        `yaml:"repair_from"`
+	// SurveyInterval is how often the history availability of the
+	// network is surveyed (default 10 min; negative: never): SurveyBlocks
+	// random blocks of each age bucket (default 4, at most 64), whose
+	// receipts' holders are searched in the DHT. /status/peers and
+	// `braid check` show the last survey.
+	SurveyInterval time.Duration `yaml:"survey_interval"`
+	SurveyBlocks   int           `yaml:"survey_blocks"`
 
 	// MaxPeers bounds the peers with an account (default 4096), MaxHeld
 	// the blocks whose rarity is tracked (default 1,000,000).
@@ -155,6 +162,8 @@ var DefaultPeerLedger = PeerLedger{
 	SampleBatch:    8,
 	RepairInterval: time.Minute,
 	RepairBatch:    2,
+	SurveyInterval: 10 * time.Minute,
+	SurveyBlocks:   4,
 	MaxPeers:       4096,
 	MaxHeld:        1_000_000,
 	FlushInterval:  time.Minute,
@@ -189,6 +198,8 @@ func (c PeerLedger) WithDefaults() PeerLedger {
 	orDefault(&c.SampleBatch, d.SampleBatch)
 	orDefault(&c.RepairInterval, d.RepairInterval)
 	orDefault(&c.RepairBatch, d.RepairBatch)
+	orDefault(&c.SurveyInterval, d.SurveyInterval)
+	orDefault(&c.SurveyBlocks, d.SurveyBlocks)
 	orDefault(&c.MaxPeers, d.MaxPeers)
 	orDefault(&c.MaxHeld, d.MaxHeld)
 	orDefault(&c.FlushInterval, d.FlushInterval)
@@ -222,6 +233,8 @@ func (c PeerLedger) Validate() error {
 		return fmt.Errorf("ledger: rarity_cap must be at least 1, got %v", c.RarityCap)
 	case c.Capacity < 1 || c.MaxWaiting < 1 || c.ClaimsPerPeer < 1 || c.SampleBatch < 1 || c.RepairBatch < 1:
 		return errors.New("ledger: capacity, max_waiting, claims_per_peer, sample_batch and repair_batch must be positive")
+	case c.SurveyBlocks < 1 || c.SurveyBlocks > 64:
+		return fmt.Errorf("ledger: survey_blocks must be between 1 and 64 per age bucket, got %d", c.SurveyBlocks)
 	case c.MaxPeers < 1 || c.MaxHeld < 1:
 		return errors.New("ledger: max_peers and max_held must be positive")
 	case c.AuditTimeout < 0 || c.ClaimTTL < 0 || c.FlushInterval < 0:

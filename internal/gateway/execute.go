@@ -2,15 +2,12 @@ package gateway
 
 import (
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"strings"
-
-	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/braidrpc/braid/internal/block"
 	"github.com/braidrpc/braid/internal/jsonrpc"
+	"github.com/braidrpc/braid/internal/merge"
 	"github.com/braidrpc/braid/internal/plan"
 	"github.com/braidrpc/braid/internal/route"
 	"github.com/braidrpc/braid/internal/strict"
@@ -184,7 +181,7 @@ func (n *Network) read(ctx context.Context, pl *plan.Plan, tip block.Tip, pin pl
 	default:
 		a, err = n.operatorsRead(ctx, pl, tip, pin)
 	}
-	resp, err := n.history.Answer(ctx, pl, a.resp, err)
+	resp, err := n.archive.Answer(ctx, pl, a.resp, err)
 	a.resp = resp
 	return a, err
 }
@@ -198,14 +195,21 @@ func (n *Network) operatorsRead(ctx context.Context, pl *plan.Plan, tip block.Ti
 	if pl.Quorum.K > 1 && pl.Kind == plan.Forward {
 		return n.quorumRead(ctx, pl, pin, call)
 	}
-	res, err := n.router.Do(ctx, call)
+	res, err := n.routed(ctx, call)
 	if err != nil {
 		return answer{}, err
 	}
-	if !res.Unserved {
+	return answer{resp: res.Response}, nil
+}
+
+// routed sends call through the router and counts the read for the
+// operator that served it.
+func (n *Network) routed(ctx context.Context, call route.Call) (*route.Result, error) {
+	res, err := n.router.Do(ctx, call)
+	if err == nil && !res.Unserved {
 		n.operators.Served(res.Upstream.Operator)
 	}
-	return answer{resp: res.Response}, nil
+	return res, err
 }
 
 // routeCall is the router's call for pl pinned as pin. Reads are hedged.
@@ -270,22 +274,7 @@ func (n *Network) mergeKey(pl *plan.Plan, tip block.Tip, c plan.Caching) (string
 		// peers) is each node's answer, not the chain's.
 		return "", false
 	}
-	return callKey(pl.Method, pl.Params, tip.Latest.Hash), true
-}
-
-// callKey is "\x00call|method|params@0xhash", built in one allocation.
-func callKey(method string, params []byte, hash common.Hash) string {
-	var hx [2 * common.HashLength]byte
-	hex.Encode(hx[:], hash[:])
-	var sb strings.Builder
-	sb.Grow(len("\x00call|") + len(method) + 1 + len(params) + 3 + len(hx))
-	sb.WriteString("\x00call|")
-	sb.WriteString(method)
-	sb.WriteByte('|')
-	sb.Write(params)
-	sb.WriteString("@0x")
-	sb.Write(hx[:])
-	return sb.String()
+	return merge.CallKey(pl.Method, pl.Params, tip.Latest.Hash), true
 }
 
 // needsTrustedTip refuses, under trust: beacon, a read braid would pin to

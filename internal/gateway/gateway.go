@@ -16,6 +16,7 @@ import (
 	"github.com/braidrpc/braid/internal/clock"
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/head"
+	"github.com/braidrpc/braid/internal/operator"
 	"github.com/braidrpc/braid/internal/quorum"
 	"github.com/braidrpc/braid/internal/replica"
 	"github.com/braidrpc/braid/internal/report"
@@ -24,13 +25,6 @@ import (
 	"github.com/braidrpc/braid/internal/trust"
 	"github.com/braidrpc/braid/internal/upstream"
 )
-
-// assessInterval is how often upstream conditions are re-derived.
-const assessInterval = time.Second
-
-// verifyRetry is how often an upstream whose chain id could not be read is
-// asked again.
-const verifyRetry = 5 * time.Second
 
 // Options configure a Gateway.
 type Options struct {
@@ -99,7 +93,11 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 		g.link = link
 		g.members = replica.NewMembers(link, replica.SyncInterval)
 	}
-	store := newStore(cfg.Cache, g.link, opts)
+	var shared cache.Store
+	if g.link != nil {
+		shared = replica.NewCache(g.link, "answers")
+	}
+	store := cache.New(cfg.Cache, shared, opts.Clock, opts.Registry)
 	g.history = archive.NewRegistry(opts.Registry)
 	g.memory = status.NewMemorySource(store, cfg.Cache, opts.Registry)
 	g.ctx, g.cancel = context.WithCancel(context.Background())
@@ -116,33 +114,7 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 	if opts.Registry != nil {
 		opts.Registry.MustRegister(report.NewCollector(g.Centralization))
 	}
-	if g.members != nil {
-		// N replicas sending to one provider each take 1/N of its budget.
-		g.members.OnChange(func(count int) {
-			for _, n := range g.networks {
-				for _, u := range n.Upstreams() {
-					u.Budget().SetShare(1 / float64(max(count, 1)))
-				}
-			}
-		})
-	}
 	return g, nil
-}
-
-// newStore builds the answer cache cfg asks for: memory, or memory in front
-// of the Redis the replicas share; nil when it is off.
-func newStore(cfg config.Cache, link *replica.Link, opts Options) cache.Store {
-	if cfg.Backend == config.CacheOff {
-		return nil
-	}
-	mem := cache.NewMemory(cache.MemoryOptions{MaxBytes: cfg.MaxBytes, Clock: opts.Clock})
-	if opts.Registry != nil {
-		cache.RegisterMemory(opts.Registry, mem)
-	}
-	if cfg.Backend != config.CacheRedis || link == nil {
-		return mem
-	}
-	return cache.NewTiered(mem, replica.NewCache(link, "answers"), cfg.TipTTL)
 }
 
 // Dispute is one quorum read whose operators gave different answers, as
@@ -160,29 +132,12 @@ func (g *Gateway) Networks() []*Network { return g.networks }
 func (g *Gateway) Network(name string) *Network { return g.byName[name] }
 
 // Start checks every upstream's chain id and polls each confirmed one at
-// once, waiting up to wait for the first round and then for every
-// network's first served tip, so that a healthy deployment serves from its
-// first request; then it keeps asking the upstreams that did not answer
-// in the background. An upstream of another chain is quarantined and never
-// used.
+// once (package head), waiting up to wait for the first round and then
+// for every network's first served tip, so that a healthy deployment
+// serves from its first request; the upstreams that did not answer are
+// asked again in the background. An upstream of another chain is
+// quarantined and never used.
 func (g *Gateway) Start(ctx context.Context, wait time.Duration) {
-	first := make(chan struct{})
-	var firstOnce sync.Once
-	var round sync.WaitGroup
-	for _, n := range g.networks {
-		for _, u := range n.Upstreams() {
-			round.Add(1)
-			g.wg.Add(1)
-			go func() {
-				defer g.wg.Done()
-				g.verifyLoop(ctx, n, u, round.Done)
-			}()
-		}
-	}
-	go func() {
-		round.Wait()
-		firstOnce.Do(func() { close(first) })
-	}()
 	if g.members != nil {
 		g.run(ctx, g.members.Run)
 	}
@@ -192,11 +147,10 @@ func (g *Gateway) Start(ctx context.Context, wait time.Duration) {
 		if n.share != nil {
 			g.run(ctx, n.share.Run)
 		}
-		g.run(ctx, func(ctx context.Context) { g.assessLoop(ctx, n) })
 		g.run(ctx, n.stream.Run)
 		n.archive.Start(ctx)
 	}
-	g.awaitStart(ctx, first, wait)
+	g.awaitStart(ctx, wait)
 }
 
 // awaitStart waits, up to wait in all, for the first round of chain id
@@ -205,21 +159,23 @@ func (g *Gateway) Start(ctx context.Context, wait time.Duration) {
 // deployment answers its first request from a known tip. wait is wall
 // time on purpose: it bounds how long the caller of Start blocks, whatever
 // clock the gateway's own timing runs on.
-func (g *Gateway) awaitStart(ctx context.Context, first <-chan struct{}, wait time.Duration) {
+func (g *Gateway) awaitStart(ctx context.Context, wait time.Duration) {
 	t := time.NewTimer(wait)
 	defer t.Stop()
-	select {
-	case <-first:
-	case <-t.C:
-		g.log.Warn("some upstreams did not confirm their chain id in time; they join when they answer", "waited", wait.String())
-		for _, n := range g.networks {
-			if n.Usable() == 0 {
-				g.log.Warn("network has no usable upstream yet", "network", n.Name)
+	for _, n := range g.networks {
+		select {
+		case <-n.head.Confirmed():
+		case <-t.C:
+			g.log.Warn("some upstreams did not confirm their chain id in time; they join when they answer", "waited", wait.String())
+			for _, n := range g.networks {
+				if n.Usable() == 0 {
+					g.log.Warn("network has no usable upstream yet", "network", n.Name)
+				}
 			}
+			return
+		case <-ctx.Done():
+			return
 		}
-		return
-	case <-ctx.Done():
-		return
 	}
 	for _, n := range g.networks {
 		if n.Usable() == 0 {
@@ -238,56 +194,6 @@ func (g *Gateway) awaitStart(ctx context.Context, first <-chan struct{}, wait ti
 			return
 		case <-ctx.Done():
 			return
-		}
-	}
-}
-
-func (g *Gateway) verifyLoop(ctx context.Context, n *Network, u *upstream.Upstream, firstDone func()) {
-	done := sync.OnceFunc(firstDone)
-	defer done()
-	for {
-		vctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		err := u.Verify(vctx, n.ChainID)
-		cancel()
-		if err == nil {
-			// Learn its head now, not a poll interval later: until the
-			// served tip is known, braid is not ready.
-			n.head.PollNow(u)
-		}
-		done()
-		if err == nil {
-			return
-		}
-		g.log.Warn("cannot confirm upstream chain id; will retry", "network", n.Name, "upstream", u.Name,
-			"operator", u.Operator, "url", u.RedactedURL(), "err", err, "retry_in", verifyRetry.String())
-		select {
-		case <-ctx.Done():
-			return
-		case <-g.ctx.Done():
-			return
-		case <-g.clock.After(verifyRetry):
-		}
-	}
-}
-
-// assessLoop re-derives each upstream's condition (healthy, degraded,
-// lagging, broken, throttled, quarantined) once a second; every change is
-// one log line. It runs under g.run (ctx ends with Close too).
-func (g *Gateway) assessLoop(ctx context.Context, n *Network) {
-	for {
-		for _, u := range n.Upstreams() {
-			lag, known := n.head.Lag(u)
-			c := u.Assess(lag, known, n.maxLag)
-			if known {
-				u.SetCondition(c, "lag_blocks", lag)
-			} else {
-				u.SetCondition(c)
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-g.clock.After(assessInterval):
 		}
 	}
 }
@@ -317,26 +223,18 @@ func (g *Gateway) Close() {
 	})
 }
 
-// headView lets the router see how far each upstream's chain reaches: the
-// highest block it reported holding. That is its latest block, except in a
-// poll answered while a block arrived, where "safe" (read after "latest")
-// can be newer; the tip counts that block as held, so routing must too.
-type headView struct{ t *head.Tracker }
-
+// What the wiring hands one stage of another's, checked at compile time.
 var (
-	_ route.HeadView  = headView{}
-	_ trust.Root      = tipRoot{}
-	_ trust.Root      = (*beacon.Root)(nil)
-	_ trust.Explainer = (*beacon.Root)(nil)
+	_ route.HeadView   = (*head.Tracker)(nil)
+	_ trust.Root       = tipRoot{}
+	_ trust.Root       = (*beacon.Root)(nil)
+	_ trust.Explainer  = (*beacon.Root)(nil)
+	_ trust.Verified   = (*archive.Archive)(nil)
+	_ beacon.Tips      = (*head.Tracker)(nil)
+	_ beacon.Headers   = (*trust.Reader)(nil)
+	_ replica.Budget   = (*upstream.Budget)(nil)
+	_ replica.Standing = (*operator.Standing)(nil)
 )
-
-func (h headView) Head(u *upstream.Upstream) (uint64, bool) {
-	hs, ok := h.t.Heads(u)
-	if !ok || hs.Latest.IsZero() {
-		return 0, false
-	}
-	return max(hs.Latest.Number, hs.Safe.Number, hs.Finalized.Number), true
-}
 
 // tipRoot trusts the network's served tip: a block hash held by
 // head.min_operators distinct operators.

@@ -65,10 +65,9 @@ type Network struct {
 	strict *strict.Stage
 
 	// archive is the history store and peer node (nil unless
-	// peers.enabled): internal/archive, wired in archive.go; history is
-	// its Answer for the executor (a pass-through without peers).
+	// peers.enabled): internal/archive, wired in archive.go; the
+	// executor's read calls its Answer (nil passes answers through).
 	archive *archive.Archive
-	history historyStage
 }
 
 // Tip returns the network's served tip.
@@ -81,15 +80,7 @@ func (n *Network) Heads() *head.Tracker { return n.head }
 func (n *Network) Upstreams() []*upstream.Upstream { return n.router.Upstreams() }
 
 // Usable counts the upstreams that may be sent requests.
-func (n *Network) Usable() int {
-	c := 0
-	for _, u := range n.router.Upstreams() {
-		if u.Usable() {
-			c++
-		}
-	}
-	return c
-}
+func (n *Network) Usable() int { return n.router.Usable() }
 
 // knowsTx asks whether the chain has the transaction. The question goes
 // through the same plan as a client's (pinning, and the quorum when the
@@ -99,4 +90,23 @@ func (n *Network) knowsTx(ctx context.Context, hash json.RawMessage) bool {
 	req := &jsonrpc.Request{Method: "eth_getTransactionByHash", Params: append(append(json.RawMessage("["), hash...), ']')}
 	res, err := n.call(ctx, req)
 	return err == nil && res.Error == nil && string(res.Result) != "null"
+}
+
+// Subscribe starts an eth_subscribe subscription on the network's stream
+// (stream.Stream.Subscribe says what it serves and how deliver is
+// called).
+func (n *Network) Subscribe(params json.RawMessage, deliver func(result json.RawMessage)) (unsubscribe func(), err error) {
+	return n.stream.Subscribe(params, deliver)
+}
+
+// Admit runs req through the network's planner, as every call the
+// network executes is: allow and deny lists, node-private methods, strict
+// mode and params. The server asks it for the calls it answers itself
+// (eth_subscribe and eth_unsubscribe over WebSocket), so no policy
+// depends on the transport. The error is what the client gets.
+func (n *Network) Admit(req *jsonrpc.Request) error {
+	if _, err := n.planner.Plan(req); err != nil {
+		return err // a *jsonrpc.Error: a nil one is no error
+	}
+	return nil
 }

@@ -12,7 +12,6 @@ import (
 	"github.com/braidrpc/braid/internal/plan"
 	"github.com/braidrpc/braid/internal/quorum"
 	"github.com/braidrpc/braid/internal/route"
-	"github.com/braidrpc/braid/internal/upstream"
 )
 
 // quorumRead asks the pinned call of pl.Quorum.K distinct operators and
@@ -75,15 +74,6 @@ func (n *Network) dispute(pl *plan.Plan, pin plan.Pinning, o *quorum.Outcome) {
 	n.log.Warn("operators disagree", "method", pl.Method, "block", d.Block, "decision", o.Decision,
 		"agreed", o.Agreed, "losers", o.Losers, "params_hash", d.ParamsHash)
 	for _, op := range o.Losers {
-		n.operators.Lie(op, n.upstream(o.Upstream(op)), fmt.Sprintf("its answer to %s at block %d lost a dispute to %v", pl.Method, d.Block, o.Agreed))
+		n.operators.Lie(op, n.router.Upstream(o.Upstream(op)), fmt.Sprintf("its answer to %s at block %d lost a dispute to %v", pl.Method, d.Block, o.Agreed))
 	}
-}
-
-func (n *Network) upstream(name string) *upstream.Upstream {
-	for _, u := range n.router.Upstreams() {
-		if u.Name == name {
-			return u
-		}
-	}
-	return nil
 }

@@ -224,8 +224,8 @@ func TestReadyFailsWhileTheTipCannotAdvance(t *testing.T) {
 		t.Fatalf("not ready: %+v", r)
 	}
 
-	n.upstream("p1").Quarantine("test: serves another chain")
-	n.upstream("p2").Quarantine("test: serves another chain")
+	n.router.Upstream("p1").Quarantine("test: serves another chain")
+	n.router.Upstream("p2").Quarantine("test: serves another chain")
 	nodes[0].setLatest(43)
 	await.Advancing(t, fake, 2*time.Second, "p0's head at 43", func() bool { return n.head.Progress().Highest == 43 })
 	if ok, r := g.Ready(); !ok {

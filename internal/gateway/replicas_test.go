@@ -50,7 +50,7 @@ func twoReplicas(t *testing.T, redisURL string) (a, b *Network) {
 func TestReplicasShareBudgetsThrottlesAndQuarantines(t *testing.T) {
 	rs := redistest.Start(t)
 	a, b := twoReplicas(t, rs.URL())
-	ua, ub := a.upstream("a"), b.upstream("a")
+	ua, ub := a.router.Upstream("a"), b.router.Upstream("a")
 
 	await.Until(t, "each replica takes half of the budget", func() bool {
 		_, ea, _ := ua.Budget().Rate()

@@ -2,11 +2,9 @@ package gateway
 
 import (
 	"github.com/braidrpc/braid/internal/beacon"
-	"github.com/braidrpc/braid/internal/operator"
 	"github.com/braidrpc/braid/internal/replica"
 	"github.com/braidrpc/braid/internal/report"
 	"github.com/braidrpc/braid/internal/status"
-	"github.com/braidrpc/braid/internal/stream"
 )
 
 // Status is what GET /status shows (package status has the shapes).
@@ -14,12 +12,8 @@ type (
 	Status         = status.Gateway
 	NetworkStatus  = status.Network
 	BeaconStatus   = beacon.RootStatus
-	CacheStatus    = status.Cache
-	QuorumStatus   = status.Quorum
-	OperatorStatus = status.Operator
 	UpstreamStatus = status.Upstream
 	MemoryStatus   = status.Memory
-	StreamStatus   = stream.Counts
 )
 
 // Status returns the current status of every network.
@@ -58,7 +52,7 @@ func (g *Gateway) Status() Status {
 }
 
 // cacheStatus counts the network's cache lookups, or nil with caching off.
-func (n *Network) cacheStatus() *CacheStatus {
+func (n *Network) cacheStatus() *status.Cache {
 	if n.answers.store == nil {
 		return nil
 	}
@@ -66,25 +60,11 @@ func (n *Network) cacheStatus() *CacheStatus {
 }
 
 // Centralization returns the centralization report of every network,
-// with live figures: which operators served the reads of the last
-// operator.ShareWindow, which upstreams are usable, which operators are
-// quarantined.
+// with live figures (status.CentralizationOf).
 func (g *Gateway) Centralization() *report.Report {
 	nets := make([]*report.Network, 0, len(g.networks))
 	for _, n := range g.networks {
-		live := &report.Live{
-			Window:      operator.ShareWindow,
-			Served:      n.operators.Reads(),
-			Usable:      map[string]int{},
-			Quarantined: n.operators.Quarantined(),
-			Now:         g.clock.Now(),
-		}
-		for _, u := range n.Upstreams() {
-			if u.Usable() {
-				live.Usable[u.Operator]++
-			}
-		}
-		rn, err := report.Build(&n.cfg, live)
+		rn, err := status.CentralizationOf(&n.cfg, n.operators, n.Upstreams(), g.clock.Now())
 		if err != nil {
 			// New checked the same policy; this cannot happen.
 			g.log.Error("centralization report", "network", n.Name, "err", err)

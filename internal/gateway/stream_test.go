@@ -14,6 +14,7 @@ import (
 	"github.com/braidrpc/braid/internal/clock"
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/jsonrpc"
+	"github.com/braidrpc/braid/internal/stream"
 )
 
 // TestNewHeadsMissesNoBlockWhileTheStreamCannotFetch: blocks served after
@@ -98,7 +99,7 @@ func TestFiltersAndSubscriptionsAreBraids(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := n.stream.Counts(), (StreamStatus{BlockConsumers: 2, Filters: 1}); got != want {
+	if got, want := n.stream.Counts(), (stream.Counts{BlockConsumers: 2, Filters: 1}); got != want {
 		t.Fatalf("counts %+v, want %+v", got, want)
 	}
 	if got := string(call("eth_getFilterChanges", "["+id+"]").Result); got != "[]" {
@@ -108,7 +109,7 @@ func TestFiltersAndSubscriptionsAreBraids(t *testing.T) {
 		t.Fatalf("uninstall: %s", got)
 	}
 	stop()
-	if got := n.stream.Counts(); got != (StreamStatus{}) {
+	if got := n.stream.Counts(); got != (stream.Counts{}) {
 		t.Fatalf("counts %+v after both ended", got)
 	}
 }

@@ -66,10 +66,9 @@ func (o strictOperators) AskOne(ctx context.Context, pl *plan.Plan, exclude []st
 	}
 	call := routeCall(pl, pin)
 	call.Exclude = exclude
-	res, err := n.router.Do(ctx, call)
+	res, err := n.routed(ctx, call)
 	if err != nil || res.Unserved {
 		return nil, "", err
 	}
-	n.operators.Served(res.Upstream.Operator)
 	return res.Response, res.Upstream.Operator, nil
 }

@@ -69,7 +69,8 @@ func (g *Gateway) newNetwork(cfg *config.Config, nc config.Network, store cache.
 	if err != nil {
 		return nil, fmt.Errorf("network %q: %w", nc.Name, err)
 	}
-	ups := newUpstreams(cfg, nc, m.upstream, opts)
+	ups := upstream.NewNetwork(nc, upstream.Options{MaxResponseBytes: cfg.Limits.MaxResponseBytes, Clock: opts.Clock,
+		Logger: opts.Logger, Metrics: m.upstream})
 	n := &Network{
 		Name:       nc.Name,
 		ChainID:    nc.ChainID,
@@ -89,10 +90,12 @@ func (g *Gateway) newNetwork(cfg *config.Config, nc config.Network, store cache.
 		operators: operator.New(operator.Options{Network: nc.Name, Strikes: nc.Strikes, Upstreams: ups,
 			Clock: opts.Clock, Logger: opts.Logger, Metrics: m.operator}),
 	}
-	n.stream = stream.New(n.call, n.pools, stream.Options{Filters: cfg.Filters, Context: g.ctx,
+	n.head = head.NewNetwork(nc, ups, head.Options{Clock: opts.Clock, Logger: opts.Logger, Registry: opts.Registry,
+		OnTip: n.advanced})
+	n.router = route.NewNetwork(nc, cfg.Limits.MaxAttempts, ups, route.Options{Heads: n.head,
+		ProbeShare: opts.ProbeShare, Clock: opts.Clock, Logger: opts.Logger, Route: m.route})
+	n.stream = stream.New(n.call, stream.RoutedPools(n.router), stream.Options{Filters: cfg.Filters, Context: g.ctx,
 		Clock: opts.Clock, Logger: n.log, Delay: m.stream.Delay(nc.Name)})
-	n.head = newTracker(nc, ups, nc.Trust.Beacon(), n, opts)
-	n.router = newRouter(cfg, nc, ups, n.head, m.route, opts)
 	var root trust.Root = tipRoot{n.head}
 	if nc.Trust.Beacon() {
 		if n.beacon, err = newBeaconRoot(nc, n, cfg.Limits.RequestTimeout, opts); err != nil {
@@ -155,66 +158,15 @@ func (h trustedHeaders) Header(ctx context.Context, hash common.Hash) (*types.He
 	return h.n.trust.Header(ctx, hash)
 }
 
-func newUpstreams(cfg *config.Config, nc config.Network, m *upstream.Metrics, opts Options) []*upstream.Upstream {
-	ups := make([]*upstream.Upstream, 0, len(nc.Upstreams))
-	for _, uc := range nc.Upstreams {
-		ups = append(ups, upstream.New(uc, upstream.Options{
-			Network:          nc.Name,
-			MaxResponseBytes: cfg.Limits.MaxResponseBytes,
-			Clock:            opts.Clock,
-			Logger:           opts.Logger,
-			Metrics:          m,
-			Breaker: upstream.BreakerConfig{
-				Failures:  nc.Breaker.Failures,
-				Window:    nc.Breaker.Window,
-				OpenFor:   nc.Breaker.OpenFor,
-				Successes: nc.Breaker.Successes,
-			},
-		}))
+// advanced hands each new served tip to the verified reader (block hashes
+// established by number hold only while the chain below the tip stays: a
+// new tip may be a reorg, and only finalized blocks cannot change) and to
+// the block stream.
+func (n *Network) advanced(t block.Tip) {
+	if n.trust != nil {
+		n.trust.Advanced(t)
 	}
-	return ups
-}
-
-// newTracker is n's head tracker. Each new tip goes to the verified
-// reader (block hashes established by number hold only while the chain
-// below the tip stays: a new tip may be a reorg, and only finalized blocks
-// cannot change) and to the block stream. external: a light client
-// decides the tip.
-func newTracker(nc config.Network, ups []*upstream.Upstream, external bool, n *Network, opts Options) *head.Tracker {
-	return head.New(nc.Name, ups, head.Options{
-		External:     external,
-		PollInterval: nc.Head.PollInterval,
-		MinOperators: nc.Head.MinOperators,
-		StallAfter:   nc.Head.StallAfter,
-		Clock:        opts.Clock,
-		Logger:       opts.Logger,
-		Registry:     opts.Registry,
-		OnTip: func(t block.Tip) {
-			if n.trust != nil {
-				n.trust.Advanced(t)
-			}
-			if t.Known {
-				n.stream.Advance(t.Latest)
-			}
-		},
-	})
-}
-
-func newRouter(cfg *config.Config, nc config.Network, ups []*upstream.Upstream, t *head.Tracker, m *route.Metrics, opts Options) *route.Router {
-	return route.New(ups, route.Options{
-		Network:     nc.Name,
-		MaxAttempts: cfg.Limits.MaxAttempts,
-		Heads:       headView{t},
-		ProbeShare:  opts.ProbeShare,
-		Hedge: route.HedgeConfig{
-			Enabled:    nc.Hedge.On(),
-			Percentile: nc.Hedge.Percentile,
-			MinDelay:   nc.Hedge.MinDelay,
-			MaxDelay:   nc.Hedge.MaxDelay,
-			MaxExtra:   nc.Hedge.MaxExtra,
-		},
-		Clock:  opts.Clock,
-		Logger: opts.Logger,
-		Route:  m,
-	})
+	if t.Known {
+		n.stream.Advance(t.Latest)
+	}
 }

@@ -103,6 +103,7 @@ func (t *Tracker) PollOnce(ctx context.Context, u *upstream.Upstream) error {
 	st.round++
 	refused := st.batchRefused
 	prev := st.heads
+	sentAt := st.seq
 	t.mu.Unlock()
 
 	start := t.clock.Now()
@@ -137,7 +138,7 @@ func (t *Tracker) PollOnce(ctx context.Context, u *upstream.Upstream) error {
 	if err != nil {
 		return err
 	}
-	t.Observe(u, h)
+	t.observe(u, h, false, &sentAt)
 	return nil
 }
 

@@ -233,3 +233,42 @@ func TestPollNowPollsAtOnce(t *testing.T) {
 	}
 	tr.PollNow(nil) // not tracked: nothing
 }
+
+// TestAPollOvertakenByAFresherReportKeepsTheFresherHead: a poll sent before
+// the upstream's WebSocket announced block 101 answers 100 after it. The
+// upstream has shown 101, so its head stays 101: a slow poll must not make
+// the upstream look behind the tip it helped to serve (the router would
+// find no upstream holding the served tip).
+func TestAPollOvertakenByAFresherReportKeepsTheFresherHead(t *testing.T) {
+	tr, u, node := newPolled(t, nil, Options{})
+	gate := make(chan struct{})
+	node.mu.Lock()
+	node.block, node.entered = gate, make(chan struct{}, 1)
+	node.mu.Unlock()
+	done := make(chan error, 1)
+	go func() { done <- tr.PollOnce(context.Background(), u) }()
+	<-node.entered // the poll is in flight; the node is at 100
+	tr.observeLatest(u, blk(101, 0))
+	close(gate)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	h, _ := tr.Heads(u)
+	if h.Latest != blk(101, 0) {
+		t.Fatalf("latest = %d after a stale poll, want 101 (announced while the poll was out)", h.Latest.Number)
+	}
+	if h.Safe != blk(68, 0) || h.Finalized != blk(36, 0) {
+		t.Fatalf("safe/finalized from the poll lost: %+v", h)
+	}
+	if tip := tr.Tip(); tip.Latest != blk(101, 0) {
+		t.Fatalf("tip %d, want 101", tip.Latest.Number)
+	}
+	// A later poll that the node answers with 100 again is not stale: the
+	// node really went back (or reorged), and that is recorded.
+	if err := tr.PollOnce(context.Background(), u); err != nil {
+		t.Fatal(err)
+	}
+	if h, _ := tr.Heads(u); h.Latest != blk(100, 0) {
+		t.Fatalf("latest = %d after a fresh poll, want 100", h.Latest.Number)
+	}
+}

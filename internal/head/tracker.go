@@ -20,6 +20,7 @@ import (
 
 	"github.com/braidrpc/braid/internal/block"
 	"github.com/braidrpc/braid/internal/clock"
+	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/upstream"
 )
 
@@ -59,6 +60,15 @@ type Options struct {
 	// light client) instead of the operators' agreement. The upstreams'
 	// reports still decide who can answer (Lag, Progress, metrics).
 	External bool
+	// ChainID, when not 0, is the chain every upstream must confirm
+	// (upstream.Verify) before it is used: Start checks each one and
+	// polls it at once when it confirms (confirm.go). 0: the caller
+	// verifies the upstreams.
+	ChainID uint64
+	// Assess makes Start re-derive each upstream's condition from its lag
+	// every assessInterval, MaxLag blocks behind the tip allowed.
+	Assess bool
+	MaxLag uint64
 }
 
 // Sentinel errors of PollOnce.
@@ -78,6 +88,9 @@ type upState struct {
 	heads    Heads
 	reported bool
 	view     chainView
+	// seq counts the reports recorded; a poll notes it when sent, to tell
+	// whether a fresher report overtook it (stale).
+	seq uint64
 
 	// Polling bookkeeping (poll.go).
 	batchRefused bool
@@ -86,6 +99,19 @@ type upState struct {
 	extrasDone   bool
 	failing      bool
 	wake         chan struct{} // PollNow: poll at once
+}
+
+// overtaken reports whether latest, learnt by a request sent when st had
+// recorded sentAt reports, is stale: a report recorded since (the
+// WebSocket follower's, while the poll was out) already showed a later
+// block on the same chain. Keeping the lower one would make the upstream
+// look behind a tip it helped to serve, until its next poll.
+func (st *upState) overtaken(sentAt uint64, latest block.Block) bool {
+	if st.seq == sentAt || !st.reported || latest.Number >= st.heads.Latest.Number {
+		return false
+	}
+	e, ok := st.view[latest.Number]
+	return ok && e.hash == latest.Hash
 }
 
 // Tracker follows the heads of one network's upstreams and computes the
@@ -102,6 +128,10 @@ type Tracker struct {
 	metrics    *metrics
 	onTip      func(block.Tip)
 	external   bool // Options.External
+	chainID    uint64
+	assess     bool
+	maxLag     uint64
+	confirmed  chan struct{} // closed once every upstream's chain id was asked once
 
 	mu         sync.Mutex
 	states     map[*upstream.Upstream]*upState
@@ -154,6 +184,10 @@ func New(network string, ups []*upstream.Upstream, opts Options) *Tracker {
 		metrics:    newMetrics(opts.Registry),
 		onTip:      opts.OnTip,
 		external:   opts.External,
+		chainID:    opts.ChainID,
+		assess:     opts.Assess,
+		maxLag:     opts.MaxLag,
+		confirmed:  make(chan struct{}),
 		states:     make(map[*upstream.Upstream]*upState, len(ups)),
 		served:     map[uint64]common.Hash{},
 		known:      make(chan struct{}),
@@ -170,8 +204,21 @@ func New(network string, ups []*upstream.Upstream, opts Options) *Tracker {
 	return t
 }
 
+// NewNetwork is the tracker of network nc's upstreams as configured
+// (defaults applied): its head section, its chain id confirmed before an
+// upstream is used, the upstreams' conditions assessed, and under trust:
+// beacon a tip decided outside. opts gives the clock, logger, registry
+// and OnTip.
+func NewNetwork(nc config.Network, ups []*upstream.Upstream, opts Options) *Tracker {
+	opts.PollInterval, opts.MinOperators, opts.StallAfter = nc.Head.PollInterval, nc.Head.MinOperators, nc.Head.StallAfter
+	opts.External, opts.ChainID = nc.Trust.Beacon(), nc.ChainID
+	opts.Assess, opts.MaxLag = true, nc.Head.MaxLagBlocks
+	return New(nc.Name, ups, opts)
+}
+
 // Start launches one poller per upstream and a newHeads follower per
-// upstream with a WebSocket URL, and returns at once. They run until ctx
+// upstream with a WebSocket URL (and, as Options ask, the chain id checks
+// and the condition assessment), and returns at once. They run until ctx
 // ends or Close. Start after Start or Close does nothing.
 func (t *Tracker) Start(ctx context.Context) {
 	t.life.Lock()
@@ -181,6 +228,7 @@ func (t *Tracker) Start(ctx context.Context) {
 	}
 	t.started = true
 	ctx, t.cancel = context.WithCancel(ctx)
+	t.startConfirming(ctx)
 	for _, u := range t.ups {
 		t.wg.Add(1)
 		go t.pollLoop(ctx, u)
@@ -229,6 +277,18 @@ func (t *Tracker) Heads(u *upstream.Upstream) (Heads, bool) {
 	return st.heads, true
 }
 
+// Head is the highest block u reported holding (the router's view of how
+// far u's chain reaches). That is its latest block, except in a poll
+// answered while a block arrived, where "safe" (read after "latest") can
+// be newer; the tip counts that block as held, so routing must too.
+func (t *Tracker) Head(u *upstream.Upstream) (uint64, bool) {
+	hs, ok := t.Heads(u)
+	if !ok || hs.Latest.IsZero() {
+		return 0, false
+	}
+	return max(hs.Latest.Number, hs.Safe.Number, hs.Finalized.Number), true
+}
+
 // Lag is how many blocks u's latest is behind the served tip (0 when at or
 // above it); known is false when either is unknown.
 func (t *Tracker) Lag(u *upstream.Upstream) (lag uint64, known bool) {
@@ -250,15 +310,17 @@ func (t *Tracker) lagLocked(st *upState) (uint64, bool) {
 // Observe records u's report and recomputes the served tip. Reports with
 // an unknown Latest, and reports of upstreams not given to New, are
 // ignored.
-func (t *Tracker) Observe(u *upstream.Upstream, h Heads) { t.observe(u, h, false) }
+func (t *Tracker) Observe(u *upstream.Upstream, h Heads) { t.observe(u, h, false, nil) }
 
 // observeLatest records a new latest block for u, keeping its safe and
 // finalized blocks (the WebSocket follower learns only headers).
 func (t *Tracker) observeLatest(u *upstream.Upstream, b block.Block) {
-	t.observe(u, Heads{Latest: b}, true)
+	t.observe(u, Heads{Latest: b}, true, nil)
 }
 
-func (t *Tracker) observe(u *upstream.Upstream, h Heads, latestOnly bool) {
+// observe records h for u. sentAt, when set, is u's report count when the
+// request that learnt h was sent (a poll).
+func (t *Tracker) observe(u *upstream.Upstream, h Heads, latestOnly bool, sentAt *uint64) {
 	if h.Latest.Hash == (common.Hash{}) {
 		return
 	}
@@ -271,11 +333,15 @@ func (t *Tracker) observe(u *upstream.Upstream, h Heads, latestOnly bool) {
 	if latestOnly {
 		h.Safe, h.Finalized = st.heads.Safe, st.heads.Finalized
 	}
+	if sentAt != nil && st.overtaken(*sentAt, h.Latest) {
+		h.Latest = st.heads.Latest
+	}
 	if h.UpdatedAt.IsZero() {
 		h.UpdatedAt = t.clock.Now()
 	}
 	reorgAt, reorged := st.view.record(h)
 	st.heads, st.reported = h, true
+	st.seq++
 	t.metrics.heads(t.network, u, h)
 	ch := tipChange{old: t.tip, new: t.tip}
 	if !t.external {

@@ -7,8 +7,6 @@ import (
 
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/ethclient"
-
-	"github.com/braidrpc/braid/internal/devnet"
 )
 
 // TestForkBlockByHashStrikesNobodyHonest: three providers on a fork the
@@ -20,18 +18,8 @@ import (
 // struck until it was quarantined).
 func TestForkBlockByHashStrikesNobodyHonest(t *testing.T) {
 	c := newBeaconChain(t, 1, nil)
-	fork, err := devnet.New(context.Background(), devnet.Options{Providers: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fork.Close()
+	fork := c.fork(t)
 	ctx := context.Background()
-	for range 3 {
-		if _, err := fork.Step(ctx); err != nil {
-			t.Fatal(err)
-		}
-		c.mine(t, c.dn)
-	}
 	forkHead, _ := ethclient.NewClient(fork.RPC()).HeaderByNumber(ctx, nil)
 	ups := append(fork.Upstreams(), c.dn.Upstreams()[0])
 	ups[len(ups)-1].Name, ups[len(ups)-1].Operator = "honest", "honest-op"

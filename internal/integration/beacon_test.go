@@ -341,6 +341,25 @@ func TestBeaconStaleHeadNotReady(t *testing.T) {
 	})
 }
 
+// fork starts another devnet of three providers, closed when the test
+// ends, and steps both chains three times: the fork's blocks hold
+// transfers only it has, and the committee signs only c's.
+func (c *beaconChain) fork(t *testing.T) *devnet.Devnet {
+	t.Helper()
+	fork, err := devnet.New(context.Background(), devnet.Options{Providers: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { fork.Close() })
+	for range 3 {
+		if _, err := fork.Step(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		c.mine(t, c.dn)
+	}
+	return fork
+}
+
 // TestBeaconEveryProviderOnAFork: every provider agrees on a chain the
 // sync committee never signed (another devnet with other transactions).
 // Under verify: strict + trust: beacon no answer comes from that fork:
@@ -348,18 +367,8 @@ func TestBeaconStaleHeadNotReady(t *testing.T) {
 // serves the signed chain through it alone.
 func TestBeaconEveryProviderOnAFork(t *testing.T) {
 	c := newBeaconChain(t, 1, nil)
-	fork, err := devnet.New(context.Background(), devnet.Options{Providers: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fork.Close()
+	fork := c.fork(t)
 	ctx := context.Background()
-	for range 3 {
-		if _, err := fork.Step(ctx); err != nil { // transfers only the fork has
-			t.Fatal(err)
-		}
-		c.mine(t, c.dn)
-	}
 	forkHead, _ := ethclient.NewClient(fork.RPC()).HeaderByNumber(ctx, nil)
 	signed, _ := c.sim.Head()
 	if forkHead.Hash() == signed.BlockHash {

@@ -195,16 +195,35 @@ func TestChaosFlakyProvider(t *testing.T) {
 	flaky := s.dn.Provider("p3")
 	flaky.SetFaults(devnet.Faults{ErrorRate: 0.5})
 	before, routedBefore := s.providerRequests(), s.routed(t)
-	stats := s.runLoad(liveClients, liveCallCap, chaosPhase)
+	met := func() float64 { return s.routed(t)[flaky.Name]["failed"] - routedBefore[flaky.Name]["failed"] }
+	l := s.startLoad(liveClients, liveCallCap)
+	defer l.stop()
+	time.Sleep(chaosPhase)
+	// Once degraded, the provider is only probed now and then: the run goes
+	// on (bounded) until client calls routed to it met its failures, so the
+	// run proves failover whatever the machine's speed.
+	ok := await.Poll(chaosMeetFaults, func() bool { return met() >= flakyMeets })
+	stats := l.finish()
 	after, routedAfter := s.providerRequests(), s.routed(t)
 
 	t.Logf("%s failing 50%% of calls; %s", flaky.Name, stats)
 	s.logProviders(t, before, after, routedBefore, routedAfter)
 	stats.assertClean(t)
-	if routedAfter[flaky.Name]["failed"] == routedBefore[flaky.Name]["failed"] {
-		t.Errorf("braid never met one of %s's injected failures: the run proved nothing", flaky.Name)
+	if !ok {
+		t.Errorf("braid's routed calls met %v of %s's injected failures within %s of load, want %d: the run proved too little",
+			met(), flaky.Name, chaosPhase+chaosMeetFaults, flakyMeets)
+	}
+	if stats.Calls >= liveCallCap {
+		t.Errorf("the load hit its cap of %d calls before the scenario ended", liveCallCap)
 	}
 }
+
+// flakyMeets is how many of the flaky provider's injected failures client
+// calls must meet; chaosMeetFaults bounds the load that may take.
+const (
+	flakyMeets      = 3
+	chaosMeetFaults = 60 * time.Second
+)
 
 // (e) One provider answers HTTP 429 (Retry-After: 1): clients see no
 // error; once it stops, braid asks it again.

@@ -13,6 +13,7 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 
 	"github.com/braidrpc/braid/internal/await"
+	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/devnet"
 	"github.com/braidrpc/braid/internal/history/historytest"
 )
@@ -24,6 +25,7 @@ type peersPage struct {
 	Peers      []struct {
 		ID       string  `json:"id"`
 		Balance  float64 `json:"balance"`
+		Forgiven float64 `json:"forgiven"`
 		Standing float64 `json:"standing"`
 		Received []struct {
 			Bytes   int64   `json:"bytes"`
@@ -33,10 +35,18 @@ type peersPage struct {
 			Bytes int64 `json:"bytes"`
 		} `json:"served"`
 	} `json:"peers"`
-	Serving    *struct{ Capacity int }  `json:"serving"`
-	Audits     map[string]int64         `json:"audits"`
-	Held       *struct{ Buckets []any } `json:"held"`
-	PeersTotal int                      `json:"peers_total"`
+	Serving *struct{ Capacity int }  `json:"serving"`
+	Audits  map[string]int64         `json:"audits"`
+	Held    *struct{ Buckets []any } `json:"held"`
+	Survey  *struct {
+		Head    uint64 `json:"head"`
+		Buckets []struct {
+			Name        string  `json:"name"`
+			Sampled     int     `json:"sampled"`
+			MeanHolders float64 `json:"mean_holders"`
+		} `json:"buckets"`
+	} `json:"survey"`
+	PeersTotal int `json:"peers_total"`
 }
 
 // getPeersPage reads a gateway's /status/peers (query q), wanting status.
@@ -94,8 +104,9 @@ func (p peersPage) balanceOf(id string) (float64, int64, bool) {
 // TestLedgerWired runs two gateways with peers on over a devnet whose
 // providers then prune: a reader's old reads come from the keeper, and
 // /status/peers shows the transfer on both sides (credit for the keeper at
-// the reader, the reader's debt at the keeper), and the reader's ledger
-// keeps the keeper's credit across a restart.
+// the reader, the reader's debt at the keeper) and the reader's survey of
+// the network's history (the keeper found holding it), and the reader's
+// ledger keeps the keeper's credit and its survey across a restart.
 func TestLedgerWired(t *testing.T) {
 	ctx := context.Background()
 	chain, err := historytest.New(ctx)
@@ -110,7 +121,8 @@ func TestLedgerWired(t *testing.T) {
 	waitFilled(t, keeper, head)
 	boot := keeper.gw.Networks()[0].PeerAddrs()
 	readerDir := filepath.Join(t.TempDir(), "store")
-	reader := newHistoryGateway(t, dn, readerDir, "none", boot)
+	surveyOften := func(c *config.Config) { c.Networks[0].Peers.Ledger.SurveyInterval = 200 * time.Millisecond }
+	reader := newHistoryGateway(t, dn, readerDir, "none", boot, surveyOften)
 	keeperID, readerID := peerID(t, keeper), peerID(t, reader)
 
 	// Before any transfer: the page answers, with the ledger's fields.
@@ -142,13 +154,24 @@ func TestLedgerWired(t *testing.T) {
 		credit = b
 		return ok && b > 0 && bytes > 0
 	})
+	// The keeper charged the reader: its balance net of the debt forgiven
+	// since is negative. (The balance itself returns to 0 as debt is
+	// forgiven by the second, on the real clock: on a slow machine that
+	// happens before the page is read.)
+	var lastKeeperPage string
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the keeper's last /status/peers:\n%s", lastKeeperPage)
+		}
+	})
 	await.Within(t, 30*time.Second, "the reader's account at the keeper", func() bool {
-		p, _ := getPeersPage(t, keeper.url, "", http.StatusOK)
+		p, raw := getPeersPage(t, keeper.url, "", http.StatusOK)
+		lastKeeperPage = raw
 		for _, a := range p.Peers {
 			if a.ID == readerID {
 				for _, f := range a.Served {
 					if f.Bytes > 0 {
-						return a.Balance < 0
+						return a.Balance-a.Forgiven < 0
 					}
 				}
 			}
@@ -156,7 +179,13 @@ func TestLedgerWired(t *testing.T) {
 		return false
 	})
 
-	// A restart keeps the keeper's credit.
+	// The reader's survey finds the keeper holding the chain's history.
+	await.Within(t, 30*time.Second, "a survey finding the keeper", func() bool {
+		p, _ := getPeersPage(t, reader.url, "", http.StatusOK)
+		return p.Survey != nil && len(p.Survey.Buckets) > 0 && p.Survey.Buckets[0].Sampled > 0 && p.Survey.Buckets[0].MeanHolders >= 1
+	})
+
+	// A restart keeps the keeper's credit and the last survey.
 	reader.gw.Close()
 	reader = newHistoryGateway(t, dn, readerDir, "none", boot)
 	if id := peerID(t, reader); id != readerID {
@@ -165,5 +194,8 @@ func TestLedgerWired(t *testing.T) {
 	p, raw = getPeersPage(t, reader.url, "?peer="+keeperID, http.StatusOK)
 	if b, _, ok := p.balanceOf(keeperID); !ok || b < credit {
 		t.Fatalf("after a restart the keeper's balance is %v (had %v): %s", b, credit, raw)
+	}
+	if p.Survey == nil || p.Survey.Head == 0 {
+		t.Fatalf("after a restart the last survey is gone: %s", raw)
 	}
 }

@@ -93,6 +93,11 @@ type DataCoder interface {
 	ErrorData() any
 }
 
+var (
+	_ Coder     = (*Error)(nil)
+	_ DataCoder = (*Error)(nil)
+)
+
 // Errorf builds an *Error with a formatted message.
 func Errorf(code int, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -97,7 +98,7 @@ func (a *account) newcomer(c *Config) bool {
 // claim of the same key is refreshed; when full, a random one is replaced
 // (so old claims are not all pushed out by a burst of new ones).
 func (a *account) claim(key peers.Key, number uint64, now time.Time, limit int, rnd *rand.Rand) {
-	if !key.Kind.Valid() {
+	if !auditable(key.Kind) {
 		return // nothing to audit
 	}
 	for i := range a.Claims {
@@ -113,6 +114,12 @@ func (a *account) claim(key peers.Key, number uint64, now time.Time, limit int, 
 	}
 	a.Claims[rnd.IntN(len(a.Claims))] = c
 }
+
+// auditable reports whether content of kind k can be claimed and audited:
+// block content (peers.Kinds), which a node announces in the DHT and an
+// audit checks against a trusted header. A transaction's location is
+// neither announced nor checkable so.
+func auditable(k peers.Kind) bool { return slices.Contains(peers.Kinds, k) }
 
 // dropClaim forgets the claim of key.
 func (a *account) dropClaim(key peers.Key) {

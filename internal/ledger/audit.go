@@ -118,12 +118,15 @@ func (l *Ledger) audit(ctx context.Context, net Network, headers history.HeaderS
 		check = peers.CheckHeader(c.Hash)
 	case peers.Body:
 		check = peers.CheckBody(h)
-	default:
+	case peers.Receipts:
 		txs, out, err := l.auditTxs(ctx, net, bodies, p, h, age)
 		if err != nil {
 			return out, err
 		}
 		check = peers.CheckReceipts(h, txs)
+	default: // never claimed (auditable); a record from elsewhere
+		l.forgetClaim(p, peers.Key{Kind: c.Kind, Hash: c.Hash})
+		return Inconclusive, fmt.Errorf("ledger: a claim of %s content cannot be audited", c.Kind)
 	}
 	_, t, err := net.FetchFrom(ctx, p, peers.Key{Kind: c.Kind, Hash: c.Hash}, age, check)
 	return outcomeOf(t, err), err

@@ -2,10 +2,12 @@ package ledger
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/braidrpc/braid/internal/peers"
@@ -133,5 +135,31 @@ func TestAuditNonCanonicalClaim(t *testing.T) {
 	}
 	if s, _ := l.Peer(id(1)); s.Claims != 0 || s.AuditsFailed != 0 {
 		t.Fatalf("record %+v", s)
+	}
+}
+
+// TestLocationsAreNotClaims: a transaction's location (peers.Location) is
+// credited like any delivery but never becomes a claim to audit — it is
+// not announced in the DHT and no trusted header checks it, so an audit
+// of it would fail an honest peer — whether it comes as a delivery or in
+// a Rank; a persisted claim of one is refused.
+func TestLocationsAreNotClaims(t *testing.T) {
+	e := newEnv(t, Config{})
+	l, p := e.l, id(1)
+	loc := peers.Key{Kind: peers.Location, Hash: common.Hash{7}}
+	l.Rank(loc, e.age(100), []peer.ID{p, id(2)})
+	l.Delivered(peers.Transfer{Peer: p, Direction: peers.In, Key: loc, Result: peers.Verified,
+		Bytes: peers.LocationSize, Age: e.age(100), At: e.clk.Now()})
+	s, _ := l.Peer(p)
+	if s.Claims != 0 || s.Balance <= 0 {
+		t.Fatalf("after a location: %d claims, balance %v", s.Claims, s.Balance)
+	}
+	if _, err := l.AuditOnce(context.Background(), newFakeNet(l), synthHeaders{}, nil); !errors.Is(err, ErrNothingToAudit) {
+		t.Fatalf("audit: %v, want nothing to audit", err)
+	}
+	c := l.Config()
+	rec, _ := json.Marshal(account{Claims: []claim{{Kind: peers.Location, Hash: common.Hash{7}, Number: 100, Seen: epoch}}})
+	if _, _, err := decodeAccount([]byte(p), rec, &c); !errors.Is(err, errRecord) {
+		t.Fatalf("a persisted location claim decoded: %v", err)
 	}
 }

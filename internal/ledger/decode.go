@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 )
@@ -64,7 +63,7 @@ func (a *account) check() error {
 		}
 	}
 	for _, cl := range a.Claims {
-		if !cl.Kind.Valid() {
+		if !auditable(cl.Kind) {
 			return fmt.Errorf("%w: a claim of unknown kind %d", errRecord, cl.Kind)
 		}
 	}
@@ -83,7 +82,7 @@ func decodeHeld(data []byte) (heldEntry, error) {
 	if !finite(e.Copies) || e.Copies < 0 || e.Raw < 0 {
 		return e, fmt.Errorf("%w: held copies %v, %d", errRecord, e.Copies, e.Raw)
 	}
-	if e.Sampled.After(time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)) {
+	if e.Sampled.After(farFuture) {
 		return e, fmt.Errorf("%w: held sampled at %s", errRecord, e.Sampled)
 	}
 	return e, nil

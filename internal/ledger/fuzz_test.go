@@ -3,6 +3,7 @@ package ledger
 import (
 	"encoding/binary"
 	"encoding/json"
+	"io"
 	"math"
 	"testing"
 	"time"
@@ -63,6 +64,41 @@ func FuzzDecodeHeld(f *testing.F) {
 		}
 		if !finite(e.Copies) || e.Copies < 0 || e.Raw < 0 {
 			t.Fatalf("decoded %+v", e)
+		}
+	})
+}
+
+// FuzzDecodeMeta: any bytes decode to the persisted tip and survey with
+// sane values (a time, finite non-negative figures, counts within what
+// was sampled, a bounded number of buckets), or to an error; what decodes
+// prints.
+func FuzzDecodeMeta(f *testing.F) {
+	head, _ := json.Marshal(headMark{Number: 7, At: epoch})
+	sv, _ := json.Marshal(Survey{At: epoch, Head: 9, TargetCopies: 8, Buckets: []SurveyBucket{
+		{Name: "0-127", Sampled: 4, MeanHolders: 2, MeanCopies: 1.5, BelowTarget: 4}}})
+	f.Add(head)
+	f.Add(sv)
+	f.Add([]byte(`{"at":"2026-01-01T00:00:00Z","buckets":[{"sampled":1,"none":2}]}`))
+	f.Add([]byte(`{"at":"2026-01-01T00:00:00Z","buckets":[{"mean_holders":-1}]}`))
+	f.Add([]byte(`{"n":1,"at":"0001-01-01T00:00:00Z"}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if m, err := decodeHead(data); err == nil && (m.At.IsZero() || m.At.After(farFuture)) {
+			t.Fatalf("decoded head %+v", m)
+		}
+		s, err := decodeSurvey(data)
+		if err != nil {
+			return
+		}
+		if len(s.Buckets) > maxSurveyBuckets || s.At.IsZero() || !finite(s.TargetCopies) {
+			t.Fatalf("decoded survey %+v", s)
+		}
+		for _, b := range s.Buckets {
+			if b.None > b.Sampled || b.BelowTarget > b.Sampled || b.Sampled < 0 || !finite(b.MeanHolders) || b.MeanHolders < 0 {
+				t.Fatalf("decoded survey bucket %+v", b)
+			}
+		}
+		if err := s.WriteText(io.Discard); err != nil {
+			t.Fatal(err)
 		}
 	})
 }

@@ -63,6 +63,7 @@ type Ledger struct {
 	q        queue
 	audits   [auditOutcomes]int64
 	full     repairFloor
+	meta     meta
 	closed   bool
 }
 

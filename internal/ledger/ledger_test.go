@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/braidrpc/braid/internal/peers"
@@ -220,5 +221,33 @@ func TestNotHeldWeighsOnStanding(t *testing.T) {
 	}
 	if s, _ := l.Peer(fake); s.NotHeld != 2 || s.Misses != 2 {
 		t.Fatalf("counts %+v", s)
+	}
+}
+
+// TestFoundSetRing: the rarity counts of fetched content are kept for the
+// latest size keys, the oldest forgotten first, a key put again updated
+// in place; the ring grows only as keys come.
+func TestFoundSetRing(t *testing.T) {
+	f := newFoundSet(3)
+	if cap(f.ring) != 0 {
+		t.Fatalf("an empty set holds a ring of %d", cap(f.ring))
+	}
+	h := func(i byte) common.Hash { return common.Hash{i} }
+	for i := byte(1); i <= 3; i++ {
+		f.put(h(i), float64(i))
+	}
+	f.put(h(2), 20) // updated, not added
+	f.put(h(4), 4)  // forgets h(1), the oldest
+	if _, ok := f.get(h(1)); ok {
+		t.Fatal("the oldest key was kept past the ring's size")
+	}
+	for i, want := range map[byte]float64{2: 20, 3: 3, 4: 4} {
+		if got, ok := f.get(h(i)); !ok || got != want {
+			t.Errorf("key %d: %v %v, want %v", i, got, ok, want)
+		}
+	}
+	f.put(h(5), 5) // forgets h(2)
+	if _, ok := f.get(h(2)); ok || len(f.m) != 3 || len(f.ring) != 3 {
+		t.Fatalf("after a second wrap: %d keys, ring %d", len(f.m), len(f.ring))
 	}
 }

@@ -20,6 +20,7 @@ type metrics struct {
 	audits     *prometheus.CounterVec
 	admissions *prometheus.CounterVec
 	samples    prometheus.Counter
+	surveys    prometheus.Counter
 	repairs    *prometheus.CounterVec
 }
 
@@ -43,7 +44,9 @@ func newMetrics(reg prometheus.Registerer, l *Ledger) (*metrics, error) {
 		"Old blocks looked at for repair, found below the target copies, filled, refused by a full store.", "result")
 	m.samples = prometheus.NewCounter(prometheus.CounterOpts{Name: "braid_ledger_samples_total",
 		Help: "Held blocks whose holders were counted in the DHT."})
-	m.cs = append(m.cs, m.samples,
+	m.surveys = prometheus.NewCounter(prometheus.CounterOpts{Name: "braid_ledger_survey_samples_total",
+		Help: "Blocks of the chain whose holders a history survey searched in the DHT."})
+	m.cs = append(m.cs, m.samples, m.surveys,
 		gauge("braid_ledger_peers", "Peers with an account.", func() float64 {
 			l.mu.Lock()
 			defer l.mu.Unlock()
@@ -109,6 +112,15 @@ func (m *metrics) sampled(n int) {
 	}
 }
 
+func (m *metrics) surveyed(sv Survey) {
+	if m == nil {
+		return
+	}
+	for _, b := range sv.Buckets {
+		m.surveys.Add(float64(b.Sampled))
+	}
+}
+
 func (m *metrics) repair(r Repair) {
 	if m == nil {
 		return
@@ -132,12 +144,18 @@ var (
 		"Mean copies (holders found, weighed by standing, plus this node) of held blocks counted, by age bucket.", []string{"age"}, nil)
 	heldAloneDesc = prometheus.NewDesc("braid_ledger_held_alone",
 		"Held blocks no other peer in good standing holds, by age bucket.", []string{"age"}, nil)
+	surveyHoldersDesc = prometheus.NewDesc("braid_ledger_history_holders",
+		"Mean holders found in the DHT per sampled block of the chain, by age bucket, at the last history survey.", []string{"age"}, nil)
+	surveyNoneDesc = prometheus.NewDesc("braid_ledger_history_unheld_ratio",
+		"Share of the sampled blocks of the chain no peer was found holding, by age bucket, at the last history survey.", []string{"age"}, nil)
 )
 
 func (c *heldCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- heldBlocksDesc
 	ch <- heldCopiesDesc
 	ch <- heldAloneDesc
+	ch <- surveyHoldersDesc
+	ch <- surveyNoneDesc
 }
 
 func (c *heldCollector) Collect(ch chan<- prometheus.Metric) {
@@ -145,5 +163,16 @@ func (c *heldCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(heldBlocksDesc, prometheus.GaugeValue, float64(b.Blocks), b.Name)
 		ch <- prometheus.MustNewConstMetric(heldCopiesDesc, prometheus.GaugeValue, b.MeanCopies, b.Name)
 		ch <- prometheus.MustNewConstMetric(heldAloneDesc, prometheus.GaugeValue, float64(b.Alone), b.Name)
+	}
+	sv, ok := c.l.LastSurvey()
+	if !ok {
+		return
+	}
+	for _, b := range sv.Buckets {
+		if b.Sampled == 0 {
+			continue
+		}
+		ch <- prometheus.MustNewConstMetric(surveyHoldersDesc, prometheus.GaugeValue, b.MeanHolders, b.Name)
+		ch <- prometheus.MustNewConstMetric(surveyNoneDesc, prometheus.GaugeValue, float64(b.None)/float64(b.Sampled), b.Name)
 	}
 }

@@ -84,6 +84,7 @@ func (l *Ledger) load() error {
 		return fmt.Errorf("ledger: read held blocks: %w", err)
 	}
 	clear(l.held.dirty)
+	bad = append(bad, l.loadMeta()...)
 	for len(l.accounts) > l.cfg.MaxPeers {
 		l.forgetOne()
 	}
@@ -96,16 +97,22 @@ func (l *Ledger) load() error {
 	return nil
 }
 
-// Flush writes the accounts and held blocks changed since the last flush.
-// It does nothing for a ledger kept in memory.
+// Flush writes the accounts and held blocks changed since the last flush,
+// the served tip and the last survey. It does nothing for a ledger kept
+// in memory.
 func (l *Ledger) Flush() error {
+	head, headKnown := l.headNow()
+	now := l.now()
 	l.mu.Lock()
 	if l.db == nil {
 		l.mu.Unlock()
 		return nil
 	}
+	if headKnown {
+		l.markHead(head, now)
+	}
 	b := l.db.kv.NewBatch()
-	var err error
+	err := l.flushMeta(b)
 	for id := range l.dirty {
 		if a := l.accounts[id]; a != nil {
 			err = errors.Join(err, putJSON(b, accountPrefix+string(id), a))
@@ -181,3 +188,38 @@ func (l *Ledger) Close() error {
 
 // errClosed refuses requests waiting when the ledger closes.
 var errClosed = errors.New("ledger: closed")
+
+// loadMeta reads the last served tip and survey; it returns the keys of
+// records that do not decode. l.db must be open.
+func (l *Ledger) loadMeta() (bad [][]byte) {
+	if data, err := l.db.kv.Get([]byte(headKey)); err == nil {
+		if m, err := decodeHead(data); err == nil {
+			l.meta.head = m
+		} else {
+			bad = append(bad, []byte(headKey))
+		}
+	}
+	if data, err := l.db.kv.Get([]byte(surveyKey)); err == nil {
+		if s, err := decodeSurvey(data); err == nil {
+			l.meta.survey = &s
+		} else {
+			bad = append(bad, []byte(surveyKey))
+		}
+	}
+	return bad
+}
+
+// flushMeta puts the served tip and the last survey, if they changed,
+// into b. l.mu must be held.
+func (l *Ledger) flushMeta(b interface{ Put(k, v []byte) error }) error {
+	var err error
+	if l.meta.headDirty {
+		err = putJSON(b, headKey, l.meta.head)
+		l.meta.headDirty = false
+	}
+	if l.meta.surveyDirty && l.meta.survey != nil {
+		err = errors.Join(err, putJSON(b, surveyKey, l.meta.survey))
+		l.meta.surveyDirty = false
+	}
+	return err
+}

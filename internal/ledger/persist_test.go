@@ -190,7 +190,18 @@ func TestMetrics(t *testing.T) {
 	l.OnStored(history.Event{Hash: synthHeader(5).Hash(), Number: 5, Parts: history.AllParts})
 	tk, _ := l.Request(inbound(id(1)))
 	l.Request(inbound(id(2)))
+	net := newFakeNet(l)
+	for n := uint64(testHead - 127); n <= testHead; n++ {
+		net.advertise(n, id(1), id(4))
+	}
+	if _, err := l.SurveyOnce(context.Background(), net, synthHeaders{}, 2); err != nil {
+		t.Fatal(err)
+	}
 	for name, want := range map[string]float64{
+		`braid_ledger_survey_samples_total`:                    6, // three age buckets below a tip of 10,000
+		`braid_ledger_history_holders{age="0-127"}`:            2,
+		`braid_ledger_history_unheld_ratio{age="0-127"}`:       0,
+		`braid_ledger_history_unheld_ratio{age="128-7199"}`:    1,
 		`braid_ledger_credits_total{direction="in"}`:           1000,
 		`braid_ledger_credits_total{direction="out"}`:          500,
 		`braid_ledger_bytes_total{age="0-127",direction="in"}`: 1000,

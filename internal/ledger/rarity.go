@@ -108,20 +108,23 @@ func (h *heldSet) pick(n int, rnd *rand.Rand) []common.Hash {
 const foundSize = 4096
 
 // foundSet keeps the weighed holder counts of the latest fetches, so a
-// delivery is priced by the rarity its fetch saw, in a ring.
+// delivery is priced by the rarity its fetch saw, in a ring of at most
+// size. It grows as it fills: a ledger that fetches little (most, in the
+// simulation's thousands) does not pay for the whole ring.
 type foundSet struct {
 	m    map[common.Hash]float64
 	ring []common.Hash
+	size int
 	next int
 }
 
 func newFoundSet(size int) foundSet {
-	return foundSet{m: make(map[common.Hash]float64, size), ring: make([]common.Hash, 0, size)}
+	return foundSet{m: map[common.Hash]float64{}, size: size}
 }
 
 func (f *foundSet) put(hash common.Hash, copies float64) {
 	if _, ok := f.m[hash]; !ok {
-		if len(f.ring) < cap(f.ring) {
+		if len(f.ring) < f.size {
 			f.ring = append(f.ring, hash)
 		} else {
 			delete(f.m, f.ring[f.next])

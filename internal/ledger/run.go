@@ -16,8 +16,8 @@ type Holdings interface {
 }
 
 // Tasks are what Run's background work needs. A nil member turns off the
-// tasks that need it: audits need Network and Headers; sampling Network;
-// repair Network, Headers and Fill.
+// tasks that need it: audits and surveys need Network and Headers;
+// sampling Network; repair Network, Headers and Fill.
 type Tasks struct {
 	Network Network
 	// Headers gives canonical headers from braid's trusted path, never
@@ -32,8 +32,10 @@ type Tasks struct {
 // FlushInterval, audits a peer at random times (AuditOnce, mean
 // AuditInterval), counts the holders of held content (SampleOnce, every
 // SampleInterval) and fills rare old content (RepairOnce, every
-// RepairInterval), all on the injected clock, one at a time. It returns
-// ctx's error after a last flush.
+// RepairInterval) and surveys the history availability of the network
+// (SurveyOnce, SurveyBlocks per age bucket, the first after a minute at
+// most, then every SurveyInterval), all on the injected clock, one at a
+// time. It returns ctx's error after a last flush.
 func (l *Ledger) Run(ctx context.Context, t Tasks) error {
 	if t.Store != nil {
 		l.Hold(t.Store.Items())
@@ -54,6 +56,7 @@ func (l *Ledger) Run(ctx context.Context, t Tasks) error {
 	audit := after(canAudit && l.cfg.AuditInterval > 0, l.auditDelay())
 	sample := after(t.Network != nil, l.cfg.SampleInterval)
 	repair := after(canRepair, l.cfg.RepairInterval)
+	survey := after(canAudit, min(l.cfg.SurveyInterval, time.Minute))
 	for {
 		select {
 		case <-ctx.Done():
@@ -77,6 +80,13 @@ func (l *Ledger) Run(ctx context.Context, t Tasks) error {
 			r := l.RepairOnce(ctx, t.Network, t.Headers, t.Fill)
 			l.log.Debug("repair", "looked", r.Looked, "rare", r.Rare, "filled", r.Filled, "full", r.Full)
 			repair = after(true, l.cfg.RepairInterval)
+		case <-survey:
+			next := l.cfg.SurveyInterval
+			if _, err := l.SurveyOnce(ctx, t.Network, t.Headers, l.cfg.SurveyBlocks); err != nil && ctx.Err() == nil {
+				l.log.Debug("history survey", "err", err)
+				next = min(next, time.Minute) // the tip was not known yet: try again soon
+			}
+			survey = after(true, next)
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"slices"
 	"text/tabwriter"
+	"time"
 )
 
 // Snapshot is the ledger's state for /status/peers: no keys, no secrets.
@@ -19,6 +20,9 @@ type Snapshot struct {
 	Audits map[string]int64 `json:"audits"`
 	// Held is the rarity of what this node holds.
 	Held Availability `json:"held"`
+	// Survey is the last survey of history availability in the network
+	// (holders per age bucket of the chain), absent until one ran.
+	Survey *Survey `json:"survey,omitempty"`
 }
 
 // Serving is the state of serving by standing.
@@ -34,10 +38,14 @@ type Serving struct {
 // Availability is how widely the history this node holds is held, per age
 // bucket: the figure `braid check` prints. Copies count the holders found
 // in the DHT besides this node, each weighed by its standing, plus this
-// node.
+// node. Blocks are placed by age from the served tip; without one (braid
+// check, no gateway running) from the last tip the gateway saw, HeadAt.
 type Availability struct {
-	Head         uint64       `json:"head"`
-	HeadKnown    bool         `json:"head_known"`
+	Head      uint64 `json:"head"`
+	HeadKnown bool   `json:"head_known"`
+	// HeadAt is when Head was seen, for a tip from the database; absent
+	// for the live one.
+	HeadAt       *time.Time   `json:"head_at,omitempty"`
 	TargetCopies float64      `json:"target_copies"`
 	Buckets      []HeldBucket `json:"buckets"`
 }
@@ -60,6 +68,9 @@ type HeldBucket struct {
 func (l *Ledger) Snapshot() Snapshot {
 	now := l.now()
 	s := Snapshot{AgeBuckets: bucketNames(&l.cfg), Audits: map[string]int64{}, Held: l.Availability()}
+	if sv, ok := l.LastSurvey(); ok {
+		s.Survey = &sv
+	}
 	l.mu.Lock()
 	s.Peers = make([]PeerSnapshot, 0, len(l.accounts))
 	for id, a := range l.accounts {
@@ -85,9 +96,13 @@ func (l *Ledger) Snapshot() Snapshot {
 // Availability returns how widely the content this node holds is held,
 // per age bucket.
 func (l *Ledger) Availability() Availability {
-	head, known := l.headNow()
+	head, at, known := l.lastHead()
 	names := bucketNames(&l.cfg)
 	av := Availability{Head: head, HeadKnown: known, TargetCopies: l.cfg.TargetCopies, Buckets: make([]HeldBucket, len(names))}
+	if !at.IsZero() {
+		at = at.UTC()
+		av.HeadAt = &at
+	}
 	sums := make([]float64, len(names))
 	l.mu.Lock()
 	for _, e := range l.held.m {
@@ -120,7 +135,10 @@ func (l *Ledger) Availability() Availability {
 // WriteText writes the availability as a table, for `braid check`.
 func (a Availability) WriteText(w io.Writer) error {
 	head := "unknown"
-	if a.HeadKnown {
+	switch {
+	case a.HeadKnown && a.HeadAt != nil:
+		head = fmt.Sprintf("%d, as the gateway last saw it at %s", a.Head, a.HeadAt.Format(time.RFC3339))
+	case a.HeadKnown:
 		head = fmt.Sprint(a.Head)
 	}
 	if _, err := fmt.Fprintf(w, "history held by this gateway (head %s; copies = holders found in the DHT, weighed by standing, + this one; target %g):\n",

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"text/tabwriter"
+	"time"
 
 	"github.com/braidrpc/braid/internal/history"
 	"github.com/braidrpc/braid/internal/peers"
@@ -15,6 +16,8 @@ import (
 // many peers the DHT finds holding their receipts (the part providers
 // prune first), raw and weighed by this ledger's standing of each.
 type Survey struct {
+	// At is when the survey was taken; Head the served tip then.
+	At           time.Time      `json:"at"`
 	Head         uint64         `json:"head"`
 	TargetCopies float64        `json:"target_copies"`
 	Buckets      []SurveyBucket `json:"buckets"`
@@ -40,14 +43,16 @@ type SurveyBucket struct {
 // chain below the head and counts their holders with net's DHT search
 // (bounded by the peer layer's FindTimeout and MaxHolders each), headers
 // from braid's trusted path. Blocks whose header or search fails are left
-// out of the figure. It needs the head.
+// out of the figure. It needs the head. A survey that ran to its end is
+// kept as the last one (LastSurvey: /status/peers, persisted for `braid
+// check`).
 func (l *Ledger) SurveyOnce(ctx context.Context, net Network, headers history.HeaderSource, perBucket int) (Survey, error) {
 	head, known := l.headNow()
 	if !known {
 		return Survey{}, fmt.Errorf("ledger: survey: the served tip is not known yet")
 	}
 	names := bucketNames(&l.cfg)
-	sv := Survey{Head: head, TargetCopies: l.cfg.TargetCopies, Buckets: make([]SurveyBucket, len(names)-1)}
+	sv := Survey{At: l.now(), Head: head, TargetCopies: l.cfg.TargetCopies, Buckets: make([]SurveyBucket, len(names)-1)}
 	var lo uint64 // depth range of the bucket: [lo, hi)
 	for i := range sv.Buckets {
 		b := &sv.Buckets[i]
@@ -63,7 +68,12 @@ func (l *Ledger) SurveyOnce(ctx context.Context, net Network, headers history.He
 			lo = l.cfg.AgeBuckets[i]
 		}
 	}
-	return sv, ctx.Err()
+	if err := ctx.Err(); err != nil {
+		return sv, err
+	}
+	l.keepSurvey(sv)
+	l.metrics.surveyed(sv)
+	return sv, nil
 }
 
 // surveyBucket samples blocks at depths [lo, hi) below head into b.
@@ -107,8 +117,8 @@ func (l *Ledger) surveyBucket(ctx context.Context, net Network, headers history.
 
 // WriteText writes the survey as a table, for `braid check`.
 func (s Survey) WriteText(w io.Writer) error {
-	if _, err := fmt.Fprintf(w, "history availability in the peer network (head %d; holders of sampled blocks' receipts found in the DHT; copies weighed by standing; target %g):\n",
-		s.Head, s.TargetCopies); err != nil {
+	if _, err := fmt.Fprintf(w, "history availability in the peer network (surveyed %s at head %d; holders of sampled blocks' receipts found in the DHT; copies weighed by standing; target %g):\n",
+		s.At.UTC().Format(time.RFC3339), s.Head, s.TargetCopies); err != nil {
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)

@@ -23,6 +23,8 @@ type Budget interface {
 	Lowered() (rate float64, until time.Time, ok bool)
 	// Adopt lowers the budget to rate until the given time.
 	Adopt(rate float64, until time.Time)
+	// SetShare sets the share of the configured rate this replica takes.
+	SetShare(s float64)
 }
 
 // Standing is the operators' standing on one network (strikes and
@@ -69,10 +71,18 @@ type Sync struct {
 }
 
 // NewSync returns the shared state of opts.Network over link, the
-// replicas counted by members.
+// replicas counted by members: N replicas sending to one provider each
+// take 1/N of its budget.
 func NewSync(link *Link, members *Members, opts SyncOptions) *Sync {
 	if opts.Clock == nil {
 		opts.Clock = clock.Real{}
+	}
+	if members != nil && opts.Budgets != nil {
+		members.OnChange(func(count int) {
+			for _, b := range opts.Budgets() {
+				b.SetShare(1 / float64(max(count, 1)))
+			}
+		})
 	}
 	return &Sync{
 		link: link, members: members, opts: opts,

@@ -35,6 +35,8 @@ func (b *fakeBudget) Adopt(rate float64, until time.Time) {
 	b.mu.Unlock()
 }
 
+func (b *fakeBudget) SetShare(float64) {}
+
 func (b *fakeBudget) lastAdopted() (Throttle, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/braidrpc/braid/internal/clock"
+	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/jsonrpc"
 	"github.com/braidrpc/braid/internal/upstream"
 )
@@ -72,6 +73,16 @@ type Router struct {
 	// once another operator could answer the same request (see doubt.go);
 	// nil when the network has a single operator.
 	doubts *doubts
+}
+
+// NewNetwork returns the router over network nc's upstreams as
+// configured (defaults applied): maxAttempts (limits.max_attempts) and
+// nc's hedge section; opts gives the rest.
+func NewNetwork(nc config.Network, maxAttempts int, ups []*upstream.Upstream, opts Options) *Router {
+	opts.Network, opts.MaxAttempts = nc.Name, maxAttempts
+	opts.Hedge = HedgeConfig{Enabled: nc.Hedge.On(), Percentile: nc.Hedge.Percentile, MinDelay: nc.Hedge.MinDelay,
+		MaxDelay: nc.Hedge.MaxDelay, MaxExtra: nc.Hedge.MaxExtra}
+	return New(ups, opts)
 }
 
 // New returns a router over ups.
@@ -218,7 +229,7 @@ func (r *Router) Do(ctx context.Context, c Call) (*Result, error) {
 		// Attempts run in their own goroutine only when a hedge may race
 		// them; otherwise inline, which spares a goroutine hand-off, a
 		// channel and a cancellable context on the hot path.
-		concurrent: c.Hedge && r.hedge.Enabled && r.hedge.MaxExtra > 0 && c.Only == nil && r.usable() > 1,
+		concurrent: c.Hedge && r.hedge.Enabled && r.hedge.MaxExtra > 0 && c.Only == nil && r.Usable() > 1,
 	}
 	d.tried, d.excluded = d.buf[:0:2], d.buf[2:2:4]
 	if !d.concurrent {
@@ -322,8 +333,8 @@ func (o *outcome) attempt() Attempt {
 	return a
 }
 
-// usable counts the upstreams that may be sent requests.
-func (r *Router) usable() int {
+// Usable counts the upstreams that may be sent requests.
+func (r *Router) Usable() int {
 	n := 0
 	for _, u := range r.upstreams {
 		if u.Usable() {
@@ -331,6 +342,16 @@ func (r *Router) usable() int {
 		}
 	}
 	return n
+}
+
+// Upstream is the upstream called name, or nil.
+func (r *Router) Upstream(name string) *upstream.Upstream {
+	for _, u := range r.upstreams {
+		if u.Name == name {
+			return u
+		}
+	}
+	return nil
 }
 
 // anyLeft reports whether a retry round has someone to go to.

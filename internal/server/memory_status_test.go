@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"runtime/debug"
 	"strings"
@@ -80,4 +81,17 @@ func getMemory(t *testing.T, b *braid) gateway.MemoryStatus {
 		t.Fatalf("/status has no memory object:\n%s", raw)
 	}
 	return st.Memory
+}
+
+// cachePost sends one call and returns its body and Braid-Cache header.
+func cachePost(t *testing.T, url, body string) (string, string) {
+	t.Helper()
+	resp, err := http.Post(url, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Error(err)
+		return "", ""
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b), resp.Header.Get("Braid-Cache")
 }

@@ -1,7 +1,8 @@
 package server_test
 
-// Routing through the HTTP front: failover between upstreams, quarantine,
-// timeouts, and batches fanned out concurrently.
+// Batches fanned out concurrently through the HTTP front. (Failover,
+// quarantine and timeouts are the executor's: internal/gateway's
+// routing_test.go.)
 
 import (
 	"encoding/json"
@@ -10,127 +11,12 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/config"
-	"github.com/braidrpc/braid/internal/upstream"
 )
-
-// TestFailover: the upstream braid tries first fails in one way or
-// another; every call is still answered correctly, sequentially and
-// concurrently.
-func TestFailover(t *testing.T) {
-	faults := []struct {
-		name  string
-		apply func(*fakeUpstream)
-	}{
-		{"down", func(f *fakeUpstream) { f.SetDown(true) }},
-		{"http 503", func(f *fakeUpstream) { f.SetStatus(http.StatusServiceUnavailable, "") }},
-		{"http 429 with Retry-After", func(f *fakeUpstream) { f.SetStatus(http.StatusTooManyRequests, "1") }},
-		{"http 429 without Retry-After", func(f *fakeUpstream) { f.SetStatus(http.StatusTooManyRequests, "") }},
-		{"rpc -32603", func(f *fakeUpstream) { f.SetErrorAnswer(`{"code":-32603,"message":"internal error"}`) }},
-		{"rpc -32603 odd message", func(f *fakeUpstream) { f.SetErrorAnswer(`{"code":-32603,"message":"boom"}`) }},
-		{"rpc rate limited", func(f *fakeUpstream) {
-			f.SetErrorAnswer(`{"code":-32005,"message":"daily request count exceeded, request rate limited"}`)
-		}},
-		{"rpc header not found", func(f *fakeUpstream) { f.SetErrorAnswer(`{"code":-32000,"message":"header not found"}`) }},
-		{"http 200 not json-rpc", func(f *fakeUpstream) { f.Answer("eth_getBalance", `"nothing":1`) }},
-	}
-	calls := []struct{ body, want string }{
-		{`{"jsonrpc":"2.0","id":1,"method":"eth_getBalance","params":["` + testAddr + `","latest"]}`,
-			`{"jsonrpc":"2.0","id":1,"result":"0xde0b6b3a7640000"}`},
-		{`{"jsonrpc":"2.0","id":"b","method":"eth_getBlockByNumber","params":["0x10",false]}`,
-			`{"jsonrpc":"2.0","id":"b","result":` + blockResult + `}`},
-		{`[{"jsonrpc":"2.0","id":1,"method":"eth_getBalance","params":["` + testAddr + `"]},{"jsonrpc":"2.0","id":2,"method":"eth_getCode","params":["` + testAddr + `"]}]`,
-			`[{"jsonrpc":"2.0","id":1,"result":"0xde0b6b3a7640000"},{"jsonrpc":"2.0","id":2,"result":"0x"}]`},
-	}
-	for _, fault := range faults {
-		t.Run(fault.name, func(t *testing.T) {
-			t.Parallel()
-			one, two := newFake(t, "one", 1), newFake(t, "two", 1)
-			b := startBraid(t, nil, mainnet(one, two))
-			tr := setTrap("eth_getBalance", fault.apply, one, two)
-
-			var mu sync.Mutex
-			failures := 0
-			check := func(i int) {
-				c := calls[i%len(calls)]
-				status, got, err := postRaw(b.URL+"/", c.body)
-				if err != nil || status != http.StatusOK || got != c.want {
-					mu.Lock()
-					failures++
-					if failures <= 5 {
-						t.Errorf("call %d: HTTP %d %v\ngot  %s\nwant %s", i, status, err, got, c.want)
-					}
-					mu.Unlock()
-				}
-			}
-			for i := range 100 {
-				check(i)
-			}
-			var wg sync.WaitGroup
-			for w := range 10 {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for i := range 10 {
-						check(w*10 + i)
-					}
-				}()
-			}
-			wg.Wait()
-			if failures != 0 {
-				t.Errorf("%d of 200 calls failed", failures)
-			}
-			if tr.Sprung() == nil {
-				t.Errorf("the failing upstream was never tried: the test proves nothing")
-			}
-		})
-	}
-}
-
-// TestQuarantineWrongChain: an upstream serving another chain is never sent
-// anything but the eth_chainId that exposed it.
-func TestQuarantineWrongChain(t *testing.T) {
-	good, wrong := newFake(t, "good", 1), newFake(t, "wrong", 10)
-	// Listed first, so it would be the first choice if it were usable.
-	b := startBraid(t, nil, mainnet(wrong, good))
-
-	st, reason := b.gw.Network("mainnet").Upstreams()[0].State()
-	if st != upstream.Quarantined || !strings.Contains(reason, "chain 10") {
-		t.Errorf("wrong-chain upstream: state %s (%s)", st, reason)
-	}
-	status, h, raw := getHealth(t, b)
-	if status != http.StatusOK || h.Networks["mainnet"].Usable != 1 || h.Networks["mainnet"].Upstreams != 2 {
-		t.Errorf("health: HTTP %d %s", status, raw)
-	}
-
-	bodies := []string{
-		`{"jsonrpc":"2.0","id":1,"method":"eth_getCode","params":["0x52908400098527886e0f7030069857d2e4169ee7"]}`,
-		`{"jsonrpc":"2.0","id":2,"method":"eth_getBalance","params":["` + testAddr + `","latest"]}`,
-		`{"jsonrpc":"2.0","id":3,"method":"foo_bar"}`, // fails over to every usable upstream
-		`{"jsonrpc":"2.0","id":4,"method":"net_version"}`,
-		`{"jsonrpc":"2.0","id":5,"method":"eth_newBlockFilter"}`,
-		`{"jsonrpc":"2.0","id":6,"method":"eth_sendRawTransaction","params":["0x1234"]}`,
-		`{"jsonrpc":"2.0","id":7,"method":"eth_chainId"}`,
-		`[{"jsonrpc":"2.0","id":8,"method":"eth_getCode","params":["` + testAddr + `"]},{"jsonrpc":"2.0","method":"eth_blockNumber"}]`,
-	}
-	for range 5 {
-		for _, body := range bodies {
-			if status, out := b.post("/", body); status != http.StatusOK {
-				t.Errorf("%s: HTTP %d %s", body, status, out)
-			}
-		}
-	}
-	if got := good.Calls("foo_bar"); got != 5 {
-		t.Errorf("good upstream got %d foo_bar calls, want 5", got)
-	}
-	if calls := wrong.AllCalls(); len(calls) != 0 {
-		t.Errorf("the quarantined upstream was sent %v", calls)
-	}
-}
 
 // TestBatchConcurrent: a batch of 100 members gets 100 answers with the
 // exact ids, in order, and the members run concurrently: the upstream
@@ -190,12 +76,9 @@ func TestBatchConcurrent(t *testing.T) {
 		done <- answer{res.StatusCode, string(body), err}
 	}()
 	const together = 8
-	deadline := time.Now().Add(10 * time.Second) // a bound on a hang, not a timing
-	for f.Held() < together {
-		if time.Now().After(deadline) {
-			t.Fatalf("at most %d member(s) waiting at the upstream at once: members do not run concurrently", f.Held())
-		}
-		time.Sleep(time.Millisecond)
+	// A bound on a hang, not a timing.
+	if !await.Poll(10*time.Second, func() bool { return f.Held() >= together }) {
+		t.Fatalf("at most %d member(s) waiting at the upstream at once: members do not run concurrently", f.Held())
 	}
 	release()
 	a := <-done
@@ -220,102 +103,5 @@ func TestBatchConcurrent(t *testing.T) {
 	}
 	if n := f.Calls("eth_getBalance"); n != 100 {
 		t.Errorf("upstream got %d calls, want 100", n)
-	}
-}
-
-// TestUpstreamTimeoutFailsOver: an upstream slower than its own timeout is
-// given up on and the call answered by the next.
-func TestUpstreamTimeoutFailsOver(t *testing.T) {
-	one, two := newFake(t, "one", 1), newFake(t, "two", 1)
-	net := mainnet(one, two)
-	cfg := braidConfig(t, nil, net)
-	for i := range cfg.Networks[0].Upstreams {
-		cfg.Networks[0].Upstreams[i].Timeout = 100 * time.Millisecond
-	}
-	b := startBraidConfig(t, cfg, net)
-	// The one braid asks first turns slow.
-	tr := setTrap("eth_getBalance", func(f *fakeUpstream) { f.SetLatency(time.Minute) }, one, two)
-
-	for i := range 5 {
-		a := b.call("/", "eth_getBalance", `["`+testAddr+`"]`)
-		if a.Error != nil || string(a.Result) != `"0xde0b6b3a7640000"` {
-			t.Errorf("call %d: %+v %s", i, a.Error, a.Result)
-		}
-	}
-	if tr.Sprung() == nil {
-		t.Error("the slow upstream was never tried: the test proves nothing")
-	}
-}
-
-// TestRequestTimeout: when no upstream answers within request_timeout the
-// client gets braid's timeout error, with its id.
-func TestRequestTimeout(t *testing.T) {
-	f := newFake(t, "stuck", 1)
-	b := startBraid(t, func(l *config.Limits) { l.RequestTimeout = 200 * time.Millisecond }, mainnet(f))
-	f.SetLatency(time.Minute)
-	status, got := b.post("/", `{"jsonrpc":"2.0","id":"t","method":"eth_getCode","params":["0x52908400098527886e0f7030069857d2e4169ee7"]}`)
-	want := `{"jsonrpc":"2.0","id":"t","error":{"code":-32042,"message":"request timed out before any upstream answered"}}`
-	if status != http.StatusOK || got != want {
-		t.Errorf("HTTP %d\ngot  %s\nwant %s", status, got, want)
-	}
-}
-
-// TestAllUpstreamsFailed: when every upstream fails the client learns which
-// were tried and how, by name and operator, never by URL (which may hold
-// an API key).
-func TestAllUpstreamsFailed(t *testing.T) {
-	faults := []struct {
-		name  string
-		apply func(*fakeUpstream)
-		text  string
-	}{
-		{"http 503", func(f *fakeUpstream) { f.SetStatus(http.StatusServiceUnavailable, "") }, "upstream HTTP error (HTTP 503)"},
-		{"down", func(f *fakeUpstream) { f.SetDown(true) }, "transport error"},
-	}
-	for _, fault := range faults {
-		t.Run(fault.name, func(t *testing.T) {
-			p1, p2 := newFake(t, "p1", 1), newFake(t, "p2", 1)
-			nets := []netSpec{mainnet(p1, p2)}
-			cfg := braidConfig(t, nil, nets...)
-			for i := range cfg.Networks[0].Upstreams {
-				cfg.Networks[0].Upstreams[i].URL += "/v3/SECRETKEY"
-			}
-			b := startBraidConfig(t, cfg, nets...)
-			fault.apply(p1)
-			fault.apply(p2)
-
-			status, body := b.post("/", `{"jsonrpc":"2.0","id":1,"method":"eth_getCode","params":["0x52908400098527886e0f7030069857d2e4169ee7"]}`)
-			if status != http.StatusOK {
-				t.Fatalf("HTTP %d %s", status, body)
-			}
-			if strings.Contains(body, "SECRETKEY") || strings.Contains(body, "/v3/") {
-				t.Errorf("the answer shows an upstream URL: %s", body)
-			}
-			a := decodeAnswer(t, body)
-			if a.Error == nil || a.Error.Code != -32041 || a.Error.Message != "every upstream tried failed" {
-				t.Fatalf("got %s", body)
-			}
-			var data struct {
-				Attempts []struct{ Upstream, Operator, Error string }
-			}
-			if err := json.Unmarshal(a.Error.Data, &data); err != nil {
-				t.Fatalf("error data %s: %v", a.Error.Data, err)
-			}
-			// max_attempts (4) over two upstreams: each is tried, then
-			// both again after a short back-off.
-			if len(data.Attempts) != 4 {
-				t.Fatalf("attempts %+v, want two rounds over both upstreams", data.Attempts)
-			}
-			seen := map[string]bool{}
-			for _, at := range data.Attempts {
-				seen[at.Upstream] = true
-				if at.Operator != "op-"+at.Upstream || !strings.Contains(at.Error, fault.text) {
-					t.Errorf("attempt %+v", at)
-				}
-			}
-			if !seen["p1"] || !seen["p2"] {
-				t.Errorf("attempts %+v", data.Attempts)
-			}
-		})
 	}
 }

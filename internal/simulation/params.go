@@ -93,6 +93,9 @@ type Params struct {
 	// ledger's defaults. Bounds the simulation sets unless given:
 	// MaxPeers 256 and ClaimsPerPeer 8 (memory: one ledger per peer).
 	Ledger ledger.Config
+	// Progress, if set, is called after every step of a run (for long
+	// runs' reports); it must not block.
+	Progress func(r Regime, step, steps int)
 }
 
 // StepTime is the simulated time of a step: one block.

@@ -61,6 +61,9 @@ func Run(ctx context.Context, p Params, r Regime) (Result, error) {
 		if w.step%p.SampleEvery == 0 || w.step == p.Steps {
 			res.Samples = append(res.Samples, w.observe())
 		}
+		if p.Progress != nil {
+			p.Progress(r, w.step, p.Steps)
+		}
 	}
 	res.ByAge = w.byAge()
 	res.Roles = w.roles()

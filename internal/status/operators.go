@@ -7,6 +7,8 @@ import (
 	"github.com/braidrpc/braid/internal/head"
 	"github.com/braidrpc/braid/internal/operator"
 	"github.com/braidrpc/braid/internal/plan"
+	"github.com/braidrpc/braid/internal/report"
+	"github.com/braidrpc/braid/internal/upstream"
 )
 
 // Standing is the operators' standing (operator.Standing).
@@ -53,4 +55,27 @@ func (ns *Network) SetProgress(p head.Progress) {
 	if p.Stalled {
 		ns.StallReason = p.Reason
 	}
+}
+
+// Shares are the reads each operator served lately (operator.Standing).
+type Shares interface {
+	Reads() map[string]uint64
+	Quarantined() map[string]time.Time
+}
+
+var _ Shares = (*operator.Standing)(nil)
+
+// CentralizationOf is network nc's centralization report with live
+// figures: which operators served the reads of the last
+// operator.ShareWindow, which of ups are usable, which operators are
+// quarantined, at now.
+func CentralizationOf(nc *config.Network, s Shares, ups []*upstream.Upstream, now time.Time) (*report.Network, error) {
+	live := &report.Live{Window: operator.ShareWindow, Served: s.Reads(), Usable: map[string]int{},
+		Quarantined: s.Quarantined(), Now: now}
+	for _, u := range ups {
+		if u.Usable() {
+			live.Usable[u.Operator]++
+		}
+	}
+	return report.Build(nc, live)
 }

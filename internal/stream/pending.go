@@ -24,7 +24,7 @@ const (
 )
 
 // Pool is one upstream's transaction pool, as the pending feed follows
-// it. The gateway implements it over an upstream and the router.
+// it. RoutedPools implements it over a router and its upstreams.
 type Pool interface {
 	// Name and Operator name the upstream in logs.
 	Name() string

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/braidrpc/braid/internal/clock"
+	"github.com/braidrpc/braid/internal/config"
 )
 
 // BreakerState is a circuit breaker's position.
@@ -30,13 +31,10 @@ func (s BreakerState) String() string {
 	return "closed"
 }
 
-// BreakerConfig tunes a Breaker.
-type BreakerConfig struct {
-	Failures  int           // failures within Window that open it
-	Window    time.Duration // how far back failures count
-	OpenFor   time.Duration // how long it stays open before a probe
-	Successes int           // probe successes in half-open that close it
-}
+// BreakerConfig tunes a Breaker: Failures within Window open it, it
+// stays open OpenFor before a probe, and Successes probe successes in
+// half-open close it (a network's breaker section).
+type BreakerConfig = config.Breaker
 
 // Breaker is a per-upstream circuit breaker: it opens after Failures
 // failures within Window, lets one probe through after OpenFor, and closes

@@ -96,6 +96,17 @@ type Upstream struct {
 	condition     Condition
 }
 
+// NewNetwork builds network nc's upstreams as configured (defaults
+// applied), each with the network's breaker; opts gives the rest.
+func NewNetwork(nc config.Network, opts Options) []*Upstream {
+	opts.Network, opts.Breaker = nc.Name, nc.Breaker
+	ups := make([]*Upstream, 0, len(nc.Upstreams))
+	for _, uc := range nc.Upstreams {
+		ups = append(ups, New(uc, opts))
+	}
+	return ups
+}
+
 // New builds an Upstream from its config entry (defaults already applied).
 func New(cfg config.Upstream, opts Options) *Upstream {
 	if opts.Clock == nil {

@@ -1,61 +1,43 @@
-package server_test
+package gateway_test
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
 	"math"
-	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/braidrpc/braid/internal/gateway"
+	gt "github.com/braidrpc/braid/internal/gatewaytest"
 )
-
-// cachePost sends one call and returns its body and Braid-Cache header.
-func cachePost(t *testing.T, url, body string) (string, string) {
-	t.Helper()
-	resp, err := http.Post(url, "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Error(err)
-		return "", ""
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return string(b), resp.Header.Get("Braid-Cache")
-}
 
 // TestCacheMergesIdenticalCallsAndKeepsWhatIsFinal: twenty identical
 // calls in flight reach the provider once; the answer (about a finalized
-// block) is then served from the cache with Braid-Cache: hit. Nulls and
-// errors are never kept.
+// block) is then served from the cache (Result.Cached: the server's
+// Braid-Cache: hit). Nulls and errors are never kept.
 func TestCacheMergesIdenticalCallsAndKeepsWhatIsFinal(t *testing.T) {
-	f := newFake(t, "a", 1)
-	b := startBraid(t, nil, mainnet(f))
-	// startBraid waited for the served tip; the fake's finalized block
-	// is 0x10.
+	f := gt.NewFake(t, "a", 1)
+	h := gt.Start(t, nil, gt.Mainnet(f))
+	// Start waited for the served tip; the fake's finalized block is 0x10.
 	f.SetLatency(200 * time.Millisecond)
 
 	const call = `{"jsonrpc":"2.0","id":1,"method":"eth_getBalance","params":["0x0000000000000000000000000000000000000001","0x5"]}`
 	var wg sync.WaitGroup
-	answers, hdrs := make([]string, 20), make([]string, 20)
+	answers, cached := make([]string, 20), make([]bool, 20)
 	for i := range answers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			answers[i], hdrs[i] = cachePost(t, b.URL, call)
-		}()
+		wg.Go(func() {
+			res := h.Exec(call)
+			answers[i], cached[i] = string(res.Response.AppendJSON(nil)), res.Cached
+		})
 	}
 	wg.Wait()
 	// On a loaded machine some of the twenty are sent only after the
 	// first answer was stored: those are hits, the rest misses (merged or
 	// not). Either way they reach the provider once.
 	early := 0
-	for _, h := range hdrs {
-		if h == "hit" {
+	for _, c := range cached {
+		if c {
 			early++
 		}
 	}
@@ -67,8 +49,8 @@ func TestCacheMergesIdenticalCallsAndKeepsWhatIsFinal(t *testing.T) {
 	if n := f.Calls("eth_getBalance"); n != 1 {
 		t.Fatalf("20 identical calls in flight reached the provider %d times, want 1", n)
 	}
-	if body, hdr := cachePost(t, b.URL, call); hdr != "hit" || body != answers[0] {
-		t.Fatalf("the next call: Braid-Cache %q, body %s", hdr, body)
+	if res := h.Exec(call); !res.Cached || string(res.Response.AppendJSON(nil)) != answers[0] {
+		t.Fatalf("the next call: cached %v, answer %s", res.Cached, res.Response.AppendJSON(nil))
 	}
 	if n := f.Calls("eth_getBalance"); n != 1 {
 		t.Fatalf("a cache hit reached the provider (%d calls)", n)
@@ -78,37 +60,33 @@ func TestCacheMergesIdenticalCallsAndKeepsWhatIsFinal(t *testing.T) {
 	// An unknown transaction is null now and may exist later: never kept.
 	const unknownTx = `{"jsonrpc":"2.0","id":2,"method":"eth_getTransactionByHash","params":["0x1111111111111111111111111111111111111111111111111111111111111111"]}`
 	for range 2 {
-		if body, hdr := cachePost(t, b.URL, unknownTx); hdr != "miss" || !strings.Contains(body, `"result":null`) {
-			t.Fatalf("unknown tx: Braid-Cache %q, body %s", hdr, body)
+		if res := h.Exec(unknownTx); res.Cached || string(res.Response.Result) != "null" {
+			t.Fatalf("unknown tx: cached %v, answer %s", res.Cached, res.Response.AppendJSON(nil))
 		}
 	}
 	if n := f.Calls("eth_getTransactionByHash"); n != 2 {
 		t.Fatalf("a null answer was cached: %d provider calls for 2 client calls", n)
 	}
-
-	// A batch is a hit only when every member is.
-	batch := `[` + call + `,` + unknownTx + `]`
-	if _, hdr := cachePost(t, b.URL, batch); hdr != "miss" {
-		t.Fatalf("batch with an uncacheable member: Braid-Cache %q", hdr)
-	}
-	if _, hdr := cachePost(t, b.URL, `[`+call+`,`+call+`]`); hdr != "hit" {
-		t.Fatalf("batch of cached calls: Braid-Cache %q", hdr)
+	// The members of a batch, one each (the server calls a batch a hit
+	// only when every member is: its report_internal_test.go).
+	if !h.Exec(call).Cached || h.Exec(unknownTx).Cached || !h.Exec(call).Cached {
+		t.Fatal("batch members: the cached call missed or the null answer hit")
 	}
 
 	// Errors may clear: never kept.
 	f.SetErrorAnswer(`{"code":-32000,"message":"header not found"}`)
 	const other = `{"jsonrpc":"2.0","id":3,"method":"eth_getBalance","params":["0x0000000000000000000000000000000000000002","0x6"]}`
-	cachePost(t, b.URL, other)
+	h.Exec(other)
 	before := f.Calls("eth_getBalance")
-	if _, hdr := cachePost(t, b.URL, other); hdr != "miss" || f.Calls("eth_getBalance") == before {
-		t.Fatalf("an error was served from the cache (Braid-Cache %q)", hdr)
+	if res := h.Exec(other); res.Cached || f.Calls("eth_getBalance") == before {
+		t.Fatalf("an error was served from the cache (cached %v)", res.Cached)
 	}
 
-	metrics := scrape(t, b.URL+"/metrics")
-	checkCacheStatus(t, b, metrics)
+	metrics := h.Metrics()
+	checkCacheStatus(t, h, metrics)
 	for _, want := range []string{
-		// The next call, one member of the first batch, both of the second.
-		fmt.Sprintf(`braid_cache_requests_total{method="eth_getBalance",network="mainnet",result="hit"} %d`, 4+early),
+		// The next call and the two batch members.
+		fmt.Sprintf(`braid_cache_requests_total{method="eth_getBalance",network="mainnet",result="hit"} %d`, 3+early),
 		`braid_cache_stores_total{lifetime="final",network="mainnet"} 1`,
 		`braid_cache_entries 1`,
 	} {
@@ -118,9 +96,9 @@ func TestCacheMergesIdenticalCallsAndKeepsWhatIsFinal(t *testing.T) {
 	}
 }
 
-// checkCacheStatus: /status counts the network's cache lookups as
+// checkCacheStatus: the status counts the network's cache lookups as
 // braid_cache_requests_total does (its JSON view, for the status page).
-func checkCacheStatus(t *testing.T, b *braid, metrics string) {
+func checkCacheStatus(t *testing.T, h *gt.Harness, metrics string) {
 	t.Helper()
 	sum := map[string]float64{}
 	for line := range strings.Lines(metrics) {
@@ -138,27 +116,11 @@ func checkCacheStatus(t *testing.T, b *braid, metrics string) {
 			}
 		}
 	}
-	_, raw := doRequest(t, http.MethodGet, b.URL+"/status", "")
-	var st gateway.Status
-	if err := json.Unmarshal([]byte(raw), &st); err != nil {
-		t.Fatal(err)
-	}
-	c := st.Networks[0].Cache
+	c := h.GW.Status().Networks[0].Cache
 	if c == nil || float64(c.Hits) != sum["hit"] || float64(c.Misses) != sum["miss"] || c.Hits == 0 || c.Misses == 0 {
-		t.Fatalf("/status cache %+v, metrics count hits %v misses %v", c, sum["hit"], sum["miss"])
+		t.Fatalf("status cache %+v, metrics count hits %v misses %v", c, sum["hit"], sum["miss"])
 	}
 	if want := math.Round(1000*sum["hit"]/(sum["hit"]+sum["miss"])) / 1000; c.HitRate != want {
 		t.Errorf("hit_rate %v, want %v", c.HitRate, want)
 	}
-}
-
-func scrape(t *testing.T, url string) string {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return string(b)
 }
