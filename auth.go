@@ -39,8 +39,21 @@ func startKeys(ctx context.Context, cfg *Config, o *options) (*keys, error) {
 		return nil, fmt.Errorf("braid: %w", err)
 	}
 	k.ctl = ctl
+	logFairAdmission(cfg, ctl, o.logger)
 	ctl.Start(ctx)
 	return k, nil
+}
+
+// logFairAdmission says at start how many calls each network runs at once
+// for callers, shared fairly, and where that number comes from: operators
+// see a derived cap where they would look for a configured one.
+func logFairAdmission(cfg *Config, ctl *access.Control, log *slog.Logger) {
+	for i := range cfg.Networks {
+		name := cfg.Networks[i].Name
+		if s := ctl.Slots(name); s.From != "" {
+			log.Info("fair admission", "network", name, "max_inflight", s.Max, "from", s.From)
+		}
+	}
 }
 
 // control is the Control to check requests with (nil: none).

@@ -68,15 +68,25 @@ func TestLibraryKeys(t *testing.T) {
 	}
 }
 
-// TestLibraryWarnsUnfairAuth: braid run for several callers without
-// auth.max_inflight says once, at start, that they do not share the
-// providers fairly; with it, nothing is said.
+// TestLibraryWarnsUnfairAuth: braid run for several callers with fair
+// admission turned off says once, at start, that they do not share the
+// providers fairly; unset, braid derives the cap (DefaultFairSlots here,
+// the upstream has no rps budget) and logs it; set, it logs that.
 func TestLibraryWarnsUnfairAuth(t *testing.T) {
-	for _, maxInflight := range []int{0, 8} {
+	cases := []struct {
+		maxInflight braid.Inflight
+		warnings    int
+		logged      string
+	}{
+		{braid.InflightOff, 1, "max_inflight=0 from=off"},
+		{0, 0, `max_inflight=256 from="default: an upstream has no rps budget"`},
+		{8, 0, "max_inflight=8 from=auth.max_inflight"},
+	}
+	for _, c := range cases {
 		cfg := braid.DefaultConfig()
 		cfg.Networks = []braid.Network{{Name: "devnet", ChainID: 1337,
 			Upstreams: []braid.Upstream{{Name: "a", Operator: "a", URL: "http://127.0.0.1:1"}}}}
-		cfg.Auth = braid.Auth{Required: true, MaxInflight: maxInflight}
+		cfg.Auth = braid.Auth{Required: true, MaxInflight: c.maxInflight}
 		cfg.Keys = []braid.APIKey{{Name: "a", Key: "bk_" + strings.Repeat("a", 40)}, {Name: "b", Key: "bk_" + strings.Repeat("b", 40)}}
 		var logs syncBuffer
 		b, err := braid.New(cfg, braid.WithStartWait(0), braid.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
@@ -84,8 +94,11 @@ func TestLibraryWarnsUnfairAuth(t *testing.T) {
 			t.Fatal(err)
 		}
 		b.Close()
-		if got := strings.Count(logs.String(), "auth: max_inflight is 0"); got != map[int]int{0: 1, 8: 0}[maxInflight] {
-			t.Errorf("max_inflight %d: %d warnings about fair sharing:\n%s", maxInflight, got, logs.String())
+		if got := strings.Count(logs.String(), "auth: max_inflight is off"); got != c.warnings {
+			t.Errorf("max_inflight %d: %d warnings about fair sharing, want %d:\n%s", c.maxInflight, got, c.warnings, logs.String())
+		}
+		if !strings.Contains(logs.String(), `msg="fair admission" network=devnet `+c.logged) {
+			t.Errorf("max_inflight %d: the start log does not say %q:\n%s", c.maxInflight, c.logged, logs.String())
 		}
 	}
 }

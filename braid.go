@@ -55,7 +55,13 @@ type (
 	APIKey       = config.APIKey
 	KeyLimits    = config.KeyLimits
 	ClientLimits = config.ClientLimits
+	// Inflight is Auth.MaxInflight: 0 (unset) lets braid derive it per
+	// network when callers share braid; InflightOff turns it off.
+	Inflight = config.Inflight
 )
+
+// InflightOff turns fair admission off (Auth.MaxInflight).
+const InflightOff = config.InflightOff
 
 // LoadConfig reads, checks and completes a YAML configuration file,
 // expanding ${ENV} references from the environment.

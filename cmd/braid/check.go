@@ -22,7 +22,9 @@ every network meets its require section, 1 when one does not, 2 on errors.
 For a network with peers enabled, the text form also prints the history
 availability its persisted peer ledger recorded at the gateway's last run:
 holders per age bucket of the chain (the last survey) and how widely the
-history this gateway holds is held.
+history this gateway holds is held. Where keys or limits are on, it prints
+each network's fair admission: the calls it runs at once for callers
+(auth.max_inflight, or the value braid derives).
 `
 
 func runCheck(args []string, stdout, stderr io.Writer) int {
@@ -56,7 +58,9 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		enc.SetIndent("", "  ")
 		err = enc.Encode(r)
 	} else if err = r.WriteText(stdout); err == nil {
-		err = writeLedgers(cfg, stdout)
+		if err = writeLedgers(cfg, stdout); err == nil {
+			err = writeFairAdmission(cfg, stdout)
+		}
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "braid check:", err)

@@ -35,9 +35,10 @@ type Control struct {
 	keys    *Keyring
 	limiter *Limiter
 	weights *Weights
-	admit   map[string]*admission // by network; none without auth.max_inflight
+	admit   map[string]*admission // by network; none without fair admission (config.FairSlots)
+	slots   map[string]Slots      // by network: fair admission's slots and their source
 	// capped holds, by network, the calls of keys with their own
-	// max_inflight where auth.max_inflight sets no network cap: no slot
+	// max_inflight where fair admission is off: no slot
 	// is shared, only each such key's cap is kept.
 	capped map[string]*admission
 	m      *metrics
@@ -94,20 +95,35 @@ func New(cfg *config.Config, opts Options) (*Control, error) {
 		limiter: newLimiter(opts.Link, opts.Clock, opts.Logger, m),
 		weights: NewWeights(cfg.Auth.Weights, cfg.Auth.DefaultWeight),
 		admit:   make(map[string]*admission),
+		slots:   make(map[string]Slots),
 		capped:  make(map[string]*admission),
 		m:       m,
 		log:     opts.Logger,
 	}
 	for _, n := range cfg.Networks {
 		waiting := func(d float64) { m.waitingDelta(n.Name, d) }
-		if cfg.Auth.MaxInflight > 0 {
-			c.admit[n.Name] = newAdmission(cfg.Auth.MaxInflight, cfg.Auth.MaxQueue, waiting)
+		slots, from := cfg.FairSlots(n.Name)
+		c.slots[n.Name] = Slots{Max: slots, From: from}
+		m.slots(n.Name, slots)
+		if slots > 0 {
+			c.admit[n.Name] = newAdmission(slots, cfg.Auth.MaxQueue, waiting)
 		} else {
 			c.capped[n.Name] = newAdmission(math.MaxInt, cfg.Auth.MaxQueue, waiting)
 		}
 	}
 	return c, nil
 }
+
+// Slots is a network's fair admission: Max calls at once (0: none) and
+// where that number comes from (config.FairConfigured, FairBudgets,
+// FairDefault, FairOff; "" when callers do not share braid).
+type Slots struct {
+	Max  int
+	From string
+}
+
+// Slots reports network's fair admission.
+func (c *Control) Slots(network string) Slots { return c.slots[network] }
 
 // Start reads the key store once, then keeps reloading it until Close.
 func (c *Control) Start(ctx context.Context) {
@@ -241,8 +257,8 @@ func (c *Control) Charge(ctx context.Context, caller *Caller, methods []string) 
 }
 
 // Queues reports whether a call of caller on network may have to wait:
-// network has auth.max_inflight slots, or caller's key its own
-// max_inflight (else Admit returns at once).
+// network has fair admission's slots (auth.max_inflight, or derived), or
+// caller's key its own max_inflight (else Admit returns at once).
 func (c *Control) Queues(caller *Caller, network string) bool {
 	return c.admission(caller, network) != nil
 }
@@ -261,7 +277,7 @@ func (c *Control) admission(caller *Caller, network string) *admission {
 }
 
 // Admit waits for one of network's slots for a call of caller (at once
-// without auth.max_inflight, unless the caller's key has its own
+// without fair admission, unless the caller's key has its own
 // max_inflight) and returns the function that frees it. It fails with
 // -32005 when the caller has auth.max_queue calls waiting already, and
 // with a timeout when ctx ends first.
@@ -282,7 +298,7 @@ func (c *Control) Admit(ctx context.Context, caller *Caller, network string) (fu
 			"limit exceeded: %d of your calls already wait for network %q (auth.max_queue); wait for their answers", c.auth.MaxQueue, network).
 			WithData(limitData{Limit: LimitConcurrency, Scope: scopeOf(caller), RetryAfter: 1})
 	case err != nil:
-		return nil, jsonrpc.FromError(fmt.Errorf("waiting for a free slot (auth.max_inflight): %w", err))
+		return nil, jsonrpc.FromError(fmt.Errorf("waiting for a free slot (auth.max_inflight, fair admission): %w", err))
 	}
 	return release, nil
 }

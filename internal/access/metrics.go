@@ -26,6 +26,7 @@ type metrics struct {
 	credits  *prometheus.CounterVec
 	local    prometheus.Gauge
 	waiting  *prometheus.GaugeVec
+	slotsMax *prometheus.GaugeVec
 	keys     *prometheus.GaugeVec
 }
 
@@ -52,7 +53,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		})),
 		waiting: metric.MustRegister(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: "braid", Name: "admission_waiting",
-			Help: "Calls waiting for one of the network's auth.max_inflight slots, or for their key's own max_inflight.",
+			Help: "Calls waiting for one of the network's fair admission slots (auth.max_inflight, or derived), or for their key's own max_inflight.",
+		}, []string{"network"})),
+		slotsMax: metric.MustRegister(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "braid", Name: "admission_slots",
+			Help: "Calls each network runs at once for callers, shared fairly among them: auth.max_inflight, or derived from the upstreams' rps budgets (0: fair admission off).",
 		}, []string{"network"})),
 		keys: metric.MustRegister(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: "braid", Name: "api_keys",
@@ -93,6 +98,12 @@ func (m *metrics) setLocal(on bool) {
 		m.local.Set(1)
 	} else {
 		m.local.Set(0)
+	}
+}
+
+func (m *metrics) slots(network string, n int) {
+	if m != nil {
+		m.slotsMax.WithLabelValues(network).Set(float64(n))
 	}
 }
 

@@ -38,12 +38,14 @@ type Auth struct {
 	// to and override braid's table. Unlisted methods cost DefaultWeight.
 	Weights       map[string]int64 `yaml:"weights"`
 	DefaultWeight int64            `yaml:"default_weight"`
-	// MaxInflight caps the calls each network runs at once for callers
-	// (0: no cap). Beyond it calls wait, and a freed slot goes to the
-	// waiting caller (key, or client address without one) that has the
-	// fewest calls running, so a caller that floods braid queues behind
-	// its own calls, not in front of others'.
-	MaxInflight int `yaml:"max_inflight"`
+	// MaxInflight caps the calls each network runs at once for callers.
+	// Beyond it calls wait, and a freed slot goes to the waiting caller
+	// (key, or client address without one) that has the fewest calls
+	// running, so a caller that floods braid queues behind its own calls,
+	// not in front of others'. Unset (0 in Go), braid derives it per
+	// network when callers share braid (Config.FairSlots); InflightOff
+	// (0 or "off" in YAML) turns it off.
+	MaxInflight Inflight `yaml:"max_inflight"`
 	// MaxQueue caps the calls one caller may have waiting for a slot on
 	// one network; more get -32005 at once.
 	MaxQueue int `yaml:"max_queue"`
@@ -122,19 +124,16 @@ func (c *Config) AuthOn() bool {
 
 // UnfairAuth is the warning AuthWarnings gives when callers are checked
 // but do not share the providers fairly.
-const UnfairAuth = "auth: max_inflight is 0, so the providers' capacity is not shared fairly among callers: one key " +
-	"or address within its own limits can still take it all and starve the others; set auth.max_inflight near " +
-	"what the providers serve at once (docs/configuration.md, API keys and limits)"
+const UnfairAuth = "auth: max_inflight is off, so the providers' capacity is not shared fairly among callers: one key " +
+	"or address within its own limits can still take it all and starve the others; remove auth.max_inflight for " +
+	"a derived cap, or set it near what the providers serve at once (docs/configuration.md, API keys and limits)"
 
 // AuthWarnings says what in the auth section is valid but likely not
-// what a braid run for others wants: several callers without fair
-// admission. One required key and nobody else has no one to share with.
+// what a braid run for others wants: several callers with fair admission
+// turned off (auth.max_inflight: off). Unset, it is derived (FairSlots).
+// One required key and nobody else has no one to share with.
 func (c *Config) AuthWarnings() []string {
-	a := &c.Auth
-	if !c.AuthOn() || a.MaxInflight > 0 {
-		return nil
-	}
-	if a.Required && len(a.Networks) == 0 && a.Store == KeyStoreNone && len(c.Keys) == 1 {
+	if !c.sharing() || c.Auth.MaxInflight != InflightOff {
 		return nil
 	}
 	return []string{UnfairAuth}
@@ -209,8 +208,11 @@ func (c *Config) validateAuth() []error {
 	if a.DefaultWeight < 0 {
 		add("auth: default_weight must not be negative (default %d)", DefaultWeight)
 	}
-	if a.MaxInflight < 0 || a.MaxQueue < 0 {
-		add("auth: max_inflight and max_queue must not be negative (0: no cap; default max_queue %d)", DefaultMaxQueue)
+	if a.MaxInflight < 0 && a.MaxInflight != InflightOff {
+		add("auth: max_inflight must be at least 1, or InflightOff (0 or \"off\" in YAML) for no fair admission")
+	}
+	if a.MaxQueue < 0 {
+		add("auth: max_queue must not be negative (default %d)", DefaultMaxQueue)
 	}
 	errs = append(errs, c.validateKeys()...)
 	return errs

@@ -17,7 +17,7 @@ func init() {
 		`auth: clients: burst and daily_quota must not be negative`,
 		`auth: weights item 1 "de*bug": "*" may only end a prefix`,
 		`auth: weights.eth_getLogs must not be negative`,
-		`auth: max_inflight and max_queue must not be negative`,
+		`auth: max_queue must not be negative`,
 		`keys item 1 "app": key must be at least 20 characters`,
 		`keys item 2 "app": name is also used by keys item 1`,
 		`keys item 2 "app": set key or hash, not both`,
@@ -33,6 +33,7 @@ func init() {
 	badFiles["auth-env.bad.yaml"] = []string{`keys item 1: key: environment variable UNSET_APP_KEY is not set`}
 	badFiles["auth-nokeys.bad.yaml"] = []string{`auth: required is true but no key exists`}
 	badFiles["auth-file.bad.yaml"] = []string{`auth: store "file" needs auth.file`}
+	badFiles["auth-inflight.bad.yaml"] = []string{`line 3: max_inflight must be a number of calls of at least 1, or 0 or "off"`}
 	badFiles["auth-networks.bad.yaml"] = []string{`auth: networks lists the networks that require a key, but required is false, so none does`}
 }
 
@@ -71,9 +72,10 @@ func TestAuthGood(t *testing.T) {
 	}
 }
 
-// TestAuthWarnings: keys or limits on without auth.max_inflight warn
-// that callers do not share the providers fairly, unless one required key
-// is the only caller.
+// TestAuthWarnings: keys or limits on with fair admission turned off
+// (max_inflight off) warn that callers do not share the providers
+// fairly, unless one required key is the only caller; unset, braid
+// derives it and says nothing.
 func TestAuthWarnings(t *testing.T) {
 	key := func(name string) APIKey { return APIKey{Name: name, Key: "bk_" + strings.Repeat(name, 20)} }
 	cases := []struct {
@@ -83,11 +85,13 @@ func TestAuthWarnings(t *testing.T) {
 		warn bool
 	}{
 		{"off", Auth{}, nil, false},
-		{"two keys", Auth{Required: true}, []APIKey{key("a"), key("b")}, true},
-		{"a store", Auth{Required: true, Store: KeyStoreFile, File: "/k.json"}, nil, true},
-		{"anonymous too", Auth{}, []APIKey{key("a")}, true},
-		{"addresses limited", Auth{Clients: ClientLimits{RPS: 5}}, nil, true},
-		{"one required key only", Auth{Required: true}, []APIKey{key("a")}, false},
+		{"two keys, derived", Auth{Required: true}, []APIKey{key("a"), key("b")}, false},
+		{"two keys, off", Auth{Required: true, MaxInflight: InflightOff}, []APIKey{key("a"), key("b")}, true},
+		{"a store, off", Auth{Required: true, Store: KeyStoreFile, File: "/k.json", MaxInflight: InflightOff}, nil, true},
+		{"anonymous too, off", Auth{MaxInflight: InflightOff}, []APIKey{key("a")}, true},
+		{"addresses limited, off", Auth{Clients: ClientLimits{RPS: 5}, MaxInflight: InflightOff}, nil, true},
+		{"addresses limited, derived", Auth{Clients: ClientLimits{RPS: 5}}, nil, false},
+		{"one required key only, off", Auth{Required: true, MaxInflight: InflightOff}, []APIKey{key("a")}, false},
 		{"fair admission", Auth{Required: true, MaxInflight: 64}, []APIKey{key("a"), key("b")}, false},
 	}
 	for _, c := range cases {
