@@ -2,11 +2,8 @@ package server_test
 
 import (
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -49,75 +46,26 @@ func TestFairnessByDefault(t *testing.T) {
 	b := startKeyed(t, cfg, nil, spec)
 	fake.SetLatency(time.Second)
 	fake.SetCapacity("eth_getBalance", 1000) // never refuses: only counts the peak
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: flooders + 1}}
-	t.Cleanup(client.CloseIdleConnections)
-	var failures []string
-	var mu sync.Mutex
-	call := func(key, body string) bool {
-		req, _ := http.NewRequest(http.MethodPost, b.URL, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+key)
-		res, err := client.Do(req)
-		if err != nil {
-			return false
-		}
-		defer res.Body.Close()
-		body = readAll(t, res)
-		ok := res.StatusCode == http.StatusOK && !strings.Contains(body, `"error"`)
-		if !ok {
-			mu.Lock()
-			failures = append(failures, body)
-			mu.Unlock()
-		}
-		return ok
-	}
-
-	var stop atomic.Bool
-	var flood sync.WaitGroup
-	var floodOK, floodSent atomic.Int64
-	for g := range flooders {
-		flood.Add(1)
-		go func() {
-			defer flood.Done()
-			for i := 0; i < 200 && !stop.Load(); i++ {
-				floodSent.Add(1)
-				// Distinct calls: braid sends identical calls in flight
-				// at once upstream only once.
-				if call(greedy, strings.Replace(balanceCall, testAddr, fmt.Sprintf("0x%040x", g*1000+i+1), 1)) {
-					floodOK.Add(1)
-				}
-			}
-		}()
-	}
-	defer func() { stop.Store(true); flood.Wait() }()
+	l := newFairLoad(t, b, fake, steady, flooders)
+	// Distinct calls: braid sends identical calls in flight at once
+	// upstream only once.
+	stop := l.flood(flooders, greedy, func(g, i int) string {
+		return strings.Replace(balanceCall, testAddr, fmt.Sprintf("0x%040x", g*1000+i+1), 1)
+	})
+	defer stop()
 	// The flood has filled what braid lets through and is queued behind
 	// it before the steady key starts (judged the same way with and
 	// without fair admission: by what reached the provider).
 	await.Until(t, "the flood reached the provider", func() bool {
 		return len(fake.Params("eth_getBalance")) >= 2*slots
 	})
-
-	steadyCall := strings.Replace(balanceCall, testAddr, steadyAddr, 1)
-	ok := 0
-	var ahead []int // flood calls that reached the provider first, per steady call
-	for range steadyN {
-		before := len(fake.Params("eth_getBalance"))
-		if call(steady, steadyCall) {
-			ok++
-		}
-		arrived := fake.Params("eth_getBalance")[before:]
-		if i := slices.IndexFunc(arrived, func(p string) bool { return strings.Contains(p, steadyAddr) }); i >= 0 {
-			ahead = append(ahead, i)
-		}
-	}
+	ok, ahead := l.steadyCalls(steadyN, steadyAddr)
 	waiting := admissionWaiting(t, b)
-	stop.Store(true)
-	flood.Wait()
+	stop()
 	peak, _, _ := fake.Capacity()
 	t.Logf("steady %d/%d, flood calls ahead of each %v, flood %d/%d, provider peak %d, waiting in braid at the end %d",
-		ok, steadyN, ahead, floodOK.Load(), floodSent.Load(), peak, waiting)
-	if ok != steadyN || len(ahead) != steadyN {
-		t.Errorf("the steady key's calls: %d of %d succeeded, %d reached the provider; failures:\n%s", ok, steadyN, len(ahead), strings.Join(failures, "\n"))
-	}
+		ok, steadyN, ahead, l.floodOK.Load(), l.floodSent.Load(), peak, waiting)
+	l.checkSteady(ok, steadyN, ahead)
 	// TestFairness's bound: a steady call queued behind the flood meets
 	// about 32 flood calls polling for the budget's tokens.
 	if worst := slices.Max(append(ahead, 0)); worst >= flooders/4 {

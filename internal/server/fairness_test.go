@@ -47,68 +47,17 @@ func TestFairness(t *testing.T) {
 	b := startKeyed(t, cfg, nil, spec)
 	fake.SetLatency(200 * time.Millisecond)
 	fake.SetCapacity("eth_getBalance", capacity)
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: flooders + 1}}
-	t.Cleanup(client.CloseIdleConnections)
-	var failures []string
-	var mu sync.Mutex
-	call := func(key, body string) bool {
-		req, _ := http.NewRequest(http.MethodPost, b.URL, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+key)
-		res, err := client.Do(req)
-		if err != nil {
-			return false
-		}
-		defer res.Body.Close()
-		body = readAll(t, res)
-		ok := res.StatusCode == http.StatusOK && !strings.Contains(body, `"error"`)
-		if !ok && key == steady {
-			mu.Lock()
-			failures = append(failures, strconv.Itoa(res.StatusCode)+" "+body)
-			mu.Unlock()
-		}
-		return ok
-	}
-
-	var stop atomic.Bool
-	var flood sync.WaitGroup
-	var floodOK, floodSent atomic.Int64
-	for range flooders {
-		flood.Add(1)
-		go func() {
-			defer flood.Done()
-			for i := 0; i < 200 && !stop.Load(); i++ {
-				floodSent.Add(1)
-				if call(greedy, balanceCall) {
-					floodOK.Add(1)
-				}
-			}
-		}()
-	}
-	defer func() { stop.Store(true); flood.Wait() }()
+	l := newFairLoad(t, b, fake, steady, flooders)
+	stop := l.flood(flooders, greedy, func(int, int) string { return balanceCall })
+	defer stop()
 	// The flood's queue is deep before the steady key starts.
 	await.Until(t, "the flooders queued", func() bool { return admissionWaiting(t, b) >= flooders-capacity-4 })
-
-	steadyCall := strings.Replace(balanceCall, testAddr, steadyAddr, 1)
-	ok := 0
-	var ahead []int // flood calls that reached the provider first, per steady call
-	for range steadyN {
-		before := len(fake.Params("eth_getBalance"))
-		if call(steady, steadyCall) {
-			ok++
-		}
-		arrived := fake.Params("eth_getBalance")[before:]
-		if i := slices.IndexFunc(arrived, func(p string) bool { return strings.Contains(p, steadyAddr) }); i >= 0 {
-			ahead = append(ahead, i)
-		}
-	}
-	stop.Store(true)
-	flood.Wait()
+	ok, ahead := l.steadyCalls(steadyN, steadyAddr)
+	stop()
 	peak, rejected, givenUp := fake.Capacity()
 	t.Logf("steady %d/%d, flood calls ahead of each %v, flood %d/%d, provider peak %d, rejected %d, given up %d",
-		ok, steadyN, ahead, floodOK.Load(), floodSent.Load(), peak, rejected, givenUp)
-	if ok != steadyN || len(ahead) != steadyN {
-		t.Errorf("the steady key's calls: %d of %d succeeded, %d reached the provider; failures:\n%s", ok, steadyN, len(ahead), strings.Join(failures, "\n"))
-	}
+		ok, steadyN, ahead, l.floodOK.Load(), l.floodSent.Load(), peak, rejected, givenUp)
+	l.checkSteady(ok, steadyN, ahead)
 	// A fair queue lets in only the flood calls admitted while a steady
 	// call was on its way to the queue (one per 100ms: 0 to 2 seen); the
 	// steady calls sent under the greedy key met 30 to 32 each.
@@ -120,6 +69,95 @@ func TestFairness(t *testing.T) {
 	// out here, so only such overlaps are excused.
 	if peak > capacity || rejected > givenUp {
 		t.Errorf("the provider saw %d calls at once (capacity %d) and refused %d, with %d given up", peak, capacity, rejected, givenUp)
+	}
+}
+
+// fairLoad is a flood of calls under one key and steady calls under
+// another against a keyed braid whose only provider is fake: what the
+// fairness tests share.
+type fairLoad struct {
+	t      *testing.T
+	b      *keyedBraid
+	fake   *fakeUpstream
+	steady string // the steady key
+	client *http.Client
+
+	mu       sync.Mutex
+	failures []string // the steady key's failed calls
+
+	floodOK, floodSent atomic.Int64
+}
+
+func newFairLoad(t *testing.T, b *keyedBraid, fake *fakeUpstream, steady string, flooders int) *fairLoad {
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: flooders + 1}}
+	t.Cleanup(client.CloseIdleConnections)
+	return &fairLoad{t: t, b: b, fake: fake, steady: steady, client: client}
+}
+
+// call posts body under key and reports whether it was answered without
+// an error.
+func (l *fairLoad) call(key, body string) bool {
+	req, _ := http.NewRequest(http.MethodPost, l.b.URL, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+key)
+	res, err := l.client.Do(req)
+	if err != nil {
+		return false
+	}
+	defer res.Body.Close()
+	body = readAll(l.t, res)
+	ok := res.StatusCode == http.StatusOK && !strings.Contains(body, `"error"`)
+	if !ok && key == l.steady {
+		l.mu.Lock()
+		l.failures = append(l.failures, strconv.Itoa(res.StatusCode)+" "+body)
+		l.mu.Unlock()
+	}
+	return ok
+}
+
+// flood starts n clients sending up to 200 calls each under key (body
+// gives client g's i-th call); the returned stop ends them and waits.
+func (l *fairLoad) flood(n int, key string, body func(g, i int) string) (stop func()) {
+	var halt atomic.Bool
+	var wg sync.WaitGroup
+	for g := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 200 && !halt.Load(); i++ {
+				l.floodSent.Add(1)
+				if l.call(key, body(g, i)) {
+					l.floodOK.Add(1)
+				}
+			}
+		}()
+	}
+	return func() { halt.Store(true); wg.Wait() }
+}
+
+// steadyCalls sends n calls for addr under the steady key one after
+// another, and counts for each how many flood calls reached the provider
+// before it that were not there when it was sent.
+func (l *fairLoad) steadyCalls(n int, addr string) (ok int, ahead []int) {
+	call := strings.Replace(balanceCall, testAddr, addr, 1)
+	for range n {
+		before := len(l.fake.Params("eth_getBalance"))
+		if l.call(l.steady, call) {
+			ok++
+		}
+		arrived := l.fake.Params("eth_getBalance")[before:]
+		if i := slices.IndexFunc(arrived, func(p string) bool { return strings.Contains(p, addr) }); i >= 0 {
+			ahead = append(ahead, i)
+		}
+	}
+	return ok, ahead
+}
+
+// checkSteady fails the test unless all n steady calls succeeded and
+// reached the provider.
+func (l *fairLoad) checkSteady(ok, n int, ahead []int) {
+	l.t.Helper()
+	if ok != n || len(ahead) != n {
+		l.t.Errorf("the steady key's calls: %d of %d succeeded, %d reached the provider; failures:\n%s", ok, n, len(ahead), strings.Join(l.failures, "\n"))
 	}
 }
 
