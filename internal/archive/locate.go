@@ -84,7 +84,10 @@ func (a *Archive) confirmLocation(ctx context.Context, txHash common.Hash, raw [
 		return nil, "", err
 	}
 	if tip := a.tip(); tip.Known && loc.Number > tip.Latest.Number {
-		return nil, "", lieAbout(txHash, loc, "a block above the served tip %d", tip.Latest.Number)
+		// A peer whose trusted chain is ahead of this gateway's may be
+		// right: not checkable yet, so no lie (the client gets the
+		// providers' null, as for a block above the served tip).
+		return nil, "", fmt.Errorf("archive: located in block %d, above the served tip %d", loc.Number, tip.Latest.Number)
 	}
 	canon, err := a.trustedCanonical(ctx, loc.Number)
 	if err != nil {
