@@ -76,6 +76,12 @@ func TestLedgerSeesEveryTransfer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The holder records its serve once its reply is written, which the
+	// fetcher may have read before that (it failed once under load).
+	await.Within(t, peerWait, "the holder records the serve", func() bool {
+		_, _, _, served := holderBook.snapshot()
+		return len(served) > 0
+	})
 	in, _, _, served := holderBook.snapshot()
 	if len(in) != 1 || in[0].Peer != fetcher.ID() || in[0].Key != key || in[0].Age.Depth != 1000 {
 		t.Fatalf("admissions %+v", in)
