@@ -70,12 +70,22 @@ func Logger() *slog.Logger {
 // when given); it is stopped when the test ends.
 func StartGateway(t testing.TB, cfg *config.Config, probeShare ...float64) (*gateway.Gateway, *prometheus.Registry) {
 	t.Helper()
-	if err := cfg.Validate(); err != nil {
-		t.Fatalf("test configuration is invalid: %v", err)
-	}
-	opts := gateway.Options{Version: "test", Logger: Logger(), Registry: prometheus.NewRegistry(), ProbeShare: -1}
+	reg := prometheus.NewRegistry()
+	opts := gateway.Options{Version: "test", Logger: Logger(), Registry: reg, ProbeShare: -1}
 	if len(probeShare) > 0 {
 		opts.ProbeShare = probeShare[0]
+	}
+	gw, _ := StartWith(t, cfg, opts)
+	return gw, reg
+}
+
+// StartWith validates cfg, starts a gateway with opts and stops it when the
+// test ends; the context it returns is the gateway's run context,
+// cancelled then too.
+func StartWith(t testing.TB, cfg *config.Config, opts gateway.Options) (*gateway.Gateway, context.Context) {
+	t.Helper()
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("test configuration is invalid: %v", err)
 	}
 	gw, err := gateway.New(cfg, opts)
 	if err != nil {
@@ -87,7 +97,7 @@ func StartGateway(t testing.TB, cfg *config.Config, probeShare ...float64) (*gat
 		gw.Close()
 	})
 	gw.Start(ctx, 5*time.Second)
-	return gw, opts.Registry.(*prometheus.Registry)
+	return gw, ctx
 }
 
 // ServesTip waits (bounded) until every network that can have a tip

@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,6 +14,7 @@ import (
 	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/gateway"
+	"github.com/braidrpc/braid/internal/gatewaytest"
 	"github.com/braidrpc/braid/internal/server"
 )
 
@@ -69,21 +69,9 @@ func TestUpstreamSecretsReachNoClientAndNoLog(t *testing.T) {
 	cfg := config.Default()
 	cfg.Networks = []config.Network{{Name: "mainnet", ChainID: 1, Upstreams: ups, Head: config.Head{PollInterval: 20 * time.Millisecond}}}
 	cfg.ApplyDefaults()
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
 	var logs syncBuffer
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	gw, err := gateway.New(cfg, gateway.Options{Logger: log, ProbeShare: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(func() {
-		cancel()
-		gw.Close()
-	})
-	gw.Start(ctx, 5*time.Second)
+	gw, _ := gatewaytest.StartWith(t, cfg, gateway.Options{Logger: log, ProbeShare: -1})
 	srv := httptest.NewServer(server.New(gw, server.Options{Limits: cfg.Limits, Logger: log}))
 	t.Cleanup(srv.Close)
 

@@ -18,6 +18,7 @@ import (
 	"github.com/braidrpc/braid/internal/clock"
 	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/gateway"
+	"github.com/braidrpc/braid/internal/gatewaytest"
 	"github.com/braidrpc/braid/internal/replica"
 	"github.com/braidrpc/braid/internal/server"
 )
@@ -69,16 +70,7 @@ func startKeyed(t *testing.T, cfg *config.Config, link *replica.Link, nets ...ne
 	logs := &logBuf{}
 	log := logs.logger()
 	reg := prometheus.NewRegistry()
-	gw, err := gateway.New(cfg, gateway.Options{Version: "test", Logger: log, Registry: reg, ProbeShare: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(func() {
-		cancel()
-		gw.Close()
-	})
-	gw.Start(ctx, 5*time.Second)
+	gw, ctx := gatewaytest.StartWith(t, cfg, gateway.Options{Version: "test", Logger: log, Registry: reg, ProbeShare: -1})
 	fake := clock.NewFake(keyedStart)
 	ctl, err := access.New(cfg, access.Options{Link: link, Clock: fake, Logger: log, Registry: reg})
 	if err != nil {
