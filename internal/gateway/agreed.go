@@ -51,7 +51,10 @@ func (n *Network) AgreedHeader(ctx context.Context, number uint64) (*types.Heade
 	}
 	params, _ := json.Marshal([]any{hexutil.Uint64(number)})
 	pl := &plan.Plan{Method: headerMethod, Kind: plan.Forward, Params: params, Quorum: q}
-	pin := plan.Pinning{Params: params, MinHead: number, Block: number, HasBlock: true, Explicit: true}
+	// Upstreams whose head reached number; no HasBlock: a pruned node
+	// keeps headers, so neither its learned history depth keeps it from
+	// being asked nor does its answer raise that depth.
+	pin := plan.Pinning{Params: params, MinHead: number, Explicit: true}
 	call := routeCall(pl, pin)
 	call.Class = plan.ClassBlock // a block read, as eth_getBlockByNumber is
 	a, err := n.quorumRead(ctx, pl, pin, call)
