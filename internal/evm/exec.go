@@ -183,7 +183,7 @@ func (e *Executor) Do(ctx context.Context, src Source, block *types.Header, req 
 		}
 		read := r.reader.accessList()
 		e.cache.hints.put(r.fingerprint, read)
-		if key, ok := shapeKey(req); ok && r.preimages != nil {
+		if key, ok := shapeKey(req); ok && r.preimages != nil && (res.Stats.Misses > 0 || !e.cache.shapes.has(key)) {
 			e.cache.shapes.put(key, read, r.preimages, req.Args.data(), req.Args.from())
 		}
 	}

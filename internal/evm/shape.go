@@ -95,6 +95,14 @@ func (s *shapes) put(key common.Hash, read types.AccessList, preimages map[commo
 	}
 }
 
+// has reports whether a shape is kept for key. A shape is learned from
+// the first call of its kind and again from one that had to fetch on
+// demand (its guess was wrong), not from every call.
+func (s *shapes) has(key common.Hash) bool {
+	_, ok := s.lists.Get(key)
+	return ok
+}
+
 // guess is what the call with key and its calldata and sender likely
 // reads, from the shape of a call like it, as an access list; false when
 // no call like it ran.
