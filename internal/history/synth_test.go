@@ -1,9 +1,9 @@
 package history
 
 import (
-	"strings"
 	"context"
 	"math/big"
+	"strings"
 	"sync"
 	"testing"
 	"time"
