@@ -37,6 +37,8 @@ type Evictor interface {
 	Evicted(hash common.Hash, parts history.Parts) (time.Time, bool)
 }
 
+var _ Evictor = (*history.Store)(nil)
+
 // evicted reports when h evicted key's content, if it did recently.
 func evicted(h Holder, key Key) (time.Time, bool) {
 	e, ok := h.(Evictor)
