@@ -18,10 +18,15 @@ const historyUsage = `Usage: braid history import --config FILE [--network NAME]
 
 Seeds a network's history store (networks[].peers.store) from the era1
 files in DIR, the format pruned history is distributed in. Every block's
-body and receipts must match the header braid's trusted path gives for its
-number (the served tip and EIP-2935 proofs back from it, from the
-network's providers), or the import stops there, keeping what it imported
-before. Run it while braid serve is stopped: the store is one process's.
+body and receipts must match its header, or the import stops there,
+keeping what it imported before. The header is the file's own when the
+file is one of the network's published era1 files (mainnet, Sepolia: the
+SHA-256 list go-ethereum publishes, shipped in braid) and its SHA-256
+matches; a listed file whose SHA-256 differs is refused. For any other
+file it is the header braid's trusted path gives for its number (the
+served tip and EIP-2935 proofs back from it, from the network's
+providers). Run it while braid serve is stopped: the store is one
+process's.
 `
 
 // runHistory is `braid history import`.
@@ -67,6 +72,9 @@ func runHistory(args []string, stdout, stderr io.Writer) error {
 	gw.Start(ctx, startupWait)
 	st, err := gw.Network(name).ImportEra(ctx, dir)
 	fmt.Fprintf(stdout, "imported %d blocks from %d files into %s (%d already held, %d bytes)\n", st.Blocks, st.Files, name, st.Skipped, st.Bytes)
+	if st.Anchored > 0 {
+		fmt.Fprintf(stdout, "%d of the files matched their published SHA-256: their headers were taken as canonical\n", st.Anchored)
+	}
 	if err != nil {
 		return fmt.Errorf("history import: %w", err)
 	}

@@ -51,6 +51,10 @@ type Options struct {
 	// ParentWalk is verify.parent_walk: how far above a number the store
 	// is searched for a canonical block to walk parent hashes down from.
 	ParentWalk int
+	// EraChecksums are the published era1 file sums that anchor an era
+	// import's headers (history.ImportEra); nil: the ones braid ships for
+	// ChainID (mainnet, Sepolia), if any.
+	EraChecksums history.EraChecksums
 	// Registry is what the gateway's archives share of its metrics
 	// registry (nil: no metrics).
 	Registry *Registry
@@ -71,6 +75,7 @@ type Archive struct {
 	tip     func() block.Tip
 	keep    history.Keep
 	walk    uint64 // Options.ParentWalk
+	eraSums history.EraChecksums
 	fill    config.PeerFill
 	log     *slog.Logger
 	clock   clock.Clock
@@ -115,9 +120,15 @@ func Open(opts Options) (*Archive, error) {
 	if err != nil {
 		return nil, fmt.Errorf("peers.keep: %w", err)
 	}
+	sums := opts.EraChecksums
+	if sums == nil {
+		if sums, err = history.PublishedEraChecksums(opts.ChainID); err != nil {
+			return nil, fmt.Errorf("peers: %w", err)
+		}
+	}
 	log := opts.Logger.With("network", opts.Network, "component", "history")
 	a := &Archive{network: opts.Network, render: ethjson.New(cc), reader: opts.Reader, tip: opts.Tip, keep: keep,
-		walk: uint64(max(opts.ParentWalk, 0)), fill: pc.Fill, log: log, clock: opts.Clock, metrics: opts.Registry.metricsFor()}
+		walk: uint64(max(opts.ParentWalk, 0)), eraSums: sums, fill: pc.Fill, log: log, clock: opts.Clock, metrics: opts.Registry.metricsFor()}
 	if err := os.MkdirAll(pc.Store.Path, 0o700); err != nil {
 		return nil, fmt.Errorf("peers.store.path: %w", err)
 	}
@@ -281,13 +292,15 @@ func (a *Archive) tipNumber() (uint64, bool) {
 var ErrNoHistory = errors.New("the network has no history store (peers.enabled is off)")
 
 // ImportEra seeds the store from the era1 files in dir, checking every
-// block against the header braid's trusted path gives for its number
-// (history.ImportEra). The gateway must have started (a served tip).
+// block against its header: from the file itself when the file's published
+// SHA-256 matches (Options.EraChecksums), else the one braid's trusted
+// path gives for its number (history.ImportEra). The gateway must have
+// started (a served tip) for files that are not published.
 func (a *Archive) ImportEra(ctx context.Context, dir string) (history.ImportStats, error) {
 	if a == nil {
 		return history.ImportStats{}, ErrNoHistory
 	}
-	return history.ImportEra(ctx, a.store, dir, fillSource{a})
+	return history.ImportEra(ctx, a.store, dir, fillSource{a}, a.eraSums)
 }
 
 // Addrs are the addresses of the peer node, ending in /p2p/<id>

@@ -61,6 +61,8 @@
 // providers and peers) within a bandwidth budget, verifying everything
 // before it is stored and persisting its progress. ImportEra seeds the
 // store from era1/ere archive files read with go-ethereum's
-// core/rawdb/eradb, checking every body and receipts list against a header
-// from a HeaderSource.
+// core/rawdb/eradb, checking every body and receipts list against a header:
+// the file's own when the file is a published era1 file whose SHA-256
+// matches (EraChecksums; the mainnet and Sepolia lists are embedded), else
+// one from a HeaderSource (braid's trusted path).
 package history

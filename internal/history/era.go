@@ -3,6 +3,7 @@ package history
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -36,6 +37,7 @@ var eraName = regexp.MustCompile(`^[a-z0-9]+-(\d{5})-[0-9a-f]{8}(\.era1|(-[a-z]+
 // ImportStats count what ImportEra did.
 type ImportStats struct {
 	Files    int   // era files read
+	Anchored int   // of them, era1 files whose published SHA-256 matched
 	Blocks   int   // blocks imported
 	Skipped  int   // blocks the store already held whole
 	Bytes    int64 // RLP bytes of the bodies and receipts imported
@@ -45,12 +47,20 @@ type ImportStats struct {
 
 // ImportEra seeds the store from the era1 or ere files in dir, read with
 // go-ethereum's core/rawdb/eradb: for every block of every file, the
-// header comes from headers and the file's body and receipts must match
-// it (the store verifies them) before anything is stored; each block is
-// made canonical. It stops at the first error — a file's content that
-// does not match its trusted header is an error wrapping *verify.Error —
-// keeping what it imported before.
-func ImportEra(ctx context.Context, s *Store, dir string, headers HeaderSource) (ImportStats, error) {
+// file's body and receipts must match the block's header (the store
+// verifies them) before anything is stored; each block is made canonical.
+//
+// The header comes from the file itself when the file's name is in sums
+// (the network's published era1 SHA-256 list, PublishedEraChecksums) and
+// its SHA-256 matches: such a file is the published chain. A listed file
+// whose sum differs is refused (an error wrapping ErrEraChecksum, naming
+// it) before anything of it is stored. Any other file's headers come from
+// headers, braid's trusted path.
+//
+// It stops at the first error — a file's content that does not match its
+// header is an error wrapping *verify.Error — keeping what it imported
+// before.
+func ImportEra(ctx context.Context, s *Store, dir string, headers HeaderSource, sums EraChecksums) (ImportStats, error) {
 	var st ImportStats
 	files, err := eraFiles(dir)
 	if err != nil {
@@ -63,18 +73,61 @@ func ImportEra(ctx context.Context, s *Store, dir string, headers HeaderSource) 
 	defer db.Close()
 	for _, f := range files {
 		st.Files++
-		first := f.epoch * eraEpochBlocks
-		for n := first; n < first+f.count; n++ {
-			if err := ctx.Err(); err != nil {
-				return st, err
-			}
-			if err := importBlock(ctx, s, db, headers, n, &st); err != nil {
-				return st, fmt.Errorf("history: %s: block %d: %w", filepath.Base(f.path), n, err)
-			}
-			st.Last, st.HasBlock = n, true
+		if err := importFile(ctx, s, db, f, headers, sums, &st); err != nil {
+			return st, err
 		}
 	}
 	return st, nil
+}
+
+// importFile imports the blocks of one era file, with headers from the
+// file when its published sum matches, else from headers.
+func importFile(ctx context.Context, s *Store, db *eradb.Store, f eraFile, headers HeaderSource, sums EraChecksums, st *ImportStats) error {
+	name := filepath.Base(f.path)
+	first := f.epoch * eraEpochBlocks
+	if want, listed := sums[name]; listed {
+		anchored, closeFile, err := anchoredHeaders(ctx, f, want)
+		if err != nil {
+			return fmt.Errorf("history: %s: %w", name, err)
+		}
+		defer closeFile()
+		headers = anchored
+		st.Anchored++
+	}
+	for n := first; n < first+f.count; n++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := importBlock(ctx, s, db, headers, n, st); err != nil {
+			return fmt.Errorf("history: %s: block %d: %w", name, n, err)
+		}
+		st.Last, st.HasBlock = n, true
+	}
+	return nil
+}
+
+// anchoredHeaders opens f, checks its SHA-256 is want and returns the
+// file's own headers as its blocks' trusted headers.
+func anchoredHeaders(ctx context.Context, f eraFile, want [sha256.Size]byte) (HeaderSource, func(), error) {
+	file, err := os.Open(f.path)
+	if err != nil {
+		return nil, nil, err
+	}
+	got, err := fileSHA256(ctx, file)
+	if err != nil {
+		file.Close()
+		return nil, nil, fmt.Errorf("checksum: %w", err)
+	}
+	if got != want {
+		file.Close()
+		return nil, nil, fmt.Errorf("%w: SHA-256 %x, published %x; the file is refused", ErrEraChecksum, got, want)
+	}
+	hs, err := openEra1Headers(file, f.epoch*eraEpochBlocks, f.count)
+	if err != nil {
+		file.Close()
+		return nil, nil, err
+	}
+	return hs, func() { file.Close() }, nil
 }
 
 func importBlock(ctx context.Context, s *Store, db *eradb.Store, headers HeaderSource, n uint64, st *ImportStats) error {

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/ethereum/go-ethereum/core/types"
@@ -56,7 +57,7 @@ func TestImportEra(t *testing.T) {
 	dir := t.TempDir()
 	writeEra1(t, dir, "devnet", 0, eraBlocks(c))
 	s, _, _ := openStore(t, Options{MaxBytes: 64 << 20})
-	st, err := ImportEra(t.Context(), s, dir, chainHeaders{c: c})
+	st, err := ImportEra(t.Context(), s, dir, chainHeaders{c: c}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +76,7 @@ func TestImportEra(t *testing.T) {
 		}
 	}
 	auditBytes(t, s)
-	again, err := ImportEra(t.Context(), s, dir, chainHeaders{c: c})
+	again, err := ImportEra(t.Context(), s, dir, chainHeaders{c: c}, nil)
 	if err != nil || again.Skipped != len(c.Blocks) || again.Blocks != 0 {
 		t.Fatalf("second import: %+v, %v", again, err)
 	}
@@ -100,7 +101,7 @@ func TestImportEraRejectsWhatTheHeaderDoesNotCommitTo(t *testing.T) {
 			dir := t.TempDir()
 			writeEra1(t, dir, "devnet", 0, blocks)
 			s, _, _ := openStore(t, Options{MaxBytes: 64 << 20})
-			st, err := ImportEra(t.Context(), s, dir, chainHeaders{c: c})
+			st, err := ImportEra(t.Context(), s, dir, chainHeaders{c: c}, nil)
 			var lie *verify.Error
 			if !errors.As(err, &lie) {
 				t.Fatalf("import of a tampered file: %+v, %v", st, err)
@@ -118,14 +119,14 @@ func TestImportEraRejectsWhatTheHeaderDoesNotCommitTo(t *testing.T) {
 		dir := t.TempDir()
 		writeEra1(t, dir, "devnet", 0, eraBlocks(c))
 		s, _, _ := openStore(t, Options{MaxBytes: 64 << 20})
-		_, err := ImportEra(t.Context(), s, dir, chainHeaders{c: c, lie: map[uint64]*types.Header{2: c.Blocks[3].Header}})
+		_, err := ImportEra(t.Context(), s, dir, chainHeaders{c: c, lie: map[uint64]*types.Header{2: c.Blocks[3].Header}}, nil)
 		if err == nil {
 			t.Fatal("imported under a header of another number")
 		}
 	})
 	t.Run("no era files", func(t *testing.T) {
 		s, _, _ := openStore(t, Options{MaxBytes: 1 << 20})
-		if _, err := ImportEra(t.Context(), s, t.TempDir(), chainHeaders{c: c}); err == nil {
+		if _, err := ImportEra(t.Context(), s, t.TempDir(), chainHeaders{c: c}, nil); err == nil {
 			t.Fatal("an empty directory imported")
 		}
 	})
@@ -144,9 +145,11 @@ func busiest(c *historytest.Chain) int {
 }
 
 // TestImportRealEra1 imports go-ethereum's own Sepolia era1 test file
-// (the 8192 pre-merge blocks of epoch 21), with the file's headers standing
-// in for braid's trusted path: real bodies and receipts, as eradb converts
-// them, verify against real headers.
+// (the 8192 pre-merge blocks of epoch 21) with the SHA-256 list braid ships
+// for Sepolia and a trusted path that reaches none of it: the published
+// sum anchors the file's headers, each block is canonical under the hash a
+// plain scan of the file's header entries gives, and real bodies and
+// receipts, as eradb converts them, verify against real headers.
 func TestImportRealEra1(t *testing.T) {
 	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/ethereum/go-ethereum").Output()
 	if err != nil {
@@ -163,12 +166,22 @@ func TestImportRealEra1(t *testing.T) {
 	}
 	headers := eraHeaders(t, raw)
 	s, _, _ := openStore(t, Options{MaxBytes: 256 << 20, Keep: KeepPreMerge})
-	st, err := ImportEra(t.Context(), s, dir, headers)
+	sepolia, err := PublishedEraChecksums(11155111)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Blocks != eraEpochBlocks || st.Last != 22*eraEpochBlocks-1 {
-		t.Fatalf("stats %+v", st)
+	asked := new(atomic.Int64)
+	st, err := ImportEra(t.Context(), s, dir, noHeaders{asked}, sepolia)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Blocks != eraEpochBlocks || st.Anchored != 1 || st.Last != 22*eraEpochBlocks-1 || asked.Load() != 0 {
+		t.Fatalf("stats %+v, trusted path asked %d times", st, asked.Load())
+	}
+	for n, h := range headers {
+		if got, ok := s.Canonical(n); !ok || got != h.Hash() {
+			t.Fatalf("block %d: canonical %s, %v; the file's header hashes to %s", n, got, ok, h.Hash())
+		}
 	}
 	if got := s.Stats(); got.Receipts != eraEpochBlocks || got.Kept != eraEpochBlocks {
 		t.Fatalf("store stats %+v: every block is pre-merge and kept", got)
