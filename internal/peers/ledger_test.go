@@ -78,11 +78,12 @@ func TestLedgerSeesEveryTransfer(t *testing.T) {
 	}
 	// The holder records its serve once its reply is written, which the
 	// fetcher may have read before that (it failed once under load), and
-	// counts it in its metrics after telling its ledger.
+	// counts it in its metrics (transfers, then bytes) after telling its
+	// ledger.
 	outServed := map[string]string{"direction": "out", "kind": "receipts", "result": "served"}
 	await.Within(t, peerWait, "the holder records the serve", func() bool {
 		_, _, _, served := holderBook.snapshot()
-		return len(served) > 0 && metricValue(t, reg, "braid_peer_transfers_total", outServed) > 0
+		return len(served) > 0 && metricValue(t, reg, "braid_peer_bytes_total", map[string]string{"direction": "out"}) > 0
 	})
 	in, _, _, served := holderBook.snapshot()
 	if len(in) != 1 || in[0].Peer != fetcher.ID() || in[0].Key != key || in[0].Age.Depth != 1000 {
