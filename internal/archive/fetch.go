@@ -73,11 +73,13 @@ func (a *Archive) historyHash(ctx context.Context, raw json.RawMessage) (common.
 
 // trustedCanonical is the canonical hash of block number from braid's
 // trusted path: the store's record for a finalized block (set by the
-// trusted path before), else the served tip and EIP-2935 proofs back from
-// it or a parent-hash walk (the verified reader), else — for a finalized
-// number those do not reach — a parent-hash walk down from the nearest
-// finalized block above it the store holds as canonical (a trusted header
-// chain). Never from a peer.
+// trusted path before, or by the import of a published era1 file), else
+// the served tip and EIP-2935 proofs back from it or a parent-hash walk
+// (the verified reader), else — for a finalized number those do not reach
+// — a parent-hash walk down from the nearest finalized block above it the
+// store holds as canonical (a trusted header chain), else, under a quorum
+// and not in strict mode, the header the operators' quorum agrees on
+// (agreedCanonical). Never from a peer.
 func (a *Archive) trustedCanonical(ctx context.Context, number uint64) (common.Hash, error) {
 	fin := a.tip().Finalized.Number
 	if h, ok := a.store.Canonical(number); ok && number <= fin {
@@ -92,7 +94,7 @@ func (a *Archive) trustedCanonical(ctx context.Context, number uint64) (common.H
 			return h, nil
 		}
 	}
-	return hash, err
+	return a.agreedCanonical(ctx, number, err)
 }
 
 // storedAnchor is the header of the lowest block above number, at most

@@ -207,7 +207,6 @@ func (g *Gateway) Close() {
 		}
 		for _, n := range g.networks {
 			n.head.Close()
-			n.flights.Close()
 		}
 		g.wg.Wait()
 		g.closeBeacons()

@@ -39,14 +39,42 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
+// answered are one upstream's collectors for the attempts that got an
+// answer (every call's outcome on the hot path), looked up once: a
+// WithLabelValues hashes and checks each label value on every call.
+type answered struct {
+	ok, rpcError prometheus.Counter
+	duration     prometheus.Observer
+}
+
+func (m *Metrics) answered(u *Upstream) answered {
+	if m == nil {
+		return answered{}
+	}
+	return answered{
+		ok:       m.requests.WithLabelValues(u.Network, u.Name, u.Operator, "ok"),
+		rpcError: m.requests.WithLabelValues(u.Network, u.Name, u.Operator, "rpc_error"),
+		duration: m.duration.WithLabelValues(u.Network, u.Name),
+	}
+}
+
 // Observe records one attempt's outcome; latency is recorded for answers.
 func (m *Metrics) Observe(u *Upstream, outcome string, latency time.Duration) {
 	if m == nil {
 		return
 	}
-	m.requests.WithLabelValues(u.Network, u.Name, u.Operator, outcome).Inc()
-	if outcome == "ok" || outcome == "rpc_error" {
-		m.duration.WithLabelValues(u.Network, u.Name).Observe(latency.Seconds())
+	switch a := u.answered; {
+	case outcome == "ok" && a.ok != nil:
+		a.ok.Inc()
+		a.duration.Observe(latency.Seconds())
+	case outcome == "rpc_error" && a.rpcError != nil:
+		a.rpcError.Inc()
+		a.duration.Observe(latency.Seconds())
+	default:
+		m.requests.WithLabelValues(u.Network, u.Name, u.Operator, outcome).Inc()
+		if outcome == "ok" || outcome == "rpc_error" {
+			m.duration.WithLabelValues(u.Network, u.Name).Observe(latency.Seconds())
+		}
 	}
 }
 

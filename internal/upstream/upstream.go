@@ -78,11 +78,14 @@ type Upstream struct {
 	clock   clock.Clock
 	log     *slog.Logger
 	metrics *Metrics
-	health  *Health
-	budget  *Budget
-	breaker *Breaker
-	depth   *depth
-	nextID  atomic.Uint64
+	// answered: metrics' collectors for this upstream's answers, resolved
+	// once (nil without metrics).
+	answered answered
+	health   *Health
+	budget   *Budget
+	breaker  *Breaker
+	depth    *depth
+	nextID   atomic.Uint64
 
 	// suspendedUntil (unix nanoseconds, 0: not suspended) takes a
 	// Ready upstream out of use for a while: its operator was caught
@@ -162,6 +165,7 @@ func New(cfg config.Upstream, opts Options) *Upstream {
 		condition: Pending,
 	}
 	u.log = opts.Logger.With("network", opts.Network, "upstream", cfg.Name, "operator", cfg.Operator)
+	u.answered = u.metrics.answered(u)
 	u.metrics.setState(u, Unverified)
 	return u
 }
