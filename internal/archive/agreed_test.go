@@ -68,7 +68,7 @@ func TestAgreedHeaderServesBelowTheProofs(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	if err := s.PutBlock(target, &types.Body{}, types.Receipts{}, false); err != nil {
+	if err := s.PutBlock(target, &types.Body{}, types.Receipts{}, history.NotCanonical); err != nil {
 		t.Fatal(err)
 	}
 	tip := block.Tip{Known: true, Latest: block.Block{Number: 63, Hash: hs[63].Hash()}, Finalized: block.Block{Number: 60, Hash: hs[60].Hash()}}

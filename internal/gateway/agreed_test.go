@@ -114,7 +114,7 @@ func startHistoryQuorum(t *testing.T, k int, strict bool, block *types.Header, f
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.PutBlock(block, &types.Body{}, types.Receipts{}, false); err != nil {
+	if err := s.PutBlock(block, &types.Body{}, types.Receipts{}, history.NotCanonical); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Close(); err != nil {
