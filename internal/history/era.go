@@ -82,24 +82,26 @@ func ImportEra(ctx context.Context, s *Store, dir string, headers CanonicalSourc
 }
 
 // importFile imports the blocks of one era file, with headers from the
-// file when its published sum matches, else from headers.
-func importFile(ctx context.Context, s *Store, db *eradb.Store, f eraFile, headers CanonicalSource, sums EraChecksums, st *ImportStats) error {
+// file when its published sum matches, else from trusted (braid's
+// trusted path).
+func importFile(ctx context.Context, s *Store, db *eradb.Store, f eraFile, trusted CanonicalSource, sums EraChecksums, st *ImportStats) error {
 	name := filepath.Base(f.path)
 	first := f.epoch * eraEpochBlocks
+	src := trusted
 	if want, listed := sums[name]; listed {
-		anchored, closeFile, err := anchoredHeaders(ctx, f, want)
+		fileHeaders, closeFile, err := anchoredHeaders(ctx, f, want)
 		if err != nil {
 			return fmt.Errorf("history: %s: %w", name, err)
 		}
 		defer closeFile()
-		headers = published{anchored}
+		src = published{fileHeaders}
 		st.Anchored++
 	}
 	for n := first; n < first+f.count; n++ {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := importBlock(ctx, s, db, headers, n, st); err != nil {
+		if err := importBlock(ctx, s, db, src, n, st); err != nil {
 			return fmt.Errorf("history: %s: block %d: %w", name, n, err)
 		}
 		st.Last, st.HasBlock = n, true
