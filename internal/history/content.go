@@ -1,6 +1,7 @@
 package history
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -58,13 +59,15 @@ func (s *Store) write(hash common.Hash, rec *record, fill func(content, index *m
 	}
 	delete(s.dirty, hash)
 	s.flushDirty(b)
-	if err := putRecord(b, hash, &next); err != nil {
+	now := s.opts.Clock.Now()
+	if err := errors.Join(putRecord(b, hash, &next), s.buryVictims(b, victims, hash, next.Parts, now)); err != nil {
 		return err
 	}
 	if err := b.Write(); err != nil {
 		return fmt.Errorf("history: write: %w", err)
 	}
 	s.forget(victims)
+	s.buried(victims, hash, next.Parts, now)
 	if ch.after != nil {
 		ch.after()
 	}
