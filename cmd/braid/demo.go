@@ -25,7 +25,7 @@ Runs a go-ethereum dev chain, local providers (each its own operator) and
 the gateway in one process, with no network. The gateway is configured as
 braid serve would be; POST /demo/faults injects faults into a provider
 ({"provider":"p1","down":true}, latency_ms, error_rate, lag_blocks,
-http_status, lie, prune_below, prune_keep), GET /demo/faults lists them
+http_status, lie, prune_below, prune_keep, pool_blind), GET /demo/faults lists them
 and GET /demo/info gives the chain id, a funded test account and the token.
 
 With --trust beacon, a simulated beacon chain runs next to the dev chain: a

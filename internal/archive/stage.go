@@ -75,6 +75,13 @@ func (a *Archive) Answer(ctx context.Context, pl *plan.Plan, resp *jsonrpc.Respo
 		return resp, err
 	}
 	result, src, herr := a.historyAnswer(ctx, pl)
+	var unsettled *unsettledError
+	if errors.As(herr, &unsettled) {
+		// The providers pruned it and neither proofs nor a quorum of
+		// operators settle which block it is: say so.
+		a.note(sourceProvider, "unavailable")
+		return nil, unsettled.rpcError()
+	}
 	if herr != nil {
 		if !errors.Is(herr, errNotHeld) {
 			a.log.Debug("history stage could not answer", "method", pl.Method, "err", herr)

@@ -52,6 +52,10 @@ type Faults struct {
 	// PruneKeep prunes every block but the newest PruneKeep: a moving
 	// cutoff at head+1-PruneKeep (with PruneBelow, the higher one wins).
 	PruneKeep uint64 `json:"prune_keep,omitempty"`
+	// PoolBlind makes the provider a node whose pool has not seen the
+	// chain's pending transactions yet (a wallet's just-sent one reached
+	// other nodes first): reads at "pending" are answered at "latest".
+	PoolBlind bool `json:"pool_blind,omitempty"`
 }
 
 // Validate reports the first out-of-range field in words a user can act on.

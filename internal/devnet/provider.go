@@ -358,6 +358,9 @@ func (p *Provider) call(ctx context.Context, f Faults, req request) (json.RawMes
 	if err := p.allowed(req.Method); err != nil {
 		return nil, err
 	}
+	if f.PoolBlind {
+		args = withoutPending(args)
+	}
 	var lag *lagView
 	if f.LagBlocks > 0 {
 		if lag, err = p.d.newLagView(ctx, f.LagBlocks); err != nil {
@@ -429,6 +432,21 @@ func (p *Provider) allowed(method string) *rpcError {
 
 // splitParams returns the positional parameters; absent or null params
 // are none.
+// withoutPending is args with every "pending" block tag read as
+// "latest" (a copy when one is replaced).
+func withoutPending(args []json.RawMessage) []json.RawMessage {
+	out, copied := args, false
+	for i, a := range args {
+		if string(bytes.TrimSpace(a)) == `"pending"` {
+			if !copied {
+				out, copied = append([]json.RawMessage(nil), args...), true
+			}
+			out[i] = json.RawMessage(`"latest"`)
+		}
+	}
+	return out
+}
+
 func splitParams(params json.RawMessage) ([]json.RawMessage, *rpcError) {
 	params = bytes.TrimSpace(params)
 	if len(params) == 0 || bytes.Equal(params, nullJSON) {

@@ -22,9 +22,14 @@ import (
 //   - new block: code from earlier blocks at hand, state proven again (the
 //     steady state of a dApp reading every block; the calls alternate
 //     between two blocks, the executor keeping one block's state);
-//   - warm: the same call again on the same block (its state at hand).
+//   - warm: the same call again on the same block (its state at hand);
+//   - like: a call never run, like one that ran (balanceOf, or the
+//     multicall, of a holder not read before, each iteration another):
+//     the hint and, at the same time, one batch with the slots derived
+//     from the new arguments.
 //
-// Reported per call: round trips (Source calls), response bytes fetched,
+// Reported per call: round trips (Source calls), round trips in time
+// (seq-trips: those not overlapped with another), response bytes fetched,
 // p50 and p99 latency.
 //
 //	go test -run '^$' -bench BenchmarkLocalEVM -benchtime 300x -count 3 ./internal/evm
@@ -45,9 +50,9 @@ func BenchmarkLocalEVM(b *testing.B) {
 			params := []any{calls[name], map[string]any{"blockHash": head.Hash()}}
 			body, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 1, "method": "eth_call", "params": params})
 			var fetched int
-			measure(b, func(int) int {
+			measure(b, func(int) (int, int) {
 				fetched += post(b, p.URL, body)
-				return 1
+				return 1, 1
 			})
 			b.ReportMetric(float64(fetched)/float64(b.N), "fetched-B/op")
 		})
@@ -61,28 +66,54 @@ func BenchmarkLocalEVM(b *testing.B) {
 			}
 			src := newDevSource(e.d.Providers()...)
 			b.Run("hint", func(b *testing.B) {
-				measure(b, func(int) int {
+				measure(b, func(int) (int, int) {
 					if _, err := src.AccessList(b.Context(), head, &at.req.Args, nil); err != nil {
 						b.Fatal(err)
 					}
-					return 1
+					return 1, 1
 				})
 			})
 			b.Run("batch", func(b *testing.B) {
-				measure(b, func(int) int {
+				measure(b, func(int) (int, int) {
 					if _, err := src.Proofs(b.Context(), head, rec.queries); err != nil {
 						b.Fatal(err)
 					}
-					return 1
+					return 1, 1
 				})
 			})
+		})
+		b.Run(name+"/verified-like", func(b *testing.B) {
+			likeCall := func(i int) map[string]any {
+				if name == "balance" {
+					return map[string]any{"to": e.tokens[0], "data": pack(b, e.tokenABI, "balanceOf", holder(i))}
+				}
+				return map[string]any{"to": e.multicall, "data": e.multicallOf(b, holder(i), e.tokens)}
+			}
+			src := newDevSource(e.d.Providers()...)
+			x, _ := New(Config{Chain: e.d.ChainConfig()})
+			if _, err := x.Do(b.Context(), src, head, newRequestAt(b, likeCall(-1), head).req); err != nil {
+				b.Fatal(err)
+			}
+			reqs := make([]*requestAt, b.N)
+			for i := range reqs {
+				reqs[i] = newRequestAt(b, likeCall(i), head)
+			}
+			src.bytes.Store(0)
+			measure(b, func(i int) (int, int) {
+				res, err := x.Do(b.Context(), src, head, reqs[i].req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				return res.Stats.RoundTrips(), res.Stats.Sequential()
+			})
+			b.ReportMetric(float64(src.bytes.Load())/float64(b.N), "fetched-B/op")
 		})
 		for _, mode := range []string{"cold", "new-block", "warm"} {
 			b.Run(name+"/verified-"+mode, func(b *testing.B) {
 				src := newDevSource(e.d.Providers()...)
 				blocks := []*requestAt{newRequestAt(b, calls[name], head), newRequestAt(b, calls[name], parent)}
 				x, _ := New(Config{Chain: e.d.ChainConfig(), CacheBlocks: 1})
-				measure(b, func(i int) int {
+				measure(b, func(i int) (int, int) {
 					at := blocks[0]
 					switch mode {
 					case "cold":
@@ -94,7 +125,7 @@ func BenchmarkLocalEVM(b *testing.B) {
 					if err != nil {
 						b.Fatal(err)
 					}
-					return res.Stats.RoundTrips()
+					return res.Stats.RoundTrips(), res.Stats.Sequential()
 				})
 				b.ReportMetric(float64(src.bytes.Load())/float64(b.N), "fetched-B/op")
 			})
@@ -128,21 +159,23 @@ func newRequestAt(b *testing.B, call map[string]any, h *types.Header) *requestAt
 	return &requestAt{h, req}
 }
 
-// measure runs op b.N times and reports round trips per op and the p50
-// and p99 of its latency.
-func measure(b *testing.B, op func(i int) (trips int)) {
+// measure runs op b.N times and reports round trips per op (all, and
+// in time) and the p50 and p99 of its latency.
+func measure(b *testing.B, op func(i int) (trips, seq int)) {
 	b.Helper()
 	lat := make([]time.Duration, 0, b.N)
-	trips := 0
+	trips, seq := 0, 0
 	b.ResetTimer()
 	for i := range b.N {
 		start := time.Now()
-		trips += op(i)
+		t, s := op(i)
+		trips, seq = trips+t, seq+s
 		lat = append(lat, time.Since(start))
 	}
 	b.StopTimer()
 	slices.Sort(lat)
 	b.ReportMetric(float64(trips)/float64(b.N), "trips/op")
+	b.ReportMetric(float64(seq)/float64(b.N), "seq-trips/op")
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
 }

@@ -54,11 +54,12 @@ func (r *run) call() (hexutil.Bytes, error) {
 	if msg.BlobGasFeeCap != nil && msg.BlobGasFeeCap.BitLen() == 0 {
 		bc.BlobBaseFee = new(big.Int)
 	}
-	evm := vm.NewEVM(bc, st, cfg.Chain, vm.Config{NoBaseFee: true})
+	evm := vm.NewEVM(bc, st, cfg.Chain, vm.Config{NoBaseFee: true, EnablePreimageRecording: true})
 	defer evm.Release()
 	evm.SetPrecompiles(precompiles)
 	res, aborted, err := r.applyTimed(evm, msg, gp)
 	r.executed = !aborted
+	r.preimages = st.Preimages()
 	if failure := r.failure(st); failure != nil && !aborted {
 		return nil, failure
 	}

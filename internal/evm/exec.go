@@ -31,9 +31,19 @@ const (
 	DefaultGasCap = 50_000_000
 	// DefaultTimeout is go-ethereum's default rpc.evmtimeout.
 	DefaultTimeout = 5 * time.Second
-	// DefaultMaxPrefetch bounds what one access-list hint may make the
-	// executor fetch ahead, in accounts plus storage slots.
+	// DefaultMaxPrefetch bounds what the executor fetches ahead from its
+	// own record of a call (what it read last time), in accounts plus
+	// storage slots.
 	DefaultMaxPrefetch = 1024
+	// DefaultHintEntries bounds what an operator's eth_createAccessList
+	// hint may make the executor fetch ahead, in accounts plus slots: a
+	// hint is unchecked, so a bogus one costs at most this many proofs.
+	DefaultHintEntries = 128
+	// DefaultHintSlots bounds the slots of one account fetched ahead from
+	// an operator's hint; the account's further hinted slots are fetched
+	// a batch at a time when the call reads one of them (the hint was
+	// right), and dropped when it reads one the hint did not name.
+	DefaultHintSlots = 16
 	// DefaultMaxFetches bounds a call's fetches on demand.
 	DefaultMaxFetches = 256
 	// DefaultCacheBlocks is how many blocks' proven state is kept.
@@ -58,9 +68,14 @@ type Config struct {
 	// eth_createAccessList run until the request's context ends, as in
 	// geth.
 	Timeout time.Duration
-	// MaxPrefetch bounds the accounts plus slots taken from one
-	// access-list hint; the rest is fetched on demand.
+	// MaxPrefetch bounds the accounts plus slots taken from the
+	// executor's own record of a call; the rest is fetched on demand.
 	MaxPrefetch int
+	// HintEntries and HintSlots bound what an operator's access-list
+	// hint makes the executor fetch ahead: accounts plus slots in all,
+	// and slots of one account.
+	HintEntries int
+	HintSlots   int
 	// MaxFetches bounds a call's Source calls on demand; a call needing
 	// more fails with -32005.
 	MaxFetches int
@@ -88,6 +103,8 @@ func (c *Config) withDefaults() {
 		c.Timeout = DefaultTimeout
 	}
 	set(&c.MaxPrefetch, DefaultMaxPrefetch)
+	set(&c.HintEntries, DefaultHintEntries)
+	set(&c.HintSlots, DefaultHintSlots)
 	set(&c.MaxFetches, DefaultMaxFetches)
 	set(&c.CacheBlocks, DefaultCacheBlocks)
 	set(&c.CacheEntries, DefaultCacheEntries)
@@ -164,7 +181,11 @@ func (e *Executor) Do(ctx context.Context, src Source, block *types.Header, req 
 		if !r.reader.overflowed() {
 			r.shared.sawCall(r.fingerprint)
 		}
-		e.cache.hints.put(r.fingerprint, r.reader.accessList())
+		read := r.reader.accessList()
+		e.cache.hints.put(r.fingerprint, read)
+		if key, ok := shapeKey(req); ok && r.preimages != nil && (res.Stats.Misses > 0 || !e.cache.shapes.has(key)) {
+			e.cache.shapes.put(key, read, r.preimages, req.Args.data(), req.Args.from())
+		}
 	}
 	if err != nil {
 		return res, err
@@ -186,12 +207,16 @@ type run struct {
 	chain       *chainContext
 	fingerprint common.Hash
 	executed    bool // the EVM ran: the call's state is loaded
+	// preimages are what the call's EVM hashed (eth_call only), to learn
+	// its shape (shape.go).
+	preimages map[common.Hash][]byte
 }
 
 func (e *Executor) newRun(ctx context.Context, src Source, block *types.Header, req *Request) *run {
 	hash := block.Hash()
 	shared := e.cache.block(hash)
 	rd := newReader(ctx, src, block, shared, e.cache, e.cfg.MaxFetches, e.cfg.MaxPrefetch)
+	rd.hintSlots = e.cfg.HintSlots
 	anc := newAncestors(rd, e.cfg.Chain, block)
 	return &run{
 		e: e, ctx: ctx, src: src, block: block, req: req, shared: shared, reader: rd, anc: anc,

@@ -34,6 +34,12 @@ type reader struct {
 	overflow bool
 	ownCodes map[common.Hash][]byte
 	reads    *reads // what the call read, for the next block's prefetch
+	// deferred are an operator's hinted slots past the prefetch's cap, by
+	// account, up to readsLimit in all; hintSlots of them go with a fetch
+	// on demand of one of them.
+	deferred  map[common.Address][]common.Hash
+	nDeferred int
+	hintSlots int
 }
 
 var _ state.Reader = (*reader)(nil)
@@ -42,8 +48,60 @@ func newReader(ctx context.Context, src Source, block *types.Header, shared *blo
 	return &reader{
 		src: src, block: block, shared: shared, own: newBlockState(-1), cache: cache,
 		ctx: ctx, budget: budget, limit: budget, ownCodes: map[common.Hash][]byte{},
-		reads: newReads(readsLimit),
+		reads: newReads(readsLimit), deferred: map[common.Address][]common.Hash{},
 	}
+}
+
+// deferSlots keeps an operator's hinted slots of addr that the prefetch
+// left out, within the reads limit.
+func (r *reader) deferSlots(addr common.Address, slots []common.Hash) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := min(len(slots), r.reads.limit-r.nDeferred)
+	if n <= 0 {
+		return
+	}
+	r.deferred[addr] = append(r.deferred[addr], slots[:n]...)
+	r.nDeferred += n
+}
+
+// withDeferred is what to fetch for a read of addr's slot that is not
+// known: the slot and, when the hint named it (the hint was right about
+// the account), up to hintSlots more of the account's deferred slots.
+// When the hint did not name it, the account's deferred slots are
+// dropped: the hint was wrong about it, so a bogus hint costs no more
+// than its capped prefetch.
+func (r *reader) withDeferred(addr common.Address, slot common.Hash) []common.Hash {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	list := r.deferred[addr]
+	if len(list) == 0 {
+		return []common.Hash{slot}
+	}
+	named := false
+	for _, s := range list {
+		if s == slot {
+			named = true
+			break
+		}
+	}
+	if !named {
+		delete(r.deferred, addr)
+		return []common.Hash{slot}
+	}
+	out := []common.Hash{slot}
+	rest := list[:0:0]
+	for _, s := range list {
+		switch {
+		case s == slot:
+		case len(out) <= r.hintSlots:
+			out = append(out, s)
+		default:
+			rest = append(rest, s)
+		}
+	}
+	r.deferred[addr] = rest
+	return out
 }
 
 // read records that the call read addr (and slot, when not nil).
@@ -112,7 +170,7 @@ func (r *reader) Storage(addr common.Address, slot common.Hash) (common.Hash, er
 	if v, ok := r.slot(addr, slot); ok {
 		return v, nil
 	}
-	if err := r.load([]Query{{Address: addr, Slots: []common.Hash{slot}}}, true); err != nil {
+	if err := r.load([]Query{{Address: addr, Slots: r.withDeferred(addr, slot)}}, true); err != nil {
 		return common.Hash{}, err
 	}
 	v, ok := r.slot(addr, slot)

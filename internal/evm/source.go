@@ -38,8 +38,10 @@ type Proven struct {
 //
 // Each method call should cost one upstream round trip: Proofs sends its
 // eth_getProof and eth_getCode requests as one batch (split into parallel
-// chunks if an operator limits batches). The executor calls a Source from
-// one goroutine per call, but calls on different blocks may run at once.
+// chunks if an operator limits batches). A Source must be safe for
+// concurrent use: a call new to the executor asks for the access-list
+// hint and for its guessed batch at the same time, and calls on different
+// blocks may run at once.
 type Source interface {
 	// Proofs answers the queries at block, in order: one Proven per
 	// Query, with the same address.
@@ -85,7 +87,15 @@ type Stats struct {
 	Slots       int // storage slots proven
 	CodeBytes   int // bytes of code fetched
 	Misses      int // Source calls made on demand, after the prefetch
+	// Overlapped counts Source calls made while another of the call's was
+	// in flight (the access-list hint alongside the guessed batch): they
+	// cost the providers work, not the call time.
+	Overlapped int
 }
 
 // RoundTrips is the number of Source calls: upstream round trips.
 func (s Stats) RoundTrips() int { return s.AccessLists + s.Batches + s.Codes + s.BlockHashes }
+
+// Sequential is the number of round trips the call waited for one after
+// another: its latency in round trips (with the header cached).
+func (s Stats) Sequential() int { return s.RoundTrips() - s.Overlapped }

@@ -163,7 +163,8 @@ type stateCache struct {
 	blocks     *lru.Cache[common.Hash, *blockState]
 	codes      *lru.SizeConstrainedCache[common.Hash, []byte]
 	codeHashes *lru.Cache[common.Address, common.Hash]
-	hints      *hints // what calls read on earlier blocks (hint.go)
+	hints      *hints  // what calls read on earlier blocks (hint.go)
+	shapes     *shapes // how calls like a new one read (shape.go)
 }
 
 // codeHashGuesses is how many accounts' last code hash are remembered.
@@ -176,6 +177,7 @@ func newStateCache(blocks, entries, codeBytes int) *stateCache {
 		codes:      lru.NewSizeConstrainedCache[common.Hash, []byte](uint64(codeBytes)),
 		codeHashes: lru.NewCache[common.Address, common.Hash](codeHashGuesses),
 		hints:      newHints(),
+		shapes:     newShapes(),
 	}
 }
 

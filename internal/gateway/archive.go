@@ -22,8 +22,12 @@ func (g *Gateway) addArchive(n *Network, nc config.Network, opts Options) error 
 	if !nc.Peers.Enabled {
 		return nil
 	}
-	a, err := archive.Open(archive.Options{Network: nc.Name, ChainID: nc.ChainID, Peers: nc.Peers, Reader: n.trust,
-		Tip: n.Tip, ParentWalk: nc.Verify.ParentWalk, Registry: g.history, Logger: opts.Logger, Clock: opts.Clock})
+	ao := archive.Options{Network: nc.Name, ChainID: nc.ChainID, Peers: nc.Peers, Reader: n.trust,
+		Tip: n.Tip, ParentWalk: nc.Verify.ParentWalk, Strict: nc.Verify.Strict(), Registry: g.history, Logger: opts.Logger, Clock: opts.Clock}
+	if !nc.Verify.Strict() && n.headerQuorum().K > 1 {
+		ao.Agreed = n // under a quorum, headers agreed by operators (agreed.go)
+	}
+	a, err := archive.Open(ao)
 	if err != nil {
 		g.closeArchives()
 		return fmt.Errorf("network %q: %w", nc.Name, err)

@@ -58,6 +58,13 @@ type Options struct {
 	Logger *slog.Logger
 	// Clock stamps stores and reads; nil is the real clock.
 	Clock clock.Clock
+	// TombstoneTTL is how long an evicted block is remembered, so a
+	// request for it is answered "evicted" (Store.Evicted); 0 is
+	// DefaultTombstoneTTL, negative remembers none.
+	TombstoneTTL time.Duration
+	// MaxTombstones bounds the evicted blocks remembered, the oldest
+	// dropped first; 0 is DefaultMaxTombstones, negative remembers none.
+	MaxTombstones int
 	// Notify, if set, is told of every block whose stored parts changed
 	// (stored or evicted), after the write, outside the store's lock: the
 	// peer layer announces what it can serve and withdraws what it no
@@ -79,6 +86,7 @@ type Store struct {
 	size    int64
 	dirty   map[common.Hash]bool // records whose Used/Reads changed since written
 	events  []Event              // for Options.Notify, sent by unlock
+	tombs   *Tombstones          // evicted blocks, persisted under tombPrefix
 	evicted uint64
 	refused uint64
 }
@@ -98,6 +106,12 @@ func Open(dir string, opts Options) (*Store, error) {
 	if opts.CacheMB <= 0 {
 		opts.CacheMB = DefaultCacheMB
 	}
+	if opts.TombstoneTTL == 0 {
+		opts.TombstoneTTL = DefaultTombstoneTTL
+	}
+	if opts.MaxTombstones == 0 {
+		opts.MaxTombstones = DefaultMaxTombstones
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -107,12 +121,14 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("history: open %s: %w", dir, err)
 	}
 	s := &Store{kv: kv, db: rawdb.NewDatabase(kv), opts: opts, log: log,
-		items: map[common.Hash]*record{}, dirty: map[common.Hash]bool{}}
-	if err := s.load(); err != nil {
+		items: map[common.Hash]*record{}, dirty: map[common.Hash]bool{},
+		tombs: NewTombstones(opts.TombstoneTTL, opts.MaxTombstones)}
+	if err := errors.Join(s.load(), s.loadTombs()); err != nil {
 		kv.Close()
 		return nil, err
 	}
-	log.Info("history store opened", "dir", dir, "blocks", len(s.items), "bytes", s.size, "max_bytes", opts.MaxBytes)
+	log.Info("history store opened", "dir", dir, "blocks", len(s.items), "bytes", s.size, "max_bytes", opts.MaxBytes,
+		"tombstones", s.tombs.Len())
 	return s, nil
 }
 
@@ -148,13 +164,16 @@ type Stats struct {
 	Kept     int    // blocks in the keep range
 	Evicted  uint64 // blocks evicted since Open
 	Refused  uint64 // writes refused with ErrFull since Open
+	// Tombstones is the evicted blocks remembered (Store.Evicted).
+	Tombstones int
 }
 
 // Stats returns the store's counts.
 func (s *Store) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := Stats{Blocks: len(s.items), Bytes: s.size, MaxBytes: s.opts.MaxBytes, Evicted: s.evicted, Refused: s.refused}
+	st := Stats{Blocks: len(s.items), Bytes: s.size, MaxBytes: s.opts.MaxBytes, Evicted: s.evicted, Refused: s.refused,
+		Tombstones: s.tombs.Len()}
 	for _, r := range s.items {
 		if r.Parts&BodyPart != 0 {
 			st.Bodies++

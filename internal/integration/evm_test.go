@@ -198,8 +198,23 @@ func TestLocalEVMRoundTrips(t *testing.T) {
 		t.Errorf("a 10-token multicall cost %d upstream round trips, want at most 3 (%v)", trips, e.count.methodCounts())
 	}
 	call(t, e.s.rpc, "eth_estimateGas", multicall, at)
-	if r2, _ := e.count.snapshot(); r2 != r1 {
+	r2, _ := e.count.snapshot()
+	if r2 != r1 {
 		t.Errorf("eth_estimateGas after eth_call cost %d round trips, want 0", r2-r1)
+	}
+	// The multicall of a holder never read: its slots derived from the
+	// new arguments go out as one batch beside the hint, which adds
+	// nothing: 2 requests, 1 round trip in time.
+	other := map[string]any{"to": e.multicall, "data": e.multicallOf(t, common.HexToAddress("0x00000000000000000000000000000000000a11ce"))}
+	m0 := e.count.methodCounts()
+	got = call(t, e.s.rpc, "eth_call", other, at)
+	r3, _ := e.count.snapshot()
+	if want := call(t, e.s.dn.RPC(), "eth_call", other, at); got.String() != want.String() {
+		t.Fatalf("multicall of another holder: braid %s, chain %s", got, want)
+	}
+	m1 := e.count.methodCounts()
+	if r3-r2 != 2 || m1["eth_createAccessList"]-m0["eth_createAccessList"] != 1 {
+		t.Errorf("the multicall of another holder cost %d requests (%v before, %v after), want 2: the hint and one batch beside it", r3-r2, m0, m1)
 	}
 }
 

@@ -2,11 +2,14 @@ package integration
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/ethclient"
 
+	"github.com/braidrpc/braid/internal/config"
 	"github.com/braidrpc/braid/internal/devnet"
 )
 
@@ -59,5 +62,38 @@ func TestStrictPendingNonceBounded(t *testing.T) {
 	}
 	if !strings.Contains(hdr, "more than 80 above the proven latest nonce") {
 		t.Fatalf("Braid-Proof %q does not say why the operators' count was set aside", hdr)
+	}
+}
+
+// TestStrictPendingNonceWhenPoolsDiffer: a wallet's just-sent transaction
+// reached some operators' pools and not yet the others' (pool_blind: their
+// "pending" is their "latest"). The pending nonce must count it, under a
+// quorum of 2 as with none: answering the proven latest nonce, or a count
+// two blind operators agree on, would have the wallet's next transaction
+// reuse the nonce and replace or fail the first.
+func TestStrictPendingNonceWhenPoolsDiffer(t *testing.T) {
+	for _, k := range []int{1, 2} {
+		t.Run(fmt.Sprintf("k=%d", k), func(t *testing.T) {
+			s := newLiveStackWith(t, liveOptions{manual: true, providers: 4, quorum: config.Quorum{K: k},
+				verify: config.Verify{Mode: config.VerifyStrict}})
+			e := &evmEnv{s: s}
+			ctx := context.Background()
+			nonce, err := ethclient.NewClient(s.dn.RPC()).NonceAt(ctx, s.user, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.sendETH(t, nonce) // pooled, not mined (manual)
+			ps := s.dn.Providers()
+			for _, p := range ps[:2] {
+				p.SetFaults(devnet.Faults{PoolBlind: true})
+			}
+			want := fmt.Sprintf("%q", hexutil.EncodeUint64(nonce+1))
+			for i := range 6 {
+				got, hdr := e.post(t, "eth_getTransactionCount", []any{s.user, "pending"})
+				if got.String() != want {
+					t.Fatalf("ask %d: braid answers %s (%s), want %s: the wallet's next transaction would reuse nonce %d", i, got, hdr, want, nonce)
+				}
+			}
+		})
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/braidrpc/braid/internal/history"
 	"github.com/braidrpc/braid/internal/peers"
 )
 
@@ -53,6 +54,14 @@ type account struct {
 	NotHeld int64     `json:"not_held"`
 	Seen    time.Time `json:"seen"`
 	Claims  []claim   `json:"claims,omitempty"`
+	// AuditsEvicted counts audits the peer answered "evicted" (no
+	// failure), Evicted fetches it answered so (no miss penalty): both
+	// discount its advertisements (adWeight), not its standing. Gone
+	// are the advertisements it said it evicted (Seen: when it said
+	// so), not counted again while its stale DHT record lives.
+	AuditsEvicted int64   `json:"audits_evicted,omitempty"`
+	Evicted       int64   `json:"evicted,omitempty"`
+	Gone          []claim `json:"gone,omitempty"`
 }
 
 func newAccount(buckets int, now time.Time) *account {
@@ -86,6 +95,65 @@ func (a *account) standing(c *Config) float64 {
 	p := float64(a.Passed)
 	bad := c.AuditWeight*float64(a.Failed) + c.LieWeight*float64(a.Lies) + c.MissWeight*float64(a.NotHeld)
 	return (1 + p) / (1 + p + bad)
+}
+
+// adWeight is what one advertisement of the peer counts for in rarity
+// counts and the order holders are asked in: its standing times the
+// share of its advertisements found backed, (1+passed) / (1+passed +
+// auditsEvicted + MissWeight·evicted) — a Laplace estimate of the chance
+// that an advertisement of it is backed by content. An honest peer that
+// evicts keeps its standing, and its advertisements count for about the
+// share of them still backed; a peer that advertises without keeping
+// and answers "evicted" to every audit tends to 0, as one that answers
+// "not held" does through its standing.
+func (a *account) adWeight(c *Config) float64 {
+	if a == nil {
+		return 1
+	}
+	p := float64(a.Passed)
+	return a.standing(c) * (1 + p) / (1 + p + float64(a.AuditsEvicted) + c.MissWeight*float64(a.Evicted))
+}
+
+// gone reports whether the peer said it evicted key within
+// history.DefaultTombstoneTTL before now (while its DHT record of it may
+// live on); an older entry is dropped.
+func (a *account) gone(key peers.Key, now time.Time) bool {
+	if a == nil {
+		return false
+	}
+	for i, c := range a.Gone {
+		if c.Hash == key.Hash && c.Kind == key.Kind {
+			if now.Sub(c.Seen) < history.DefaultTombstoneTTL {
+				return true
+			}
+			a.Gone = append(a.Gone[:i], a.Gone[i+1:]...)
+			return false
+		}
+	}
+	return false
+}
+
+// evicted records that the peer evicted key (told at now): its claim is
+// forgotten and its advertisement of key not counted while its DHT
+// record may live. Gone holds at most limit entries (the oldest
+// replaced).
+func (a *account) evicted(key peers.Key, number uint64, now time.Time, limit int) {
+	a.dropClaim(key)
+	if !auditable(key.Kind) || limit <= 0 || a.gone(key, now) {
+		return
+	}
+	c := claim{Kind: key.Kind, Hash: key.Hash, Number: number, Seen: now}
+	if len(a.Gone) < limit {
+		a.Gone = append(a.Gone, c)
+		return
+	}
+	oldest := 0
+	for i := range a.Gone {
+		if a.Gone[i].Seen.Before(a.Gone[oldest].Seen) {
+			oldest = i
+		}
+	}
+	a.Gone[oldest] = c
 }
 
 // newcomer reports whether the peer has given nothing yet and taken less
@@ -157,17 +225,24 @@ type PeerSnapshot struct {
 	Newcomer bool `json:"newcomer,omitempty"`
 	// Received and Served are per age bucket (Snapshot.AgeBuckets): what
 	// the peer delivered to this node and what this node served it.
-	Received     []Flow    `json:"received"`
-	Served       []Flow    `json:"served"`
-	AuditsPassed int64     `json:"audits_passed"`
-	AuditsFailed int64     `json:"audits_failed"`
-	Lies         int64     `json:"lies"`
-	Misses       int64     `json:"misses"`
-	NotHeld      int64     `json:"not_held"`
-	Penalties    float64   `json:"penalties"`
-	Forgiven     float64   `json:"forgiven"`
-	Claims       int       `json:"claims"`
-	LastSeen     time.Time `json:"last_seen"`
+	Received     []Flow `json:"received"`
+	Served       []Flow `json:"served"`
+	AuditsPassed int64  `json:"audits_passed"`
+	AuditsFailed int64  `json:"audits_failed"`
+	// AuditsEvicted are audits the peer answered "evicted" (content it
+	// held and evicted since: no failure); Evicted, fetches it answered
+	// so. AdWeight is what one of its advertisements counts for: its
+	// standing times the share of its advertisements found backed.
+	AuditsEvicted int64     `json:"audits_evicted"`
+	Evicted       int64     `json:"evicted"`
+	AdWeight      float64   `json:"ad_weight"`
+	Lies          int64     `json:"lies"`
+	Misses        int64     `json:"misses"`
+	NotHeld       int64     `json:"not_held"`
+	Penalties     float64   `json:"penalties"`
+	Forgiven      float64   `json:"forgiven"`
+	Claims        int       `json:"claims"`
+	LastSeen      time.Time `json:"last_seen"`
 }
 
 func (a *account) snapshot(id peer.ID, c *Config) PeerSnapshot {
@@ -176,6 +251,7 @@ func (a *account) snapshot(id peer.ID, c *Config) PeerSnapshot {
 		Debtor: a.Balance < -c.DebtLimit, Newcomer: a.newcomer(c),
 		Received: append([]Flow(nil), a.In...), Served: append([]Flow(nil), a.Out...),
 		AuditsPassed: a.Passed, AuditsFailed: a.Failed, Lies: a.Lies, Misses: a.Misses, NotHeld: a.NotHeld,
+		AuditsEvicted: a.AuditsEvicted, Evicted: a.Evicted, AdWeight: a.adWeight(c),
 		Penalties: a.Penalties, Forgiven: a.Forgiven, Claims: len(a.Claims), LastSeen: a.Seen,
 	}
 }

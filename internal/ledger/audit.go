@@ -47,6 +47,11 @@ const (
 	Lied
 	// Unreachable: the peer did not answer within the audit's deadline.
 	Unreachable
+	// Evicted: the peer said it held the content and evicted it since
+	// (its DHT record outlives the content by up to 48 h). No failure:
+	// its standing stays; the claim is forgotten, and the answer counted
+	// against the weight of its advertisements (adWeight).
+	Evicted
 	auditOutcomes
 )
 
@@ -55,7 +60,7 @@ func (o Outcome) String() string {
 	if o >= auditOutcomes {
 		return "unknown"
 	}
-	return [...]string{"inconclusive", "passed", "missing", "lied", "unreachable"}[o]
+	return [...]string{"inconclusive", "passed", "missing", "lied", "unreachable", "evicted"}[o]
 }
 
 // failed reports whether the outcome counts against the peer's standing.
@@ -82,7 +87,10 @@ var ErrNothingToAudit = errors.New("ledger: no advertisement of old content to a
 // this node holds, else the body asked from the same peer first: braid
 // stores receipts only with their body). A pass adds to the peer's
 // standing; missing content, a lie or no answer lowers it, which
-// discounts all its advertisements (Rank, rarity counts).
+// discounts all its advertisements (Rank, rarity counts). Content the
+// peer says it evicted since (within its tombstone window) is no
+// failure: its standing stays, but the answer is counted and discounts
+// its advertisements by the share found not backed (adWeight).
 func (l *Ledger) AuditOnce(ctx context.Context, net Network, headers history.HeaderSource, bodies Bodies) (Audit, error) {
 	p, c, ok := l.pickClaim()
 	if !ok {
@@ -164,6 +172,8 @@ func outcomeOf(t peers.Transfer, err error) Outcome {
 		return Lied
 	case peers.NotHeld:
 		return Missing
+	case peers.Evicted:
+		return Evicted
 	case peers.Failed:
 		return Unreachable
 	}
@@ -219,9 +229,13 @@ func (l *Ledger) recordAudit(au Audit) {
 	l.audits[au.Outcome]++
 	if au.Outcome != Inconclusive {
 		a := l.acct(au.Peer, now)
-		if au.Outcome == Passed {
+		switch au.Outcome {
+		case Passed:
 			a.Passed++
-		} else {
+		case Evicted: // FetchFrom's transfer (Missed) forgot the claim
+			a.AuditsEvicted++
+			a.evicted(au.Key, au.Number, now, l.cfg.ClaimsPerPeer)
+		default:
 			a.Failed++
 			a.dropClaim(au.Key)
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 )
@@ -40,6 +41,9 @@ func decodeAccount(key, data []byte, c *Config) (peer.ID, *account, error) {
 	if len(a.Claims) > c.ClaimsPerPeer {
 		a.Claims = a.Claims[:c.ClaimsPerPeer]
 	}
+	if len(a.Gone) > c.ClaimsPerPeer {
+		a.Gone = a.Gone[:c.ClaimsPerPeer]
+	}
 	a.fit(len(c.AgeBuckets) + 2)
 	return id, a, nil
 }
@@ -52,7 +56,8 @@ func (a *account) check() error {
 		}
 	}
 	if a.InCredits < 0 || a.OutCredits < 0 || a.Penalties < 0 || a.Forgiven < 0 ||
-		a.Passed < 0 || a.Failed < 0 || a.Lies < 0 || a.Misses < 0 || a.NotHeld < 0 {
+		a.Passed < 0 || a.Failed < 0 || a.Lies < 0 || a.Misses < 0 || a.NotHeld < 0 ||
+		a.AuditsEvicted < 0 || a.Evicted < 0 {
 		return fmt.Errorf("%w: a negative count", errRecord)
 	}
 	for _, fs := range [][]Flow{a.In, a.Out} {
@@ -62,7 +67,7 @@ func (a *account) check() error {
 			}
 		}
 	}
-	for _, cl := range a.Claims {
+	for _, cl := range append(slices.Clip(a.Claims), a.Gone...) {
 		if !auditable(cl.Kind) {
 			return fmt.Errorf("%w: a claim of unknown kind %d", errRecord, cl.Kind)
 		}

@@ -109,7 +109,7 @@ type fakeNet struct {
 	l      *Ledger
 	mu     sync.Mutex
 	hold   map[peers.Key][]peer.ID
-	behave map[peer.ID]string // honest (default), dropped, liar, offline, busy
+	behave map[peer.ID]string // honest (default), dropped, evicted, liar, offline, busy
 	number map[common.Hash]uint64
 	asked  []peers.Key
 }
@@ -150,6 +150,8 @@ func (f *fakeNet) FetchFrom(_ context.Context, p peer.ID, k peers.Key, age peers
 	switch b {
 	case "dropped":
 		t.Result = peers.NotHeld
+	case "evicted":
+		t.Result, t.EvictedAt = peers.Evicted, f.l.now().Add(-time.Hour)
 	case "offline":
 		t.Result, t.Err = peers.Failed, context.DeadlineExceeded
 	case "busy":

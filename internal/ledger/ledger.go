@@ -186,6 +186,7 @@ func (l *Ledger) Delivered(t peers.Transfer) {
 	a.In[b].Credits += credit
 	a.InCredits += credit
 	a.Balance += credit
+	a.Gone = slices.DeleteFunc(a.Gone, func(c claim) bool { return c.Kind == t.Key.Kind && c.Hash == t.Key.Hash })
 	if l.old(t.Age) {
 		a.claim(t.Key, t.Age.Number, now, l.cfg.ClaimsPerPeer, l.rnd)
 	}
@@ -213,8 +214,21 @@ func (l *Ledger) Lied(t peers.Transfer) {
 // own low standing with it) costs nothing. Not holding what it was
 // found advertising also weighs on its standing (MissWeight, lighter than
 // a failed audit: the fetch may have met a DHT record it withdrew); the
-// claim stays for an audit to judge.
+// claim stays for an audit to judge. Content it held and evicted
+// (Evicted) costs neither: it is counted, discounts its advertisements
+// (adWeight) and the claim is forgotten.
 func (l *Ledger) Missed(t peers.Transfer) {
+	if t.Result == peers.Evicted {
+		now := l.now()
+		l.mu.Lock()
+		a := l.acct(t.Peer, now)
+		a.Misses++
+		a.Evicted++
+		a.evicted(t.Key, t.Age.Number, now, l.cfg.ClaimsPerPeer)
+		l.touch(t.Peer, a, now)
+		l.mu.Unlock()
+		return
+	}
 	if t.Result != peers.NotHeld && t.Result != peers.Failed {
 		return
 	}
@@ -256,10 +270,12 @@ func (l *Ledger) Served(t peers.Transfer) {
 // old reports whether content of age a is old: at least AgeDepth deep.
 func (l *Ledger) old(a peers.Age) bool { return a.Known && a.Depth >= l.cfg.AgeDepth }
 
-// Rank orders the holders of key a fetch found by their standing (peers
-// whose audits failed or that lied go last; equals keep the order given),
-// remembers old content as each one's claim, and notes the content's
-// rarity: the holders found, each weighed by its standing.
+// Rank orders the holders of key a fetch found by the weight of their
+// advertisements (standing times the share found backed: peers whose
+// audits failed, that lied or keep answering "evicted" go last, and one
+// that said it evicted key itself last of all; equals keep the order
+// given), remembers old content as each one's claim, and notes the
+// content's rarity: the holders found, each weighed so.
 func (l *Ledger) Rank(key peers.Key, age peers.Age, ids []peer.ID) []peer.ID {
 	now := l.now()
 	st := make(map[peer.ID]float64, len(ids))
@@ -274,13 +290,20 @@ func (l *Ledger) Rank(key peers.Key, age peers.Age, ids []peer.ID) []peer.ID {
 }
 
 // observe records that ids hold key (claims, for old content) and returns
-// their weight: the sum of their standings. st, if not nil, receives each
-// one's standing. l.mu must be held.
+// their weight: the sum of their advertisements' weights (adWeight; 0 for
+// a peer that said it evicted key, whose record outlived the content).
+// st, if not nil, receives each one's weight. l.mu must be held.
 func (l *Ledger) observe(key peers.Key, age peers.Age, ids []peer.ID, now time.Time, st map[peer.ID]float64) float64 {
 	old := l.old(age)
 	var copies float64
 	for _, id := range ids {
 		a := l.accounts[id]
+		if a.gone(key, now) {
+			if st != nil {
+				st[id] = 0
+			}
+			continue
+		}
 		if old {
 			if a == nil {
 				a = l.acct(id, now)
@@ -288,7 +311,7 @@ func (l *Ledger) observe(key peers.Key, age peers.Age, ids []peer.ID, now time.T
 			a.claim(key, age.Number, now, l.cfg.ClaimsPerPeer, l.rnd)
 			l.dirty[id] = true
 		}
-		s := a.standing(&l.cfg)
+		s := a.adWeight(&l.cfg)
 		if st != nil {
 			st[id] = s
 		}

@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"testing"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
@@ -10,8 +11,10 @@ import (
 
 	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/clock"
+	"github.com/braidrpc/braid/internal/history"
 	"github.com/braidrpc/braid/internal/history/historytest"
 	"github.com/braidrpc/braid/internal/peers"
+	"github.com/braidrpc/braid/internal/verify"
 )
 
 // oldBlocks are the devnet blocks with content, from 1 (all old at the
@@ -224,5 +227,101 @@ func TestLoopbackLedgerSurvivesRestart(t *testing.T) {
 	tr := fetchHeader(t, again, bs[2])
 	if tr.Peer != giver.node.ID() || again.l.Balance(giver.node.ID()) <= was {
 		t.Fatalf("a delivery after the restart did not add to %v", was)
+	}
+}
+
+// TestLoopbackEvicterKeepsStanding: five gateways. Three advertise an old
+// block: a keeper; an honest gateway that evicts it from its bounded
+// store after announcing it (its DHT record lives on); a dropper that
+// hides it without a tombstone (a false advertiser). The auditor learns
+// the three claims from the DHT and audits until each was audited: the
+// keeper passes, the evicter answers "evicted" and keeps its standing
+// and balance, the dropper fails. A fetch that meets the evicter's stale
+// record skips it at no cost.
+func TestLoopbackEvicterKeepsStanding(t *testing.T) {
+	c := devChain(t)
+	x := busiest(c)
+	gs := cluster(t, c, [5]setup{
+		{cfg: Config{AuditTimeout: 30e9}},                              // auditor
+		{blocks: []*historytest.Block{x}},                              // keeper
+		{drop: []*historytest.Block{x}},                                // dropper: announces, holds nothing, no tombstone
+		{blocks: []*historytest.Block{x}, maxBytes: 2 * blockBytes(x)}, // evicter
+		{},
+	})
+	auditor, keeper, dropper, evicter := gs[0], gs[1], gs[2], gs[3]
+	key := peers.Key{Kind: peers.Receipts, Hash: x.Hash()}
+	waitHolders(t, auditor, key, 3)
+	evict(t, evicter, c, x)
+	at, ok := evicter.store.Evicted(x.Hash(), history.ReceiptsPart)
+	if !ok {
+		t.Fatal("the evicter's store has no tombstone of the block it evicted")
+	}
+
+	hs, err := auditor.node.FindHolders(context.Background(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]peer.ID, len(hs))
+	for i, h := range hs {
+		ids[i] = h.ID
+	}
+	age := peers.Age{Number: x.Number(), Depth: 1000, Known: true}
+	auditor.l.Rank(key, age, ids) // as a fetch does: the claims to audit
+	seen := map[peer.ID]Outcome{}
+	for i := 0; i < 200 && len(seen) < 3; i++ {
+		a, err := auditor.l.AuditOnce(context.Background(), auditor.node, chainHeaders{c}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := seen[a.Peer]; !ok && a.Outcome != Inconclusive {
+			seen[a.Peer] = a.Outcome
+		}
+	}
+	if seen[keeper.node.ID()] != Passed || seen[evicter.node.ID()] != Evicted || seen[dropper.node.ID()] != Missing {
+		t.Fatalf("audits %v: want the keeper passed, the evicter evicted, the dropper missing", seen)
+	}
+	es, _ := auditor.l.Peer(evicter.node.ID())
+	ds, _ := auditor.l.Peer(dropper.node.ID())
+	if es.Standing != 1 || es.AuditsFailed != 0 || es.AuditsEvicted != 1 || es.Penalties != 0 || es.Balance < 0 {
+		t.Fatalf("the honest evicter lost standing: %+v (evicted at %v)", es, at)
+	}
+	if ds.Standing >= 0.5 || ds.AuditsFailed == 0 {
+		t.Fatalf("the dropper kept its standing: %+v", ds)
+	}
+	if order := auditor.l.Rank(key, age, ids); order[0] != keeper.node.ID() {
+		t.Fatalf("rank %v: the keeper is not first", order)
+	}
+	_, tr, err := auditor.node.Fetch(context.Background(), key, peers.Age{Number: x.Number(), Known: true},
+		peers.CheckReceipts(x.Header, x.Body.Transactions))
+	if err != nil || tr.Peer != keeper.node.ID() {
+		t.Fatalf("fetch: %v from %s", err, tr.Peer)
+	}
+	if es2, _ := auditor.l.Peer(evicter.node.ID()); es2.Standing != 1 || es2.Penalties != 0 {
+		t.Fatalf("a fetch cost the evicter: %+v", es2)
+	}
+}
+
+// blockBytes is about what a block takes in a store.
+func blockBytes(b *historytest.Block) int64 {
+	return int64(len(b.HeaderRLP)+len(b.BodyRLP)+len(b.StorageRLP)) + 4<<10
+}
+
+// evict stores other blocks in g's store until it evicts x.
+func evict(t *testing.T, g *gateway, c *historytest.Chain, x *historytest.Block) {
+	t.Helper()
+	for _, b := range c.Blocks[1:] {
+		if !g.store.Has(x.Hash(), history.HeaderPart) {
+			return
+		}
+		if b.Hash() == x.Hash() {
+			continue
+		}
+		if err := g.store.PutBlockRLP(b.Header, b.BodyRLP, b.StorageRLP, verify.ReceiptsStorage, history.Proven); err != nil &&
+			!errors.Is(err, history.ErrFull) {
+			t.Fatal(err)
+		}
+	}
+	if g.store.Has(x.Hash(), history.HeaderPart) {
+		t.Fatal("the store never evicted the block")
 	}
 }

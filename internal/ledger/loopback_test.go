@@ -129,6 +129,9 @@ type setup struct {
 	key    crypto.PrivKey
 	blocks []*historytest.Block
 	drop   []*historytest.Block
+	// maxBytes, if set, bounds the store (LRU, not the ledger's Keeper):
+	// a gateway that evicts.
+	maxBytes int64
 }
 
 // loopbackHead puts every devnet block 1,000 below the tip: old content.
@@ -151,13 +154,17 @@ func startGateway(t *testing.T, c *historytest.Chain, s setup, boot []string) *g
 		t.Fatal(err)
 	}
 	g.rec = &recorder{Ledger: g.l}
-	g.store, err = history.Open(t.TempDir(), history.Options{MaxBytes: 64 << 20, Keeper: g.l.Keeper(), Notify: g.l.OnStored})
+	so := history.Options{MaxBytes: 64 << 20, Keeper: g.l.Keeper(), Notify: g.l.OnStored}
+	if s.maxBytes != 0 {
+		so.MaxBytes, so.Keeper = s.maxBytes, history.LRU{}
+	}
+	g.store, err = history.Open(t.TempDir(), so)
 	if err != nil {
 		t.Fatal(err)
 	}
 	gone := map[common.Hash]bool{}
 	for _, b := range append(slices.Clone(s.blocks), s.drop...) {
-		if err := g.store.PutBlockRLP(b.Header, b.BodyRLP, b.StorageRLP, verify.ReceiptsStorage, true); err != nil {
+		if err := g.store.PutBlockRLP(b.Header, b.BodyRLP, b.StorageRLP, verify.ReceiptsStorage, history.Proven); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -37,7 +37,7 @@ func newMetrics(reg prometheus.Registerer, l *Ledger) (*metrics, error) {
 		"Bytes of content delivered (in) and served (out), by age bucket (blocks below the tip).", "direction", "age")
 	m.penalties = counter("braid_ledger_penalties_total", "Penalties charged to peers, by reason (lie, miss).", "reason")
 	m.audits = counter("braid_ledger_audits_total",
-		"Retention audits, by result (passed, missing, lied, unreachable, inconclusive).", "result")
+		"Retention audits, by result (passed, missing, evicted, lied, unreachable, inconclusive).", "result")
 	m.admissions = counter("braid_ledger_admissions_total",
 		"Requests of peers by admission: served now, queued, refused for low standing, busy, timed out waiting.", "decision")
 	m.repairs = counter("braid_ledger_repairs_total",

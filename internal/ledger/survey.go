@@ -97,7 +97,7 @@ func (l *Ledger) surveyBucket(ctx context.Context, net Network, headers history.
 		var c float64
 		l.mu.Lock()
 		for _, ai := range found {
-			c += l.accounts[ai.ID].standing(&l.cfg)
+			c += l.accounts[ai.ID].adWeight(&l.cfg)
 		}
 		l.mu.Unlock()
 		b.Sampled++

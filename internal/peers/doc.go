@@ -25,10 +25,13 @@
 //	response: code (1 byte) ‖ length (uvarint) ‖ payload
 //
 // The payload is the content in canonical RLP (receipts in go-ethereum's
-// storage encoding) or, for any code but CodeOK, a short reason:
-// CodeNotHeld, CodeBusy (over a limit: back off), CodeLowStanding (issue
-// 16: served only from spare capacity, the requester's balance is below
-// the threshold) or CodeError.
+// storage encoding), for CodeEvicted the time the holder evicted it from
+// its bounded store (8 bytes, Unix seconds: its provider record may
+// outlive the content by the DHT's 48 h; a Holder that is an Evictor,
+// as history.Store is, answers so within its tombstone window), or, for
+// any other code, a short reason: CodeNotHeld, CodeBusy (over a limit:
+// back off), CodeLowStanding (issue 16: served only from spare capacity,
+// the requester's balance is below the threshold) or CodeError.
 //
 // # Content and the DHT
 //

@@ -67,7 +67,7 @@ func (n *Node) ask(ctx context.Context, key Key, age Age, holders []peer.AddrInf
 	for i, h := range holders {
 		byID[h.ID], ids[i] = h, h.ID
 	}
-	var counts [Served + 1]int
+	var counts [Evicted + 1]int
 	order := n.tally.rank(ids)
 	if n.opts.Ranker != nil {
 		order = reorder(n.opts.Ranker.Rank(key, age, slices.Clone(order)), order)
@@ -101,8 +101,8 @@ func (n *Node) ask(ctx context.Context, key Key, age Age, holders []peer.AddrInf
 		}
 		order = later
 	}
-	return nil, Transfer{}, fmt.Errorf("%w: %s: %d holders, %d lied, %d not holding, %d refused, %d failed",
-		ErrUnavailable, key, len(holders), counts[Lie], counts[NotHeld], counts[Refused], counts[Failed])
+	return nil, Transfer{}, fmt.Errorf("%w: %s: %d holders, %d lied, %d not holding, %d evicted, %d refused, %d failed",
+		ErrUnavailable, key, len(holders), counts[Lie], counts[NotHeld], counts[Evicted], counts[Refused], counts[Failed])
 }
 
 var errClosed = errors.New("peers: node closed")
@@ -154,7 +154,7 @@ func reorder(ranked, order []peer.ID) []peer.ID {
 // a while) or, when it is neither known nor connected, from a DHT search.
 // It returns the verified bytes and the transfer; any other outcome is an
 // error wrapping ErrUnavailable, with the transfer saying what happened
-// (Lie, NotHeld, Refused, Failed; Holders is 0: nobody searched). A banned
+// (Lie, NotHeld, Evicted, Refused, Failed; Holders is 0: nobody searched). A banned
 // peer is not asked (Result Refused, nothing recorded).
 func (n *Node) FetchFrom(ctx context.Context, id peer.ID, key Key, age Age, check Check) ([]byte, Transfer, error) {
 	if !key.Kind.Valid() {
@@ -297,6 +297,10 @@ func (n *Node) attempt(ctx context.Context, h peer.AddrInfo, key Key) (Transfer,
 	case CodeNotHeld:
 		n.guard.answered(h.ID)
 		return fail(NotHeld, refusal(resp))
+	case CodeEvicted:
+		n.guard.answered(h.ID)
+		t.EvictedAt = resp.EvictedAt
+		return fail(Evicted, fmt.Errorf("evicted at %s", resp.EvictedAt.UTC().Format(time.RFC3339)))
 	case CodeBusy, CodeLowStanding:
 		n.guard.busy(h.ID)
 		return fail(Refused, refusal(resp))

@@ -1,6 +1,8 @@
 package peers
 
 import (
+	"time"
+
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 
@@ -25,6 +27,36 @@ type Numberer interface {
 // transaction of a held canonical block is, for Location requests.
 type Locator interface {
 	TxLookup(txHash common.Hash) (*types.Transaction, history.TxLocation, bool)
+}
+
+// Evictor is an optional Holder method (history.Store has it): when the
+// holder evicted the given parts of a block it held, if recently enough
+// that a provider record it published may still be found. A request for
+// such content is answered CodeEvicted, not CodeNotHeld.
+type Evictor interface {
+	Evicted(hash common.Hash, parts history.Parts) (time.Time, bool)
+}
+
+var _ Evictor = (*history.Store)(nil)
+
+// evicted reports when h evicted key's content, if it did recently.
+func evicted(h Holder, key Key) (time.Time, bool) {
+	e, ok := h.(Evictor)
+	if !ok {
+		return time.Time{}, false
+	}
+	var parts history.Parts
+	switch key.Kind {
+	case Header:
+		parts = history.HeaderPart
+	case Body:
+		parts = history.BodyPart
+	case Receipts:
+		parts = history.ReceiptsPart
+	default: // a location is no block content: never announced
+		return time.Time{}, false
+	}
+	return e.Evicted(key.Hash, parts)
 }
 
 // get reads key's content from h.

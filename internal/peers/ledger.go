@@ -45,6 +45,11 @@ const (
 	Failed
 	// Served: this node sent the content (Out).
 	Served
+	// Evicted: the peer held the content and evicted it recently (In: it
+	// said so, with the time; Out: this node did). Like NotHeld the next
+	// holder is asked, but it is no advertisement the peer failed to back:
+	// its provider record outlived the content.
+	Evicted
 )
 
 // String names the result (metric labels use it).
@@ -62,6 +67,8 @@ func (r Result) String() string {
 		return "failed"
 	case Served:
 		return "served"
+	case Evicted:
+		return "evicted"
 	}
 	return "unknown"
 }
@@ -92,8 +99,12 @@ type Transfer struct {
 	// from reading the request to the end of the write (Out).
 	Latency time.Duration
 	At      time.Time
-	// Err says why, for a Lie, NotHeld, Refused or Failed result.
+	// Err says why, for a Lie, NotHeld, Refused, Failed or Evicted
+	// result.
 	Err error
+	// EvictedAt is when the peer (In) or this node (Out) evicted the
+	// content, for an Evicted result.
+	EvictedAt time.Time
 }
 
 // Inbound is a request a peer made, as the Ledger sees it before it is
@@ -135,9 +146,9 @@ type Ledger interface {
 	// Lied: a peer sent content that failed verification, or broke the
 	// protocol. t.Err says how.
 	Lied(t Transfer)
-	// Missed: a peer did not deliver (not held, refused, failed); no blame
-	// beyond t.Result (a peer that advertised content it does not hold
-	// answers NotHeld).
+	// Missed: a peer did not deliver (not held, evicted, refused,
+	// failed); no blame beyond t.Result (a peer that advertised content it
+	// does not hold answers NotHeld; one that evicted it since, Evicted).
 	Missed(t Transfer)
 	// Served: this node answered a peer's request (Served, NotHeld,
 	// Refused or Failed).

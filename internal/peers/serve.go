@@ -45,7 +45,7 @@ func (n *Node) handle(s network.Stream) {
 	if done != nil {
 		defer done()
 	}
-	if code != CodeOK {
+	if code != CodeOK && code != CodeEvicted {
 		data = reasonOf(err)
 	}
 	sent, werr := n.reply(s, code, data)
@@ -58,6 +58,9 @@ func (n *Node) handle(s network.Stream) {
 		t.Result, t.Bytes = Served, len(data)
 	default:
 		t.Result, t.Err = resultOf(code), err
+		if code == CodeEvicted {
+			t.EvictedAt, _ = DecodeEvicted(data)
+		}
 	}
 	t.Latency = n.clock.Now().Sub(start)
 	n.record(t)
@@ -82,6 +85,9 @@ func (n *Node) answer(p peer.ID, key Key, age Age) (Code, []byte, func(), error)
 	}
 	data, ok := get(n.opts.Holder, key)
 	if !ok {
+		if at, ok := evicted(n.opts.Holder, key); ok {
+			return CodeEvicted, AppendEvicted(nil, at), done, errEvicted
+		}
 		return CodeNotHeld, nil, done, errNotHeld
 	}
 	if len(data) > key.Kind.MaxSize() { // never stored: the store verified it
@@ -91,7 +97,10 @@ func (n *Node) answer(p peer.ID, key Key, age Age) (Code, []byte, func(), error)
 	return CodeOK, data, done, nil
 }
 
-var errNotHeld = errors.New("not held")
+var (
+	errNotHeld = errors.New("not held")
+	errEvicted = errors.New("evicted")
+)
 
 // heldAge is the age of held content, when the Holder knows its number.
 func (n *Node) heldAge(key Key) Age {
@@ -147,6 +156,8 @@ func resultOf(s Code) Result {
 		return Served
 	case CodeNotHeld:
 		return NotHeld
+	case CodeEvicted:
+		return Evicted
 	case CodeError:
 		return Failed
 	}

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"slices"
+	"time"
 	"unicode/utf8"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -21,7 +23,9 @@ import (
 // The hash is the block's; a location's is the transaction's.
 //
 // With CodeOK the payload is the content (at most the kind's MaxSize);
-// with any other status it is a short UTF-8 reason (at most MaxReason).
+// with CodeEvicted it is the eviction time (EvictedSize bytes, see
+// AppendEvicted); with any other status it is a short UTF-8 reason (at
+// most MaxReason).
 const ContentProtocol protocol.ID = "/braid/content/1"
 
 // RequestSize is the size of a request frame.
@@ -48,7 +52,17 @@ const (
 	CodeLowStanding Code = 3
 	// CodeError: the request was malformed, or the peer failed.
 	CodeError Code = 4
+	// CodeEvicted: the peer held the content and evicted it from its
+	// bounded store recently (within its tombstone window, the DHT
+	// record validity): a provider record it published may still be
+	// found. The payload is the eviction time. No lie and no miss to
+	// blame; a retention audit answered so is not failed.
+	CodeEvicted Code = 5
 )
+
+// EvictedSize is a CodeEvicted payload's size: the eviction time in Unix
+// seconds, big-endian.
+const EvictedSize = 8
 
 // String names the code.
 func (s Code) String() string {
@@ -63,11 +77,13 @@ func (s Code) String() string {
 		return "low_standing"
 	case CodeError:
 		return "error"
+	case CodeEvicted:
+		return "evicted"
 	}
 	return fmt.Sprintf("code(%d)", uint8(s))
 }
 
-func (s Code) valid() bool { return s <= CodeError }
+func (s Code) valid() bool { return s <= CodeEvicted }
 
 var (
 	// ErrFrame is wrapped by the errors of a frame that breaks the
@@ -113,11 +129,33 @@ func AppendResponseHeader(b []byte, code Code, n int) []byte {
 	return binary.AppendUvarint(b, uint64(n))
 }
 
+// AppendEvicted appends a CodeEvicted payload: at, in Unix seconds (a
+// time before 1970 as 0).
+func AppendEvicted(b []byte, at time.Time) []byte {
+	return binary.BigEndian.AppendUint64(b, uint64(max(at.Unix(), 0)))
+}
+
+// DecodeEvicted decodes a CodeEvicted payload: exactly EvictedSize bytes
+// of Unix seconds that fit an int64.
+func DecodeEvicted(b []byte) (time.Time, error) {
+	if len(b) != EvictedSize {
+		return time.Time{}, fmt.Errorf("%w: eviction time of %d bytes, want %d", ErrFrame, len(b), EvictedSize)
+	}
+	sec := binary.BigEndian.Uint64(b)
+	if sec > math.MaxInt64 {
+		return time.Time{}, fmt.Errorf("%w: eviction time %d out of range", ErrFrame, sec)
+	}
+	return time.Unix(int64(sec), 0), nil
+}
+
 // Response is a decoded response frame.
 type Response struct {
 	Code Code
-	// Payload is the content (CodeOK) or the reason (otherwise).
+	// Payload is the content (CodeOK), the eviction time (CodeEvicted)
+	// or the reason (otherwise).
 	Payload []byte
+	// EvictedAt is the decoded eviction time of CodeEvicted.
+	EvictedAt time.Time
 }
 
 // readChunk is the most ReadResponse allocates ahead of the bytes it has
@@ -153,8 +191,11 @@ func ReadResponse(r io.Reader, k Kind, reserve func(n int) error) (Response, err
 		return Response{}, fmt.Errorf("%w: length not minimally encoded", ErrFrame)
 	}
 	limit := MaxReason
-	if code == CodeOK {
+	switch code {
+	case CodeOK:
 		limit = k.MaxSize()
+	case CodeEvicted:
+		limit = EvictedSize
 	}
 	if n > uint64(limit) {
 		return Response{}, fmt.Errorf("%w: %w: %s of %d bytes, bound %d", ErrFrame, ErrOversized, k, n, limit)
@@ -168,10 +209,19 @@ func ReadResponse(r io.Reader, k Kind, reserve func(n int) error) (Response, err
 	if err != nil {
 		return Response{}, err
 	}
-	if code != CodeOK && !utf8.Valid(payload) {
-		return Response{}, fmt.Errorf("%w: reason is not UTF-8", ErrFrame)
+	resp := Response{Code: code, Payload: payload}
+	switch code {
+	case CodeOK:
+	case CodeEvicted:
+		if resp.EvictedAt, err = DecodeEvicted(payload); err != nil {
+			return Response{}, err
+		}
+	default:
+		if !utf8.Valid(payload) {
+			return Response{}, fmt.Errorf("%w: reason is not UTF-8", ErrFrame)
+		}
 	}
-	return Response{Code: code, Payload: payload}, nil
+	return resp, nil
 }
 
 // readPayload reads exactly n bytes, growing its buffer with what arrives.

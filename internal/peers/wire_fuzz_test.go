@@ -2,7 +2,9 @@ package peers
 
 import (
 	"bytes"
+	"errors"
 	"testing"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 )
@@ -43,6 +45,9 @@ func FuzzReadResponse(f *testing.F) {
 	f.Add(byte(Body), []byte{0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
 	f.Add(byte(0), []byte{0, 1, 0})
 	f.Add(byte(Header), []byte{})
+	f.Add(byte(Body), append(AppendResponseHeader(nil, CodeEvicted, EvictedSize), AppendEvicted(nil, time.Unix(1_800_000_000, 0))...))
+	f.Add(byte(Receipts), append(AppendResponseHeader(nil, CodeEvicted, EvictedSize), 0xff, 0, 0, 0, 0, 0, 0, 0))
+	f.Add(byte(Header), append(AppendResponseHeader(nil, CodeEvicted, 3), "old"...))
 	f.Fuzz(func(t *testing.T, kind byte, data []byte) {
 		k := Kind(kind)
 		var reserved int
@@ -51,8 +56,13 @@ func FuzzReadResponse(f *testing.F) {
 			return
 		}
 		limit := MaxReason
-		if resp.Code == CodeOK {
+		switch resp.Code {
+		case CodeOK:
 			limit = k.MaxSize()
+		case CodeEvicted: // exactly the time, and it reads back
+			if len(resp.Payload) != EvictedSize || !bytes.Equal(AppendEvicted(nil, resp.EvictedAt), resp.Payload) {
+				t.Fatalf("evicted payload %x read as %v", resp.Payload, resp.EvictedAt)
+			}
 		}
 		if len(resp.Payload) > limit || reserved != len(resp.Payload) {
 			t.Fatalf("payload of %d bytes (bound %d, reserved %d)", len(resp.Payload), limit, reserved)
@@ -63,6 +73,26 @@ func FuzzReadResponse(f *testing.F) {
 		frame := append(AppendResponseHeader(nil, resp.Code, len(resp.Payload)), resp.Payload...)
 		if !bytes.HasPrefix(data, frame) {
 			t.Fatalf("%x read as %v %x", data, resp.Code, resp.Payload)
+		}
+	})
+}
+
+// FuzzDecodeEvicted: any bytes decode to a time that encodes back to them,
+// or ErrFrame; never a panic.
+func FuzzDecodeEvicted(f *testing.F) {
+	f.Add(AppendEvicted(nil, time.Unix(1_800_000_000, 0)))
+	f.Add([]byte{0x80, 0, 0, 0, 0, 0, 0, 0})
+	f.Add([]byte{1, 2, 3})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		at, err := DecodeEvicted(data)
+		if err != nil {
+			if !errors.Is(err, ErrFrame) {
+				t.Fatalf("%x: %v, want ErrFrame", data, err)
+			}
+			return
+		}
+		if !bytes.Equal(AppendEvicted(nil, at), data) {
+			t.Fatalf("%x decoded to %v", data, at)
 		}
 	})
 }

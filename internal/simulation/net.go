@@ -103,7 +103,7 @@ func (w *world) record(from, to *node, b uint64, res peers.Result, holders int) 
 	if to.led != nil && to.honest() && res != peers.Failed {
 		out := peers.Served
 		switch res {
-		case peers.NotHeld, peers.Refused:
+		case peers.NotHeld, peers.Refused, peers.Evicted:
 			out = res
 		}
 		sent := 0
@@ -116,8 +116,9 @@ func (w *world) record(from, to *node, b uint64, res peers.Result, holders int) 
 }
 
 // unadmitted is how a holder answers without admission: an offline peer
-// not at all, a liar with false content, a fake (or an honest peer whose
-// record is stale) saying it does not hold it. ok is true when the
+// not at all, a liar with false content, an honest peer that evicted it
+// recently saying so (its claim is stale), a fake (or an honest peer
+// whose record is older) saying it does not hold it. ok is true when the
 // request needs admission (an honest holder of b).
 func (w *world) unadmitted(to *node, b uint64) (res peers.Result, ok bool) {
 	switch {
@@ -125,6 +126,8 @@ func (w *world) unadmitted(to *node, b uint64) (res peers.Result, ok bool) {
 		return peers.Failed, false
 	case to.role == Liar:
 		return peers.Lie, false
+	case to.role != Fake && !to.store.has(b) && to.store.evicted(w.hashes[b], w.clk.Now()):
+		return peers.Evicted, false
 	case to.role == Fake || !to.store.has(b):
 		return peers.NotHeld, false
 	}

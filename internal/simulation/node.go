@@ -67,17 +67,31 @@ func peerID(slot, gen int) peer.ID {
 // store is a peer's bounded set of blocks, evicted in its Keeper's order
 // as history.Store evicts: the lowest Value first, and a new block that
 // is worth less than the block it would displace is refused.
+// Its evictions are remembered as history.Store remembers them (the same
+// history.Tombstones, at most a store's worth), so a request for a block
+// evicted within the DHT record validity is answered "evicted".
 type store struct {
 	limit  int // blocks; 0: unbounded (archival)
 	keeper history.Keeper
 	items  map[uint64]*history.Item
+	tombs  *history.Tombstones
 }
 
 func newStore(limit int, k history.Keeper) *store {
-	return &store{limit: limit, keeper: k, items: map[uint64]*history.Item{}}
+	return &store{limit: limit, keeper: k, items: map[uint64]*history.Item{},
+		tombs: history.NewTombstones(history.DefaultTombstoneTTL, max(limit, 1))}
 }
 
 func (s *store) has(n uint64) bool { return s != nil && s.items[n] != nil }
+
+// evicted reports whether the store evicted the block hash recently.
+func (s *store) evicted(hash common.Hash, now time.Time) bool {
+	if s == nil {
+		return false
+	}
+	_, ok := s.tombs.Get(hash, history.AllParts, now)
+	return ok
+}
 
 // use marks a held block read now (the LRU keeper's value).
 func (s *store) use(n uint64, now time.Time) {
@@ -107,9 +121,11 @@ func (s *store) put(n uint64, hash common.Hash, bytes int, now time.Time) (kept 
 		if s.keeper.Value(*it, now) < vv {
 			return false, 0, false
 		}
+		s.tombs.Add(s.items[victim].Hash, history.AllParts, now)
 		delete(s.items, victim)
 		evicted, did = victim, true
 	}
+	s.tombs.Clear(hash, history.AllParts)
 	s.items[n] = it
 	return true, evicted, did
 }

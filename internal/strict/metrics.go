@@ -18,7 +18,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		evmTrips: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "braid", Name: "evm_round_trips_total",
-			Help: "Upstream round trips of calls run on the local EVM (strict mode), by network, method and kind (access_list: the prefetch hint, proofs: a round of proofs and code, one batch or several at once, code, block_hashes; misses: those made on demand after the prefetch).",
+			Help: "Upstream round trips of calls run on the local EVM (strict mode), by network, method and kind (access_list: the prefetch hint, proofs: a round of proofs and code, one batch or several at once, code, block_hashes; misses: those made on demand after the prefetch; overlapped: those sent while another of the call's was in flight, costing no latency).",
 		}, []string{"network", "method", "kind"}),
 		evmState: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "braid", Name: "evm_state_proven_total",
@@ -35,7 +35,7 @@ func (m *Metrics) evmCall(network, method string, s evm.Stats) {
 		return
 	}
 	for kind, v := range map[string]int{"access_list": s.AccessLists, "proofs": s.Batches, "code": s.Codes,
-		"block_hashes": s.BlockHashes, "misses": s.Misses} {
+		"block_hashes": s.BlockHashes, "misses": s.Misses, "overlapped": s.Overlapped} {
 		if v > 0 {
 			m.evmTrips.WithLabelValues(network, method, kind).Add(float64(v))
 		}

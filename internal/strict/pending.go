@@ -24,16 +24,27 @@ import (
 // nobody to outvote it) is not believed, and the next one is asked.
 const pendingSlack = 16 + 64
 
-// pendingAsks bounds how many operators one pending nonce asks when their
-// answers are beyond belief.
+// pendingAsks is how many distinct operators one pending nonce asks.
+// Their pools differ for a while after a wallet sends (its transaction
+// reaches some nodes first), so braid takes the highest believable count
+// of several rather than one operator's, or what a quorum of them agree
+// on: two nodes that have not seen the transaction yet agree on a count
+// without it, and a wallet sending two transactions back to back would
+// reuse a nonce.
 const pendingAsks = 3
 
 // pendingNonce answers eth_getTransactionCount(addr, "pending"): the
-// operators' count of the account's transactions including those in
-// their pools (a read under the network's quorum), never below the
-// account's nonce proven at the trusted tip nor more than pendingSlack
-// above it. Without a believable answer from the operators the proven
-// nonce is the answer.
+// highest of the operators' counts of the account's transactions
+// including those in their pools (pendingAsks operators asked), never
+// below the account's nonce proven at the trusted tip nor more than
+// pendingSlack above it. Without a believable answer from the operators
+// the proven nonce is the answer.
+//
+// Taking the highest is the safe side: a count too high (an operator
+// inventing up to pendingSlack pooled transactions) leaves the wallet's
+// transaction queued behind a gap until the wallet replaces it, bounded
+// and visible; a count too low has the wallet reuse the nonce of a
+// transaction it sent, replacing it or failing, which is silent.
 func (c *call) pendingNonce(ctx context.Context, pl *plan.Plan) (*jsonrpc.Response, error) {
 	latest := *pl
 	latest.Args = []json.RawMessage{pl.Args[0], json.RawMessage(`"latest"`)}
@@ -54,7 +65,7 @@ func (c *call) pendingNonce(ctx context.Context, pl *plan.Plan) (*jsonrpc.Respon
 		c.partial("the operators' pending count was below the proven latest nonce: the proven nonce")
 	default:
 		answer = pending
-		c.partial("the pending nonce is the operators' count, at least the nonce proven at the trusted latest block")
+		c.partial("the pending nonce is the operators' count (the highest of those asked), at least the nonce proven at the trusted latest block")
 	}
 	out, _ := json.Marshal((*hexutil.Big)(new(big.Int).Set(answer)))
 	return &jsonrpc.Response{Result: out}, nil
@@ -76,41 +87,37 @@ func (c *call) pendingAtTip(pl *plan.Plan) *plan.Plan {
 	return &cp
 }
 
-// pendingCount is the operators' pending count for pl within
-// [floor, floor+pendingSlack], or nil with why there is none. An answer
-// below floor is raised to it; one above the bound is set aside and,
-// without a quorum (which already decided), the next operator asked.
+// pendingCount is the highest pending count for pl within
+// [floor, floor+pendingSlack] among up to pendingAsks distinct operators,
+// or nil with why there is none. Answers above the bound are set aside.
 func (s *Stage) pendingCount(ctx context.Context, pl *plan.Plan, floor *big.Int) (*big.Int, string) {
 	ceiling := new(big.Int).Add(floor, big.NewInt(pendingSlack))
 	why := "no operator's pending count"
-	var exclude []string
+	var (
+		best    *big.Int
+		exclude []string
+	)
 	for range pendingAsks {
-		resp, op, err := s.pendingAnswer(ctx, pl, exclude)
-		if err != nil || resp == nil {
-			return nil, why
-		}
-		var count hexutil.Big
-		if resp.Error != nil || json.Unmarshal(resp.Result, &count) != nil {
-			return nil, why
-		}
-		if c := count.ToInt(); c.Cmp(ceiling) <= 0 {
-			return c, ""
-		}
-		why = fmt.Sprintf("the operators' pending count was more than %d above the proven latest nonce", pendingSlack)
-		if op == "" {
-			return nil, why // a quorum's answer: nobody else to ask
+		resp, op, err := s.o.Operators.AskOne(ctx, pl, slices.Clip(exclude))
+		if err != nil || resp == nil || op == "" {
+			break // nobody (else) to ask
 		}
 		exclude = append(exclude, op)
+		var count hexutil.Big
+		if resp.Error != nil || json.Unmarshal(resp.Result, &count) != nil {
+			continue
+		}
+		c := count.ToInt()
+		if c.Cmp(ceiling) > 0 {
+			why = fmt.Sprintf("the operators' pending count was more than %d above the proven latest nonce", pendingSlack)
+			continue
+		}
+		if best == nil || c.Cmp(best) > 0 {
+			best = c
+		}
 	}
-	return nil, why
-}
-
-// pendingAnswer asks pl of the network: under its quorum when it has one
-// (op empty), else of one operator not in exclude (op names it).
-func (s *Stage) pendingAnswer(ctx context.Context, pl *plan.Plan, exclude []string) (*jsonrpc.Response, string, error) {
-	if pl.Quorum.K > 1 {
-		resp, err := s.o.Operators.Forward(ctx, pl)
-		return resp, "", err
+	if best == nil {
+		return nil, why
 	}
-	return s.o.Operators.AskOne(ctx, pl, slices.Clip(exclude))
+	return best, ""
 }
