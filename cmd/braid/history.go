@@ -22,11 +22,13 @@ body and receipts must match its header, or the import stops there,
 keeping what it imported before. The header is the file's own when the
 file is one of the network's published era1 files (mainnet, Sepolia: the
 SHA-256 list go-ethereum publishes, shipped in braid) and its SHA-256
-matches; a listed file whose SHA-256 differs is refused. For any other
-file it is the header braid's trusted path gives for its number (the
-served tip and EIP-2935 proofs back from it, from the network's
-providers). Run it while braid serve is stopped: the store is one
-process's.
+matches (a published trust root: its blocks are recorded as proven,
+which verify: strict trusts); a listed file whose SHA-256 differs is
+refused. For any other file it is the header braid's trusted path gives
+for its number (the served tip and EIP-2935 proofs back from it, from the
+network's providers: proven; under a quorum and not strict, the header
+the operators agree on: recorded as agreed, which strict mode never
+trusts). Run it while braid serve is stopped: the store is one process's.
 `
 
 // runHistory is `braid history import`.
@@ -73,7 +75,7 @@ func runHistory(args []string, stdout, stderr io.Writer) error {
 	st, err := gw.Network(name).ImportEra(ctx, dir)
 	fmt.Fprintf(stdout, "imported %d blocks from %d files into %s (%d already held, %d bytes)\n", st.Blocks, st.Files, name, st.Skipped, st.Bytes)
 	if st.Anchored > 0 {
-		fmt.Fprintf(stdout, "%d of the files matched their published SHA-256: their headers were taken as canonical\n", st.Anchored)
+		fmt.Fprintf(stdout, "%d of the files matched their published SHA-256: their headers were taken as canonical, proven\n", st.Anchored)
 	}
 	if err != nil {
 		return fmt.Errorf("history import: %w", err)

@@ -35,10 +35,22 @@ func (a *Archive) agreedCanonical(ctx context.Context, number uint64, proofErr e
 	if err != nil {
 		return common.Hash{}, &unsettledError{number: number, proof: proofErr, quorum: err}
 	}
-	if err := a.store.PutHeader(h); err != nil && !errors.Is(err, history.ErrFull) {
+	if err := a.keepAgreed(h); err != nil && !errors.Is(err, history.ErrFull) {
 		a.log.Warn("history: keeping an agreed header failed", "block", number, "err", err)
 	}
 	return h.Hash(), nil
+}
+
+// keepAgreed stores the agreed header h and records it as its number's
+// canonical block, agreed.
+func (a *Archive) keepAgreed(h *types.Header) error {
+	hash := h.Hash()
+	if !a.store.Has(hash, history.HeaderPart) {
+		if err := a.store.PutHeader(h); err != nil {
+			return err
+		}
+	}
+	return a.store.SetCanonical(h.Number.Uint64(), hash, history.Agreed)
 }
 
 // unsettledError: a block number neither braid's proofs nor the operators'

@@ -68,7 +68,7 @@ func TestAgreedHeaderServesBelowTheProofs(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	if err := s.PutBlock(target, &types.Body{}, types.Receipts{}, false); err != nil {
+	if err := s.PutBlock(target, &types.Body{}, types.Receipts{}, history.NotCanonical); err != nil {
 		t.Fatal(err)
 	}
 	tip := block.Tip{Known: true, Latest: block.Block{Number: 63, Hash: hs[63].Hash()}, Finalized: block.Block{Number: 60, Hash: hs[60].Hash()}}
@@ -93,18 +93,30 @@ func TestAgreedHeaderServesBelowTheProofs(t *testing.T) {
 		t.Fatalf("the quorum was asked for %v, want block 20", q.asked)
 	}
 
+	// The agreed hash is kept: a second read does not ask K operators again.
+	if resp, err := a.Answer(ctx, pl, prunedAnswer, nil); err != nil || resp.Source != sourceStore {
+		t.Fatalf("second read %+v, %v", resp, err)
+	}
+	if len(q.asked) != 1 {
+		t.Fatalf("the quorum was asked %v for two reads of block 20, want once", q.asked)
+	}
+	if h, p, ok := s.Canonical(20, history.Agreed); !ok || h != target.Hash() || p != history.Agreed {
+		t.Fatalf("block 20's record: %s %v %v, want agreed", h.Hex(), p, ok)
+	}
+
 	q.refusal = &quorum.Error{Code: jsonrpc.CodeDispute, K: 2, Answers: []quorum.Answer{{Operator: "op-a", Hash: "aa"}, {Operator: "op-b", Hash: "bb"}},
 		Message: "operators disagree on eth_getHeaderByNumber: 2 answers from [op-a op-b], none backed by 2 operators"}
-	resp, err = a.Answer(ctx, pl, prunedAnswer, nil)
+	pl21 := &plan.Plan{Method: "eth_getBlockByNumber", Params: json.RawMessage(`["0x15",false]`)}
+	resp, err = a.Answer(ctx, pl21, prunedAnswer, nil)
 	je := jsonrpc.FromError(err)
-	if resp != nil || je == nil || je.Code != jsonrpc.CodeDispute || !strings.Contains(je.Message, "block 20") ||
+	if resp != nil || je == nil || je.Code != jsonrpc.CodeDispute || !strings.Contains(je.Message, "block 21") ||
 		!strings.Contains(je.Message, "operators disagree") || !strings.Contains(string(je.Data), "op-b") {
 		t.Fatalf("answer %+v, %v; want the dispute refused with a clear error", resp, je)
 	}
 
 	// Without a quorum (or in strict mode) the providers' answer stands.
 	a.agreed = nil
-	if resp, err := a.Answer(ctx, pl, prunedAnswer, nil); err != nil || resp != prunedAnswer {
+	if resp, err := a.Answer(ctx, pl21, prunedAnswer, nil); err != nil || resp != prunedAnswer {
 		t.Fatalf("answer %+v, %v; want the providers' pruned answer", resp, err)
 	}
 	// Above the finalized block the quorum is never asked.

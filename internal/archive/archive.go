@@ -55,6 +55,10 @@ type Options struct {
 	// for finalized numbers braid's proofs do not reach (nil: none — no
 	// quorum, or strict mode, which stays proof-only).
 	Agreed AgreedHeaders
+	// Strict is verify: strict: the archive trusts only canonical records
+	// braid proved (history.Proven), never one an operators' quorum
+	// settled, even when the store holds it from before.
+	Strict bool
 	// EraChecksums are the published era1 file sums that anchor an era
 	// import's headers (history.ImportEra); nil: the ones braid ships for
 	// ChainID (mainnet, Sepolia), if any.
@@ -77,6 +81,7 @@ type Archive struct {
 	render  *ethjson.Renderer
 	reader  Reader
 	agreed  AgreedHeaders // Options.Agreed
+	strict  bool          // Options.Strict
 	tip     func() block.Tip
 	keep    history.Keep
 	walk    uint64 // Options.ParentWalk
@@ -132,7 +137,7 @@ func Open(opts Options) (*Archive, error) {
 		}
 	}
 	log := opts.Logger.With("network", opts.Network, "component", "history")
-	a := &Archive{network: opts.Network, render: ethjson.New(cc), reader: opts.Reader, agreed: opts.Agreed, tip: opts.Tip, keep: keep,
+	a := &Archive{network: opts.Network, render: ethjson.New(cc), reader: opts.Reader, agreed: opts.Agreed, strict: opts.Strict, tip: opts.Tip, keep: keep,
 		walk: uint64(max(opts.ParentWalk, 0)), eraSums: sums, fill: pc.Fill, log: log, clock: opts.Clock, metrics: opts.Registry.metricsFor()}
 	if err := os.MkdirAll(pc.Store.Path, 0o700); err != nil {
 		return nil, fmt.Errorf("peers.store.path: %w", err)

@@ -65,7 +65,7 @@ func TestCanonicalBelowTheReaderFromTheStore(t *testing.T) {
 		if err := s.PutHeader(chain[n]); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.SetCanonical(uint64(n), chain[n].Hash()); err != nil {
+		if err := s.SetCanonical(uint64(n), chain[n].Hash(), history.Proven); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -72,43 +72,79 @@ func (a *Archive) historyHash(ctx context.Context, raw json.RawMessage) (common.
 }
 
 // trustedCanonical is the canonical hash of block number from braid's
-// trusted path: the store's record for a finalized block (set by the
-// trusted path before, or by the import of a published era1 file), else
-// the served tip and EIP-2935 proofs back from it or a parent-hash walk
-// (the verified reader), else — for a finalized number those do not reach
-// — a parent-hash walk down from the nearest finalized block above it the
-// store holds as canonical (a trusted header chain), else, under a quorum
+// trusted path (canonical without the provenance).
+func (a *Archive) trustedCanonical(ctx context.Context, number uint64) (common.Hash, error) {
+	h, _, err := a.canonical(ctx, number)
+	return h, err
+}
+
+// canonical is the canonical hash of block number from braid's trusted
+// path, with how it was decided: the store's record for a finalized block
+// (set by the trusted path before, or by the import of a published era1
+// file; in strict mode only a proven record, never one an operators'
+// quorum settled), else the served tip and EIP-2935 proofs back from it
+// or a parent-hash walk (the verified reader), else — for a finalized
+// number those do not reach — a parent-hash walk down from the nearest
+// finalized block above it the store holds as canonical (a trusted
+// header chain, as proven as that block's record), else, under a quorum
 // and not in strict mode, the header the operators' quorum agrees on
 // (agreedCanonical). Never from a peer.
-func (a *Archive) trustedCanonical(ctx context.Context, number uint64) (common.Hash, error) {
+func (a *Archive) canonical(ctx context.Context, number uint64) (common.Hash, history.Provenance, error) {
 	fin := a.tip().Finalized.Number
-	if h, ok := a.store.Canonical(number); ok && number <= fin {
-		return h, nil
-	}
-	hash, err := a.reader.CanonicalHash(ctx, number)
-	if err == nil || number >= fin {
-		return hash, err
-	}
-	if from, ok := a.storedAnchor(number, fin); ok {
-		if h, werr := a.reader.CanonicalBelow(ctx, from, number); werr == nil {
-			return h, nil
+	if number <= fin {
+		if h, p, ok := a.store.Canonical(number, a.trusts()); ok {
+			return h, p, nil
 		}
 	}
-	return a.agreedCanonical(ctx, number, err)
+	hash, err := a.reader.CanonicalHash(ctx, number)
+	if err == nil && number <= fin {
+		a.upgrade(number, hash)
+	}
+	if err == nil || number >= fin {
+		return hash, history.Proven, err
+	}
+	if from, p, ok := a.storedAnchor(number, fin); ok {
+		if h, werr := a.reader.CanonicalBelow(ctx, from, number); werr == nil {
+			return h, p, nil
+		}
+	}
+	hash, err = a.agreedCanonical(ctx, number, err)
+	return hash, history.Agreed, err
+}
+
+// upgrade marks the store's agreed canonical record of a finalized number
+// proven when braid's proofs give the same hash, so strict mode trusts it
+// from then on without proving it again.
+func (a *Archive) upgrade(number uint64, proven common.Hash) {
+	if h, p, ok := a.store.Canonical(number, history.Agreed); ok && h == proven && p < history.Proven {
+		if err := a.store.SetCanonical(number, h, history.Proven); err != nil && !errors.Is(err, history.ErrFull) {
+			a.log.Debug("history: marking a canonical record proven failed", "block", number, "err", err)
+		}
+	}
+}
+
+// trusts is the least provenance of a canonical record the archive
+// trusts: in strict mode only Proven ("no answer that was not proven"),
+// else an operators' agreement too.
+func (a *Archive) trusts() history.Provenance {
+	if a.strict {
+		return history.Proven
+	}
+	return history.Agreed
 }
 
 // storedAnchor is the header of the lowest block above number, at most
 // a.walk above it and at most fin (finalized), that the store holds as
-// canonical.
-func (a *Archive) storedAnchor(number, fin uint64) (*types.Header, bool) {
+// canonical (with a provenance the archive trusts), and that provenance.
+func (a *Archive) storedAnchor(number, fin uint64) (*types.Header, history.Provenance, bool) {
 	for n := number + 1; n <= fin && n-number <= a.walk; n++ {
-		if h, ok := a.store.Canonical(n); ok {
+		if h, p, ok := a.store.Canonical(n, a.trusts()); ok {
 			if hdr, ok := a.store.Header(h); ok {
-				return hdr, true
+				return hdr, p, true
 			}
 		}
 	}
-	return nil, false
+	return nil, history.NotCanonical, false
 }
 
 // trustedHeader is the header of hash: stored (it was trusted when
@@ -287,12 +323,13 @@ func (a *Archive) historyLogs(ctx context.Context, raw json.RawMessage) (json.Ra
 const historyConcurrency = 16
 
 // canonicalRange is trustedCanonical for from..to: the store's records of
-// finalized blocks, the rest proven at once by the verified reader.
+// finalized blocks (the ones the archive trusts), the rest proven at once
+// by the verified reader.
 func (a *Archive) canonicalRange(ctx context.Context, from, to uint64) ([]common.Hash, error) {
 	out := make([]common.Hash, 0, to-from+1)
 	fin := a.tip().Finalized.Number
 	for num := from; num <= to; num++ {
-		h, ok := a.store.Canonical(num)
+		h, _, ok := a.store.Canonical(num, a.trusts())
 		if !ok || num > fin {
 			rest, err := a.reader.CanonicalRange(ctx, num, to)
 			if err != nil {
@@ -329,12 +366,12 @@ func (a *Archive) logBlock(ctx context.Context, h *types.Header) (*ethjson.Block
 }
 
 // markCanonical records in the store that h is its number's canonical
-// block when braid's trusted path says so, so its transactions become
-// findable by hash.
+// block when braid's trusted path says so, with how it decided, so its
+// transactions become findable by hash.
 func (a *Archive) markCanonical(ctx context.Context, h *types.Header) {
 	num := h.Number.Uint64()
-	if c, err := a.trustedCanonical(ctx, num); err == nil && c == h.Hash() {
-		if err := a.store.SetCanonical(num, c); err != nil && !errors.Is(err, history.ErrFull) {
+	if c, p, err := a.canonical(ctx, num); err == nil && c == h.Hash() {
+		if err := a.store.SetCanonical(num, c, p); err != nil && !errors.Is(err, history.ErrFull) {
 			a.log.Debug("history: marking a block canonical failed", "block", num, "err", err)
 		}
 	}

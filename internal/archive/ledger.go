@@ -39,7 +39,7 @@ func openLedger(pc config.Peers, reg *Registry, head func() (uint64, bool), a *A
 // from peers, checked and kept by the store's verifying PutBlockRLP. A
 // store that would not take it returns an error wrapping history.ErrFull.
 func (a *Archive) ledgerFill(ctx context.Context, number uint64, hash common.Hash) error {
-	h, err := fillSource{a}.Header(ctx, number)
+	h, prov, err := fillSource{a}.CanonicalHeader(ctx, number)
 	if err != nil {
 		return err
 	}
@@ -57,7 +57,7 @@ func (a *Archive) ledgerFill(ctx context.Context, number uint64, hash common.Has
 	// The store's verifying write is the check: receipts that fail it are
 	// the peer's lie; its own errors (history.ErrFull) are returned as is.
 	_, _, err = a.node.Fetch(ctx, peers.Key{Kind: peers.Receipts, Hash: hash}, age, func(raw []byte) error {
-		return a.store.PutBlockRLP(h, body, raw, verify.ReceiptsStorage, true)
+		return a.store.PutBlockRLP(h, body, raw, verify.ReceiptsStorage, prov)
 	})
 	return err
 }

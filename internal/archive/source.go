@@ -34,11 +34,20 @@ func (s fillSource) Head(ctx context.Context) (uint64, error) {
 
 // Header is the canonical header of number from the trusted path.
 func (s fillSource) Header(ctx context.Context, number uint64) (*types.Header, error) {
-	hash, err := s.a.trustedCanonical(ctx, number)
+	h, _, err := s.CanonicalHeader(ctx, number)
+	return h, err
+}
+
+// CanonicalHeader is the canonical header of number from the trusted
+// path, with how it was decided (history.Agreed when an operators' quorum
+// settled it).
+func (s fillSource) CanonicalHeader(ctx context.Context, number uint64) (*types.Header, history.Provenance, error) {
+	hash, p, err := s.a.canonical(ctx, number)
 	if err != nil {
-		return nil, err
+		return nil, history.NotCanonical, err
 	}
-	return s.a.trustedHeader(ctx, hash)
+	h, err := s.a.trustedHeader(ctx, hash)
+	return h, p, err
 }
 
 // Body is the block's body in canonical RLP: a provider's, checked through

@@ -105,16 +105,16 @@ func TestAgreedHeaderRefused(t *testing.T) {
 }
 
 // startHistoryQuorum runs mainnet over fakes with quorum k and peers on,
-// its history store first holding block (whole, not as canonical: nothing
-// has said it is).
-func startHistoryQuorum(t *testing.T, k int, strict bool, block *types.Header, fakes ...*gt.Fake) *gt.Harness {
+// its history store first holding block (whole, canonical as canon says:
+// history.NotCanonical when nothing has said it is).
+func startHistoryQuorum(t *testing.T, k int, strict bool, block *types.Header, canon history.Provenance, fakes ...*gt.Fake) *gt.Harness {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "store")
 	s, err := history.Open(dir, history.Options{MaxBytes: 16 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.PutBlock(block, &types.Body{}, types.Receipts{}, false); err != nil {
+	if err := s.PutBlock(block, &types.Body{}, types.Receipts{}, canon); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Close(); err != nil {
@@ -154,19 +154,27 @@ func TestHistoryByNumberUnderQuorum(t *testing.T) {
 		return []*gt.Fake{liar, a, c}
 	}
 	t.Run("agreed", func(t *testing.T) {
-		h := startHistoryQuorum(t, 2, false, honest, setup(t)...)
-		for _, c := range []struct{ method, want string }{{"eth_getBlockReceipts", "[]"}, {"eth_getBlockTransactionCountByNumber", `"0x0"`}} {
+		h := startHistoryQuorum(t, 2, false, honest, history.NotCanonical, setup(t)...)
+		asked := 0
+		for i, c := range []struct{ method, want string }{{"eth_getBlockReceipts", "[]"}, {"eth_getBlockTransactionCountByNumber", `"0x0"`}} {
 			res := h.Exec(`{"jsonrpc":"2.0","id":1,"method":"` + c.method + `","params":["0x5"]}`)
 			if res.Response.Error != nil || string(res.Response.Result) != c.want || res.Response.Source != "store" {
 				t.Fatalf("%s: %+v %s from %q; want %s from the store", c.method, res.Response.Error, res.Response.Result, res.Response.Source, c.want)
 			}
+			if i == 0 {
+				asked = h.Calls("eth_getHeaderByNumber")
+			}
 		}
-		if h.Calls("eth_getHeaderByNumber") < 2 {
-			t.Fatalf("the operators were asked %d times for the header", h.Calls("eth_getHeaderByNumber"))
+		if asked < 2 {
+			t.Fatalf("the operators were asked %d times for the header", asked)
+		}
+		// The agreed hash is kept: the second read asked no one again.
+		if again := h.Calls("eth_getHeaderByNumber"); again != asked {
+			t.Fatalf("the header was asked %d times after the first read, %d after the second", asked, again)
 		}
 	})
 	t.Run("disputed", func(t *testing.T) {
-		h := startHistoryQuorum(t, 3, false, honest, setup(t)...)
+		h := startHistoryQuorum(t, 3, false, honest, history.NotCanonical, setup(t)...)
 		res := h.Exec(`{"jsonrpc":"2.0","id":1,"method":"eth_getBlockReceipts","params":["0x5"]}`)
 		e := res.Response.Error
 		if e == nil || e.Code != jsonrpc.CodeDispute || !strings.Contains(e.Message, "block 5") || !strings.Contains(e.Message, "operators disagree") {
@@ -174,13 +182,31 @@ func TestHistoryByNumberUnderQuorum(t *testing.T) {
 		}
 	})
 	t.Run("strict", func(t *testing.T) {
-		h := startHistoryQuorum(t, 2, true, honest, setup(t)...)
+		h := startHistoryQuorum(t, 2, true, honest, history.NotCanonical, setup(t)...)
 		res := h.Exec(`{"jsonrpc":"2.0","id":1,"method":"eth_getBlockReceipts","params":["0x5"]}`)
 		if res.Response.Error == nil || h.Calls("eth_getHeaderByNumber") != 0 {
 			t.Fatalf("%s from %q, header asked %d times; strict mode is proof-only", res.Response.Result, res.Response.Source, h.Calls("eth_getHeaderByNumber"))
 		}
 		if got, err := h.GW.Network("mainnet").AgreedHeader(t.Context(), 5); got != nil || err == nil {
 			t.Fatalf("%v, %v: a strict network took the operators' header", got, err)
+		}
+	})
+	// A store whose record of block 5 a quorum settled (the network ran
+	// under quorum before) does not make a strict network serve it.
+	t.Run("strict after quorum", func(t *testing.T) {
+		h := startHistoryQuorum(t, 2, true, honest, history.Agreed, setup(t)...)
+		res := h.Exec(`{"jsonrpc":"2.0","id":1,"method":"eth_getBlockReceipts","params":["0x5"]}`)
+		if res.Response.Error == nil || res.Response.Source == "store" {
+			t.Fatalf("%s from %q; strict mode served a quorum-settled record", res.Response.Result, res.Response.Source)
+		}
+	})
+	// Not in strict mode, the same record is trusted: no operator is asked.
+	t.Run("quorum after quorum", func(t *testing.T) {
+		h := startHistoryQuorum(t, 2, false, honest, history.Agreed, setup(t)...)
+		res := h.Exec(`{"jsonrpc":"2.0","id":1,"method":"eth_getBlockReceipts","params":["0x5"]}`)
+		if res.Response.Error != nil || res.Response.Source != "store" || h.Calls("eth_getHeaderByNumber") != 0 {
+			t.Fatalf("%+v %s from %q, header asked %d times; want the agreed record trusted", res.Response.Error, res.Response.Result,
+				res.Response.Source, h.Calls("eth_getHeaderByNumber"))
 		}
 	})
 }

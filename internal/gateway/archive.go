@@ -23,7 +23,7 @@ func (g *Gateway) addArchive(n *Network, nc config.Network, opts Options) error 
 		return nil
 	}
 	ao := archive.Options{Network: nc.Name, ChainID: nc.ChainID, Peers: nc.Peers, Reader: n.trust,
-		Tip: n.Tip, ParentWalk: nc.Verify.ParentWalk, Registry: g.history, Logger: opts.Logger, Clock: opts.Clock}
+		Tip: n.Tip, ParentWalk: nc.Verify.ParentWalk, Strict: nc.Verify.Strict(), Registry: g.history, Logger: opts.Logger, Clock: opts.Clock}
 	if !nc.Verify.Strict() && n.headerQuorum().K > 1 {
 		ao.Agreed = n // under a quorum, headers agreed by operators (agreed.go)
 	}

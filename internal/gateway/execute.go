@@ -150,8 +150,12 @@ func (n *Network) act(ctx context.Context, pl *plan.Plan, req *jsonrpc.Request) 
 	case plan.Local:
 		return n.local(pl)
 	case plan.Write:
-		return answerOf(n.router.Broadcast(ctx, route.Write{Method: pl.Method, Params: pl.Params, Args: pl.Args,
-			Class: plan.ClassWrite, Timeout: n.timeout, Mined: n.knowsTx}))
+		w := route.Write{Method: pl.Method, Params: pl.Params, Args: pl.Args,
+			Class: plan.ClassWrite, Timeout: n.timeout, Mined: n.knowsTx}
+		if n.strict != nil {
+			w.Accepted = n.strict.Relayed
+		}
+		return answerOf(n.router.Broadcast(ctx, w))
 	case plan.FilterInstall, plan.FilterUse:
 		return answerOf(n.stream.Filter(ctx, pl.Method, pl.Args, req.Client))
 	case plan.Subscribe:

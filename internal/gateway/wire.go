@@ -135,7 +135,7 @@ func newStrict(nc config.Network, n *Network, m *strict.Metrics) *strict.Stage {
 		n.log.Warn("strict mode refuses eth_call, eth_estimateGas and eth_createAccessList", "reason", noEVM)
 	}
 	return strict.New(strict.Options{Network: n.Name, Proofs: n.planner, Verified: n.trust, Router: n.router,
-		Operators: strictOperators{n}, EVM: exec, Chain: chain, Metrics: m})
+		Operators: strictOperators{n}, EVM: exec, Chain: chain, Metrics: m, Clock: n.clock})
 }
 
 // newBeaconRoot is the light client of network nc (trust: beacon) and

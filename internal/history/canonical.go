@@ -10,11 +10,16 @@ import (
 )
 
 // SetCanonical records that hash is the canonical block of number, as
-// braid's trusted path decided (never a peer): the block's header must be
-// stored. Its transactions become findable by hash (TxLookup); a block
-// that was canonical for number before stops being so, and its lookup
-// entries go.
-func (s *Store) SetCanonical(number uint64, hash common.Hash) error {
+// braid's trusted path decided (never a peer), with how it decided (p:
+// Proven or Agreed): the block's header must be stored. Its transactions
+// become findable by hash (TxLookup); a block that was canonical for
+// number before stops being so, and its lookup entries go. A proven
+// decision upgrades an agreed one; an agreed decision never replaces a
+// proven one (ErrProvenCanonical for another hash, nothing for the same).
+func (s *Store) SetCanonical(number uint64, hash common.Hash, p Provenance) error {
+	if p != Agreed && p != Proven {
+		return fmt.Errorf("history: set canonical: provenance %v is not a decision", p)
+	}
 	s.mu.Lock()
 	defer s.unlock()
 	r, _, err := s.stored(hash, HeaderPart)
@@ -24,7 +29,7 @@ func (s *Store) SetCanonical(number uint64, hash common.Hash) error {
 	if r.Number != number {
 		return fmt.Errorf("history: block %s is number %d, not %d", hash.Hex(), r.Number, number)
 	}
-	if r.Canonical {
+	if r.decided(p) {
 		return nil
 	}
 	return s.write(hash, r, func(_, index *meter, next *record) (change, error) {
@@ -34,7 +39,7 @@ func (s *Store) SetCanonical(number uint64, hash common.Hash) error {
 				return change{}, fmt.Errorf("%w: block %s (record without body)", ErrNoBody, hash.Hex())
 			}
 		}
-		return s.canonicalize(index, hash, next, body)
+		return s.decide(index, hash, next, body, p)
 	})
 }
 
@@ -51,7 +56,7 @@ func (s *Store) canonicalize(index *meter, hash common.Hash, next *record, body 
 			return ch, err
 		}
 		demoted := *prev
-		demoted.Canonical, demoted.Index = false, 0
+		demoted.Canonical, demoted.Index, demoted.Provenance = false, 0, NotCanonical
 		// prev's record is accounted in its Bytes already.
 		if err := putRecord(index.KeyValueWriter, prevHash, &demoted); err != nil {
 			return ch, err
@@ -87,18 +92,6 @@ func (s *Store) unindex(w ethdb.KeyValueWriter, hash common.Hash, r *record) err
 		}
 	}
 	return nil
-}
-
-// Canonical is the canonical block hash of number, if the store holds it.
-func (s *Store) Canonical(number uint64) (common.Hash, bool) {
-	s.mu.Lock()
-	closed := s.closed
-	s.mu.Unlock()
-	if closed {
-		return common.Hash{}, false
-	}
-	h := rawdb.ReadCanonicalHash(s.db, number)
-	return h, h != (common.Hash{})
 }
 
 // TxLocation is where a canonical transaction is.

@@ -250,10 +250,11 @@ func txHashes(txs []*types.Transaction) []common.Hash {
 // PutBlockRLP stores a whole block in one write: the trusted header h and
 // its body and receipts in RLP (receipts of encoding enc), each verified
 // against h (verify.DecodeBody, verify.DecodeReceipts) before anything is
-// written, and makes it canonical when canonical is set. Parts already
-// stored stay as they are. Importers and peers that fetch whole blocks
+// written, and makes it canonical with that provenance unless canonical is
+// NotCanonical (by SetCanonical's rules). Parts already stored stay as
+// they are. Importers and peers that fetch whole blocks
 // use it: one batch instead of four.
-func (s *Store) PutBlockRLP(h *types.Header, body, receipts []byte, enc verify.ReceiptsEncoding, canonical bool) error {
+func (s *Store) PutBlockRLP(h *types.Header, body, receipts []byte, enc verify.ReceiptsEncoding, canonical Provenance) error {
 	if h == nil || h.Number == nil {
 		return fmt.Errorf("history: no header")
 	}
@@ -270,7 +271,7 @@ func (s *Store) PutBlockRLP(h *types.Header, body, receipts []byte, enc verify.R
 
 // PutBlock is PutBlockRLP for decoded content (receipts with their types
 // and blooms set), checked with verify.CheckBody and verify.CheckReceipts.
-func (s *Store) PutBlock(h *types.Header, body *types.Body, receipts types.Receipts, canonical bool) error {
+func (s *Store) PutBlock(h *types.Header, body *types.Body, receipts types.Receipts, canonical Provenance) error {
 	if h == nil || h.Number == nil {
 		return fmt.Errorf("history: no header")
 	}
@@ -284,12 +285,15 @@ func (s *Store) PutBlock(h *types.Header, body *types.Body, receipts types.Recei
 }
 
 // putBlock writes the parts of a verified block the store lacks.
-func (s *Store) putBlock(h *types.Header, body *types.Body, receipts types.Receipts, canonical bool) error {
+func (s *Store) putBlock(h *types.Header, body *types.Body, receipts types.Receipts, canonical Provenance) error {
+	if canonical > Proven {
+		return fmt.Errorf("history: put block: unknown provenance %v", canonical)
+	}
 	hash := h.Hash()
 	s.mu.Lock()
 	defer s.unlock()
 	r := s.items[hash]
-	if r != nil && r.Parts == AllParts && (r.Canonical || !canonical) {
+	if r != nil && r.Parts == AllParts && r.decided(canonical) {
 		r.Used = s.now()
 		s.dirty[hash] = true
 		return nil
@@ -311,8 +315,8 @@ func (s *Store) putBlock(h *types.Header, body *types.Body, receipts types.Recei
 			rawdb.WriteReceipts(content, hash, next.Number, receipts)
 			next.Parts |= ReceiptsPart
 		}
-		if canonical && !next.Canonical {
-			return s.canonicalize(index, hash, next, body)
+		if canonical != NotCanonical {
+			return s.decide(index, hash, next, body, canonical)
 		}
 		return change{}, nil
 	})

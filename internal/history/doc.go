@@ -18,7 +18,15 @@
 //	PutBody(hash, body)            must rebuild the stored header's roots
 //	PutReceipts(hash, receipts)    must rebuild its receipts root, one per transaction
 //	PutBodyRLP / PutReceiptsRLP    the same from raw RLP (from peers or era files)
-//	SetCanonical(number, hash)     the caller's trusted path decides, never a peer
+//	SetCanonical(number, hash, p)  the caller's trusted path decides, never a peer
+//
+// Each canonical record keeps its Provenance: Proven (braid's proofs, or a
+// published era1 file) or Agreed (an operators' quorum). Canonical(number,
+// least) returns a record only at least that provenance — strict mode asks
+// for Proven — so a quorum-settled record is never taken for a proven
+// one. A proven decision upgrades an agreed record; an agreed decision
+// never replaces a proven one (ErrProvenCanonical). Records written before
+// provenance was kept read as Agreed.
 //
 // PutBlock and PutBlockRLP store a whole block in one write. So a peer can
 // never make the store hold what braid did not verify. The getters
@@ -64,5 +72,5 @@
 // core/rawdb/eradb, checking every body and receipts list against a header:
 // the file's own when the file is a published era1 file whose SHA-256
 // matches (EraChecksums; the mainnet and Sepolia lists are embedded), else
-// one from a HeaderSource (braid's trusted path).
+// one from a CanonicalSource (braid's trusted path, with its provenance).
 package history

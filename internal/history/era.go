@@ -52,15 +52,16 @@ type ImportStats struct {
 //
 // The header comes from the file itself when the file's name is in sums
 // (the network's published era1 SHA-256 list, PublishedEraChecksums) and
-// its SHA-256 matches: such a file is the published chain. A listed file
+// its SHA-256 matches: such a file is the published chain, and its blocks
+// are canonical as Proven. A listed file
 // whose sum differs is refused (an error wrapping ErrEraChecksum, naming
 // it) before anything of it is stored. Any other file's headers come from
-// headers, braid's trusted path.
+// headers, braid's trusted path, with the provenance it gives.
 //
 // It stops at the first error — a file's content that does not match its
 // header is an error wrapping *verify.Error — keeping what it imported
 // before.
-func ImportEra(ctx context.Context, s *Store, dir string, headers HeaderSource, sums EraChecksums) (ImportStats, error) {
+func ImportEra(ctx context.Context, s *Store, dir string, headers CanonicalSource, sums EraChecksums) (ImportStats, error) {
 	var st ImportStats
 	files, err := eraFiles(dir)
 	if err != nil {
@@ -81,24 +82,26 @@ func ImportEra(ctx context.Context, s *Store, dir string, headers HeaderSource, 
 }
 
 // importFile imports the blocks of one era file, with headers from the
-// file when its published sum matches, else from headers.
-func importFile(ctx context.Context, s *Store, db *eradb.Store, f eraFile, headers HeaderSource, sums EraChecksums, st *ImportStats) error {
+// file when its published sum matches, else from trusted (braid's
+// trusted path).
+func importFile(ctx context.Context, s *Store, db *eradb.Store, f eraFile, trusted CanonicalSource, sums EraChecksums, st *ImportStats) error {
 	name := filepath.Base(f.path)
 	first := f.epoch * eraEpochBlocks
+	src := trusted
 	if want, listed := sums[name]; listed {
-		anchored, closeFile, err := anchoredHeaders(ctx, f, want)
+		fileHeaders, closeFile, err := anchoredHeaders(ctx, f, want)
 		if err != nil {
 			return fmt.Errorf("history: %s: %w", name, err)
 		}
 		defer closeFile()
-		headers = anchored
+		src = published{fileHeaders}
 		st.Anchored++
 	}
 	for n := first; n < first+f.count; n++ {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := importBlock(ctx, s, db, headers, n, st); err != nil {
+		if err := importBlock(ctx, s, db, src, n, st); err != nil {
 			return fmt.Errorf("history: %s: block %d: %w", name, n, err)
 		}
 		st.Last, st.HasBlock = n, true
@@ -130,8 +133,18 @@ func anchoredHeaders(ctx context.Context, f eraFile, want [sha256.Size]byte) (He
 	return hs, func() { file.Close() }, nil
 }
 
-func importBlock(ctx context.Context, s *Store, db *eradb.Store, headers HeaderSource, n uint64, st *ImportStats) error {
-	h, err := headers.Header(ctx, n)
+// published is the headers of an era1 file whose SHA-256 matches
+// go-ethereum's published list: a published trust root like a checkpoint,
+// so its blocks are canonical as Proven (strict mode trusts them).
+type published struct{ HeaderSource }
+
+func (p published) CanonicalHeader(ctx context.Context, n uint64) (*types.Header, Provenance, error) {
+	h, err := p.Header(ctx, n)
+	return h, Proven, err
+}
+
+func importBlock(ctx context.Context, s *Store, db *eradb.Store, headers CanonicalSource, n uint64, st *ImportStats) error {
+	h, prov, err := headers.CanonicalHeader(ctx, n)
 	if err != nil {
 		return fmt.Errorf("header: %w", err)
 	}
@@ -141,7 +154,7 @@ func importBlock(ctx context.Context, s *Store, db *eradb.Store, headers HeaderS
 	hash := h.Hash()
 	if s.Has(hash, AllParts) {
 		st.Skipped++
-		return s.SetCanonical(n, hash)
+		return s.SetCanonical(n, hash, prov)
 	}
 	body, err := db.GetRawBody(n)
 	if err != nil || body == nil {
@@ -152,7 +165,7 @@ func importBlock(ctx context.Context, s *Store, db *eradb.Store, headers HeaderS
 		return fmt.Errorf("read receipts: %w", errors.Join(err, errIf(receipts == nil, "not in the era files")))
 	}
 	// eradb converts receipts to go-ethereum's storage encoding.
-	if err := s.PutBlockRLP(h, body, receipts, verify.ReceiptsStorage, true); err != nil {
+	if err := s.PutBlockRLP(h, body, receipts, verify.ReceiptsStorage, prov); err != nil {
 		return err
 	}
 	st.Blocks++

@@ -84,6 +84,11 @@ func (h noHeaders) Header(_ context.Context, n uint64) (*types.Header, error) {
 	return nil, fmt.Errorf("block %d is below the trusted path's reach", n)
 }
 
+func (h noHeaders) CanonicalHeader(ctx context.Context, n uint64) (*types.Header, Provenance, error) {
+	hdr, err := h.Header(ctx, n)
+	return hdr, NotCanonical, err
+}
+
 // sumsOf is a checksum list naming the files at paths with their SHA-256.
 func sumsOf(t *testing.T, paths ...string) EraChecksums {
 	t.Helper()
@@ -119,8 +124,9 @@ func TestImportEraAnchoredByChecksum(t *testing.T) {
 	}
 	for _, b := range c.Blocks {
 		checkStored(t, s, b.Hash(), b.HeaderRLP, b.BodyRLP, b.StorageRLP, b.ReceiptsRLP)
-		if h, ok := s.Canonical(b.Number()); !ok || h != b.Hash() {
-			t.Fatalf("block %d not canonical", b.Number())
+		// A published file is a trust root: strict mode trusts its blocks.
+		if h, _, ok := s.Canonical(b.Number(), Proven); !ok || h != b.Hash() {
+			t.Fatalf("block %d not canonical as proven", b.Number())
 		}
 		for _, tx := range b.Body.Transactions {
 			if _, loc, ok := s.TxLookup(tx.Hash()); !ok || loc.BlockHash != b.Hash() {
@@ -160,7 +166,7 @@ func TestImportEraRefusesATamperedPublishedFile(t *testing.T) {
 				t.Fatalf("stored from a refused file: %+v, store %+v", st, s.Stats())
 			}
 			for _, b := range c.Blocks {
-				if _, ok := s.Canonical(b.Number()); ok {
+				if _, _, ok := s.Canonical(b.Number(), Agreed); ok {
 					t.Fatalf("block %d made canonical from a refused file", b.Number())
 				}
 			}
@@ -188,7 +194,7 @@ func TestImportEraUnlistedTakesTheTrustedPath(t *testing.T) {
 			if err == nil || asked.Load() == 0 || st.Blocks != 0 || st.Anchored != 0 {
 				t.Fatalf("an unlisted file beyond the trusted path: %+v, %v (asked %d)", st, err, asked.Load())
 			}
-			if _, ok := s.Canonical(0); ok {
+			if _, _, ok := s.Canonical(0, Agreed); ok {
 				t.Fatal("block 0 made canonical")
 			}
 			st, err = ImportEra(t.Context(), s, dir, chainHeaders{c: c}, sums)

@@ -17,12 +17,13 @@ import (
 	"github.com/braidrpc/braid/internal/verify"
 )
 
-// Source is where a Filler gets content. Headers (HeaderSource) and the
-// head must come from braid's trusted path; bodies and receipts may come
+// Source is where a Filler gets content. Headers (CanonicalSource, whose
+// provenance the filled block's canonical record keeps) and the head must
+// come from braid's trusted path; bodies and receipts may come
 // from anyone — providers, peers — since the store verifies them against
 // the header before keeping them.
 type Source interface {
-	HeaderSource
+	CanonicalSource
 	// Head is the number of the newest block the trusted path knows.
 	Head(ctx context.Context) (uint64, error)
 	// Body is a block's body in canonical RLP.
@@ -210,7 +211,7 @@ func (f *Filler) fill(ctx context.Context, n uint64) error {
 	if err := f.tb.wait(ctx); err != nil {
 		return err
 	}
-	h, err := f.src.Header(ctx, n)
+	h, prov, err := f.src.CanonicalHeader(ctx, n)
 	if err != nil {
 		return fmt.Errorf("header: %w", err)
 	}
@@ -254,7 +255,7 @@ func (f *Filler) fill(ctx context.Context, n uint64) error {
 			return err
 		}
 	}
-	return f.store.SetCanonical(n, hash)
+	return f.store.SetCanonical(n, hash, prov)
 }
 
 // spend takes fetched bytes from the budget.

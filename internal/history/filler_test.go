@@ -24,6 +24,7 @@ type fakeSource struct {
 	asked   map[uint64]int    // body requests per block number
 	lieOnce map[uint64][]byte // a body to send once instead of the real one
 	maxSent int64
+	agreed  bool // its headers are agreed by operators, not proven
 }
 
 func newFakeSource(blocks []*synthBlock) *fakeSource {
@@ -32,6 +33,14 @@ func newFakeSource(blocks []*synthBlock) *fakeSource {
 
 func (s *fakeSource) Head(context.Context) (uint64, error) {
 	return uint64(len(s.blocks) - 1), nil
+}
+
+func (s *fakeSource) CanonicalHeader(ctx context.Context, n uint64) (*types.Header, Provenance, error) {
+	h, err := s.Header(ctx, n)
+	if s.agreed {
+		return h, Agreed, err
+	}
+	return h, Proven, err
 }
 
 func (s *fakeSource) Header(_ context.Context, n uint64) (*types.Header, error) {
@@ -141,11 +150,38 @@ func TestFillerStaysWithinItsBudget(t *testing.T) {
 		if !s.Has(b.hash(), AllParts) {
 			t.Fatalf("block %d not filled", b.header.Number)
 		}
-		if h, _ := s.Canonical(b.header.Number.Uint64()); h != b.hash() {
+		if h, _, _ := s.Canonical(b.header.Number.Uint64(), Agreed); h != b.hash() {
 			t.Fatalf("block %d not canonical", b.header.Number)
 		}
 	}
 	auditBytes(t, s)
+}
+
+// A fill whose source's headers were agreed by operators records its
+// blocks as agreed: a strict lookup does not return them.
+func TestFillerRecordsAgreedHeadersAsAgreed(t *testing.T) {
+	blocks := synthChain(t, 6, 0)
+	src := newFakeSource(blocks)
+	src.agreed = true
+	s, fake, _ := openStore(t, Options{MaxBytes: 64 << 20, Keep: KeepFrom(0)})
+	f, err := NewFiller(s, src, FillerOptions{BytesPerSecond: 1 << 30, Clock: fake})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop, _ := runFiller(t, f)
+	await.Until(t, "the range filled", func() bool { return f.Progress().Blocks == uint64(len(blocks)) })
+	if err := stop(); !errors.Is(err, context.Canceled) && err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range blocks {
+		n := b.header.Number.Uint64()
+		if h, p, ok := s.Canonical(n, Agreed); !ok || h != b.hash() || p != Agreed {
+			t.Fatalf("block %d: %s %v %v, want agreed canonical", n, h, p, ok)
+		}
+		if _, _, ok := s.Canonical(n, Proven); ok {
+			t.Fatalf("block %d filled from agreed headers is trusted as proven", n)
+		}
+	}
 }
 
 // TestFillerResumesAfterRestart: progress survives closing the store; the

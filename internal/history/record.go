@@ -42,6 +42,9 @@ type record struct {
 	Stored    uint64 // Unix nanoseconds of the first write
 	Used      uint64 // Unix nanoseconds of the last read or write
 	Reads     uint64
+	// Provenance is how the canonical decision was made (Canonical set);
+	// absent in records written before it was kept, which read as Agreed.
+	Provenance Provenance `rlp:"optional"`
 }
 
 // total is the bytes the block accounts for.

@@ -28,7 +28,7 @@ func TestStoredBlocksRenderAsGethAnswers(t *testing.T) {
 		if err := s.PutReceiptsRLP(b.Hash(), b.StorageRLP, verify.ReceiptsStorage); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.SetCanonical(b.Number(), b.Hash()); err != nil {
+		if err := s.SetCanonical(b.Number(), b.Hash(), Proven); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -47,7 +47,7 @@ func TestStoredBlocksRenderAsGethAnswers(t *testing.T) {
 		}
 	}
 	for _, hb := range c.Blocks {
-		hash, ok := s.Canonical(hb.Number())
+		hash, _, ok := s.Canonical(hb.Number(), Agreed)
 		if !ok {
 			t.Fatalf("no canonical hash for %d", hb.Number())
 		}

@@ -33,7 +33,7 @@ func FuzzPutBlockRLP(f *testing.F) {
 	f.Fuzz(func(t *testing.T, which, enc uint8, body, rcpts []byte) {
 		i := int(which) % len(blocks)
 		b := blocks[i]
-		err := s.PutBlockRLP(b.header, body, rcpts, verify.ReceiptsEncoding(enc%4), true)
+		err := s.PutBlockRLP(b.header, body, rcpts, verify.ReceiptsEncoding(enc%4), Proven)
 		if err == nil && !s.Has(b.hash(), AllParts) {
 			t.Fatal("accepted but not stored")
 		}

@@ -40,14 +40,14 @@ func TestStoreHoldsEveryDevnetBlock(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if err := s.SetCanonical(b.Number(), b.Hash()); err != nil {
+		if err := s.SetCanonical(b.Number(), b.Hash(), Proven); err != nil {
 			t.Fatal(err)
 		}
 	}
 	auditBytes(t, s)
 	for _, b := range c.Blocks {
 		checkStored(t, s, b.Hash(), b.HeaderRLP, b.BodyRLP, b.StorageRLP, b.ReceiptsRLP)
-		if h, ok := s.Canonical(b.Number()); !ok || h != b.Hash() {
+		if h, _, ok := s.Canonical(b.Number(), Agreed); !ok || h != b.Hash() {
 			t.Fatalf("canonical %d = %s, %v", b.Number(), h, ok)
 		}
 		for i, tx := range b.Body.Transactions {
@@ -101,7 +101,7 @@ func TestStoreStoresOnlyVerifiedContent(t *testing.T) {
 	if err := s.PutBody(a.hash(), a.body); !errors.Is(err, ErrNoHeader) {
 		t.Fatalf("body without header: %v", err)
 	}
-	if err := s.SetCanonical(10, a.hash()); !errors.Is(err, ErrNoHeader) {
+	if err := s.SetCanonical(10, a.hash(), Proven); !errors.Is(err, ErrNoHeader) {
 		t.Fatalf("canonical without header: %v", err)
 	}
 	if err := s.PutHeader(a.header); err != nil {
@@ -134,7 +134,7 @@ func TestStoreStoresOnlyVerifiedContent(t *testing.T) {
 	if s.Has(a.hash(), ReceiptsPart) {
 		t.Fatal("rejected receipts were stored")
 	}
-	if err := s.SetCanonical(11, a.hash()); err == nil {
+	if err := s.SetCanonical(11, a.hash(), Proven); err == nil {
 		t.Fatal("made a block canonical for another number")
 	}
 	auditBytes(t, s)
@@ -398,7 +398,7 @@ func TestCanonicalReorg(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if h, _ := s.Canonical(7); h != b.hash() {
+	if h, _, _ := s.Canonical(7, Agreed); h != b.hash() {
 		t.Fatalf("canonical 7 = %s, want the later block", h)
 	}
 	for _, tx := range a.body.Transactions {
@@ -415,7 +415,7 @@ func TestCanonicalReorg(t *testing.T) {
 		t.Fatal("the replaced block's content was dropped")
 	}
 	auditBytes(t, s)
-	if err := s.SetCanonical(7, a.hash()); err != nil {
+	if err := s.SetCanonical(7, a.hash(), Proven); err != nil {
 		t.Fatal(err)
 	}
 	if _, loc, ok := s.TxLookup(a.body.Transactions[0].Hash()); !ok || loc.BlockHash != a.hash() {
@@ -469,15 +469,15 @@ func TestPutBlockWritesWholeBlocks(t *testing.T) {
 		}
 		var err error
 		if i%2 == 0 {
-			err = whole.PutBlockRLP(b.Header, b.BodyRLP, b.StorageRLP, verify.ReceiptsStorage, true)
+			err = whole.PutBlockRLP(b.Header, b.BodyRLP, b.StorageRLP, verify.ReceiptsStorage, Proven)
 		} else {
-			err = whole.PutBlock(b.Header, b.Body, b.Receipts, true)
+			err = whole.PutBlock(b.Header, b.Body, b.Receipts, Proven)
 		}
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, step := range []error{parts.PutHeader(b.Header), parts.PutBody(b.Hash(), b.Body),
-			parts.PutReceipts(b.Hash(), b.Receipts), parts.SetCanonical(b.Number(), b.Hash())} {
+			parts.PutReceipts(b.Hash(), b.Receipts), parts.SetCanonical(b.Number(), b.Hash(), Proven)} {
 			if step != nil {
 				t.Fatal(step)
 			}
@@ -493,13 +493,13 @@ func TestPutBlockWritesWholeBlocks(t *testing.T) {
 	lying, _, _ := openStore(t, Options{MaxBytes: 64 << 20})
 	b, other := c.Blocks[busiest(c)], c.Blocks[1]
 	var lie *verify.Error
-	if err := lying.PutBlockRLP(b.Header, other.BodyRLP, b.StorageRLP, verify.ReceiptsStorage, true); !errors.As(err, &lie) {
+	if err := lying.PutBlockRLP(b.Header, other.BodyRLP, b.StorageRLP, verify.ReceiptsStorage, Proven); !errors.As(err, &lie) {
 		t.Fatalf("another block's body: %v", err)
 	}
-	if err := lying.PutBlockRLP(b.Header, b.BodyRLP, other.StorageRLP, verify.ReceiptsStorage, true); !errors.As(err, &lie) {
+	if err := lying.PutBlockRLP(b.Header, b.BodyRLP, other.StorageRLP, verify.ReceiptsStorage, Proven); !errors.As(err, &lie) {
 		t.Fatalf("another block's receipts: %v", err)
 	}
-	if err := lying.PutBlock(b.Header, b.Body, other.Receipts, true); !errors.As(err, &lie) {
+	if err := lying.PutBlock(b.Header, b.Body, other.Receipts, Proven); !errors.As(err, &lie) {
 		t.Fatalf("another block's receipts: %v", err)
 	}
 	if lying.Size() != 0 || lying.Has(b.Hash(), HeaderPart) {
@@ -532,11 +532,11 @@ func TestReorgInAFullStore(t *testing.T) {
 	}
 	b := makeBlock(t, 7, 3, 2, false)
 	fake.Advance(time.Second)
-	if err := s.PutBlock(b.header, b.body, b.receipts, true); err != nil {
+	if err := s.PutBlock(b.header, b.body, b.receipts, Proven); err != nil {
 		t.Fatal(err)
 	}
 	auditBytes(t, s)
-	if h, _ := s.Canonical(7); h != b.hash() {
+	if h, _, _ := s.Canonical(7, Agreed); h != b.hash() {
 		t.Fatal("the new block is not canonical")
 	}
 	if !s.Has(a.hash(), AllParts) {

@@ -120,7 +120,7 @@ func putBlock(t testing.TB, s *Store, b *synthBlock) error {
 	if err := s.PutReceipts(b.hash(), b.receipts); err != nil {
 		return err
 	}
-	return s.SetCanonical(b.header.Number.Uint64(), b.hash())
+	return s.SetCanonical(b.header.Number.Uint64(), b.hash(), Proven)
 }
 
 // openStore opens a store in a fresh directory with a fake clock.

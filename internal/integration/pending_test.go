@@ -67,10 +67,12 @@ func TestStrictPendingNonceBounded(t *testing.T) {
 
 // TestStrictPendingNonceWhenPoolsDiffer: a wallet's just-sent transaction
 // reached some operators' pools and not yet the others' (pool_blind: their
-// "pending" is their "latest"). The pending nonce must count it, under a
-// quorum of 2 as with none: answering the proven latest nonce, or a count
-// two blind operators agree on, would have the wallet's next transaction
-// reuse the nonce and replace or fail the first.
+// "pending" is their "latest"). The pending nonce must count it, or the
+// wallet's next transaction reuses the nonce and replaces or fails the
+// first. With no quorum (k = 1) the highest count of those asked counts
+// it; under k = 2 two blind operators would agree on a count without it,
+// so a transaction the wallet sent through braid counts because braid
+// relayed it (and saw it signed).
 func TestStrictPendingNonceWhenPoolsDiffer(t *testing.T) {
 	for _, k := range []int{1, 2} {
 		t.Run(fmt.Sprintf("k=%d", k), func(t *testing.T) {
@@ -82,9 +84,19 @@ func TestStrictPendingNonceWhenPoolsDiffer(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			e.sendETH(t, nonce) // pooled, not mined (manual)
 			ps := s.dn.Providers()
-			for _, p := range ps[:2] {
+			if k == 1 {
+				e.sendETH(t, nonce) // straight to a node: pooled, not mined (manual)
+			} else {
+				// Through braid, which broadcasts it to every operator; the
+				// blind ones then act as if it had not reached them yet.
+				if got, _ := e.post(t, "eth_sendRawTransaction", []any{hexutil.Bytes(e.signedTransfer(t, nonce))}); got.Code != 0 {
+					t.Fatalf("send through braid: %v", got)
+				}
+			}
+			// k = 1: two of four blind; k = 2: three of four, so no two
+			// operators asked both have it in their pools.
+			for _, p := range ps[:k+1] {
 				p.SetFaults(devnet.Faults{PoolBlind: true})
 			}
 			want := fmt.Sprintf("%q", hexutil.EncodeUint64(nonce+1))
@@ -95,5 +107,28 @@ func TestStrictPendingNonceWhenPoolsDiffer(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestStrictPendingNonceOneLiarUnderQuorum: under k = 2 one operator
+// inventing pooled transactions (5 more, within what a pool could hold)
+// does not raise the pending nonce, which would leave the wallet's next
+// transaction queued behind a gap, unseen.
+func TestStrictPendingNonceOneLiarUnderQuorum(t *testing.T) {
+	s := newLiveStackWith(t, liveOptions{manual: true, providers: 4, quorum: config.Quorum{K: 2},
+		verify: config.Verify{Mode: config.VerifyStrict}})
+	e := &evmEnv{s: s}
+	nonce, err := ethclient.NewClient(s.dn.RPC()).NonceAt(context.Background(), s.user, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.sendETH(t, nonce) // straight to a node, which shares its pool with the others
+	s.dn.Providers()[0].SetFaults(devnet.Faults{Lie: true, LieVariant: 5, LieMethod: "eth_getTransactionCount"})
+	want := fmt.Sprintf("%q", hexutil.EncodeUint64(nonce+1))
+	for i := range 6 {
+		got, hdr := e.post(t, "eth_getTransactionCount", []any{s.user, "pending"})
+		if got.String() != want {
+			t.Fatalf("ask %d: braid answers %s (%s), want the honest %s", i, got, hdr, want)
+		}
 	}
 }

@@ -15,7 +15,7 @@ import (
 
 // putSynth stores block n of the synthetic chain whole.
 func putSynth(s *history.Store, n uint64) error {
-	return s.PutBlockRLP(synthHeader(n), content(peers.Body, n), content(peers.Receipts, n), verify.ReceiptsStorage, false)
+	return s.PutBlockRLP(synthHeader(n), content(peers.Body, n), content(peers.Receipts, n), verify.ReceiptsStorage, history.NotCanonical)
 }
 
 // openKept opens a history store of room for about blocks synthetic

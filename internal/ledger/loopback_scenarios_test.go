@@ -316,7 +316,7 @@ func evict(t *testing.T, g *gateway, c *historytest.Chain, x *historytest.Block)
 		if b.Hash() == x.Hash() {
 			continue
 		}
-		if err := g.store.PutBlockRLP(b.Header, b.BodyRLP, b.StorageRLP, verify.ReceiptsStorage, true); err != nil &&
+		if err := g.store.PutBlockRLP(b.Header, b.BodyRLP, b.StorageRLP, verify.ReceiptsStorage, history.Proven); err != nil &&
 			!errors.Is(err, history.ErrFull) {
 			t.Fatal(err)
 		}

@@ -164,7 +164,7 @@ func startGateway(t *testing.T, c *historytest.Chain, s setup, boot []string) *g
 	}
 	gone := map[common.Hash]bool{}
 	for _, b := range append(slices.Clone(s.blocks), s.drop...) {
-		if err := g.store.PutBlockRLP(b.Header, b.BodyRLP, b.StorageRLP, verify.ReceiptsStorage, true); err != nil {
+		if err := g.store.PutBlockRLP(b.Header, b.BodyRLP, b.StorageRLP, verify.ReceiptsStorage, history.Proven); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -94,7 +94,7 @@ func benchPair(b *testing.B, lim Limits) (fetcher, holder *Node, store *history.
 		}
 	})
 	for _, bb := range blocks {
-		if err := store.PutBlock(bb.header, bb.body, bb.receipts, true); err != nil {
+		if err := store.PutBlock(bb.header, bb.body, bb.receipts, history.Proven); err != nil {
 			b.Fatal(err)
 		}
 		nodes[1].Provide(Key{Receipts, bb.header.Hash()})

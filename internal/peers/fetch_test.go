@@ -46,7 +46,7 @@ func TestFetchFindsTheOnlyHolder(t *testing.T) {
 		// The fetched parts verify into the fetcher's own store.
 		body, _, _ := n.Fetch(context.Background(), Key{Body, b.Hash()}, Age{}, CheckBody(b.Header))
 		rcpts, _, _ := n.Fetch(context.Background(), Key{Receipts, b.Hash()}, Age{}, CheckReceipts(b.Header, b.Body.Transactions))
-		if err := stores[i].PutBlockRLP(b.Header, body, rcpts, verify.ReceiptsStorage, true); err != nil {
+		if err := stores[i].PutBlockRLP(b.Header, body, rcpts, verify.ReceiptsStorage, history.Proven); err != nil {
 			t.Fatalf("node %d: store fetched block: %v", i, err)
 		}
 		if s, ok := n.Tally().Peer(holder.ID()); !ok || s.In.Transfers != 5 || s.Lies != 0 {

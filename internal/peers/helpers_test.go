@@ -131,7 +131,7 @@ func openStore(t testing.TB) *history.Store {
 // storeBlock puts a whole devnet block in s.
 func storeBlock(t testing.TB, s *history.Store, b *historytest.Block) {
 	t.Helper()
-	if err := s.PutBlockRLP(b.Header, b.BodyRLP, b.StorageRLP, verify.ReceiptsStorage, true); err != nil {
+	if err := s.PutBlockRLP(b.Header, b.BodyRLP, b.StorageRLP, verify.ReceiptsStorage, history.Proven); err != nil {
 		t.Fatal(err)
 	}
 }

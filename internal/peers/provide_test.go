@@ -29,7 +29,7 @@ func TestOnStoredAnnouncesWhatTheStoreHolds(t *testing.T) {
 	if st := holder.Status(); st.Provided+st.Pending != 1 {
 		t.Fatalf("header only: %d keys tracked", st.Provided+st.Pending)
 	}
-	if err := s.PutBlockRLP(b.Header, b.BodyRLP, b.StorageRLP, verify.ReceiptsStorage, true); err != nil {
+	if err := s.PutBlockRLP(b.Header, b.BodyRLP, b.StorageRLP, verify.ReceiptsStorage, history.Proven); err != nil {
 		t.Fatal(err)
 	}
 	waitHolders(t, other, Key{Receipts, b.Hash()}, 1)

@@ -33,6 +33,10 @@ type Write struct {
 	// hash (asked the way a client's read is): after every operator said
 	// "nonce too low", a send that landed earlier is success.
 	Mined func(ctx context.Context, hash json.RawMessage) bool
+	// Accepted, when set, is told of a raw transaction an operator
+	// accepted, before the client is answered (strict mode counts it in
+	// the sender's pending nonce).
+	Accepted func(tx *types.Transaction)
 }
 
 // Broadcast sends w to every usable operator at once, so that no single
@@ -43,7 +47,7 @@ type Write struct {
 // error, the most specific one. A transaction that does not decode is
 // refused here (-32602), not sent to any operator.
 func (r *Router) Broadcast(ctx context.Context, w Write) (*jsonrpc.Response, error) {
-	call, hash, err := writeCall(w)
+	call, tx, hash, err := writeCall(w)
 	if err != nil {
 		return nil, err // undecodable: refused here, not broadcast to every operator
 	}
@@ -80,6 +84,9 @@ func (r *Router) Broadcast(ctx context.Context, w Write) (*jsonrpc.Response, err
 			all = append(all, s)
 			if s.accepted && first == nil {
 				first = &s
+				if tx != nil && w.Accepted != nil {
+					w.Accepted(tx)
+				}
 				close(answered)
 			}
 		}
@@ -117,25 +124,26 @@ func (r *Router) Broadcast(ctx context.Context, w Write) (*jsonrpc.Response, err
 	return best.res.Response, nil
 }
 
-// writeCall is the call that broadcasts w, and for a raw transaction its
-// hash (as a JSON string): "already known" is then acceptance. A payload
-// that does not decode is an error (-32602).
-func writeCall(w Write) (Call, json.RawMessage, error) {
+// writeCall is the call that broadcasts w, and for a raw transaction the
+// transaction and its hash (as a JSON string): "already known" is then
+// acceptance. A payload that does not decode is an error (-32602).
+func writeCall(w Write) (Call, *types.Transaction, json.RawMessage, error) {
 	call := Call{Method: w.Method, Params: w.Params, Class: w.Class}
 	if w.Method != "eth_sendRawTransaction" || len(w.Args) != 1 {
-		return call, nil, nil
+		return call, nil, nil, nil
 	}
-	hash, err := txHash(w.Args[0])
+	tx, err := decodeTx(w.Args[0])
 	if err != nil {
-		return call, nil, err
+		return call, nil, nil, err
 	}
+	hash := json.RawMessage(strconv.Quote(tx.Hash().Hex()))
 	call.Accept = func(_ int, e *jsonrpc.Error) (json.RawMessage, bool) {
 		if isAlreadyKnown(e.Message) {
 			return hash, true
 		}
 		return nil, false
 	}
-	return call, hash, nil
+	return call, tx, hash, nil
 }
 
 func (s *sent) rpcError() *jsonrpc.Error {
@@ -204,19 +212,19 @@ func (r *Router) logBroadcast(hash json.RawMessage, all []sent) {
 		"operators", len(all), "accepted", accepted, "refused", refused)
 }
 
-// txHash decodes a signed transaction (eth_sendRawTransaction's param) and
-// returns its hash as a JSON string. A payload that does not decode is
+// decodeTx decodes a signed transaction (eth_sendRawTransaction's param).
+// A payload that does not decode is
 // refused with -32602 and go-ethereum's own message for it ("rlp: …",
 // "typed transaction too short"): no node would accept it, so it is not
 // sent to any (go-ethereum answers it with -32000; docs/operations.md).
-func txHash(arg json.RawMessage) (json.RawMessage, error) {
+func decodeTx(arg json.RawMessage) (*types.Transaction, error) {
 	var raw hexutil.Bytes
 	if err := json.Unmarshal(arg, &raw); err != nil {
 		return nil, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "invalid argument 0: %v", err)
 	}
-	var tx types.Transaction
+	tx := new(types.Transaction)
 	if err := tx.UnmarshalBinary(raw); err != nil {
 		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: err.Error()}
 	}
-	return json.RawMessage(strconv.Quote(tx.Hash().Hex())), nil
+	return tx, nil
 }

@@ -7,7 +7,9 @@ import (
 	"math/big"
 	"slices"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/core/types"
 
 	"github.com/braidrpc/braid/internal/jsonrpc"
 	"github.com/braidrpc/braid/internal/plan"
@@ -24,28 +26,34 @@ import (
 // nobody to outvote it) is not believed, and the next one is asked.
 const pendingSlack = 16 + 64
 
-// pendingAsks is how many distinct operators one pending nonce asks.
-// Their pools differ for a while after a wallet sends (its transaction
-// reaches some nodes first), so braid takes the highest believable count
-// of several rather than one operator's, or what a quorum of them agree
-// on: two nodes that have not seen the transaction yet agree on a count
-// without it, and a wallet sending two transactions back to back would
-// reuse a nonce.
+// pendingAsks is how many distinct operators one pending nonce asks at
+// least (more when the network's quorum needs more). Their pools differ
+// for a while after a wallet sends (its transaction reaches some nodes
+// first), so braid does not ask for one agreed count, which two nodes
+// that have not seen the transaction yet would agree on without it.
 const pendingAsks = 3
 
-// pendingNonce answers eth_getTransactionCount(addr, "pending"): the
-// highest of the operators' counts of the account's transactions
-// including those in their pools (pendingAsks operators asked), never
-// below the account's nonce proven at the trusted tip nor more than
-// pendingSlack above it. Without a believable answer from the operators
-// the proven nonce is the answer.
+// pendingNonce answers eth_getTransactionCount(addr, "pending") under the
+// network's quorum k: the highest count that k of the operators asked
+// reach (each operator's count of the account's transactions, pooled
+// ones included, vouches for every count up to it), never below the
+// account's nonce proven at the trusted tip, and raised past the
+// transactions of the account braid itself relayed and an operator
+// accepted (relayed.go): braid saw them signed. Counts more than
+// pendingSlack above the proven nonce are not believed.
 //
-// Taking the highest is the safe side: a count too high (an operator
-// inventing up to pendingSlack pooled transactions) leaves the wallet's
-// transaction queued behind a gap until the wallet replaces it, bounded
-// and visible; a count too low has the wallet reuse the nonce of a
-// transaction it sent, replacing it or failing, which is silent.
+// So no single operator decides the answer when k > 1: one inventing
+// pooled transactions cannot push a wallet's next transaction behind a
+// gap, where it would wait unseen, and one that has not seen the wallet's
+// last transaction cannot pull the count back while others have it. A
+// wallet sending through braid gets its next nonce at once, whatever the
+// pools have seen; one sending elsewhere gets it once k operators' pools
+// have the transaction (seconds, as it propagates).
 func (c *call) pendingNonce(ctx context.Context, pl *plan.Plan) (*jsonrpc.Response, error) {
+	var addr common.Address
+	if err := json.Unmarshal(pl.Args[0], &addr); err != nil {
+		return nil, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "invalid argument 0: %v", err)
+	}
 	latest := *pl
 	latest.Args = []json.RawMessage{pl.Args[0], json.RawMessage(`"latest"`)}
 	provenResp, err := c.s.o.Verified.Read(ctx, &latest)
@@ -65,11 +73,22 @@ func (c *call) pendingNonce(ctx context.Context, pl *plan.Plan) (*jsonrpc.Respon
 		c.partial("the operators' pending count was below the proven latest nonce: the proven nonce")
 	default:
 		answer = pending
-		c.partial("the pending nonce is the operators' count (the highest of those asked), at least the nonce proven at the trusted latest block")
+		c.partial(fmt.Sprintf("the pending nonce is the operators' count (the highest %d of those asked reach), at least the nonce proven at the trusted latest block", max(pl.Quorum.K, 1)))
+	}
+	if answer.IsUint64() && proven.ToInt().IsUint64() {
+		if n := c.s.relayed.next(addr, answer.Uint64(), proven.ToInt().Uint64()); n > answer.Uint64() {
+			answer = new(big.Int).SetUint64(n)
+			c.partial("raised past transactions of the account braid relayed and an operator accepted")
+		}
 	}
 	out, _ := json.Marshal((*hexutil.Big)(new(big.Int).Set(answer)))
 	return &jsonrpc.Response{Result: out}, nil
 }
+
+// Relayed tells the stage of a raw transaction it broadcast that an
+// operator accepted (route.Write.Accepted): it counts in its sender's
+// pending nonce.
+func (s *Stage) Relayed(tx *types.Transaction) { s.relayed.add(tx) }
 
 // pendingAtTip is pl with a "pending" block parameter replaced by
 // "latest": a state read at "pending" is answered, proven, at the trusted
@@ -88,16 +107,18 @@ func (c *call) pendingAtTip(pl *plan.Plan) *plan.Plan {
 }
 
 // pendingCount is the highest pending count for pl within
-// [floor, floor+pendingSlack] among up to pendingAsks distinct operators,
-// or nil with why there is none. Answers above the bound are set aside.
+// [floor, floor+pendingSlack] that K (pl's quorum) of the operators asked
+// reach — max(pendingAsks, K) distinct ones — or nil with why there is
+// none. Answers above the bound are set aside.
 func (s *Stage) pendingCount(ctx context.Context, pl *plan.Plan, floor *big.Int) (*big.Int, string) {
 	ceiling := new(big.Int).Add(floor, big.NewInt(pendingSlack))
+	k := max(pl.Quorum.K, 1)
 	why := "no operator's pending count"
 	var (
-		best    *big.Int
+		counts  []*big.Int
 		exclude []string
 	)
-	for range pendingAsks {
+	for range max(pendingAsks, k) {
 		resp, op, err := s.o.Operators.AskOne(ctx, pl, slices.Clip(exclude))
 		if err != nil || resp == nil || op == "" {
 			break // nobody (else) to ask
@@ -112,12 +133,14 @@ func (s *Stage) pendingCount(ctx context.Context, pl *plan.Plan, floor *big.Int)
 			why = fmt.Sprintf("the operators' pending count was more than %d above the proven latest nonce", pendingSlack)
 			continue
 		}
-		if best == nil || c.Cmp(best) > 0 {
-			best = c
-		}
+		counts = append(counts, c)
 	}
-	if best == nil {
+	if len(counts) < k {
+		if len(counts) > 0 {
+			why = fmt.Sprintf("only %d of the %d operators needed gave a believable pending count", len(counts), k)
+		}
 		return nil, why
 	}
-	return best, ""
+	slices.SortFunc(counts, func(a, b *big.Int) int { return b.Cmp(a) })
+	return counts[k-1], ""
 }

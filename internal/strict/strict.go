@@ -19,6 +19,7 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/params"
 
+	"github.com/braidrpc/braid/internal/clock"
 	"github.com/braidrpc/braid/internal/evm"
 	"github.com/braidrpc/braid/internal/jsonrpc"
 	"github.com/braidrpc/braid/internal/plan"
@@ -76,13 +77,17 @@ type Options struct {
 	EVM     *evm.Executor
 	Chain   *params.ChainConfig
 	Metrics *Metrics
+	Clock   clock.Clock // ages relayed transactions (nil: the wall clock)
 }
 
 // Stage answers a network's calls in strict mode.
-type Stage struct{ o Options }
+type Stage struct {
+	o       Options
+	relayed *relayed
+}
 
 // New returns the strict stage of one network.
-func New(o Options) *Stage { return &Stage{o: o} }
+func New(o Options) *Stage { return &Stage{o: o, relayed: newRelayed(o.Clock)} }
 
 // Answer is a stage's answer and how much of it is proven.
 type Answer struct {

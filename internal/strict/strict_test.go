@@ -97,7 +97,7 @@ func TestAnswersCarryTheirNotes(t *testing.T) {
 		t.Fatalf("eth_gasPrice notes %+v, want partial with one reason", a.Notes)
 	}
 
-	pl := &plan.Plan{Method: "eth_getTransactionCount", Args: []json.RawMessage{json.RawMessage(`"0x01"`), json.RawMessage(`"pending"`)}}
+	pl := &plan.Plan{Method: "eth_getTransactionCount", Args: []json.RawMessage{json.RawMessage(`"0x0000000000000000000000000000000000000001"`), json.RawMessage(`"pending"`)}}
 	a, err = s.Verified(ctx, pl)
 	if err != nil || string(a.Response.Result) != `"0x6"` || a.Notes.Level != ProofPartial {
 		t.Fatalf("pending nonce = %+v %+v, %v; want 0x6, partial", a.Response, a.Notes, err)
@@ -115,7 +115,7 @@ func TestAnswersCarryTheirNotes(t *testing.T) {
 func TestPendingNonceBeyondBelief(t *testing.T) {
 	ops := &fakeOperators{count: `"0x100"`}
 	s := stage(ops)
-	pl := &plan.Plan{Method: "eth_getTransactionCount", Args: []json.RawMessage{json.RawMessage(`"0x01"`), json.RawMessage(`"pending"`)}}
+	pl := &plan.Plan{Method: "eth_getTransactionCount", Args: []json.RawMessage{json.RawMessage(`"0x0000000000000000000000000000000000000001"`), json.RawMessage(`"pending"`)}}
 	a, err := s.Verified(context.Background(), pl)
 	if err != nil || string(a.Response.Result) != `"0x5"` {
 		t.Fatalf("answer %+v, %v; want the proven 0x5", a.Response, err)
