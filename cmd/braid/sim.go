@@ -48,6 +48,7 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 	fs.Float64Var(&p.OnlineRate, "online-rate", d.OnlineRate, "chance per step that an offline peer comes back")
 	fs.Float64Var(&p.LeaveRate, "leave-rate", d.LeaveRate, "chance per step that a peer leaves for good (a fresh one takes its place)")
 	fs.Float64Var(&p.NewBlockShare, "new-block-share", d.NewBlockShare, "share of online peers that store each new block")
+	fs.Uint64Var(&p.ProviderDepth, "provider-depth", d.ProviderDepth, "depth from which providers no longer serve a block (at least the ledger's age depth, 128)")
 	fs.IntVar(&p.Capacity, "capacity", d.Capacity, "requests a peer serves per round")
 	fs.IntVar(&p.ArchivalCapacity, "archival-capacity", d.ArchivalCapacity, "requests an archival peer serves per round")
 	progress := fs.Bool("progress", false, "report each regime's progress on stderr every tenth of the steps")

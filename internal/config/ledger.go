@@ -37,6 +37,9 @@ type PeerLedger struct {
 	// UnknownCopies is the copies assumed for content whose holders were
 	// never counted (default 4, half of TargetCopies: a rarity factor of
 	// 2, between content known to be common and content known to be rare).
+	// The store's keeper values a new block (less than AgeDepth deep: the
+	// providers still serve it) never counted by it too; an old one never
+	// counted is valued as the only copy.
 	UnknownCopies float64 `yaml:"unknown_copies"`
 
 	// DebtLimit is the debt, in credits, past which a peer is served only

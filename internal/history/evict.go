@@ -134,8 +134,21 @@ func (k Keep) Start() uint64 {
 type victim struct {
 	hash  common.Hash
 	rec   *record
+	item  Item
 	value float64
 }
+
+// EvictionOrder is the order in which the store evicts blocks a Keeper
+// valued va and vb: the lower value first, then the least recently used,
+// the lower number, the lower hash. A negative result means a goes before
+// b. The simulation (internal/simulation) evicts by it too.
+func EvictionOrder(a Item, va float64, b Item, vb float64) int {
+	return cmp.Or(cmp.Compare(va, vb), a.Used.Compare(b.Used), cmp.Compare(a.Number, b.Number), bytes.Compare(a.Hash[:], b.Hash[:]))
+}
+
+// Displaces reports whether a block about to be written, valued in, may
+// evict a block valued v: only one worth no more than itself.
+func Displaces(in, v float64) bool { return v <= in }
 
 // makeRoom plans evictions so that need more bytes fit, and applies them to
 // w (deletes) and, once w is written, s (see forget). The block being
@@ -155,16 +168,14 @@ func (s *Store) makeRoom(w ethdb.KeyValueWriter, need int64, hash common.Hash, i
 		if h == hash || h == protect || s.opts.Keep.Holds(r.Number, r.PreMerge) {
 			continue
 		}
-		v := s.opts.Keeper.Value(s.item(h, r), now)
-		if !kept && v > limit {
+		it := s.item(h, r)
+		v := s.opts.Keeper.Value(it, now)
+		if !kept && !Displaces(limit, v) {
 			continue
 		}
-		cands = append(cands, victim{h, r, v})
+		cands = append(cands, victim{h, r, it, v})
 	}
-	slices.SortFunc(cands, func(a, b victim) int {
-		return cmp.Or(cmp.Compare(a.value, b.value), cmp.Compare(a.rec.Used, b.rec.Used),
-			cmp.Compare(a.rec.Number, b.rec.Number), bytes.Compare(a.hash[:], b.hash[:]))
-	})
+	slices.SortFunc(cands, func(a, b victim) int { return EvictionOrder(a.item, a.value, b.item, b.value) })
 	must := s.size + need - s.opts.MaxBytes
 	want := must + s.opts.MaxBytes/64
 	var freed int64

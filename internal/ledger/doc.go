@@ -93,8 +93,9 @@
 // Keeper is a history.Keeper whose value of a block is its price per byte
 // (age factor × rarity factor, from the last count of its holders:
 // SampleOnce counts a few held blocks' holders in the DHT every
-// SampleInterval; a block never counted is valued as the only copy until
-// it is). With the store full, new and common content is
+// SampleInterval; an old block never counted is valued as the only copy
+// until it is, a new one, which the providers still serve, as
+// UnknownCopies). With the store full, new and common content is
 // evicted first, and a new block worth less than everything it would
 // displace is refused. RepairOnce looks at random old blocks this node
 // does not hold and fills (Fill) those with fewer than TargetCopies

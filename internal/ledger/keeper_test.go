@@ -187,9 +187,12 @@ func TestRepairOnce(t *testing.T) {
 	}
 }
 
-// TestKeeperUncountedIsTheOnlyCopy: a block whose holders were never
+// TestKeeperUncountedIsTheOnlyCopy: an old block whose holders were never
 // counted is kept as if it were the only copy (it may be), over old
-// content known to be common; once counted common it goes first.
+// content known to be common; a new one (the providers still serve it) is
+// valued at UnknownCopies, below old content however common, so blocks
+// stored while serving clients do not push old copies out before they are
+// counted; once counted common a block goes first.
 func TestKeeperUncountedIsTheOnlyCopy(t *testing.T) {
 	e := newEnv(t, Config{})
 	l := e.l
@@ -197,9 +200,10 @@ func TestKeeperUncountedIsTheOnlyCopy(t *testing.T) {
 	item := func(n uint64) history.Item { return history.Item{Hash: synthHeader(n).Hash(), Number: n} }
 	l.Rank(key(peers.Receipts, 100), e.age(100), ids10()) // old, ten others: common
 	oldCommon := k.Value(item(100), e.clk.Now())
+	oldFresh := k.Value(item(200), e.clk.Now())     // old, never counted
 	fresh := k.Value(item(testHead-1), e.clk.Now()) // new, never counted
-	if oldCommon != 5 || fresh != 8 {
-		t.Fatalf("old common %v, new uncounted %v: want 5 and 8", oldCommon, fresh)
+	if oldCommon != 5 || oldFresh != 40 || fresh != 2 {
+		t.Fatalf("old common %v, old uncounted %v, new uncounted %v: want 5, 40 and 2", oldCommon, oldFresh, fresh)
 	}
 	l.OnStored(history.Event{Hash: item(testHead - 1).Hash, Number: testHead - 1, Parts: history.AllParts})
 	l.mu.Lock()

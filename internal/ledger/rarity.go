@@ -271,21 +271,32 @@ var _ history.Keeper = Keeper{}
 // Keeper returns the ledger's history.Keeper (history.Options.Keeper).
 func (l *Ledger) Keeper() Keeper { return Keeper{l} }
 
-// Value is the block's price per byte. A block whose holders were never
-// counted (by SampleOnce, or the fetch that brought it) is valued as the
-// only copy until they are: the keeper must not drop what may be the
-// last copy on a guess, and the next count (least recently counted
-// first) tells. It takes the ledger's lock (never the store's) and calls
-// Options.Head, which must not call the store.
+// Value is the block's price per byte. An old block whose holders were
+// never counted (by SampleOnce, or the fetch that brought it) is valued
+// as the only copy until they are: the keeper must not drop what may be
+// the last copy on a guess, and the next count (least recently counted
+// first) tells. A new block (less than AgeDepth deep) cannot be the last
+// copy — the providers still serve it — so uncounted it is valued at
+// UnknownCopies (×2 by default, below any old block's ×5). Valued as the
+// only copy (×8, above an old block held by five or more), every block a
+// gateway stored while serving clients pushed an old copy out until it
+// was counted, and with stores of a few blocks such blocks took most of
+// every store (issue 16, the simulation at 10,000 peers). Value takes
+// the ledger's lock (never the store's) and calls Options.Head, which
+// must not call the store.
 func (k Keeper) Value(it history.Item, _ time.Time) float64 {
 	head, known := k.l.headNow()
 	k.l.mu.Lock()
 	copies, counted := k.l.keptCopies(it.Hash)
 	k.l.mu.Unlock()
+	age := depthAge(it.Number, head, known)
 	if !counted {
 		copies = 1
+		if !k.l.old(age) {
+			copies = k.l.cfg.UnknownCopies
+		}
 	}
-	return ageFactor(&k.l.cfg, depthAge(it.Number, head, known)) * rarityFactor(&k.l.cfg, copies)
+	return ageFactor(&k.l.cfg, age) * rarityFactor(&k.l.cfg, copies)
 }
 
 // keptCopies is the copies of a held block by this node's last count of

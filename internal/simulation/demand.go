@@ -26,7 +26,7 @@ var placeholder = peer.ID("simulation-placeholder")
 
 // demand makes every online peer but the archival ones ask for one block,
 // its depth drawn from a Zipf law, and runs the rounds of requests. A
-// block less than AgeDepth deep comes from the providers (they prune
+// block less than ProviderDepth deep comes from the providers (they prune
 // what is older: EIP-4444) and is offered to the asking peer's store;
 // older ones are asked of peers.
 func (w *world) demand() {
@@ -42,7 +42,7 @@ func (w *world) demand() {
 			n.store.use(b, w.clk.Now())
 			continue
 		}
-		if !w.old(b) { // providers still serve it; the gateway keeps what it verified
+		if !w.pruned(b) { // providers still serve it; the gateway keeps what it verified
 			w.win.provided++
 			w.keep(n, b)
 			continue
@@ -53,7 +53,7 @@ func (w *world) demand() {
 			f.order = n.led.Rank(w.key(b), w.age(b), f.order)
 		}
 		w.win.asked[n.role]++
-		if w.old(b) && n.honest() {
+		if n.honest() {
 			w.win.oldAsked++
 		}
 		fs = append(fs, f)
@@ -65,6 +65,10 @@ func (w *world) demand() {
 
 // old reports whether block b is old: AgeDepth or more below the tip.
 func (w *world) old(b uint64) bool { return w.age(b).Depth >= w.cfg.AgeDepth }
+
+// pruned reports whether the providers no longer serve block b:
+// ProviderDepth or more below the tip.
+func (w *world) pruned(b uint64) bool { return w.age(b).Depth >= w.p.ProviderDepth }
 
 // round sends every pending fetch to its next holder that can answer:
 // offline peers, liars and fakes answer at once (and the fetch moves on);
@@ -110,7 +114,7 @@ func (w *world) round(fs []*fetch) {
 // fetcher's store.
 func (w *world) got(f *fetch) {
 	w.win.got[f.from.role]++
-	if w.old(f.b) && f.from.honest() {
+	if f.from.honest() {
 		w.win.oldGot++
 	}
 	w.keep(f.from, f.b)

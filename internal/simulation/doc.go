@@ -20,8 +20,9 @@
 // Keeper's Value (history.LRU for the others). What is simulated is the
 // world around them: the chain (synthetic empty blocks whose content
 // passes the real checks), the DHT (who advertises what), the stores
-// (a bounded set of blocks evicted in the Keeper's order, as
-// history.Store evicts), the network (a transfer is a function call),
+// (a bounded set of blocks evicted by history.Store's own rule,
+// history.EvictionOrder, in the Keeper's values), the providers (they
+// serve blocks less than ProviderDepth deep), the network (a transfer is a function call),
 // time (a fake clock, one block per step) and the peers' behaviour.
 //
 // Run returns the series the report needs — old content retrievable,

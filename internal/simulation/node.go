@@ -65,11 +65,13 @@ func peerID(slot, gen int) peer.ID {
 }
 
 // store is a peer's bounded set of blocks, evicted in its Keeper's order
-// as history.Store evicts: the lowest Value first, and a new block that
-// is worth less than the block it would displace is refused.
-// Its evictions are remembered as history.Store remembers them (the same
-// history.Tombstones, at most a store's worth), so a request for a block
-// evicted within the DHT record validity is answered "evicted".
+// by history.Store's own rule (history.EvictionOrder, history.Displaces):
+// the first block in that order goes, and a new block worth less than it
+// is refused. It evicts one block per write, where history.Store frees a
+// 64th of its bound at once. Its evictions are remembered as
+// history.Store remembers them (the same history.Tombstones, at most a
+// store's worth), so a request for a block evicted within the DHT record
+// validity is answered "evicted".
 type store struct {
 	limit  int // blocks; 0: unbounded (archival)
 	keeper history.Keeper
@@ -110,20 +112,20 @@ func (s *store) put(n uint64, hash common.Hash, bytes int, now time.Time) (kept 
 	}
 	it := &history.Item{Hash: hash, Number: n, Parts: history.AllParts, Bytes: int64(bytes), Stored: now, Used: now}
 	if s.limit > 0 && len(s.items) >= s.limit {
-		victim, vv := uint64(0), 0.0
-		first := true
-		for k, held := range s.items { // the lowest value, the lowest number among equals
+		var victim *history.Item
+		vv := 0.0
+		for _, held := range s.items {
 			v := s.keeper.Value(*held, now)
-			if first || v < vv || (v == vv && k < victim) {
-				victim, vv, first = k, v, false
+			if victim == nil || history.EvictionOrder(*held, v, *victim, vv) < 0 {
+				victim, vv = held, v
 			}
 		}
-		if s.keeper.Value(*it, now) < vv {
+		if !history.Displaces(s.keeper.Value(*it, now), vv) {
 			return false, 0, false
 		}
-		s.tombs.Add(s.items[victim].Hash, history.AllParts, now)
-		delete(s.items, victim)
-		evicted, did = victim, true
+		s.tombs.Add(victim.Hash, history.AllParts, now)
+		delete(s.items, victim.Number)
+		evicted, did = victim.Number, true
 	}
 	s.tombs.Clear(hash, history.AllParts)
 	s.items[n] = it

@@ -11,7 +11,7 @@ type window struct {
 	asked, got       [roles]int64 // requests by the requester's role; successes
 	served           [roles]int64 // requests served, by the holder's role
 	attempts         [roles]int64 // requests that reached a peer, by its role
-	oldAsked, oldGot int64        // honest peers' requests for old blocks
+	oldAsked, oldGot int64        // honest peers' requests for pruned blocks
 	provided         int64        // requests the providers answered (new blocks)
 }
 
@@ -41,9 +41,10 @@ type Sample struct {
 	// the requests served since the last sample that they served.
 	Archival     int
 	ArchivalLoad float64
-	// OldSuccess is the share of honest peers' requests for old blocks
-	// since the last sample that succeeded; Success the same for every
-	// request, by the requester's role.
+	// OldSuccess is the share of honest peers' requests for blocks the
+	// providers pruned (ProviderDepth or deeper: asked of peers) since
+	// the last sample that succeeded; Success the same for every request,
+	// by the requester's role.
 	OldSuccess float64
 	Success    [roles]float64
 }

@@ -74,6 +74,13 @@ type Params struct {
 	// weight (1+d)^-ZipfS (default 1.2: about a fifth of requests are for
 	// blocks 128 or more deep).
 	ZipfS float64
+	// ProviderDepth is the depth from which the providers no longer serve
+	// a block (EIP-4444's pruning; default 256): shallower blocks come from
+	// them, deeper ones only from peers. On mainnet providers prune after
+	// about a year, far below the ledger's AgeDepth (128), from which
+	// content is priced as old; a ProviderDepth equal to AgeDepth makes
+	// content old and unobtainable from providers at the same moment.
+	ProviderDepth uint64
 	// NewBlockShare is the share of online peers that store each new
 	// block as it comes (from the providers they serve clients from;
 	// default 10 %).
@@ -107,7 +114,7 @@ var DefaultParams = Params{
 	Archival: 0.01, FreeRiders: 0.10, Liars: 0.03, Fakes: 0.05,
 	ArchivalLeaveFrom: 0.1, ArchivalLeaveTo: 0.5, StoreShare: 0.02,
 	OfflineRate: 0.02, OnlineRate: 0.10, LeaveRate: 0.001,
-	ZipfS: 1.2, NewBlockShare: 0.10,
+	ZipfS: 1.2, NewBlockShare: 0.10, ProviderDepth: 256,
 	Capacity: 4, ArchivalCapacity: 16, Rounds: 2,
 	BlockBytes: 256 << 10, SampleEvery: 10,
 }
@@ -135,6 +142,9 @@ func (p Params) WithDefaults() Params {
 	seti(&p.SampleEvery, d.SampleEvery)
 	if p.Seed == 0 {
 		p.Seed = d.Seed
+	}
+	if p.ProviderDepth == 0 {
+		p.ProviderDepth = d.ProviderDepth
 	}
 	for _, f := range []struct{ v, d *float64 }{
 		{&p.Archival, &d.Archival}, {&p.FreeRiders, &d.FreeRiders}, {&p.Liars, &d.Liars}, {&p.Fakes, &d.Fakes},
@@ -171,6 +181,8 @@ func (p Params) Validate() error {
 		return errors.New("simulation: shares must be between 0 and 1 (store share above 0)")
 	case p.ArchivalLeaveFrom < 0 || p.ArchivalLeaveTo > 1 || p.ArchivalLeaveFrom > p.ArchivalLeaveTo:
 		return errors.New("simulation: archival peers leave within 0 <= from <= to <= 1 of the steps")
+	case p.ProviderDepth < p.Ledger.WithDefaults().AgeDepth:
+		return fmt.Errorf("simulation: provider depth %d is below the ledger's age depth %d", p.ProviderDepth, p.Ledger.WithDefaults().AgeDepth)
 	case p.ZipfS <= 1:
 		return fmt.Errorf("simulation: zipf exponent must be above 1, got %v", p.ZipfS)
 	case p.Capacity < 1 || p.ArchivalCapacity < 1 || p.Rounds < 1 || p.BlockBytes < 1 || p.SampleEvery < 1:

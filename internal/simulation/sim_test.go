@@ -63,7 +63,7 @@ func TestDeterministic(t *testing.T) {
 
 // TestValidate: nonsense parameters are refused.
 func TestValidate(t *testing.T) {
-	for _, p := range []Params{{Peers: 5}, {StoreShare: 2}, {ZipfS: 0.5}, {FreeRiders: 0.5, Liars: 0.5}, {ArchivalLeaveFrom: 0.8, ArchivalLeaveTo: 0.2}} {
+	for _, p := range []Params{{Peers: 5}, {StoreShare: 2}, {ZipfS: 0.5}, {FreeRiders: 0.5, Liars: 0.5}, {ArchivalLeaveFrom: 0.8, ArchivalLeaveTo: 0.2}, {ProviderDepth: 100}} {
 		if err := p.Validate(); err == nil {
 			t.Errorf("%+v accepted", p)
 		}
