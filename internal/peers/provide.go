@@ -3,6 +3,7 @@ package peers
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/braidrpc/braid/internal/history"
 )
@@ -134,29 +135,48 @@ func (p *provider) work() {
 	}
 }
 
-// schedule queues failed keys again every Retry and every key every
-// Interval.
+// firstRetry is the first wait before failed announcements are tried
+// again. A node that has just started has often not joined the DHT yet
+// (its routing table is empty until a bootstrap peer answers), so every
+// announcement fails at once; waiting the whole Retry then would keep a
+// restarted gateway's content unfindable for a minute for no reason.
+const firstRetry = time.Second
+
+// schedule queues failed keys again and every key every Interval. The
+// first retry comes after firstRetry and each round that still finds
+// failures (or keys not yet tried) doubles the wait, up to Retry; a round
+// with none waits Retry.
 func (p *provider) schedule() {
 	ctx := p.n.ctx
 	last := p.n.clock.Now()
+	wait := min(firstRetry, p.opts.Retry)
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-p.n.clock.After(p.opts.Retry):
+		case <-p.n.clock.After(wait):
 		}
 		all := p.n.clock.Now().Sub(last) >= p.opts.Interval
 		if all {
 			last = p.n.clock.Now()
 		}
+		failed := false
 		p.mu.Lock()
 		for k, st := range p.keys {
+			if !st.announced {
+				failed = true
+			}
 			if all || !st.announced {
 				p.enqueue(k, st)
 			}
 		}
 		p.mu.Unlock()
 		p.signal()
+		if failed {
+			wait = min(2*wait, p.opts.Retry)
+		} else {
+			wait = p.opts.Retry
+		}
 	}
 }
 

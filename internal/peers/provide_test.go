@@ -72,3 +72,33 @@ func TestKeysAreAnnouncedAgain(t *testing.T) {
 		t.Fatalf("%d keys after withdrawal", st.Provided)
 	}
 }
+
+// TestFailedAnnouncementsRetrySoon: a node that announces before it has
+// joined the DHT (a restarted gateway re-announcing its store while its
+// bootstrap peer has not answered yet) fails every announcement at once;
+// it tries again after firstRetry, not after the whole Retry, so its
+// content is findable within seconds of joining.
+func TestFailedAnnouncementsRetrySoon(t *testing.T) {
+	b := busyBlock(t)
+	fake := clock.NewFake(time.Unix(1_700_000_000, 0))
+	o := loopback(t)
+	o.Clock = fake
+	o.Provide = ProvideOptions{Retry: time.Minute, Interval: time.Hour}
+	alone := startNode(t, o)
+	alone.Provide(keys(b)...)
+	await.Within(t, peerWait, "the announcements tried and failed", func() bool {
+		alone.prov.mu.Lock()
+		defer alone.prov.mu.Unlock()
+		return len(alone.prov.queue) == 0 && len(alone.prov.keys) == 3
+	})
+	if st := alone.Status(); st.Announcements != 0 || st.Pending != 3 {
+		t.Fatalf("status before joining %+v, want 3 pending, none announced", st)
+	}
+	other := loopback(t)
+	other.Bootstrap = alone.Addrs()
+	startNode(t, other)
+	await.Within(t, peerWait, "a routing table peer", func() bool { return alone.dht.RoutingTable().Size() > 0 })
+	await.Within(t, peerWait, "the scheduler's timer", func() bool { return fake.Waiters() > 0 })
+	fake.Advance(firstRetry)
+	waitProvided(t, alone, 3)
+}
