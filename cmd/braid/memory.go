@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 
 	"github.com/braidrpc/braid/internal/config"
+	"github.com/braidrpc/braid/internal/footprint"
 )
 
 // Memory settings are the binary's to make: a process has one heap, and a
@@ -64,4 +65,22 @@ func setGCPercent() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
 	}
+}
+
+// releaseStartupPages hands back the executable's pages that start-up
+// touched (see internal/footprint), once braid is built and about to
+// serve, unless BRAID_RELEASE_PAGES=off. Failing to is no reason not to
+// serve: it is said, and braid goes on.
+func releaseStartupPages(log *slog.Logger) {
+	if os.Getenv("BRAID_RELEASE_PAGES") == "off" {
+		log.Info("start-up pages kept (BRAID_RELEASE_PAGES=off)")
+		return
+	}
+	r, err := footprint.ReleaseExecutable()
+	if err != nil {
+		log.Info("start-up pages kept", "reason", err.Error())
+		return
+	}
+	log.Info("released the binary's start-up pages", "mappings", r.Mappings,
+		"rss_file_before_bytes", r.FileBefore, "rss_file_after_bytes", r.FileAfter)
 }
