@@ -31,8 +31,16 @@ const (
 	cacheHeadroomPct = 125
 )
 
-// gcPercent is braid's default GOGC (see docs/operations.md, "Memory").
-const gcPercent = 400
+// gcPercent is braid's default GOGC (see docs/operations.md, "Memory"),
+// and gcPercentNoCache its GOGC when the answer cache is off: then the
+// heap is only answers in flight, and at 400 the runtime's own share
+// (~25 MiB forwarding 14 kB answers at 32 connections) would be most of
+// braid's RSS, where 200 holds it at ~17 MiB for no measurable CPU
+// (docs/benchmarks.md, "RSS without cache").
+const (
+	gcPercent        = 400
+	gcPercentNoCache = 200
+)
 
 // memoryLimit is the soft memory limit for cfg.
 func memoryLimit(cfg *config.Config) int64 {
@@ -65,6 +73,20 @@ func setGCPercent() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
 	}
+}
+
+// setGCPercentFor applies braid's GOGC for cfg (the cache on or off)
+// unless the environment set one.
+func setGCPercentFor(cfg *config.Config) {
+	if os.Getenv("GOGC") != "" {
+		return
+	}
+	cfg.ApplyDefaults()
+	if cfg.Cache.Backend == config.CacheOff {
+		debug.SetGCPercent(gcPercentNoCache)
+		return
+	}
+	debug.SetGCPercent(gcPercent)
 }
 
 // releaseStartupPages hands back the executable's pages that start-up

@@ -67,6 +67,30 @@ func TestSetGCPercent(t *testing.T) {
 	}
 }
 
+func TestGCPercentFollowsTheCache(t *testing.T) {
+	old := debug.SetGCPercent(100)
+	t.Cleanup(func() { debug.SetGCPercent(old) })
+	t.Setenv("GOGC", "")
+	for _, tt := range []struct {
+		backend string
+		want    int
+	}{{config.CacheOff, gcPercentNoCache}, {config.CacheMemory, gcPercent}, {config.CacheRedis, gcPercent}} {
+		cfg := config.Default()
+		cfg.Cache.Backend = tt.backend
+		setGCPercentFor(cfg)
+		if got := debug.SetGCPercent(100); got != tt.want {
+			t.Errorf("cache %s: GOGC %d, want %d", tt.backend, got, tt.want)
+		}
+	}
+	t.Setenv("GOGC", "50")
+	cfg := config.Default()
+	cfg.Cache.Backend = config.CacheOff
+	setGCPercentFor(cfg)
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Fatalf("GOGC %d with GOGC set in the environment, want it untouched", got)
+	}
+}
+
 func TestReleaseStartupPagesSaysWhatItDid(t *testing.T) {
 	for _, tt := range []struct{ env, want string }{
 		{"off", "start-up pages kept (BRAID_RELEASE_PAGES=off)"},
