@@ -51,25 +51,56 @@ type span struct {
 	off        int64 // where in the file the mapping starts
 }
 
-// readOnlySpans finds exe's read-only, private mappings in a
-// /proc/PID/maps listing: the ones whose pages are the file's bytes.
-func readOnlySpans(maps io.Reader, exe string) ([]span, error) {
+// readOnlySpans finds exe's read-only, private mappings that hold only
+// the file's bytes, in a /proc/PID/smaps listing. A mapping that is
+// read-only now may have been written before it was made so — the dynamic
+// loader relocates a binary's RELRO segment, then makes it read-only — and
+// its changed pages are anonymous copies: releasing them would lose the
+// relocations (a cgo function pointer read back as the file's zero). So a
+// mapping with any anonymous or swapped page is never a span.
+func readOnlySpans(smaps io.Reader, exe string) ([]span, error) {
 	var spans []span
-	sc := bufio.NewScanner(maps)
+	var cur span
+	have, clean := false, true
+	flush := func() {
+		if have && clean {
+			spans = append(spans, cur)
+		}
+		have, clean = false, true
+	}
+	sc := bufio.NewScanner(smaps)
 	sc.Buffer(make([]byte, 0, 4096), 64<<10)
 	for sc.Scan() {
-		s, ok := parseMapsLine(sc.Text(), exe)
-		if ok {
-			spans = append(spans, s)
+		line := sc.Text()
+		key, val, isField := fieldLine(line)
+		if !isField {
+			flush()
+			cur, have = parseMapsLine(line, exe)
+			continue
+		}
+		if have && (key == "Anonymous" || key == "Swap") && val != "0 kB" {
+			clean = false
 		}
 	}
+	flush()
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("reading the process's mappings: %w", err)
 	}
 	return spans, nil
 }
 
-// parseMapsLine reads one line of /proc/PID/maps:
+// fieldLine splits an smaps field line ("Anonymous:      0 kB"); a
+// mapping's header line is not one.
+func fieldLine(line string) (key, val string, ok bool) {
+	key, val, ok = strings.Cut(line, ":")
+	if !ok || key == "" || strings.ContainsAny(key, " -") {
+		return "", "", false
+	}
+	return key, strings.TrimSpace(val), true
+}
+
+// parseMapsLine reads one mapping's header line of /proc/PID/smaps (a
+// line of /proc/PID/maps):
 //
 //	00400000-00402000 r--p 00000000 fe:00 1234     /usr/bin/braid
 //

@@ -21,7 +21,7 @@ func ReleaseExecutable() (Release, error) {
 	if err != nil {
 		return r, fmt.Errorf("finding the executable: %w", err)
 	}
-	maps, err := os.Open("/proc/self/maps")
+	maps, err := os.Open("/proc/self/smaps")
 	if err != nil {
 		return r, fmt.Errorf("reading the process's mappings: %w", err)
 	}

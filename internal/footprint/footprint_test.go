@@ -40,15 +40,20 @@ func TestParseMapsLine(t *testing.T) {
 }
 
 func TestReadOnlySpans(t *testing.T) {
-	maps := strings.Join([]string{
-		"00400000-00402000 r--p 00000000 fe:00 1 /b",
-		"00402000-00500000 r-xp 00002000 fe:00 1 /b",
-		"00500000-00600000 r--p 00100000 fe:00 1 /b",
-		"00600000-00700000 rw-p 00200000 fe:00 1 /b",
-		"c000000000-c000400000 rw-p 00000000 00:00 0",
-		"7ffd0000-7ffd1000 r-xp 00000000 00:00 0 [vdso]",
-	}, "\n")
-	spans, err := readOnlySpans(strings.NewReader(maps), "/b")
+	mapping := func(header, anon, swap string) string {
+		return header + "\nSize:                  8 kB\nRss:                   8 kB\nAnonymous:             " + anon +
+			"\nSwap:                  " + swap + "\nTHPeligible:           0\nVmFlags: rd mr mw me\n"
+	}
+	smaps := mapping("00400000-00402000 r--p 00000000 fe:00 1 /b", "0 kB", "0 kB") +
+		mapping("00402000-00500000 r-xp 00002000 fe:00 1 /b", "0 kB", "0 kB") +
+		mapping("00500000-00600000 r--p 00100000 fe:00 1 /b", "0 kB", "0 kB") +
+		// RELRO: relocated by the loader, then made read-only.
+		mapping("00600000-00601000 r--p 00200000 fe:00 1 /b", "4 kB", "0 kB") +
+		mapping("00601000-00602000 r--p 00201000 fe:00 1 /b", "0 kB", "4 kB") +
+		mapping("00602000-00700000 rw-p 00202000 fe:00 1 /b", "0 kB", "0 kB") +
+		mapping("c000000000-c000400000 rw-p 00000000 00:00 0", "64 kB", "0 kB") +
+		mapping("7ffd0000-7ffd1000 r-xp 00000000 00:00 0 [vdso]", "0 kB", "0 kB")
+	spans, err := readOnlySpans(strings.NewReader(smaps), "/b")
 	if err != nil {
 		t.Fatal(err)
 	}
