@@ -66,6 +66,8 @@ func runServe(args []string, stderr io.Writer) error {
 // ctx ends. opts add to it (the demo mounts its fault controls).
 func run(ctx context.Context, cfg *config.Config, ln net.Listener, log *slog.Logger, opts ...braid.Option) error {
 	setMemoryLimit(cfg, log)
+	setGCPercentFor(cfg)
+	releaseStartupPages(log)
 	opts = append([]braid.Option{braid.WithLogger(log), braid.WithVersion(version()), braid.WithStartWait(startupWait)}, opts...)
 	b, err := braid.New(cfg, opts...)
 	if err != nil {

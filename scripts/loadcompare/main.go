@@ -59,6 +59,7 @@ type options struct {
 	baseline                string // another braid binary, run as a fourth target
 	memory                  bool
 	cacheMB                 int64
+	variants                string // -memory: only variants whose name holds one of these (comma-separated)
 }
 
 func main() {
@@ -76,6 +77,7 @@ func main() {
 	flag.StringVar(&o.baseline, "baseline", "", "another braid binary (say, built from an earlier commit) to run as a fourth target, \"baseline\"")
 	flag.BoolVar(&o.memory, "memory", false, "measure braid's RSS with a full cache instead")
 	flag.Int64Var(&o.cacheMB, "cache-mb", 256, "cache size for -memory, MiB")
+	flag.StringVar(&o.variants, "variants", "", "-memory: run only the variants whose name contains one of these, comma-separated (\"no cache\")")
 	flag.Parse()
 	switch *role {
 	case "upstream":
@@ -141,6 +143,22 @@ func newProxy(target *url.URL) http.Handler {
 	}
 }
 
+// writtenBack flushes a binary to disk, as an installed binary is: the
+// kernel drops a file's pages from memory only once they are written back,
+// so braid run straight after a build cannot release its start-up pages
+// (internal/footprint), and its RSS would measure the build, not braid.
+func writtenBack(bin string) error {
+	if bin == "" {
+		return nil
+	}
+	f, err := os.Open(bin)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
+}
+
 // buildBraid builds cmd/braid into dir.
 func buildBraid(ctx context.Context, dir string) (string, error) {
 	bin := filepath.Join(dir, "braid")
@@ -160,6 +178,11 @@ func run(ctx context.Context, o options) error {
 	defer os.RemoveAll(dir)
 	if o.braidBin == "" {
 		if o.braidBin, err = buildBraid(ctx, dir); err != nil {
+			return err
+		}
+	}
+	for _, bin := range []string{o.braidBin, o.baseline} {
+		if err := writtenBack(bin); err != nil {
 			return err
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,6 +35,7 @@ var memVariants = []memVariant{
 	{"no cache, GOGC=200, braid's limit", false, []string{"GOGC=200"}},
 	{"no cache, GOGC=100, braid's limit", false, []string{"GOGC=100"}},
 	{"no cache, braid's defaults", false, nil},
+	{"no cache, braid's defaults, pages kept", false, []string{"BRAID_RELEASE_PAGES=off"}},
 }
 
 // memStatus is the part of braid's /status the run reads.
@@ -68,11 +70,14 @@ func runMemory(ctx context.Context, o options, dir string) error {
 	fmt.Printf("memory run: cache.max_bytes %d MiB of 14 kB blocks, filled, then %s of churn (new blocks evicting old) at 8 connections;\n"+
 		"without cache: %s of 14 kB pass-through at 32 connections. RSS from /proc (VmRSS at the end, VmHWM the peak).\n",
 		o.cacheMB, o.duration, o.duration)
-	const row = "%-34s %4v %9v %9v %8v %8v %8v %12v %9v %7v %11v\n"
-	fmt.Printf(row, "variant", "GOGC", "limit MiB", "cache MiB", "heap MiB", "RSS MiB", "anon MiB", "peak RSS MiB", "RSS/cache", "calls/s", "cpu/call µs")
+	const row = "%-34s %4v %9v %9v %8v %8v %8v %8v %12v %9v %7v %11v\n"
+	fmt.Printf(row, "variant", "GOGC", "limit MiB", "cache MiB", "heap MiB", "RSS MiB", "anon MiB", "file MiB", "peak RSS MiB", "RSS/cache", "calls/s", "cpu/call µs")
 	for _, v := range memVariants {
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		if !chosen(v.name, o.variants) {
+			continue
 		}
 		size := int64(0)
 		if v.cache {
@@ -86,7 +91,7 @@ func runMemory(ctx context.Context, o options, dir string) error {
 		rate, calls, err := memLoad(ctx, b, v.cache, o.duration)
 		cpu := b.cpu() - cpu0
 		st, serr := readStatus(b.URL)
-		now, peak, anon := b.rss()
+		now, peak, anon, file := b.rss()
 		b.stop()
 		if err != nil {
 			return fmt.Errorf("%s: %w", v.name, err)
@@ -104,9 +109,22 @@ func runMemory(ctx context.Context, o options, dir string) error {
 			perCall = micro(cpu / time.Duration(calls))
 		}
 		fmt.Printf(row, v.name, m.GOGC, mib(m.LimitBytes), mib(m.CacheBytes),
-			mib(m.HeapBytes), mib(now), mib(anon), mib(peak), ratio, fmt.Sprintf("%.0f", rate), perCall)
+			mib(m.HeapBytes), mib(now), mib(anon), mib(file), mib(peak), ratio, fmt.Sprintf("%.0f", rate), perCall)
 	}
 	return nil
+}
+
+// chosen: name holds one of the comma-separated filters (none: all).
+func chosen(name, filters string) bool {
+	if filters == "" {
+		return true
+	}
+	for _, f := range strings.Split(filters, ",") {
+		if f = strings.TrimSpace(f); f != "" && strings.Contains(name, f) {
+			return true
+		}
+	}
+	return false
 }
 
 func mib(b int64) string {

@@ -109,10 +109,10 @@ func (p *proc) cpu() time.Duration {
 // rss is the child's resident memory now (VmRSS), at most so far
 // (VmHWM), and its private part now (RssAnon: VmRSS less the pages of the
 // binary and other files it maps, which the page cache shares), in bytes.
-func (p *proc) rss() (now, peak, anon int64) {
+func (p *proc) rss() (now, peak, anon, file int64) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
 	if err != nil {
-		return 0, 0, 0
+		return 0, 0, 0, 0
 	}
 	for _, line := range strings.Split(string(b), "\n") {
 		f := strings.Fields(line)
@@ -127,9 +127,11 @@ func (p *proc) rss() (now, peak, anon int64) {
 			peak = kb << 10
 		case "RssAnon:":
 			anon = kb << 10
+		case "RssFile:":
+			file = kb << 10
 		}
 	}
-	return now, peak, anon
+	return now, peak, anon, file
 }
 
 // freeAddr is a loopback address with a port nothing listens on now.
