@@ -20,6 +20,7 @@ import (
 
 	"github.com/braidrpc/braid/internal/clock"
 	"github.com/braidrpc/braid/internal/config"
+	"github.com/braidrpc/braid/internal/h1"
 	"github.com/braidrpc/braid/internal/jsonrpc"
 )
 
@@ -74,6 +75,7 @@ type Upstream struct {
 	timeout  time.Duration
 	maxResp  int64
 	client   *http.Client
+	plain    *h1.Client // for a plain http:// URL without a proxy; else nil
 
 	clock   clock.Clock
 	log     *slog.Logger
@@ -164,6 +166,7 @@ func New(cfg config.Upstream, opts Options) *Upstream {
 		depth:     newDepth(cfg.Archive),
 		condition: Pending,
 	}
+	u.plain = plainClient(u.target, idle, opts.Clock, transport.Proxy)
 	u.log = opts.Logger.With("network", opts.Network, "upstream", cfg.Name, "operator", cfg.Operator)
 	u.answered = u.metrics.answered(u)
 	u.metrics.setState(u, Unverified)
@@ -313,6 +316,9 @@ func (u *Upstream) post(ctx context.Context, body []byte) ([]byte, error) {
 	}
 	ctx, cancel := u.callContext(ctx)
 	defer cancel()
+	if u.plain != nil {
+		return u.postPlain(ctx, body)
+	}
 	res, err := u.client.Do(u.newPost(ctx, body))
 	if err != nil {
 		return nil, u.transportError(ctx, err)
@@ -321,12 +327,7 @@ func (u *Upstream) post(ctx context.Context, body []byte) ([]byte, error) {
 	if res.StatusCode != http.StatusOK {
 		// Drain a little so the connection can be reused.
 		_, _ = io.CopyN(io.Discard, res.Body, 4<<10)
-		ae := &AttemptError{Upstream: u.Name, Kind: ErrHTTPStatus, Status: res.StatusCode}
-		if res.StatusCode == http.StatusTooManyRequests {
-			ae.Kind = ErrThrottled
-			ae.RetryAfter = parseRetryAfter(res.Header.Get("Retry-After"), u.clock.Now())
-		}
-		return nil, ae
+		return nil, u.statusError(res.StatusCode, res.Header.Get("Retry-After"))
 	}
 	raw, err := readLimited(res.Body, res.ContentLength, u.maxResp)
 	if err != nil {
@@ -348,12 +349,21 @@ func (u *Upstream) transportError(ctx context.Context, err error) error {
 		}
 	}
 	switch {
-	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+	case errors.Is(ctx.Err(), context.DeadlineExceeded), deadlinePassed(ctx):
+		// The h1 client's connection deadline is the context's; it can
+		// pass a moment before the context's timer fires.
 		return &AttemptError{Upstream: u.Name, Kind: ErrTimeout}
 	case errors.Is(ctx.Err(), context.Canceled):
 		return &AttemptError{Upstream: u.Name, Kind: ErrTransport, Err: context.Canceled}
 	}
 	return &AttemptError{Upstream: u.Name, Kind: ErrTransport, Err: u.redactErr(err)}
+}
+
+// deadlinePassed reports whether ctx's deadline is past by the wall
+// clock, as the context's own timer reads it.
+func deadlinePassed(ctx context.Context) bool {
+	dl, ok := ctx.Deadline()
+	return ok && !time.Now().Before(dl)
 }
 
 // readLimited reads a whole body of at most limit bytes. With a known
@@ -440,4 +450,7 @@ func truncate(b []byte) string {
 // Close releases idle keep-alive connections.
 func (u *Upstream) Close() {
 	u.client.CloseIdleConnections()
+	if u.plain != nil {
+		u.plain.CloseIdle()
+	}
 }
