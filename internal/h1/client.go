@@ -298,6 +298,35 @@ func closeAll(conns []*conn) {
 	}
 }
 
+// contextEnded is ctx's error once a deadline error ended a call. The
+// connection's deadline is the context's own, and the netpoller's timer can
+// fire a moment before the context's: the call then waits for the context
+// to end (its deadline has passed, so it ends at once), so that whoever
+// called sees its own deadline end the call, as with net/http's client,
+// and does not take a caller's deadline for the upstream's failure. The
+// wait is bounded; nil if the context never ended.
+func contextEnded(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return nil
+	}
+	t := time.NewTimer(time.Until(dl) + contextGrace)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// contextGrace bounds how long past its deadline a context may take to
+// say it ended.
+const contextGrace = 100 * time.Millisecond
+
 // CloseIdle closes the idle connections. The Client stays usable.
 func (c *Client) CloseIdle() {
 	c.mu.Lock()
@@ -320,13 +349,8 @@ func (c *Client) Idle() int {
 // cancellation.
 func (c *Client) fail(ctx context.Context, op string, err error) error {
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || errors.Is(err, errDeadline) {
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := contextEnded(ctx); cerr != nil {
 			return fmt.Errorf("h1: %s: %w", op, cerr)
-		}
-		if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
-			// The connection's deadline, the context's own, passed a
-			// moment before the context's timer fired.
-			return fmt.Errorf("h1: %s: %w", op, context.DeadlineExceeded)
 		}
 	}
 	return fmt.Errorf("h1: %s: %w", op, withoutAddress(err))

@@ -342,6 +342,34 @@ func TestDeadlineEndsTheCall(t *testing.T) {
 	<-closed
 }
 
+// The connection's deadline is the context's, and the netpoller's timer
+// can fire a moment before the context's: a call that a deadline ended
+// must return only once its context has ended too, or the caller (the
+// router) would take its own deadline for the upstream's failure and
+// blame the upstream. Repeated, since the two timers race.
+func TestDeadlineEndsTheContextFirst(t *testing.T) {
+	srv := newRawServer(t, func(s *rawServer, _ int, c net.Conn, br *bufio.Reader) {
+		for {
+			if _, _, ok := s.readRequest(br); !ok {
+				return
+			}
+		}
+	})
+	c := newClient(t, srv.url("/"), Config{})
+	for i := range 40 {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Millisecond)
+		_, err := c.Post(ctx, []byte("{}"), 1<<10)
+		ended := ctx.Err()
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("call %d: error %v, want context.DeadlineExceeded", i, err)
+		}
+		if ended == nil {
+			t.Fatalf("call %d returned before its context ended", i)
+		}
+	}
+}
+
 func TestErrorsShowNoAddress(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
