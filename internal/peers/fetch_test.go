@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/braidrpc/braid/internal/await"
 	"github.com/braidrpc/braid/internal/history"
 	"github.com/braidrpc/braid/internal/verify"
 )
@@ -56,10 +57,20 @@ func TestFetchFindsTheOnlyHolder(t *testing.T) {
 	if s := holder.Status(); s.Provided != 3 || len(s.Peers) < 4 {
 		t.Fatalf("holder status %+v", s)
 	}
+	// The holder records a serve once its reply is written, which can be
+	// after the fetcher has read it: wait for the last ones.
+	served := func(n *Node) int64 { s, _ := holder.Tally().Peer(n.ID()); return s.Out.Transfers }
+	await.Within(t, peerWait, "the holder's record of its serves", func() bool {
+		for _, n := range nodes[:4] {
+			if served(n) < 5 {
+				return false
+			}
+		}
+		return true
+	})
 	for _, n := range nodes[:4] {
-		s, _ := holder.Tally().Peer(n.ID())
-		if s.Out.Transfers != 5 {
-			t.Fatalf("holder served %s %d times, want 5", n.ID(), s.Out.Transfers)
+		if got := served(n); got != 5 {
+			t.Fatalf("holder served %s %d times, want 5", n.ID(), got)
 		}
 	}
 	_ = c
