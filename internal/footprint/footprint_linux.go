@@ -43,9 +43,10 @@ func ReleaseExecutable() (Release, error) {
 		r.Mappings++
 		r.Bytes += int64(s.end - s.start)
 	}
-	// The whole file, not each mapping's bytes: a large folio across a
-	// mapping's edge is dropped only so. Pages not yet written back (a
-	// binary run straight after it was built) are not dropped.
+	// The whole file, not each mapping's bytes: advised per mapping, twice
+	// as much of the file stayed cached (35 against 70 of 108 MiB, measured;
+	// likely large folios across a mapping's edge). Pages not yet written
+	// back (a binary run straight after it was built) are not dropped.
 	if err := unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED); err != nil {
 		return r, fmt.Errorf("fadvise(POSIX_FADV_DONTNEED): %w", err)
 	}
