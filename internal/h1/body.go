@@ -26,15 +26,29 @@ func readBody(br *bufio.Reader, h *head, limit int64) ([]byte, error) {
 		}
 		return body, nil
 	}
+	if h.chunked {
+		return pooledRead(func(dst []byte) ([]byte, error) { return readChunked(br, dst, limit) })
+	}
+	return ReadToEnd(br, limit)
+}
+
+// ReadToEnd reads r to EOF, at most limit bytes (more: ErrTooLarge, after
+// reading one byte past the limit, no more), into a pooled buffer, and
+// returns an exact copy: the answer outlives the call (it is passed on,
+// compared, cached), the buffer need not, so one allocation of the
+// answer's size replaces a growing buffer's several. internal/upstream
+// reads net/http's chunked bodies with it too.
+func ReadToEnd(r io.Reader, limit int64) ([]byte, error) {
+	return pooledRead(func(dst []byte) ([]byte, error) { return readToEOF(r, dst, limit) })
+}
+
+// pooledRead runs read over a pooled buffer (read appends to the buffer it
+// is given and returns it, grown) and returns an exact copy of the result.
+func pooledRead(read func(dst []byte) ([]byte, error)) ([]byte, error) {
 	bp := bodyPool.Get().(*[]byte)
 	defer putBody(bp)
 	var err error
-	if h.chunked {
-		*bp, err = readChunked(br, (*bp)[:0], limit)
-	} else {
-		*bp, err = readToEOF(br, (*bp)[:0], limit)
-	}
-	if err != nil {
+	if *bp, err = read((*bp)[:0]); err != nil {
 		return nil, err
 	}
 	return bytes.Clone(*bp), nil

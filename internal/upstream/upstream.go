@@ -1,7 +1,6 @@
 package upstream
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -367,11 +366,9 @@ func deadlinePassed(ctx context.Context) bool {
 }
 
 // readLimited reads a whole body of at most limit bytes. With a known
-// length it reads into one buffer of that size. Without one (a chunked
-// answer: go-ethereum sends any answer over 2 kB so) it reads into a
-// pooled buffer and keeps an exact copy, since the answer outlives the
-// call (it is passed on, compared, cached) and the buffer need not: one
-// allocation of the answer's size instead of a growing buffer's several.
+// length it reads into one buffer of that size; without one (a chunked
+// answer: go-ethereum sends any answer over 2 kB so) through h1's pooled
+// reader, which keeps an exact copy.
 func readLimited(r io.Reader, length, limit int64) ([]byte, error) {
 	if length > limit {
 		return nil, ErrTooLarge
@@ -383,41 +380,12 @@ func readLimited(r io.Reader, length, limit int64) ([]byte, error) {
 		}
 		return buf, nil
 	}
-	bp := readPool.Get().(*[]byte)
-	defer func() {
-		if cap(*bp) <= maxPooledRead {
-			*bp = (*bp)[:0]
-			readPool.Put(bp)
-		}
-	}()
-	buf := (*bp)[:0]
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)] // grow
-		}
-		// Never read more than one byte past the limit.
-		room := min(int64(cap(buf)), limit+1)
-		n, err := r.Read(buf[len(buf):room])
-		buf = buf[:len(buf)+n]
-		*bp = buf
-		if int64(len(buf)) > limit {
-			return nil, ErrTooLarge
-		}
-		if err == io.EOF {
-			return bytes.Clone(buf), nil
-		}
-		if err != nil {
-			return nil, err
-		}
+	buf, err := h1.ReadToEnd(r, limit)
+	if errors.Is(err, h1.ErrTooLarge) {
+		return nil, ErrTooLarge
 	}
+	return buf, err
 }
-
-// readPool holds the buffers chunked answers are read into.
-var readPool = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
-
-// maxPooledRead: a buffer grown past this by a large answer is left to
-// the collector, so the pool never holds megabytes per processor.
-const maxPooledRead = 256 << 10
 
 // parseRetryAfter reads delta-seconds or an HTTP date; unknown → 0.
 func parseRetryAfter(v string, now time.Time) time.Duration {
