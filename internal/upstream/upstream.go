@@ -348,21 +348,12 @@ func (u *Upstream) transportError(ctx context.Context, err error) error {
 		}
 	}
 	switch {
-	case errors.Is(ctx.Err(), context.DeadlineExceeded), deadlinePassed(ctx):
-		// The h1 client's connection deadline is the context's; it can
-		// pass a moment before the context's timer fires.
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return &AttemptError{Upstream: u.Name, Kind: ErrTimeout}
 	case errors.Is(ctx.Err(), context.Canceled):
 		return &AttemptError{Upstream: u.Name, Kind: ErrTransport, Err: context.Canceled}
 	}
 	return &AttemptError{Upstream: u.Name, Kind: ErrTransport, Err: u.redactErr(err)}
-}
-
-// deadlinePassed reports whether ctx's deadline is past by the wall
-// clock, as the context's own timer reads it.
-func deadlinePassed(ctx context.Context) bool {
-	dl, ok := ctx.Deadline()
-	return ok && !time.Now().Before(dl)
 }
 
 // readLimited reads a whole body of at most limit bytes. With a known
