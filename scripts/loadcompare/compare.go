@@ -19,12 +19,12 @@ type target struct {
 
 // fleet is every process of a comparison.
 type fleet struct {
-	up, proxy, braid, cached *proc
-	base, baseCached         *proc // nil without -baseline
+	up, proxy, relay, braid, cached *proc
+	base, baseCached                *proc // nil without -baseline
 }
 
 func (f *fleet) stop() {
-	for _, p := range []*proc{f.baseCached, f.base, f.cached, f.braid, f.proxy, f.up} {
+	for _, p := range []*proc{f.baseCached, f.base, f.cached, f.braid, f.relay, f.proxy, f.up} {
 		p.stop() // nil-safe
 	}
 }
@@ -43,6 +43,9 @@ func startFleet(ctx context.Context, o options, dir string) (f *fleet, err error
 		return f, err
 	}
 	if f.proxy, err = startRole(ctx, "proxy", "-role", "proxy", "-target", f.up.URL); err != nil {
+		return f, err
+	}
+	if f.relay, err = startRole(ctx, "relay", "-role", "relay", "-target", strings.TrimPrefix(f.up.URL, "http://")); err != nil {
 		return f, err
 	}
 	if f.braid, err = startBraid(ctx, o.braidBin, dir, "braid", f.up.URL, 0); err != nil {
@@ -69,7 +72,7 @@ func runCompare(ctx context.Context, o options, dir string) error {
 	defer f.stop()
 	fmt.Printf("loadcompare: %s, GOMAXPROCS %d, %d CPUs; %s measured (+%s warm-up) per target, %d round(s) in rotating order; fake upstream %s\n",
 		runtime.Version(), runtime.GOMAXPROCS(0), runtime.NumCPU(), o.duration, o.warm, o.rounds, f.up.URL)
-	fmt.Println("Every process on 127.0.0.1; direct = the fake upstream itself; proxy = httputil.ReverseProxy; cpu/call = that process's CPU per answered call.")
+	fmt.Println("Every process on 127.0.0.1; direct = the fake upstream itself; proxy = httputil.ReverseProxy; relay = a TCP relay that parses nothing, the floor for any gateway (pass-through only); cpu/call = that process's CPU per answered call.")
 	fmt.Printf("%-9s %5s %-9s %8s %7s %7s %9s %8s %6s\n", "scenario", "conns", "target", "req/s", "p50 µs", "p99 µs", "added p50", "cpu/call", "errors")
 	var summary []string
 	for _, sc := range scenarios {
@@ -123,6 +126,9 @@ func (f *fleet) targets(sc scenario) ([]target, error) {
 		}
 	}
 	targets := []target{{"direct", f.up.URL, f.up}, {"proxy", f.proxy.URL, f.proxy}, {"braid", b.URL, b}}
+	if sc.passThrough {
+		targets = append(targets, target{"relay", f.relay.URL, f.relay})
+	}
 	if bb != nil {
 		targets = append(targets, target{"baseline", bb.URL, bb})
 	}
@@ -162,6 +168,10 @@ func ratios(name string, conns int, res map[string]result) string {
 		name, conns, ratio(b.rate(), p.rate()), ratio(b.rate(), d.rate()),
 		micro(b.quantile(0.5)-d.quantile(0.5)), micro(p.quantile(0.5)-d.quantile(0.5)),
 		micro(b.cpuPerCall()), micro(p.cpuPerCall()), ratio(float64(b.cpuPerCall()), float64(p.cpuPerCall())))
+	if relay, ok := res["relay"]; ok {
+		line += fmt.Sprintf("; the relay (floor): added p50 %d µs, cpu/call %d µs",
+			micro(relay.quantile(0.5)-d.quantile(0.5)), micro(relay.cpuPerCall()))
+	}
 	if hasBase {
 		line += fmt.Sprintf("; vs baseline: throughput %s, cpu/call %d µs → %d µs",
 			ratio(b.rate(), base.rate()), micro(base.cpuPerCall()), micro(b.cpuPerCall()))

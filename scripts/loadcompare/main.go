@@ -38,15 +38,16 @@ import (
 
 // scenario is one kind of call.
 type scenario struct {
-	name  string
-	body  string
-	cache bool // braid with its cache on, warmed
+	name        string
+	body        string
+	cache       bool // braid with its cache on, warmed
+	passThrough bool // every call goes to the upstream: the relay is a target too
 }
 
 var scenarios = []scenario{
 	{name: "local", body: `{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber","params":[]}`},
-	{name: "small", body: `{"jsonrpc":"2.0","id":1,"method":"eth_getBalance","params":["0x00000000219ab540356cbb839cbe05303d7705fa","latest"]}`},
-	{name: "14kB", body: `{"jsonrpc":"2.0","id":1,"method":"eth_getBlockByNumber","params":["0x1863c",true]}`},
+	{name: "small", passThrough: true, body: `{"jsonrpc":"2.0","id":1,"method":"eth_getBalance","params":["0x00000000219ab540356cbb839cbe05303d7705fa","latest"]}`},
+	{name: "14kB", passThrough: true, body: `{"jsonrpc":"2.0","id":1,"method":"eth_getBlockByNumber","params":["0x1863c",true]}`},
 	{name: "cachehit", body: `{"jsonrpc":"2.0","id":1,"method":"eth_getBlockByNumber","params":["0x1863c",true]}`, cache: true},
 }
 
@@ -64,8 +65,8 @@ type options struct {
 
 func main() {
 	log.SetFlags(0)
-	role := flag.String("role", "", "internal: run as the fake upstream (upstream) or the reverse proxy (proxy)")
-	target := flag.String("target", "", "internal: the proxy's upstream URL")
+	role := flag.String("role", "", "internal: run as the fake upstream (upstream), the reverse proxy (proxy) or the TCP relay (relay)")
+	target := flag.String("target", "", "internal: the proxy's upstream URL (the relay's host:port)")
 	var o options
 	flag.DurationVar(&o.duration, "duration", 5*time.Second, "measured time per run")
 	flag.DurationVar(&o.warm, "warm", time.Second, "unmeasured warm-up per run")
@@ -89,6 +90,9 @@ func main() {
 			log.Fatal("proxy: -target URL is required")
 		}
 		serveRole(newProxy(u))
+		return
+	case "relay":
+		serveRelay(*target)
 		return
 	}
 	if o.rounds < 1 {
