@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/braidrpc/braid/internal/h1"
 )
 
 // Listen binds addr. It is separate from Serve so that callers (the demo,
@@ -42,8 +44,9 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, grace time.Dura
 			wc.CloseWebSockets()
 		})
 	}
+	fast := &h1.Server{Handler: h, Fallback: srv, ReadHeaderTimeout: srv.ReadHeaderTimeout, IdleTimeout: srv.IdleTimeout, Log: log}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- fast.Serve(ln) }()
 	select {
 	case err := <-errc:
 		return err
@@ -52,7 +55,7 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, grace time.Dura
 	log.Info("shutting down: finishing in-flight requests", "grace", grace.String())
 	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
-	err := srv.Shutdown(sctx)
+	err := fast.Shutdown(sctx)
 	if wsClosed != nil && err == nil {
 		select {
 		case <-wsClosed:
@@ -62,7 +65,7 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, grace time.Dura
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		log.Warn("shutdown grace period over: closing remaining connections")
-		err = srv.Close()
+		err = fast.Close()
 	}
 	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
 		return serr
