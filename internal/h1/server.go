@@ -104,17 +104,20 @@ func (s *Server) Serve(ln net.Listener) error {
 
 // Shutdown closes the listener and the idle connections at once, lets the
 // requests being served finish (their connections then close), shuts
-// Fallback down likewise, and waits for all of it until ctx ends, when it
-// returns ctx's error and leaves the rest to Close.
+// Fallback down alongside (its OnShutdown hooks run at once), and waits
+// for all of it until ctx ends, when it returns ctx's error and leaves the
+// rest to Close.
 func (s *Server) Shutdown(ctx context.Context) error {
 	drained := s.beginClose()
+	fallback := make(chan error, 1)
+	go func() { fallback <- s.Fallback.Shutdown(ctx) }()
 	var err error
 	select {
 	case <-drained:
 	case <-ctx.Done():
 		err = ctx.Err()
 	}
-	if ferr := s.Fallback.Shutdown(ctx); err == nil {
+	if ferr := <-fallback; err == nil {
 		err = ferr
 	}
 	return err

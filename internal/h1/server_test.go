@@ -391,3 +391,38 @@ func TestServerHandedOverConnectionsShutDownWithFallback(t *testing.T) {
 	}
 	c.closed()
 }
+
+// A watch ends with the connection's deadline in the past; the next
+// request's body, arriving only later, is still read.
+func TestServerReadsALateBodyAfterAWatchedCall(t *testing.T) {
+	saw := make(chan error, 1)
+	ts := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, err := io.ReadAll(r.Body)
+		if string(b) == `"slow"` {
+			<-saw
+		}
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		_, _ = w.Write(b)
+	}), func(s *Server) {
+		s.watchSaw = func(err error) {
+			select {
+			case saw <- err:
+			default:
+			}
+		}
+	})
+	c := dial(t, ts.addr)
+	next := post(`"late body"`)
+	headOnly, body := next[:len(next)-len(`"late body"`)], `"late body"`
+	c.send(post(`"slow"`) + headOnly)
+	if _, got := c.read(); got != `"slow"` {
+		t.Fatalf("first: %q", got)
+	}
+	c.send(body)
+	if resp, got := c.read(); resp.StatusCode != 200 || got != body {
+		t.Fatalf("the late body: %d %q", resp.StatusCode, got)
+	}
+}

@@ -234,6 +234,14 @@ func (c *serverConn) serveRequest(req *http.Request) bool {
 	req = req.WithContext(ctx)
 	req.RemoteAddr = c.remote
 	req.Body = body
+	if req.ContentLength == 0 {
+		req.Body = http.NoBody // as net/http gives it
+	}
+	if int64(c.br.Buffered()) < req.ContentLength {
+		// The body is read under no deadline but the handler's, as in
+		// net/http without a ReadTimeout (braid's handler sets one).
+		_ = c.nc.SetReadDeadline(time.Time{})
+	}
 	w := &respWriter{c: c, req: req, header: make(http.Header), length: -1}
 	c.watch.start(cancel, body)
 	ok := c.run(w, req)

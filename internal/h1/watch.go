@@ -61,8 +61,11 @@ func (w *watch) fire() {
 		return
 	}
 	// No deadline the head or the body was read under ends the watch:
-	// set here, under mu, stop's deadline always comes after it.
-	_ = w.c.nc.SetReadDeadline(time.Time{})
+	// set here, under mu, stop's deadline always comes after it. A
+	// connection without deadlines could not be stopped: never watched.
+	if err := w.c.nc.SetReadDeadline(time.Time{}); err != nil {
+		return
+	}
 	w.running = true
 	w.done = make(chan struct{})
 	go w.run(w.done, w.cancel)
