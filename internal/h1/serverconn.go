@@ -58,13 +58,14 @@ func (c *serverConn) serve() {
 	handed := false
 	defer func() {
 		c.watch.release()
+		c.releaseBuffers()
 		if !handed {
 			c.nc.Close()
 		}
 		c.s.forget(c)
 	}()
-	c.br = bufio.NewReaderSize(c.nc, serverBufSize)
-	c.bw = bufio.NewWriterSize(c.nc, serverBufSize)
+	c.br = readers.Get().(*bufio.Reader)
+	c.br.Reset(c.nc)
 	for {
 		n, err := c.readHead()
 		if err != nil && !c.partial(err) {
@@ -72,14 +73,46 @@ func (c *serverConn) serve() {
 		}
 		req := c.parse(n)
 		if req == nil {
-			c.s.forget(c)
-			c.s.handoff.give(&handedConn{Conn: c.nc, r: io.MultiReader(bytes.NewReader(c.head), c.br)})
+			c.handOver()
 			handed = true
 			return
 		}
 		if !c.serveRequest(req) || !c.s.setBusy(c, false) {
 			return
 		}
+	}
+}
+
+// handOver gives the connection to Fallback with the bytes read and not
+// yet answered (the head in c.head, what followed it in the buffer); the
+// buffers go back to their pools, so that a WebSocket does not keep them.
+func (c *serverConn) handOver() {
+	rest, _ := c.br.Peek(c.br.Buffered())
+	pending := make([]byte, 0, len(c.head)+len(rest))
+	pending = append(append(pending, c.head...), rest...)
+	c.releaseBuffers()
+	c.s.forget(c)
+	c.s.handoff.give(&handedConn{Conn: c.nc, pending: pending})
+}
+
+// readers and writers are connections' buffers, also the head parser's.
+var (
+	readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, serverBufSize) }}
+	writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, serverBufSize) }}
+)
+
+// releaseBuffers puts c's buffers back (once its handler and watch are
+// done with them).
+func (c *serverConn) releaseBuffers() {
+	if c.br != nil {
+		c.br.Reset(nil)
+		readers.Put(c.br)
+		c.br = nil
+	}
+	if c.bw != nil {
+		c.bw.Reset(nil)
+		writers.Put(c.bw)
+		c.bw = nil
 	}
 }
 
@@ -142,9 +175,6 @@ func headLen(b []byte) int {
 	return 0
 }
 
-// headReaders parse heads; a request's strings are copied out of them.
-var headReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, serverBufSize) }}
-
 // parse consumes the head of n bytes (all of what is buffered when n is
 // 0) into c.head and returns its request when it is one this server
 // answers itself; nil hands the connection over.
@@ -158,11 +188,11 @@ func (c *serverConn) parse(n int) *http.Request {
 	if !bytes.HasPrefix(c.head, []byte("POST ")) || headLen(c.head) != n {
 		return nil
 	}
-	hr := headReaders.Get().(*bufio.Reader)
+	hr := readers.Get().(*bufio.Reader) // a request's strings are copied out of it
 	hr.Reset(bytes.NewReader(c.head))
 	req, err := http.ReadRequest(hr)
 	hr.Reset(nil)
-	headReaders.Put(hr)
+	readers.Put(hr)
 	if err != nil || !plain(req, c.head) {
 		return nil
 	}
@@ -241,6 +271,10 @@ func (c *serverConn) serveRequest(req *http.Request) bool {
 		// The body is read under no deadline but the handler's, as in
 		// net/http without a ReadTimeout (braid's handler sets one).
 		_ = c.nc.SetReadDeadline(time.Time{})
+	}
+	if c.bw == nil { // not before a request is answered here: a WebSocket never needs it
+		c.bw = writers.Get().(*bufio.Writer)
+		c.bw.Reset(c.nc)
 	}
 	w := &respWriter{c: c, req: req, header: make(http.Header), length: -1}
 	c.watch.start(cancel, body)
@@ -326,10 +360,20 @@ func (b *reqBody) finish() int64 {
 func (b *reqBody) done() bool { return b.left.Load() <= 0 }
 
 // handedConn is a connection handed to Fallback: the bytes already read
-// come first.
+// come first. Only Fallback's connection goroutine reads it.
 type handedConn struct {
 	net.Conn
-	r io.Reader
+	pending []byte
 }
 
-func (h *handedConn) Read(p []byte) (int, error) { return h.r.Read(p) }
+func (h *handedConn) Read(p []byte) (int, error) {
+	if len(h.pending) == 0 {
+		return h.Conn.Read(p)
+	}
+	n := copy(p, h.pending)
+	h.pending = h.pending[n:]
+	if len(h.pending) == 0 {
+		h.pending = nil
+	}
+	return n, nil
+}

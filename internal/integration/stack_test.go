@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -85,9 +84,28 @@ func serveGatewayWith(t testing.TB, cfg *config.Config, want int, probeShare flo
 	if got := gw.Networks()[0].Usable(); got != want {
 		t.Fatalf("%d of %d upstreams usable after start", got, want)
 	}
-	srv := httptest.NewServer(server.New(gw, server.Options{Limits: cfg.Limits, Logger: log, Gatherer: reg}))
-	t.Cleanup(srv.Close)
-	return gw, reg, srv.URL
+	url := serveFront(t, server.New(gw, server.Options{Limits: cfg.Limits, Logger: log, Gatherer: reg}))
+	return gw, reg, url
+}
+
+// serveFront serves h on loopback as `braid serve` does (server.Serve:
+// h1.Server in front of net/http), until the test ends, and returns its URL.
+func serveFront(t testing.TB, h http.Handler) string {
+	t.Helper()
+	ln, err := server.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- server.Serve(ctx, ln, h, 5*time.Second, slog.New(slog.DiscardHandler)) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-served; err != nil {
+			t.Errorf("serving braid: %v", err)
+		}
+	})
+	return "http://" + ln.Addr().String()
 }
 
 // provider dials one provider directly, bypassing braid.
