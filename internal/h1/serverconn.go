@@ -86,6 +86,8 @@ func (c *serverConn) serve() {
 // handOver gives the connection to Fallback with the bytes read and not
 // yet answered (the head in c.head, what followed it in the buffer); the
 // buffers go back to their pools, so that a WebSocket does not keep them.
+// Any read deadline left on it does not matter: net/http sets its own (or
+// none) before it reads each request.
 func (c *serverConn) handOver() {
 	rest, _ := c.br.Peek(c.br.Buffered())
 	pending := make([]byte, 0, len(c.head)+len(rest))
