@@ -28,7 +28,10 @@ var _ webSocketCloser = (*Server)(nil)
 // Serve serves h on ln until ctx is done, then shuts down gracefully:
 // the listener closes at once, in-flight requests get up to grace to
 // finish, WebSocket clients (when h has any) are closed with status 1001,
-// and what is still running then is cut off.
+// and what is still running then is cut off. Plain JSON-RPC POSTs are
+// answered by h1.Server in their connection's goroutine, every other
+// request by net/http (docs/architecture.md, "Client-facing HTTP
+// server").
 func Serve(ctx context.Context, ln net.Listener, h http.Handler, grace time.Duration, log *slog.Logger) error {
 	srv := &http.Server{
 		Handler:           h,
