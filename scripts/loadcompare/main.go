@@ -14,6 +14,7 @@
 //	go run ./scripts/loadcompare                       # about 3 minutes
 //	go run ./scripts/loadcompare -duration 10s -conns 1,32,128
 //	go run ./scripts/loadcompare -memory               # RSS with a full cache (see memory.go)
+//	go run ./scripts/loadcompare -serverfloor -rounds 3 -duration 4s   # a Go server's CPU per call, four ways (see floor.go)
 package main
 
 import (
@@ -59,6 +60,7 @@ type options struct {
 	braidBin                string
 	baseline                string // another braid binary, run as a fourth target
 	memory                  bool
+	serverFloor             bool
 	cacheMB                 int64
 	variants                string // -memory: only variants whose name holds one of these (comma-separated)
 }
@@ -77,6 +79,7 @@ func main() {
 	flag.StringVar(&o.braidBin, "braid", "", "braid binary (default: go build ./cmd/braid)")
 	flag.StringVar(&o.baseline, "baseline", "", "another braid binary (say, built from an earlier commit) to run as a fourth target, \"baseline\"")
 	flag.BoolVar(&o.memory, "memory", false, "measure braid's RSS with a full cache instead")
+	flag.BoolVar(&o.serverFloor, "serverfloor", false, "measure instead what a Go HTTP server spends per call at one connection, four ways (-rounds runs of -duration each)")
 	flag.Int64Var(&o.cacheMB, "cache-mb", 256, "cache size for -memory, MiB")
 	flag.StringVar(&o.variants, "variants", "", "-memory: run only the variants whose name contains one of these, comma-separated (\"no cache\")")
 	flag.Parse()
@@ -93,6 +96,10 @@ func main() {
 		return
 	case "relay":
 		serveRelay(*target)
+		return
+	}
+	if mode, ok := strings.CutPrefix(*role, "floor-"); ok {
+		serveFloor(mode)
 		return
 	}
 	if o.rounds < 1 {
@@ -137,6 +144,23 @@ func serveRole(h http.Handler) {
 	}
 }
 
+// listenRole listens on a loopback port, prints it for start, and exits
+// the process on SIGINT/SIGTERM (proc.stop).
+func listenRole() net.Listener {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("listening", ln.Addr())
+	go func() {
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+		<-sig
+		os.Exit(0) // the process ends: nothing to close first
+	}()
+	return ln
+}
+
 // newProxy is the bare reverse proxy: httputil.ReverseProxy with enough
 // idle connections for the load (the default, 2 per host, would make it
 // dial at 32 connections).
@@ -175,6 +199,9 @@ func buildBraid(ctx context.Context, dir string) (string, error) {
 }
 
 func run(ctx context.Context, o options) error {
+	if o.serverFloor {
+		return runServerFloor(ctx, o) // no braid in it
+	}
 	dir, err := os.MkdirTemp("", "loadcompare")
 	if err != nil {
 		return err

@@ -1,13 +1,9 @@
 package main
 
 import (
-	"fmt"
 	"io"
 	"log"
 	"net"
-	"os"
-	"os/signal"
-	"syscall"
 )
 
 // serveRelay is the "relay" target: a TCP relay to target, which copies
@@ -17,18 +13,7 @@ import (
 // the same machine: what one connection's two wake-ups per call cost
 // (one when the request arrives, one when the answer does).
 func serveRelay(target string) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		log.Fatal(err)
-	}
-	fmt.Println("listening", ln.Addr())
-	go func() {
-		sig := make(chan os.Signal, 1)
-		signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-		<-sig
-		_ = ln.Close()
-		os.Exit(0)
-	}()
+	ln := listenRole()
 	for {
 		c, err := ln.Accept()
 		if err != nil {
