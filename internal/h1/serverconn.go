@@ -181,13 +181,14 @@ func headLen(b []byte) int {
 // 0) into c.head and returns its request when it is one this server
 // answers itself; nil hands the connection over.
 func (c *serverConn) parse(n int) *http.Request {
-	if n == 0 {
+	whole := n > 0
+	if !whole {
 		n = c.br.Buffered()
 	}
 	buf, _ := c.br.Peek(n)
 	c.head = append(c.head[:0], buf...)
 	_, _ = c.br.Discard(n)
-	if !bytes.HasPrefix(c.head, []byte("POST ")) || headLen(c.head) != n {
+	if !whole || !bytes.HasPrefix(c.head, []byte("POST ")) {
 		return nil
 	}
 	hr := readers.Get().(*bufio.Reader) // a request's strings are copied out of it
@@ -238,8 +239,10 @@ func plain(req *http.Request, head []byte) bool {
 func hostHeader(head []byte) (string, bool) {
 	var host string
 	n := 0
-	lines := bytes.Split(head, []byte("\n"))
-	for _, line := range lines[1:] {
+	_, rest, _ := bytes.Cut(head, []byte("\n")) // past the request line
+	for len(rest) > 0 {
+		var line []byte
+		line, rest, _ = bytes.Cut(rest, []byte("\n"))
 		line = bytes.TrimSuffix(line, []byte("\r"))
 		if len(line) == 0 {
 			break
